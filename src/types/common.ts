@@ -1,0 +1,36 @@
+/** Options every asynchronous call accepts. */
+export interface SignalOptions {
+  /**
+   * Cancels the call. An aborted call rejects with a `SyncKitError` of code `aborted` and leaves
+   * stored data as it was before the call (or, for batches, wholly applied).
+   */
+  readonly signal?: AbortSignal
+}
+
+/**
+ * A filter on events: one key and one value.
+ *
+ * Standard keys: `type` (the event type), `tenant` (`metadata.tenant`) and `aggregate_id` (the
+ * aggregate id). Filters with the same key are OR-ed, filters with different keys are AND-ed:
+ * `[{key:'type',value:'A'},{key:'type',value:'B'},{key:'tenant',value:'t1'}]` matches events of
+ * type A or B in tenant t1. A store or transport that does not support a key rejects the call with
+ * the `unsupported-filter` error code rather than silently returning unfiltered events.
+ */
+export interface Filter {
+  /** The key: `type`, `tenant`, `aggregate_id`, or an adapter-specific key. */
+  readonly key: FilterKey
+  /** The value to match exactly. */
+  readonly value: string
+}
+
+/** The standard filter keys, plus any string an adapter documents. */
+export type FilterKey = 'type' | 'tenant' | 'aggregate_id' | (string & {})
+
+/** A source of wall-clock time, injectable so tests are deterministic. */
+export interface Clock {
+  /** Milliseconds since the Unix epoch, like `Date.now()`. */
+  now(): number
+}
+
+/** Generates a new, globally unique event id. */
+export type IdGenerator = () => string

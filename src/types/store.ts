@@ -1,0 +1,152 @@
+import type { Filter, SignalOptions } from './common.js'
+import type { Event, EventWithVersion } from './event.js'
+import type { Version } from './version.js'
+
+/** Options for {@link EventStore.load} and {@link EventStore.loadByAggregate}. */
+export interface LoadOptions extends SignalOptions {
+  /** Filters (see {@link Filter}); all must match. */
+  readonly filters?: readonly Filter[]
+  /**
+   * Page size: at most this many events are returned, the oldest first. A positive integer.
+   * @defaultValue no limit
+   */
+  readonly limit?: number
+}
+
+/** The outcome of storing one event. */
+export interface StoreResult {
+  /** The version (cursor) at which the store holds the event. */
+  readonly version: Version
+  /** True when an identical event with the same id was already stored (nothing changed). */
+  readonly duplicate: boolean
+}
+
+/** Which way a checkpoint tracks progress. */
+export type CheckpointDirection = 'push' | 'pull'
+
+/** Identifies one checkpoint: one per remote and direction. */
+export interface CheckpointKey {
+  /** A stable name of the remote (e.g. its URL or a name the app chose). Non-empty. */
+  readonly remote: string
+  /** `push`: the last local version sent; `pull`: the last remote version received. */
+  readonly direction: CheckpointDirection
+}
+
+/** A persisted sync checkpoint. */
+export interface Checkpoint {
+  /**
+   * The version string: for `push` a local store version, for `pull` a remote version, both as
+   * produced by `Version.toString()`.
+   */
+  readonly version: string
+  /** The remote's epoch when the checkpoint was taken; a changed epoch invalidates it. */
+  readonly epoch?: string
+}
+
+/** Options for {@link EventStore.storeBatch}. */
+export interface StoreBatchOptions extends SignalOptions {
+  /**
+   * A checkpoint to set in the same atomic step as the batch, so progress never runs ahead of
+   * (or behind) the events it covers.
+   */
+  readonly checkpoint?: { readonly key: CheckpointKey; readonly value: Checkpoint }
+}
+
+/**
+ * Persistence for events: an append-only log with a cursor, idempotent by event id.
+ *
+ * Contract (checked by `eventStoreConformance` in `sync-kit/testing`):
+ * - `store` assigns each new event a version greater than every version before it.
+ * - Storing an event whose id exists with identical content is a no-op that reports
+ *   `duplicate: true`; with different content it rejects with `event-id-conflict` and changes
+ *   nothing.
+ * - `load(since)` returns events strictly after `since`, in version order; `null` means "from the
+ *   beginning".
+ * - `latestVersion` is the zero version while empty and non-zero once events exist.
+ * - `parseVersion` accepts whatever this store's versions' `toString` produced.
+ * - After `close()` every call rejects with `closed`.
+ * - Every async call honours `signal` and rejects with `aborted`.
+ *
+ * Adapter authors: check your implementation at compile time with
+ * `const store = createMyStore() satisfies EventStore`, and at run time with the conformance
+ * suite.
+ *
+ * @example
+ * ```ts
+ * import type { EventStore } from 'sync-kit/types'
+ * import { createMemoryStore } from 'sync-kit'
+ *
+ * const store: EventStore = createMemoryStore()
+ * await store.store({ id: 'e1', type: 'Created', aggregateId: 'a1', data: {} })
+ * const page = await store.load(null, { limit: 100 })
+ * ```
+ */
+export interface EventStore {
+  /**
+   * Persists one event.
+   * @param event - the event; validated (non-empty id, type, aggregateId; JSON data).
+   * @param options - cancellation.
+   * @returns where the event is stored and whether it was a duplicate.
+   * @throws SyncKitError `invalid-event`, `event-id-conflict`, `closed`, `aborted`.
+   */
+  store(event: Event, options?: SignalOptions): Promise<StoreResult>
+  /**
+   * Optional capability: persists a batch atomically (all or nothing), in order, optionally with a
+   * checkpoint. Callers fall back to `store` per event when it is absent.
+   * @param events - the events, in the order to store them.
+   * @param options - cancellation and an optional checkpoint to set in the same step.
+   * @returns one result per input event, at the same index.
+   * @throws SyncKitError `invalid-event`, `event-id-conflict`, `closed`, `aborted`.
+   */
+  storeBatch?(events: readonly Event[], options?: StoreBatchOptions): Promise<StoreResult[]>
+  /**
+   * Loads events strictly after `since`, oldest first.
+   * @param since - a version of this store, or `null` for the beginning.
+   * @param options - filters, page limit, cancellation.
+   * @returns the events with their versions.
+   * @throws SyncKitError `version-mismatch`, `unsupported-filter`, `invalid-argument`, `closed`,
+   * `aborted`.
+   */
+  load(since: Version | null, options?: LoadOptions): Promise<EventWithVersion[]>
+  /**
+   * Loads one aggregate's events strictly after `since`, oldest first.
+   * @param aggregateId - the aggregate.
+   * @param since - a version of this store, or `null` for the beginning.
+   * @param options - filters, page limit, cancellation.
+   * @returns the aggregate's events with their versions.
+   * @throws SyncKitError as {@link EventStore.load}.
+   */
+  loadByAggregate(
+    aggregateId: string,
+    since: Version | null,
+    options?: LoadOptions,
+  ): Promise<EventWithVersion[]>
+  /**
+   * The version of the newest stored event; the zero version while the store is empty.
+   * @throws SyncKitError `closed`, `aborted`.
+   */
+  latestVersion(options?: SignalOptions): Promise<Version>
+  /**
+   * Parses a version string this store produced.
+   * @param value - the string form.
+   * @returns the version.
+   * @throws SyncKitError `version-parse`.
+   */
+  parseVersion(value: string): Version
+  /**
+   * Reads a sync checkpoint.
+   * @param key - which remote and direction.
+   * @returns the checkpoint, or `undefined` when none was set.
+   * @throws SyncKitError `closed`, `aborted`.
+   */
+  getCheckpoint(key: CheckpointKey, options?: SignalOptions): Promise<Checkpoint | undefined>
+  /**
+   * Writes a sync checkpoint durably.
+   * @param key - which remote and direction.
+   * @param value - the checkpoint.
+   * @throws SyncKitError `invalid-argument`, `closed`, `aborted`.
+   */
+  setCheckpoint(key: CheckpointKey, value: Checkpoint, options?: SignalOptions): Promise<void>
+  /** Releases resources. Idempotent. Every later call rejects with `closed`. */
+  close(): Promise<void>
+}

@@ -1,0 +1,115 @@
+import type { Filter, SignalOptions } from './common.js'
+import type { Event, EventWithVersion } from './event.js'
+import type { Version } from './version.js'
+
+/**
+ * Handles a batch of events delivered by a live subscription. The transport awaits the returned
+ * promise before it delivers the next batch (backpressure).
+ */
+export type EventHandler = (events: readonly EventWithVersion[]) => void | Promise<void>
+
+/** The outcome of a push. */
+export interface PushResult {
+  /** Events the remote stored for the first time. */
+  readonly stored: number
+  /** Events the remote already held (same id, same content): at-least-once delivery is safe. */
+  readonly duplicates: number
+  /** The remote's epoch (see {@link PullResult.epoch}), when it reports one. */
+  readonly epoch?: string
+}
+
+/** Options for {@link Transport.pull}. */
+export interface PullOptions extends SignalOptions {
+  /** Page size: at most this many events. A positive integer. @defaultValue the transport's own */
+  readonly limit?: number
+  /** Filters, as in {@link Filter}. */
+  readonly filters?: readonly Filter[]
+}
+
+/** One page of a pull. */
+export interface PullResult {
+  /** Events strictly after the requested version, in the remote's order. */
+  readonly events: readonly EventWithVersion[]
+  /** True when more events follow this page. */
+  readonly hasMore: boolean
+  /**
+   * An id the remote keeps for the life of its log. When it changes, the remote was wiped or
+   * replaced, and checkpoints taken against the old epoch are meaningless.
+   */
+  readonly epoch?: string
+}
+
+/** Options for {@link Transport.subscribe}. */
+export interface SubscribeOptions extends SignalOptions {
+  /** Deliver events strictly after this remote version; `null` or absent: only new events. */
+  readonly since?: Version | null
+  /** Filters, as in {@link Filter}. */
+  readonly filters?: readonly Filter[]
+  /** Called when the live connection fails (the transport may retry on its own). */
+  readonly onError?: (error: unknown) => void
+}
+
+/** A live subscription; stop it with `unsubscribe` or the `signal` given to `subscribe`. */
+export interface Subscription {
+  /** Stops delivery. Idempotent; resolves once no more batches will be delivered. */
+  unsubscribe(): Promise<void>
+}
+
+/**
+ * Communication with one remote (a server or a peer).
+ *
+ * Contract (checked by `transportConformance` in `sync-kit/testing`):
+ * - `push` is idempotent by event id: a retried push stores each event once.
+ * - `pull(since)` returns events strictly after `since` in the remote's sequence space, paged.
+ * - Versions returned by `pull`, `latestVersion` and subscriptions belong to the remote; turn
+ *   their strings back into versions with `parseVersion`.
+ * - After `close()` every call rejects with `transport-closed`.
+ *
+ * @example
+ * ```ts
+ * import type { Transport } from 'sync-kit/types'
+ * import { createLoopbackHub } from 'sync-kit'
+ *
+ * const hub = createLoopbackHub()
+ * const transport: Transport = hub.connect('replica-a')
+ * const { events, hasMore } = await transport.pull(null, { limit: 500 })
+ * ```
+ */
+export interface Transport {
+  /**
+   * Sends events to the remote. Only the events travel: a local cursor means nothing in the
+   * remote's sequence space.
+   * @param events - the events to send, in order.
+   * @returns how many were new and how many duplicates.
+   * @throws SyncKitError `invalid-event`, `event-id-conflict`, `payload-too-large`, `unavailable`,
+   * `timeout`, `transport-closed`, `aborted`.
+   */
+  push(events: readonly Event[], options?: SignalOptions): Promise<PushResult>
+  /**
+   * Fetches one page of events strictly after `since`.
+   * @param since - a version this transport returned, or `null` for the beginning.
+   * @returns the page, whether more follow, and the remote's epoch.
+   * @throws SyncKitError `version-parse`, `unavailable`, `timeout`, `transport-closed`, `aborted`.
+   */
+  pull(since: Version | null, options?: PullOptions): Promise<PullResult>
+  /**
+   * The remote's latest version, without pulling events.
+   * @throws SyncKitError `unavailable`, `timeout`, `transport-closed`, `aborted`.
+   */
+  latestVersion(options?: SignalOptions): Promise<Version>
+  /**
+   * Optional capability: live delivery of new events. The `SyncManager` falls back to polling
+   * when absent.
+   * @param handler - receives batches, awaited before the next one.
+   * @returns the subscription, once established.
+   * @throws SyncKitError `unavailable`, `transport-closed`, `aborted`.
+   */
+  subscribe?(handler: EventHandler, options?: SubscribeOptions): Promise<Subscription>
+  /**
+   * Parses a version string this transport produced (e.g. a stored pull checkpoint).
+   * @throws SyncKitError `version-parse`.
+   */
+  parseVersion(value: string): Version
+  /** Closes connections and subscriptions. Idempotent. */
+  close(): Promise<void>
+}

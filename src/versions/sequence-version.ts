@@ -1,0 +1,117 @@
+import { SyncKitError } from '../errors/sync-kit-error.js'
+import type { Version } from '../types/index.js'
+
+const DIGITS = /^(0|[1-9][0-9]{0,39})$/
+
+/**
+ * An integer cursor: the position of an event in one store's or remote's log (1, 2, 3, …; 0 is
+ * "before everything").
+ *
+ * Backed by `bigint`, so it never loses precision past 2^53. The string form is the plain decimal
+ * number (`"0"`, `"42"`, `"9007199254740993"`), which is also how it travels on the wire.
+ *
+ * @example
+ * ```ts
+ * import { SequenceVersion } from 'sync-kit'
+ *
+ * const v = SequenceVersion.parse('9007199254740993')
+ * v.next().toString() // '9007199254740994'
+ * ```
+ */
+export class SequenceVersion implements Version {
+  /** The zero version, before every event. */
+  static readonly ZERO: SequenceVersion = new SequenceVersion(0n)
+
+  /** The position, ≥ 0. */
+  readonly value: bigint
+
+  /**
+   * Creates a version.
+   * @param value - a non-negative integer (a `number` must be a safe integer).
+   * @throws SyncKitError `invalid-argument` for negative, fractional or unsafe numbers.
+   */
+  constructor(value: bigint | number) {
+    if (typeof value === 'number') {
+      if (!Number.isSafeInteger(value) || value < 0) {
+        throw new SyncKitError(
+          'invalid-argument',
+          `sequence version must be a non-negative safe integer, got ${String(value)}; pass a bigint for larger values`,
+          { argument: 'value' },
+        )
+      }
+      this.value = BigInt(value)
+    } else {
+      if (value < 0n) {
+        throw new SyncKitError('invalid-argument', `sequence version must be ≥ 0, got ${value}`, {
+          argument: 'value',
+        })
+      }
+      this.value = value
+    }
+  }
+
+  /**
+   * Parses the decimal string form.
+   * @param value - e.g. `"42"`; no sign, no leading zeros, at most 40 digits.
+   * @returns the version.
+   * @throws SyncKitError `version-parse` for anything else.
+   */
+  static parse(value: string): SequenceVersion {
+    if (typeof value !== 'string' || !DIGITS.test(value)) {
+      throw new SyncKitError(
+        'version-parse',
+        `"${String(value).slice(0, 64)}" is not a sequence version; expected a non-negative decimal integer such as "42"`,
+        { value: String(value).slice(0, 256) },
+      )
+    }
+    return value === '0' ? SequenceVersion.ZERO : new SequenceVersion(BigInt(value))
+  }
+
+  /**
+   * Narrows a version to a sequence version.
+   * @param version - a version, or `null` for zero.
+   * @returns the same version typed as `SequenceVersion`.
+   * @throws SyncKitError `version-mismatch` when it is another kind.
+   */
+  static from(version: Version | null): SequenceVersion {
+    if (version === null) return SequenceVersion.ZERO
+    if (version instanceof SequenceVersion) return version
+    // A copy from another package instance: accept it by its string form.
+    const s = String(version)
+    if (DIGITS.test(s)) return SequenceVersion.parse(s)
+    throw new SyncKitError(
+      'version-mismatch',
+      `expected a sequence version, got "${s.slice(0, 64)}"; pass a version this store or transport produced`,
+      { expected: 'sequence', actual: s.slice(0, 64) },
+    )
+  }
+
+  /** The following position. */
+  next(): SequenceVersion {
+    return new SequenceVersion(this.value + 1n)
+  }
+
+  /**
+   * Orders by position.
+   * @throws SyncKitError `version-mismatch` for a version of another kind.
+   */
+  compare(other: Version): -1 | 0 | 1 {
+    const o = SequenceVersion.from(other).value
+    return this.value < o ? -1 : this.value > o ? 1 : 0
+  }
+
+  /** The decimal string form. */
+  toString(): string {
+    return this.value.toString()
+  }
+
+  /** Same as `toString`, so versions serialise into JSON as strings (never lossy numbers). */
+  toJSON(): string {
+    return this.value.toString()
+  }
+
+  /** True for position 0. */
+  isZero(): boolean {
+    return this.value === 0n
+  }
+}

@@ -1,0 +1,26 @@
+import type { Options } from 'tsup'
+
+/**
+ * Build entries: output name (under dist/) → source file. `test/exports.test.ts` checks that
+ * package.json `exports` lists exactly these, with `types` first.
+ */
+export const entries: Record<string, string> = {
+  index: 'src/index.ts',
+  'types/index': 'src/types/index.ts',
+  'testing/index': 'src/testing/index.ts',
+}
+
+const config: Options = {
+  entry: entries,
+  format: ['esm', 'cjs'],
+  dts: true,
+  clean: true,
+  sourcemap: true,
+  target: 'es2022',
+  platform: 'neutral',
+  splitting: false,
+  treeshake: true,
+  external: ['better-sqlite3'],
+}
+
+export default config

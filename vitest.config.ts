@@ -1,0 +1,31 @@
+import { defineConfig, type ViteUserConfig } from 'vitest/config'
+
+const config: ViteUserConfig = defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'examples/**/*.test.ts'],
+          exclude: ['**/*.int.test.ts', '**/node_modules/**', 'dist/**'],
+          typecheck: {
+            enabled: true,
+            include: ['src/**/*.test-d.ts', 'test/**/*.test-d.ts'],
+            tsconfig: './tsconfig.json',
+          },
+          testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['src/**/*.int.test.ts', 'test/**/*.int.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+})
+
+export default config
