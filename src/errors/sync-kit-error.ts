@@ -19,6 +19,8 @@
  * - `unauthorized`, `forbidden` — authentication or authorisation failed.
  * - `protocol` — the remote answered with something that is not the sync-kit protocol.
  * - `resolver-failed` — a conflict resolver threw.
+ * - `incompatible-database` — a database the store cannot use: written by a newer schema version,
+ *   or holding tables with the store's names that it did not create; nothing was changed.
  * - `internal` — a bug or an unexpected failure; `cause` has the original error.
  */
 export interface SyncKitErrorDetails {
@@ -40,6 +42,11 @@ export interface SyncKitErrorDetails {
   forbidden: Record<string, never>
   protocol: { readonly status?: number }
   'resolver-failed': { readonly aggregateId: string }
+  'incompatible-database': {
+    readonly userVersion: number
+    readonly supportedVersion: number
+    readonly table?: string
+  }
   internal: Record<string, never>
 }
 
