@@ -43,7 +43,7 @@ export function assertNodeId(nodeId: string): void {
  * ```ts
  * import { Hlc } from 'sync-kit'
  *
- * const stamp = Hlc.parse('018f2a3b4c5d-0001-replica-a')
+ * const stamp = Hlc.parse('018f4df7405d-0001-replica-a')
  * stamp.wallMs // 1715000000605
  * ```
  */
