@@ -8,6 +8,7 @@ export const entries: Record<string, string> = {
   index: 'src/index.ts',
   'types/index': 'src/types/index.ts',
   'testing/index': 'src/testing/index.ts',
+  'stores/sqlite/index': 'src/stores/sqlite/index.ts',
 }
 
 const config: Options = {

@@ -1,0 +1,226 @@
+import Database from 'better-sqlite3'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { isSyncKitError } from '../../errors/sync-kit-error.js'
+import {
+  SQLITE_MIGRATIONS,
+  SQLITE_SCHEMA_VERSION,
+  migrateSqliteSchema,
+  readUserVersion,
+} from './sqlite-migrations.js'
+import type { SqliteMigration } from './sqlite-migrations.js'
+import { createSqliteStore } from './sqlite-store.js'
+
+function tables(db: Database.Database): string[] {
+  return (
+    db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all() as {
+      name: string
+    }[]
+  ).map((r) => r.name)
+}
+
+function catchError(fn: () => unknown): unknown {
+  try {
+    fn()
+  } catch (error) {
+    return error
+  }
+  throw new Error('expected the call to throw')
+}
+
+describe('migrateSqliteSchema', () => {
+  let db: Database.Database
+  beforeEach(() => {
+    db = new Database(':memory:')
+  })
+  afterEach(() => {
+    db.close()
+  })
+
+  it('Given an empty database, When migrated, Then it has the latest schema and user_version', () => {
+    const result = migrateSqliteSchema(db)
+
+    expect(result).toEqual({ from: 0, to: SQLITE_SCHEMA_VERSION })
+    expect(readUserVersion(db)).toBe(SQLITE_SCHEMA_VERSION)
+    expect(tables(db)).toEqual(expect.arrayContaining(['checkpoints', 'events']))
+  })
+
+  it('Given a migrated database, When migrated again, Then nothing changes', () => {
+    migrateSqliteSchema(db)
+    db.prepare(
+      "INSERT INTO events (id, type, aggregate_id, data, created_at) VALUES ('e1', 'T', 'a', '1', 0)",
+    ).run()
+
+    const result = migrateSqliteSchema(db)
+
+    expect(result).toEqual({ from: SQLITE_SCHEMA_VERSION, to: SQLITE_SCHEMA_VERSION })
+    expect(db.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: 1 })
+  })
+
+  it('Given a database with other (unrelated) tables, When migrated, Then they are kept', () => {
+    db.exec('CREATE TABLE todos (id TEXT PRIMARY KEY, title TEXT)')
+    db.exec("INSERT INTO todos VALUES ('t1', 'milk')")
+
+    migrateSqliteSchema(db)
+
+    expect(tables(db)).toEqual(expect.arrayContaining(['todos', 'events', 'checkpoints']))
+    expect(db.prepare('SELECT title FROM todos').get()).toEqual({ title: 'milk' })
+  })
+
+  it('Given a newer user_version, When migrated, Then it rejects with incompatible-database and changes nothing', () => {
+    db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION + 1}`)
+
+    const error = catchError(() => migrateSqliteSchema(db))
+
+    expect(isSyncKitError(error, 'incompatible-database')).toBe(true)
+    expect((error as Error).message).toMatch(/^\[sync-kit\] \[sqlite\] .*newer sync-kit/)
+    expect((error as { details: unknown }).details).toEqual({
+      userVersion: SQLITE_SCHEMA_VERSION + 1,
+      supportedVersion: SQLITE_SCHEMA_VERSION,
+    })
+    expect(tables(db)).toEqual([])
+    expect(readUserVersion(db)).toBe(SQLITE_SCHEMA_VERSION + 1)
+  })
+
+  it('Given a foreign "events" table with other columns, When migrated, Then it rejects and creates nothing', () => {
+    db.exec('CREATE TABLE events (id INTEGER PRIMARY KEY, name TEXT, at TEXT)')
+
+    const error = catchError(() => migrateSqliteSchema(db))
+
+    expect(isSyncKitError(error, 'incompatible-database')).toBe(true)
+    expect((error as { details: { table?: string } }).details.table).toBe('events')
+    expect((error as Error).message).toContain('not a sync-kit database')
+    expect(tables(db)).toEqual(['events'])
+    expect(readUserVersion(db)).toBe(0)
+  })
+
+  it('Given a "checkpoints" view that sync-kit did not create, When migrated, Then it rejects', () => {
+    db.exec('CREATE VIEW checkpoints AS SELECT 1 AS x')
+
+    const error = catchError(() => migrateSqliteSchema(db))
+
+    expect(isSyncKitError(error, 'incompatible-database')).toBe(true)
+    expect((error as { details: { table?: string } }).details.table).toBe('checkpoints')
+    expect(tables(db)).toEqual([])
+  })
+
+  it('Given user_version set by another tool and no sync-kit tables, When migrated, Then it rejects', () => {
+    db.pragma('user_version = 1')
+    db.exec('CREATE TABLE app (x)')
+
+    const error = catchError(() => migrateSqliteSchema(db))
+
+    expect(isSyncKitError(error, 'incompatible-database')).toBe(true)
+    expect((error as Error).message).toContain('no "events" table')
+    expect(tables(db)).toEqual(['app'])
+  })
+
+  it('Given sync-kit tables whose columns were changed, When migrated, Then it names the table and both column lists', () => {
+    migrateSqliteSchema(db)
+    db.exec('ALTER TABLE checkpoints ADD COLUMN extra TEXT')
+
+    const error = catchError(() => migrateSqliteSchema(db))
+
+    expect(isSyncKitError(error, 'incompatible-database')).toBe(true)
+    expect((error as { details: { table?: string } }).details.table).toBe('checkpoints')
+    expect((error as Error).message).toContain('extra TEXT')
+  })
+
+  it('Given several steps, When migrated, Then they run in order, each bumping user_version in its transaction', () => {
+    const seen: [number, number, boolean][] = []
+    const steps: SqliteMigration[] = [
+      ...SQLITE_MIGRATIONS,
+      ...[2, 3].map((version) => ({
+        version,
+        description: `test step ${version}`,
+        up(d: Parameters<SqliteMigration['up']>[0]) {
+          seen.push([version, readUserVersion(d), d.inTransaction])
+          d.exec(`CREATE TABLE step_${version} (x)`)
+        },
+      })),
+    ]
+
+    const result = migrateSqliteSchema(db, steps)
+
+    expect(seen).toEqual([
+      [2, 1, true],
+      [3, 2, true],
+    ])
+    expect(result).toEqual({ from: 0, to: 3 })
+  })
+
+  it('Given a step that fails halfway, When migrated, Then that step is rolled back and earlier steps stay', () => {
+    const steps: SqliteMigration[] = [
+      ...SQLITE_MIGRATIONS,
+      {
+        version: 2,
+        description: 'fails after creating a table',
+        up(d) {
+          d.exec('CREATE TABLE half_done (x)')
+          throw new Error('step 2 broke')
+        },
+      },
+    ]
+
+    expect(() => migrateSqliteSchema(db, steps)).toThrow('step 2 broke')
+
+    expect(readUserVersion(db)).toBe(1)
+    expect(tables(db)).not.toContain('half_done')
+    expect(tables(db)).toEqual(expect.arrayContaining(['events', 'checkpoints']))
+    expect(db.inTransaction).toBe(false)
+  })
+
+  it('Given steps with a gap in their versions, When migrated, Then it refuses before touching the database', () => {
+    const steps: SqliteMigration[] = [
+      { version: 2, description: 'out of order', up: (d) => d.exec('CREATE TABLE never (x)') },
+    ]
+
+    expect(() => migrateSqliteSchema(db, steps)).toThrow(/version 2, expected 1/)
+    expect(tables(db)).toEqual([])
+  })
+})
+
+describe('migrations across connections', () => {
+  let dir: string
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sync-kit-migrate-'))
+  })
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('Given two connections to a new file, When both open a store, Then the schema is created once and both work', async () => {
+    const path = join(dir, 'shared.db')
+    const a = new Database(path)
+    const b = new Database(path)
+    try {
+      const storeA = createSqliteStore({ database: a })
+      const storeB = createSqliteStore({ database: b })
+
+      await storeA.store({ id: 'e1', type: 'T', aggregateId: 'x', data: 1 })
+      const seenByB = await storeB.load(null)
+
+      expect(seenByB.map((e) => e.event.id)).toEqual(['e1'])
+      expect(readUserVersion(b)).toBe(SQLITE_SCHEMA_VERSION)
+    } finally {
+      a.close()
+      b.close()
+    }
+  })
+
+  it('Given a file written by a newer schema, When a store opens it, Then it rejects with incompatible-database', () => {
+    const path = join(dir, 'newer.db')
+    const db = new Database(path)
+    try {
+      db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION + 5}`)
+
+      const error = catchError(() => createSqliteStore({ database: db }))
+
+      expect(isSyncKitError(error, 'incompatible-database')).toBe(true)
+    } finally {
+      db.close()
+    }
+  })
+})

@@ -1,0 +1,616 @@
+import { throwIfAborted } from '../../errors/abort.js'
+import { SyncKitError } from '../../errors/sync-kit-error.js'
+import { eventsEqual, validateEvent } from '../../core/event-validation.js'
+import type {
+  Checkpoint,
+  CheckpointKey,
+  Clock,
+  Event,
+  EventWithVersion,
+  Filter,
+  LoadOptions,
+  SignalOptions,
+  StoreBatchOptions,
+  StoreResult,
+  Version,
+} from '../../types/index.js'
+import { SequenceVersion } from '../../versions/sequence-version.js'
+import { SQLITE_PREFIX, toSyncKitError } from './sqlite-errors.js'
+import { migrateSqliteSchema } from './sqlite-migrations.js'
+import { buildLoadQuery } from './sqlite-queries.js'
+import { SqliteTransactions } from './sqlite-transaction.js'
+import type {
+  OpenSqliteStoreOptions,
+  SqliteDatabase,
+  SqliteStatement,
+  SqliteStore,
+  SqliteStoreCommonOptions,
+  SqliteStoreOptions,
+  SqliteSynchronous,
+} from './sqlite-types.js'
+
+/** Default `busyTimeoutMs`: 5000 ms. */
+export const DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 5000
+
+/** Default `synchronous`: `'full'`, so a resolved write survives a power loss. */
+export const DEFAULT_SQLITE_SYNCHRONOUS: SqliteSynchronous = 'full'
+
+/** How many differently shaped load statements (filter combinations) stay prepared. */
+const LOAD_STATEMENT_CACHE_SIZE = 64
+
+const COMPONENT = 'sqlite'
+
+/**
+ * Creates an event store on a `better-sqlite3` connection you opened: creates or migrates the
+ * schema (see `docs/stores.md`), puts the connection in WAL mode and returns at once.
+ *
+ * The store never closes your connection; close it yourself after `store.close()`. To let the
+ * store open (and close) the file, use {@link openSqliteStore}.
+ *
+ * @param options - the connection and durability settings.
+ * @returns the store.
+ * @throws SyncKitError `invalid-argument` for bad options (e.g. a closed database or a `path`,
+ * which needs {@link openSqliteStore}); `incompatible-database` when the database has a newer
+ * schema or tables named like the store's that it did not create; `unavailable` when another
+ * connection holds the lock for longer than `busyTimeoutMs`; `internal` for other SQLite errors.
+ * @example
+ * ```ts
+ * import Database from 'better-sqlite3'
+ * import { createSqliteStore } from 'sync-kit/sqlite'
+ *
+ * const database = new Database('app.db')
+ * const store = createSqliteStore({ database })
+ * await store.storeBatch([{ id: 'e1', type: 'Created', aggregateId: 'a1', data: {} }])
+ * await store.close()
+ * database.close()
+ * ```
+ */
+export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
+  checkOptionsObject(options, 'createSqliteStore')
+  if ((options as { database?: unknown }).database === undefined) {
+    throw new SyncKitError(
+      'invalid-argument',
+      'path' in options
+        ? `${SQLITE_PREFIX} createSqliteStore takes an open database; to open a file by path use \`await openSqliteStore({ path })\``
+        : `${SQLITE_PREFIX} createSqliteStore needs a \`database\` (a better-sqlite3 Database)`,
+      { argument: 'database' },
+    )
+  }
+  checkDatabase(options.database)
+  return new SqliteEventStore(options.database, checkCommonOptions(options), false)
+}
+
+/**
+ * Opens an event store. With `path`, loads `better-sqlite3` (an optional peer dependency: only
+ * this call loads it), opens or creates the file (`':memory:'` for a private in-memory database)
+ * and owns the connection: `store.close()` closes it. With `database`, same as
+ * {@link createSqliteStore}.
+ *
+ * @param options - a `path` or a `database`, and durability settings.
+ * @returns the store, once the schema is ready.
+ * @throws SyncKitError as {@link createSqliteStore}; `internal` when `better-sqlite3` is not
+ * installed or the file cannot be opened.
+ * @example
+ * ```ts
+ * import { openSqliteStore } from 'sync-kit/sqlite'
+ *
+ * const store = await openSqliteStore({ path: 'events.db' })
+ * const latest = await store.latestVersion()
+ * await store.close()
+ * ```
+ */
+export async function openSqliteStore(options: OpenSqliteStoreOptions): Promise<SqliteStore> {
+  checkOptionsObject(options, 'openSqliteStore')
+  if ((options as { database?: unknown }).database !== undefined) {
+    return createSqliteStore(options as SqliteStoreOptions)
+  }
+  const path = (options as { path?: unknown }).path
+  if (typeof path !== 'string' || path === '') {
+    throw new SyncKitError(
+      'invalid-argument',
+      `${SQLITE_PREFIX} openSqliteStore needs a \`path\` (a file path or ':memory:') or a \`database\`, got ${describe(path)}`,
+      { argument: 'path' },
+    )
+  }
+  const common = checkCommonOptions(options)
+  const Database = await loadBetterSqlite3()
+  let database: SqliteDatabase
+  try {
+    database = new Database(path)
+  } catch (error) {
+    throw toSyncKitError(error, `opening "${path}"`)
+  }
+  try {
+    return new SqliteEventStore(database, common, true)
+  } catch (error) {
+    database.close()
+    throw error
+  }
+}
+
+type DatabaseConstructor = new (path: string) => SqliteDatabase
+
+async function loadBetterSqlite3(): Promise<DatabaseConstructor> {
+  let loaded: unknown
+  try {
+    loaded = await import('better-sqlite3')
+  } catch (error) {
+    throw new SyncKitError(
+      'internal',
+      `${SQLITE_PREFIX} could not load better-sqlite3, which openSqliteStore({ path }) needs; install it (\`npm install better-sqlite3\`) or pass a database you opened to createSqliteStore`,
+      {},
+      { cause: error },
+    )
+  }
+  // ESM gives the module namespace (constructor on `default`), CJS interop may give it directly.
+  const ctor = typeof loaded === 'function' ? loaded : (loaded as { default?: unknown }).default
+  if (typeof ctor !== 'function') {
+    throw new SyncKitError(
+      'internal',
+      `${SQLITE_PREFIX} better-sqlite3 did not export a Database constructor; install better-sqlite3 12 or later`,
+      {},
+    )
+  }
+  return ctor as DatabaseConstructor
+}
+
+interface CommonSettings {
+  readonly synchronous: SqliteSynchronous
+  readonly busyTimeoutMs: number
+  readonly configureConnection: boolean
+  readonly clock: Clock
+}
+
+const SYSTEM_CLOCK: Clock = { now: () => Date.now() }
+
+function checkOptionsObject(options: unknown, fn: string): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new SyncKitError(
+      'invalid-argument',
+      `${SQLITE_PREFIX} ${fn} needs an options object, got ${describe(options)}`,
+      { argument: 'options' },
+    )
+  }
+}
+
+function checkDatabase(database: unknown): void {
+  const db = database as Partial<Record<keyof SqliteDatabase, unknown>> | null
+  if (
+    typeof db !== 'object' ||
+    db === null ||
+    typeof db.prepare !== 'function' ||
+    typeof db.exec !== 'function' ||
+    typeof db.pragma !== 'function' ||
+    typeof db.close !== 'function'
+  ) {
+    throw new SyncKitError(
+      'invalid-argument',
+      `${SQLITE_PREFIX} \`database\` must be a better-sqlite3 Database (new Database(path)), got ${describe(database)}`,
+      { argument: 'database' },
+    )
+  }
+  if (db.open !== true) {
+    throw new SyncKitError(
+      'invalid-argument',
+      `${SQLITE_PREFIX} \`database\` is closed; pass an open connection`,
+      { argument: 'database' },
+    )
+  }
+}
+
+function checkCommonOptions(options: SqliteStoreCommonOptions): CommonSettings {
+  const synchronous = options.synchronous ?? DEFAULT_SQLITE_SYNCHRONOUS
+  if (synchronous !== 'full' && synchronous !== 'normal') {
+    throw new SyncKitError(
+      'invalid-argument',
+      `${SQLITE_PREFIX} \`synchronous\` must be 'full' or 'normal', got ${describe(synchronous)}`,
+      { argument: 'synchronous' },
+    )
+  }
+  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_SQLITE_BUSY_TIMEOUT_MS
+  if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0 || busyTimeoutMs > 2 ** 31 - 1) {
+    throw new SyncKitError(
+      'invalid-argument',
+      `${SQLITE_PREFIX} \`busyTimeoutMs\` must be an integer from 0 to 2147483647, got ${describe(busyTimeoutMs)}`,
+      { argument: 'busyTimeoutMs' },
+    )
+  }
+  const configureConnection = options.configureConnection ?? true
+  if (typeof configureConnection !== 'boolean') {
+    throw new SyncKitError(
+      'invalid-argument',
+      `${SQLITE_PREFIX} \`configureConnection\` must be a boolean, got ${describe(configureConnection)}`,
+      { argument: 'configureConnection' },
+    )
+  }
+  const clock = options.clock ?? SYSTEM_CLOCK
+  if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function') {
+    throw new SyncKitError(
+      'invalid-argument',
+      `${SQLITE_PREFIX} \`clock\` must be an object with a now() method, got ${describe(clock)}`,
+      { argument: 'clock' },
+    )
+  }
+  return { synchronous, busyTimeoutMs, configureConnection, clock }
+}
+
+/** A row of the `events` table as the store reads it (INTEGER columns as bigint). */
+interface EventRow {
+  readonly seq: bigint
+  readonly id: string
+  readonly type: string
+  readonly aggregate_id: string
+  readonly data: string
+  readonly metadata: string | null
+}
+
+const EVENT_COLUMNS = 'seq, id, type, aggregate_id, data, metadata'
+
+class SqliteEventStore implements SqliteStore {
+  readonly database: SqliteDatabase
+  readonly #ownsDatabase: boolean
+  readonly #clock: Clock
+  readonly #transactions: SqliteTransactions
+  readonly #insertEvent: SqliteStatement
+  readonly #selectById: SqliteStatement
+  readonly #selectLatest: SqliteStatement
+  readonly #selectCheckpoint: SqliteStatement
+  readonly #upsertCheckpoint: SqliteStatement
+  /** SQL → prepared load statement, least recently used first. */
+  readonly #loadStatements = new Map<string, SqliteStatement>()
+  #closed = false
+
+  constructor(database: SqliteDatabase, settings: CommonSettings, ownsDatabase: boolean) {
+    this.database = database
+    this.#ownsDatabase = ownsDatabase
+    this.#clock = settings.clock
+    try {
+      if (settings.configureConnection) {
+        // busy_timeout first, so that switching to WAL waits for other connections' locks.
+        database.pragma(`busy_timeout = ${settings.busyTimeoutMs}`)
+        // An in-memory database answers 'memory' and stays so: it has no file to log to.
+        database.pragma('journal_mode = WAL')
+        database.pragma(`synchronous = ${settings.synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
+      }
+      migrateSqliteSchema(database)
+      this.#transactions = new SqliteTransactions(database)
+      this.#insertEvent = this.#prepare(
+        'INSERT INTO events (id, type, aggregate_id, tenant, data, metadata, created_at) ' +
+          'VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
+      )
+      this.#selectById = this.#prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?`)
+      this.#selectLatest = this.#prepare('SELECT max(seq) AS seq FROM events')
+      this.#selectCheckpoint = this.#prepare(
+        'SELECT version, epoch FROM checkpoints WHERE remote = ? AND direction = ?',
+      )
+      this.#upsertCheckpoint = this.#prepare(
+        'INSERT INTO checkpoints (remote, direction, version, epoch) VALUES (?, ?, ?, ?) ' +
+          'ON CONFLICT (remote, direction) DO UPDATE SET version = excluded.version, epoch = excluded.epoch',
+      )
+    } catch (error) {
+      throw toSyncKitError(error, 'opening the store')
+    }
+  }
+
+  async store(event: Event, options?: SignalOptions): Promise<StoreResult> {
+    const results = await this.storeBatch([event], options)
+    return results[0] as StoreResult
+  }
+
+  async storeBatch(events: readonly Event[], options?: StoreBatchOptions): Promise<StoreResult[]> {
+    this.#guard('storeBatch', options?.signal)
+    if (!Array.isArray(events)) {
+      throw new SyncKitError(
+        'invalid-argument',
+        `${SQLITE_PREFIX} storeBatch needs an array of events, got ${describe(events)}`,
+        { argument: 'events' },
+      )
+    }
+    // Validate everything before the transaction: a bad event changes nothing.
+    const valid = events.map((event) => validateEvent(event, COMPONENT))
+    const checkpoint =
+      options?.checkpoint === undefined
+        ? undefined
+        : checkCheckpoint(options.checkpoint.key, options.checkpoint.value)
+    if (valid.length === 0 && checkpoint === undefined) return []
+    const createdAt = this.#now()
+    try {
+      return this.#transactions.run(() => {
+        const results = valid.map((event) => this.#insert(event, createdAt))
+        if (checkpoint !== undefined) this.#writeCheckpoint(checkpoint.key, checkpoint.value)
+        return results
+      })
+    } catch (error) {
+      throw toSyncKitError(error, 'storeBatch')
+    }
+  }
+
+  async load(since: Version | null, options?: LoadOptions): Promise<EventWithVersion[]> {
+    return this.#load('load', undefined, since, options)
+  }
+
+  async loadByAggregate(
+    aggregateId: string,
+    since: Version | null,
+    options?: LoadOptions,
+  ): Promise<EventWithVersion[]> {
+    if (typeof aggregateId !== 'string' || aggregateId === '') {
+      this.#guard('loadByAggregate', options?.signal)
+      throw new SyncKitError(
+        'invalid-argument',
+        `${SQLITE_PREFIX} loadByAggregate needs a non-empty aggregateId, got ${describe(aggregateId)}`,
+        { argument: 'aggregateId' },
+      )
+    }
+    return this.#load('loadByAggregate', aggregateId, since, options)
+  }
+
+  async latestVersion(options?: SignalOptions): Promise<SequenceVersion> {
+    this.#guard('latestVersion', options?.signal)
+    let row: { seq: bigint | null } | undefined
+    try {
+      row = this.#selectLatest.get() as { seq: bigint | null } | undefined
+    } catch (error) {
+      throw toSyncKitError(error, 'latestVersion')
+    }
+    return row?.seq == null ? SequenceVersion.ZERO : new SequenceVersion(row.seq)
+  }
+
+  parseVersion(value: string): SequenceVersion {
+    return SequenceVersion.parse(value)
+  }
+
+  async getCheckpoint(
+    key: CheckpointKey,
+    options?: SignalOptions,
+  ): Promise<Checkpoint | undefined> {
+    this.#guard('getCheckpoint', options?.signal)
+    const checked = checkCheckpointKey(key)
+    let row: { version: string; epoch: string | null } | undefined
+    try {
+      row = this.#selectCheckpoint.get(checked.remote, checked.direction) as typeof row
+    } catch (error) {
+      throw toSyncKitError(error, 'getCheckpoint')
+    }
+    if (row === undefined) return undefined
+    return row.epoch === null
+      ? { version: row.version }
+      : { version: row.version, epoch: row.epoch }
+  }
+
+  async setCheckpoint(
+    key: CheckpointKey,
+    value: Checkpoint,
+    options?: SignalOptions,
+  ): Promise<void> {
+    this.#guard('setCheckpoint', options?.signal)
+    const checked = checkCheckpoint(key, value)
+    try {
+      this.#writeCheckpoint(checked.key, checked.value)
+    } catch (error) {
+      throw toSyncKitError(error, 'setCheckpoint')
+    }
+  }
+
+  /**
+   * Marks the store closed and, only when the store opened the connection itself (a `path` given
+   * to `openSqliteStore`), closes the connection. Idempotent.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#loadStatements.clear()
+    if (this.#ownsDatabase && this.database.open) {
+      try {
+        this.database.close()
+      } catch (error) {
+        throw toSyncKitError(error, 'close')
+      }
+    }
+  }
+
+  #load(
+    what: string,
+    aggregateId: string | undefined,
+    since: Version | null,
+    options: LoadOptions | undefined,
+  ): EventWithVersion[] {
+    this.#guard(what, options?.signal)
+    const after = SequenceVersion.from(since).value
+    const limit = checkLimit(options?.limit)
+    const filters = checkFilters(options?.filters)
+    const query = buildLoadQuery(aggregateId, after, filters, limit)
+    let rows: EventRow[]
+    try {
+      rows = this.#loadStatement(query.sql).all(...query.params) as EventRow[]
+    } catch (error) {
+      throw toSyncKitError(error, what)
+    }
+    return rows.map(rowToEvent)
+  }
+
+  #loadStatement(sql: string): SqliteStatement {
+    let statement = this.#loadStatements.get(sql)
+    if (statement !== undefined) {
+      // Refresh its place in the least-recently-used order.
+      this.#loadStatements.delete(sql)
+    } else {
+      statement = this.#prepare(sql)
+      if (this.#loadStatements.size >= LOAD_STATEMENT_CACHE_SIZE) {
+        const oldest = this.#loadStatements.keys().next().value
+        if (oldest !== undefined) this.#loadStatements.delete(oldest)
+      }
+    }
+    this.#loadStatements.set(sql, statement)
+    return statement
+  }
+
+  #insert(event: Event, createdAt: number): StoreResult {
+    const metadata = event.metadata
+    const tenant = typeof metadata?.tenant === 'string' ? metadata.tenant : null
+    const inserted = this.#insertEvent.run(
+      event.id,
+      event.type,
+      event.aggregateId,
+      tenant,
+      JSON.stringify(event.data),
+      metadata === undefined ? null : JSON.stringify(metadata),
+      createdAt,
+    )
+    if (inserted.changes === 1) {
+      return { version: new SequenceVersion(BigInt(inserted.lastInsertRowid)), duplicate: false }
+    }
+    const existing = rowToEvent(this.#selectById.get(event.id) as EventRow)
+    if (eventsEqual(existing.event, event)) return { version: existing.version, duplicate: true }
+    throw new SyncKitError(
+      'event-id-conflict',
+      `${SQLITE_PREFIX} event "${truncate(event.id)}" is already stored with different content; nothing of this batch was stored. Give a changed event a new id`,
+      { eventId: event.id },
+    )
+  }
+
+  #writeCheckpoint(key: CheckpointKey, value: Checkpoint): void {
+    this.#upsertCheckpoint.run(key.remote, key.direction, value.version, value.epoch ?? null)
+  }
+
+  #prepare(sql: string): SqliteStatement {
+    return this.database.prepare(sql).safeIntegers(true)
+  }
+
+  #now(): number {
+    const now = this.#clock.now()
+    if (!Number.isFinite(now)) {
+      throw new SyncKitError(
+        'invalid-argument',
+        `${SQLITE_PREFIX} the clock returned ${String(now)}; clock.now() must return milliseconds since the Unix epoch`,
+        { argument: 'clock' },
+      )
+    }
+    return Math.trunc(now)
+  }
+
+  #guard(what: string, signal: AbortSignal | undefined): void {
+    if (this.#closed) {
+      throw new SyncKitError(
+        'closed',
+        `${SQLITE_PREFIX} ${what} called after close(); open a new store to keep using the database`,
+        {},
+      )
+    }
+    throwIfAborted(signal, `${SQLITE_PREFIX} ${what}`)
+    if (!this.database.open) {
+      throw new SyncKitError(
+        'closed',
+        `${SQLITE_PREFIX} ${what} failed: the database connection was closed outside the store; close the store before its connection`,
+        {},
+      )
+    }
+  }
+}
+
+function rowToEvent(row: EventRow): EventWithVersion {
+  let event: Event
+  try {
+    const data: unknown = JSON.parse(row.data)
+    event =
+      row.metadata === null
+        ? { id: row.id, type: row.type, aggregateId: row.aggregate_id, data }
+        : {
+            id: row.id,
+            type: row.type,
+            aggregateId: row.aggregate_id,
+            data,
+            metadata: JSON.parse(row.metadata) as Event['metadata'] & object,
+          }
+  } catch (error) {
+    throw new SyncKitError(
+      'internal',
+      `${SQLITE_PREFIX} the stored event "${truncate(String(row.id))}" (seq ${String(row.seq)}) has data or metadata that is not JSON; the database was changed outside sync-kit`,
+      {},
+      { cause: error },
+    )
+  }
+  return { event, version: new SequenceVersion(row.seq) }
+}
+
+function checkCheckpointKey(key: CheckpointKey): CheckpointKey {
+  if (typeof key !== 'object' || key === null) {
+    throw invalidArgument(
+      'key',
+      `a checkpoint key must be { remote, direction }, got ${describe(key)}`,
+    )
+  }
+  if (typeof key.remote !== 'string' || key.remote === '') {
+    throw invalidArgument(
+      'key.remote',
+      `a checkpoint key needs a non-empty remote, got ${describe(key.remote)}`,
+    )
+  }
+  if (key.direction !== 'push' && key.direction !== 'pull') {
+    throw invalidArgument(
+      'key.direction',
+      `a checkpoint direction is 'push' or 'pull', got ${describe(key.direction)}`,
+    )
+  }
+  return { remote: key.remote, direction: key.direction }
+}
+
+function checkCheckpoint(
+  key: CheckpointKey,
+  value: Checkpoint,
+): { readonly key: CheckpointKey; readonly value: Checkpoint } {
+  const checkedKey = checkCheckpointKey(key)
+  if (typeof value !== 'object' || value === null) {
+    throw invalidArgument(
+      'value',
+      `a checkpoint must be { version, epoch? }, got ${describe(value)}`,
+    )
+  }
+  if (typeof value.version !== 'string') {
+    throw invalidArgument(
+      'value.version',
+      `a checkpoint version must be a version's string form, got ${describe(value.version)}`,
+    )
+  }
+  if (value.epoch !== undefined && typeof value.epoch !== 'string') {
+    throw invalidArgument(
+      'value.epoch',
+      `a checkpoint epoch must be a string when present, got ${describe(value.epoch)}`,
+    )
+  }
+  return {
+    key: checkedKey,
+    value:
+      value.epoch === undefined
+        ? { version: value.version }
+        : { version: value.version, epoch: value.epoch },
+  }
+}
+
+function invalidArgument(argument: string, message: string): SyncKitError<'invalid-argument'> {
+  return new SyncKitError('invalid-argument', `${SQLITE_PREFIX} ${message}`, { argument })
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  if (typeof value === 'string') return `"${truncate(value)}"`
+  if (typeof value === 'object') return 'an object'
+  return `${typeof value} ${String(value)}`
+}
+
+function truncate(s: string): string {
+  return s.length > 64 ? `${s.slice(0, 64)}…` : s
+}
+
+// TEMPORARY until src/core/filters.ts (validateLimit, compileFilters) lands.
+function checkLimit(limit: number | undefined): number | undefined {
+  if (limit === undefined) return undefined
+  if (!Number.isSafeInteger(limit) || limit <= 0) {
+    throw invalidArgument('limit', `limit must be a positive integer, got ${describe(limit)}`)
+  }
+  return limit
+}
+function checkFilters(filters: readonly Filter[] | undefined): readonly Filter[] | undefined {
+  return filters
+}

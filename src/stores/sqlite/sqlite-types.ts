@@ -1,0 +1,138 @@
+import type {
+  Clock,
+  Event,
+  EventStore,
+  SignalOptions,
+  StoreBatchOptions,
+  StoreResult,
+} from '../../types/index.js'
+import type { SequenceVersion } from '../../versions/sequence-version.js'
+
+/** What `run` reports: rows changed and the rowid of the last inserted row. */
+export interface SqliteRunResult {
+  /** Rows inserted, updated or deleted by the statement. */
+  readonly changes: number
+  /** Rowid of the last inserted row (a `bigint` when the statement reads safe integers). */
+  readonly lastInsertRowid: number | bigint
+}
+
+/**
+ * The part of a `better-sqlite3` prepared statement the SQLite store uses. A structural type, so
+ * sync-kit's published types do not depend on `@types/better-sqlite3`.
+ */
+export interface SqliteStatement {
+  /** Executes the statement. */
+  run(...params: unknown[]): SqliteRunResult
+  /** Executes the statement and returns the first row, or `undefined`. */
+  get(...params: unknown[]): unknown
+  /** Executes the statement and returns every row. */
+  all(...params: unknown[]): unknown[]
+  /** Reads INTEGER columns as `bigint` (exact past 2^53) when `toggle` is true. */
+  safeIntegers(toggle?: boolean): this
+}
+
+/**
+ * The part of a `better-sqlite3` `Database` the SQLite store uses: a `new Database(path)` from
+ * `better-sqlite3` (version 12 or later) satisfies it.
+ */
+export interface SqliteDatabase {
+  /** True while the connection is open. */
+  readonly open: boolean
+  /** True while a transaction is open on the connection. */
+  readonly inTransaction: boolean
+  /** Compiles a statement. */
+  prepare(source: string): SqliteStatement
+  /** Runs one or more statements without results. */
+  exec(source: string): unknown
+  /** Runs a PRAGMA; with `{ simple: true }` returns the first column of the first row. */
+  pragma(source: string, options?: { readonly simple?: boolean }): unknown
+  /** Closes the connection. */
+  close(): unknown
+}
+
+/** How hard SQLite works to make a commit survive a power loss (`PRAGMA synchronous`). */
+export type SqliteSynchronous = 'full' | 'normal'
+
+/** Options shared by {@link SqliteStoreOptions} and {@link OpenSqliteStoreOptions}. */
+export interface SqliteStoreCommonOptions {
+  /**
+   * `PRAGMA synchronous` for the connection. Both settings keep every commit atomic and survive a
+   * crash of the process (a committed batch is in the operating system's hands before the call
+   * resolves). `'full'` also syncs the write-ahead log to disk on every commit, so a committed
+   * batch survives a power loss or an operating-system crash; `'normal'` skips that sync (faster
+   * commits) and may lose the most recent commits, never part of one, on a power loss.
+   * @defaultValue `'full'`
+   */
+  readonly synchronous?: SqliteSynchronous
+  /**
+   * How long a write waits for another connection's lock before it fails with `unavailable`
+   * (`PRAGMA busy_timeout`), in milliseconds.
+   * @defaultValue `5000`
+   */
+  readonly busyTimeoutMs?: number
+  /**
+   * Whether the store sets `journal_mode=WAL`, `synchronous` and `busy_timeout` on the
+   * connection. Set it to `false` only when you configured the connection yourself; the store's
+   * durability notes then no longer apply.
+   * @defaultValue `true`
+   */
+  readonly configureConnection?: boolean
+  /**
+   * The clock that stamps the `created_at` column (milliseconds since the Unix epoch).
+   * @defaultValue `Date.now`
+   */
+  readonly clock?: Clock
+}
+
+/** Options for {@link createSqliteStore}: a connection you opened yourself. */
+export interface SqliteStoreOptions extends SqliteStoreCommonOptions {
+  /**
+   * An open `better-sqlite3` `Database`. The store creates and migrates its tables in it and never
+   * closes it: `close()` on the store leaves the connection open for you to close.
+   */
+  readonly database: SqliteDatabase
+}
+
+/** Options for {@link openSqliteStore} when the store opens the file itself. */
+export interface OpenSqliteStorePathOptions extends SqliteStoreCommonOptions {
+  /**
+   * The database file (created when missing), or `':memory:'` for a private in-memory database.
+   * The store owns the connection it opens and closes it on `close()`.
+   */
+  readonly path: string
+}
+
+/** Options for {@link openSqliteStore}: a file path, or a connection you opened yourself. */
+export type OpenSqliteStoreOptions = OpenSqliteStorePathOptions | SqliteStoreOptions
+
+/**
+ * An {@link EventStore} kept in a SQLite database, with atomic batches and checkpoints in the same
+ * database. Versions are {@link SequenceVersion}s: the `seq` column of the `events` table.
+ */
+export interface SqliteStore extends EventStore {
+  /**
+   * Persists a batch in one transaction, all or nothing, with an optional checkpoint in the same
+   * transaction.
+   * @param events - the events, in the order to store them.
+   * @param options - cancellation and an optional checkpoint.
+   * @returns one result per input event, at the same index.
+   * @throws SyncKitError `invalid-event`, `event-id-conflict`, `invalid-argument`, `unavailable`
+   * (the database stayed locked for longer than `busyTimeoutMs`), `internal`, `closed`,
+   * `aborted`.
+   */
+  storeBatch(events: readonly Event[], options?: StoreBatchOptions): Promise<StoreResult[]>
+  /**
+   * The version of the newest stored event; {@link SequenceVersion.ZERO} while empty.
+   * @throws SyncKitError `closed`, `aborted`, `internal`.
+   */
+  latestVersion(options?: SignalOptions): Promise<SequenceVersion>
+  /**
+   * Parses a version string this store produced.
+   * @param value - a decimal sequence number such as `"42"`.
+   * @returns the version.
+   * @throws SyncKitError `version-parse`.
+   */
+  parseVersion(value: string): SequenceVersion
+  /** The connection the store uses (yours, or the one it opened). */
+  readonly database: SqliteDatabase
+}
