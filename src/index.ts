@@ -22,3 +22,8 @@ export {
   assertNodeId,
 } from './versions/hlc.js'
 export type { HybridLogicalClockOptions } from './versions/hlc.js'
+export {
+  createMemoryStore,
+  type MemoryStore,
+  type MemoryStoreOptions,
+} from './stores/memory/index.js'

@@ -1,0 +1,459 @@
+import { eventsEqual, validateEvent } from '../../core/event-validation.js'
+import type { ValidateEventOptions } from '../../core/event-validation.js'
+import { compileFilterGroups, groupFilters, validateLimit } from '../../core/filters.js'
+import type { FilterGroups } from '../../core/filters.js'
+import { throwIfAborted } from '../../errors/abort.js'
+import { SyncKitError } from '../../errors/sync-kit-error.js'
+import type {
+  Checkpoint,
+  CheckpointKey,
+  Event,
+  EventStore,
+  EventWithVersion,
+  LoadOptions,
+  SignalOptions,
+  StoreBatchOptions,
+  StoreResult,
+  Version,
+} from '../../types/index.js'
+import { SequenceVersion } from '../../versions/sequence-version.js'
+
+/** Options for {@link createMemoryStore}. */
+export interface MemoryStoreOptions {
+  /**
+   * Names the store in error messages (`[sync-kit] [memory:<name>] …`), handy when a test or an
+   * app holds several.
+   * @defaultValue none: messages say `[memory]`
+   */
+  readonly name?: string
+}
+
+/**
+ * An {@link EventStore} held in memory: always has `storeBatch`, and reports its `size`.
+ *
+ * Versions are {@link SequenceVersion}s: 1 for the first event stored, 2 for the second, and so
+ * on; the zero version while empty.
+ */
+export interface MemoryStore extends EventStore {
+  /**
+   * Persists a batch atomically (all or nothing), in order, with an optional checkpoint set in
+   * the same step. Duplicates (also within the batch) report `duplicate: true` and the version
+   * of the copy already stored.
+   * @param events - the events, in the order to store them.
+   * @param options - cancellation and an optional checkpoint.
+   * @returns one result per input event, at the same index.
+   * @throws SyncKitError `invalid-event`, `event-id-conflict`, `invalid-argument` (a malformed
+   * checkpoint or a non-array), `closed`, `aborted`; nothing is stored then.
+   */
+  storeBatch(events: readonly Event[], options?: StoreBatchOptions): Promise<StoreResult[]>
+  /** Number of events stored (0 after `close()`). */
+  readonly size: number
+}
+
+const FREEZE: ValidateEventOptions = { freeze: true }
+const NO_EVENTS: readonly number[] = []
+/** Above this many OR-ed values, merging sorted position lists one by one gets slow. */
+const LINEAR_MERGE_MAX_LISTS = 8
+
+/**
+ * Creates an in-memory event store: fast, dependency-free, for tests, demos, browsers and as the
+ * log behind the loopback hub. Nothing survives the process.
+ *
+ * How it works: the log is an array of frozen `{ event, version }` records, and a version is the
+ * record's position plus one, so finding where to start after `since` is O(1). Events are
+ * validated and deep-copied once on the way in (then frozen), so what callers get back can be
+ * handed out as is and cannot be changed to corrupt the store. Filtered and per-aggregate loads
+ * walk per-type, per-tenant and per-aggregate lists of positions (binary search for the start)
+ * rather than the whole log.
+ *
+ * @param options - see {@link MemoryStoreOptions}.
+ * @returns the store.
+ * @example
+ * ```ts
+ * import { createMemoryStore } from 'sync-kit'
+ *
+ * const store = createMemoryStore()
+ * await store.store({ id: 'e1', type: 'TodoAdded', aggregateId: 'todo-1', data: { title: 'Milk' } })
+ * const events = await store.load(null, { filters: [{ key: 'type', value: 'TodoAdded' }] })
+ * events[0]?.version.toString() // '1'
+ * ```
+ */
+export function createMemoryStore(options?: MemoryStoreOptions): MemoryStore {
+  const name = options?.name
+  if (name !== undefined && typeof name !== 'string') {
+    throw new SyncKitError(
+      'invalid-argument',
+      `[sync-kit] [memory] name must be a string, got ${typeof name}`,
+      { argument: 'name' },
+    )
+  }
+  return new InMemoryEventStore(name === undefined || name === '' ? 'memory' : `memory:${name}`)
+}
+
+class InMemoryEventStore implements MemoryStore {
+  readonly #component: string
+  /** Position i holds the event with version i + 1. */
+  #log: EventWithVersion[] = []
+  /** Event id → position. */
+  #byId = new Map<string, number>()
+  /** Event type → ascending positions. */
+  #byType = new Map<string, number[]>()
+  /** `metadata.tenant` → ascending positions (events without a tenant are not listed). */
+  #byTenant = new Map<string, number[]>()
+  /** Aggregate id → ascending positions. */
+  #byAggregate = new Map<string, number[]>()
+  /** `direction` + NUL + `remote` → frozen checkpoint. */
+  #checkpoints = new Map<string, Checkpoint>()
+  #closed = false
+
+  constructor(component: string) {
+    this.#component = component
+  }
+
+  get size(): number {
+    return this.#log.length
+  }
+
+  async store(event: Event, options?: SignalOptions): Promise<StoreResult> {
+    this.#enter(options, 'store')
+    const copy = validateEvent(event, this.#component, FREEZE)
+    const existing = this.#byId.get(copy.id)
+    if (existing !== undefined) return this.#duplicate(existing, copy)
+    return { version: this.#append(copy), duplicate: false }
+  }
+
+  async storeBatch(events: readonly Event[], options?: StoreBatchOptions): Promise<StoreResult[]> {
+    this.#enter(options, 'storeBatch')
+    if (!Array.isArray(events)) {
+      throw new SyncKitError(
+        'invalid-argument',
+        `[sync-kit] [${this.#component}] storeBatch takes an array of events, got ${events === null ? 'null' : typeof events}`,
+        { argument: 'events' },
+      )
+    }
+    const checkpoint = options?.checkpoint
+    let checkpointEntry: readonly [string, Checkpoint] | undefined
+    if (checkpoint !== undefined) {
+      if (typeof checkpoint !== 'object' || checkpoint === null) {
+        throw new SyncKitError(
+          'invalid-argument',
+          `[sync-kit] [${this.#component}] checkpoint must be { key, value }`,
+          { argument: 'checkpoint' },
+        )
+      }
+      checkpointEntry = [
+        checkpointMapKey(checkpoint.key, this.#component),
+        checkpointCopy(checkpoint.value, this.#component),
+      ]
+    }
+    // Validate everything before changing anything: a bad event anywhere stores nothing.
+    const copies: Event[] = []
+    for (const event of events) copies.push(validateEvent(event, this.#component, FREEZE))
+    const results: StoreResult[] = []
+    const start = this.#log.length
+    try {
+      for (const copy of copies) {
+        const existing = this.#byId.get(copy.id)
+        // An earlier event of this batch is already appended, so in-batch duplicates land here.
+        results.push(
+          existing === undefined
+            ? { version: this.#append(copy), duplicate: false }
+            : this.#duplicate(existing, copy),
+        )
+      }
+    } catch (error) {
+      // Only an id conflict can get here; undo this batch's appends so it stores nothing.
+      this.#truncate(start)
+      throw error
+    }
+    if (checkpointEntry !== undefined) this.#checkpoints.set(checkpointEntry[0], checkpointEntry[1])
+    return results
+  }
+
+  async load(since: Version | null, options?: LoadOptions): Promise<EventWithVersion[]> {
+    this.#enter(options, 'load')
+    const start = this.#startPosition(since)
+    const limit = validateLimit(options?.limit, this.#component)
+    const groups = groupFilters(options?.filters, this.#component)
+    const log = this.#log
+    if (groups === undefined) {
+      return log.slice(start, limit === undefined ? undefined : start + limit)
+    }
+    // Walk the positions of the most selective filter key; check the other keys per event.
+    let best: { key: keyof FilterGroups; lists: readonly (readonly number[])[] } | undefined
+    let bestCount = Infinity
+    for (const key of ['aggregateId', 'type', 'tenant'] as const) {
+      const values = groups[key]
+      if (values === undefined) continue
+      const index =
+        key === 'type' ? this.#byType : key === 'tenant' ? this.#byTenant : this.#byAggregate
+      const lists = values.map((value) => index.get(value) ?? NO_EVENTS)
+      let count = 0
+      for (const list of lists) count += list.length
+      if (count < bestCount) {
+        best = { key, lists }
+        bestCount = count
+      }
+    }
+    if (best === undefined || bestCount === 0) return []
+    const chosen = best.key
+    const rest: FilterGroups = {
+      ...(chosen !== 'type' && groups.type !== undefined ? { type: groups.type } : {}),
+      ...(chosen !== 'tenant' && groups.tenant !== undefined ? { tenant: groups.tenant } : {}),
+      ...(chosen !== 'aggregateId' && groups.aggregateId !== undefined
+        ? { aggregateId: groups.aggregateId }
+        : {}),
+    }
+    const match = compileFilterGroups(Object.keys(rest).length === 0 ? undefined : rest)
+    return collect(log, mergePositions(best.lists, start), limit, match)
+  }
+
+  async loadByAggregate(
+    aggregateId: string,
+    since: Version | null,
+    options?: LoadOptions,
+  ): Promise<EventWithVersion[]> {
+    this.#enter(options, 'loadByAggregate')
+    if (typeof aggregateId !== 'string' || aggregateId === '') {
+      throw new SyncKitError(
+        'invalid-argument',
+        `[sync-kit] [${this.#component}] loadByAggregate needs a non-empty aggregate id, got ${typeof aggregateId === 'string' ? 'an empty string' : typeof aggregateId}`,
+        { argument: 'aggregateId' },
+      )
+    }
+    const start = this.#startPosition(since)
+    const limit = validateLimit(options?.limit, this.#component)
+    const match = compileFilterGroups(groupFilters(options?.filters, this.#component))
+    const positions = this.#byAggregate.get(aggregateId) ?? NO_EVENTS
+    return collect(this.#log, mergePositions([positions], start), limit, match)
+  }
+
+  async latestVersion(options?: SignalOptions): Promise<Version> {
+    this.#enter(options, 'latestVersion')
+    const last = this.#log.at(-1)
+    return last === undefined ? SequenceVersion.ZERO : last.version
+  }
+
+  /** Pure parsing: works after `close()` too. */
+  parseVersion(value: string): Version {
+    return SequenceVersion.parse(value)
+  }
+
+  async getCheckpoint(
+    key: CheckpointKey,
+    options?: SignalOptions,
+  ): Promise<Checkpoint | undefined> {
+    this.#enter(options, 'getCheckpoint')
+    return this.#checkpoints.get(checkpointMapKey(key, this.#component))
+  }
+
+  async setCheckpoint(
+    key: CheckpointKey,
+    value: Checkpoint,
+    options?: SignalOptions,
+  ): Promise<void> {
+    this.#enter(options, 'setCheckpoint')
+    const mapKey = checkpointMapKey(key, this.#component)
+    this.#checkpoints.set(mapKey, checkpointCopy(value, this.#component))
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    // Let the memory go: nothing can be read after close anyway.
+    this.#log = []
+    this.#byId = new Map()
+    this.#byType = new Map()
+    this.#byTenant = new Map()
+    this.#byAggregate = new Map()
+    this.#checkpoints = new Map()
+  }
+
+  /** Every async call starts here: closed first, then the caller's signal. */
+  #enter(options: SignalOptions | undefined, call: string): void {
+    if (this.#closed) {
+      throw new SyncKitError(
+        'closed',
+        `[sync-kit] [${this.#component}] ${call} was called after close(); create a new store`,
+        {},
+      )
+    }
+    throwIfAborted(options?.signal, `[sync-kit] [${this.#component}] ${call}`)
+  }
+
+  /** Position of the first event strictly after `since`. */
+  #startPosition(since: Version | null): number {
+    const position = SequenceVersion.from(since).value
+    const length = this.#log.length
+    return position >= BigInt(length) ? length : Number(position)
+  }
+
+  #append(event: Event): SequenceVersion {
+    const position = this.#log.length
+    const version = Object.freeze(new SequenceVersion(position + 1))
+    this.#log.push(Object.freeze({ event, version }))
+    this.#byId.set(event.id, position)
+    addPosition(this.#byType, event.type, position)
+    addPosition(this.#byAggregate, event.aggregateId, position)
+    const tenant = event.metadata?.tenant
+    if (tenant !== undefined) addPosition(this.#byTenant, tenant, position)
+    return version
+  }
+
+  #duplicate(position: number, event: Event): StoreResult {
+    const stored = this.#log[position]
+    if (stored === undefined) {
+      throw new SyncKitError(
+        'internal',
+        `[sync-kit] [${this.#component}] id index is out of sync`,
+        {},
+      )
+    }
+    if (!eventsEqual(stored.event, event)) {
+      throw new SyncKitError(
+        'event-id-conflict',
+        `[sync-kit] [${this.#component}] event "${event.id.slice(0, 64)}" already exists with different content (stored at version ${stored.version.toString()}); events are immutable, record a new event with a new id`,
+        { eventId: event.id },
+      )
+    }
+    return { version: stored.version, duplicate: true }
+  }
+
+  /** Removes every event at `length` and after, with their index entries (newest first). */
+  #truncate(length: number): void {
+    const log = this.#log
+    for (let position = log.length - 1; position >= length; position--) {
+      const event = (log[position] as EventWithVersion).event
+      this.#byId.delete(event.id)
+      removeLastPosition(this.#byType, event.type)
+      removeLastPosition(this.#byAggregate, event.aggregateId)
+      const tenant = event.metadata?.tenant
+      if (tenant !== undefined) removeLastPosition(this.#byTenant, tenant)
+    }
+    log.length = length
+  }
+}
+
+function addPosition(index: Map<string, number[]>, key: string, position: number): void {
+  const positions = index.get(key)
+  if (positions === undefined) index.set(key, [position])
+  else positions.push(position)
+}
+
+function removeLastPosition(index: Map<string, number[]>, key: string): void {
+  const positions = index.get(key)
+  if (positions === undefined) return
+  positions.pop()
+  if (positions.length === 0) index.delete(key)
+}
+
+/** First index in the ascending `positions` whose value is ≥ `start` (binary search). */
+function lowerBound(positions: readonly number[], start: number): number {
+  let low = 0
+  let high = positions.length
+  while (low < high) {
+    const mid = (low + high) >>> 1
+    if ((positions[mid] as number) < start) low = mid + 1
+    else high = mid
+  }
+  return low
+}
+
+/**
+ * Positions ≥ `start` from ascending, pairwise disjoint lists (the lists of OR-ed values of one
+ * key), in ascending order, lazily so a `limit` stops the work early.
+ */
+function* mergePositions(lists: readonly (readonly number[])[], start: number): Generator<number> {
+  if (lists.length === 1) {
+    const list = lists[0] as readonly number[]
+    for (let i = lowerBound(list, start); i < list.length; i++) yield list[i] as number
+    return
+  }
+  if (lists.length > LINEAR_MERGE_MAX_LISTS) {
+    // Many values (e.g. hundreds of aggregate ids): gather and sort once instead of scanning
+    // every list head per step.
+    const all: number[] = []
+    for (const list of lists) {
+      for (let i = lowerBound(list, start); i < list.length; i++) all.push(list[i] as number)
+    }
+    all.sort((a, b) => a - b)
+    yield* all
+    return
+  }
+  const cursors = lists.map((list) => lowerBound(list, start))
+  for (;;) {
+    let min = Infinity
+    let which = -1
+    for (let k = 0; k < lists.length; k++) {
+      const value = (lists[k] as readonly number[])[cursors[k] as number]
+      if (value !== undefined && value < min) {
+        min = value
+        which = k
+      }
+    }
+    if (which < 0) return
+    cursors[which] = (cursors[which] as number) + 1
+    yield min
+  }
+}
+
+function collect(
+  log: readonly EventWithVersion[],
+  positions: Iterable<number>,
+  limit: number | undefined,
+  match: (event: Event) => boolean,
+): EventWithVersion[] {
+  const out: EventWithVersion[] = []
+  const max = limit ?? Infinity
+  for (const position of positions) {
+    const record = log[position] as EventWithVersion
+    if (!match(record.event)) continue
+    out.push(record)
+    if (out.length >= max) break
+  }
+  return out
+}
+
+function checkpointMapKey(key: CheckpointKey, component: string): string {
+  if (typeof key !== 'object' || key === null) {
+    throw badCheckpoint(component, 'key', 'a checkpoint key must be { remote, direction }')
+  }
+  const { remote, direction } = key
+  if (typeof remote !== 'string' || remote === '') {
+    throw badCheckpoint(component, 'key', 'a checkpoint key needs a non-empty remote name')
+  }
+  if (direction !== 'push' && direction !== 'pull') {
+    throw badCheckpoint(
+      component,
+      'key',
+      `a checkpoint direction must be "push" or "pull", got ${JSON.stringify(direction) ?? 'undefined'}`,
+    )
+  }
+  return `${direction}\u0000${remote}`
+}
+
+function checkpointCopy(value: Checkpoint, component: string): Checkpoint {
+  if (typeof value !== 'object' || value === null) {
+    throw badCheckpoint(component, 'value', 'a checkpoint must be { version, epoch? }')
+  }
+  const { version, epoch } = value
+  if (typeof version !== 'string' || version === '') {
+    throw badCheckpoint(
+      component,
+      'value',
+      'a checkpoint needs a non-empty version string (Version.toString())',
+    )
+  }
+  if (epoch !== undefined && typeof epoch !== 'string') {
+    throw badCheckpoint(component, 'value', 'a checkpoint epoch must be a string when present')
+  }
+  return Object.freeze(epoch === undefined ? { version } : { version, epoch })
+}
+
+function badCheckpoint(
+  component: string,
+  argument: string,
+  problem: string,
+): SyncKitError<'invalid-argument'> {
+  return new SyncKitError('invalid-argument', `[sync-kit] [${component}] ${problem}`, { argument })
+}
