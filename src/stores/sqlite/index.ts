@@ -22,7 +22,6 @@ export {
   openSqliteStore,
 } from './sqlite-store.js'
 export { SQLITE_SCHEMA_VERSION } from './sqlite-migrations.js'
-export { SQLITE_FILTER_KEYS } from './sqlite-queries.js'
 export type {
   OpenSqliteStoreOptions,
   OpenSqliteStorePathOptions,

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { groupFilters } from '../../core/filters.js'
 import { isSyncKitError } from '../../errors/sync-kit-error.js'
 import type { SyncKitErrorCode } from '../../errors/sync-kit-error.js'
 import { TestClock } from '../../testing/test-clock.js'
@@ -132,6 +133,7 @@ describe('sqlite store: batches', () => {
       [CHECKPOINT_KEY, { version: 1 }, 'value.version'],
       [CHECKPOINT_KEY, { version: '1', epoch: 5 }, 'value.epoch'],
       [null, { version: '1' }, 'key'],
+      [CHECKPOINT_KEY, { version: '' }, 'value.version'],
     ]
     for (const [key, value, argument] of cases) {
       const error = await expectCode(
@@ -381,8 +383,11 @@ describe('sqlite store: filters in SQL', () => {
   ] as const)(
     'Given a %s query, When planned, Then SQLite searches an index (no full scan)',
     (_name, aggregateId, keys, expected) => {
-      const filters = keys.map((key) => ({ key, value: 'v' }))
-      const query = buildLoadQuery(aggregateId, 10n, filters, 100)
+      const groups = groupFilters(
+        keys.map((key) => ({ key, value: 'v' })),
+        'test',
+      )
+      const query = buildLoadQuery(aggregateId, 10n, groups, 100)
 
       const plan = (
         store.database.prepare(`EXPLAIN QUERY PLAN ${query.sql}`).all(...query.params) as {

@@ -1,16 +1,4 @@
-import { SyncKitError } from '../../errors/sync-kit-error.js'
-import type { Filter } from '../../types/index.js'
-import { SQLITE_PREFIX } from './sqlite-errors.js'
-
-/** Filter key → column of the `events` table, in the order the WHERE clause lists them. */
-const FILTER_COLUMNS = new Map<string, string>([
-  ['type', 'type'],
-  ['tenant', 'tenant'],
-  ['aggregate_id', 'aggregate_id'],
-])
-
-/** The filter keys the SQLite store runs in SQL. */
-export const SQLITE_FILTER_KEYS: readonly string[] = [...FILTER_COLUMNS.keys()]
+import type { FilterGroups } from '../../core/filters.js'
 
 /** A load query: its SQL (a cache key too) and the values for its `?` placeholders. */
 export interface LoadQuery {
@@ -22,22 +10,27 @@ export interface LoadQuery {
 
 const COLUMNS = 'seq, id, type, aggregate_id, data, metadata'
 
+/** Filter group → column of the `events` table, in the order the WHERE clause lists them. */
+const GROUP_COLUMNS: readonly (readonly [keyof FilterGroups, string])[] = [
+  ['type', 'type'],
+  ['tenant', 'tenant'],
+  ['aggregateId', 'aggregate_id'],
+]
+
 /**
- * Builds the SQL for `load`/`loadByAggregate`: same key → `IN` (OR), different keys → `AND`,
- * with the values deduplicated. Every condition compares a column with `=`/`IN` and `seq` with
- * `>`, so SQLite can walk one of the `(column, seq)` indexes in `seq` order.
+ * Builds the SQL for `load`/`loadByAggregate` from filters grouped by `groupFilters`: one key's
+ * values → `=`/`IN` (OR), different keys → `AND`. Every condition compares a column with `=`/`IN`
+ * and `seq` with `>`, so SQLite can walk one of the `(column, seq)` indexes in `seq` order.
  * @param aggregateId - the aggregate for `loadByAggregate`, or `undefined` for `load`.
  * @param since - only events with a larger `seq`.
- * @param filters - validated filters whose keys are in {@link SQLITE_FILTER_KEYS}.
+ * @param groups - the grouped, validated filters, or `undefined` for none.
  * @param limit - the page size, or `undefined` for no limit.
  * @returns the SQL and its parameters.
- * @throws SyncKitError `unsupported-filter` for a key without a column, so that a filter is
- * never dropped silently.
  */
 export function buildLoadQuery(
   aggregateId: string | undefined,
   since: bigint,
-  filters: readonly Filter[] | undefined,
+  groups: FilterGroups | undefined,
   limit: number | undefined,
 ): LoadQuery {
   const where: string[] = []
@@ -51,29 +44,14 @@ export function buildLoadQuery(
   }
   where.push('seq > ?')
   params.push(since)
-  if (filters !== undefined && filters.length > 0) {
-    const groups = new Map<string, Set<string>>()
-    for (const { key, value } of filters) {
-      let values = groups.get(key)
-      if (values === undefined) groups.set(key, (values = new Set()))
-      values.add(value)
-    }
-    for (const key of groups.keys()) {
-      if (!FILTER_COLUMNS.has(key)) {
-        throw new SyncKitError(
-          'unsupported-filter',
-          `${SQLITE_PREFIX} filter key "${key}" is not supported; use ${SQLITE_FILTER_KEYS.join(', ')}`,
-          { key },
-        )
-      }
-    }
-    for (const [key, column] of FILTER_COLUMNS) {
-      const values = groups.get(key)
-      if (values === undefined) continue
+  if (groups !== undefined) {
+    for (const [group, column] of GROUP_COLUMNS) {
+      const values = groups[group]
+      if (values === undefined || values.length === 0) continue
       where.push(
-        values.size === 1
+        values.length === 1
           ? `${column} = ?`
-          : `${column} IN (${Array.from(values, () => '?').join(', ')})`,
+          : `${column} IN (${values.map(() => '?').join(', ')})`,
       )
       params.push(...values)
     }

@@ -1,13 +1,13 @@
 import { throwIfAborted } from '../../errors/abort.js'
 import { SyncKitError } from '../../errors/sync-kit-error.js'
 import { eventsEqual, validateEvent } from '../../core/event-validation.js'
+import { groupFilters, validateLimit } from '../../core/filters.js'
 import type {
   Checkpoint,
   CheckpointKey,
   Clock,
   Event,
   EventWithVersion,
-  Filter,
   LoadOptions,
   SignalOptions,
   StoreBatchOptions,
@@ -308,10 +308,7 @@ class SqliteEventStore implements SqliteStore {
     }
     // Validate everything before the transaction: a bad event changes nothing.
     const valid = events.map((event) => validateEvent(event, COMPONENT))
-    const checkpoint =
-      options?.checkpoint === undefined
-        ? undefined
-        : checkCheckpoint(options.checkpoint.key, options.checkpoint.value)
+    const checkpoint = checkBatchCheckpoint(options?.checkpoint)
     if (valid.length === 0 && checkpoint === undefined) return []
     const createdAt = this.#now()
     try {
@@ -417,9 +414,9 @@ class SqliteEventStore implements SqliteStore {
   ): EventWithVersion[] {
     this.#guard(what, options?.signal)
     const after = SequenceVersion.from(since).value
-    const limit = checkLimit(options?.limit)
-    const filters = checkFilters(options?.filters)
-    const query = buildLoadQuery(aggregateId, after, filters, limit)
+    const limit = validateLimit(options?.limit, COMPONENT)
+    const groups = groupFilters(options?.filters, COMPONENT)
+    const query = buildLoadQuery(aggregateId, after, groups, limit)
     let rows: EventRow[]
     try {
       rows = this.#loadStatement(query.sql).all(...query.params) as EventRow[]
@@ -566,10 +563,10 @@ function checkCheckpoint(
       `a checkpoint must be { version, epoch? }, got ${describe(value)}`,
     )
   }
-  if (typeof value.version !== 'string') {
+  if (typeof value.version !== 'string' || value.version === '') {
     throw invalidArgument(
       'value.version',
-      `a checkpoint version must be a version's string form, got ${describe(value.version)}`,
+      `a checkpoint needs a non-empty version string (Version.toString()), got ${describe(value.version)}`,
     )
   }
   if (value.epoch !== undefined && typeof value.epoch !== 'string') {
@@ -587,6 +584,19 @@ function checkCheckpoint(
   }
 }
 
+function checkBatchCheckpoint(
+  checkpoint: StoreBatchOptions['checkpoint'],
+): ReturnType<typeof checkCheckpoint> | undefined {
+  if (checkpoint === undefined) return undefined
+  if (typeof checkpoint !== 'object' || checkpoint === null) {
+    throw invalidArgument(
+      'checkpoint',
+      `the checkpoint option must be { key, value }, got ${describe(checkpoint)}`,
+    )
+  }
+  return checkCheckpoint(checkpoint.key, checkpoint.value)
+}
+
 function invalidArgument(argument: string, message: string): SyncKitError<'invalid-argument'> {
   return new SyncKitError('invalid-argument', `${SQLITE_PREFIX} ${message}`, { argument })
 }
@@ -601,16 +611,4 @@ function describe(value: unknown): string {
 
 function truncate(s: string): string {
   return s.length > 64 ? `${s.slice(0, 64)}…` : s
-}
-
-// TEMPORARY until src/core/filters.ts (validateLimit, compileFilters) lands.
-function checkLimit(limit: number | undefined): number | undefined {
-  if (limit === undefined) return undefined
-  if (!Number.isSafeInteger(limit) || limit <= 0) {
-    throw invalidArgument('limit', `limit must be a positive integer, got ${describe(limit)}`)
-  }
-  return limit
-}
-function checkFilters(filters: readonly Filter[] | undefined): readonly Filter[] | undefined {
-  return filters
 }
