@@ -1,0 +1,136 @@
+import { eventsEqual } from '../core/event-validation.js'
+import { SyncKitError } from '../errors/sync-kit-error.js'
+import { compareEvents, hlcOf } from '../projections/event-order.js'
+import { isTombstone } from '../projections/tombstone.js'
+import type { DeleteRule } from '../projections/tombstone.js'
+import type { Conflict, Event, ResolvedConflict } from '../types/index.js'
+
+/**
+ * A conflict seen from no replica in particular: its two events ordered by `compareEvents`
+ * (HLC, then id). Every replica gets the same pair for the same conflict, whichever side was
+ * local, which is what makes a resolver built on it deterministic.
+ */
+export interface ConflictPair {
+  /** The aggregate both events change. */
+  readonly aggregateId: string
+  /** The event that comes first in `compareEvents` order. */
+  readonly earlier: Event
+  /** The event that comes second. */
+  readonly later: Event
+}
+
+/**
+ * Orders a conflict's two events and checks that they make a conflict.
+ * @param conflict - the conflict as the `SyncManager` built it.
+ * @param component - names the resolver in error messages.
+ * @returns the ordered pair.
+ * @throws SyncKitError `invalid-argument` when a side is missing, the two events belong to
+ * different aggregates, or both sides are the same event.
+ */
+export function orderConflict(conflict: Conflict, component: string): ConflictPair {
+  const local = conflict?.local?.event
+  const remote = conflict?.remote?.event
+  if (!isEventLike(local) || !isEventLike(remote)) {
+    throw new SyncKitError(
+      'invalid-argument',
+      `[sync-kit] [${component}] a conflict needs local.event and remote.event with string ids and aggregate ids`,
+      { argument: 'conflict' },
+    )
+  }
+  if (local.aggregateId !== remote.aggregateId) {
+    throw new SyncKitError(
+      'invalid-argument',
+      `[sync-kit] [${component}] conflicting events "${local.id}" and "${remote.id}" belong to different aggregates ("${local.aggregateId}", "${remote.aggregateId}"); only events of one aggregate conflict`,
+      { argument: 'conflict' },
+    )
+  }
+  if (local.id === remote.id) {
+    throw new SyncKitError(
+      'invalid-argument',
+      eventsEqual(local, remote)
+        ? `[sync-kit] [${component}] event "${local.id}" is on both sides of the conflict; an event never conflicts with itself`
+        : `[sync-kit] [${component}] two different events share the id "${local.id}"; event ids must be unique`,
+      { argument: 'conflict' },
+    )
+  }
+  const [earlier, later] = compareEvents(local, remote) < 0 ? [local, remote] : [remote, local]
+  return { aggregateId: local.aggregateId, earlier, later }
+}
+
+/**
+ * A decision to keep one side as it is (no new events).
+ * @param conflict - the conflict (to name the side: `keep-local` or `keep-remote`).
+ * @param winner - the event that prevails.
+ * @param reasons - why.
+ * @param extra - new events that complete the outcome (e.g. a correction merge event).
+ * @returns the resolution.
+ */
+export function keepEvent(
+  conflict: Conflict,
+  winner: Event,
+  reasons: readonly string[],
+  extra: readonly Event[] = [],
+): ResolvedConflict {
+  return {
+    resolvedEvents: [winner, ...extra],
+    decision: winner.id === conflict.local.event.id ? 'keep-local' : 'keep-remote',
+    reasons,
+    winner: winner.id,
+  }
+}
+
+/**
+ * Decides a conflict in which a side is a tombstone, by the delete rule (the same rule
+ * `materializeAggregate` applies, so resolver and projection agree).
+ * @param conflict - the conflict.
+ * @param pair - its ordered events.
+ * @param rule - the delete rule.
+ * @param component - the resolver's name, for the reasons.
+ * @returns the resolution, or `undefined` when neither side is a tombstone.
+ */
+export function resolveTombstoneConflict(
+  conflict: Conflict,
+  pair: ConflictPair,
+  rule: DeleteRule,
+  component: string,
+): ResolvedConflict | undefined {
+  const earlierDeletes = isTombstone(pair.earlier)
+  const laterDeletes = isTombstone(pair.later)
+  if (!earlierDeletes && !laterDeletes) return undefined
+  if (earlierDeletes && laterDeletes) {
+    return keepEvent(conflict, pair.later, [
+      `${component}: both ${describe(pair.earlier)} and ${describe(pair.later)} delete the aggregate; the later delete is kept`,
+    ])
+  }
+  const tombstone = earlierDeletes ? pair.earlier : pair.later
+  const edit = earlierDeletes ? pair.later : pair.earlier
+  if (rule === 'delete-wins') {
+    return keepEvent(conflict, tombstone, [
+      `${component}: delete ${describe(tombstone)} is concurrent with edit ${describe(edit)}; delete-wins keeps the delete`,
+    ])
+  }
+  return keepEvent(conflict, pair.later, [
+    `${component}: delete ${describe(tombstone)} is concurrent with edit ${describe(edit)}; edit-wins keeps the later one, ${describe(pair.later)}`,
+  ])
+}
+
+/**
+ * Names an event for a reason string: its id and HLC stamp (replica-independent).
+ * @param event - the event.
+ * @returns e.g. `"e1" (hlc 018f…-0001-a)`.
+ */
+export function describe(event: Event): string {
+  const stamp = hlcOf(event)
+  return `"${event.id}" (${stamp === undefined ? 'no hlc' : `hlc ${stamp}`})`
+}
+
+function isEventLike(value: unknown): value is Event {
+  if (typeof value !== 'object' || value === null) return false
+  const e = value as Partial<Event>
+  return (
+    typeof e.id === 'string' &&
+    e.id !== '' &&
+    typeof e.aggregateId === 'string' &&
+    typeof e.type === 'string'
+  )
+}
