@@ -27,3 +27,4 @@ export {
   type MemoryStore,
   type MemoryStoreOptions,
 } from './stores/memory/index.js'
+export * from './transports/loopback/index.js'

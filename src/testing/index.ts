@@ -10,3 +10,4 @@
  * @packageDocumentation
  */
 export { TestClock } from './test-clock.js'
+export * from './transport-conformance.js'

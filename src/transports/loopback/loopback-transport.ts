@@ -1,0 +1,166 @@
+import type {
+  Event,
+  EventHandler,
+  PullOptions,
+  PullResult,
+  PushResult,
+  SignalOptions,
+  SubscribeOptions,
+  Subscription,
+  Transport,
+  Version,
+} from '../../types/index.js'
+import type { LoopbackOp } from './faults.js'
+
+/** What a call is, as the latency function sees it. */
+export interface LoopbackCallInfo {
+  /** The calling client. */
+  readonly clientId: string
+  /** The kind of call. */
+  readonly op: LoopbackOp
+}
+
+/**
+ * Simulated network latency per call, in ms: a fixed number, or a function of the call (for
+ * jitter, draw from a seeded random source so runs repeat).
+ */
+export type LoopbackLatency = number | ((call: LoopbackCallInfo) => number)
+
+/** Options for `hub.connect`. */
+export interface LoopbackConnectOptions {
+  /**
+   * Latency of this connection's calls, replacing the hub's `latencyMs`.
+   * @defaultValue the hub's `latencyMs`
+   */
+  readonly latencyMs?: LoopbackLatency
+}
+
+/**
+ * One client's connection to a loopback hub: a complete {@link Transport}, live `subscribe`
+ * included.
+ *
+ * Behaves like a network transport: events are copied on the way in and out, so neither side can
+ * mutate the other's values, and versions are re-parsed as if they had been strings on a wire.
+ *
+ * @example
+ * ```ts
+ * import { createLoopbackHub } from 'sync-kit'
+ *
+ * const hub = createLoopbackHub()
+ * const transport = hub.connect('replica-a')
+ * const sub = await transport.subscribe((batch) => console.log(batch.length, 'new events'))
+ * await hub.connect('replica-b').push([{ id: 'e1', type: 'Created', aggregateId: 'a1', data: {} }])
+ * await hub.settle() // logs '1 new events'
+ * await sub.unsubscribe()
+ * ```
+ */
+export interface LoopbackTransport extends Transport {
+  /** The client id given to `hub.connect`; faults, offline state and call records use it. */
+  readonly clientId: string
+  /** True once `close()` was called (or the hub closed). */
+  readonly closed: boolean
+  /**
+   * Live delivery of events stored on the hub, from every client (this one included: dedup by
+   * event id). With `since`, the stored events after it are replayed first, then live ones follow
+   * with nothing lost or repeated in between. The handler is awaited before the next batch. The
+   * subscription ends on `unsubscribe()`, when `signal` aborts, when this transport closes, when
+   * the handler throws (the error goes to `onError`) and when the hub is reset (`onError` gets an
+   * `unavailable` error: subscribe again and check the new epoch).
+   *
+   * While the client is offline or partitioned away, `onError` gets an `unavailable` error once
+   * and deliveries wait (or are dropped, per the hub's `offlineDeliveries`) until it is back.
+   *
+   * @param handler - receives batches of copied events with their hub versions.
+   * @param options - `since`, `filters`, `signal`, `onError`.
+   * @returns the subscription, once registered on the hub.
+   * @throws SyncKitError `invalid-argument` (handler not a function), `unsupported-filter`,
+   * `version-parse`, `unavailable`, `timeout`, `transport-closed`, `aborted`.
+   */
+  subscribe(handler: EventHandler, options?: SubscribeOptions): Promise<Subscription>
+}
+
+/** What a connection asks of its hub; implemented by the hub. */
+export interface ConnectionHost {
+  push(
+    connection: LoopbackConnection,
+    events: readonly Event[],
+    options?: SignalOptions,
+  ): Promise<PushResult>
+  pull(
+    connection: LoopbackConnection,
+    since: Version | null,
+    options?: PullOptions,
+  ): Promise<PullResult>
+  latestVersion(connection: LoopbackConnection, options?: SignalOptions): Promise<Version>
+  subscribe(
+    connection: LoopbackConnection,
+    handler: EventHandler,
+    options?: SubscribeOptions,
+  ): Promise<Subscription>
+  parseVersion(value: string): Version
+  disconnect(connection: LoopbackConnection): void
+}
+
+/** A subscription the connection ends when it closes. */
+export interface Endable {
+  end(): void
+}
+
+/** The loopback transport: forwards each call to the hub, which does the work. */
+export class LoopbackConnection implements LoopbackTransport {
+  readonly clientId: string
+  /** Latency for this connection, when it overrides the hub's. */
+  readonly latencyMs: LoopbackLatency | undefined
+  private readonly host: ConnectionHost
+  private readonly subscriptions = new Set<Endable>()
+  private isClosed = false
+
+  constructor(host: ConnectionHost, clientId: string, latencyMs: LoopbackLatency | undefined) {
+    this.host = host
+    this.clientId = clientId
+    this.latencyMs = latencyMs
+  }
+
+  get closed(): boolean {
+    return this.isClosed
+  }
+
+  push(events: readonly Event[], options?: SignalOptions): Promise<PushResult> {
+    return this.host.push(this, events, options)
+  }
+
+  pull(since: Version | null, options?: PullOptions): Promise<PullResult> {
+    return this.host.pull(this, since, options)
+  }
+
+  latestVersion(options?: SignalOptions): Promise<Version> {
+    return this.host.latestVersion(this, options)
+  }
+
+  subscribe(handler: EventHandler, options?: SubscribeOptions): Promise<Subscription> {
+    return this.host.subscribe(this, handler, options)
+  }
+
+  parseVersion(value: string): Version {
+    return this.host.parseVersion(value)
+  }
+
+  /** Registers a subscription to end when the connection closes. */
+  attach(subscription: Endable): void {
+    this.subscriptions.add(subscription)
+  }
+
+  /** Forgets an ended subscription. */
+  release(subscription: Endable): void {
+    this.subscriptions.delete(subscription)
+  }
+
+  close(): Promise<void> {
+    if (this.isClosed) return Promise.resolve()
+    this.isClosed = true
+    for (const subscription of [...this.subscriptions]) subscription.end()
+    this.subscriptions.clear()
+    this.host.disconnect(this)
+    return Promise.resolve()
+  }
+}
