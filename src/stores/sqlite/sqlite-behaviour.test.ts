@@ -1,9 +1,10 @@
 import Database from 'better-sqlite3'
+import fc from 'fast-check'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { groupFilters } from '../../core/filters.js'
+import { compileFilters, groupFilters } from '../../core/filters.js'
 import { isSyncKitError } from '../../errors/sync-kit-error.js'
 import type { SyncKitErrorCode } from '../../errors/sync-kit-error.js'
 import { TestClock } from '../../testing/test-clock.js'
@@ -626,5 +627,64 @@ describe('sqlite store: connection settings', () => {
 
     expect((error.cause as { code?: string }).code).toBe('SQLITE_NOTADB')
     rmSync(path)
+  })
+})
+
+describe('sqlite store: filter semantics match compileFilters', () => {
+  const TYPES = ['A', 'B', 'C'] as const
+  const AGGREGATES = ['x', 'y', 'z'] as const
+  const TENANTS = [undefined, 't1', 't2'] as const
+  const eventArb = fc.record({
+    type: fc.constantFrom(...TYPES),
+    aggregateId: fc.constantFrom(...AGGREGATES),
+    tenant: fc.constantFrom(...TENANTS),
+  })
+  const filterArb = fc.oneof(
+    fc.record({ key: fc.constant('type'), value: fc.constantFrom(...TYPES, 'D') }),
+    fc.record({ key: fc.constant('tenant'), value: fc.constantFrom('t1', 't2', 't3') }),
+    fc.record({ key: fc.constant('aggregate_id'), value: fc.constantFrom(...AGGREGATES) }),
+  )
+
+  it('Given random events, filters, since and limit, When loaded in SQL, Then the result equals the in-memory predicate', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(eventArb, { maxLength: 25 }),
+        fc.array(filterArb, { maxLength: 4 }),
+        fc.nat({ max: 26 }),
+        fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined }),
+        fc.option(fc.constantFrom(...AGGREGATES), { nil: undefined }),
+        async (specs, filters, since, limit, aggregate) => {
+          const events = specs.map((s, i) =>
+            event(`e${i}`, {
+              type: s.type,
+              aggregateId: s.aggregateId,
+              ...(s.tenant === undefined ? {} : { metadata: { tenant: s.tenant } }),
+            }),
+          )
+          const store = await openSqliteStore({ path: ':memory:' })
+          try {
+            await store.storeBatch(events)
+            const match = compileFilters(filters, 'test')
+            const expected = events
+              .map((e, i) => ({ id: e.id, seq: i + 1, e }))
+              .filter((x) => x.seq > since && match(x.e))
+              .filter((x) => aggregate === undefined || x.e.aggregateId === aggregate)
+              .slice(0, limit)
+              .map((x) => [x.id, String(x.seq)])
+            const options = limit === undefined ? { filters } : { filters, limit }
+            const sinceVersion = new SequenceVersion(since)
+            const page =
+              aggregate === undefined
+                ? await store.load(sinceVersion, options)
+                : await store.loadByAggregate(aggregate, sinceVersion, options)
+
+            expect(page.map((e) => [e.event.id, e.version.toString()])).toEqual(expected)
+          } finally {
+            await store.close()
+          }
+        },
+      ),
+      { numRuns: 150 },
+    )
   })
 })
