@@ -28,3 +28,25 @@ export {
   type MemoryStoreOptions,
 } from './stores/memory/index.js'
 export * from './transports/loopback/index.js'
+export { MAX_VECTOR_CLOCK_ENTRIES, VectorClock } from './versions/vector-clock.js'
+export type { CausalRelation } from './versions/vector-clock.js'
+export { causalContextOf, causalRelation, relate } from './sync/causality.js'
+export type { CausalContext, EventRelation } from './sync/causality.js'
+export { changedFields, jsonEqual } from './sync/changed-fields.js'
+export {
+  DEFAULT_BACKOFF_INITIAL_MS,
+  DEFAULT_BACKOFF_MAX_MS,
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_SYNC_INTERVAL_MS,
+  SyncManager,
+} from './sync/sync-manager.js'
+export type {
+  ConflictReport,
+  RecordInput,
+  SyncDirection,
+  SyncManagerEvents,
+  SyncManagerOptions,
+  SyncOptions,
+  SyncResult,
+  Timers,
+} from './sync/sync-manager.js'
