@@ -9,6 +9,8 @@ export const entries: Record<string, string> = {
   'types/index': 'src/types/index.ts',
   'testing/index': 'src/testing/index.ts',
   'stores/sqlite/index': 'src/stores/sqlite/index.ts',
+  'transports/http/index': 'src/transports/http/index.ts',
+  'transports/http/node': 'src/transports/http/node.ts',
 }
 
 const config: Options = {

@@ -1,0 +1,158 @@
+import * as v from 'valibot'
+import type { WireErrorBody } from './protocol.js'
+
+/**
+ * Valibot schemas for every body of the wire protocol (see `docs/protocol.md`). The server checks
+ * requests with them before anything is stored; the client checks responses with them so that a
+ * proxy's HTML error page or a foreign server becomes a `protocol` error instead of garbage.
+ */
+
+/** Longest id, type or aggregate id accepted on the wire. */
+export const MAX_IDENTIFIER_LENGTH: number = 512
+
+/** An event as it travels: the `Event` fields with `data` and `metadata` as parsed JSON. */
+export interface WireEvent {
+  readonly id: string
+  readonly type: string
+  readonly aggregateId: string
+  readonly data: unknown
+  readonly metadata?: Readonly<Record<string, unknown>> | undefined
+}
+
+/** `POST /v1/events` request body. */
+export interface PushRequestBody {
+  readonly events: readonly unknown[]
+}
+
+/** `POST /v1/events` response body. */
+export interface PushResponseBody {
+  readonly stored: number
+  readonly duplicates: number
+  readonly epoch: string
+  readonly latestVersion: string
+}
+
+/** An event with the server's version of it. */
+export interface WireEventWithVersion {
+  readonly event: WireEvent
+  readonly version: string
+}
+
+/** `GET /v1/events` response body. */
+export interface PullResponseBody {
+  readonly events: readonly WireEventWithVersion[]
+  readonly hasMore: boolean
+  readonly nextSince?: string | undefined
+  readonly epoch: string
+}
+
+/** `GET /v1/version` response body. */
+export interface VersionResponseBody {
+  readonly latestVersion: string
+  readonly epoch: string
+}
+
+/** Data of the stream's `hello` message. */
+export interface HelloMessage {
+  readonly epoch: string
+  readonly latestVersion: string
+  readonly cursor: string
+}
+
+/** A schema checking unknown input and producing `TOutput`. */
+export type Schema<TOutput> = v.GenericSchema<unknown, TOutput>
+
+const identifier = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_IDENTIFIER_LENGTH))
+
+/** One event as pushed by a client: exactly the `Event` fields, nothing else. */
+export const wireEventSchema: Schema<WireEvent> = v.strictObject({
+  id: identifier,
+  type: identifier,
+  aggregateId: identifier,
+  data: v.unknown(),
+  metadata: v.optional(v.record(v.string(), v.unknown())),
+})
+
+/** `POST /v1/events` request body. Unknown top-level keys are ignored (forward compatible). */
+export const pushRequestSchema: Schema<PushRequestBody> = v.object({
+  events: v.array(v.unknown()),
+})
+
+const count = v.pipe(v.number(), v.integer(), v.minValue(0))
+const versionString = v.pipe(v.string(), v.minLength(1), v.maxLength(1024))
+const epochString = v.pipe(v.string(), v.minLength(1), v.maxLength(1024))
+
+/** `POST /v1/events` response body. */
+export const pushResponseSchema: Schema<PushResponseBody> = v.object({
+  stored: count,
+  duplicates: count,
+  epoch: epochString,
+  latestVersion: versionString,
+})
+
+/** An event as the server returns it (extra keys from a newer server are dropped). */
+export const responseEventSchema: Schema<WireEvent> = v.object({
+  id: v.string(),
+  type: v.string(),
+  aggregateId: v.string(),
+  data: v.unknown(),
+  metadata: v.optional(v.record(v.string(), v.unknown())),
+})
+
+/** An event with the server's version of it, as in pull pages and stream messages. */
+export const eventWithVersionSchema: Schema<WireEventWithVersion> = v.object({
+  event: responseEventSchema,
+  version: versionString,
+})
+
+/** `GET /v1/events` response body. */
+export const pullResponseSchema: Schema<PullResponseBody> = v.object({
+  events: v.array(eventWithVersionSchema),
+  hasMore: v.boolean(),
+  nextSince: v.optional(versionString),
+  epoch: epochString,
+})
+
+/** `GET /v1/version` response body. */
+export const versionResponseSchema: Schema<VersionResponseBody> = v.object({
+  latestVersion: versionString,
+  epoch: epochString,
+})
+
+/** The `hello` message that opens every stream. */
+export const helloSchema: Schema<HelloMessage> = v.object({
+  epoch: epochString,
+  latestVersion: versionString,
+  cursor: versionString,
+})
+
+/** The error body of every non-2xx response (and of a stream's `error` message). */
+export const errorBodySchema: Schema<WireErrorBody> = v.object({
+  error: v.object({
+    code: v.string(),
+    message: v.string(),
+    details: v.optional(v.record(v.string(), v.union([v.string(), v.number()]))),
+  }),
+})
+
+/**
+ * Tells whether a parsed JSON value nests deeper than `maxDepth` arrays/objects. Iterative, so a
+ * hostile body of a million `[` cannot overflow the stack here (or later in recursive code).
+ * @param value - a value produced by `JSON.parse`.
+ * @param maxDepth - the deepest nesting allowed (the top-level value is depth 1).
+ * @returns true when some value is nested deeper.
+ */
+export function exceedsDepth(value: unknown, maxDepth: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]]
+  for (;;) {
+    const top = stack.pop()
+    if (top === undefined) return false
+    const [current, depth] = top
+    if (typeof current !== 'object' || current === null) continue
+    if (depth > maxDepth) return true
+    const children = Array.isArray(current) ? current : Object.values(current)
+    for (const child of children) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1])
+    }
+  }
+}
