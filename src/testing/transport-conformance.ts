@@ -10,7 +10,22 @@ import type {
 import { assert, assertEqual, assertRejects, checkSkips, fail } from './conformance-api.js'
 import type { ConformanceSkips, ConformanceTestApi } from './conformance-api.js'
 
-/** What `createTransport` returns for one case: a transport to a fresh, empty remote. */
+/**
+ * What `createTransport` returns for one case: a transport to a fresh, empty remote.
+ *
+ * @example
+ * ```ts
+ * import { createLoopbackHub } from 'sync-kit'
+ * import type { TransportConformanceSetup } from 'sync-kit/testing'
+ *
+ * const hub = createLoopbackHub()
+ * const setup: TransportConformanceSetup = {
+ *   transport: hub.connect('a'),
+ *   peer: hub.connect('b'),
+ *   cleanup: () => hub.close(),
+ * }
+ * ```
+ */
 export interface TransportConformanceSetup {
   /** The transport under test, connected to a remote holding no events. */
   readonly transport: Transport
@@ -23,7 +38,20 @@ export interface TransportConformanceSetup {
   readonly cleanup?: () => Promise<void>
 }
 
-/** Options for {@link transportConformance}. */
+/**
+ * Options for {@link transportConformance}.
+ *
+ * @example
+ * ```ts
+ * import type { TransportConformanceOptions } from 'sync-kit/testing'
+ *
+ * const extra: Partial<TransportConformanceOptions> = {
+ *   subscribe: false, // a polling-only transport: the subscribe cases are skipped with a reason
+ *   timeoutMs: 10_000,
+ *   skip: { 'pull filters by type and aggregate_id': 'the remote has no filter support yet' },
+ * }
+ * ```
+ */
 export interface TransportConformanceOptions {
   /** Names the transport in the report, e.g. `loopback` or `http`. */
   readonly name: string
@@ -54,7 +82,16 @@ export interface TransportConformanceOptions {
   readonly timeoutMs?: number
 }
 
-/** Names of the cases of {@link transportConformance}, usable as keys of its `skip` option. */
+/**
+ * Names of the cases of {@link transportConformance}, usable as keys of its `skip` option.
+ *
+ * @example
+ * ```ts
+ * import { TRANSPORT_CASES } from 'sync-kit/testing'
+ *
+ * const live = TRANSPORT_CASES.filter((name) => name.includes('subscribe'))
+ * ```
+ */
 export const TRANSPORT_CASES: readonly string[] = Object.freeze([
   'push then pull returns the events in order with increasing versions',
   'pull returns only events strictly after the given version',

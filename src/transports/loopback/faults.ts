@@ -1,11 +1,30 @@
 import { SyncKitError } from '../../errors/sync-kit-error.js'
 
-/** The calls a loopback transport makes to its hub, as named in faults and call records. */
+/**
+ * The calls a loopback transport makes to its hub, as named in faults and call records.
+ *
+ * @example
+ * ```ts
+ * import type { LoopbackOp } from 'sync-kit'
+ *
+ * const op: LoopbackOp = 'latestVersion'
+ * ```
+ */
 export type LoopbackOp = 'push' | 'pull' | 'latestVersion' | 'subscribe'
 
 const OPS: ReadonlySet<string> = new Set<LoopbackOp>(['push', 'pull', 'latestVersion', 'subscribe'])
 
-/** Options for {@link LoopbackFaults.failNext}. */
+/**
+ * Options for {@link LoopbackFaults.failNext}.
+ *
+ * @example
+ * ```ts
+ * import { createLoopbackHub, type FailNextOptions } from 'sync-kit'
+ *
+ * const lostAck: FailNextOptions = { afterStore: true } // implies op: 'push'
+ * createLoopbackHub().client('a').failNext(1, lostAck)
+ * ```
+ */
 export interface FailNextOptions {
   /**
    * The code the failed calls reject with; both are transient, so a well-behaved client retries.
@@ -30,6 +49,19 @@ export interface FailNextOptions {
  * Fault injection for live deliveries and calls, hub-wide (`hub.failNext(…)`) or for one client
  * (`hub.client('a').failNext(…)`). Counts add up: `failNext(2)` twice fails the next four calls.
  * Per-client faults are used before hub-wide ones.
+ *
+ * @example
+ * ```ts
+ * import { createLoopbackHub } from 'sync-kit'
+ *
+ * const hub = createLoopbackHub()
+ * hub.failNext(2, { op: 'pull', code: 'timeout' }) // the next two pulls of anyone time out
+ * hub.client('a').failNext(1, { afterStore: true }) // a's next push is stored, its ack lost
+ * hub.client('b').dropNextDeliveries(1) // b misses one live batch
+ * hub.duplicateNextDeliveries(1) // the next live batch arrives twice
+ * hub.reorderDeliveries(true) // waiting batches are delivered in a random order
+ * hub.clearFaults()
+ * ```
  */
 export interface LoopbackFaults {
   /**

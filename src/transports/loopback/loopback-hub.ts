@@ -32,13 +32,34 @@ import type {
   LoopbackTransport,
 } from './loopback-transport.js'
 
-/** Default page size of a pull without `limit`, and of a subscription's replay: 500 events. */
+/**
+ * Default page size of a pull without `limit`, and of a subscription's replay: 500 events.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_LOOPBACK_PAGE_LIMIT, createLoopbackHub } from 'sync-kit'
+ *
+ * const hub = createLoopbackHub({ pageLimit: DEFAULT_LOOPBACK_PAGE_LIMIT * 2 })
+ * ```
+ */
 export const DEFAULT_LOOPBACK_PAGE_LIMIT = 500
 
 /** Longest client id accepted by `hub.connect`: 256 characters. */
 const MAX_CLIENT_ID_LENGTH = 256
 
-/** Timer functions, compatible with the globals and with `TestClock`. */
+/**
+ * Timer functions, compatible with the globals and with `TestClock`.
+ *
+ * @example
+ * ```ts
+ * import { createLoopbackHub, type LoopbackTimers } from 'sync-kit'
+ * import { TestClock } from 'sync-kit/testing'
+ *
+ * const clock = new TestClock()
+ * const timers: LoopbackTimers = { setTimeout: clock.setTimeout, clearTimeout: clock.clearTimeout }
+ * const hub = createLoopbackHub({ latencyMs: 5, ...timers })
+ * ```
+ */
 export interface LoopbackTimers {
   /** Schedules `fn` after `ms` milliseconds; returns a handle for `clearTimeout`. */
   readonly setTimeout: (fn: () => void, ms: number) => unknown
@@ -46,7 +67,25 @@ export interface LoopbackTimers {
   readonly clearTimeout: (handle: unknown) => void
 }
 
-/** Options for {@link createLoopbackHub}. */
+/**
+ * Options for {@link createLoopbackHub}.
+ *
+ * @example
+ * ```ts
+ * import { createLoopbackHub, createMemoryStore } from 'sync-kit'
+ * import { TestClock } from 'sync-kit/testing'
+ *
+ * const clock = new TestClock()
+ * const hub = createLoopbackHub({
+ *   store: () => createMemoryStore(),
+ *   clock, // its setTimeout/clearTimeout time the latency
+ *   latencyMs: ({ op }) => (op === 'pull' ? 30 : 10),
+ *   random: () => 0.42,
+ *   pageLimit: 100,
+ *   offlineDeliveries: 'drop',
+ * })
+ * ```
+ */
 export interface LoopbackHubOptions {
   /**
    * The hub's event log: a store instance, or a factory. With a factory (or the default) the hub
@@ -103,7 +142,18 @@ export interface LoopbackHubOptions {
   readonly offlineDeliveries?: 'withhold' | 'drop'
 }
 
-/** One call a client made to the hub, as recorded in `hub.calls`. */
+/**
+ * One call a client made to the hub, as recorded in `hub.calls`.
+ *
+ * @example
+ * ```ts
+ * import { createLoopbackHub, type LoopbackCall } from 'sync-kit'
+ *
+ * const hub = createLoopbackHub()
+ * await hub.connect('a').pull(null)
+ * const [call]: readonly LoopbackCall[] = hub.calls // { clientId: 'a', op: 'pull', events: 0, ok: true, at: … }
+ * ```
+ */
 export interface LoopbackCall {
   /** The calling client. */
   readonly clientId: string
@@ -125,6 +175,20 @@ export interface LoopbackCall {
  *
  * The hub-wide fault methods it inherits from {@link LoopbackFaults} apply to every client;
  * `hub.client(id)` gives the same methods for one client. `hub.clearFaults()` clears both.
+ *
+ * @example
+ * ```ts
+ * import { createLoopbackHub } from 'sync-kit'
+ *
+ * const hub = createLoopbackHub()
+ * const [a, b] = [hub.connect('a'), hub.connect('b')]
+ * await b.subscribe((batch) => console.log('b got', batch.length))
+ * hub.partition([['a'], ['b']]) // b is cut off: its deliveries wait
+ * await a.push([{ id: 'e1', type: 'Created', aggregateId: 'x', data: {} }])
+ * hub.heal()
+ * await hub.settle() // logs 'b got 1'
+ * console.log(hub.calls.map((call) => `${call.clientId} ${call.op} ${call.ok}`))
+ * ```
  */
 export interface LoopbackHub extends LoopbackFaults {
   /** The current epoch: the id of the current log; `reset()` changes it. */

@@ -12,7 +12,16 @@ import type {
 } from '../../types/index.js'
 import type { LoopbackOp } from './faults.js'
 
-/** What a call is, as the latency function sees it. */
+/**
+ * What a call is, as the latency function sees it.
+ *
+ * @example
+ * ```ts
+ * import type { LoopbackCallInfo } from 'sync-kit'
+ *
+ * const latency = ({ clientId, op }: LoopbackCallInfo): number => (clientId === 'slow' ? 200 : 5)
+ * ```
+ */
 export interface LoopbackCallInfo {
   /** The calling client. */
   readonly clientId: string
@@ -23,10 +32,28 @@ export interface LoopbackCallInfo {
 /**
  * Simulated network latency per call, in ms: a fixed number, or a function of the call (for
  * jitter, draw from a seeded random source so runs repeat).
+ *
+ * @example
+ * ```ts
+ * import type { LoopbackLatency } from 'sync-kit'
+ *
+ * let seed = 1
+ * const random = (): number => (seed = (seed * 16807) % 2147483647) / 2147483647
+ * const jitter: LoopbackLatency = () => 10 + Math.floor(random() * 20) // 10–29 ms
+ * ```
  */
 export type LoopbackLatency = number | ((call: LoopbackCallInfo) => number)
 
-/** Options for `hub.connect`. */
+/**
+ * Options for `hub.connect`.
+ *
+ * @example
+ * ```ts
+ * import { createLoopbackHub } from 'sync-kit'
+ *
+ * const phone = createLoopbackHub({ latencyMs: 5 }).connect('phone', { latencyMs: 300 })
+ * ```
+ */
 export interface LoopbackConnectOptions {
   /**
    * Latency of this connection's calls, replacing the hub's `latencyMs`.
