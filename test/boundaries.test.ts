@@ -1,0 +1,89 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs'
+import { join, relative, resolve } from 'node:path'
+import { describe, expect, it } from 'vitest'
+
+// Guards the layering of STYLE.md: types/ depends on nothing, the core never imports an adapter,
+// a Node built-in or a runtime dependency, and adapters never import each other.
+const src = resolve(import.meta.dirname, '..', 'src')
+const ADAPTERS = ['stores/sqlite', 'transports/http', 'cli']
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name)
+    if (statSync(path).isDirectory()) return files(path)
+    return /\.ts$/.test(name) && !/\.(test|int\.test)\.ts$|\.test-d\.ts$/.test(name) ? [path] : []
+  })
+}
+
+/** The source without comments, so `@example` blocks in TSDoc do not count as imports. */
+function code(file: string): string {
+  return readFileSync(file, 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/^\s*\/\/.*$/gm, '')
+}
+
+function importsOf(file: string): string[] {
+  const text = code(file)
+  const found: string[] = []
+  for (const m of text.matchAll(
+    /(?:import|export)[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g,
+  )) {
+    found.push((m[1] ?? m[2]) as string)
+  }
+  return found
+}
+
+function adapterOf(path: string): string | undefined {
+  const rel = relative(src, path).replaceAll('\\', '/')
+  return ADAPTERS.find((a) => rel.startsWith(`${a}/`))
+}
+
+function target(file: string, spec: string): string {
+  return spec.startsWith('.') ? resolve(file, '..', spec) : spec
+}
+
+describe('module boundaries', () => {
+  const all = files(src)
+
+  it('finds the source files', () => {
+    expect(all.length).toBeGreaterThan(10)
+  })
+
+  it('keeps src/types free of runtime imports and of anything outside it', () => {
+    for (const file of all.filter((f) => relative(src, f).startsWith('types/'))) {
+      const text = code(file)
+      for (const m of text.matchAll(/^(import|export)\s+(?!type\b)[^\n]*from/gm)) {
+        expect.fail(`${relative(src, file)}: runtime ${m[1]} in types/: "${m[0]}"`)
+      }
+      for (const spec of importsOf(file)) {
+        expect(
+          target(file, spec).startsWith(join(src, 'types')),
+          `${relative(src, file)} imports ${spec}`,
+        ).toBe(true)
+      }
+    }
+  })
+
+  it('keeps the core free of adapters, Node built-ins and dependencies', () => {
+    for (const file of all.filter((f) => adapterOf(f) === undefined)) {
+      for (const spec of importsOf(file)) {
+        const where = `${relative(src, file)} imports ${spec}`
+        expect(spec.startsWith('.'), where).toBe(true)
+        expect(adapterOf(target(file, spec)), where).toBeUndefined()
+      }
+    }
+  })
+
+  it('never lets one adapter import another', () => {
+    for (const file of all) {
+      const own = adapterOf(file)
+      if (own === undefined || own === 'cli') continue
+      for (const spec of importsOf(file)) {
+        const other = adapterOf(target(file, spec))
+        expect(other === undefined || other === own, `${relative(src, file)} imports ${spec}`).toBe(
+          true,
+        )
+      }
+    }
+  })
+})

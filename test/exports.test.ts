@@ -1,0 +1,113 @@
+import { execFileSync } from 'node:child_process'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { entries } from '../tsup.config.js'
+
+const root = resolve(import.meta.dirname, '..')
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  exports: Record<string, unknown>
+  bin?: Record<string, string>
+}
+
+type Conditions = Record<string, Record<string, string>>
+
+function subpaths(): [string, Conditions][] {
+  return Object.entries(pkg.exports).filter(([key]) => key !== './package.json') as [
+    string,
+    Conditions,
+  ][]
+}
+
+describe('package exports', () => {
+  it('lists exactly the tsup entries, with types first in every condition', () => {
+    const fromExports = subpaths()
+      .map(([, c]) => (c.import?.default ?? '').replace(/^\.\/dist\//, '').replace(/\.js$/, ''))
+      .sort()
+    const binEntries = Object.values(pkg.bin ?? {}).map((p) =>
+      p.replace(/^\.\/dist\//, '').replace(/\.js$/, ''),
+    )
+    const library = Object.keys(entries)
+      .filter((name) => !binEntries.includes(name))
+      .sort()
+    expect(fromExports).toEqual(library)
+    for (const [key, conditions] of subpaths()) {
+      for (const [condition, target] of Object.entries(conditions)) {
+        expect(Object.keys(target)[0], `${key} ${condition}`).toBe('types')
+      }
+      expect(Object.keys(conditions), key).toEqual(['import', 'require'])
+    }
+  })
+
+  it('points at files the build produced', () => {
+    for (const [key, conditions] of subpaths()) {
+      for (const target of Object.values(conditions)) {
+        for (const file of Object.values(target)) {
+          expect(existsSync(join(root, file)), `${key}: ${file} (run npm run build)`).toBe(true)
+        }
+      }
+    }
+  })
+
+  it('ships zero bytes of runtime code in sync-kit/types', () => {
+    const js = readFileSync(join(root, 'dist/types/index.js'), 'utf8')
+    const code = js
+      .replace(/\/\/.*$/gm, '')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .trim()
+    expect(code).toBe('')
+  })
+
+  describe('published declarations compile under nodenext', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sync-kit-nodenext-'))
+    afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+    it('from an ES module and a CommonJS module', () => {
+      mkdirSync(join(dir, 'node_modules'), { recursive: true })
+      symlinkSync(root, join(dir, 'node_modules', 'sync-kit'), 'dir')
+      symlinkSync(join(root, 'node_modules', '@types'), join(dir, 'node_modules', '@types'), 'dir')
+      const imports = subpaths().map(([key]) =>
+        key === '.' ? 'sync-kit' : `sync-kit/${key.slice(2)}`,
+      )
+      const body = imports
+        .map((s, i) => `import type * as m${i} from '${s}'\nexport type T${i} = typeof m${i}`)
+        .join('\n')
+      writeFileSync(
+        join(dir, 'esm.mts'),
+        `${body}\nimport type { EventStore } from 'sync-kit/types'\nexport type S = EventStore\n`,
+      )
+      writeFileSync(join(dir, 'cjs.cts'), `${body}\n`)
+      writeFileSync(
+        join(dir, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            module: 'nodenext',
+            moduleResolution: 'nodenext',
+            strict: true,
+            noEmit: true,
+            skipLibCheck: false,
+            types: ['node'],
+          },
+          files: ['esm.mts', 'cjs.cts'],
+        }),
+      )
+      const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
+      let output = ''
+      try {
+        execFileSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8' })
+      } catch (error) {
+        output = String((error as { stdout?: string }).stdout ?? error)
+      }
+      expect(output).toBe('')
+    })
+  })
+})
