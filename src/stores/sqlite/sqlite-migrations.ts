@@ -56,7 +56,15 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
   },
 ]
 
-/** The schema version this code writes and reads (`PRAGMA user_version`). */
+/**
+ * The schema version this code writes and reads (`PRAGMA user_version`).
+ * @example
+ * ```ts
+ * import { SQLITE_SCHEMA_VERSION } from 'sync-kit/sqlite'
+ *
+ * database.pragma('user_version', { simple: true }) === SQLITE_SCHEMA_VERSION
+ * ```
+ */
 export const SQLITE_SCHEMA_VERSION: number = SQLITE_MIGRATIONS.length
 
 interface ExpectedColumn {

@@ -29,10 +29,26 @@ import type {
   SqliteSynchronous,
 } from './sqlite-types.js'
 
-/** Default `busyTimeoutMs`: 5000 ms. */
+/**
+ * Default `busyTimeoutMs`: 5000 ms.
+ * @example
+ * ```ts
+ * import { DEFAULT_SQLITE_BUSY_TIMEOUT_MS, openSqliteStore } from 'sync-kit/sqlite'
+ *
+ * const store = await openSqliteStore({ path: 'events.db', busyTimeoutMs: 2 * DEFAULT_SQLITE_BUSY_TIMEOUT_MS })
+ * ```
+ */
 export const DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 5000
 
-/** Default `synchronous`: `'full'`, so a resolved write survives a power loss. */
+/**
+ * Default `synchronous`: `'full'`, so a resolved write survives a power loss.
+ * @example
+ * ```ts
+ * import { DEFAULT_SQLITE_SYNCHRONOUS } from 'sync-kit/sqlite'
+ *
+ * DEFAULT_SQLITE_SYNCHRONOUS // 'full'
+ * ```
+ */
 export const DEFAULT_SQLITE_SYNCHRONOUS: SqliteSynchronous = 'full'
 
 /** How many differently shaped load statements (filter combinations) stay prepared. */

@@ -8,7 +8,15 @@ import type {
 } from '../../types/index.js'
 import type { SequenceVersion } from '../../versions/sequence-version.js'
 
-/** What `run` reports: rows changed and the rowid of the last inserted row. */
+/**
+ * What `run` reports: rows changed and the rowid of the last inserted row.
+ * @example
+ * ```ts
+ * import type { SqliteRunResult } from 'sync-kit/sqlite'
+ *
+ * const result: SqliteRunResult = { changes: 1, lastInsertRowid: 42n }
+ * ```
+ */
 export interface SqliteRunResult {
   /** Rows inserted, updated or deleted by the statement. */
   readonly changes: number
@@ -19,6 +27,14 @@ export interface SqliteRunResult {
 /**
  * The part of a `better-sqlite3` prepared statement the SQLite store uses. A structural type, so
  * sync-kit's published types do not depend on `@types/better-sqlite3`.
+ * @example
+ * ```ts
+ * import type { SqliteStatement } from 'sync-kit/sqlite'
+ *
+ * function count(statement: SqliteStatement): unknown {
+ *   return statement.safeIntegers(true).get()
+ * }
+ * ```
  */
 export interface SqliteStatement {
   /** Executes the statement. */
@@ -34,6 +50,13 @@ export interface SqliteStatement {
 /**
  * The part of a `better-sqlite3` `Database` the SQLite store uses: a `new Database(path)` from
  * `better-sqlite3` (version 12 or later) satisfies it.
+ * @example
+ * ```ts
+ * import Database from 'better-sqlite3'
+ * import type { SqliteDatabase } from 'sync-kit/sqlite'
+ *
+ * const database: SqliteDatabase = new Database('app.db')
+ * ```
  */
 export interface SqliteDatabase {
   /** True while the connection is open. */
@@ -50,10 +73,27 @@ export interface SqliteDatabase {
   close(): unknown
 }
 
-/** How hard SQLite works to make a commit survive a power loss (`PRAGMA synchronous`). */
+/**
+ * How hard SQLite works to make a commit survive a power loss (`PRAGMA synchronous`); see
+ * {@link SqliteStoreCommonOptions.synchronous}.
+ * @example
+ * ```ts
+ * import type { SqliteSynchronous } from 'sync-kit/sqlite'
+ *
+ * const synchronous: SqliteSynchronous = 'normal'
+ * ```
+ */
 export type SqliteSynchronous = 'full' | 'normal'
 
-/** Options shared by {@link SqliteStoreOptions} and {@link OpenSqliteStoreOptions}. */
+/**
+ * Options shared by {@link SqliteStoreOptions} and {@link OpenSqliteStoreOptions}.
+ * @example
+ * ```ts
+ * import type { SqliteStoreCommonOptions } from 'sync-kit/sqlite'
+ *
+ * const options: SqliteStoreCommonOptions = { synchronous: 'full', busyTimeoutMs: 10_000 }
+ * ```
+ */
 export interface SqliteStoreCommonOptions {
   /**
    * `PRAGMA synchronous` for the connection. Both settings keep every commit atomic and survive a
@@ -84,7 +124,17 @@ export interface SqliteStoreCommonOptions {
   readonly clock?: Clock
 }
 
-/** Options for {@link createSqliteStore}: a connection you opened yourself. */
+/**
+ * Options for `createSqliteStore`: a connection you opened yourself.
+ * @example
+ * ```ts
+ * import Database from 'better-sqlite3'
+ * import { createSqliteStore, type SqliteStoreOptions } from 'sync-kit/sqlite'
+ *
+ * const options: SqliteStoreOptions = { database: new Database('app.db'), synchronous: 'normal' }
+ * const store = createSqliteStore(options)
+ * ```
+ */
 export interface SqliteStoreOptions extends SqliteStoreCommonOptions {
   /**
    * An open `better-sqlite3` `Database`. The store creates and migrates its tables in it and never
@@ -93,7 +143,16 @@ export interface SqliteStoreOptions extends SqliteStoreCommonOptions {
   readonly database: SqliteDatabase
 }
 
-/** Options for {@link openSqliteStore} when the store opens the file itself. */
+/**
+ * Options for `openSqliteStore` when the store opens the file itself.
+ * @example
+ * ```ts
+ * import { openSqliteStore, type OpenSqliteStorePathOptions } from 'sync-kit/sqlite'
+ *
+ * const options: OpenSqliteStorePathOptions = { path: 'events.db' }
+ * const store = await openSqliteStore(options)
+ * ```
+ */
 export interface OpenSqliteStorePathOptions extends SqliteStoreCommonOptions {
   /**
    * The database file (created when missing), or `':memory:'` for a private in-memory database.
@@ -102,12 +161,31 @@ export interface OpenSqliteStorePathOptions extends SqliteStoreCommonOptions {
   readonly path: string
 }
 
-/** Options for {@link openSqliteStore}: a file path, or a connection you opened yourself. */
+/**
+ * Options for `openSqliteStore`: a file path, or a connection you opened yourself.
+ * @example
+ * ```ts
+ * import { openSqliteStore, type OpenSqliteStoreOptions } from 'sync-kit/sqlite'
+ *
+ * const options: OpenSqliteStoreOptions = { path: ':memory:' }
+ * const store = await openSqliteStore(options)
+ * ```
+ */
 export type OpenSqliteStoreOptions = OpenSqliteStorePathOptions | SqliteStoreOptions
 
 /**
  * An {@link EventStore} kept in a SQLite database, with atomic batches and checkpoints in the same
  * database. Versions are {@link SequenceVersion}s: the `seq` column of the `events` table.
+ * @example
+ * ```ts
+ * import { openSqliteStore, type SqliteStore } from 'sync-kit/sqlite'
+ *
+ * const store: SqliteStore = await openSqliteStore({ path: 'events.db' })
+ * const [result] = await store.storeBatch([
+ *   { id: 'e1', type: 'Created', aggregateId: 'a1', data: {} },
+ * ])
+ * result?.version.toString() // '1'
+ * ```
  */
 export interface SqliteStore extends EventStore {
   /**
@@ -135,4 +213,11 @@ export interface SqliteStore extends EventStore {
   parseVersion(value: string): SequenceVersion
   /** The connection the store uses (yours, or the one it opened). */
   readonly database: SqliteDatabase
+  /**
+   * Stops the store: every later call rejects with `closed`. Closes the connection only when the
+   * store opened it (`openSqliteStore({ path })`); a connection you passed in stays open for you
+   * to close. Idempotent.
+   * @throws SyncKitError `internal` when SQLite fails to close the connection it opened.
+   */
+  close(): Promise<void>
 }
