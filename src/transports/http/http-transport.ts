@@ -41,11 +41,11 @@ import {
 } from './schemas.js'
 
 /** Default {@link HttpTransportOptions.timeoutMs}: 30 000. */
-export const DEFAULT_TIMEOUT_MS: number = 30_000
+export const DEFAULT_TIMEOUT_MS = 30_000
 /** Default {@link HttpTransportOptions.gzipThresholdBytes}: 32 KiB. */
 export const DEFAULT_GZIP_THRESHOLD_BYTES: number = 32 * 1024
 /** Default {@link HttpTransportOptions.streamIdleTimeoutMs}: 45 000 (three missed heartbeats). */
-export const DEFAULT_STREAM_IDLE_TIMEOUT_MS: number = 45_000
+export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 45_000
 /** Largest single stream message the client buffers: 32 MiB. */
 const MAX_SSE_MESSAGE_CHARS = 32 * 1024 * 1024
 const COMPONENT = '[sync-kit] [http-client]'

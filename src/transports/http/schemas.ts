@@ -8,7 +8,7 @@ import type { WireErrorBody } from './protocol.js'
  */
 
 /** Longest id, type or aggregate id accepted on the wire. */
-export const MAX_IDENTIFIER_LENGTH: number = 512
+export const MAX_IDENTIFIER_LENGTH = 512
 
 /** An event as it travels: the `Event` fields with `data` and `metadata` as parsed JSON. */
 export interface WireEvent {

@@ -30,13 +30,13 @@ export const DEFAULT_MAX_BODY_BYTES: number = 4 * 1024 * 1024
 /** Default {@link SyncHandlerOptions.maxDecompressedBytes}: 16 MiB. */
 export const DEFAULT_MAX_DECOMPRESSED_BYTES: number = 16 * 1024 * 1024
 /** Default {@link SyncHandlerOptions.maxBatchEvents}: 1000. */
-export const DEFAULT_MAX_BATCH_EVENTS: number = 1000
+export const DEFAULT_MAX_BATCH_EVENTS = 1000
 /** Default {@link SyncHandlerOptions.pageLimit}: 500. */
-export const DEFAULT_PAGE_LIMIT: number = 500
+export const DEFAULT_PAGE_LIMIT = 500
 /** Default {@link SyncHandlerOptions.maxPageLimit}: 1000. */
-export const DEFAULT_MAX_PAGE_LIMIT: number = 1000
+export const DEFAULT_MAX_PAGE_LIMIT = 1000
 /** Default {@link SyncHandlerOptions.heartbeatMs}: 15 000. */
-export const DEFAULT_HEARTBEAT_MS: number = 15_000
+export const DEFAULT_HEARTBEAT_MS = 15_000
 
 /** Most filter parameters accepted in one pull or stream request. */
 const MAX_FILTERS = 64
@@ -735,11 +735,17 @@ function errorPayload(error: unknown, status: number): { body: WireErrorBody } {
     body: {
       error: {
         code: error.code === 'closed' || error.code === 'aborted' ? 'unavailable' : error.code,
-        message: error.message,
+        message: withComponent(error.message),
         ...(Object.keys(details).length > 0 ? { details } : {}),
       },
     },
   }
+}
+
+/** Tags a message with the server component unless another component already tagged it. */
+function withComponent(message: string): string {
+  if (/^\[sync-kit\] \[[^\]]+\] /.test(message)) return message
+  return `${COMPONENT} ${message.replace(/^\[sync-kit\] /, '')}`
 }
 
 function errorResponse(error: unknown): Response {
