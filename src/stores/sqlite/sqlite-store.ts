@@ -309,12 +309,21 @@ class SqliteEventStore implements SqliteStore {
   }
 
   async store(event: Event, options?: SignalOptions): Promise<StoreResult> {
-    const results = await this.storeBatch([event], options)
+    const signal = options?.signal
+    const results = this.#storeBatch('store', [event], signal === undefined ? {} : { signal })
     return results[0] as StoreResult
   }
 
   async storeBatch(events: readonly Event[], options?: StoreBatchOptions): Promise<StoreResult[]> {
-    this.#guard('storeBatch', options?.signal)
+    return this.#storeBatch('storeBatch', events, options)
+  }
+
+  #storeBatch(
+    what: string,
+    events: readonly Event[],
+    options: StoreBatchOptions | undefined,
+  ): StoreResult[] {
+    this.#guard(what, options?.signal)
     if (!Array.isArray(events)) {
       throw new SyncKitError(
         'invalid-argument',
@@ -334,7 +343,7 @@ class SqliteEventStore implements SqliteStore {
         return results
       })
     } catch (error) {
-      throw toSyncKitError(error, 'storeBatch')
+      throw toSyncKitError(error, what)
     }
   }
 
