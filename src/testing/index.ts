@@ -11,3 +11,4 @@
  */
 export { TestClock } from './test-clock.js'
 export * from './transport-conformance.js'
+export * from './event-store-conformance.js'
