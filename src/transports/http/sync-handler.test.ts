@@ -404,7 +404,7 @@ describe('createSyncHandler: auth and tenants', () => {
 
   it('Given two tenants streaming, When both push, Then each stream carries only its tenant', async () => {
     const { handler } = setup(auth)
-    const acmeStream = new SseReader((await handler(get('/v1/stream', as('acme')))).body!)
+    const acmeStream = await openStream(handler(get('/v1/stream', as('acme'))))
     await acmeStream.until((r) => r.messages.length >= 1)
     await handler(pushEvents([makeEvent('g1')], as('globex')))
     await handler(pushEvents([makeEvent('a1')], as('acme')))
@@ -455,10 +455,14 @@ describe('createSyncHandler: stream', () => {
     await handler(pushEvents(makeEvents(3)))
     const response = await handler(get('/v1/stream?since=1'))
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/)
-    const sse = new SseReader(response.body!)
+    expect(response.headers.get('cache-control')).toBe('no-store')
+    const sse = await openStream(Promise.resolve(response))
     await sse.until((r) => r.events().length >= 2)
     expect(sse.messages[0]?.event).toBe('hello')
-    expect(JSON.parse(sse.messages[0]!.data)).toMatchObject({ latestVersion: '3', cursor: '1' })
+    expect(JSON.parse(sse.messages[0]?.data ?? 'null')).toMatchObject({
+      latestVersion: '3',
+      cursor: '1',
+    })
     await handler(pushEvents([makeEvent('e4')]))
     await sse.until((r) => r.events().length >= 3)
     expect(sse.events().map((e) => [e.id, e.data.version, e.data.event.id])).toEqual([
@@ -472,9 +476,7 @@ describe('createSyncHandler: stream', () => {
   it('Given Last-Event-ID, When reconnecting, Then the stream resumes exactly after it', async () => {
     const { handler } = setup()
     await handler(pushEvents(makeEvents(5)))
-    const sse = new SseReader(
-      (await handler(get('/v1/stream?since=1', { 'last-event-id': '3' }))).body!,
-    )
+    const sse = await openStream(handler(get('/v1/stream?since=1', { 'last-event-id': '3' })))
     await sse.until((r) => r.events().length >= 2)
     expect(sse.events().map((e) => e.id)).toEqual(['4', '5'])
     await sse.cancel()
@@ -483,7 +485,7 @@ describe('createSyncHandler: stream', () => {
   it('Given no since, When a stream opens, Then only events stored afterwards are sent', async () => {
     const { handler } = setup()
     await handler(pushEvents(makeEvents(2)))
-    const sse = new SseReader((await handler(get('/v1/stream'))).body!)
+    const sse = await openStream(handler(get('/v1/stream')))
     await sse.until((r) => r.messages.length >= 1)
     await handler(pushEvents([makeEvent('late')]))
     await sse.until((r) => r.events().length >= 1)
@@ -493,7 +495,7 @@ describe('createSyncHandler: stream', () => {
 
   it('Given an idle stream, When heartbeatMs passes, Then a heartbeat comment is sent', async () => {
     const { handler } = setup({ heartbeatMs: 20 })
-    const sse = new SseReader((await handler(get('/v1/stream'))).body!)
+    const sse = await openStream(handler(get('/v1/stream')))
     await sse.until((r) => r.comments >= 2)
     expect(sse.comments).toBeGreaterThanOrEqual(2)
     expect(sse.events()).toHaveLength(0)
@@ -502,7 +504,7 @@ describe('createSyncHandler: stream', () => {
 
   it('Given events written to the store directly, When notify() is called, Then streams deliver them', async () => {
     const { handler, store } = setup()
-    const sse = new SseReader((await handler(get('/v1/stream'))).body!)
+    const sse = await openStream(handler(get('/v1/stream')))
     await sse.until((r) => r.messages.length >= 1)
     await store.store(makeEvent('direct'))
     handler.notify()
@@ -525,7 +527,7 @@ describe('createSyncHandler: stream', () => {
 
   it('Given open streams, When the handler closes, Then they end and new requests get 503', async () => {
     const { handler } = setup()
-    const sse = new SseReader((await handler(get('/v1/stream'))).body!)
+    const sse = await openStream(handler(get('/v1/stream')))
     await sse.until((r) => r.messages.length >= 1)
     await handler.close()
     await sse.until(() => false)
@@ -537,13 +539,13 @@ describe('createSyncHandler: stream', () => {
 
   it('Given the store fails mid-stream, When the stream reads it, Then an error message ends the stream', async () => {
     const { handler, store } = setup()
-    const sse = new SseReader((await handler(get('/v1/stream'))).body!)
+    const sse = await openStream(handler(get('/v1/stream')))
     await sse.until((r) => r.messages.length >= 1)
     await store.close()
     handler.notify()
     await sse.until(() => false)
     const error = sse.messages.find((m) => m.event === 'error')
-    expect(JSON.parse(error!.data)).toMatchObject({ error: { code: 'unavailable' } })
+    expect(JSON.parse(error?.data ?? 'null')).toMatchObject({ error: { code: 'unavailable' } })
   })
 })
 
@@ -570,7 +572,7 @@ describe('createSyncHandler: logging', () => {
     })
     expect(typeof records[0]?.ms).toBe('number')
     expect(records[1]).toMatchObject({ level: 'warn', status: 400, code: 'version-parse' })
-    expect(JSON.parse(lines[1]!)).toEqual(records[1])
+    expect(JSON.parse(lines[1] ?? 'null')).toEqual(records[1])
   })
 
   it('Given a failing store, When a request fails inside, Then 500 without internals and an error record', async () => {
@@ -587,11 +589,22 @@ describe('createSyncHandler: logging', () => {
   })
 })
 
+async function openStream(pending: Promise<Response>): Promise<SseReader> {
+  const response = await pending
+  expect(response.status).toBe(200)
+  if (response.body === null) throw new Error('the stream response has no body')
+  return new SseReader(response.body)
+}
+
+function unsupported(): never {
+  throw new Error('the wrapped store has no storeBatch')
+}
+
 /** A plain-object copy of a store's methods, so single methods can be replaced. */
 function bind(store: EventStore): EventStore {
   return {
     store: (e, o) => store.store(e, o),
-    storeBatch: (e, o) => store.storeBatch!(e, o),
+    storeBatch: (e, o) => (store.storeBatch ?? unsupported)(e, o),
     load: (s, o) => store.load(s, o),
     loadByAggregate: (a, s, o) => store.loadByAggregate(a, s, o),
     latestVersion: (o) => store.latestVersion(o),
