@@ -347,7 +347,8 @@ function preview(value: unknown): string {
 }
 
 function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
+  // One line: JSON.parse quotes the offending input, newlines included.
+  return (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').trim()
 }
 
 function fileLabel(source: string): string {

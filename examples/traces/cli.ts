@@ -1,0 +1,197 @@
+/**
+ * Command-line front end of `npm run demo`: flag parsing, progress on stderr, one JSON line on
+ * stdout, exit codes.
+ *
+ * @example
+ * ```ts
+ * import { runDemoCli } from './traces/cli.js'
+ *
+ * process.exitCode = await runDemoCli(process.argv.slice(2), {
+ *   stdout: (line) => process.stdout.write(`${line}\n`),
+ *   stderr: (line) => process.stderr.write(`${line}\n`),
+ * })
+ * ```
+ *
+ * @module
+ */
+import { parseArgs } from 'node:util'
+
+import { SyncKitError, isSyncKitError } from '../../src/index.js'
+import { DEFAULT_REPLICAS, DEFAULT_SEGMENT, MAX_REPLICAS, runTraceDemo } from './replay.js'
+import { DEFAULT_TRACE_PATH } from './trace-file.js'
+
+/** Exit code: every replica converged. */
+export const EXIT_CONVERGED = 0
+/** Exit code: the replay ran but did not converge, or failed unexpectedly. */
+export const EXIT_NOT_CONVERGED = 1
+/** Exit code: bad flags or an unusable trace file (nothing was replayed). */
+export const EXIT_USAGE = 2
+
+/** The `--help` text. */
+export const DEMO_USAGE: string = [
+  `Usage: npm run demo -- [--trace PATH] [--replicas N] [--segment K]`,
+  ``,
+  `Replays a real keystroke trace through sync-kit: N replicas (memory stores, one loopback hub)`,
+  `take turns writing K txns each as events, syncing between turns; at the end every replica's`,
+  `projected document must equal the trace's endContent.`,
+  ``,
+  `Options:`,
+  `  --trace PATH     sequential editing trace, gzipped or plain JSON`,
+  `                   (default: examples/data/sequential-automerge-paper.json.gz)`,
+  `  --replicas N     number of replicas, 1 … ${MAX_REPLICAS} (default: ${DEFAULT_REPLICAS})`,
+  `  --segment K      txns each replica writes per turn, ≥ 1 (default: ${DEFAULT_SEGMENT})`,
+  `  -h, --help       show this help`,
+  ``,
+  `Output: progress on stderr; one JSON line last on stdout:`,
+  `  {"trace":…,"events":…,"replicas":…,"converged":true|false,"ms":…,"eventsPerSec":…}`,
+  `Exit codes: 0 converged, 1 not converged (or an unexpected failure), 2 bad flags or trace file.`,
+].join('\n')
+
+/** Parsed flags of the demo. */
+export interface DemoArgs {
+  /** True when `--help` was given (the other flags are then not checked and left at defaults). */
+  readonly help: boolean
+  /** The trace file path. @defaultValue {@link DEFAULT_TRACE_PATH} */
+  readonly trace: string
+  /** Number of replicas. @defaultValue {@link DEFAULT_REPLICAS} */
+  readonly replicas: number
+  /** Txns per turn. @defaultValue {@link DEFAULT_SEGMENT} */
+  readonly segment: number
+}
+
+/** Where the CLI writes: one call per line, without the newline. */
+export interface DemoCliOutput {
+  /** Receives the final JSON line (and the help text). */
+  readonly stdout: (line: string) => void
+  /** Receives progress lines and error messages. */
+  readonly stderr: (line: string) => void
+}
+
+/**
+ * Parses the demo's flags strictly (unknown flags and positional arguments are errors).
+ * @param argv - the arguments after the script name.
+ * @returns the flags with defaults filled in.
+ * @throws SyncKitError `invalid-argument` (details name the flag) for an unknown flag, a missing
+ * value, a positional argument or a number out of range.
+ * @example
+ * ```ts
+ * import { parseDemoArgs } from './traces/cli.js'
+ *
+ * parseDemoArgs(['--replicas', '5']).replicas // 5
+ * ```
+ */
+export function parseDemoArgs(argv: readonly string[]): DemoArgs {
+  let values: { trace?: string; replicas?: string; segment?: string; help?: boolean }
+  try {
+    ;({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        trace: { type: 'string' },
+        replicas: { type: 'string' },
+        segment: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }))
+  } catch (error) {
+    // Node's messages end with a full stop and may span lines; keep one readable sentence.
+    const why = (error instanceof Error ? error.message : String(error))
+      .replace(/\s*\n\s*/g, ' ')
+      .replace(/\.$/, '')
+    throw new SyncKitError(
+      'invalid-argument',
+      `[sync-kit] [trace-demo] ${why}; run with --help for the flags`,
+      { argument: 'argv' },
+      { cause: error },
+    )
+  }
+  if (values.help === true) {
+    return {
+      help: true,
+      trace: DEFAULT_TRACE_PATH,
+      replicas: DEFAULT_REPLICAS,
+      segment: DEFAULT_SEGMENT,
+    }
+  }
+  if (values.trace === '') {
+    throw new SyncKitError(
+      'invalid-argument',
+      '[sync-kit] [trace-demo] --trace needs a file path; run with --help for the flags',
+      { argument: 'trace' },
+    )
+  }
+  return {
+    help: false,
+    trace: values.trace ?? DEFAULT_TRACE_PATH,
+    replicas: parseCount('replicas', values.replicas, DEFAULT_REPLICAS, MAX_REPLICAS),
+    segment: parseCount('segment', values.segment, DEFAULT_SEGMENT, Number.MAX_SAFE_INTEGER),
+  }
+}
+
+/**
+ * Runs the demo as a command: parses `argv`, replays the trace, writes progress to `stderr` and
+ * the JSON line to `stdout`.
+ * @param argv - the arguments after the script name.
+ * @param output - where to write lines.
+ * @returns the exit code: {@link EXIT_CONVERGED}, {@link EXIT_NOT_CONVERGED} or {@link EXIT_USAGE}.
+ * @example
+ * ```ts
+ * import { runDemoCli } from './traces/cli.js'
+ *
+ * const code = await runDemoCli(['--help'], { stdout: console.log, stderr: console.error })
+ * ```
+ */
+export async function runDemoCli(argv: readonly string[], output: DemoCliOutput): Promise<number> {
+  let args: DemoArgs
+  try {
+    args = parseDemoArgs(argv)
+  } catch (error) {
+    output.stderr(messageOf(error))
+    return EXIT_USAGE
+  }
+  if (args.help) {
+    output.stdout(DEMO_USAGE)
+    return EXIT_CONVERGED
+  }
+  try {
+    const result = await runTraceDemo({
+      trace: args.trace,
+      replicas: args.replicas,
+      segment: args.segment,
+      onProgress: output.stderr,
+    })
+    const { trace, events, replicas, converged, ms, eventsPerSec } = result
+    output.stdout(JSON.stringify({ trace, events, replicas, converged, ms, eventsPerSec }))
+    return converged ? EXIT_CONVERGED : EXIT_NOT_CONVERGED
+  } catch (error) {
+    if (isSyncKitError(error, 'invalid-argument') && error.details.argument === 'trace') {
+      output.stderr(messageOf(error))
+      return EXIT_USAGE
+    }
+    output.stderr(`[sync-kit] [trace-demo] the replay failed: ${describeFailure(error)}`)
+    return EXIT_NOT_CONVERGED
+  }
+}
+
+function parseCount(name: string, raw: string | undefined, fallback: number, max: number): number {
+  if (raw === undefined) return fallback
+  const value = /^[0-9]+$/.test(raw) ? Number(raw) : Number.NaN
+  if (!Number.isSafeInteger(value) || value < 1 || value > max) {
+    throw new SyncKitError(
+      'invalid-argument',
+      `[sync-kit] [trace-demo] --${name} must be an integer in 1 … ${max}, got ${JSON.stringify(raw)}`,
+      { argument: name },
+    )
+  }
+  return value
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+function describeFailure(error: unknown): string {
+  if (error instanceof Error) return error.stack ?? error.message
+  return String(error)
+}
