@@ -304,6 +304,8 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
         if (spec.body.gzip) extra['content-encoding'] = 'gzip'
       }
       const headers = await headersFor(extra)
+      ensureOpen(spec.what)
+      throwIfAborted(spec.signal, `${COMPONENT} ${spec.what}`)
       const init: RequestInit = { method: spec.method, headers, signal: attempt.signal }
       if (spec.body !== undefined) init.body = spec.body.bytes
       let response: Response
@@ -729,15 +731,21 @@ class SseSubscription implements Subscription {
   private async connection(): Promise<ConnectionOutcome> {
     const { timers } = this.config
     const controller = new AbortController()
-    const onStop = (): void => controller.abort()
-    this.stop.signal.addEventListener('abort', onStop, { once: true })
+    // Cancelling the reader as well as aborting the fetch: not every fetch ends a body's pending
+    // read on abort, and a stuck read would keep a dead connection (or unsubscribe) waiting.
+    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined
+    const cut = (): void => {
+      controller.abort()
+      reader?.cancel().catch(() => undefined)
+    }
+    this.stop.signal.addEventListener('abort', cut, { once: true })
     let idleTimer: unknown
     let timedOut = false
     const arm = (ms: number): void => {
       timers.clear(idleTimer)
       idleTimer = timers.set(() => {
         timedOut = true
-        controller.abort()
+        cut()
       }, ms)
     }
     arm(this.config.timeoutMs)
@@ -795,7 +803,9 @@ class SseSubscription implements Subscription {
           ),
         }
       }
-      const reader = response.body.getReader()
+      const body = response.body.getReader()
+      reader = body
+      if (this.stop.signal.aborted || timedOut) cut()
       const decoder = new TextDecoder()
       let messages: EventSourceMessage[] = []
       let parseProblem: unknown
@@ -810,11 +820,13 @@ class SseSubscription implements Subscription {
         for (;;) {
           let chunk: ReadableStreamReadResult<Uint8Array>
           try {
-            chunk = await reader.read()
+            chunk = await body.read()
           } catch (error) {
             if (this.stop.signal.aborted) return { kind: 'healthy-end' }
             return transientNetwork(error)
           }
+          if (this.stop.signal.aborted) return { kind: 'healthy-end' }
+          if (timedOut) return transientNetwork(new Error('idle'))
           if (chunk.done) {
             // The server ended the stream (e.g. a graceful shutdown): reconnect from the cursor.
             return saidHello
@@ -897,13 +909,13 @@ class SseSubscription implements Subscription {
           if (saidHello) arm(this.config.streamIdleTimeoutMs)
         }
       } finally {
-        reader.cancel().catch(() => undefined)
+        body.cancel().catch(() => undefined)
       }
     } catch (error) {
       return { kind: 'fatal', error }
     } finally {
       timers.clear(idleTimer)
-      this.stop.signal.removeEventListener('abort', onStop)
+      this.stop.signal.removeEventListener('abort', cut)
     }
   }
 
