@@ -27,6 +27,23 @@ export {
   type MemoryStore,
   type MemoryStoreOptions,
 } from './stores/memory/index.js'
+export {
+  EVENT_FIELD_MAX_LENGTH,
+  EVENT_JSON_MAX_DEPTH,
+  canonicalJson,
+  deepFreeze,
+  eventsEqual,
+  validateEvent,
+  type ValidateEventOptions,
+} from './core/event-validation.js'
+export {
+  STANDARD_FILTER_KEYS,
+  compileFilterGroups,
+  compileFilters,
+  groupFilters,
+  validateLimit,
+  type FilterGroups,
+} from './core/filters.js'
 export * from './transports/loopback/index.js'
 export { MAX_VECTOR_CLOCK_ENTRIES, VectorClock } from './versions/vector-clock.js'
 export type { CausalRelation } from './versions/vector-clock.js'

@@ -57,7 +57,7 @@ export interface ValidateEventOptions {
  * `details.field` (a path such as `data.items[2].title`).
  * @example
  * ```ts
- * import { validateEvent } from '../core/event-validation.js'
+ * import { validateEvent } from 'sync-kit'
  *
  * const event = validateEvent({ id: 'e1', type: 'Created', aggregateId: 'a1', data: {} }, 'memory')
  * ```
@@ -144,7 +144,7 @@ export function validateEvent(
  * {@link EVENT_JSON_MAX_DEPTH}, cycles).
  * @example
  * ```ts
- * import { canonicalJson } from '../core/event-validation.js'
+ * import { canonicalJson } from 'sync-kit'
  *
  * canonicalJson({ b: 1, a: [true, null] }) // '{"a":[true,null],"b":1}'
  * ```
@@ -167,7 +167,7 @@ export function canonicalJson(value: unknown): string {
  * @returns true when the contents are equal.
  * @example
  * ```ts
- * import { eventsEqual } from '../core/event-validation.js'
+ * import { eventsEqual } from 'sync-kit'
  *
  * eventsEqual(stored, incoming) // true → duplicate, false → conflict
  * ```
@@ -190,6 +190,8 @@ export function eventsEqual(a: Event, b: Event): boolean {
  * @param a - one JSON value.
  * @param b - the other JSON value.
  * @returns true when equal.
+ * @internal Shared by the stores; not exported from the package (the public `jsonEqual` of
+ * `sync-kit` compares changed fields for conflicts).
  * @example
  * ```ts
  * import { jsonEqual } from '../core/event-validation.js'
@@ -232,7 +234,7 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
  * @returns the same value, frozen.
  * @example
  * ```ts
- * import { deepFreeze } from '../core/event-validation.js'
+ * import { deepFreeze } from 'sync-kit'
  *
  * const event = deepFreeze({ id: 'e1', type: 'T', aggregateId: 'a', data: { n: [1] } })
  * Object.isFrozen(event.data) // true
