@@ -17,7 +17,8 @@ const config: Options = {
   entry: entries,
   format: ['esm', 'cjs'],
   dts: true,
-  clean: true,
+  // dist/cli belongs to cliConfig, which builds at the same time.
+  clean: ['!cli/**'],
   sourcemap: true,
   target: 'es2022',
   platform: 'neutral',
@@ -26,4 +27,25 @@ const config: Options = {
   external: ['better-sqlite3'],
 }
 
-export default config
+/**
+ * The `sync-kit` executable (package.json `bin`: `dist/cli/main.js`), built beside the library:
+ * ESM for Node with a shebang. It bundles the code it uses and is not an `exports` entry.
+ */
+const cliConfig: Options = {
+  entry: { main: 'src/cli/main.ts' },
+  outDir: 'dist/cli',
+  format: ['esm'],
+  banner: { js: '#!/usr/bin/env node' },
+  dts: false,
+  clean: true,
+  sourcemap: true,
+  target: 'node20',
+  platform: 'node',
+  splitting: false,
+  treeshake: true,
+  external: ['better-sqlite3'],
+}
+
+const configs: Options[] = [config, cliConfig]
+
+export default configs

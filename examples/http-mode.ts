@@ -1,0 +1,249 @@
+/**
+ * Runs the `sync-kit serve` CLI as a child process for the demo's `--transport http` mode (and
+ * for tests): spawns it, waits for its `listening` record, keeps reading its logs, stops it with
+ * SIGTERM and restarts it on the same port and database.
+ *
+ * @example
+ * ```ts
+ * import { startSyncServer } from './http-mode.js'
+ *
+ * const server = await startSyncServer({ db: '/tmp/demo/server.db' })
+ * console.log(server.url) // http://127.0.0.1:40123
+ * await server.restart() // same url, same database
+ * await server.stop()
+ * ```
+ *
+ * @module
+ */
+import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+
+import { SyncKitError } from '../src/index.js'
+
+/** The repository root (the CLI runs from the source there, through `tsx`). */
+export const REPO_ROOT: string = fileURLToPath(new URL('..', import.meta.url))
+
+/** Runs the CLI from the source: `node --import tsx src/cli/main.ts`. */
+export const SOURCE_CLI_COMMAND: readonly string[] = [
+  process.execPath,
+  '--import',
+  'tsx',
+  'src/cli/main.ts',
+]
+
+/** Default time the server gets to print `listening`: 30 s (tsx compiles the source first). */
+export const DEFAULT_START_TIMEOUT_MS = 30_000
+
+/** How many stderr lines are kept for error messages. */
+const STDERR_TAIL = 20
+
+/** One parsed log record of the server. */
+export type ServerLogRecord = Readonly<Record<string, unknown>>
+
+/** Options of {@link startSyncServer}. */
+export interface SyncServerProcessOptions {
+  /** The `--db` of the server: a SQLite file path (kept across restarts) or `':memory:'`. */
+  readonly db: string
+  /** The `--port`; `0` picks a free one, which restarts then reuse. @defaultValue `0` */
+  readonly port?: number
+  /** More `serve` flags, e.g. `['--heartbeat', '1000']`. @defaultValue none */
+  readonly args?: readonly string[]
+  /**
+   * The command that runs the CLI, before `serve`.
+   * @defaultValue {@link SOURCE_CLI_COMMAND}, in {@link REPO_ROOT}
+   */
+  readonly command?: readonly string[]
+  /** Receives every log record the server writes (stdout and stderr). @defaultValue ignore */
+  readonly onLog?: (record: ServerLogRecord) => void
+  /** Time the server gets to print `listening`. @defaultValue {@link DEFAULT_START_TIMEOUT_MS} */
+  readonly startTimeoutMs?: number
+}
+
+/** How the server process ended. */
+export interface ServerExit {
+  /** The exit code, or `null` when a signal killed it. */
+  readonly code: number | null
+  /** The signal that killed it, or `null`. */
+  readonly signal: NodeJS.Signals | null
+}
+
+/** A running `sync-kit serve` child process. */
+export interface SyncServerProcess {
+  /** The URL clients connect to (the `url` of the `listening` record); stable across restarts. */
+  readonly url: string
+  /** The TCP port. */
+  readonly port: number
+  /** The current process id (changes on restart). */
+  readonly pid: number
+  /** Number of times the server was started (1, then 2 after one restart, …). */
+  readonly starts: number
+  /**
+   * Sends `signal` and waits for the process to end.
+   * @param signal - the shutdown signal. @defaultValue `'SIGTERM'`
+   * @returns how it ended (code 0 after a graceful shutdown).
+   */
+  stop(signal?: 'SIGTERM' | 'SIGINT'): Promise<ServerExit>
+  /**
+   * Stops the server gracefully and starts it again on the same port and database.
+   * @throws SyncKitError `internal` when the old process did not exit 0 or the new one fails to
+   * start.
+   */
+  restart(): Promise<void>
+}
+
+interface Running {
+  readonly child: ChildProcess
+  readonly url: string
+  readonly port: number
+  readonly exited: Promise<ServerExit>
+}
+
+/**
+ * Starts `sync-kit serve --db <db> --port <port>` as a child process and resolves once it
+ * listens.
+ * @param options - database, port, extra flags, command, log sink, start timeout.
+ * @returns the running server.
+ * @throws SyncKitError `internal` when the process exits or stays silent before `listening`
+ * (the message carries the end of its stderr).
+ * @example
+ * ```ts
+ * import { startSyncServer } from './http-mode.js'
+ * import { createHttpTransport } from '../src/transports/http/index.js'
+ *
+ * const server = await startSyncServer({ db: ':memory:' })
+ * const transport = createHttpTransport({ url: server.url })
+ * await transport.push([{ id: 'e1', type: 'Created', aggregateId: 'a1', data: {} }])
+ * await server.stop()
+ * ```
+ */
+export async function startSyncServer(
+  options: SyncServerProcessOptions,
+): Promise<SyncServerProcess> {
+  let running = await launch(options, options.port ?? 0)
+  let starts = 1
+  const stop = async (signal: 'SIGTERM' | 'SIGINT' = 'SIGTERM'): Promise<ServerExit> => {
+    if (running.child.exitCode === null && running.child.signalCode === null) {
+      running.child.kill(signal)
+    }
+    return running.exited
+  }
+  return {
+    get url() {
+      return running.url
+    },
+    get port() {
+      return running.port
+    },
+    get pid() {
+      return running.child.pid ?? -1
+    },
+    get starts() {
+      return starts
+    },
+    stop,
+    restart: async () => {
+      const exit = await stop('SIGTERM')
+      if (exit.code !== 0) {
+        throw new SyncKitError(
+          'internal',
+          `[sync-kit] [http-mode] the server did not shut down cleanly (code ${String(exit.code)}, signal ${String(exit.signal)})`,
+          {},
+        )
+      }
+      running = await launch(options, running.port)
+      starts++
+    },
+  }
+}
+
+async function launch(options: SyncServerProcessOptions, port: number): Promise<Running> {
+  const [program, ...prefix] = options.command ?? SOURCE_CLI_COMMAND
+  if (program === undefined) {
+    throw new SyncKitError('invalid-argument', '[sync-kit] [http-mode] command is empty', {
+      argument: 'command',
+    })
+  }
+  const args = [
+    ...prefix,
+    'serve',
+    '--db',
+    options.db,
+    '--port',
+    String(port),
+    ...(options.args ?? []),
+  ]
+  const child = spawn(program, args, {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  // 'close' rather than 'exit': it comes after the last stdout and stderr lines.
+  const exited = new Promise<ServerExit>((resolve) => {
+    child.once('close', (code, signal) => resolve({ code, signal }))
+  })
+  const stderrTail: string[] = []
+  const onLog = options.onLog ?? ((): void => undefined)
+  let ready!: (record: ServerLogRecord) => void
+  const listening = new Promise<ServerLogRecord>((resolve) => (ready = resolve))
+  // Both streams are read to their end: a child blocked on a full pipe would stop serving.
+  createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) => {
+    stderrTail.push(line)
+    if (stderrTail.length > STDERR_TAIL) stderrTail.shift()
+    const record = parseRecord(line)
+    if (record !== undefined) onLog(record)
+  })
+  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+    const record = parseRecord(line)
+    if (record === undefined) return
+    onLog(record)
+    if (record['msg'] === 'listening') ready(record)
+  })
+
+  const timeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const outcome = await Promise.race([
+    listening.then((record) => ({ kind: 'listening' as const, record })),
+    exited.then((exit) => ({ kind: 'exited' as const, exit })),
+    new Promise<{ kind: 'timeout' }>((resolve) => {
+      timer = setTimeout(() => resolve({ kind: 'timeout' }), timeoutMs)
+    }),
+  ])
+  clearTimeout(timer)
+  if (outcome.kind === 'listening') {
+    const url = outcome.record['url']
+    const actualPort = outcome.record['port']
+    if (typeof url !== 'string' || typeof actualPort !== 'number') {
+      child.kill('SIGKILL')
+      throw new SyncKitError(
+        'internal',
+        '[sync-kit] [http-mode] the listening record has no url or port',
+        {},
+      )
+    }
+    return { child, url, port: actualPort, exited }
+  }
+  if (outcome.kind === 'timeout') child.kill('SIGKILL')
+  await exited
+  const why =
+    outcome.kind === 'timeout'
+      ? `did not print "listening" within ${timeoutMs} ms`
+      : `exited with code ${String(outcome.exit.code)} before listening`
+  throw new SyncKitError(
+    'internal',
+    `[sync-kit] [http-mode] the sync server (${[program, ...args].join(' ')}) ${why}; its stderr ends with:\n${stderrTail.join('\n')}`,
+    {},
+  )
+}
+
+function parseRecord(line: string): ServerLogRecord | undefined {
+  if (!line.startsWith('{')) return undefined
+  try {
+    const parsed = JSON.parse(line) as unknown
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as ServerLogRecord)
+      : undefined
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest'
+
+import { isSyncKitError } from '../errors/sync-kit-error.js'
+import {
+  CLI_USAGE,
+  DEFAULT_CLI_HEARTBEAT_MS,
+  DEFAULT_DB_PATH,
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  MAX_CLI_DURATION_MS,
+  SERVE_USAGE,
+  parseCliArgs,
+} from './cli-args.js'
+
+/** The `details.argument` of the usage error `argv` produces. */
+function rejectedArgument(argv: readonly string[]): string {
+  try {
+    parseCliArgs(argv)
+  } catch (error) {
+    if (isSyncKitError(error, 'invalid-argument')) return error.details.argument
+    throw error
+  }
+  throw new Error(`parseCliArgs accepted ${JSON.stringify(argv)}`)
+}
+
+describe('parseCliArgs', () => {
+  it('fills in every default for a bare `serve`', () => {
+    expect(parseCliArgs(['serve'])).toEqual({
+      kind: 'serve',
+      options: {
+        db: DEFAULT_DB_PATH,
+        port: DEFAULT_PORT,
+        host: DEFAULT_HOST,
+        basePath: '',
+        shutdownTimeoutMs: DEFAULT_SHUTDOWN_TIMEOUT_MS,
+        heartbeatMs: DEFAULT_CLI_HEARTBEAT_MS,
+        synchronous: 'full',
+        logLevel: 'info',
+      },
+    })
+    expect([DEFAULT_DB_PATH, DEFAULT_PORT, DEFAULT_HOST]).toEqual(['sync.db', 8787, '127.0.0.1'])
+  })
+
+  it('reads every serve flag, in either --flag value or --flag=value form', () => {
+    const command = parseCliArgs([
+      'serve',
+      '--db',
+      ':memory:',
+      '--port=0',
+      '--host',
+      '0.0.0.0',
+      '--base-path',
+      '/sync/api',
+      '--shutdown-timeout',
+      '0',
+      '--heartbeat=250',
+      '--synchronous',
+      'normal',
+      '--log-level',
+      'warn',
+    ])
+    expect(command).toEqual({
+      kind: 'serve',
+      options: {
+        db: ':memory:',
+        port: 0,
+        host: '0.0.0.0',
+        basePath: '/sync/api',
+        shutdownTimeoutMs: 0,
+        heartbeatMs: 250,
+        synchronous: 'normal',
+        logLevel: 'warn',
+      },
+    })
+  })
+
+  it('answers --help and -h with the matching usage text, before checking other flags', () => {
+    expect(parseCliArgs(['--help'])).toEqual({ kind: 'help', text: CLI_USAGE })
+    expect(parseCliArgs(['-h'])).toEqual({ kind: 'help', text: CLI_USAGE })
+    expect(parseCliArgs(['serve', '--help'])).toEqual({ kind: 'help', text: SERVE_USAGE })
+    expect(parseCliArgs(['serve', '--port', '70000', '-h'])).toEqual({
+      kind: 'help',
+      text: SERVE_USAGE,
+    })
+    // Every flag the parser accepts is documented.
+    for (const flag of ['--db', '--port', '--host', '--base-path', '--shutdown-timeout']) {
+      expect(SERVE_USAGE).toContain(flag)
+    }
+    for (const flag of ['--heartbeat', '--synchronous', '--log-level', '--help']) {
+      expect(SERVE_USAGE).toContain(flag)
+    }
+  })
+
+  it('answers --version and -v', () => {
+    expect(parseCliArgs(['--version'])).toEqual({ kind: 'version' })
+    expect(parseCliArgs(['-v'])).toEqual({ kind: 'version' })
+  })
+
+  it('rejects a missing or unknown command', () => {
+    expect(rejectedArgument([])).toBe('command')
+    expect(rejectedArgument(['start'])).toBe('command')
+    expect(() => parseCliArgs(['start'])).toThrow(/unknown command "start".*serve/)
+  })
+
+  it('rejects unknown flags, missing values and stray arguments, naming the flag', () => {
+    expect(rejectedArgument(['serve', '--bogus'])).toBe('bogus')
+    expect(rejectedArgument(['serve', '--db'])).toBe('db')
+    expect(rejectedArgument(['serve', '--port', '--db', 'x.db'])).toBe('port')
+    expect(rejectedArgument(['serve', 'extra'])).toBe('command')
+    expect(rejectedArgument(['--bogus'])).toBe('bogus')
+    expect(() => parseCliArgs(['serve', '--bogus'])).toThrow(/^\[sync-kit\] \[cli\] .*--help/)
+  })
+
+  it.each([
+    ['port', '-1'],
+    ['port', '65536'],
+    ['port', '80.5'],
+    ['port', '0x50'],
+    ['port', ''],
+    ['shutdown-timeout', String(MAX_CLI_DURATION_MS + 1)],
+    ['shutdown-timeout', '1e3'],
+    ['heartbeat', '0'],
+    ['synchronous', 'off'],
+    ['log-level', 'debug'],
+    ['base-path', 'sync'],
+    ['base-path', '/sync/'],
+    ['base-path', '/a b'],
+    ['db', ''],
+    ['host', ''],
+  ])('rejects --%s=%j with a usage error naming it', (flag, value) => {
+    expect(rejectedArgument(['serve', `--${flag}=${value}`])).toBe(flag)
+  })
+
+  it('accepts the bounds of every numeric flag', () => {
+    const options = (argv: string[]) => {
+      const command = parseCliArgs(['serve', ...argv])
+      if (command.kind !== 'serve') throw new Error('expected serve')
+      return command.options
+    }
+    expect(options(['--port', '65535']).port).toBe(65_535)
+    expect(options(['--shutdown-timeout', String(MAX_CLI_DURATION_MS)]).shutdownTimeoutMs).toBe(
+      MAX_CLI_DURATION_MS,
+    )
+    expect(options(['--heartbeat', '1']).heartbeatMs).toBe(1)
+  })
+})

@@ -1,0 +1,255 @@
+/**
+ * `sync-kit serve`: the HTTP sync server (`createSyncHandler` on `node:http`) over a SQLite event
+ * store, with JSON-lines logs and graceful shutdown on SIGINT/SIGTERM.
+ *
+ * @example
+ * ```ts
+ * import { runServe } from './serve-command.js'
+ * import { parseCliArgs } from './cli-args.js'
+ * import { createCliLog } from './json-log.js'
+ *
+ * const command = parseCliArgs(['serve', '--db', ':memory:', '--port', '0'])
+ * if (command.kind === 'serve') {
+ *   process.exitCode = await runServe(command.options, {
+ *     log: createCliLog({ stdout: console.log, stderr: console.error }),
+ *     onSignal: (listener) => {
+ *       process.on('SIGTERM', listener)
+ *       return () => process.off('SIGTERM', listener)
+ *     },
+ *     exit: (code) => process.exit(code),
+ *     version: '0.1.0',
+ *   })
+ * }
+ * ```
+ *
+ * @module
+ */
+import { statSync } from 'node:fs'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { dirname, resolve } from 'node:path'
+
+import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
+import { openSqliteStore } from '../stores/sqlite/index.js'
+import type { SqliteStore } from '../stores/sqlite/index.js'
+import { serve } from '../transports/http/node.js'
+import type { RunningServer } from '../transports/http/node.js'
+import { createSyncHandler } from '../transports/http/sync-handler.js'
+import type { SyncHandler } from '../transports/http/sync-handler.js'
+import type { ServeCommandOptions } from './cli-args.js'
+import { errorFields } from './json-log.js'
+import type { CliLog } from './json-log.js'
+
+/** Exit code: the server ran and shut down cleanly. */
+export const EXIT_OK = 0
+/** Exit code: a runtime failure (port in use, database unusable, forced or failed shutdown). */
+export const EXIT_FAILURE = 1
+/** Exit code: a bad command line (unknown flag, value out of range, missing directory). */
+export const EXIT_USAGE = 2
+
+/**
+ * How long past `--shutdown-timeout` the whole shutdown may take (closing the database included)
+ * before the process gives up and exits with {@link EXIT_FAILURE}.
+ */
+export const SHUTDOWN_GRACE_MS = 5_000
+
+/** The in-memory database name SQLite understands. */
+const MEMORY_DB = ':memory:'
+
+/** What {@link runServe} needs from its environment (the process, in `main.ts`). */
+export interface ServeDependencies {
+  /** Where records go. */
+  readonly log: CliLog
+  /**
+   * Subscribes to shutdown signals (SIGINT, SIGTERM).
+   * @param listener - called with the signal's name.
+   * @returns an unsubscribe function.
+   */
+  readonly onSignal: (listener: (signal: string) => void) => () => void
+  /**
+   * Ends the process at once; called on a second signal and when the shutdown misses its
+   * deadline.
+   * @param code - the exit code.
+   */
+  readonly exit: (code: number) => void
+  /** The sync-kit version, for the `listening` record. */
+  readonly version: string
+  /** Base of a relative `--db`. @defaultValue `process.cwd()` */
+  readonly cwd?: string
+}
+
+/**
+ * Runs the sync server until SIGINT or SIGTERM, then shuts it down gracefully: stops accepting
+ * connections, answers new requests with 503, ends live streams, lets in-flight requests finish
+ * (up to `shutdownTimeoutMs`, after which their connections are closed), closes the database.
+ *
+ * Writes `listening` (with the `url` clients connect to), one `request` record per request,
+ * `shutting down`, and `stopped`; failures as `error` records with `code` and `message`.
+ *
+ * @param options - the parsed `serve` flags.
+ * @param deps - logger, signal source, exit and version.
+ * @returns the exit code once the server has stopped: {@link EXIT_OK} after a clean shutdown,
+ * {@link EXIT_FAILURE} when it could not start or the database failed to close,
+ * {@link EXIT_USAGE} when `--db` names a missing directory.
+ * @example
+ * ```ts
+ * import { runServe } from './serve-command.js'
+ * import { createCliLog } from './json-log.js'
+ *
+ * const code = await runServe(
+ *   {
+ *     db: 'sync.db', port: 8787, host: '127.0.0.1', basePath: '', shutdownTimeoutMs: 10_000,
+ *     heartbeatMs: 15_000, synchronous: 'full', logLevel: 'info',
+ *   },
+ *   {
+ *     log: createCliLog({ stdout: console.log, stderr: console.error }),
+ *     onSignal: (listener) => {
+ *       process.once('SIGINT', listener)
+ *       return () => process.off('SIGINT', listener)
+ *     },
+ *     exit: (code) => process.exit(code),
+ *     version: '0.1.0',
+ *   },
+ * )
+ * ```
+ */
+export async function runServe(
+  options: ServeCommandOptions,
+  deps: ServeDependencies,
+): Promise<number> {
+  const { log } = deps
+  const started = performance.now()
+  let shuttingDown = false
+  let signalled: ((signal: string) => void) | undefined
+  const firstSignal = new Promise<string>((resolveSignal) => (signalled = resolveSignal))
+  const unsubscribe = deps.onSignal((signal) => {
+    if (!shuttingDown) {
+      shuttingDown = true
+      signalled?.(signal)
+      return
+    }
+    log.warn('forced exit', { signal, reason: 'a second signal arrived during the shutdown' })
+    deps.exit(EXIT_FAILURE)
+  })
+
+  try {
+    const db = options.db === MEMORY_DB ? MEMORY_DB : resolve(deps.cwd ?? process.cwd(), options.db)
+    if (db !== MEMORY_DB && !isDirectory(dirname(db))) {
+      log.error('start failed', {
+        code: 'invalid-argument',
+        message: `[sync-kit] [cli] the directory of --db ${JSON.stringify(db)} does not exist; create it or pick another path`,
+      })
+      return EXIT_USAGE
+    }
+
+    let store: SqliteStore
+    try {
+      store = await openSqliteStore({ path: db, synchronous: options.synchronous })
+    } catch (error) {
+      log.error('start failed', { ...errorFields(error), db })
+      return EXIT_FAILURE
+    }
+
+    let handler: SyncHandler
+    let server: RunningServer
+    const requests = new Set<ServerResponse>()
+    let epoch: string
+    try {
+      handler = createSyncHandler({
+        store,
+        basePath: options.basePath,
+        heartbeatMs: options.heartbeatMs,
+        logger: log.request,
+      })
+      // Creates the epoch in a new database now, so a store problem fails the start, not the
+      // first request.
+      epoch = await handler.epoch()
+      server = await serve({
+        handler,
+        port: options.port,
+        host: options.host,
+        closeTimeoutMs: options.shutdownTimeoutMs,
+        onError: (error) => log.error('request failed', errorFields(error)),
+      })
+    } catch (error) {
+      log.error('start failed', { ...errorFields(error), db })
+      await closeStore(store, log)
+      return isSyncKitError(error, 'invalid-argument') ? EXIT_USAGE : EXIT_FAILURE
+    }
+    // Counts open requests (live streams included) so the shutdown can report any it cut off.
+    server.server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+      requests.add(res)
+      res.once('close', () => requests.delete(res))
+    })
+
+    log.info('listening', {
+      url: server.url + options.basePath,
+      host: options.host,
+      port: server.port,
+      db,
+      epoch,
+      version: deps.version,
+      pid: process.pid,
+      startupMs: Math.round(performance.now() - started),
+    })
+
+    const signal = await firstSignal
+    const stopping = performance.now()
+    log.info('shutting down', {
+      signal,
+      inFlight: requests.size,
+      timeoutMs: options.shutdownTimeoutMs,
+    })
+    const watchdog = setTimeout(() => {
+      log.error('shutdown deadline passed', {
+        code: 'timeout',
+        message: `[sync-kit] [cli] the shutdown took longer than ${options.shutdownTimeoutMs + SHUTDOWN_GRACE_MS} ms; exiting without waiting further`,
+      })
+      deps.exit(EXIT_FAILURE)
+    }, options.shutdownTimeoutMs + SHUTDOWN_GRACE_MS)
+    watchdog.unref?.()
+    // Fires just before `server.close()` destroys what is still running at the same deadline
+    // (timers of equal delay run in creation order), so it sees exactly the requests cut off.
+    const deadline = setTimeout(() => {
+      if (requests.size === 0) return
+      log.warn('requests cut off', {
+        count: requests.size,
+        reason: `still running after --shutdown-timeout ${options.shutdownTimeoutMs} ms; their connections are closed`,
+      })
+    }, options.shutdownTimeoutMs)
+    try {
+      await server.close()
+      const closed = await closeStore(store, log)
+      log.info('stopped', { signal, ms: Math.round(performance.now() - stopping) })
+      return closed ? EXIT_OK : EXIT_FAILURE
+    } finally {
+      clearTimeout(deadline)
+      clearTimeout(watchdog)
+    }
+  } finally {
+    unsubscribe()
+  }
+}
+
+async function closeStore(store: SqliteStore, log: CliLog): Promise<boolean> {
+  try {
+    await store.close()
+    return true
+  } catch (error) {
+    log.error('database close failed', errorFields(error))
+    return false
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory()
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ENOENT') return false
+    throw new SyncKitError(
+      'internal',
+      `[sync-kit] [cli] could not inspect ${JSON.stringify(path)}: ${error instanceof Error ? error.message : String(error)}`,
+      {},
+      { cause: error },
+    )
+  }
+}
