@@ -1,9 +1,10 @@
-import { eventsEqual } from '../core/event-validation.js'
+import { eventsEqual, jsonEqual } from '../core/event-validation.js'
 import { SyncKitError } from '../errors/sync-kit-error.js'
 import { compareEvents, hlcOf } from '../projections/event-order.js'
+import { compareCodePoints, isJsonObject } from '../projections/json-order.js'
 import { isTombstone } from '../projections/tombstone.js'
 import type { DeleteRule } from '../projections/tombstone.js'
-import type { Conflict, Event, ResolvedConflict } from '../types/index.js'
+import type { Conflict, Event, JsonValue, ResolvedConflict } from '../types/index.js'
 
 /**
  * A conflict seen from no replica in particular: its two events ordered by `compareEvents`
@@ -112,6 +113,55 @@ export function resolveTombstoneConflict(
   return keepEvent(conflict, pair.later, [
     `${component}: delete ${describe(tombstone)} is concurrent with edit ${describe(edit)}; edit-wins keeps the later one, ${describe(pair.later)}`,
   ])
+}
+
+/** What {@link prevailingPatch} computed. */
+export interface PrevailingPatch {
+  /** The patch: the winner's values of the contested fields (or its whole payload). */
+  readonly data: JsonValue
+  /** Names what the patch holds, for reasons: e.g. `the field(s) "a", "b"`. */
+  readonly what: string
+  /**
+   * True when the patch changes the outcome: the winner is the earlier event and something is
+   * contested. (Applied in HLC order, the later event's values prevail without help.)
+   */
+  readonly needed: boolean
+}
+
+/**
+ * The patch that, applied after both events, makes the winner's values prevail for every
+ * top-level field both events set to different values (or for the whole payload when either is
+ * not an object).
+ * @param pair - the ordered conflict.
+ * @param winner - `pair.earlier` or `pair.later`.
+ * @returns the patch and whether it is needed.
+ */
+export function prevailingPatch(pair: ConflictPair, winner: Event): PrevailingPatch {
+  const winnerIsEarlier = winner.id === pair.earlier.id
+  const loser = winnerIsEarlier ? pair.later : pair.earlier
+  const w = winner.data
+  const l = loser.data
+  if (isJsonObject(w) && isJsonObject(l)) {
+    const data: Record<string, JsonValue> = {}
+    const fields: string[] = []
+    for (const field of Object.keys(w).sort(compareCodePoints)) {
+      const a = w[field]
+      const b = l[field]
+      if (a === undefined || b === undefined || jsonEqual(a, b)) continue
+      data[field] = a
+      fields.push(`"${field}"`)
+    }
+    return {
+      data,
+      what: fields.length === 0 ? 'no contested field' : `the field(s) ${fields.join(', ')}`,
+      needed: winnerIsEarlier && fields.length > 0,
+    }
+  }
+  return {
+    data: (w ?? null) as JsonValue,
+    what: 'the payload',
+    needed: winnerIsEarlier && !jsonEqual(w, l),
+  }
 }
 
 /**
