@@ -67,3 +67,5 @@ export type {
   SyncResult,
   Timers,
 } from './sync/sync-manager.js'
+export * from './resolvers/index.js'
+export * from './projections/index.js'
