@@ -14,7 +14,7 @@ import {
   runDemoCli,
 } from './cli.js'
 import { DEFAULT_REPLICAS, DEFAULT_SEGMENT } from './replay.js'
-import { DEFAULT_TRACE_PATH, bundledTracePath } from './trace-file.js'
+import { DEFAULT_TRACE_PATH } from './trace-file.js'
 
 /** Runs the CLI in-process and captures what it writes. */
 async function run(argv: string[]): Promise<{ code: number; stdout: string[]; stderr: string[] }> {
@@ -113,13 +113,33 @@ describe('runDemoCli', () => {
     expect(stderr.join('\n')).toContain(`trace file "${path}" cannot be read`)
   })
 
-  it('exits 2 for a concurrent trace, which the demo does not replay', async () => {
-    const { code, stderr } = await run([
-      '--trace',
-      bundledTracePath('concurrent-friendsforever.json.gz'),
-    ])
-    expect(code).toBe(EXIT_USAGE)
-    expect(stderr.join('\n')).toContain('is concurrent; the demo replays sequential traces')
+  it('replays a concurrent trace in its own mode, one replica per agent, and exits 0', async () => {
+    // Given a tiny concurrent trace: two agents typing at once, then a merge
+    const path = join(dir, 'tiny-concurrent.json.gz')
+    const trace = {
+      kind: 'concurrent',
+      endContent: 'ab',
+      numAgents: 2,
+      txns: [
+        { parents: [], agent: 0, patches: [[0, 0, 'a']] },
+        { parents: [], agent: 1, patches: [[0, 0, 'b']] },
+        { parents: [0, 1], agent: 1, patches: [] },
+      ],
+    }
+    await writeFile(path, gzipSync(JSON.stringify(trace)))
+    // When the demo replays it
+    const { code, stdout } = await run(['--trace', path])
+    // Then it checks every pair of events and prints the concurrent summary
+    expect(code).toBe(EXIT_CONVERGED)
+    expect(JSON.parse(stdout.at(-1) ?? '')).toMatchObject({
+      trace: 'tiny-concurrent.json.gz',
+      events: 3,
+      replicas: 2,
+      pairsChecked: 3,
+      relationMismatches: 0,
+      causalOrderViolations: 0,
+      converged: true,
+    })
   })
 
   it('exits 1 and prints converged:false when the replicas do not reach endContent', async () => {

@@ -14,11 +14,13 @@
  *
  * @module
  */
+import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
 
 import { SyncKitError, isSyncKitError } from '../../src/index.js'
 import { DEFAULT_REPLICAS, DEFAULT_SEGMENT, MAX_REPLICAS, runTraceDemo } from './replay.js'
-import { DEFAULT_TRACE_PATH } from './trace-file.js'
+import { runConcurrentReplay } from './concurrent-replay.js'
+import { DEFAULT_TRACE_PATH, loadTrace } from './trace-file.js'
 
 /** Exit code: every replica converged. */
 export const EXIT_CONVERGED = 0
@@ -35,8 +37,13 @@ export const DEMO_USAGE: string = [
   `take turns writing K txns each as events, syncing between turns; at the end every replica's`,
   `projected document must equal the trace's endContent.`,
   ``,
+  `A concurrent trace (e.g. examples/data/concurrent-friendsforever.json.gz) is replayed with one`,
+  `replica per agent, each txn written once its replica holds exactly the txn's ancestors; the`,
+  `run checks sync-kit's causal relation against the trace's parents DAG for every pair of events,`,
+  `the causal order of each replica's log, and convergence (--replicas and --segment do not apply).`,
+  ``,
   `Options:`,
-  `  --trace PATH     sequential editing trace, gzipped or plain JSON`,
+  `  --trace PATH     sequential or concurrent editing trace, gzipped or plain JSON`,
   `                   (default: examples/data/sequential-automerge-paper.json.gz)`,
   `  --replicas N     number of replicas, 1 … ${MAX_REPLICAS} (default: ${DEFAULT_REPLICAS})`,
   `  --segment K      txns each replica writes per turn, ≥ 1 (default: ${DEFAULT_SEGMENT})`,
@@ -44,7 +51,11 @@ export const DEMO_USAGE: string = [
   ``,
   `Output: progress on stderr; one JSON line last on stdout:`,
   `  {"trace":…,"events":…,"replicas":…,"converged":true|false,"ms":…,"eventsPerSec":…}`,
-  `Exit codes: 0 converged, 1 not converged (or an unexpected failure), 2 bad flags or trace file.`,
+  `  concurrent: {"trace":…,"events":…,"replicas":…,"pairsChecked":…,"relationMismatches":…,`,
+  `  "causalOrderViolations":…,"conflictsDetected":…,"converged":…,"unexpectedPulls":…,`,
+  `  "sampling":{…},"ms":…}`,
+  `Exit codes: 0 converged (concurrent: and no mismatch or violation), 1 not converged, a mismatch`,
+  `or violation (or an unexpected failure), 2 bad flags or trace file.`,
 ].join('\n')
 
 /** Parsed flags of the demo. */
@@ -155,8 +166,36 @@ export async function runDemoCli(argv: readonly string[], output: DemoCliOutput)
     return EXIT_CONVERGED
   }
   try {
+    const loaded = await loadTrace(args.trace)
+    if (loaded.kind === 'concurrent') {
+      const result = await runConcurrentReplay({
+        trace: loaded,
+        traceName: basename(args.trace),
+        onProgress: output.stderr,
+      })
+      const { trace, events, replicas, pairsChecked, relationMismatches } = result
+      const { causalOrderViolations, conflictsDetected, converged, unexpectedPulls } = result
+      const { sampling, ms } = result
+      output.stdout(
+        JSON.stringify({
+          trace,
+          events,
+          replicas,
+          pairsChecked,
+          relationMismatches,
+          causalOrderViolations,
+          conflictsDetected,
+          converged,
+          unexpectedPulls,
+          sampling,
+          ms,
+        }),
+      )
+      return result.passed ? EXIT_CONVERGED : EXIT_NOT_CONVERGED
+    }
     const result = await runTraceDemo({
-      trace: args.trace,
+      trace: loaded,
+      traceName: basename(args.trace),
       replicas: args.replicas,
       segment: args.segment,
       onProgress: output.stderr,
