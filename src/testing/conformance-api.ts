@@ -168,7 +168,8 @@ export function formatValue(value: unknown): string {
                   : v,
           ) ?? String(value))
   } catch {
-    s = String(value)
+    // A cycle, or a getter that throws: say so rather than print something misleading.
+    s = `<${Array.isArray(value) ? 'array' : typeof value} that cannot be rendered as JSON>`
   }
   return s.length > 500 ? `${s.slice(0, 500)}… (${s.length} chars)` : s
 }
