@@ -201,8 +201,11 @@ export async function runTraceDemo(options: TraceDemoOptions): Promise<TraceDemo
     const ms = Math.round(performance.now() - started)
     const converged = replicaReports.every((r) => r.matches && r.events === total)
     for (const r of replicaReports) {
-      if (r.problem !== undefined) report(`[trace-demo] replica ${r.nodeId}: ${r.problem}`)
+      report(
+        `[trace-demo] replica ${r.nodeId}: ${r.events} events, ${r.problem ?? 'document equals endContent'}`,
+      )
     }
+    report(`[trace-demo] ${conflicts} conflicts, ${converged ? 'converged' : 'NOT converged'}`)
     return {
       trace: traceName,
       events: total,
