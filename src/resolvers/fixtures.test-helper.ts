@@ -85,3 +85,13 @@ export function mirrorDecision(decision: string): string {
   if (decision === 'keep-remote') return 'keep-local'
   return decision
 }
+
+/**
+ * Asserts a value is present (tests only; lint forbids `!`).
+ * @param value - the value.
+ * @returns it.
+ */
+export function must<T>(value: T | undefined | null): T {
+  if (value === undefined || value === null) throw new Error('expected a value, got none')
+  return value
+}
