@@ -125,25 +125,30 @@ describe('memory store', () => {
     expect(store.size).toBe(0)
   })
 
-  it('hands out frozen records, the same ones on every load', async () => {
+  it('hands out the same deep-frozen event on every load, with a fresh version', async () => {
     // Given a stored event
     const store = createMemoryStore()
     await store.store(ev('e1', { data: { list: [{ a: 1 }] }, metadata: { tenant: 't' } }))
     // When it is loaded twice
     const [first] = await store.load(null)
     const [second] = await store.loadByAggregate('a1', null)
-    // Then it is deeply frozen and not copied per read
-    expect(first).toBe(second)
-    const record = first as EventWithVersion
-    expect(Object.isFrozen(record)).toBe(true)
-    expect(Object.isFrozen(record.version)).toBe(true)
-    expect(Object.isFrozen(record.event)).toBe(true)
-    expect(Object.isFrozen(record.event.metadata)).toBe(true)
-    const data = record.event.data as { list: { a: number }[] }
+    // Then the event is shared, not copied per read, and deeply frozen
+    const a = first as EventWithVersion
+    const b = second as EventWithVersion
+    expect(a.event).toBe(b.event)
+    expect(Object.isFrozen(a.event)).toBe(true)
+    expect(Object.isFrozen(a.event.metadata)).toBe(true)
+    const data = a.event.data as { list: { a: number }[] }
+    expect(Object.isFrozen(data.list)).toBe(true)
     expect(Object.isFrozen(data.list[0])).toBe(true)
     expect(() => {
       data.list.push({ a: 2 })
     }).toThrow(TypeError)
+    // And the version is the reader's own object: changing it changes nothing in the store
+    expect(a.version).not.toBe(b.version)
+    ;(a.version as unknown as { value: bigint }).value = 99n
+    expect((await store.load(null))[0]?.version.toString()).toBe('1')
+    expect((await store.latestVersion()).toString()).toBe('1')
   })
 
   it('keeps checkpoints as frozen copies', async () => {

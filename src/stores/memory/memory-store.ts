@@ -59,10 +59,12 @@ const LINEAR_MERGE_MAX_LISTS = 8
  * Creates an in-memory event store: fast, dependency-free, for tests, demos, browsers and as the
  * log behind the loopback hub. Nothing survives the process.
  *
- * How it works: the log is an array of frozen `{ event, version }` records, and a version is the
- * record's position plus one, so finding where to start after `since` is O(1). Events are
- * validated and deep-copied once on the way in (then frozen), so what callers get back can be
- * handed out as is and cannot be changed to corrupt the store. Filtered and per-aggregate loads
+ * How it works: the log is an array of events, and an event's version is its position plus one,
+ * so finding where to start after `since` is O(1). Events are validated, deep-copied and frozen
+ * once on the way in, so they can be handed out as they are and nobody can change them to
+ * corrupt the store. Versions and `{ event, version }` records are made when asked for: the
+ * store keeps one object tree per event and nothing else, which keeps appends cheap for the
+ * garbage collector. Filtered and per-aggregate loads
  * walk per-type, per-tenant and per-aggregate lists of positions (binary search for the start)
  * rather than the whole log.
  *
@@ -92,8 +94,8 @@ export function createMemoryStore(options?: MemoryStoreOptions): MemoryStore {
 
 class InMemoryEventStore implements MemoryStore {
   readonly #component: string
-  /** Position i holds the event with version i + 1. */
-  #log: EventWithVersion[] = []
+  /** Position i holds the (deep-frozen) event with version i + 1. */
+  #log: Event[] = []
   /** Event id → position. */
   #byId = new Map<string, number>()
   /** Event type → ascending positions. */
@@ -177,7 +179,12 @@ class InMemoryEventStore implements MemoryStore {
     const groups = groupFilters(options?.filters, this.#component)
     const log = this.#log
     if (groups === undefined) {
-      return log.slice(start, limit === undefined ? undefined : start + limit)
+      const end = limit === undefined ? log.length : Math.min(log.length, start + limit)
+      const out: EventWithVersion[] = []
+      for (let position = start; position < end; position++) {
+        out.push(record(log[position] as Event, position))
+      }
+      return out
     }
     // Walk the positions of the most selective filter key; check the other keys per event.
     let best: { key: keyof FilterGroups; lists: readonly (readonly number[])[] } | undefined
@@ -230,8 +237,8 @@ class InMemoryEventStore implements MemoryStore {
 
   async latestVersion(options?: SignalOptions): Promise<Version> {
     this.#enter(options, 'latestVersion')
-    const last = this.#log.at(-1)
-    return last === undefined ? SequenceVersion.ZERO : last.version
+    const length = this.#log.length
+    return length === 0 ? SequenceVersion.ZERO : new SequenceVersion(length)
   }
 
   /** Pure parsing: works after `close()` too. */
@@ -290,14 +297,13 @@ class InMemoryEventStore implements MemoryStore {
 
   #append(event: Event): SequenceVersion {
     const position = this.#log.length
-    const version = Object.freeze(new SequenceVersion(position + 1))
-    this.#log.push(Object.freeze({ event, version }))
+    this.#log.push(event)
     this.#byId.set(event.id, position)
     addPosition(this.#byType, event.type, position)
     addPosition(this.#byAggregate, event.aggregateId, position)
     const tenant = event.metadata?.tenant
     if (tenant !== undefined) addPosition(this.#byTenant, tenant, position)
-    return version
+    return new SequenceVersion(position + 1)
   }
 
   #duplicate(position: number, event: Event): StoreResult {
@@ -309,21 +315,21 @@ class InMemoryEventStore implements MemoryStore {
         {},
       )
     }
-    if (!eventsEqual(stored.event, event)) {
+    if (!eventsEqual(stored, event)) {
       throw new SyncKitError(
         'event-id-conflict',
-        `[sync-kit] [${this.#component}] event "${event.id.slice(0, 64)}" already exists with different content (stored at version ${stored.version.toString()}); events are immutable, record a new event with a new id`,
+        `[sync-kit] [${this.#component}] event "${event.id.slice(0, 64)}" already exists with different content (stored at version ${position + 1}); events are immutable, record a new event with a new id`,
         { eventId: event.id },
       )
     }
-    return { version: stored.version, duplicate: true }
+    return { version: new SequenceVersion(position + 1), duplicate: true }
   }
 
   /** Removes every event at `length` and after, with their index entries (newest first). */
   #truncate(length: number): void {
     const log = this.#log
     for (let position = log.length - 1; position >= length; position--) {
-      const event = (log[position] as EventWithVersion).event
+      const event = log[position] as Event
       this.#byId.delete(event.id)
       removeLastPosition(this.#byType, event.type)
       removeLastPosition(this.#byAggregate, event.aggregateId)
@@ -397,8 +403,13 @@ function* mergePositions(lists: readonly (readonly number[])[], start: number): 
   }
 }
 
+/** A fresh record: the shared frozen event with a new version object of its own. */
+function record(event: Event, position: number): EventWithVersion {
+  return { event, version: new SequenceVersion(position + 1) }
+}
+
 function collect(
-  log: readonly EventWithVersion[],
+  log: readonly Event[],
   positions: Iterable<number>,
   limit: number | undefined,
   match: (event: Event) => boolean,
@@ -406,9 +417,9 @@ function collect(
   const out: EventWithVersion[] = []
   const max = limit ?? Infinity
   for (const position of positions) {
-    const record = log[position] as EventWithVersion
-    if (!match(record.event)) continue
-    out.push(record)
+    const event = log[position] as Event
+    if (!match(event)) continue
+    out.push(record(event, position))
     if (out.length >= max) break
   }
   return out
