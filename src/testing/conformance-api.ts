@@ -1,6 +1,10 @@
 import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
 import type { SyncKitErrorCode } from '../errors/sync-kit-error.js'
 
+// `ConformanceTestApi` and `ConformanceSkips` are public (re-exported from `sync-kit/testing`).
+// Everything else here is internal to sync-kit's conformance suites, which assert with these
+// helpers instead of the runner's `expect` so that they work with any runner.
+
 /**
  * The few test-runner functions a conformance suite needs, passed in by the caller so the suites
  * in `sync-kit/testing` work with any runner (vitest, jest, `node:test`, mocha, …).
@@ -41,7 +45,16 @@ export interface ConformanceTestApi {
   skip(name: string, reason: string): void
 }
 
-/** Case name → reason: the cases a caller skips, with why. */
+/**
+ * Case name → reason: the cases a caller skips, with why.
+ *
+ * @example
+ * ```ts
+ * import type { ConformanceSkips } from 'sync-kit/testing'
+ *
+ * const skip: ConformanceSkips = { 'filter by type': 'types are not indexed yet' }
+ * ```
+ */
 export type ConformanceSkips = Readonly<Record<string, string>>
 
 /**

@@ -20,7 +20,23 @@ import type { ConformanceSkips, ConformanceTestApi } from './conformance-api.js'
 
 export type { ConformanceSkips, ConformanceTestApi } from './conformance-api.js'
 
-/** Options for {@link eventStoreConformance}. */
+/**
+ * Options for {@link eventStoreConformance}.
+ *
+ * @example
+ * ```ts
+ * import { it } from 'vitest'
+ * import type { EventStoreConformanceOptions } from 'sync-kit/testing'
+ *
+ * const options: EventStoreConformanceOptions = {
+ *   name: 'my store',
+ *   createStore: async () => openMyStore(),
+ *   storeBatch: false,
+ *   skip: { 'filter by tenant matches metadata.tenant only': 'this store has no tenants' },
+ *   test: { describe, it, skip: (name, reason) => it.skip(`${name} (${reason})`, () => {}) },
+ * }
+ * ```
+ */
 export interface EventStoreConformanceOptions {
   /** Names the store in the report, e.g. `memory` or `sqlite (file)`. */
   readonly name: string
@@ -49,6 +65,13 @@ export interface EventStoreConformanceOptions {
 /**
  * Names of the cases of {@link eventStoreConformance}, usable as keys of its `skip` option.
  * Cases marked "(batch)" need `storeBatch`.
+ *
+ * @example
+ * ```ts
+ * import { EVENT_STORE_CASES } from 'sync-kit/testing'
+ *
+ * const filterCases = EVENT_STORE_CASES.filter((name) => name.startsWith('filter'))
+ * ```
  */
 export const EVENT_STORE_CASES = [
   'store assigns increasing versions in order',

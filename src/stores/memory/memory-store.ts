@@ -33,6 +33,15 @@ export interface MemoryStoreOptions {
  *
  * Versions are {@link SequenceVersion}s: 1 for the first event stored, 2 for the second, and so
  * on; the zero version while empty.
+ *
+ * @example
+ * ```ts
+ * import { createMemoryStore, type MemoryStore } from 'sync-kit'
+ *
+ * const store: MemoryStore = createMemoryStore({ name: 'replica-a' })
+ * await store.storeBatch(events, { checkpoint: { key: { remote: 'hub', direction: 'pull' }, value: { version: '42' } } })
+ * store.size // events.length, duplicates counted once
+ * ```
  */
 export interface MemoryStore extends EventStore {
   /**
