@@ -17,6 +17,7 @@ import {
   makeEvents,
   pushEvents,
   pushRequest,
+  wrapStore,
 } from './test-helpers.js'
 
 function setup(options: Partial<SyncHandlerOptions<{ tenant?: string }>> = {}): {
@@ -437,7 +438,7 @@ describe('createSyncHandler: epoch', () => {
     const store = createMemoryStore()
     let failures = 1
     const flaky: EventStore = {
-      ...bind(store),
+      ...wrapStore(store),
       setCheckpoint: (key: CheckpointKey, value: Checkpoint) => {
         if (failures-- > 0) return Promise.reject(new SyncKitError('unavailable', 'disk busy', {}))
         return store.setCheckpoint(key, value)
@@ -579,7 +580,7 @@ describe('createSyncHandler: logging', () => {
     const records: SyncLogEntry[] = []
     const store = createMemoryStore()
     const broken: EventStore = {
-      ...bind(store),
+      ...wrapStore(store),
       latestVersion: () => Promise.reject(new TypeError('db handle is null')),
     }
     const handler = createSyncHandler({ store: broken, logger: (e) => records.push(e) })
@@ -594,23 +595,4 @@ async function openStream(pending: Promise<Response>): Promise<SseReader> {
   expect(response.status).toBe(200)
   if (response.body === null) throw new Error('the stream response has no body')
   return new SseReader(response.body)
-}
-
-function unsupported(): never {
-  throw new Error('the wrapped store has no storeBatch')
-}
-
-/** A plain-object copy of a store's methods, so single methods can be replaced. */
-function bind(store: EventStore): EventStore {
-  return {
-    store: (e, o) => store.store(e, o),
-    storeBatch: (e, o) => (store.storeBatch ?? unsupported)(e, o),
-    load: (s, o) => store.load(s, o),
-    loadByAggregate: (a, s, o) => store.loadByAggregate(a, s, o),
-    latestVersion: (o) => store.latestVersion(o),
-    parseVersion: (v) => store.parseVersion(v),
-    getCheckpoint: (k, o) => store.getCheckpoint(k, o),
-    setCheckpoint: (k, v, o) => store.setCheckpoint(k, v, o),
-    close: () => store.close(),
-  }
 }

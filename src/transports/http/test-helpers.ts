@@ -1,6 +1,6 @@
 import { createParser } from 'eventsource-parser'
 import type { EventSourceMessage } from 'eventsource-parser'
-import type { Event } from '../../types/index.js'
+import type { Event, EventStore } from '../../types/index.js'
 
 /** Test-only helpers shared by the HTTP tests (not exported from the package). */
 
@@ -90,5 +90,24 @@ export class SseReader {
 
   async cancel(): Promise<void> {
     await this.reader.cancel()
+  }
+}
+
+function unsupported(): never {
+  throw new Error('the wrapped store has no storeBatch')
+}
+
+/** A plain-object copy of a store's methods, so single methods can be replaced. */
+export function wrapStore(store: EventStore): EventStore {
+  return {
+    store: (e, o) => store.store(e, o),
+    storeBatch: (e, o) => (store.storeBatch ?? unsupported)(e, o),
+    load: (s, o) => store.load(s, o),
+    loadByAggregate: (a, s, o) => store.loadByAggregate(a, s, o),
+    latestVersion: (o) => store.latestVersion(o),
+    parseVersion: (v) => store.parseVersion(v),
+    getCheckpoint: (k, o) => store.getCheckpoint(k, o),
+    setCheckpoint: (k, v, o) => store.setCheckpoint(k, v, o),
+    close: () => store.close(),
   }
 }
