@@ -230,28 +230,35 @@ export function fold(
     if (tombstones.some((t) => removes(t, event, config.deleteRule))) discarded.push(event.id)
     else applied.push(event)
   }
-  const base = { aggregateId, discardedEventIds: discarded }
   if (applied.length === 0) {
     const deletedBy = tombstones[tombstones.length - 1]
     if (deletedBy === undefined) {
-      return { ...base, status: 'absent', data: {}, appliedEventIds: [] }
+      return {
+        aggregateId,
+        status: 'absent',
+        data: {},
+        appliedEventIds: [],
+        discardedEventIds: discarded,
+      }
     }
     const stamp = hlcOf(deletedBy)
     return {
-      ...base,
+      aggregateId,
       status: 'deleted',
       data: {},
       appliedEventIds: [],
+      discardedEventIds: discarded,
       deletedBy: deletedBy.id,
       ...(stamp !== undefined ? { hlc: stamp } : {}),
     }
   }
   const stamp = hlcOf(applied[applied.length - 1] as Event)
   return {
-    ...base,
+    aggregateId,
     status: 'live',
     data: applyEdits(applied, config),
     appliedEventIds: applied.map((e) => e.id),
+    discardedEventIds: discarded,
     ...(stamp !== undefined ? { hlc: stamp } : {}),
   }
 }
