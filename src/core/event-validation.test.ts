@@ -295,3 +295,12 @@ describe('deepFreeze', () => {
     expect(Object.isFrozen(deepFreeze(cycle))).toBe(true)
   })
 })
+
+describe('canonicalJson and validateEvent limits', () => {
+  it('writes a whole event whose data is nested to the validation limit', () => {
+    let data: unknown = 1
+    for (let i = 0; i < EVENT_JSON_MAX_DEPTH; i++) data = [data]
+    const event = validateEvent({ ...base, data }, 'test')
+    expect(JSON.parse(canonicalJson(event))).toEqual(JSON.parse(JSON.stringify(event)))
+  })
+})

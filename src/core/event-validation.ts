@@ -140,8 +140,8 @@ export function validateEvent(
  * @param value - a JSON value (plain objects, arrays, strings, finite numbers, booleans, null).
  * @returns the canonical JSON text.
  * @throws SyncKitError `invalid-argument` for anything that is not JSON (functions, bigints,
- * `NaN`, class instances, `undefined` array elements, nesting deeper than
- * {@link EVENT_JSON_MAX_DEPTH}, cycles).
+ * `NaN`, class instances, `undefined` array elements, cycles, nesting more than 8 levels deeper
+ * than {@link EVENT_JSON_MAX_DEPTH}).
  * @example
  * ```ts
  * import { canonicalJson } from 'sync-kit'
@@ -433,6 +433,12 @@ function locateProblem(
   return problem === undefined ? undefined : { field: formatPath(keys), message: problem }
 }
 
+/**
+ * A few levels more than events may hold, so a whole event (or a wrapper around one) whose data
+ * is nested to the limit can still be written.
+ */
+const CANONICAL_MAX_DEPTH = EVENT_JSON_MAX_DEPTH + 8
+
 function writeCanonical(value: unknown, depth: number): string {
   switch (typeof value) {
     case 'string':
@@ -448,8 +454,8 @@ function writeCanonical(value: unknown, depth: number): string {
       throw notJson(`a ${typeof value} is not a JSON value`)
   }
   if (value === null) return 'null'
-  if (depth >= EVENT_JSON_MAX_DEPTH) {
-    throw notJson(`the value is nested deeper than ${EVENT_JSON_MAX_DEPTH} levels or has a cycle`)
+  if (depth >= CANONICAL_MAX_DEPTH) {
+    throw notJson(`the value is nested deeper than ${CANONICAL_MAX_DEPTH} levels or has a cycle`)
   }
   if (Array.isArray(value)) {
     let s = '['
