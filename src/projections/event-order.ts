@@ -39,7 +39,9 @@ export function hlcOf(event: Event): string | undefined {
  * 2. Ties (the same stamp, or both unstamped) by event id in code-point (UTF-8 byte) order.
  *
  * Because the `SyncManager` stamps events with a hybrid logical clock, an event that causally
- * follows another always has a greater stamp, so this order extends happened-before.
+ * follows another has a greater stamp, so this order extends happened-before — with one exception:
+ * a remote stamp beyond the drift bound is quarantined (it does not advance the local clock), so
+ * local events written after seeing it can sort before it until wall time catches up.
  *
  * @param a - one event.
  * @param b - another event.

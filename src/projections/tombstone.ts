@@ -4,6 +4,13 @@ import type { Event, EventMetadata, JsonValue } from '../types/index.js'
 /**
  * The event type of a delete: an event of this type marks its aggregate as deleted. Projections
  * and the built-in resolvers recognise it; the log keeps it like any other event.
+ *
+ * @example
+ * ```ts
+ * import { TOMBSTONE_EVENT_TYPE } from 'sync-kit'
+ *
+ * const deletes = await store.load(null, { filters: [{ key: 'type', value: TOMBSTONE_EVENT_TYPE }] })
+ * ```
  */
 export const TOMBSTONE_EVENT_TYPE = 'sync-kit:tombstone'
 
@@ -22,7 +29,16 @@ export const TOMBSTONE_EVENT_TYPE = 'sync-kit:tombstone'
  */
 export type DeleteRule = 'delete-wins' | 'edit-wins'
 
-/** The default {@link DeleteRule}: `delete-wins`. */
+/**
+ * The default {@link DeleteRule}: `delete-wins`.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_DELETE_RULE, materializeAggregate } from 'sync-kit'
+ *
+ * materializeAggregate(events, { deleteRule: DEFAULT_DELETE_RULE })
+ * ```
+ */
 export const DEFAULT_DELETE_RULE: DeleteRule = 'delete-wins'
 
 /** Input of {@link createTombstone}. */

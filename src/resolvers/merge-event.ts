@@ -8,12 +8,28 @@ import { HLC_MAX_COUNTER, Hlc } from '../versions/hlc.js'
 import type { VectorClock } from '../versions/vector-clock.js'
 import { sha256Hex } from './sha256.js'
 
-/** The event type of merge events the built-in resolvers create. */
+/**
+ * The event type of merge events the built-in resolvers create.
+ *
+ * @example
+ * ```ts
+ * import { MERGE_EVENT_TYPE } from 'sync-kit'
+ *
+ * const isMerge = event.type === MERGE_EVENT_TYPE
+ * ```
+ */
 export const MERGE_EVENT_TYPE = 'sync-kit:merge'
 
 /**
  * `metadata.origin` of merge events. Not a valid node id (it holds a `:`), so it never collides
  * with a replica: a merge event has no writer, and therefore no "dot" in any vector clock.
+ *
+ * @example
+ * ```ts
+ * import { MERGE_ORIGIN } from 'sync-kit'
+ *
+ * const writtenByResolver = event.metadata?.origin === MERGE_ORIGIN
+ * ```
  */
 export const MERGE_ORIGIN = 'sync-kit:merge'
 
