@@ -1,3 +1,4 @@
+import { validateEvent } from '../core/event-validation.js'
 import { throwIfAborted } from '../errors/abort.js'
 import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
 import type {
@@ -323,19 +324,26 @@ export class SyncManager {
     throwIfAborted(options.signal, '[sync-manager] record')
     await this.init(options.signal)
     const hlc = this.requireHlc().now()
-    this.seen = this.seen.increment(this.nodeId)
-    const event: Event<TInput['type'], TInput['data']> = {
-      id: input.id ?? this.generateId(),
-      type: input.type,
-      aggregateId: input.aggregateId,
-      data: input.data,
-      metadata: {
-        ...input.metadata,
-        hlc: hlc.toString(),
-        origin: this.nodeId,
-        causal: this.seen.toString(),
+    const seen = this.seen.increment(this.nodeId)
+    // A frozen copy: changes the caller makes to its input afterwards reach neither the returned
+    // event nor the conflicts this replica detects (the heads keep this very object).
+    const event = validateEvent(
+      {
+        id: input.id ?? this.generateId(),
+        type: input.type,
+        aggregateId: input.aggregateId,
+        data: input.data,
+        metadata: {
+          ...input.metadata,
+          hlc: hlc.toString(),
+          origin: this.nodeId,
+          causal: seen.toString(),
+        },
       },
-    }
+      'sync-manager',
+      { freeze: true },
+    ) as Event<TInput['type'], TInput['data']>
+    this.seen = seen
     const result = await this.store.store(event, options.signal ? { signal: options.signal } : {})
     const stored: EventWithVersion<Event<TInput['type'], TInput['data']>> = {
       event,
@@ -596,48 +604,76 @@ export class SyncManager {
   ): Promise<{ pulled: number; conflicts: number; resolved: number }> {
     const opts = signal ? { signal } : {}
     const events = remote.map((e) => e.event)
-    const results = await this.storePulled(events, checkpoint, signal)
+    const { results, atomic } = await this.storePulled(events, checkpoint, signal)
     let pulled = 0
-    let conflicts = 0
     let resolved = 0
     let firstNew: number | undefined
     let lastNew: number | undefined
+    // Take the whole page into account before resolving anything: it is stored and checkpointed
+    // already, so if a resolver fails or the sync is aborted half-way, the clocks and heads must
+    // still cover every event of it, or later local edits would not follow events this replica
+    // holds (and could lose to them under last-write-wins).
+    const found: (readonly [Head, EventWithVersion])[] = []
     for (let i = 0; i < events.length; i++) {
       const result = results[i]
-      if (result === undefined || result.duplicate) continue
+      if (result === undefined) continue
       const event = events[i] as Event
-      firstNew ??= i
-      lastNew = i
-      pulled++
+      if (result.duplicate) {
+        // Stored by an earlier attempt that failed before taking it into account (e.g. the
+        // checkpoint write failed after the events were stored): take it into account now.
+        if (!this.isUnobserved(event)) continue
+      } else {
+        firstNew ??= i
+        lastNew = i
+        pulled++
+      }
       this.receiveStamp(event)
       const stored: EventWithVersion = { event, version: result.version }
-      for (const head of this.observe(stored)) {
-        conflicts++
-        if (await this.resolve(head.ewv, stored, signal)) resolved++
-      }
+      for (const head of this.observe(stored)) found.push([head, stored])
     }
-    if (firstNew !== undefined && lastNew !== undefined) {
+    for (const [head, stored] of found) {
+      if (await this.resolve(head.ewv, stored, signal)) resolved++
+    }
+    // Only an atomic batch is known to occupy consecutive versions: stored one at a time, a local
+    // event recorded meanwhile may sit between two pulled events, and must still be pushed.
+    if (atomic && firstNew !== undefined && lastNew !== undefined) {
       await this.skipEchoPush(
         events[firstNew] as Event,
         (results[lastNew] as StoreResult).version,
         opts,
       )
     }
-    return { pulled, conflicts, resolved }
+    return { pulled, conflicts: found.length, resolved }
   }
 
+  /**
+   * True when a stored event carries a dot this replica has not taken into account yet (neither
+   * the event nor anything that followed it was observed).
+   */
+  private isUnobserved(event: Event): boolean {
+    if (event.metadata?.origin === this.nodeId) return false
+    const ctx = causalContextOf(event)
+    return ctx !== undefined && this.seen.get(ctx.origin) < ctx.seq
+  }
+
+  /**
+   * Stores a pulled page and advances the pull checkpoint.
+   * @returns one result per event (`undefined` for a quarantined event), and whether the page
+   * was stored as one atomic batch.
+   */
   private async storePulled(
     events: readonly Event[],
     checkpoint: Checkpoint,
     signal: AbortSignal | undefined,
-  ): Promise<(StoreResult | undefined)[]> {
+  ): Promise<{ results: (StoreResult | undefined)[]; atomic: boolean }> {
     const opts = signal ? { signal } : {}
     if (this.store.storeBatch !== undefined) {
       try {
-        return await this.store.storeBatch(events, {
+        const results = await this.store.storeBatch(events, {
           ...opts,
           checkpoint: { key: this.pullKey, value: checkpoint },
         })
+        return { results, atomic: true }
       } catch (error) {
         // One bad event must not block the stream forever: fall back to one at a time and
         // quarantine the events the store refuses.
@@ -655,7 +691,7 @@ export class SyncManager {
       }
     }
     await this.store.setCheckpoint(this.pullKey, checkpoint, opts)
-    return results
+    return { results, atomic: false }
   }
 
   /**
@@ -718,10 +754,25 @@ export class SyncManager {
       )
       return false
     }
-    for (const event of resolution.resolvedEvents) {
-      if (event.id === local.event.id || event.id === remote.event.id) continue
-      const result = await this.store.store(event, signal ? { signal } : {})
-      if (!result.duplicate) this.observe({ event, version: result.version })
+    try {
+      for (const event of resolution.resolvedEvents) {
+        if (event.id === local.event.id || event.id === remote.event.id) continue
+        const result = await this.store.store(event, signal ? { signal } : {})
+        if (!result.duplicate) this.observe({ event, version: result.version })
+      }
+    } catch (cause) {
+      // An event the store refuses is a broken resolution, not a broken sync.
+      if (!isRefusal(cause)) throw cause
+      this.emit(
+        'error',
+        new SyncKitError(
+          'resolver-failed',
+          `[sync-manager] the resolver returned an event the store refuses, on aggregate "${conflict.aggregateId}"; resolved events must be valid and have ids of their own`,
+          { aggregateId: conflict.aggregateId },
+          { cause },
+        ),
+      )
+      return false
     }
     this.emit('conflict', { conflict, resolution })
     return resolution.decision !== 'defer'

@@ -1,0 +1,199 @@
+/**
+ * Adversarial regression tests for the SyncManager: failures and races between storing pulled
+ * events, advancing checkpoints, resolving conflicts and recording local events. Each test names
+ * the scenario that once broke.
+ */
+import { describe, expect, it } from 'vitest'
+import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
+import { createMemoryStore } from '../stores/memory/index.js'
+import type { MemoryStore } from '../stores/memory/index.js'
+import { createLoopbackHub } from '../transports/loopback/index.js'
+import type { ConflictResolver, Event, EventStore } from '../types/index.js'
+import { causalRelation } from './causality.js'
+import { type ConflictReport, SyncManager, type SyncManagerOptions } from './sync-manager.js'
+
+let ids = 0
+const nextId = (): string => `f${++ids}`
+
+function replica(
+  hub: ReturnType<typeof createLoopbackHub>,
+  nodeId: string,
+  extra: Partial<SyncManagerOptions> = {},
+) {
+  const store = extra.store ?? createMemoryStore()
+  const conflicts: ConflictReport[] = []
+  const errors: unknown[] = []
+  const manager = new SyncManager({
+    store,
+    transport: hub.connect(nodeId),
+    nodeId,
+    generateId: nextId,
+    ...extra,
+  })
+  manager.on('conflict', (c) => conflicts.push(c))
+  manager.on('error', (e) => errors.push(e))
+  return { store, manager, conflicts, errors }
+}
+
+/** A store that forwards to a memory store, with hooks to inject faults. */
+function wrapStore(
+  inner: MemoryStore,
+  hooks: {
+    batch?: boolean
+    store?: (event: Event) => Promise<void>
+    setCheckpoint?: (direction: string) => void
+  },
+): EventStore {
+  const wrapped: EventStore = {
+    async store(event, options) {
+      const result = await inner.store(event, options)
+      await hooks.store?.(event)
+      return result
+    },
+    load: (since, options) => inner.load(since, options),
+    loadByAggregate: (aggregateId, since, options) =>
+      inner.loadByAggregate(aggregateId, since, options),
+    latestVersion: (options) => inner.latestVersion(options),
+    parseVersion: (value) => inner.parseVersion(value),
+    getCheckpoint: (key, options) => inner.getCheckpoint(key, options),
+    async setCheckpoint(key, value, options) {
+      hooks.setCheckpoint?.(key.direction)
+      await inner.setCheckpoint(key, value, options)
+    },
+    close: () => inner.close(),
+  }
+  if (hooks.batch === true) {
+    wrapped.storeBatch = (events, options) => inner.storeBatch(events, options)
+  }
+  return wrapped
+}
+
+describe('SyncManager under faults and races', () => {
+  it('Given a recorded event, When the caller mutates its input data afterwards, Then neither the returned event nor a later conflict sees the change', async () => {
+    const hub = createLoopbackHub()
+    const a = replica(hub, 'a')
+    const b = replica(hub, 'b')
+    const data = { title: 'original' }
+    const recorded = await a.manager.record({ type: 'T', aggregateId: 'x', data })
+    data.title = 'mutated after record'
+
+    expect(recorded.event.data).toEqual({ title: 'original' })
+    await b.manager.record({ type: 'T', aggregateId: 'x', data: { title: 'b' } })
+    await b.manager.sync()
+    await a.manager.sync()
+
+    expect(a.conflicts).toHaveLength(1)
+    expect(a.conflicts[0]?.conflict.local.event.data).toEqual({ title: 'original' })
+  })
+
+  it('Given a sync aborted while resolving the first conflict of a page, When the replica then edits another pulled aggregate, Then its edit causally follows the pulled event', async () => {
+    const hub = createLoopbackHub()
+    const controller = new AbortController()
+    const aborting: ConflictResolver = {
+      async resolve() {
+        controller.abort()
+        throw new SyncKitError('aborted', '[test] resolve aborted', {})
+      },
+    }
+    const a = replica(hub, 'a', { resolver: aborting })
+    const b = replica(hub, 'b')
+    await a.manager.record({ type: 'T', aggregateId: 'x', data: { v: 'a' } })
+    await b.manager.record({ type: 'T', aggregateId: 'x', data: { v: 'b' } })
+    const onY = await b.manager.record({ type: 'T', aggregateId: 'y', data: { v: 'b' } })
+    await b.manager.sync()
+
+    const error = await a.manager.sync({ signal: controller.signal }).catch((e: unknown) => e)
+    expect(isSyncKitError(error, 'aborted')).toBe(true)
+    // The page (and its checkpoint) was stored before the resolver ran.
+    expect((await a.store.load(null)).map((e) => e.event.id)).toContain(onY.event.id)
+
+    const edit = await a.manager.record({ type: 'T', aggregateId: 'y', data: { v: 'a, after b' } })
+    expect(causalRelation(onY.event, edit.event)).toBe('before')
+    expect(String(edit.event.metadata?.hlc) > String(onY.event.metadata?.hlc)).toBe(true)
+  })
+
+  it('Given a store that fails setCheckpoint after storing a pulled page, When the sync is retried, Then the conflict in that page is still detected and later edits follow it', async () => {
+    const hub = createLoopbackHub()
+    let failures = 1
+    const store = wrapStore(createMemoryStore(), {
+      setCheckpoint(direction) {
+        if (direction === 'pull' && failures-- > 0) {
+          throw new SyncKitError('unavailable', '[test] disk hiccup', {})
+        }
+      },
+    })
+    const a = replica(hub, 'a', { store })
+    const b = replica(hub, 'b')
+    await a.manager.record({ type: 'T', aggregateId: 'x', data: { v: 'a' } })
+    const fromB = await b.manager.record({ type: 'T', aggregateId: 'x', data: { v: 'b' } })
+    await b.manager.sync()
+
+    const error = await a.manager.sync().catch((e: unknown) => e)
+    expect(isSyncKitError(error, 'unavailable')).toBe(true)
+    await a.manager.sync()
+
+    expect(a.conflicts).toHaveLength(1)
+    expect(a.conflicts[0]?.conflict.remote.event.id).toBe(fromB.event.id)
+    const edit = await a.manager.record({ type: 'T', aggregateId: 'x', data: { v: 'a2' } })
+    expect(causalRelation(fromB.event, edit.event)).toBe('before')
+  })
+
+  it('Given a pulled page the store refuses as a batch, When a local event is recorded while the page is stored one by one, Then that local event is still pushed', async () => {
+    const hub = createLoopbackHub()
+    const inner = createMemoryStore()
+    // The local 'dup' differs from the hub's: storeBatch refuses the page, the manager falls back.
+    await inner.store({ id: 'dup', type: 'T', aggregateId: 'z', data: { local: true } })
+    await hub.connect('other').push([
+      { id: 'p1', type: 'T', aggregateId: 'q', data: {} },
+      { id: 'dup', type: 'T', aggregateId: 'z', data: { remote: true } },
+      { id: 'p2', type: 'T', aggregateId: 'q', data: {} },
+    ])
+    let recordedId: string | undefined
+    const late: { manager?: SyncManager } = {}
+    const store = wrapStore(inner, {
+      batch: true,
+      async store(event) {
+        if (event.id === 'p1' && recordedId === undefined && late.manager !== undefined) {
+          const local = await late.manager.record({ type: 'T', aggregateId: 'l', data: { v: 1 } })
+          recordedId = local.event.id
+        }
+      },
+    })
+    const a = replica(hub, 'a', { store })
+    late.manager = a.manager
+
+    await a.manager.sync()
+    await a.manager.sync()
+
+    expect(recordedId).toBeDefined()
+    const onHub = (await hub.store.load(null)).map((e) => e.event.id)
+    expect(onHub).toContain(recordedId)
+    expect(a.errors.every((e) => isSyncKitError(e, 'event-id-conflict'))).toBe(true)
+  })
+
+  it('Given a resolver that returns an invalid event, When the conflict is resolved, Then it is reported as resolver-failed and the sync completes', async () => {
+    const hub = createLoopbackHub()
+    const broken: ConflictResolver = {
+      async resolve() {
+        return {
+          resolvedEvents: [{ id: '', type: 'T', aggregateId: 'x', data: null }],
+          decision: 'merge',
+          reasons: [],
+        }
+      },
+    }
+    const a = replica(hub, 'a', { resolver: broken })
+    const b = replica(hub, 'b')
+    await a.manager.record({ type: 'T', aggregateId: 'x', data: { v: 'a' } })
+    await b.manager.record({ type: 'T', aggregateId: 'x', data: { v: 'b' } })
+    const onY = await b.manager.record({ type: 'T', aggregateId: 'y', data: { v: 'b' } })
+    await b.manager.sync()
+
+    const result = await a.manager.sync()
+
+    expect(result).toMatchObject({ pulled: 2, conflicts: 1, resolved: 0 })
+    expect(a.errors.some((e) => isSyncKitError(e, 'resolver-failed'))).toBe(true)
+    const edit = await a.manager.record({ type: 'T', aggregateId: 'y', data: { v: 'a' } })
+    expect(causalRelation(onY.event, edit.event)).toBe('before')
+  })
+})
