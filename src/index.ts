@@ -33,6 +33,7 @@ export {
   canonicalJson,
   deepFreeze,
   eventsEqual,
+  jsonEqual,
   validateEvent,
   type ValidateEventOptions,
 } from './core/event-validation.js'
@@ -49,7 +50,7 @@ export { MAX_VECTOR_CLOCK_ENTRIES, VectorClock } from './versions/vector-clock.j
 export type { CausalRelation } from './versions/vector-clock.js'
 export { causalContextOf, causalRelation, relate } from './sync/causality.js'
 export type { CausalContext, EventRelation } from './sync/causality.js'
-export { changedFields, jsonEqual } from './sync/changed-fields.js'
+export { changedFields } from './sync/changed-fields.js'
 export {
   DEFAULT_BACKOFF_INITIAL_MS,
   DEFAULT_BACKOFF_MAX_MS,

@@ -1,3 +1,5 @@
+import { jsonEqual } from '../core/event-validation.js'
+
 /**
  * Top-level keys of two event payloads whose values differ (deep, JSON semantics), sorted by code
  * unit order. Empty when both are equal, or when either is not a plain object.
@@ -22,32 +24,6 @@ export function changedFields(a: unknown, b: unknown): string[] {
     if (inA !== inB || !jsonEqual(a[key], b[key])) out.push(key)
   }
   return out.sort()
-}
-
-/**
- * Deep equality of JSON values (object key order ignored).
- * @param a - a JSON value.
- * @param b - another JSON value.
- * @returns true when they are equal as JSON.
- */
-export function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false
-    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false
-    return true
-  }
-  if (Array.isArray(b)) return false
-  const ka = Object.keys(a)
-  const kb = Object.keys(b)
-  if (ka.length !== kb.length) return false
-  const ob = b as Record<string, unknown>
-  const oa = a as Record<string, unknown>
-  for (const k of ka) {
-    if (!Object.prototype.hasOwnProperty.call(ob, k) || !jsonEqual(oa[k], ob[k])) return false
-  }
-  return true
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
