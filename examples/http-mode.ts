@@ -1,7 +1,8 @@
 /**
- * Runs the `sync-kit serve` CLI as a child process for the demo's `--transport http` mode (and
- * for tests): spawns it, waits for its `listening` record, keeps reading its logs, stops it with
- * SIGTERM and restarts it on the same port and database.
+ * The demo's `--transport http` and `--store sqlite` modes: runs the `sync-kit serve` CLI as a
+ * child process (spawns it, waits for its `listening` record, keeps reading its logs, stops it
+ * with SIGTERM and restarts it on the same port and database) and builds the replicas' SQLite
+ * stores and HTTP transports for the trace replay.
  *
  * @example
  * ```ts
@@ -17,10 +18,17 @@
  */
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 
-import { SyncKitError } from '../src/index.js'
+import { SyncKitError, createLoopbackHub, createMemoryStore } from '../src/index.js'
+import type { EventStore, Transport } from '../src/index.js'
+import { openSqliteStore } from '../src/stores/sqlite/index.js'
+import { createHttpTransport } from '../src/transports/http/index.js'
+import type { ReplicaSetup } from './traces/replay.js'
 
 /** The repository root (the CLI runs from the source there, through `tsx`). */
 export const REPO_ROOT: string = fileURLToPath(new URL('..', import.meta.url))
@@ -245,5 +253,145 @@ function parseRecord(line: string): ServerLogRecord | undefined {
       : undefined
   } catch {
     return undefined
+  }
+}
+
+/** How the demo's replicas reach each other: an in-process hub, or a real HTTP server process. */
+export type DemoTransportKind = 'loopback' | 'http'
+/** Where the demo's replicas keep their events. */
+export type DemoStoreKind = 'memory' | 'sqlite'
+/** The `--transport` values. */
+export const DEMO_TRANSPORTS: readonly DemoTransportKind[] = ['loopback', 'http']
+/** The `--store` values. */
+export const DEMO_STORES: readonly DemoStoreKind[] = ['memory', 'sqlite']
+
+/** Options of {@link createDemoSetup}. */
+export interface DemoSetupOptions {
+  /** `loopback` (in process) or `http` (a `sync-kit serve` child process on a SQLite file). */
+  readonly transport: DemoTransportKind
+  /** `memory` or `sqlite` (each replica its own database file). */
+  readonly store: DemoStoreKind
+  /** Receives progress lines (server restarts, server warnings). @defaultValue ignore */
+  readonly onProgress?: (line: string) => void
+  /** Where the temporary directory for database files is made. @defaultValue `os.tmpdir()` */
+  readonly tmpDir?: string
+}
+
+/** A {@link ReplicaSetup} that owns files and processes: close it after the replay. */
+export interface DemoSetup extends ReplicaSetup {
+  /** The directory holding the database files (deleted by `close`), if any. */
+  readonly directory: string | undefined
+  /** The sync server process, in `http` mode. */
+  readonly server: SyncServerProcess | undefined
+  /**
+   * Closes the transports and stores, stops the server, deletes the directory. Idempotent.
+   * @throws SyncKitError `internal` when the server did not shut down cleanly (after cleaning
+   * up everything else).
+   */
+  close(): Promise<void>
+}
+
+/**
+ * SQLite `synchronous` of the demo's databases: `normal`. Commits stay atomic and survive a
+ * process crash; only a power loss may drop the newest commits, which scratch files of a demo can
+ * afford. `full` syncs the disk on each of the 100 000s of single-event commits the replay makes.
+ */
+export const DEMO_SQLITE_SYNCHRONOUS = 'normal'
+
+/**
+ * Builds the replicas' stores and transports for `runTraceDemo`: for `http`, starts a
+ * `sync-kit serve` child process on a SQLite file in a new temporary directory, gives each
+ * replica an HTTP transport to it, and restarts the server once when the replay is halfway; for
+ * `sqlite`, gives each replica its own database file in that directory.
+ * @param options - transport and store kinds, a progress sink.
+ * @returns the setup, or `undefined` for `loopback` + `memory` (the replay's own default).
+ * @throws SyncKitError `internal` when the server does not start.
+ * @example
+ * ```ts
+ * import { createDemoSetup } from './http-mode.js'
+ * import { runTraceDemo } from './traces/replay.js'
+ *
+ * const setup = await createDemoSetup({ transport: 'http', store: 'sqlite' })
+ * try {
+ *   const result = await runTraceDemo({ trace: 'examples/data/sequential-friendsforever_flat.json.gz', setup })
+ *   console.log(result.converged)
+ * } finally {
+ *   await setup?.close()
+ * }
+ * ```
+ */
+export async function createDemoSetup(options: DemoSetupOptions): Promise<DemoSetup | undefined> {
+  if (options.transport === 'loopback' && options.store === 'memory') return undefined
+  const report = options.onProgress ?? ((): void => undefined)
+  const directory = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'sync-kit-demo-'))
+  const stores: EventStore[] = []
+  const transports: Transport[] = []
+  let server: SyncServerProcess | undefined
+  try {
+    if (options.transport === 'http') {
+      server = await startSyncServer({
+        db: join(directory, 'server.db'),
+        args: ['--synchronous', DEMO_SQLITE_SYNCHRONOUS],
+        onLog: (record) => {
+          // Request records at info level are the normal traffic; show anything worse.
+          if (record['level'] !== 'info') report(`[sync-server] ${JSON.stringify(record)}`)
+        },
+      })
+      report(`[trace-demo] sync server ${server.url} (pid ${server.pid}) on ${directory}/server.db`)
+    }
+  } catch (error) {
+    await rm(directory, { recursive: true, force: true })
+    throw error
+  }
+  const hub = createLoopbackHub()
+  const running = server
+  let closed: Promise<void> | undefined
+
+  return {
+    name: `${options.store} replicas, ${options.transport === 'http' ? 'http server process on sqlite' : 'loopback hub'}`,
+    directory,
+    server,
+    replica: async (nodeId) => {
+      const store =
+        options.store === 'sqlite'
+          ? await openSqliteStore({
+              path: join(directory, `${nodeId}.db`),
+              synchronous: DEMO_SQLITE_SYNCHRONOUS,
+            })
+          : createMemoryStore()
+      stores.push(store)
+      const transport =
+        running === undefined ? hub.connect(nodeId) : createHttpTransport({ url: running.url })
+      transports.push(transport)
+      return { store, transport }
+    },
+    ...(running === undefined
+      ? {}
+      : {
+          halfway: async () => {
+            const before = running.pid
+            const started = performance.now()
+            await running.restart()
+            report(
+              `[trace-demo] restarted the sync server halfway (pid ${before} → ${running.pid}) in ${Math.round(performance.now() - started)} ms`,
+            )
+          },
+        }),
+    close: () => {
+      closed ??= (async () => {
+        for (const transport of transports) await transport.close()
+        for (const store of stores) await store.close()
+        const exit = await running?.stop('SIGTERM')
+        await rm(directory, { recursive: true, force: true })
+        if (exit !== undefined && exit.code !== 0) {
+          throw new SyncKitError(
+            'internal',
+            `[sync-kit] [http-mode] the sync server did not shut down cleanly (code ${String(exit.code)}, signal ${String(exit.signal)})`,
+            {},
+          )
+        }
+      })()
+      return closed
+    },
   }
 }

@@ -34,6 +34,8 @@ describe('parseDemoArgs', () => {
       trace: DEFAULT_TRACE_PATH,
       replicas: DEFAULT_REPLICAS,
       segment: DEFAULT_SEGMENT,
+      transport: 'loopback',
+      store: 'memory',
     })
   })
 
@@ -43,6 +45,15 @@ describe('parseDemoArgs', () => {
       trace: 'a.json.gz',
       replicas: 5,
       segment: 20,
+      transport: 'loopback',
+      store: 'memory',
+    })
+  })
+
+  it('reads --transport and --store', () => {
+    expect(parseDemoArgs(['--transport', 'http', '--store=sqlite'])).toMatchObject({
+      transport: 'http',
+      store: 'sqlite',
     })
   })
 
@@ -57,6 +68,8 @@ describe('parseDemoArgs', () => {
     [['--traces', 'x'], "Unknown option '--traces'"],
     [['extra'], 'positional argument'],
     [['--replicas'], "Option '--replicas <value>' argument missing"],
+    [['--transport', 'grpc'], '--transport must be one of loopback, http, got "grpc"'],
+    [['--store', 'postgres'], '--store must be one of memory, sqlite, got "postgres"'],
   ])('rejects %j with a clear message', (argv, expected) => {
     let caught: unknown
     try {

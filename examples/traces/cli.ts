@@ -18,6 +18,8 @@ import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
 
 import { SyncKitError, isSyncKitError } from '../../src/index.js'
+import { DEMO_STORES, DEMO_TRANSPORTS, createDemoSetup } from '../http-mode.js'
+import type { DemoStoreKind, DemoTransportKind } from '../http-mode.js'
 import { DEFAULT_REPLICAS, DEFAULT_SEGMENT, MAX_REPLICAS, runTraceDemo } from './replay.js'
 import { runConcurrentReplay } from './concurrent-replay.js'
 import { DEFAULT_TRACE_PATH, loadTrace } from './trace-file.js'
@@ -31,7 +33,7 @@ export const EXIT_USAGE = 2
 
 /** The `--help` text. */
 export const DEMO_USAGE: string = [
-  `Usage: npm run demo -- [--trace PATH] [--replicas N] [--segment K]`,
+  `Usage: npm run demo -- [--trace PATH] [--replicas N] [--segment K] [--transport T] [--store S]`,
   ``,
   `Replays a real keystroke trace through sync-kit: N replicas (memory stores, one loopback hub)`,
   `take turns writing K txns each as events, syncing between turns; at the end every replica's`,
@@ -48,6 +50,10 @@ export const DEMO_USAGE: string = [
   `  --replicas N     number of replicas, 1 … ${MAX_REPLICAS} (default: ${DEFAULT_REPLICAS}); each holds`,
   `                   the whole trace in memory (~350 MB for automerge-paper)`,
   `  --segment K      txns each replica writes per turn, ≥ 1 (default: ${DEFAULT_SEGMENT})`,
+  `  --transport T    loopback (in process) or http: a real \`sync-kit serve\` process on a`,
+  `                   SQLite file, restarted once halfway through the run (default: loopback)`,
+  `  --store S        memory or sqlite: each replica its own SQLite file in a temporary`,
+  `                   directory, deleted afterwards (default: memory)`,
   `  -h, --help       show this help`,
   ``,
   `Output: progress on stderr; one JSON line last on stdout:`,
@@ -69,6 +75,10 @@ export interface DemoArgs {
   readonly replicas: number
   /** Txns per turn. @defaultValue {@link DEFAULT_SEGMENT} */
   readonly segment: number
+  /** How replicas reach each other (sequential traces). @defaultValue `'loopback'` */
+  readonly transport: DemoTransportKind
+  /** Where replicas keep events (sequential traces). @defaultValue `'memory'` */
+  readonly store: DemoStoreKind
 }
 
 /** Where the CLI writes: one call per line, without the newline. */
@@ -93,7 +103,14 @@ export interface DemoCliOutput {
  * ```
  */
 export function parseDemoArgs(argv: readonly string[]): DemoArgs {
-  let values: { trace?: string; replicas?: string; segment?: string; help?: boolean }
+  let values: {
+    trace?: string
+    replicas?: string
+    segment?: string
+    transport?: string
+    store?: string
+    help?: boolean
+  }
   try {
     ;({ values } = parseArgs({
       args: [...argv],
@@ -103,6 +120,8 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs {
         trace: { type: 'string' },
         replicas: { type: 'string' },
         segment: { type: 'string' },
+        transport: { type: 'string' },
+        store: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }))
@@ -124,6 +143,8 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs {
       trace: DEFAULT_TRACE_PATH,
       replicas: DEFAULT_REPLICAS,
       segment: DEFAULT_SEGMENT,
+      transport: 'loopback',
+      store: 'memory',
     }
   }
   if (values.trace === '') {
@@ -138,6 +159,8 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs {
     trace: values.trace ?? DEFAULT_TRACE_PATH,
     replicas: parseCount('replicas', values.replicas, DEFAULT_REPLICAS, MAX_REPLICAS),
     segment: parseCount('segment', values.segment, DEFAULT_SEGMENT, Number.MAX_SAFE_INTEGER),
+    transport: parseChoice('transport', values.transport, DEMO_TRANSPORTS, 'loopback'),
+    store: parseChoice('store', values.store, DEMO_STORES, 'memory'),
   }
 }
 
@@ -169,6 +192,12 @@ export async function runDemoCli(argv: readonly string[], output: DemoCliOutput)
   try {
     const loaded = await loadTrace(args.trace)
     if (loaded.kind === 'concurrent') {
+      if (args.transport !== 'loopback' || args.store !== 'memory') {
+        output.stderr(
+          '[sync-kit] [trace-demo] --transport and --store apply to sequential traces; the concurrent replay runs on memory stores and a loopback hub',
+        )
+        return EXIT_USAGE
+      }
       const result = await runConcurrentReplay({
         trace: loaded,
         traceName: basename(args.trace),
@@ -194,13 +223,24 @@ export async function runDemoCli(argv: readonly string[], output: DemoCliOutput)
       )
       return result.passed ? EXIT_CONVERGED : EXIT_NOT_CONVERGED
     }
-    const result = await runTraceDemo({
-      trace: loaded,
-      traceName: basename(args.trace),
-      replicas: args.replicas,
-      segment: args.segment,
+    const setup = await createDemoSetup({
+      transport: args.transport,
+      store: args.store,
       onProgress: output.stderr,
     })
+    let result
+    try {
+      result = await runTraceDemo({
+        trace: loaded,
+        traceName: basename(args.trace),
+        replicas: args.replicas,
+        segment: args.segment,
+        onProgress: output.stderr,
+        ...(setup === undefined ? {} : { setup }),
+      })
+    } finally {
+      await setup?.close()
+    }
     const { trace, events, replicas, converged, ms, eventsPerSec } = result
     output.stdout(JSON.stringify({ trace, events, replicas, converged, ms, eventsPerSec }))
     return converged ? EXIT_CONVERGED : EXIT_NOT_CONVERGED
@@ -225,6 +265,23 @@ function parseCount(name: string, raw: string | undefined, fallback: number, max
     )
   }
   return value
+}
+
+function parseChoice<const T extends string>(
+  name: string,
+  raw: string | undefined,
+  allowed: readonly T[],
+  fallback: T,
+): T {
+  if (raw === undefined) return fallback
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new SyncKitError(
+      'invalid-argument',
+      `[sync-kit] [trace-demo] --${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`,
+      { argument: name },
+    )
+  }
+  return raw as T
 }
 
 function messageOf(error: unknown): string {

@@ -24,6 +24,7 @@ import {
   createMemoryStore,
   type EventStore,
   type EventWithVersion,
+  type Transport,
   type Version,
 } from '../../src/index.js'
 import { TextDocument } from './text-document.js'
@@ -71,6 +72,26 @@ export interface TraceDemoOptions {
   readonly segment?: number
   /** Receives human-readable progress lines (the CLI writes them to stderr). */
   readonly onProgress?: (line: string) => void
+  /**
+   * Where replicas keep events and how they reach each other (e.g. SQLite files and a real HTTP
+   * server, see `examples/http-mode.ts`). Whoever created it closes it after the replay.
+   * @defaultValue memory stores and one loopback hub
+   */
+  readonly setup?: ReplicaSetup
+}
+
+/** Builds the replicas' stores and transports for {@link runTraceDemo}. */
+export interface ReplicaSetup {
+  /** Describes the setup in progress lines, e.g. `sqlite replicas, http server`. */
+  readonly name: string
+  /**
+   * Creates one replica's store and its transport to the shared remote.
+   * @param nodeId - the replica's node id (`r0`, `r1`, …).
+   * @returns the store and transport.
+   */
+  replica(nodeId: string): Promise<{ readonly store: EventStore; readonly transport: Transport }>
+  /** Called once, between two turns, when half of the txns are written (e.g. a server restart). */
+  halfway?(): Promise<void>
 }
 
 /** How one replica ended up. */
@@ -152,26 +173,35 @@ export async function runTraceDemo(options: TraceDemoOptions): Promise<TraceDemo
 
   const started = performance.now()
   const hub = createLoopbackHub()
+  const setup = options.setup
   const replicas: Replica[] = []
   let conflicts = 0
   for (let r = 0; r < replicaCount; r++) {
     const nodeId = `r${r}`
-    const store = createMemoryStore()
-    const manager = new SyncManager({ store, transport: hub.connect(nodeId), nodeId })
+    const { store, transport } =
+      setup === undefined
+        ? { store: createMemoryStore(), transport: hub.connect(nodeId) }
+        : await setup.replica(nodeId)
+    const manager = new SyncManager({ store, transport, nodeId })
     manager.on('conflict', () => {
       conflicts++
     })
     replicas.push({ nodeId, store, manager })
   }
   report(
-    `[trace-demo] replaying ${traceName}: ${total} txns, ${replicaCount} replicas, ${segment} txns per turn`,
+    `[trace-demo] replaying ${traceName}: ${total} txns, ${replicaCount} replicas, ${segment} txns per turn${setup === undefined ? '' : `, ${setup.name}`}`,
   )
 
   let turns = 0
   let next = 0
   let nextProgress = PROGRESS_STEP_PERCENT
+  let halfwayDone = setup?.halfway === undefined
   try {
     while (next < total) {
+      if (!halfwayDone && next * 2 >= total) {
+        halfwayDone = true
+        await setup?.halfway?.()
+      }
       const replica = replicas[turns % replicaCount] as Replica
       await replica.manager.sync()
       const end = Math.min(total, next + segment)
@@ -192,6 +222,8 @@ export async function runTraceDemo(options: TraceDemoOptions): Promise<TraceDemo
       }
     }
 
+    // A single-turn run has no turn boundary past the middle: do it before the final syncs.
+    if (!halfwayDone) await setup?.halfway?.()
     report('[trace-demo] final sync and projection on every replica')
     for (const replica of replicas) await replica.manager.sync()
     const replicaReports: ReplicaReport[] = []
