@@ -423,8 +423,11 @@ export class SyncManager {
     const sub = this.subscription
     this.subscription = undefined
     await sub?.unsubscribe().catch(() => undefined)
-    await this.inflight?.catch(() => undefined)
-    await this.followUp?.catch(() => undefined)
+    // The follow-up of coalesced calls starts only when the in-flight run ends: wait until neither
+    // is left, or a sync would still run (and use the transport) after stop() resolved.
+    while (this.inflight !== undefined || this.followUp !== undefined) {
+      await Promise.allSettled([this.inflight, this.followUp])
+    }
   }
 
   /**
@@ -562,6 +565,12 @@ export class SyncManager {
     const cp = await this.store.getCheckpoint(this.pullKey, opts)
     let since: Version | null = cp === undefined ? null : this.transport.parseVersion(cp.version)
     let checkpointEpoch = cp?.epoch
+    // Without a pull checkpoint (nothing pulled yet), the push checkpoint still says which epoch
+    // our pushed events went to: a reset since then must be noticed here, or they are never resent.
+    const pushedEpoch =
+      checkpointEpoch === undefined && this.direction !== 'pull'
+        ? (await this.store.getCheckpoint(this.pushKey, opts))?.epoch
+        : undefined
     const totals = { pulled: 0, conflicts: 0, resolved: 0 }
     for (;;) {
       throwIfAborted(signal, '[sync-manager] pull')
@@ -580,6 +589,14 @@ export class SyncManager {
           this.epochReset = true
           since = null
           continue
+        }
+        if (
+          checkpointEpoch === undefined &&
+          pushedEpoch !== undefined &&
+          pushedEpoch !== page.epoch
+        ) {
+          this.epochChanged(pushedEpoch, page.epoch)
+          this.epochReset = true
         }
         checkpointEpoch = page.epoch
       }
@@ -953,6 +970,8 @@ export class SyncManager {
           }
           this.subscription = sub
         } catch (error) {
+          // An attempt abandoned by stop() (e.g. its transport closed since) is not a failure.
+          if (!this.running) return
           this.emit('error', error)
           attempt++
           await new Promise<void>((resolve) => {
