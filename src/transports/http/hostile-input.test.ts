@@ -2,9 +2,14 @@ import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { SyncKitError } from '../../errors/sync-kit-error.js'
 import { createMemoryStore } from '../../stores/memory/index.js'
-import { HOSTILE_LIMITS, checkAnswer, hostileRequests, toRequest } from './hostile-requests.js'
+import {
+  HOSTILE_LIMITS,
+  checkAnswer,
+  hostileRequests,
+  toRequest,
+} from './hostile-requests.fixture.js'
 import { createSyncHandler } from './sync-handler.js'
-import { gzip } from './test-helpers.js'
+import { gzip } from './test-helpers.fixture.js'
 
 /** Fixed so CI runs are reproducible; override with FC_SEED=<n> to explore. */
 const SEED = Number(process.env['FC_SEED'] ?? 20_261_129)

@@ -8,7 +8,7 @@ import type { HttpTransportOptions } from './http-transport.js'
 import { backoffDelay, parseRetryAfter } from './retry.js'
 import { createSyncHandler } from './sync-handler.js'
 import type { SyncHandler, SyncHandlerOptions } from './sync-handler.js'
-import { BASE, makeEvent, makeEvents } from './test-helpers.js'
+import { BASE, makeEvent, makeEvents } from './test-helpers.fixture.js'
 
 type Fetch = typeof fetch
 

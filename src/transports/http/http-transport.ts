@@ -24,6 +24,7 @@ import { SequenceVersion } from '../../versions/sequence-version.js'
 import {
   JSON_CONTENT_TYPE,
   PROTOCOL_PREFIX,
+  RESERVED_QUERY_PARAMS,
   ROUTES,
   errorFromResponse,
   isTransientStatus,
@@ -40,20 +41,72 @@ import {
   versionResponseSchema,
 } from './schemas.js'
 
-/** Default {@link HttpTransportOptions.timeoutMs}: 30 000. */
+/**
+ * Default {@link HttpTransportOptions.timeoutMs}: 30 000.
+ * @example
+ * ```ts
+ * import { createHttpTransport, DEFAULT_TIMEOUT_MS } from 'sync-kit/http'
+ *
+ * const transport = createHttpTransport({ url: 'https://sync.example.com', timeoutMs: DEFAULT_TIMEOUT_MS * 2 })
+ * ```
+ */
 export const DEFAULT_TIMEOUT_MS = 30_000
-/** Default {@link HttpTransportOptions.gzipThresholdBytes}: 32 KiB. */
+/**
+ * Default {@link HttpTransportOptions.gzipThresholdBytes}: 32 KiB.
+ * @example
+ * ```ts
+ * import { createHttpTransport, DEFAULT_GZIP_THRESHOLD_BYTES } from 'sync-kit/http'
+ *
+ * const transport = createHttpTransport({
+ *   url: 'https://sync.example.com',
+ *   gzipThresholdBytes: DEFAULT_GZIP_THRESHOLD_BYTES / 4,
+ * })
+ * ```
+ */
 export const DEFAULT_GZIP_THRESHOLD_BYTES: number = 32 * 1024
-/** Default {@link HttpTransportOptions.streamIdleTimeoutMs}: 45 000 (three missed heartbeats). */
+/**
+ * Default {@link HttpTransportOptions.streamIdleTimeoutMs}: 45 000 (three missed heartbeats).
+ * @example
+ * ```ts
+ * import { createHttpTransport, DEFAULT_STREAM_IDLE_TIMEOUT_MS } from 'sync-kit/http'
+ *
+ * const transport = createHttpTransport({
+ *   url: 'https://sync.example.com',
+ *   streamIdleTimeoutMs: DEFAULT_STREAM_IDLE_TIMEOUT_MS * 2,
+ * })
+ * ```
+ */
 export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 45_000
 /** Largest single stream message the client buffers: 32 MiB. */
 const MAX_SSE_MESSAGE_CHARS = 32 * 1024 * 1024
 const COMPONENT = '[sync-kit] [http-client]'
 
-/** Request headers, e.g. `{ authorization: 'Bearer …' }`. */
+/**
+ * Request headers, e.g. `{ authorization: 'Bearer …' }`.
+ * @example
+ * ```ts
+ * import type { HttpHeaders } from 'sync-kit/http'
+ *
+ * const headers: HttpHeaders = { authorization: 'Bearer token', 'x-client': 'web' }
+ * ```
+ */
 export type HttpHeaders = Readonly<Record<string, string>>
 
-/** Options of {@link createHttpTransport}. */
+/**
+ * Options of {@link createHttpTransport}.
+ * @example
+ * ```ts
+ * import { createHttpTransport, type HttpTransportOptions } from 'sync-kit/http'
+ *
+ * const options: HttpTransportOptions = {
+ *   url: 'https://api.example.com/sync',
+ *   headers: () => ({ authorization: `Bearer ${localStorage.getItem('token') ?? ''}` }),
+ *   timeoutMs: 10_000,
+ *   retry: { retries: 6, maxDelayMs: 30_000 },
+ * }
+ * const transport = createHttpTransport(options)
+ * ```
+ */
 export interface HttpTransportOptions {
   /**
    * The server's base URL including its `basePath`, e.g. `https://api.example.com/sync` (the
@@ -127,7 +180,17 @@ export interface HttpTransportOptions {
   readonly clearTimeout?: (handle: unknown) => void
 }
 
-/** The HTTP client transport: a `Transport` whose `subscribe` is always present. */
+/**
+ * The HTTP client transport: a `Transport` whose `subscribe` is always present.
+ * @example
+ * ```ts
+ * import { createHttpTransport, type HttpTransport } from 'sync-kit/http'
+ *
+ * const transport: HttpTransport = createHttpTransport({ url: 'https://sync.example.com' })
+ * const live = await transport.subscribe((batch) => console.log(batch.length, transport.epoch))
+ * await live.unsubscribe()
+ * ```
+ */
 export interface HttpTransport extends Transport {
   /**
    * Live delivery over Server-Sent Events, reconnecting with backoff and `Last-Event-ID` so a
@@ -425,7 +488,7 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
           },
         )
       }
-      if (filter.key === 'since' || filter.key === 'limit' || filter.key === '') {
+      if (RESERVED_QUERY_PARAMS.has(filter.key) || filter.key === '') {
         throw new SyncKitError(
           'unsupported-filter',
           `${COMPONENT} "${filter.key}" cannot be used as a filter key`,

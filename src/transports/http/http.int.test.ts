@@ -6,14 +6,14 @@ import { createMemoryStore } from '../../stores/memory/index.js'
 import { openSqliteStore } from '../../stores/sqlite/index.js'
 import { transportConformance } from '../../testing/transport-conformance.js'
 import type { EventStore, EventWithVersion } from '../../types/index.js'
-import { HOSTILE_LIMITS, checkAnswer, hostileRequests } from './hostile-requests.js'
+import { HOSTILE_LIMITS, checkAnswer, hostileRequests } from './hostile-requests.fixture.js'
 import { createHttpTransport } from './http-transport.js'
 import type { HttpTransport, HttpTransportOptions } from './http-transport.js'
 import { serve } from './node.js'
 import type { RunningServer } from './node.js'
 import { createSyncHandler } from './sync-handler.js'
 import type { SyncHandler, SyncHandlerOptions } from './sync-handler.js'
-import { SseReader, gzip, makeEvent, makeEvents, wrapStore } from './test-helpers.js'
+import { SseReader, gzip, makeEvent, makeEvents, wrapStore } from './test-helpers.fixture.js'
 
 const SEED = Number(process.env['FC_SEED'] ?? 20_261_129)
 

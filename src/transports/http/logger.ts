@@ -1,4 +1,12 @@
-/** One structured log record of the sync server: one per request, two per stream. */
+/**
+ * One structured log record of the sync server: one per request, two per stream.
+ * @example
+ * ```ts
+ * import type { SyncLogEntry } from 'sync-kit/http'
+ *
+ * const slow = (entry: SyncLogEntry) => entry.stream === undefined && entry.ms > 1000
+ * ```
+ */
 export interface SyncLogEntry {
   /** `info` for 2xx, `warn` for 4xx, `error` for 5xx and failures inside a stream. */
   readonly level: 'info' | 'warn' | 'error'
@@ -28,7 +36,19 @@ export interface SyncLogEntry {
   readonly stream?: 'open' | 'closed'
 }
 
-/** Receives the server's structured log records. Must not throw. */
+/**
+ * Receives the server's structured log records. Must not throw.
+ * @example
+ * ```ts
+ * import { createSyncHandler, type SyncLogger } from 'sync-kit/http'
+ * import { createMemoryStore } from 'sync-kit'
+ *
+ * const logger: SyncLogger = (entry) => {
+ *   if (entry.level !== 'info') console.warn(entry.method, entry.path, entry.status, entry.code)
+ * }
+ * const handler = createSyncHandler({ store: createMemoryStore(), logger })
+ * ```
+ */
 export type SyncLogger = (entry: SyncLogEntry) => void
 
 /**

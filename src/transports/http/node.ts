@@ -21,10 +21,29 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { SyncKitError } from '../../errors/sync-kit-error.js'
 
-/** A Web-standard request handler. */
+/**
+ * A Web-standard request handler.
+ * @example
+ * ```ts
+ * import type { FetchHandler } from 'sync-kit/http/node'
+ *
+ * const hello: FetchHandler = async () => new Response('hello')
+ * ```
+ */
 export type FetchHandler = (request: Request) => Promise<Response>
 
-/** Options of {@link createNodeListener}. */
+/**
+ * Options of {@link createNodeListener}.
+ * @example
+ * ```ts
+ * import { createNodeListener, type NodeListenerOptions } from 'sync-kit/http/node'
+ * import { createSyncHandler } from 'sync-kit/http'
+ * import { createMemoryStore } from 'sync-kit'
+ *
+ * const options: NodeListenerOptions = { onError: (error) => console.error(error) }
+ * const listener = createNodeListener(createSyncHandler({ store: createMemoryStore() }), options)
+ * ```
+ */
 export interface NodeListenerOptions {
   /**
    * Called with failures that have no response to go to (a socket error mid-response, a handler
@@ -34,7 +53,23 @@ export interface NodeListenerOptions {
   readonly onError?: (error: unknown) => void
 }
 
-/** A `node:http` request listener that can shut down gracefully. */
+/**
+ * A `node:http` request listener that can shut down gracefully.
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http'
+ * import { createNodeListener, type NodeListener } from 'sync-kit/http/node'
+ * import { createSyncHandler } from 'sync-kit/http'
+ * import { createMemoryStore } from 'sync-kit'
+ *
+ * const listener: NodeListener = createNodeListener(createSyncHandler({ store: createMemoryStore() }))
+ * const server = createServer(listener).listen(8787)
+ * process.on('SIGTERM', async () => {
+ *   server.close()
+ *   await listener.close(5000)
+ * })
+ * ```
+ */
 export interface NodeListener {
   /**
    * Serves one Node request through the handler.
@@ -239,7 +274,23 @@ export function createNodeListener(
   })
 }
 
-/** Options of {@link serve}. */
+/**
+ * Options of {@link serve}.
+ * @example
+ * ```ts
+ * import { serve, type ServeOptions } from 'sync-kit/http/node'
+ * import { createSyncHandler } from 'sync-kit/http'
+ * import { createMemoryStore } from 'sync-kit'
+ *
+ * const options: ServeOptions = {
+ *   handler: createSyncHandler({ store: createMemoryStore() }),
+ *   host: '0.0.0.0',
+ *   port: 8787,
+ *   closeTimeoutMs: 5000,
+ * }
+ * const server = await serve(options)
+ * ```
+ */
 export interface ServeOptions extends NodeListenerOptions {
   /** The Web-standard handler to serve, e.g. from `createSyncHandler`. */
   readonly handler: FetchHandler & { close?: () => Promise<void> }
@@ -260,7 +311,19 @@ export interface ServeOptions extends NodeListenerOptions {
   readonly closeTimeoutMs?: number
 }
 
-/** A running server started by {@link serve}. */
+/**
+ * A running server started by {@link serve}.
+ * @example
+ * ```ts
+ * import { serve, type RunningServer } from 'sync-kit/http/node'
+ * import { createSyncHandler } from 'sync-kit/http'
+ * import { createMemoryStore } from 'sync-kit'
+ *
+ * const server: RunningServer = await serve({ handler: createSyncHandler({ store: createMemoryStore() }) })
+ * console.log(server.url, server.port)
+ * await server.close()
+ * ```
+ */
 export interface RunningServer {
   /** Base URL, e.g. `http://127.0.0.1:51234` (append the handler's `basePath`). */
   readonly url: string

@@ -7,7 +7,15 @@ import type { SyncKitErrorCode } from '../../errors/sync-kit-error.js'
  * codes live only in this folder (house style); see `docs/protocol.md` for the prose version.
  */
 
-/** Protocol version, the first path segment under the base path. */
+/**
+ * Protocol version, the first path segment under the base path.
+ * @example
+ * ```ts
+ * import { PROTOCOL_PREFIX } from 'sync-kit/http'
+ *
+ * const health = await fetch(`https://sync.example.com${PROTOCOL_PREFIX}/health`)
+ * ```
+ */
 export const PROTOCOL_PREFIX = '/v1'
 
 /** Route paths under `<basePath>/v1`. */
@@ -18,10 +26,21 @@ export const ROUTES = {
   health: '/health',
 } as const
 
-/** Query parameters of `GET /events` and `GET /stream` that are not filters. */
+/** Query parameters of `GET /v1/events` and `GET /v1/stream` that are not filters. */
 export const RESERVED_QUERY_PARAMS: ReadonlySet<string> = new Set(['since', 'limit'])
 
-/** The checkpoint `remote` under which the server persists its epoch in its own store. */
+/**
+ * The checkpoint `remote` under which the server persists its epoch in its own store.
+ * @example
+ * ```ts
+ * import { SERVER_EPOCH_CHECKPOINT_REMOTE } from 'sync-kit/http'
+ * import { createMemoryStore } from 'sync-kit'
+ *
+ * const store = createMemoryStore()
+ * const saved = await store.getCheckpoint({ remote: SERVER_EPOCH_CHECKPOINT_REMOTE, direction: 'pull' })
+ * console.log(saved?.epoch)
+ * ```
+ */
 export const SERVER_EPOCH_CHECKPOINT_REMOTE = 'sync-kit:server'
 
 /** Media type of request and response bodies. */
@@ -30,7 +49,19 @@ export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8'
 /** Media type of the live stream. */
 export const SSE_CONTENT_TYPE = 'text/event-stream; charset=utf-8'
 
-/** The error body every non-2xx response carries. */
+/**
+ * The error body every non-2xx response carries.
+ * @example
+ * ```ts
+ * import type { WireErrorBody } from 'sync-kit/http'
+ *
+ * const response = await fetch('https://sync.example.com/v1/version')
+ * if (!response.ok) {
+ *   const { error } = (await response.json()) as WireErrorBody
+ *   console.warn(error.code, error.message)
+ * }
+ * ```
+ */
 export interface WireErrorBody {
   readonly error: {
     readonly code: string

@@ -1,6 +1,15 @@
 import type { Clock } from '../../types/index.js'
 
-/** Retry policy of the HTTP client. */
+/**
+ * Retry policy of the HTTP client.
+ * @example
+ * ```ts
+ * import { createHttpTransport, type RetryOptions } from 'sync-kit/http'
+ *
+ * const retry: RetryOptions = { retries: 8, baseDelayMs: 500, maxDelayMs: 60_000 }
+ * const transport = createHttpTransport({ url: 'https://sync.example.com', retry })
+ * ```
+ */
 export interface RetryOptions {
   /**
    * Retries after the first attempt (so `retries + 1` attempts in all). `0` disables retrying.
@@ -28,7 +37,18 @@ export interface RetryOptions {
 /** Retry options with every default filled in. */
 export type ResolvedRetryOptions = Required<RetryOptions>
 
-/** The defaults of {@link RetryOptions}. */
+/**
+ * The defaults of {@link RetryOptions}.
+ * @example
+ * ```ts
+ * import { createHttpTransport, DEFAULT_RETRY } from 'sync-kit/http'
+ *
+ * const transport = createHttpTransport({
+ *   url: 'https://sync.example.com',
+ *   retry: { ...DEFAULT_RETRY, retries: DEFAULT_RETRY.retries * 2 },
+ * })
+ * ```
+ */
 export const DEFAULT_RETRY: ResolvedRetryOptions = {
   retries: 4,
   baseDelayMs: 250,

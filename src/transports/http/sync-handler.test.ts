@@ -18,7 +18,7 @@ import {
   pushEvents,
   pushRequest,
   wrapStore,
-} from './test-helpers.js'
+} from './test-helpers.fixture.js'
 
 function setup(options: Partial<SyncHandlerOptions<{ tenant?: string }>> = {}): {
   store: MemoryStore

@@ -25,17 +25,76 @@ import {
 import type { WireErrorBody } from './protocol.js'
 import { exceedsDepth, pushRequestSchema, wireEventSchema } from './schemas.js'
 
-/** Default {@link SyncHandlerOptions.maxBodyBytes}: 4 MiB. */
+/**
+ * Default {@link SyncHandlerOptions.maxBodyBytes}: 4 MiB.
+ * @example
+ * ```ts
+ * import { createSyncHandler, DEFAULT_MAX_BODY_BYTES } from 'sync-kit/http'
+ * import { createMemoryStore } from 'sync-kit'
+ *
+ * const handler = createSyncHandler({ store: createMemoryStore(), maxBodyBytes: 2 * DEFAULT_MAX_BODY_BYTES })
+ * ```
+ */
 export const DEFAULT_MAX_BODY_BYTES: number = 4 * 1024 * 1024
-/** Default {@link SyncHandlerOptions.maxDecompressedBytes}: 16 MiB. */
+/**
+ * Default {@link SyncHandlerOptions.maxDecompressedBytes}: 16 MiB.
+ * @example
+ * ```ts
+ * import { createSyncHandler, DEFAULT_MAX_DECOMPRESSED_BYTES } from 'sync-kit/http'
+ * import { createMemoryStore } from 'sync-kit'
+ *
+ * const handler = createSyncHandler({
+ *   store: createMemoryStore(),
+ *   maxDecompressedBytes: DEFAULT_MAX_DECOMPRESSED_BYTES / 2,
+ * })
+ * ```
+ */
 export const DEFAULT_MAX_DECOMPRESSED_BYTES: number = 16 * 1024 * 1024
-/** Default {@link SyncHandlerOptions.maxBatchEvents}: 1000. */
+/**
+ * Default {@link SyncHandlerOptions.maxBatchEvents}: 1000.
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_BATCH_EVENTS } from 'sync-kit/http'
+ *
+ * const chunks = (events: unknown[]) => Math.ceil(events.length / DEFAULT_MAX_BATCH_EVENTS)
+ * ```
+ */
 export const DEFAULT_MAX_BATCH_EVENTS = 1000
-/** Default {@link SyncHandlerOptions.pageLimit}: 500. */
+/**
+ * Default {@link SyncHandlerOptions.pageLimit}: 500.
+ * @example
+ * ```ts
+ * import { createSyncHandler, DEFAULT_PAGE_LIMIT } from 'sync-kit/http'
+ * import { createMemoryStore } from 'sync-kit'
+ *
+ * const handler = createSyncHandler({ store: createMemoryStore(), pageLimit: DEFAULT_PAGE_LIMIT / 5 })
+ * ```
+ */
 export const DEFAULT_PAGE_LIMIT = 500
-/** Default {@link SyncHandlerOptions.maxPageLimit}: 1000. */
+/**
+ * Default {@link SyncHandlerOptions.maxPageLimit}: 1000.
+ * @example
+ * ```ts
+ * import { createSyncHandler, DEFAULT_MAX_PAGE_LIMIT } from 'sync-kit/http'
+ * import { createMemoryStore } from 'sync-kit'
+ *
+ * const handler = createSyncHandler({ store: createMemoryStore(), maxPageLimit: DEFAULT_MAX_PAGE_LIMIT * 5 })
+ * ```
+ */
 export const DEFAULT_MAX_PAGE_LIMIT = 1000
-/** Default {@link SyncHandlerOptions.heartbeatMs}: 15 000. */
+/**
+ * Default {@link SyncHandlerOptions.heartbeatMs}: 15 000.
+ * @example
+ * ```ts
+ * import { createHttpTransport, DEFAULT_HEARTBEAT_MS } from 'sync-kit/http'
+ *
+ * // Keep the client's idle limit above the server's heartbeat.
+ * const transport = createHttpTransport({
+ *   url: 'https://sync.example.com',
+ *   streamIdleTimeoutMs: 3 * DEFAULT_HEARTBEAT_MS,
+ * })
+ * ```
+ */
 export const DEFAULT_HEARTBEAT_MS = 15_000
 
 /** Most filter parameters accepted in one pull or stream request. */
@@ -44,7 +103,26 @@ const MAX_FILTERS = 64
 const MAX_FILTER_VALUE_LENGTH = 1024
 const COMPONENT = '[sync-kit] [http-server]'
 
-/** Options of {@link createSyncHandler}. */
+/**
+ * Options of {@link createSyncHandler}.
+ * @example
+ * ```ts
+ * import { createSyncHandler, type SyncHandlerOptions } from 'sync-kit/http'
+ * import { createMemoryStore, SyncKitError } from 'sync-kit'
+ *
+ * const options: SyncHandlerOptions<{ tenant: string }> = {
+ *   store: createMemoryStore(),
+ *   authorize: async (request) => {
+ *     const tenant = request.headers.get('x-tenant')
+ *     if (tenant === null) throw new SyncKitError('unauthorized', 'no tenant header', {})
+ *     return { tenant }
+ *   },
+ *   tenantOf: (principal) => principal.tenant,
+ *   heartbeatMs: 10_000,
+ * }
+ * const handler = createSyncHandler(options)
+ * ```
+ */
 export interface SyncHandlerOptions<TPrincipal = unknown> {
   /** Where events live. Any `EventStore`; `storeBatch` (when present) makes pushes atomic. */
   readonly store: EventStore
@@ -125,6 +203,18 @@ export interface SyncHandlerOptions<TPrincipal = unknown> {
 /**
  * A Web-standard request handler (`Request` → `Response`) serving the sync-kit wire protocol,
  * plus control over its live streams.
+ * @example
+ * ```ts
+ * import { createSyncHandler, type SyncHandler } from 'sync-kit/http'
+ * import { createMemoryStore } from 'sync-kit'
+ *
+ * const store = createMemoryStore()
+ * const handler: SyncHandler = createSyncHandler({ store })
+ * const response = await handler(new Request('http://localhost/v1/version'))
+ * await store.store({ id: 'e1', type: 'Imported', aggregateId: 'a1', data: {} })
+ * handler.notify() // wake live streams for an event written without the handler
+ * await handler.close()
+ * ```
  */
 export interface SyncHandler {
   /**

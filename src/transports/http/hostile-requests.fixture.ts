@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { expect } from 'vitest'
 import type { Event } from '../../types/index.js'
-import { BASE } from './test-helpers.js'
+import { BASE } from './test-helpers.fixture.js'
 
 /**
  * Test-only generators of hostile requests for the sync server (used by the handler-level
