@@ -1,18 +1,18 @@
-import { SyncKitError } from "../errors/sync-kit-error.js";
-import type { Event, EventMetadata, JsonValue } from "../types/index.js";
+import { SyncKitError } from '../errors/sync-kit-error.js'
+import type { Event, EventMetadata, JsonValue } from '../types/index.js'
 
 /** Longest `id`, `type` and `aggregateId` accepted, in UTF-16 code units: 512. */
-export const EVENT_FIELD_MAX_LENGTH = 512;
+export const EVENT_FIELD_MAX_LENGTH = 512
 
 /**
  * Deepest nesting of arrays and objects accepted in `data` and `metadata`: 256 levels. Deeper
  * values are rejected rather than risking a stack overflow in a store, a transport or a
  * `JSON.parse` on the other side.
  */
-export const EVENT_JSON_MAX_DEPTH = 256;
+export const EVENT_JSON_MAX_DEPTH = 256
 
 /** The metadata keys sync-kit reads; each must be a string when present. */
-const RESERVED_METADATA_KEYS = ["tenant", "hlc", "origin", "causal"] as const;
+const RESERVED_METADATA_KEYS = ['tenant', 'hlc', 'origin', 'causal'] as const
 
 /** Options for {@link validateEvent}. */
 export interface ValidateEventOptions {
@@ -20,7 +20,7 @@ export interface ValidateEventOptions {
    * Deep-freezes the returned copy in the same pass (cheaper than a separate {@link deepFreeze}).
    * @defaultValue false
    */
-  readonly freeze?: boolean;
+  readonly freeze?: boolean
 }
 
 /**
@@ -68,96 +68,76 @@ export function validateEvent(
   options?: ValidateEventOptions,
 ): Event {
   try {
-    return readEvent(event, component, options);
+    return readEvent(event, component, options)
   } catch (error) {
-    if (error instanceof SyncKitError) throw error;
+    if (error instanceof SyncKitError) throw error
     // A getter or a proxy trap threw: the value is not plain data. Say so, keep the cause.
-    throw unreadable(event, component, error);
+    throw unreadable(event, component, error)
   }
 }
 
-function readEvent(
-  event: unknown,
-  component: string,
-  options?: ValidateEventOptions,
-): Event {
-  if (
-    typeof event !== "object" ||
-    event === null ||
-    Array.isArray(event) ||
-    !isPlain(event)
-  ) {
+function readEvent(event: unknown, component: string, options?: ValidateEventOptions): Event {
+  if (typeof event !== 'object' || event === null || Array.isArray(event) || !isPlain(event)) {
     throw invalid(
       component,
       undefined,
       undefined,
       `an event must be a plain object with id, type, aggregateId and data, got ${describe(event)}`,
-    );
+    )
   }
-  const e = event as Record<string, unknown>;
-  const id = e["id"];
-  checkField(component, undefined, "id", id);
-  const eventId = id as string;
-  const type = e["type"];
-  checkField(component, eventId, "type", type);
-  const aggregateId = e["aggregateId"];
-  checkField(component, eventId, "aggregateId", aggregateId);
+  const e = event as Record<string, unknown>
+  const id = e['id']
+  checkField(component, undefined, 'id', id)
+  const eventId = id as string
+  const type = e['type']
+  checkField(component, eventId, 'type', type)
+  const aggregateId = e['aggregateId']
+  checkField(component, eventId, 'aggregateId', aggregateId)
 
-  const freeze = options?.freeze === true;
-  const data = e["data"];
+  const freeze = options?.freeze === true
+  const data = e['data']
   if (data === undefined) {
     throw invalid(
       component,
       eventId,
-      "data",
+      'data',
       'has no data; data must be a JSON value (use null for "no payload")',
-    );
+    )
   }
-  const metadata = e["metadata"];
-  let copy: Event;
+  const metadata = e['metadata']
+  let copy: Event
   try {
-    const dataCopy = copyJson(data, 0, freeze);
+    const dataCopy = copyJson(data, 0, freeze)
     if (metadata === undefined) {
       copy = {
         id: eventId,
         type: type as string,
         aggregateId: aggregateId as string,
         data: dataCopy,
-      };
-    } else {
-      if (
-        typeof metadata !== "object" ||
-        metadata === null ||
-        Array.isArray(metadata)
-      ) {
-        throw new JsonProblem(
-          `must be a plain object of JSON values, got ${describe(metadata)}`,
-        );
       }
-      const metadataCopy = copyJson(metadata, 0, freeze) as EventMetadata;
-      checkReservedMetadata(metadataCopy);
+    } else {
+      if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+        throw new JsonProblem(`must be a plain object of JSON values, got ${describe(metadata)}`)
+      }
+      const metadataCopy = copyJson(metadata, 0, freeze) as EventMetadata
+      checkReservedMetadata(metadataCopy)
       copy = {
         id: eventId,
         type: type as string,
         aggregateId: aggregateId as string,
         data: dataCopy,
         metadata: metadataCopy,
-      };
+      }
     }
   } catch (error) {
     if (error instanceof JsonProblem) {
       // Slow path, only on failure: walk again tracking the path, to name the offending field.
-      const found = locateProblem(data, metadata);
-      throw invalid(
-        component,
-        eventId,
-        found?.field ?? "data",
-        found?.message ?? error.message,
-      );
+      const found = locateProblem(data, metadata)
+      throw invalid(component, eventId, found?.field ?? 'data', found?.message ?? error.message)
     }
-    throw error;
+    throw error
   }
-  return freeze ? Object.freeze(copy) : copy;
+  return freeze ? Object.freeze(copy) : copy
 }
 
 /**
@@ -180,7 +160,7 @@ function readEvent(
  * ```
  */
 export function canonicalJson(value: unknown): string {
-  return writeCanonical(value, 0);
+  return writeCanonical(value, 0)
 }
 
 /**
@@ -203,15 +183,14 @@ export function canonicalJson(value: unknown): string {
  * ```
  */
 export function eventsEqual(a: Event, b: Event): boolean {
-  if (a === b) return true;
-  if (a.id !== b.id || a.type !== b.type || a.aggregateId !== b.aggregateId)
-    return false;
-  if (!jsonEqual(a.data, b.data)) return false;
-  const ma = a.metadata;
-  const mb = b.metadata;
-  if (ma === undefined) return mb === undefined || isEmptyObject(mb);
-  if (mb === undefined) return isEmptyObject(ma);
-  return jsonEqual(ma, mb);
+  if (a === b) return true
+  if (a.id !== b.id || a.type !== b.type || a.aggregateId !== b.aggregateId) return false
+  if (!jsonEqual(a.data, b.data)) return false
+  const ma = a.metadata
+  const mb = b.metadata
+  if (ma === undefined) return mb === undefined || isEmptyObject(mb)
+  if (mb === undefined) return isEmptyObject(ma)
+  return jsonEqual(ma, mb)
 }
 
 /**
@@ -231,38 +210,28 @@ export function eventsEqual(a: Event, b: Event): boolean {
  * ```
  */
 export function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (
-    typeof a !== "object" ||
-    typeof b !== "object" ||
-    a === null ||
-    b === null
-  )
-    return false;
-  const aIsArray = Array.isArray(a);
-  if (aIsArray !== Array.isArray(b)) return false;
+  if (a === b) return true
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
+  const aIsArray = Array.isArray(a)
+  if (aIsArray !== Array.isArray(b)) return false
   if (aIsArray) {
-    const x = a as readonly unknown[];
-    const y = b as readonly unknown[];
-    if (x.length !== y.length) return false;
-    for (let i = 0; i < x.length; i++) if (!jsonEqual(x[i], y[i])) return false;
-    return true;
+    const x = a as readonly unknown[]
+    const y = b as readonly unknown[]
+    if (x.length !== y.length) return false
+    for (let i = 0; i < x.length; i++) if (!jsonEqual(x[i], y[i])) return false
+    return true
   }
-  const x = a as Readonly<Record<string, unknown>>;
-  const y = b as Readonly<Record<string, unknown>>;
-  let count = 0;
+  const x = a as Readonly<Record<string, unknown>>
+  const y = b as Readonly<Record<string, unknown>>
+  let count = 0
   for (const key of Object.keys(x)) {
-    const value = x[key];
-    if (value === undefined) continue;
-    count++;
-    if (
-      !Object.prototype.hasOwnProperty.call(y, key) ||
-      !jsonEqual(value, y[key])
-    )
-      return false;
+    const value = x[key]
+    if (value === undefined) continue
+    count++
+    if (!Object.prototype.hasOwnProperty.call(y, key) || !jsonEqual(value, y[key])) return false
   }
-  for (const key of Object.keys(y)) if (y[key] !== undefined) count--;
-  return count === 0;
+  for (const key of Object.keys(y)) if (y[key] !== undefined) count--
+  return count === 0
 }
 
 /**
@@ -282,37 +251,33 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
  * ```
  */
 export function deepFreeze<T>(value: T): T {
-  if (typeof value !== "object" || value === null || Object.isFrozen(value))
-    return value;
-  Object.freeze(value);
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value
+  Object.freeze(value)
   if (Array.isArray(value)) {
-    for (const item of value as unknown[]) deepFreeze(item);
+    for (const item of value as unknown[]) deepFreeze(item)
   } else {
-    for (const key of Object.keys(value))
-      deepFreeze((value as Record<string, unknown>)[key]);
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key])
   }
-  return value;
+  return value
 }
 
 /** Thrown by the fast path; {@link locateProblem} then finds where. */
 class JsonProblem extends Error {
-  readonly key: string | undefined;
+  readonly key: string | undefined
   constructor(message: string, key?: string) {
-    super(message);
-    this.key = key;
+    super(message)
+    this.key = key
   }
 }
 
 const hasIsWellFormed =
-  typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed ===
-  "function";
-const LONE_SURROGATE =
-  /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+  typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === 'function'
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
 function isWellFormed(s: string): boolean {
   return hasIsWellFormed
     ? (s as unknown as { isWellFormed(): boolean }).isWellFormed()
-    : !LONE_SURROGATE.test(s);
+    : !LONE_SURROGATE.test(s)
 }
 
 /**
@@ -321,93 +286,91 @@ function isWellFormed(s: string): boolean {
  */
 function copyJson(value: unknown, depth: number, freeze: boolean): JsonValue {
   switch (typeof value) {
-    case "string":
-      if (!isWellFormed(value)) throw new JsonProblem(LONE_SURROGATE_PROBLEM);
-      return value;
-    case "number":
-      if (!Number.isFinite(value))
-        throw new JsonProblem(nonFiniteProblem(value));
-      return value === 0 ? 0 : value;
-    case "boolean":
-      return value;
-    case "object":
-      break;
+    case 'string':
+      if (!isWellFormed(value)) throw new JsonProblem(LONE_SURROGATE_PROBLEM)
+      return value
+    case 'number':
+      if (!Number.isFinite(value)) throw new JsonProblem(nonFiniteProblem(value))
+      return value === 0 ? 0 : value
+    case 'boolean':
+      return value
+    case 'object':
+      break
     default:
-      throw new JsonProblem(primitiveProblem(value));
+      throw new JsonProblem(primitiveProblem(value))
   }
-  if (value === null) return null;
-  if (depth >= EVENT_JSON_MAX_DEPTH) throw new JsonProblem(DEPTH_PROBLEM);
-  const next = depth + 1;
+  if (value === null) return null
+  if (depth >= EVENT_JSON_MAX_DEPTH) throw new JsonProblem(DEPTH_PROBLEM)
+  const next = depth + 1
   if (Array.isArray(value)) {
-    const source = value as readonly unknown[];
-    const out: JsonValue[] = [];
+    const source = value as readonly unknown[]
+    const out: JsonValue[] = []
     // By index, as JSON.stringify reads arrays: an array's own iterator is not its content.
     // eslint-disable-next-line @typescript-eslint/prefer-for-of -- for-of would call that iterator
-    for (let i = 0; i < source.length; i++)
-      out.push(copyJson(source[i], next, freeze));
-    return freeze ? Object.freeze(out) : out;
+    for (let i = 0; i < source.length; i++) out.push(copyJson(source[i], next, freeze))
+    return freeze ? Object.freeze(out) : out
   }
-  if (!isPlain(value)) throw new JsonProblem(objectProblem(value));
-  const source = value as Readonly<Record<string, unknown>>;
-  const out: Record<string, JsonValue> = {};
+  if (!isPlain(value)) throw new JsonProblem(objectProblem(value))
+  const source = value as Readonly<Record<string, unknown>>
+  const out: Record<string, JsonValue> = {}
   for (const key of Object.keys(source)) {
-    const item = source[key];
-    if (item === undefined) continue;
-    if (!isWellFormed(key)) throw new JsonProblem(LONE_SURROGATE_KEY_PROBLEM);
-    const itemCopy = copyJson(item, next, freeze);
-    if (key === "__proto__") {
+    const item = source[key]
+    if (item === undefined) continue
+    if (!isWellFormed(key)) throw new JsonProblem(LONE_SURROGATE_KEY_PROBLEM)
+    const itemCopy = copyJson(item, next, freeze)
+    if (key === '__proto__') {
       // A plain assignment would set the prototype instead of creating the property.
       Object.defineProperty(out, key, {
         value: itemCopy,
         enumerable: true,
         writable: true,
         configurable: true,
-      });
+      })
     } else {
-      out[key] = itemCopy;
+      out[key] = itemCopy
     }
   }
-  return freeze ? Object.freeze(out) : out;
+  return freeze ? Object.freeze(out) : out
 }
 
 function checkReservedMetadata(metadata: EventMetadata): void {
   for (const key of RESERVED_METADATA_KEYS) {
-    const value = metadata[key];
-    if (value !== undefined && typeof value !== "string") {
+    const value = metadata[key]
+    if (value !== undefined && typeof value !== 'string') {
       throw new JsonProblem(
         `is reserved by sync-kit and must be a string, got ${describe(value)}`,
         key,
-      );
+      )
     }
   }
 }
 
 const LONE_SURROGATE_PROBLEM =
-  "contains a lone UTF-16 surrogate, which cannot be stored or sent losslessly; fix the string (e.g. with String.prototype.toWellFormed)";
+  'contains a lone UTF-16 surrogate, which cannot be stored or sent losslessly; fix the string (e.g. with String.prototype.toWellFormed)'
 const LONE_SURROGATE_KEY_PROBLEM =
-  "is a key with a lone UTF-16 surrogate, which cannot be stored or sent losslessly";
-const DEPTH_PROBLEM = `is nested deeper than ${EVENT_JSON_MAX_DEPTH} levels; flatten it`;
-const CYCLE_PROBLEM = "refers back to itself (a cycle), which is not JSON";
+  'is a key with a lone UTF-16 surrogate, which cannot be stored or sent losslessly'
+const DEPTH_PROBLEM = `is nested deeper than ${EVENT_JSON_MAX_DEPTH} levels; flatten it`
+const CYCLE_PROBLEM = 'refers back to itself (a cycle), which is not JSON'
 
 function nonFiniteProblem(value: number): string {
-  return `is ${String(value)}, which is not JSON; use a finite number or null`;
+  return `is ${String(value)}, which is not JSON; use a finite number or null`
 }
 
 function primitiveProblem(value: unknown): string {
   switch (typeof value) {
-    case "undefined":
-      return "is undefined, which is not JSON; use null or leave the element out";
-    case "bigint":
-      return "is a bigint, which is not JSON; store it as a string";
+    case 'undefined':
+      return 'is undefined, which is not JSON; use null or leave the element out'
+    case 'bigint':
+      return 'is a bigint, which is not JSON; store it as a string'
     default:
-      return `is a ${typeof value}, which is not JSON`;
+      return `is a ${typeof value}, which is not JSON`
   }
 }
 
 function objectProblem(value: object): string {
   return value instanceof Date
-    ? "is a Date, which is not JSON; store date.toISOString() or a number of ms"
-    : `is ${describe(value)}, which is not JSON; use plain objects and arrays`;
+    ? 'is a Date, which is not JSON; store date.toISOString() or a number of ms'
+    : `is ${describe(value)}, which is not JSON; use plain objects and arrays`
 }
 
 /**
@@ -419,184 +382,164 @@ function locateProblem(
   data: unknown,
   metadata: unknown,
 ): { readonly field: string; readonly message: string } | undefined {
-  const keys: (string | number)[] = ["data"];
-  const ancestors: object[] = [];
+  const keys: (string | number)[] = ['data']
+  const ancestors: object[] = []
   const visit = (value: unknown, depth: number): string | undefined => {
     switch (typeof value) {
-      case "string":
-        return isWellFormed(value) ? undefined : LONE_SURROGATE_PROBLEM;
-      case "number":
-        return Number.isFinite(value) ? undefined : nonFiniteProblem(value);
-      case "boolean":
-        return undefined;
-      case "object":
-        break;
+      case 'string':
+        return isWellFormed(value) ? undefined : LONE_SURROGATE_PROBLEM
+      case 'number':
+        return Number.isFinite(value) ? undefined : nonFiniteProblem(value)
+      case 'boolean':
+        return undefined
+      case 'object':
+        break
       default:
-        return primitiveProblem(value);
+        return primitiveProblem(value)
     }
-    if (value === null) return undefined;
-    for (let i = 0; i < depth; i++)
-      if (ancestors[i] === value) return CYCLE_PROBLEM;
-    if (depth >= EVENT_JSON_MAX_DEPTH) return DEPTH_PROBLEM;
-    ancestors[depth] = value;
+    if (value === null) return undefined
+    for (let i = 0; i < depth; i++) if (ancestors[i] === value) return CYCLE_PROBLEM
+    if (depth >= EVENT_JSON_MAX_DEPTH) return DEPTH_PROBLEM
+    ancestors[depth] = value
     if (Array.isArray(value)) {
-      const source = value as readonly unknown[];
+      const source = value as readonly unknown[]
       for (let i = 0; i < source.length; i++) {
-        keys.push(i);
-        const problem = visit(source[i], depth + 1);
-        if (problem !== undefined) return problem;
-        keys.pop();
+        keys.push(i)
+        const problem = visit(source[i], depth + 1)
+        if (problem !== undefined) return problem
+        keys.pop()
       }
-      return undefined;
+      return undefined
     }
-    if (!isPlain(value)) return objectProblem(value);
-    const source = value as Readonly<Record<string, unknown>>;
+    if (!isPlain(value)) return objectProblem(value)
+    const source = value as Readonly<Record<string, unknown>>
     for (const key of Object.keys(source)) {
-      const item = source[key];
-      if (item === undefined) continue;
-      keys.push(key);
-      if (!isWellFormed(key)) return LONE_SURROGATE_KEY_PROBLEM;
-      const problem = visit(item, depth + 1);
-      if (problem !== undefined) return problem;
-      keys.pop();
+      const item = source[key]
+      if (item === undefined) continue
+      keys.push(key)
+      if (!isWellFormed(key)) return LONE_SURROGATE_KEY_PROBLEM
+      const problem = visit(item, depth + 1)
+      if (problem !== undefined) return problem
+      keys.pop()
     }
-    return undefined;
-  };
-  let problem = visit(data, 0);
+    return undefined
+  }
+  let problem = visit(data, 0)
   if (problem === undefined && metadata !== undefined) {
-    keys[0] = "metadata";
-    if (
-      typeof metadata !== "object" ||
-      metadata === null ||
-      Array.isArray(metadata)
-    ) {
-      problem = `must be a plain object of JSON values, got ${describe(metadata)}`;
+    keys[0] = 'metadata'
+    if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+      problem = `must be a plain object of JSON values, got ${describe(metadata)}`
     } else {
-      problem = visit(metadata, 0);
+      problem = visit(metadata, 0)
       if (problem === undefined) {
         try {
-          checkReservedMetadata(metadata as EventMetadata);
+          checkReservedMetadata(metadata as EventMetadata)
         } catch (error) {
-          if (!(error instanceof JsonProblem)) throw error;
-          problem = error.message;
-          if (error.key !== undefined) keys.push(error.key);
+          if (!(error instanceof JsonProblem)) throw error
+          problem = error.message
+          if (error.key !== undefined) keys.push(error.key)
         }
       }
     }
   }
-  return problem === undefined
-    ? undefined
-    : { field: formatPath(keys), message: problem };
+  return problem === undefined ? undefined : { field: formatPath(keys), message: problem }
 }
 
 /**
  * A few levels more than events may hold, so a whole event (or a wrapper around one) whose data
  * is nested to the limit can still be written.
  */
-const CANONICAL_MAX_DEPTH = EVENT_JSON_MAX_DEPTH + 8;
+const CANONICAL_MAX_DEPTH = EVENT_JSON_MAX_DEPTH + 8
 
 function writeCanonical(value: unknown, depth: number): string {
   switch (typeof value) {
-    case "string":
-      return JSON.stringify(value);
-    case "number":
-      if (!Number.isFinite(value))
-        throw notJson(`${String(value)} is not a JSON number`);
-      return value === 0 ? "0" : JSON.stringify(value);
-    case "boolean":
-      return value ? "true" : "false";
-    case "object":
-      break;
+    case 'string':
+      return JSON.stringify(value)
+    case 'number':
+      if (!Number.isFinite(value)) throw notJson(`${String(value)} is not a JSON number`)
+      return value === 0 ? '0' : JSON.stringify(value)
+    case 'boolean':
+      return value ? 'true' : 'false'
+    case 'object':
+      break
     default:
-      throw notJson(`a ${typeof value} is not a JSON value`);
+      throw notJson(`a ${typeof value} is not a JSON value`)
   }
-  if (value === null) return "null";
+  if (value === null) return 'null'
   if (depth >= CANONICAL_MAX_DEPTH) {
-    throw notJson(
-      `the value is nested deeper than ${CANONICAL_MAX_DEPTH} levels or has a cycle`,
-    );
+    throw notJson(`the value is nested deeper than ${CANONICAL_MAX_DEPTH} levels or has a cycle`)
   }
   if (Array.isArray(value)) {
-    let s = "[";
+    let s = '['
     for (let i = 0; i < value.length; i++) {
-      if (i > 0) s += ",";
-      s += writeCanonical((value as readonly unknown[])[i], depth + 1);
+      if (i > 0) s += ','
+      s += writeCanonical((value as readonly unknown[])[i], depth + 1)
     }
-    return s + "]";
+    return s + ']'
   }
-  if (!isPlain(value)) throw notJson(`${describe(value)} is not a JSON value`);
-  const record = value as Readonly<Record<string, unknown>>;
-  const keys = Object.keys(record).sort();
-  let s = "{";
-  let first = true;
+  if (!isPlain(value)) throw notJson(`${describe(value)} is not a JSON value`)
+  const record = value as Readonly<Record<string, unknown>>
+  const keys = Object.keys(record).sort()
+  let s = '{'
+  let first = true
   for (const key of keys) {
-    const item = record[key];
-    if (item === undefined) continue;
-    if (!first) s += ",";
-    first = false;
-    s += JSON.stringify(key) + ":" + writeCanonical(item, depth + 1);
+    const item = record[key]
+    if (item === undefined) continue
+    if (!first) s += ','
+    first = false
+    s += JSON.stringify(key) + ':' + writeCanonical(item, depth + 1)
   }
-  return s + "}";
+  return s + '}'
 }
 
-function notJson(message: string): SyncKitError<"invalid-argument"> {
-  return new SyncKitError(
-    "invalid-argument",
-    `[sync-kit] [canonical-json] ${message}`,
-    {
-      argument: "value",
-    },
-  );
+function notJson(message: string): SyncKitError<'invalid-argument'> {
+  return new SyncKitError('invalid-argument', `[sync-kit] [canonical-json] ${message}`, {
+    argument: 'value',
+  })
 }
 
 function checkField(
   component: string,
   eventId: string | undefined,
-  field: "id" | "type" | "aggregateId",
+  field: 'id' | 'type' | 'aggregateId',
   value: unknown,
 ): void {
-  let problem: string | undefined;
-  if (typeof value !== "string") {
+  let problem: string | undefined
+  if (typeof value !== 'string') {
     problem =
       value === undefined
         ? `has no ${field}; set a non-empty string`
-        : `has a ${field} that is ${describe(value)}; it must be a non-empty string`;
+        : `has a ${field} that is ${describe(value)}; it must be a non-empty string`
   } else if (value.length === 0) {
-    problem = `has an empty ${field}; set a non-empty string`;
+    problem = `has an empty ${field}; set a non-empty string`
   } else if (value.length > EVENT_FIELD_MAX_LENGTH) {
-    problem = `has a ${field} of ${value.length} characters; at most ${EVENT_FIELD_MAX_LENGTH} are allowed`;
+    problem = `has a ${field} of ${value.length} characters; at most ${EVENT_FIELD_MAX_LENGTH} are allowed`
   } else if (!isWellFormed(value)) {
-    problem = `has a ${field} with a lone UTF-16 surrogate, which cannot be stored losslessly`;
+    problem = `has a ${field} with a lone UTF-16 surrogate, which cannot be stored losslessly`
   }
-  if (problem !== undefined)
-    throw invalid(component, eventId, field, problem, true);
+  if (problem !== undefined) throw invalid(component, eventId, field, problem, true)
 }
 
 function unreadable(
   event: unknown,
   component: string,
   cause: unknown,
-): SyncKitError<"invalid-event"> {
-  let eventId: string | undefined;
+): SyncKitError<'invalid-event'> {
+  let eventId: string | undefined
   try {
-    const id = (event as { id?: unknown } | null)?.id;
-    if (
-      typeof id === "string" &&
-      id !== "" &&
-      id.length <= EVENT_FIELD_MAX_LENGTH
-    )
-      eventId = id;
+    const id = (event as { id?: unknown } | null)?.id
+    if (typeof id === 'string' && id !== '' && id.length <= EVENT_FIELD_MAX_LENGTH) eventId = id
   } catch {
     // The id itself cannot be read; the message names no event.
   }
-  const who = eventId === undefined ? "event" : `event "${truncate(eventId)}"`;
-  const why = cause instanceof Error ? cause.message : String(cause);
+  const who = eventId === undefined ? 'event' : `event "${truncate(eventId)}"`
+  const why = cause instanceof Error ? cause.message : String(cause)
   return new SyncKitError(
-    "invalid-event",
+    'invalid-event',
     `[sync-kit] [${component}] ${who} could not be read (${truncate(why)}); pass plain data: getters and proxies that throw are not JSON`,
     eventId === undefined ? {} : { eventId },
     { cause },
-  );
+  )
 }
 
 function invalid(
@@ -605,65 +548,59 @@ function invalid(
   field: string | undefined,
   problem: string,
   problemNamesField = false,
-): SyncKitError<"invalid-event"> {
-  const who = eventId === undefined ? "event" : `event "${truncate(eventId)}"`;
-  const what =
-    field === undefined || problemNamesField ? problem : `${field} ${problem}`;
-  const details: { eventId?: string; field?: string } = {};
-  if (eventId !== undefined) details.eventId = eventId;
-  if (field !== undefined) details.field = field;
-  return new SyncKitError(
-    "invalid-event",
-    `[sync-kit] [${component}] ${who} ${what}`,
-    details,
-  );
+): SyncKitError<'invalid-event'> {
+  const who = eventId === undefined ? 'event' : `event "${truncate(eventId)}"`
+  const what = field === undefined || problemNamesField ? problem : `${field} ${problem}`
+  const details: { eventId?: string; field?: string } = {}
+  if (eventId !== undefined) details.eventId = eventId
+  if (field !== undefined) details.field = field
+  return new SyncKitError('invalid-event', `[sync-kit] [${component}] ${who} ${what}`, details)
 }
 
-const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/
 
 function formatPath(keys: readonly (string | number)[]): string {
-  let path = "";
+  let path = ''
   for (const key of keys) {
-    if (typeof key === "number") path += `[${key}]`;
-    else if (path === "") path = key;
-    else path += IDENTIFIER.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+    if (typeof key === 'number') path += `[${key}]`
+    else if (path === '') path = key
+    else path += IDENTIFIER.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`
   }
-  return path;
+  return path
 }
 
 function isPlain(value: object): boolean {
-  const proto: unknown = Object.getPrototypeOf(value);
-  if (proto === Object.prototype || proto === null) return true;
+  const proto: unknown = Object.getPrototypeOf(value)
+  if (proto === Object.prototype || proto === null) return true
   // A plain object from another realm (iframe, vm context) has that realm's Object.prototype.
   return (
-    typeof proto === "object" &&
+    typeof proto === 'object' &&
     Object.getPrototypeOf(proto) === null &&
-    typeof (proto as { constructor?: unknown }).constructor === "function" &&
-    (proto as { constructor: { name?: unknown } }).constructor.name === "Object"
-  );
+    typeof (proto as { constructor?: unknown }).constructor === 'function' &&
+    (proto as { constructor: { name?: unknown } }).constructor.name === 'Object'
+  )
 }
 
 function isEmptyObject(value: object): boolean {
   for (const key of Object.keys(value)) {
-    if ((value as Record<string, unknown>)[key] !== undefined) return false;
+    if ((value as Record<string, unknown>)[key] !== undefined) return false
   }
-  return true;
+  return true
 }
 
 function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "object") {
-    const name = (value as { constructor?: { name?: unknown } }).constructor
-      ?.name;
-    return typeof name === "string" && name !== "" && name !== "Object"
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  if (typeof value === 'object') {
+    const name = (value as { constructor?: { name?: unknown } }).constructor?.name
+    return typeof name === 'string' && name !== '' && name !== 'Object'
       ? `a ${name} instance`
-      : "an object";
+      : 'an object'
   }
-  if (typeof value === "string") return `the string "${truncate(value)}"`;
-  return `${typeof value} ${String(value)}`;
+  if (typeof value === 'string') return `the string "${truncate(value)}"`
+  return `${typeof value} ${String(value)}`
 }
 
 function truncate(s: string): string {
-  return s.length > 64 ? `${s.slice(0, 64)}…` : s;
+  return s.length > 64 ? `${s.slice(0, 64)}…` : s
 }
