@@ -595,7 +595,7 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
       const subscription = new SseSubscription({
         handler,
         query,
-        since: opts.since == null ? undefined : opts.since.toString(),
+        since: opts.since ?? undefined,
         knownEpoch: epoch,
         signal: opts.signal,
         onError: opts.onError,
@@ -651,7 +651,7 @@ class RetryableFailure extends Error {
 interface SubscriptionConfig {
   readonly handler: EventHandler
   readonly query: URLSearchParams
-  readonly since: string | undefined
+  readonly since: Version | undefined
   readonly knownEpoch: string | undefined
   readonly signal: AbortSignal | undefined
   readonly onError: ((error: unknown) => void) | undefined
@@ -688,11 +688,11 @@ class SseSubscription implements Subscription {
   private attempt = 0
 
   constructor(private readonly config: SubscriptionConfig) {
-    this.cursor = config.since
+    this.cursor = config.since?.toString()
     // Resuming from a cursor taken in a known epoch: a different epoch at hello means the cursor
     // is meaningless.
     this.epoch = config.since === undefined ? undefined : config.knownEpoch
-    this.cursorVersion = config.since === undefined ? undefined : config.toVersion(config.since)
+    this.cursorVersion = config.since
     this.started = new Promise<void>((resolve, reject) => {
       this.resolveStarted = resolve
       this.rejectStarted = reject
