@@ -335,7 +335,15 @@ function applyEdits(
     state.set(field, [...present.values()].sort(compareJson))
   }
   const out: Record<string, JsonValue> = {}
-  for (const field of [...state.keys()].sort(compareCodePoints))
-    out[field] = state.get(field) as JsonValue
+  for (const field of [...state.keys()].sort(compareCodePoints)) {
+    // defineProperty, not assignment: a "__proto__" field must stay data, never become the
+    // state's prototype (whose properties would then show through as fields).
+    Object.defineProperty(out, field, {
+      value: state.get(field) as JsonValue,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    })
+  }
   return out
 }

@@ -142,11 +142,13 @@ export function prevailingPatch(pair: ConflictPair, winner: Event): PrevailingPa
   const w = winner.data
   const l = loser.data
   if (isJsonObject(w) && isJsonObject(l)) {
-    const data: Record<string, JsonValue> = {}
+    // No prototype: a field named "__proto__" is stored, not taken as the object's prototype.
+    const data = Object.create(null) as Record<string, JsonValue>
     const fields: string[] = []
     for (const field of Object.keys(w).sort(compareCodePoints)) {
       const a = w[field]
-      const b = l[field]
+      // Own fields only: a loser without "constructor" does not hold Object's constructor.
+      const b = Object.prototype.hasOwnProperty.call(l, field) ? l[field] : undefined
       if (a === undefined || b === undefined || jsonEqual(a, b)) continue
       data[field] = a
       fields.push(`"${field}"`)

@@ -178,14 +178,16 @@ function mergeFields(
   let needsEvent = false
 
   if (isJsonObject(before) && isJsonObject(after)) {
-    const resolved: Record<string, JsonValue> = {}
+    // No prototype: a field named "__proto__" is stored, not taken as the object's prototype.
+    const resolved = Object.create(null) as Record<string, JsonValue>
     const untouched: string[] = []
     const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort(
       compareCodePoints,
     )
     for (const field of keys) {
-      const a = before[field]
-      const b = after[field]
+      // Own fields only: a side without "constructor" does not set it to Object's constructor.
+      const a = ownField(before, field)
+      const b = ownField(after, field)
       if (a === undefined || b === undefined) {
         untouched.push(field)
         continue
@@ -309,6 +311,10 @@ function signed(n: number): string {
 function preview(value: JsonValue): string {
   const text = canonicalJson(value)
   return text.length > 80 ? `${text.slice(0, 77)}...` : text
+}
+
+function ownField(data: Readonly<Record<string, JsonValue>>, field: string): JsonValue | undefined {
+  return Object.prototype.hasOwnProperty.call(data, field) ? data[field] : undefined
 }
 
 function toJson(value: unknown): JsonValue {
