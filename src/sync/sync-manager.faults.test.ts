@@ -112,6 +112,36 @@ describe('SyncManager under faults and races', () => {
     expect(String(edit.event.metadata?.hlc) > String(onY.event.metadata?.hlc)).toBe(true)
   })
 
+  it('Given a sync aborted while a conflict was being resolved, When the replica syncs again, Then that conflict is resolved then rather than lost', async () => {
+    const hub = createLoopbackHub()
+    const controller = new AbortController()
+    let calls = 0
+    const abortFirst: ConflictResolver = {
+      async resolve(conflict) {
+        calls++
+        if (calls === 1) {
+          controller.abort()
+          throw new SyncKitError('aborted', '[test] resolve aborted', {})
+        }
+        return { resolvedEvents: [conflict.remote.event], decision: 'keep-remote', reasons: [] }
+      },
+    }
+    const a = replica(hub, 'a', { resolver: abortFirst })
+    const b = replica(hub, 'b')
+    await a.manager.record({ type: 'T', aggregateId: 'x', data: { v: 'a' } })
+    const fromB = await b.manager.record({ type: 'T', aggregateId: 'x', data: { v: 'b' } })
+    await b.manager.sync()
+    const aborted = await a.manager.sync({ signal: controller.signal }).catch((e: unknown) => e)
+    expect(isSyncKitError(aborted, 'aborted')).toBe(true)
+    expect(a.conflicts).toHaveLength(0)
+
+    const retry = await a.manager.sync()
+
+    expect(retry).toMatchObject({ pulled: 0, conflicts: 1, resolved: 1 })
+    expect(a.conflicts.map((c) => c.conflict.remote.event.id)).toEqual([fromB.event.id])
+    expect(await a.manager.sync()).toMatchObject({ conflicts: 0, resolved: 0 })
+  })
+
   it('Given a store that fails setCheckpoint after storing a pulled page, When the sync is retried, Then the conflict in that page is still detected and later edits follow it', async () => {
     const hub = createLoopbackHub()
     let failures = 1

@@ -225,6 +225,8 @@ export class SyncManager {
   private hlc: HybridLogicalClock | undefined
   private seen: VectorClock = VectorClock.EMPTY
   private readonly heads = new Map<string, Head[]>()
+  /** Conflicts detected but not decided yet: `[local head, remote event]`, oldest first. */
+  private readonly unresolved: (readonly [EventWithVersion, EventWithVersion])[] = []
   private initializing: Promise<void> | undefined
   private inflight: Promise<SyncResult> | undefined
   private followUp: Promise<SyncResult> | undefined
@@ -455,7 +457,11 @@ export class SyncManager {
     let pushed = push ? await this.pushAll(signal, until) : 0
     let pulled = { pulled: 0, conflicts: 0, resolved: 0 }
     if (pull) {
+      // Conflicts a failed or aborted sync detected but did not get to decide come first.
+      const carried = await this.resolvePending(signal)
       pulled = await this.pullAll(signal)
+      pulled.conflicts += carried.conflicts
+      pulled.resolved += carried.resolved
       // An epoch change found while pulling resets the push checkpoint: re-send now.
       if (push && this.epochReset) {
         this.epochReset = false
@@ -623,7 +629,6 @@ export class SyncManager {
     const events = remote.map((e) => e.event)
     const { results, atomic } = await this.storePulled(events, checkpoint, signal)
     let pulled = 0
-    let resolved = 0
     let firstNew: number | undefined
     let lastNew: number | undefined
     // Take the whole page into account before resolving anything: it is stored and checkpointed
@@ -648,9 +653,8 @@ export class SyncManager {
       const stored: EventWithVersion = { event, version: result.version }
       for (const head of this.observe(stored)) found.push([head, stored])
     }
-    for (const [head, stored] of found) {
-      if (await this.resolve(head.ewv, stored, signal)) resolved++
-    }
+    for (const [head, stored] of found) this.unresolved.push([head.ewv, stored])
+    const { conflicts, resolved } = await this.resolvePending(signal)
     // Only an atomic batch is known to occupy consecutive versions: stored one at a time, a local
     // event recorded meanwhile may sit between two pulled events, and must still be pushed.
     if (atomic && firstNew !== undefined && lastNew !== undefined) {
@@ -660,7 +664,27 @@ export class SyncManager {
         opts,
       )
     }
-    return { pulled, conflicts: found.length, resolved }
+    return { pulled, conflicts, resolved }
+  }
+
+  /**
+   * Decides the queued conflicts, oldest first. A conflict leaves the queue once decided (or once
+   * its resolver failed, which is reported); when the sync is aborted or the store fails while
+   * one is decided, it and the rest stay queued for the next sync rather than being lost.
+   */
+  private async resolvePending(
+    signal: AbortSignal | undefined,
+  ): Promise<{ conflicts: number; resolved: number }> {
+    let conflicts = 0
+    let resolved = 0
+    for (;;) {
+      const next = this.unresolved[0]
+      if (next === undefined) break
+      if (await this.resolve(next[0], next[1], signal)) resolved++
+      conflicts++
+      this.unresolved.shift()
+    }
+    return { conflicts, resolved }
   }
 
   /**
