@@ -460,6 +460,8 @@ describe('createSyncHandler: stream', () => {
     const sse = await openStream(Promise.resolve(response))
     await sse.until((r) => r.events().length >= 2)
     expect(sse.messages[0]?.event).toBe('hello')
+    // The hello's id is the starting cursor: an EventSource reconnecting before any event resumes here.
+    expect(sse.messages[0]?.id).toBe('1')
     expect(JSON.parse(sse.messages[0]?.data ?? 'null')).toMatchObject({
       latestVersion: '3',
       cursor: '1',

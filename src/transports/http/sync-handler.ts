@@ -485,7 +485,9 @@ export function createSyncHandler<TPrincipal = unknown>(
       filters: query.filters,
       signal: request.signal,
     })
-    const hello = `retry: 1000\nevent: hello\ndata: ${JSON.stringify({
+    // The hello carries the starting cursor as its id too, so a plain EventSource that loses the
+    // connection before the first event still reconnects from here, not from the newer head.
+    const hello = `retry: 1000\nid: ${sseId(cursor)}\nevent: hello\ndata: ${JSON.stringify({
       epoch,
       latestVersion: latest.toString(),
       cursor: cursor.toString(),
@@ -780,17 +782,23 @@ function toWire(item: EventWithVersion): { event: Event; version: string } {
   return { event: item.event, version: item.version.toString() }
 }
 
+/** A version as an SSE `id` field: it must not contain line breaks or NUL. */
+function sseId(version: Version): string {
+  const id = version.toString()
+  if (/[\r\n\0]/.test(id)) {
+    throw new SyncKitError(
+      'internal',
+      `${COMPONENT} the store produced a version with a line break`,
+      {},
+    )
+  }
+  return id
+}
+
 function encodeEvents(page: readonly EventWithVersion[]): string {
   let out = ''
   for (const item of page) {
-    const version = item.version.toString()
-    if (/[\r\n\0]/.test(version)) {
-      throw new SyncKitError(
-        'internal',
-        `${COMPONENT} the store produced a version with a line break`,
-        {},
-      )
-    }
+    const version = sseId(item.version)
     out += `id: ${version}\nevent: event\ndata: ${JSON.stringify({ event: item.event, version })}\n\n`
   }
   return out
