@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
 import { createMemoryStore } from '../stores/memory/index.js'
 import type { MemoryStore } from '../stores/memory/index.js'
+import { TestClock } from '../testing/test-clock.js'
 import { createLoopbackHub } from '../transports/loopback/index.js'
 import type { ConflictResolver, Event, EventStore } from '../types/index.js'
 import { causalRelation } from './causality.js'
@@ -225,5 +226,24 @@ describe('SyncManager under faults and races', () => {
     expect(a.errors.some((e) => isSyncKitError(e, 'resolver-failed'))).toBe(true)
     const edit = await a.manager.record({ type: 'T', aggregateId: 'y', data: { v: 'a' } })
     expect(causalRelation(onY.event, edit.event)).toBe('before')
+  })
+
+  it('Given live mode, When start(), stop() and start() follow each other at once, Then the manager ends up with a live subscription', async () => {
+    const clock = new TestClock()
+    const hub = createLoopbackHub({ clock })
+    const a = replica(hub, 'a', { clock, timers: clock, live: true })
+
+    a.manager.start()
+    await a.manager.stop()
+    a.manager.start()
+    await clock.advance(0)
+    await hub.settle()
+
+    expect(a.manager.isRunning).toBe(true)
+    expect(hub.subscriptions).toBe(1)
+    await a.manager.stop()
+    await hub.settle()
+    expect(hub.subscriptions).toBe(0)
+    expect(a.errors).toEqual([])
   })
 })

@@ -990,7 +990,9 @@ export class SyncManager {
           )
           if (!this.running) {
             await sub.unsubscribe()
-            return
+            // A start() during that wait found this attempt still running and left the live
+            // subscription to it: the loop condition checks again.
+            continue
           }
           this.subscription = sub
         } catch (error) {
