@@ -389,6 +389,24 @@ describe('createSyncHandler: auth and tenants', () => {
     expect(store.size).toBe(0)
   })
 
+  it('Given requireTenant, When a tenant pushes an event without metadata.tenant, Then 422 and nothing stored; with it, the stored event is exactly the pushed one', async () => {
+    const { handler, store } = setup({ ...auth, requireTenant: true })
+    const error = await expectError(
+      await handler(pushEvents([makeEvent('plain')], as('acme'))),
+      422,
+      'invalid-event',
+    )
+    expect(error.details).toEqual({ eventId: 'plain', field: 'metadata.tenant' })
+    expect(store.size).toBe(0)
+    const own = makeEvent('own', { metadata: { tenant: 'acme' } })
+    expect((await handler(pushEvents([own], as('acme')))).status).toBe(200)
+    const again = (await (await handler(pushEvents([own], as('acme')))).json()) as {
+      duplicates: number
+    }
+    expect(again.duplicates).toBe(1)
+    expect((await store.load(null))[0]?.event).toEqual(own)
+  })
+
   it("Given another tenant's event id, When a tenant pushes that id, Then 409 revealing none of its data", async () => {
     const { handler, store } = setup(auth)
     await handler(

@@ -140,6 +140,15 @@ export interface SyncHandlerOptions<TPrincipal = unknown> {
    */
   readonly tenantOf?: (principal: TPrincipal) => string | undefined
   /**
+   * With tenants: refuse (422 `invalid-event`, field `metadata.tenant`) a pushed event that does
+   * not name the principal's tenant, instead of writing the tenant into it. Then the server stores
+   * exactly the event the client holds, so pulling it back is a plain duplicate — set this when
+   * clients (e.g. a `SyncManager`) keep their own copies and set `metadata.tenant` themselves.
+   * An event naming another tenant is refused with 403 either way.
+   * @defaultValue false (an event without a tenant is stored with the principal's)
+   */
+  readonly requireTenant?: boolean
+  /**
    * Path prefix the routes live under, e.g. `/sync` → `/sync/v1/events`. Starts with `/`, no
    * trailing `/`.
    * @defaultValue `''`
@@ -299,6 +308,7 @@ export function createSyncHandler<TPrincipal = unknown>(
     maxPageLimit,
   )
   const heartbeatMs = positive(options.heartbeatMs, DEFAULT_HEARTBEAT_MS, 'heartbeatMs')
+  const requireTenant = options.requireTenant === true
   if (options.epoch !== undefined && (typeof options.epoch !== 'string' || options.epoch === '')) {
     throw new SyncKitError(
       'invalid-argument',
@@ -418,7 +428,9 @@ export function createSyncHandler<TPrincipal = unknown>(
         { limitBytes: maxBodyBytes },
       )
     }
-    const events: Event[] = raw.map((item, index) => checkWireEvent(item, index, ctx.tenant))
+    const events: Event[] = raw.map((item, index) =>
+      checkWireEvent(item, index, ctx.tenant, requireTenant),
+    )
     if (events.length === 0) {
       const [epoch, latest] = await Promise.all([getEpoch(), store.latestVersion()])
       return json(200, { stored: 0, duplicates: 0, epoch, latestVersion: latest.toString() })
@@ -668,7 +680,12 @@ async function storeAll(store: EventStore, events: readonly Event[]): Promise<St
   return results
 }
 
-function checkWireEvent(item: unknown, index: number, tenant: string | undefined): Event {
+function checkWireEvent(
+  item: unknown,
+  index: number,
+  tenant: string | undefined,
+  requireTenant: boolean,
+): Event {
   const shaped = v.safeParse(wireEventSchema, item)
   if (!shaped.success) {
     const issue = shaped.issues[0]
@@ -686,6 +703,13 @@ function checkWireEvent(item: unknown, index: number, tenant: string | undefined
   const event = validateEvent(shaped.output, 'http-server')
   if (tenant === undefined) return event
   const named = event.metadata?.tenant
+  if (named === undefined && requireTenant) {
+    throw new SyncKitError(
+      'invalid-event',
+      `${COMPONENT} events[${index}] has no metadata.tenant; this server requires each event to name its tenant ("${tenant.slice(0, 100)}") — nothing from this push was stored`,
+      { eventId: event.id, field: 'metadata.tenant' },
+    )
+  }
   if (named === undefined) return { ...event, metadata: { ...event.metadata, tenant } }
   if (named !== tenant) {
     throw new SyncKitError(
