@@ -246,4 +246,24 @@ describe('SyncManager under faults and races', () => {
     expect(hub.subscriptions).toBe(0)
     expect(a.errors).toEqual([])
   })
+
+  it('Given a replica whose store was wiped but kept its node id, When it pulls events recorded under that id, Then it reports the reuse once as an error', async () => {
+    const hub = createLoopbackHub()
+    const before = replica(hub, 'a')
+    await before.manager.record({ type: 'T', aggregateId: 'x', data: { v: 1 } })
+    await before.manager.record({ type: 'T', aggregateId: 'x', data: { v: 2 } })
+    await before.manager.sync()
+    await before.manager.close()
+
+    const after = replica(hub, 'a')
+    await after.manager.sync()
+    await after.manager.sync()
+
+    const reports = after.errors.filter((e) => isSyncKitError(e, 'invalid-argument'))
+    expect(reports).toHaveLength(1)
+    expect((reports[0] as Error).message).toMatch(/node id "a"/)
+    // Pulling caught the clock up: what it records now does not reuse a dot.
+    const next = await after.manager.record({ type: 'T', aggregateId: 'x', data: { v: 3 } })
+    expect(next.event.metadata?.causal).toBe('a:3')
+  })
 })

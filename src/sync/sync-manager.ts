@@ -225,6 +225,7 @@ export class SyncManager {
   private hlc: HybridLogicalClock | undefined
   private seen: VectorClock = VectorClock.EMPTY
   private readonly heads = new Map<string, Head[]>()
+  private nodeIdReuseReported = false
   /** Conflicts detected but not decided yet: `[local head, remote event]`, oldest first. */
   private readonly unresolved: (readonly [EventWithVersion, EventWithVersion])[] = []
   private initializing: Promise<void> | undefined
@@ -648,6 +649,7 @@ export class SyncManager {
         firstNew ??= i
         lastNew = i
         pulled++
+        if (event.metadata?.origin === this.nodeId) this.reportNodeIdReuse(event)
       }
       this.receiveStamp(event)
       const stored: EventWithVersion = { event, version: result.version }
@@ -685,6 +687,25 @@ export class SyncManager {
       this.unresolved.shift()
     }
     return { conflicts, resolved }
+  }
+
+  /**
+   * A new event pulled under this replica's own node id: the store was wiped or restored from a
+   * backup, or another replica uses the same id. Events recorded before this pull may share
+   * causal dots with older events (which then look equal, hiding conflicts). Observing the pulled
+   * events catches the clock up, so later records are safe; report it once.
+   */
+  private reportNodeIdReuse(event: Event): void {
+    if (this.nodeIdReuseReported) return
+    this.nodeIdReuseReported = true
+    this.emit(
+      'error',
+      new SyncKitError(
+        'invalid-argument',
+        `[sync-manager] pulled event "${event.id.slice(0, 64)}" was recorded under this replica's node id "${this.nodeId}" but is not in its store: the store was wiped or restored, or another replica uses the same node id; give every replica, and every wiped store, a node id of its own`,
+        { argument: 'nodeId' },
+      ),
+    )
   }
 
   /**

@@ -24,7 +24,6 @@ export type {
   EventHandler,
   PullOptions,
   PullResult,
-  PushOptions,
   PushResult,
   SubscribeOptions,
   Subscription,

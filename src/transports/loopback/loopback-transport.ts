@@ -3,7 +3,6 @@ import type {
   EventHandler,
   PullOptions,
   PullResult,
-  PushOptions,
   PushResult,
   SignalOptions,
   SubscribeOptions,
@@ -112,7 +111,7 @@ export interface ConnectionHost {
   push(
     connection: LoopbackConnection,
     events: readonly Event[],
-    options?: PushOptions,
+    options?: SignalOptions,
   ): Promise<PushResult>
   pull(
     connection: LoopbackConnection,
@@ -153,7 +152,7 @@ export class LoopbackConnection implements LoopbackTransport {
     return this.isClosed
   }
 
-  push(events: readonly Event[], options?: PushOptions): Promise<PushResult> {
+  push(events: readonly Event[], options?: SignalOptions): Promise<PushResult> {
     return this.host.push(this, events, options)
   }
 
