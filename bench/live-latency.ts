@@ -1,0 +1,184 @@
+/**
+ * Live-mode delivery latency through a real `sync-kit serve` process (issue 3 §3): how long from
+ * one replica pushing an event until a live replica has stored it, with no polling.
+ *
+ * Two measurements, each over `--iterations` events after `--warmup` unmeasured ones:
+ * - `manager`: replica A `record`s an event and `sync`s (push); replica B, a `SyncManager` with
+ *   `live: true` and a one-hour poll interval, is woken by the server's event stream and pulls
+ *   the event into its store. Timed from before A's `record` to B's `sync` event reporting the
+ *   pull, and from A's push being acknowledged to the same moment.
+ * - `stream`: a bare `transport.push` until a `transport.subscribe` handler receives the event
+ *   (the stream alone, no pull).
+ *
+ * Run: `node --import tsx bench/live-latency.ts [--iterations N] [--warmup N] [--db PATH]`.
+ * Prints one JSON line on stdout (milliseconds: p50, p95, p99, max, mean) and a summary on stderr.
+ * The server runs from the source through tsx on a SQLite file (`synchronous: full`, the
+ * default) in a temporary directory unless `--db` names one (`:memory:` for memory).
+ *
+ * @module
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+
+import { startSyncServer } from '../examples/http-mode.js'
+import { SyncManager, createMemoryStore } from '../src/index.js'
+import { createHttpTransport } from '../src/transports/http/index.js'
+
+/** Latency percentiles of one measurement, in milliseconds. */
+interface LatencySummary {
+  /** Number of samples. */
+  readonly n: number
+  /** Median. */
+  readonly p50: number
+  /** 95th percentile. */
+  readonly p95: number
+  /** 99th percentile. */
+  readonly p99: number
+  /** Largest sample. */
+  readonly max: number
+  /** Arithmetic mean. */
+  readonly mean: number
+}
+
+/** Summarises samples with nearest-rank percentiles, rounded to 0.01 ms. */
+function summarizeLatency(samples: readonly number[]): LatencySummary {
+  const sorted = [...samples].sort((a, b) => a - b)
+  const rank = (p: number): number => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? NaN
+  const round = (ms: number): number => Math.round(ms * 100) / 100
+  const mean = sorted.reduce((sum, ms) => sum + ms, 0) / Math.max(1, sorted.length)
+  return {
+    n: sorted.length,
+    p50: round(rank(0.5)),
+    p95: round(rank(0.95)),
+    p99: round(rank(0.99)),
+    max: round(sorted.at(-1) ?? NaN),
+    mean: round(mean),
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      iterations: { type: 'string', default: '200' },
+      warmup: { type: 'string', default: '20' },
+      db: { type: 'string' },
+    },
+    strict: true,
+  })
+  const iterations = Number(values.iterations)
+  const warmup = Number(values.warmup)
+  if (!Number.isSafeInteger(iterations) || iterations < 1 || !Number.isSafeInteger(warmup)) {
+    throw new Error('--iterations must be a positive integer and --warmup a non-negative one')
+  }
+  const dir = values.db === undefined ? await mkdtemp(join(tmpdir(), 'sync-kit-live-')) : undefined
+  const db = values.db ?? join(dir as string, 'server.db')
+
+  let streamOpens = 0
+  let onStreamOpen: (() => void) | undefined
+  const server = await startSyncServer({
+    db,
+    onLog: (record) => {
+      if (record['path'] === '/v1/stream' && record['stream'] === 'open') {
+        streamOpens++
+        onStreamOpen?.()
+      }
+      if (record['level'] !== 'info')
+        process.stderr.write(`[sync-server] ${JSON.stringify(record)}\n`)
+    },
+  })
+  const streamOpened = async (count: number): Promise<void> => {
+    while (streamOpens < count) await new Promise<void>((resolve) => (onStreamOpen = resolve))
+  }
+  const transports = [
+    createHttpTransport({ url: server.url }),
+    createHttpTransport({ url: server.url }),
+    createHttpTransport({ url: server.url }),
+  ] as const
+  const [transportA, transportB, transportC] = transports
+  const a = new SyncManager({ store: createMemoryStore(), transport: transportA, nodeId: 'a' })
+  const b = new SyncManager({
+    store: createMemoryStore(),
+    transport: transportB,
+    nodeId: 'b',
+    live: true,
+    intervalMs: 3_600_000,
+  })
+  try {
+    // --- manager: record + push on A → B's live-triggered pull has stored it
+    let pulled: (() => void) | undefined
+    b.on('sync', (result) => {
+      if (result.pulled > 0) pulled?.()
+    })
+    b.on('error', (error) => process.stderr.write(`[b] ${String(error)}\n`))
+    b.start()
+    await streamOpened(1)
+    const fromRecord: number[] = []
+    const fromAck: number[] = []
+    for (let i = 0; i < warmup + iterations; i++) {
+      const arrived = new Promise<number>((resolve) => (pulled = () => resolve(performance.now())))
+      const t0 = performance.now()
+      await a.record({ type: 'Ping', aggregateId: 'latency', data: { i } })
+      const { pushed } = await a.sync()
+      const acked = performance.now()
+      if (pushed !== 1) throw new Error(`expected one pushed event, got ${pushed}`)
+      const t1 = await arrived
+      if (i >= warmup) {
+        fromRecord.push(t1 - t0)
+        fromAck.push(t1 - acked)
+      }
+    }
+
+    // --- stream: bare push → subscribe handler
+    let received: ((id: string) => void) | undefined
+    const subscription = await transportC.subscribe((batch) => {
+      for (const item of batch) received?.(item.event.id)
+    })
+    await streamOpened(2)
+    const stream: number[] = []
+    for (let i = 0; i < warmup + iterations; i++) {
+      const id = `stream-${i}`
+      const arrived = new Promise<number>((resolve) => {
+        received = (got) => {
+          if (got === id) resolve(performance.now())
+        }
+      })
+      const t0 = performance.now()
+      await transportA.push([{ id, type: 'Ping', aggregateId: 'stream', data: { i } }])
+      const t1 = await arrived
+      if (i >= warmup) stream.push(t1 - t0)
+    }
+    await subscription.unsubscribe()
+
+    const result = {
+      benchmark: 'live-latency',
+      server: 'sync-kit serve (child process, tsx)',
+      db: values.db ?? 'sqlite file, synchronous=full',
+      iterations,
+      warmup,
+      node: process.version,
+      managerFromRecordMs: summarizeLatency(fromRecord),
+      managerFromPushAckMs: summarizeLatency(fromAck),
+      streamFromPushMs: summarizeLatency(stream),
+    }
+    process.stdout.write(`${JSON.stringify(result)}\n`)
+    const line = (name: string, s: LatencySummary): string =>
+      `${name.padEnd(34)} p50 ${s.p50} ms, p95 ${s.p95} ms, p99 ${s.p99} ms, max ${s.max} ms`
+    process.stderr.write(
+      [
+        line('record+push on A → stored on B', result.managerFromRecordMs),
+        line('push acknowledged → stored on B', result.managerFromPushAckMs),
+        line('push → stream handler', result.streamFromPushMs),
+      ].join('\n') + '\n',
+    )
+  } finally {
+    await b.close()
+    await a.close()
+    for (const transport of transports) await transport.close()
+    await server.stop()
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true })
+  }
+}
+
+await main()
