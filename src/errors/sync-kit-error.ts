@@ -3,6 +3,8 @@
  *
  * - `invalid-event` — an event failed validation (empty id/type/aggregateId, non-JSON data).
  * - `event-id-conflict` — an event id already exists with different content; nothing changed.
+ * - `epoch-mismatch` — a push conditioned on the remote's epoch (`ifEpoch`) found another epoch:
+ *   the remote was wiped or replaced; nothing was stored.
  * - `version-parse` — a version string could not be parsed.
  * - `version-mismatch` — two versions of different kinds were compared, or a store got a foreign
  *   version.
@@ -26,6 +28,7 @@
 export interface SyncKitErrorDetails {
   'invalid-event': { readonly eventId?: string; readonly field?: string }
   'event-id-conflict': { readonly eventId: string }
+  'epoch-mismatch': { readonly expected: string; readonly actual: string }
   'version-parse': { readonly value: string }
   'version-mismatch': { readonly expected?: string; readonly actual?: string }
   'invalid-argument': { readonly argument: string }

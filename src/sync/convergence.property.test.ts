@@ -508,23 +508,19 @@ async function check(world: World, scenario: Scenario): Promise<Outcome> {
       if (!ids.includes(id)) problems.push(`recorded event ${id} is missing on ${NODE_IDS[r]}`)
     })
   }
-  // 3. Each log respects causal order: nothing stored before an event it causally follows.
-  // Not after a server reset: a known SyncManager bug (see the regression below) re-sends the
-  // events recorded since the last checkpoint before the older ones, so the new log starts out of
-  // causal order. Convergence, no loss and agreement are still checked for those runs.
-  const serverReset = scenario.actions.some((action) => action.kind === 'reset')
-  if (!serverReset)
-    logs.forEach((log, r) => {
-      for (let j = 0; j < log.length; j++) {
-        for (let i = 0; i < j; i++) {
-          const earlier = (log[i] as { event: Event }).event
-          const later = (log[j] as { event: Event }).event
-          if (causalRelation(later, earlier) === 'before') {
-            problems.push(`${NODE_IDS[r]} stores ${earlier.id} before ${later.id}, its cause`)
-          }
+  // 3. Each log respects causal order: nothing stored before an event it causally follows (also
+  // after a server reset: the manager probes the epoch before pushing past a checkpoint).
+  logs.forEach((log, r) => {
+    for (let j = 0; j < log.length; j++) {
+      for (let i = 0; i < j; i++) {
+        const earlier = (log[i] as { event: Event }).event
+        const later = (log[j] as { event: Event }).event
+        if (causalRelation(later, earlier) === 'before') {
+          problems.push(`${NODE_IDS[r]} stores ${earlier.id} before ${later.id}, its cause`)
         }
       }
-    })
+    }
+  })
   // 4. The same materialised state of every aggregate on every replica.
   const options = RESOLVERS[scenario.resolver].materialize
   for (const aggregateId of AGGREGATES) {
@@ -744,35 +740,31 @@ describe('regressions found by the convergence property', () => {
     expect(errors).toEqual([])
   })
 
-  // KNOWN BUG, reported to the lead (found with seed -434295892). The manager learns of a new epoch
-  // only from the answer to its first push, so the events recorded since its push checkpoint reach
-  // the new server before the older ones it then re-sends: the new log (and every log pulled from
-  // it) holds e2 before its cause e1. Convergence is unaffected. `it.fails` keeps the scenario
-  // running: it reports a failure as soon as the bug is fixed, so this can become a plain `it`.
-  it.fails(
-    'Given a server reset, when a replica re-sends its events, then the new log keeps causal order',
-    async () => {
-      // Given e1 pushed, then the server reset, then e2 recorded (e2 causally follows e1)
-      const hub = createLoopbackHub()
-      const a = new SyncManager({
-        store: createMemoryStore(),
-        transport: hub.connect('a'),
-        nodeId: 'a',
-      })
-      const bStore = createMemoryStore()
-      const b = new SyncManager({ store: bStore, transport: hub.connect('b'), nodeId: 'b' })
-      await a.record({ id: 'e1', type: 'T', aggregateId: 'x', data: {} })
-      await a.sync()
-      await hub.reset()
-      await a.record({ id: 'e2', type: 'T', aggregateId: 'x', data: {} })
-      // When a syncs (and notices the reset), and b pulls
-      await a.sync()
-      await b.sync()
-      // Then cause comes before effect on the server and at b
-      expect(await idsOf(hub.store)).toEqual(['e1', 'e2'])
-      expect(await idsOf(bStore)).toEqual(['e1', 'e2'])
-    },
-  )
+  // Regression (found with seed -434295892): the manager used to learn of a new epoch only from
+  // the answer to its first push, so events recorded since its push checkpoint reached the new
+  // server before the older ones it then re-sent. It now probes the epoch before pushing past a
+  // checkpoint.
+  it('Given a server reset, when a replica re-sends its events, then the new log keeps causal order', async () => {
+    // Given e1 pushed, then the server reset, then e2 recorded (e2 causally follows e1)
+    const hub = createLoopbackHub()
+    const a = new SyncManager({
+      store: createMemoryStore(),
+      transport: hub.connect('a'),
+      nodeId: 'a',
+    })
+    const bStore = createMemoryStore()
+    const b = new SyncManager({ store: bStore, transport: hub.connect('b'), nodeId: 'b' })
+    await a.record({ id: 'e1', type: 'T', aggregateId: 'x', data: {} })
+    await a.sync()
+    await hub.reset()
+    await a.record({ id: 'e2', type: 'T', aggregateId: 'x', data: {} })
+    // When a syncs (and notices the reset), and b pulls
+    await a.sync()
+    await b.sync()
+    // Then cause comes before effect on the server and at b
+    expect(await idsOf(hub.store)).toEqual(['e1', 'e2'])
+    expect(await idsOf(bStore)).toEqual(['e1', 'e2'])
+  })
 })
 
 function positiveEnv(name: string, fallback: number): number {

@@ -13,6 +13,7 @@ import type {
   EventWithVersion,
   Filter,
   IdGenerator,
+  PushOptions,
   PushResult,
   ResolvedConflict,
   StoreResult,
@@ -493,7 +494,22 @@ export class SyncManager {
       const page =
         until === undefined ? loaded : loaded.filter((e) => e.version.compare(until) <= 0)
       if (page.length === 0) break
-      const result = await this.pushPage(page, opts)
+      // Conditioned on the epoch of our checkpoint: if the remote was wiped or replaced meanwhile,
+      // it stores nothing, and we re-send our history from the beginning first, so its new log
+      // never holds an effect before its cause.
+      const ifEpoch = checkpointEpoch ?? this.remoteEpoch
+      let result: PushResult
+      try {
+        result = await this.pushPage(page, ifEpoch === undefined ? opts : { ...opts, ifEpoch })
+      } catch (error) {
+        if (!isSyncKitError(error, 'epoch-mismatch')) throw error
+        const current = error.details.actual
+        this.noteEpoch(current)
+        this.epochChanged(ifEpoch ?? '', current)
+        checkpointEpoch = current
+        since = null
+        continue
+      }
       if (result.epoch !== undefined) {
         this.noteEpoch(result.epoch)
         if (checkpointEpoch !== undefined && checkpointEpoch !== result.epoch) {
@@ -525,7 +541,7 @@ export class SyncManager {
    */
   private async pushPage(
     page: readonly EventWithVersion[],
-    opts: { signal?: AbortSignal },
+    opts: PushOptions,
   ): Promise<PushResult> {
     try {
       return await this.transport.push(

@@ -104,6 +104,7 @@ export const TRANSPORT_CASES: readonly string[] = Object.freeze([
   'latestVersion is zero while empty, then equals the last pulled version',
   'parseVersion round-trips versions and rejects garbage with version-parse',
   'epoch stays the same across calls',
+  'push with ifEpoch stores only while the epoch matches',
   'events crossing the transport are copies',
   'JSON values and Unicode round-trip unchanged',
   'a pre-aborted signal rejects every call with aborted and stores nothing',
@@ -501,6 +502,31 @@ const CASES: Readonly<Record<string, CaseBody>> = {
       epochs[0] === undefined || (typeof epochs[0] === 'string' && epochs[0] !== ''),
       'a reported epoch is a non-empty string',
     )
+  },
+
+  'push with ifEpoch stores only while the epoch matches': async ({ transport }) => {
+    const first = await transport.push([makeEvent('e1')])
+    const epoch = first.epoch
+    if (epoch === undefined) {
+      // A remote without epochs ignores the condition.
+      await transport.push([makeEvent('e2')], { ifEpoch: 'any-epoch' })
+      assertEqual(ids(await pullAll(transport)), ['e1', 'e2'], 'ifEpoch ignored without epochs')
+      return
+    }
+    const matching = await transport.push([makeEvent('e2')], { ifEpoch: epoch })
+    assertEqual(matching.stored, 1, 'a push with the current epoch is stored')
+    const stale = `${epoch}-stale`
+    const error = await assertRejects(
+      () => transport.push([makeEvent('e3')], { ifEpoch: stale }),
+      'epoch-mismatch',
+      'a push with another epoch',
+    )
+    assertEqual(
+      error.details,
+      { expected: stale, actual: epoch },
+      'epoch-mismatch details name both epochs',
+    )
+    assertEqual(ids(await pullAll(transport)), ['e1', 'e2'], 'nothing stored from the stale push')
   },
 
   'events crossing the transport are copies': async ({ transport }) => {

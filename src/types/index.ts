@@ -24,6 +24,7 @@ export type {
   EventHandler,
   PullOptions,
   PullResult,
+  PushOptions,
   PushResult,
   SubscribeOptions,
   Subscription,

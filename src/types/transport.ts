@@ -18,6 +18,18 @@ export interface PushResult {
   readonly epoch?: string
 }
 
+/** Options for {@link Transport.push}. */
+export interface PushOptions extends SignalOptions {
+  /**
+   * Store the events only while the remote's epoch is still this one. A remote with another epoch
+   * (wiped or replaced since the caller's checkpoint) stores nothing and rejects with
+   * `epoch-mismatch`, whose details carry its current epoch. This keeps a replaced remote's new
+   * log in causal order: the caller re-sends its history from the beginning before anything newer.
+   * Remotes without epochs ignore it.
+   */
+  readonly ifEpoch?: string
+}
+
 /** Options for {@link Transport.pull}. */
 export interface PullOptions extends SignalOptions {
   /** Page size: at most this many events. A positive integer. @defaultValue the transport's own */
@@ -81,10 +93,10 @@ export interface Transport {
    * remote's sequence space.
    * @param events - the events to send, in order.
    * @returns how many were new and how many duplicates.
-   * @throws SyncKitError `invalid-event`, `event-id-conflict`, `payload-too-large`, `unavailable`,
-   * `timeout`, `transport-closed`, `aborted`.
+   * @throws SyncKitError `invalid-event`, `event-id-conflict`, `epoch-mismatch`,
+   * `payload-too-large`, `unavailable`, `timeout`, `transport-closed`, `aborted`.
    */
-  push(events: readonly Event[], options?: SignalOptions): Promise<PushResult>
+  push(events: readonly Event[], options?: PushOptions): Promise<PushResult>
   /**
    * Fetches one page of events strictly after `since`.
    * @param since - a version this transport returned, or `null` for the beginning.

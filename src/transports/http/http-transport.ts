@@ -13,6 +13,7 @@ import type {
   Filter,
   PullOptions,
   PullResult,
+  PushOptions,
   PushResult,
   SignalOptions,
   SubscribeOptions,
@@ -503,9 +504,11 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
 
   async function encodePush(
     events: readonly Event[],
+    ifEpoch: string | undefined,
   ): Promise<{ bytes: Uint8Array<ArrayBuffer>; gzip: boolean }> {
     const checked = events.map((event) => validateEvent(event, 'http-client'))
-    const bytes = new TextEncoder().encode(JSON.stringify({ events: checked }))
+    const envelope = ifEpoch === undefined ? { events: checked } : { events: checked, ifEpoch }
+    const bytes = new TextEncoder().encode(JSON.stringify(envelope))
     if (bytes.byteLength <= gzipThresholdBytes || typeof CompressionStream === 'undefined') {
       return { bytes, gzip: false }
     }
@@ -519,7 +522,7 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
       return epoch
     },
 
-    async push(events: readonly Event[], opts?: SignalOptions): Promise<PushResult> {
+    async push(events: readonly Event[], opts?: PushOptions): Promise<PushResult> {
       ensureOpen('push')
       throwIfAborted(opts?.signal, `${COMPONENT} push`)
       if (!Array.isArray(events)) {
@@ -527,7 +530,17 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
           argument: 'events',
         })
       }
-      const body = await encodePush(events)
+      const ifEpoch = opts?.ifEpoch
+      if (ifEpoch !== undefined && (typeof ifEpoch !== 'string' || ifEpoch === '')) {
+        throw new SyncKitError(
+          'invalid-argument',
+          `${COMPONENT} push ifEpoch must be a non-empty string`,
+          {
+            argument: 'ifEpoch',
+          },
+        )
+      }
+      const body = await encodePush(events, ifEpoch)
       const result = await request({
         what: 'push',
         method: 'POST',

@@ -74,6 +74,7 @@ export interface WireErrorBody {
 const STATUS_BY_CODE: Readonly<Partial<Record<SyncKitErrorCode, number>>> = {
   'invalid-event': 422,
   'event-id-conflict': 409,
+  'epoch-mismatch': 412,
   'version-parse': 400,
   'version-mismatch': 400,
   'invalid-argument': 400,
@@ -152,6 +153,18 @@ export function errorFromResponse(
         `${prefix}${hint('give the changed event a new id')}`,
         {
           eventId: typeof eventId === 'string' ? eventId : '',
+        },
+      )
+    }
+    case 412: {
+      const expected = detail('expected')
+      const actual = detail('actual')
+      return new SyncKitError(
+        'epoch-mismatch',
+        `${prefix}${hint('the server was wiped or replaced; re-send from the beginning')}`,
+        {
+          expected: typeof expected === 'string' ? expected : '',
+          actual: typeof actual === 'string' ? actual : '',
         },
       )
     }

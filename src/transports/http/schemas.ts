@@ -22,6 +22,8 @@ export interface WireEvent {
 /** `POST /v1/events` request body. */
 export interface PushRequestBody {
   readonly events: readonly unknown[]
+  /** Store only while the server's epoch is this one (see `PushOptions.ifEpoch`). */
+  readonly ifEpoch?: string | undefined
 }
 
 /** `POST /v1/events` response body. */
@@ -76,6 +78,7 @@ export const wireEventSchema: Schema<WireEvent> = v.strictObject({
 /** `POST /v1/events` request body. Unknown top-level keys are ignored (forward compatible). */
 export const pushRequestSchema: Schema<PushRequestBody> = v.object({
   events: v.array(v.unknown()),
+  ifEpoch: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(1024))),
 })
 
 const count = v.pipe(v.number(), v.integer(), v.minValue(0))

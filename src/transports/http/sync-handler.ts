@@ -431,11 +431,19 @@ export function createSyncHandler<TPrincipal = unknown>(
     const events: Event[] = raw.map((item, index) =>
       checkWireEvent(item, index, ctx.tenant, requireTenant),
     )
+    const epoch = await getEpoch()
+    const ifEpoch = envelope.output.ifEpoch
+    if (ifEpoch !== undefined && ifEpoch !== epoch) {
+      throw new SyncKitError(
+        'epoch-mismatch',
+        `${COMPONENT} the push expected epoch "${ifEpoch.slice(0, 100)}" but this server's log is "${epoch}" (it was wiped or replaced); nothing was stored — re-send from the beginning`,
+        { expected: ifEpoch.slice(0, 1024), actual: epoch },
+      )
+    }
     if (events.length === 0) {
-      const [epoch, latest] = await Promise.all([getEpoch(), store.latestVersion()])
+      const latest = await store.latestVersion()
       return json(200, { stored: 0, duplicates: 0, epoch, latestVersion: latest.toString() })
     }
-    const epoch = await getEpoch()
     let results: StoreResult[]
     try {
       results = await storeAll(store, events)

@@ -13,6 +13,7 @@ import type {
   Filter,
   PullOptions,
   PullResult,
+  PushOptions,
   PushResult,
   SignalOptions,
   StoreResult,
@@ -555,7 +556,7 @@ class Hub implements LoopbackHub, ConnectionHost, SubscriptionHost {
   push(
     connection: LoopbackConnection,
     events: readonly Event[],
-    options?: SignalOptions,
+    options?: PushOptions,
   ): Promise<PushResult> {
     const count = Array.isArray(events) ? events.length : 0
     return this.call(connection, 'push', options, count, () => {
@@ -565,7 +566,22 @@ class Hub implements LoopbackHub, ConnectionHost, SubscriptionHost {
       // Validate and copy now, as a client serialising its request would: later changes by the
       // caller cannot reach the hub, and an invalid event fails the push before anything is sent.
       const batch = events.map((event: unknown) => validateEvent(event, 'loopback'))
-      return () => this.exclusive(() => this.storePush(batch, options?.signal))
+      const ifEpoch = options?.ifEpoch
+      if (ifEpoch !== undefined && typeof ifEpoch !== 'string') {
+        throw badOption('ifEpoch', 'push ifEpoch must be a string')
+      }
+      return () =>
+        this.exclusive(() => {
+          // Checked when the push reaches the hub's log, as a server would.
+          if (ifEpoch !== undefined && ifEpoch !== this.currentEpoch) {
+            throw new SyncKitError(
+              'epoch-mismatch',
+              `[sync-kit] [loopback] push expected epoch "${ifEpoch}" but the hub's log is now "${this.currentEpoch}" (it was reset); re-send from the beginning`,
+              { expected: ifEpoch, actual: this.currentEpoch },
+            )
+          }
+          return this.storePush(batch, options?.signal)
+        })
     })
   }
 

@@ -3,6 +3,7 @@ import type {
   EventHandler,
   PullOptions,
   PullResult,
+  PushOptions,
   PushResult,
   SignalOptions,
   SubscribeOptions,
@@ -111,7 +112,7 @@ export interface ConnectionHost {
   push(
     connection: LoopbackConnection,
     events: readonly Event[],
-    options?: SignalOptions,
+    options?: PushOptions,
   ): Promise<PushResult>
   pull(
     connection: LoopbackConnection,
@@ -152,7 +153,7 @@ export class LoopbackConnection implements LoopbackTransport {
     return this.isClosed
   }
 
-  push(events: readonly Event[], options?: SignalOptions): Promise<PushResult> {
+  push(events: readonly Event[], options?: PushOptions): Promise<PushResult> {
     return this.host.push(this, events, options)
   }
 
