@@ -721,6 +721,7 @@ class Hub implements LoopbackHub, ConnectionHost, SubscriptionHost {
     prepare: () => () => Promise<Outcome<T>>,
   ): Promise<T> {
     let events = count
+    const generation = this.generation
     try {
       this.checkOpen(connection, op)
       throwIfAborted(signal, `[loopback] ${op}`)
@@ -750,10 +751,38 @@ class Hub implements LoopbackHub, ConnectionHost, SubscriptionHost {
       this.record(connection.clientId, op, events, undefined)
       return outcome.value
     } catch (error) {
-      const reported = asSyncKitError(error, op)
+      const reported = this.clientError(error, op, generation)
       this.record(connection.clientId, op, events, reported.code)
       throw reported
     }
+  }
+
+  /**
+   * The error a client sees. When `reset()` or `close()` closes the hub's own store under a call
+   * in flight, the store rejects with `closed`; to a client that is the server going away:
+   * `unavailable` after a reset (retry: the new log answers), `transport-closed` after `close()`.
+   */
+  private clientError(error: unknown, op: LoopbackOp, generation: number): SyncKitError {
+    if (isSyncKitError(error, 'closed') && this.createStore !== undefined) {
+      if (this.isClosed) {
+        return new SyncKitError(
+          'transport-closed',
+          `[sync-kit] [loopback] ${op} failed: the hub was closed during the call`,
+          {},
+          { cause: error },
+        )
+      }
+      if (this.generation !== generation) {
+        return new SyncKitError(
+          'unavailable',
+          `[sync-kit] [loopback] ${op} failed: the hub was reset during the call (new epoch ` +
+            `"${this.currentEpoch}"); retry, and discard checkpoints of the old epoch`,
+          {},
+          { cause: error },
+        )
+      }
+    }
+    return asSyncKitError(error, op)
   }
 
   /** Stores a validated push and fans the new events out; runs under the write lock. */
