@@ -9,7 +9,8 @@ import { createMemoryStore } from '../stores/memory/index.js'
 import type { MemoryStore } from '../stores/memory/index.js'
 import { TestClock } from '../testing/test-clock.js'
 import { createLoopbackHub } from '../transports/loopback/index.js'
-import type { ConflictResolver, Event, EventStore } from '../types/index.js'
+import type { ConflictResolver, Event, EventStore, Transport } from '../types/index.js'
+import { SequenceVersion } from '../versions/sequence-version.js'
 import { causalRelation } from './causality.js'
 import { type ConflictReport, SyncManager, type SyncManagerOptions } from './sync-manager.js'
 
@@ -265,5 +266,29 @@ describe('SyncManager under faults and races', () => {
     // Pulling caught the clock up: what it records now does not reuse a dot.
     const next = await after.manager.record({ type: 'T', aggregateId: 'x', data: { v: 3 } })
     expect(next.event.metadata?.causal).toBe('a:3')
+  })
+
+  it('Given a remote that ignores since and always answers hasMore, When syncing, Then the sync fails with protocol instead of pulling forever', async () => {
+    let pulls = 0
+    const stuck: Transport = {
+      push: async (events) => ({ stored: events.length, duplicates: 0 }),
+      async pull() {
+        pulls++
+        if (pulls > 50) throw new Error('still pulling: the manager loops')
+        const event = { id: 'same', type: 'T', aggregateId: 'a', data: null }
+        return { events: [{ event, version: new SequenceVersion(1) }], hasMore: true }
+      },
+      latestVersion: async () => new SequenceVersion(1),
+      parseVersion: (value) => SequenceVersion.parse(value),
+      close: async () => undefined,
+    }
+    const store = createMemoryStore()
+    const manager = new SyncManager({ store, transport: stuck, nodeId: 'a' })
+
+    const error = await manager.sync().catch((e: unknown) => e)
+
+    expect(isSyncKitError(error, 'protocol')).toBe(true)
+    expect(pulls).toBe(2)
+    expect((await store.load(null)).map((e) => e.event.id)).toEqual(['same'])
   })
 })

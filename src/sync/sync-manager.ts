@@ -625,6 +625,14 @@ export class SyncManager {
       }
       if (page.events.length === 0) break
       const last = page.events[page.events.length - 1] as EventWithVersion
+      if (since !== null && last.version.compare(since) <= 0) {
+        // A remote that does not move past `since` would be asked for the same page forever.
+        throw new SyncKitError(
+          'protocol',
+          `[sync-manager] the remote answered a pull after version ${since.toString().slice(0, 64)} with events up to ${last.version.toString().slice(0, 64)}, not after it; it must return only events after the requested version`,
+          {},
+        )
+      }
       const value = withEpoch(last.version.toString(), page.epoch)
       const counts = await this.ingest(page.events, value, signal)
       totals.pulled += counts.pulled
