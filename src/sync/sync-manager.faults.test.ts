@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
+import type { SyncKitErrorDetails } from '../errors/sync-kit-error.js'
 import { createMemoryStore } from '../stores/memory/index.js'
 import type { MemoryStore } from '../stores/memory/index.js'
 import { TestClock } from '../testing/test-clock.js'
@@ -290,5 +291,57 @@ describe('SyncManager under faults and races', () => {
     expect(isSyncKitError(error, 'protocol')).toBe(true)
     expect(pulls).toBe(2)
     expect((await store.load(null)).map((e) => e.event.id)).toEqual(['same'])
+  })
+
+  it('Given a remote whose epoch flips on every call (two servers with separate logs behind one address), When syncing, Then push and pull give up with unavailable instead of restarting forever', async () => {
+    for (const direction of ['push', 'pull'] as const) {
+      let calls = 0
+      const epoch = (): string => (calls % 2 === 0 ? 'E1' : 'E2')
+      const flapping: Transport = {
+        async push(events, options) {
+          calls++
+          if (calls > 50) throw new Error('still pushing: the manager loops')
+          const current = epoch()
+          if (options?.ifEpoch !== undefined && options.ifEpoch !== current) {
+            const details: SyncKitErrorDetails['epoch-mismatch'] = {
+              expected: options.ifEpoch,
+              actual: current,
+            }
+            throw new SyncKitError('epoch-mismatch', '[test] another server', details)
+          }
+          return { stored: events.length, duplicates: 0, epoch: current }
+        },
+        async pull() {
+          calls++
+          if (calls > 50) throw new Error('still pulling: the manager loops')
+          const event = { id: `r${calls}`, type: 'T', aggregateId: 'a', data: null }
+          return {
+            events: [{ event, version: new SequenceVersion(calls) }],
+            hasMore: false,
+            epoch: epoch(),
+          }
+        },
+        latestVersion: async () => SequenceVersion.ZERO,
+        parseVersion: (value) => SequenceVersion.parse(value),
+        close: async () => undefined,
+      }
+      const manager = new SyncManager({
+        store: createMemoryStore(),
+        transport: flapping,
+        nodeId: 'a',
+        batchSize: 1,
+        direction,
+      })
+      for (let i = 0; i < 3; i++) await manager.record({ type: 'T', aggregateId: 'x', data: i })
+
+      const outcomes = [
+        await manager.sync().catch((e: unknown) => e),
+        await manager.sync().catch((e: unknown) => e),
+      ]
+
+      expect(outcomes.some((o) => isSyncKitError(o, 'unavailable'))).toBe(true)
+      expect(outcomes.every((o) => !(o instanceof Error) || isSyncKitError(o))).toBe(true)
+      expect(calls).toBeLessThanOrEqual(50)
+    }
   })
 })

@@ -37,6 +37,11 @@ export const DEFAULT_BACKOFF_INITIAL_MS = 1_000
 export const DEFAULT_BACKOFF_MAX_MS = 60_000
 
 const INIT_PAGE = 1_000
+/**
+ * How many times one push or pull pass starts over for a changed remote epoch before it gives up:
+ * a real reset needs one; more means the epoch keeps changing under us.
+ */
+const MAX_EPOCH_RESTARTS = 3
 
 /** Which way a `SyncManager` syncs. */
 export type SyncDirection = 'both' | 'push' | 'pull'
@@ -488,6 +493,7 @@ export class SyncManager {
     let since: Version | null = this.pushStart(cp)
     let checkpointEpoch = cp?.epoch
     let pushed = 0
+    let restarts = 0
     for (;;) {
       throwIfAborted(signal, '[sync-manager] push')
       const loaded = await this.store.load(since, this.loadOptions(signal))
@@ -505,6 +511,7 @@ export class SyncManager {
         if (!isSyncKitError(error, 'epoch-mismatch')) throw error
         const current = error.details.actual
         this.noteEpoch(current)
+        this.checkEpochRestarts(++restarts, ifEpoch ?? '', current)
         this.epochChanged(ifEpoch ?? '', current)
         checkpointEpoch = current
         since = null
@@ -516,6 +523,7 @@ export class SyncManager {
           // The remote was wiped or replaced since our checkpoint: it may lack anything we sent
           // before. Send everything again from the beginning (the remote dedups by id).
           this.epochChanged(checkpointEpoch, result.epoch)
+          if (since !== null) this.checkEpochRestarts(++restarts, checkpointEpoch, result.epoch)
           checkpointEpoch = result.epoch
           if (since !== null) {
             since = null
@@ -595,6 +603,7 @@ export class SyncManager {
         ? (await this.store.getCheckpoint(this.pushKey, opts))?.epoch
         : undefined
     const totals = { pulled: 0, conflicts: 0, resolved: 0 }
+    let restarts = 0
     for (;;) {
       throwIfAborted(signal, '[sync-manager] pull')
       const page = await this.transport.pull(since, {
@@ -607,6 +616,7 @@ export class SyncManager {
         if (checkpointEpoch !== undefined && checkpointEpoch !== page.epoch) {
           // The remote was wiped or replaced: its cursors restarted. Pull from the beginning (the
           // store dedups what we already hold) and re-send our events.
+          this.checkEpochRestarts(++restarts, checkpointEpoch, page.epoch)
           this.epochChanged(checkpointEpoch, page.epoch)
           checkpointEpoch = page.epoch
           this.epochReset = true
@@ -961,6 +971,20 @@ export class SyncManager {
   private requireHlc(): HybridLogicalClock {
     if (this.hlc === undefined) throw new SyncKitError('internal', 'HLC used before init', {})
     return this.hlc
+  }
+
+  /**
+   * Gives up a push or pull pass whose remote keeps changing its epoch (e.g. several servers with
+   * separate logs behind one address): starting over again and again would never end.
+   * @throws SyncKitError `unavailable` past {@link MAX_EPOCH_RESTARTS} restarts.
+   */
+  private checkEpochRestarts(restarts: number, previous: string, current: string): void {
+    if (restarts <= MAX_EPOCH_RESTARTS) return
+    throw new SyncKitError(
+      'unavailable',
+      `[sync-manager] the remote's epoch changed ${restarts} times during one sync (last "${previous.slice(0, 64)}" to "${current.slice(0, 64)}"): several servers with separate logs answer at one address, or the remote is reset over and over; retry later`,
+      {},
+    )
   }
 
   private noteEpoch(epoch: string): void {
