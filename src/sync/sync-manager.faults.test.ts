@@ -344,4 +344,23 @@ describe('SyncManager under faults and races', () => {
       expect(calls).toBeLessThanOrEqual(50)
     }
   })
+
+  it('Given record input that is not an object, or metadata that is a string or an array, When recording, Then invalid-event and nothing is stored', async () => {
+    const hub = createLoopbackHub()
+    const a = replica(hub, 'a')
+    const inputs: unknown[] = [
+      undefined,
+      null,
+      'TodoAdded',
+      { type: 'T', aggregateId: 'x', data: 1, metadata: 'tenant-1' },
+      { type: 'T', aggregateId: 'x', data: 1, metadata: ['tenant-1'] },
+    ]
+    for (const input of inputs) {
+      const error = await a.manager
+        .record(input as Parameters<SyncManager['record']>[0])
+        .catch((e: unknown) => e)
+      expect(isSyncKitError(error, 'invalid-event')).toBe(true)
+    }
+    expect(await a.store.load(null)).toEqual([])
+  })
 })

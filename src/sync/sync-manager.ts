@@ -331,6 +331,7 @@ export class SyncManager {
   ): Promise<EventWithVersion<Event<TInput['type'], TInput['data']>>> {
     this.assertOpen()
     throwIfAborted(options.signal, '[sync-manager] record')
+    checkRecordInput(input)
     await this.init(options.signal)
     const hlc = this.requireHlc().now()
     const seen = this.seen.increment(this.nodeId)
@@ -1096,6 +1097,31 @@ export class SyncManager {
 
   private assertOpen(): void {
     if (this.closed) throw new SyncKitError('closed', '[sync-manager] the manager was closed', {})
+  }
+}
+
+/**
+ * Checks what `spread` and property reads in `record` would otherwise turn into garbage: a
+ * string or array as `metadata` would become numbered keys, a missing input a raw TypeError.
+ */
+function checkRecordInput(input: unknown): void {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new SyncKitError(
+      'invalid-event',
+      `[sync-kit] [sync-manager] record takes { type, aggregateId, data, metadata?, id? }, got ${input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input}`,
+      {},
+    )
+  }
+  const metadata = (input as { metadata?: unknown }).metadata
+  if (
+    metadata !== undefined &&
+    (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
+  ) {
+    throw new SyncKitError(
+      'invalid-event',
+      `[sync-kit] [sync-manager] record metadata must be a plain object of JSON values, got ${metadata === null ? 'null' : Array.isArray(metadata) ? 'an array' : typeof metadata}`,
+      { field: 'metadata' },
+    )
   }
 }
 
