@@ -238,3 +238,43 @@ function describeError(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`
   return formatValue(error)
 }
+
+/**
+ * Checks the options every conformance suite shares: an object with a non-empty `name`, a factory
+ * function under `factoryKey`, and a `test` object with `describe`, `it` and `skip`.
+ * @param suite - the suite name, for the message.
+ * @param options - the caller's options.
+ * @param factoryKey - the factory's option name, e.g. `createStore`.
+ * @param subject - what the suite checks, e.g. `store`, for the messages.
+ * @returns a function that makes further `invalid-argument` errors for suite-specific options.
+ * @throws SyncKitError `invalid-argument` naming the first bad option.
+ */
+export function checkSuiteOptions(
+  suite: string,
+  options: unknown,
+  factoryKey: string,
+  subject: string,
+): (argument: string, message: string) => SyncKitError<'invalid-argument'> {
+  const bad = (argument: string, message: string): SyncKitError<'invalid-argument'> =>
+    new SyncKitError('invalid-argument', `[sync-kit] [${suite}] ${message}`, { argument })
+  if (typeof options !== 'object' || options === null) {
+    throw bad('options', `options must be an object with name, ${factoryKey} and test`)
+  }
+  const o = options as Record<string, unknown>
+  if (typeof o.name !== 'string' || o.name === '') {
+    throw bad('name', `name must be a non-empty string naming the ${subject}`)
+  }
+  if (typeof o[factoryKey] !== 'function') {
+    throw bad(factoryKey, `${factoryKey} must be a function returning a fresh ${subject}`)
+  }
+  const t = o.test as Partial<ConformanceTestApi> | undefined
+  if (
+    typeof t !== 'object' ||
+    typeof t.describe !== 'function' ||
+    typeof t.it !== 'function' ||
+    typeof t.skip !== 'function'
+  ) {
+    throw bad('test', 'test must provide describe, it and skip functions')
+  }
+  return bad
+}

@@ -1,4 +1,3 @@
-import { SyncKitError } from '../errors/sync-kit-error.js'
 import type {
   Checkpoint,
   Event,
@@ -14,6 +13,7 @@ import {
   assertEqual,
   assertRejects,
   checkSkips,
+  checkSuiteOptions,
   fail,
 } from './conformance-api.js'
 import type { ConformanceSkips, ConformanceTestApi } from './conformance-api.js'
@@ -241,26 +241,7 @@ function detectStoreBatch(createStore: () => EventStore | Promise<EventStore>): 
 }
 
 function checkOptions(suite: string, options: EventStoreConformanceOptions): void {
-  const bad = (argument: string, message: string): SyncKitError<'invalid-argument'> =>
-    new SyncKitError('invalid-argument', `[sync-kit] [${suite}] ${message}`, { argument })
-  if (typeof options !== 'object' || options === null) {
-    throw bad('options', 'options must be an object with name, createStore and test')
-  }
-  if (typeof options.name !== 'string' || options.name === '') {
-    throw bad('name', 'name must be a non-empty string naming the store')
-  }
-  if (typeof options.createStore !== 'function') {
-    throw bad('createStore', 'createStore must be a function returning a fresh EventStore')
-  }
-  const t = options.test as Partial<ConformanceTestApi> | undefined
-  if (
-    typeof t !== 'object' ||
-    typeof t.describe !== 'function' ||
-    typeof t.it !== 'function' ||
-    typeof t.skip !== 'function'
-  ) {
-    throw bad('test', 'test must provide describe, it and skip functions')
-  }
+  const bad = checkSuiteOptions(suite, options, 'createStore', 'EventStore')
   if (options.storeBatch !== undefined && typeof options.storeBatch !== 'boolean') {
     throw bad('storeBatch', 'storeBatch must be a boolean when given')
   }

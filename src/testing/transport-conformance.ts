@@ -1,4 +1,3 @@
-import { SyncKitError } from '../errors/sync-kit-error.js'
 import type {
   Event,
   EventWithVersion,
@@ -7,7 +6,14 @@ import type {
   Transport,
   Version,
 } from '../types/index.js'
-import { assert, assertEqual, assertRejects, checkSkips, fail } from './conformance-api.js'
+import {
+  assert,
+  assertEqual,
+  assertRejects,
+  checkSkips,
+  checkSuiteOptions,
+  fail,
+} from './conformance-api.js'
 import type { ConformanceSkips, ConformanceTestApi } from './conformance-api.js'
 
 /**
@@ -205,26 +211,12 @@ async function runCase(
 }
 
 function checkOptions(suite: string, options: TransportConformanceOptions): void {
-  const bad = (argument: string, message: string): SyncKitError<'invalid-argument'> =>
-    new SyncKitError('invalid-argument', `[sync-kit] [${suite}] ${message}`, { argument })
-  if (typeof options !== 'object' || options === null) {
-    throw bad('options', 'options must be an object with name, createTransport and test')
-  }
-  if (typeof options.name !== 'string' || options.name === '') {
-    throw bad('name', 'name must be a non-empty string naming the transport')
-  }
-  if (typeof options.createTransport !== 'function') {
-    throw bad('createTransport', 'createTransport must be a function returning { transport }')
-  }
-  const t = options.test as Partial<ConformanceTestApi> | undefined
-  if (
-    typeof t !== 'object' ||
-    typeof t.describe !== 'function' ||
-    typeof t.it !== 'function' ||
-    typeof t.skip !== 'function'
-  ) {
-    throw bad('test', 'test must provide describe, it and skip functions')
-  }
+  const bad = checkSuiteOptions(
+    suite,
+    options,
+    'createTransport',
+    'transport ({ transport, peer?, cleanup? })',
+  )
   const { timeoutMs } = options
   if (timeoutMs !== undefined && (!Number.isFinite(timeoutMs) || timeoutMs <= 0)) {
     throw bad('timeoutMs', 'timeoutMs must be a positive number of ms')
