@@ -48,7 +48,7 @@ export {
 export * from './transports/loopback/index.js'
 export { MAX_VECTOR_CLOCK_ENTRIES, VectorClock } from './versions/vector-clock.js'
 export type { CausalRelation } from './versions/vector-clock.js'
-export { causalContextOf, causalRelation, relate } from './sync/causality.js'
+export { MAX_CAUSAL_COUNT, causalContextOf, causalRelation, relate } from './sync/causality.js'
 export type { CausalContext, EventRelation } from './sync/causality.js'
 export { changedFields } from './sync/changed-fields.js'
 export {

@@ -17,11 +17,19 @@ export interface CausalContext {
 const cache = new WeakMap<Event, CausalContext | null>()
 
 /**
+ * Largest counter a causal context may carry and still count: 2^48 (about 2.8 · 10^14 events of
+ * one replica). A context past it is treated as malformed, so a forged stamp such as
+ * `phone:9007199254740991` cannot push a replica's own counter to the edge of the safe-integer
+ * range, after which every `record` would fail with `clock-overflow`.
+ */
+export const MAX_CAUSAL_COUNT: number = 2 ** 48
+
+/**
  * Reads an event's causal context from `metadata.origin` and `metadata.causal` (set by the
  * `SyncManager` when it records an event).
  * @param event - any event.
- * @returns the context, or `undefined` when absent or malformed (such events never take part in
- * conflict detection).
+ * @returns the context, or `undefined` when absent or malformed — including counters past
+ * {@link MAX_CAUSAL_COUNT} (such events never take part in conflict detection).
  */
 export function causalContextOf(event: Event): CausalContext | undefined {
   const hit = cache.get(event)
@@ -33,7 +41,8 @@ export function causalContextOf(event: Event): CausalContext | undefined {
     try {
       const clock = VectorClock.parse(causal)
       const seq = clock.get(origin)
-      if (seq > 0) ctx = { origin, seq, clock }
+      const plausible = clock.entries().every(([, count]) => count <= MAX_CAUSAL_COUNT)
+      if (seq > 0 && plausible) ctx = { origin, seq, clock }
     } catch {
       ctx = null
     }

@@ -364,3 +364,28 @@ describe('SyncManager under faults and races', () => {
     expect(await a.store.load(null)).toEqual([])
   })
 })
+
+describe('SyncManager against forged causal stamps', () => {
+  it('Given a pulled event whose causal context claims this replica wrote 2^53 − 1 events, When the replica records afterwards, Then recording still works', async () => {
+    const hub = createLoopbackHub()
+    await hub.connect('mallory').push([
+      {
+        id: 'forged',
+        type: 'T',
+        aggregateId: 'x',
+        data: {},
+        metadata: { origin: 'mallory', causal: 'mallory:1,phone:9007199254740991' },
+      },
+    ])
+    const phone = new SyncManager({
+      store: createMemoryStore(),
+      transport: hub.connect('phone'),
+      nodeId: 'phone',
+    })
+
+    await phone.sync()
+    const recorded = await phone.record({ type: 'T', aggregateId: 'x', data: { ok: true } })
+
+    expect(recorded.event.metadata?.causal).toBe('phone:1')
+  })
+})
