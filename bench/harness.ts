@@ -228,7 +228,10 @@ export async function measureGroup(group: Group, sampling: SamplingOptions): Pro
       if (result.state === 'errored') {
         errors.set(contender, describeError(result.error))
       } else if (result.state === 'completed') {
-        samples.get(contender)?.push(...(result.latency.samples ?? []))
+        // A loop, not push(...samples): a micro round can take more samples than a call takes
+        // arguments.
+        const list = samples.get(contender) as number[]
+        for (const sample of result.latency.samples ?? []) list.push(sample)
       } else if (!errors.has(contender)) {
         // A task after a failing one in the same round did not run: it runs again next round.
       }

@@ -51,6 +51,7 @@ describe('npm run bench -- --quick (smoke)', () => {
       'sync-kit',
       'sync-kit/types',
       'sync-kit/http',
+      'sync-kit { SyncManager, createMemoryStore }',
     ])
     expect(stdout).toContain('operation')
     expect(stdout).toContain('targets:')

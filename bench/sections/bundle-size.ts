@@ -59,22 +59,37 @@ const ENTRIES: readonly {
   readonly entry: string
   readonly subpath: string
   readonly src: string
+  /** What the app imports; everything (`*`) unless given. */
+  readonly names?: readonly string[]
 }[] = [
   { entry: 'sync-kit', subpath: '.', src: 'src/index.ts' },
   { entry: 'sync-kit/types', subpath: './types', src: 'src/types/index.ts' },
   { entry: 'sync-kit/http', subpath: './http', src: 'src/transports/http/index.ts' },
+  // What a typical offline-first app imports from the core: not a target, shows tree-shaking.
+  {
+    entry: 'sync-kit { SyncManager, createMemoryStore }',
+    subpath: '.',
+    src: 'src/index.ts',
+    names: ['SyncManager', 'createMemoryStore'],
+  },
 ]
 
 /**
  * Bundles one entry as an app's bundler would and measures it.
  * @param file - absolute path of the entry file.
+ * @param names - the exports the app imports; all of them when undefined.
  * @returns minified and min+gzip bytes.
  */
 async function measure(
   file: string,
+  names: readonly string[] | undefined,
 ): Promise<Pick<EntrySize, 'minBytes' | 'gzipBytes' | 'largestInputs'>> {
   const result = await build({
-    stdin: { contents: `export * from ${JSON.stringify(file)}`, resolveDir: ROOT, loader: 'ts' },
+    stdin: {
+      contents: `export ${names === undefined ? '*' : `{ ${names.join(', ')} }`} from ${JSON.stringify(file)}`,
+      resolveDir: ROOT,
+      loader: 'ts',
+    },
     bundle: true,
     minify: true,
     treeShaking: true,
@@ -128,10 +143,10 @@ export async function runSizeSection(ctx: BenchContext): Promise<SizeResult> {
   for (const [i, e] of ENTRIES.entries()) {
     const file = useDist ? (built[i] as string) : join(ROOT, e.src)
     ctx.log(`[bench] 6 size: ${e.entry}`)
-    const measured = await measure(file)
+    const measured = await measure(file, e.names)
     // The built entry is one file: take the breakdown by source file from bundling the sources.
     const breakdown = useDist
-      ? (await measure(join(ROOT, e.src))).largestInputs
+      ? (await measure(join(ROOT, e.src), e.names)).largestInputs
       : measured.largestInputs
     entries.push({
       entry: e.entry,

@@ -63,8 +63,10 @@ async function filledEmmett(
   let start = 0
   for (let i = 1; i <= events.length; i++) {
     if (i === events.length || events[i]?.aggregateId !== events[start]?.aggregateId) {
-      const run = events.slice(start, i)
-      await store.appendToStream((run[0] as Event).aggregateId, run.map(emmettEvent))
+      // At most 1,000 per call: emmett spreads a call's events into one function call's arguments.
+      for (const run of chunks(events.slice(start, i), PAGE)) {
+        await store.appendToStream((run[0] as Event).aggregateId, run.map(emmettEvent))
+      }
       start = i
     }
   }
