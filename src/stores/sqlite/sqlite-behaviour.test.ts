@@ -276,6 +276,20 @@ describe('sqlite store: stored data', () => {
     expect(byAggregate.map((e) => e.version.toString())).toEqual(['9007199254740994'])
   })
 
+  it('Given a cursor past the largest 64-bit seq (e.g. a garbage Last-Event-ID), When loading, Then nothing comes after it instead of an internal error', async () => {
+    // Regression: the bigint was bound as is, and SQLite's binding threw a RangeError (→ 500).
+    await store.store(event('e1'))
+    for (const cursor of ['9223372036854775807', '9223372036854775808', '9'.repeat(40)]) {
+      const since = store.parseVersion(cursor)
+
+      expect(await store.load(since)).toEqual([])
+      expect(
+        await store.load(since, { limit: 5, filters: [{ key: 'type', value: 'Created' }] }),
+      ).toEqual([])
+      expect(await store.loadByAggregate('a1', since)).toEqual([])
+    }
+  })
+
   it('Given a non-finite clock, When storing, Then it rejects with invalid-argument and stores nothing', async () => {
     const broken = await openSqliteStore({ path: ':memory:', clock: { now: () => Number.NaN } })
     try {

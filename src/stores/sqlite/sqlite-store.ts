@@ -262,6 +262,13 @@ interface EventRow {
 
 const EVENT_COLUMNS = 'seq, id, type, aggregate_id, data, metadata'
 
+/** The largest `seq` SQLite can hold (a signed 64-bit integer). */
+const MAX_SEQ = 2n ** 63n - 1n
+
+function bigintMin(a: bigint, b: bigint): bigint {
+  return a < b ? a : b
+}
+
 class SqliteEventStore implements SqliteStore {
   readonly database: SqliteDatabase
   readonly #ownsDatabase: boolean
@@ -438,7 +445,9 @@ class SqliteEventStore implements SqliteStore {
     options: LoadOptions | undefined,
   ): EventWithVersion[] {
     this.#guard(what, options?.signal)
-    const after = SequenceVersion.from(since).value
+    // `seq` is a signed 64-bit integer, and SQLite refuses to bind a larger bigint: a cursor past
+    // the largest seq (a client's garbage Last-Event-ID) has nothing after it, as at the maximum.
+    const after = bigintMin(SequenceVersion.from(since).value, MAX_SEQ)
     const limit = validateLimit(options?.limit, COMPONENT)
     const groups = groupFilters(options?.filters, COMPONENT)
     const query = buildLoadQuery(aggregateId, after, groups, limit)
