@@ -608,6 +608,29 @@ describe('createSyncHandler: logging', () => {
     expect(error.message).not.toContain('db handle')
     expect(records[0]).toMatchObject({ level: 'error', status: 500, message: 'db handle is null' })
   })
+
+  it("Given a store failing with a sync-kit internal error, When a request fails, Then the client gets no internals but the log record has the store's message", async () => {
+    // Regression: the record said only "internal error; the server log has the details".
+    const records: SyncLogEntry[] = []
+    const broken: EventStore = {
+      ...wrapStore(createMemoryStore()),
+      latestVersion: () =>
+        Promise.reject(
+          new SyncKitError(
+            'internal',
+            '[sync-kit] [sqlite] latestVersion failed: SQLITE_IOERR',
+            {},
+          ),
+        ),
+    }
+    const handler = createSyncHandler({ store: broken, logger: (e) => records.push(e) })
+
+    const error = await expectError(await handler(get('/v1/version')), 500, 'internal')
+
+    expect(error.message).not.toContain('SQLITE_IOERR')
+    expect(records[0]).toMatchObject({ level: 'error', status: 500, code: 'internal' })
+    expect(records[0]?.message).toContain('SQLITE_IOERR')
+  })
 })
 
 async function openStream(pending: Promise<Response>): Promise<SseReader> {

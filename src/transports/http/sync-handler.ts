@@ -622,8 +622,11 @@ export function createSyncHandler<TPrincipal = unknown>(
       response = errorResponse(error)
       const body = errorPayload(error, response.status).body
       log.code = body.error.code
+      // The client gets a generic message for an internal error; the log gets the real one.
       log.message =
-        isSyncKitError(error) || !(error instanceof Error) ? body.error.message : error.message
+        body.error.code === 'internal' && error instanceof Error
+          ? error.message
+          : body.error.message
     }
     writeLog(request, started, { ...log, status: response.status })
     return response
