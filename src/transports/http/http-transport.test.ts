@@ -478,6 +478,35 @@ describe('createHttpTransport: subscribe', () => {
     await transport.close()
   })
 
+  it('Given metadata keys named constructor, prototype and __proto__, When pushed, pulled and streamed, Then every copy keeps them (the server stores exactly what was sent)', async () => {
+    // Regression: the wire schemas read metadata with valibot's record(), which drops these keys,
+    // so the server stored (and the client received) a different event under the same id.
+    const metadata = JSON.parse(
+      '{"constructor":"c","prototype":"p","__proto__":{"tenant":"t"},"tenant":"own"}',
+    ) as Record<string, unknown>
+    const event = { id: 'e1', type: 'Noted', aggregateId: 'a1', data: { n: 1 }, metadata }
+    const store = createMemoryStore()
+    const handler = createSyncHandler({ store })
+    const transport = client((input, init) => handler(new Request(input, init)))
+
+    expect(await transport.push([event])).toMatchObject({ stored: 1, duplicates: 0 })
+    const streamed: unknown[] = []
+    const sub = await transport.subscribe((batch) => void streamed.push(...batch), {
+      since: SequenceVersion.parse('0'),
+    })
+    const pulled = await transport.pull(null)
+    await waitFor(() => streamed.length === 1, 'the streamed event')
+    await sub.unsubscribe()
+
+    const stored = (await store.load(null))[0]?.event
+    for (const copy of [stored, pulled.events[0]?.event, (streamed[0] as EventWithVersion).event]) {
+      expect(Object.keys(copy?.metadata ?? {})).toEqual(Object.keys(metadata))
+      expect(JSON.stringify(copy)).toBe(JSON.stringify(event))
+    }
+    expect(await transport.push([event])).toMatchObject({ stored: 0, duplicates: 1 })
+    await transport.close()
+  })
+
   it('Given since, When subscribing, Then the backlog after it arrives first, then live events', async () => {
     const server = inProcess()
     const transport = client(server.fetch)

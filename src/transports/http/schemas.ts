@@ -66,13 +66,23 @@ export type Schema<TOutput> = v.GenericSchema<unknown, TOutput>
 
 const identifier = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_IDENTIFIER_LENGTH))
 
+/**
+ * A JSON object, passed through unchanged (its values are checked by `validateEvent`). Not
+ * `v.record`: that drops keys named `__proto__`, `constructor` and `prototype`, so the server would
+ * store, and the client receive, a different event than was sent.
+ */
+const jsonObject = v.custom<Readonly<Record<string, unknown>>>(
+  (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+  (issue) => `Invalid type: Expected Object but received ${issue.received}`,
+)
+
 /** One event as pushed by a client: exactly the `Event` fields, nothing else. */
 export const wireEventSchema: Schema<WireEvent> = v.strictObject({
   id: identifier,
   type: identifier,
   aggregateId: identifier,
   data: v.unknown(),
-  metadata: v.optional(v.record(v.string(), v.unknown())),
+  metadata: v.optional(jsonObject),
 })
 
 /** `POST /v1/events` request body. Unknown top-level keys are ignored (forward compatible). */
@@ -99,7 +109,7 @@ export const responseEventSchema: Schema<WireEvent> = v.object({
   type: v.string(),
   aggregateId: v.string(),
   data: v.unknown(),
-  metadata: v.optional(v.record(v.string(), v.unknown())),
+  metadata: v.optional(jsonObject),
 })
 
 /** An event with the server's version of it, as in pull pages and stream messages. */
