@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs'
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -290,6 +290,36 @@ describe('sync-kit serve (in process)', () => {
       msg: 'start failed',
       code: 'invalid-argument',
       message: expect.stringContaining('does not exist'),
+    })
+  })
+
+  it('exits 1 at the start when the database can only be read, instead of listening and failing every push with 500', async () => {
+    // Regression: a read-only file (permissions, a read-only mount) that already had its epoch
+    // started fine, then answered every push with 500 internal.
+    const db = join(tempDir(), 'read-only.db')
+    const first = harness()
+    const running = runCli(['serve', '--db', db, '--port', '0'], first.env)
+    await first.record('listening')
+    first.signal('SIGTERM')
+    expect(await running).toBe(0)
+    // The SQLite header's "write version" above 2 makes SQLite open the file read-only, the same
+    // as a file without write permission, but it also holds when the tests run as root.
+    const handle = openSync(db, 'r+')
+    writeSync(handle, Uint8Array.of(3), 0, 1, 18)
+    closeSync(handle)
+
+    const h = harness()
+    // Without the check the server would listen: stop it so the test fails fast, not by timeout.
+    void h.record('listening').then(() => h.signal('SIGTERM'))
+    expect(await runCli(['serve', '--db', db, '--port', '0'], h.env)).toBe(1)
+
+    expect(
+      h.out.map((line) => JSON.parse(line) as { msg: string }).map((r) => r.msg),
+    ).not.toContain('listening')
+    expect(JSON.parse(h.err[0] ?? '')).toMatchObject({
+      level: 'error',
+      msg: 'start failed',
+      message: expect.stringContaining('cannot write'),
     })
   })
 

@@ -33,6 +33,7 @@ import { openSqliteStore } from '../stores/sqlite/index.js'
 import type { SqliteStore } from '../stores/sqlite/index.js'
 import { serve } from '../transports/http/node.js'
 import type { RunningServer } from '../transports/http/node.js'
+import { SERVER_EPOCH_CHECKPOINT_REMOTE } from '../transports/http/protocol.js'
 import { createSyncHandler } from '../transports/http/sync-handler.js'
 import type { SyncHandler } from '../transports/http/sync-handler.js'
 import type { ServeCommandOptions } from './cli-args.js'
@@ -163,6 +164,7 @@ export async function runServe(
       // Creates the epoch in a new database now, so a store problem fails the start, not the
       // first request.
       epoch = await handler.epoch()
+      await checkWritable(store, epoch, db)
       server = await serve({
         handler,
         port: options.port,
@@ -237,6 +239,28 @@ async function closeStore(store: SqliteStore, log: CliLog): Promise<boolean> {
   } catch (error) {
     log.error('database close failed', errorFields(error))
     return false
+  }
+}
+
+/**
+ * Writes the epoch checkpoint back unchanged. SQLite opens a file it may not write (permissions,
+ * a read-only mount or directory) read-only without complaint; the server would then listen and
+ * fail every push with 500. This makes it fail the start instead.
+ */
+async function checkWritable(store: SqliteStore, epoch: string, db: string): Promise<void> {
+  try {
+    await store.setCheckpoint(
+      { remote: SERVER_EPOCH_CHECKPOINT_REMOTE, direction: 'pull' },
+      { version: '0', epoch },
+    )
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error)
+    throw new SyncKitError(
+      'unavailable',
+      `[sync-kit] [cli] cannot write to --db ${JSON.stringify(db)} (${why}); the server needs write access to the file and its directory`,
+      {},
+      { cause: error },
+    )
   }
 }
 
