@@ -2,6 +2,7 @@ import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { SyncKitError } from '../../errors/sync-kit-error.js'
 import { createMemoryStore } from '../../stores/memory/index.js'
+import { openSqliteStore } from '../../stores/sqlite/index.js'
 import {
   HOSTILE_LIMITS,
   checkAnswer,
@@ -9,7 +10,7 @@ import {
   toRequest,
 } from './hostile-requests.fixture.js'
 import { createSyncHandler } from './sync-handler.js'
-import { gzip } from './test-helpers.fixture.js'
+import { BASE, gzip } from './test-helpers.fixture.js'
 
 /** Fixed so CI runs are reproducible; override with FC_SEED=<n> to explore. */
 const SEED = Number(process.env['FC_SEED'] ?? 20_261_129)
@@ -57,6 +58,33 @@ describe('hostile input (property, handler level)', () => {
     expect(accepted + rejected).toBeGreaterThanOrEqual(1000)
     expect(accepted).toBeGreaterThan(50)
     expect(rejected).toBeGreaterThan(500)
+  })
+
+  it('Given 300 hostile requests against a SQLite store, When served in sequence, Then the invariants hold there too', async () => {
+    // Regression: a since or Last-Event-ID past 2^63 − 1 was a 500 with SQLite only (the store
+    // could not bind the cursor), so the memory-store runs above never saw it.
+    const store = await openSqliteStore({ path: ':memory:' })
+    try {
+      const handler = createSyncHandler({ store, ...HOSTILE_LIMITS })
+      const count = store.database.prepare('SELECT count(*) AS n FROM events')
+      const size = (): number => Number((count.get() as { n: number }).n)
+      const samples = fc.sample(hostileRequests(bombs), { seed: SEED + 1, numRuns: 300 })
+      for (const spec of samples) {
+        const before = size()
+        const response = await handler(toRequest(spec))
+        await checkAnswer(spec, response, before, size(), `sqlite, seed ${SEED + 1}`)
+      }
+      for (const path of [
+        '/v1/events?since=99999999999999999999',
+        '/v1/stream?since=9223372036854775808',
+      ]) {
+        const response = await handler(new Request(`${BASE}${path}`))
+        expect(response.status, path).toBe(200)
+        await response.body?.cancel()
+      }
+    } finally {
+      await store.close()
+    }
   })
 
   it('Given 300 hostile requests against one long-lived store, When served in sequence, Then the invariants hold as the store fills up', async () => {
