@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -202,6 +202,37 @@ describe('sync-kit CLI as a process', () => {
     expect((await transport.push([event(2)])).stored).toBe(1)
     // And the live subscription reconnected by itself and delivers the new event
     await expect.poll(() => live, { timeout: 20_000 }).toEqual(['e2'])
+  })
+
+  it('takes the epoch another server is creating on the same new file instead of making its own', async () => {
+    // Regression: servers started together on a new file each read "no epoch yet", wrote their
+    // own and kept it, so clients behind a load balancer saw the epoch flip between them (and
+    // started over every time). Here the other server is a process that, holding SQLite's write
+    // lock, is about to store its epoch when this server starts.
+    const db = join(tempDir(), 'sync.db')
+    await (await openSqliteStore({ path: db })).close()
+    const other = spawn(
+      NODE,
+      [
+        '-e',
+        `const db = new (require('better-sqlite3'))(${JSON.stringify(db)})
+        db.exec('BEGIN IMMEDIATE')
+        console.log('locked')
+        setTimeout(() => {
+          db.prepare("INSERT INTO checkpoints VALUES ('sync-kit:server', 'pull', '0', 'epoch-of-the-other-server')").run()
+          db.exec('COMMIT')
+          db.close()
+        }, 500)`,
+      ],
+      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    const otherExit = new Promise((resolve) => other.once('exit', resolve))
+    await new Promise((resolve) => other.stdout.once('data', resolve))
+
+    const { records } = await server(db)
+
+    expect(await otherExit).toBe(0)
+    expect((await recordOf(records, 'listening'))['epoch']).toBe('epoch-of-the-other-server')
   })
 
   it('exits 1 on a second signal while the shutdown waits for a request', async () => {

@@ -670,8 +670,9 @@ async function loadOrCreateEpoch(store: EventStore, generate: IdGenerator): Prom
   const existing = await store.getCheckpoint(key)
   if (existing?.epoch !== undefined && existing.epoch !== '') return existing.epoch
   await store.setCheckpoint(key, { version: '0', epoch: generate() })
-  // Read back: when two server processes start on one fresh database, both settle on the
-  // epoch that was written last instead of each keeping its own.
+  // Read back, so that a server whose write was overtaken takes the later one. This narrows the
+  // race between processes starting on one fresh database but cannot close it (one may read back
+  // before the other writes); `sync-kit serve` closes it by doing this under SQLite's write lock.
   const written = await store.getCheckpoint(key)
   if (written?.epoch === undefined || written.epoch === '') {
     throw new SyncKitError(
