@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { isSyncKitError } from '../../errors/sync-kit-error.js'
 import { createMemoryStore } from '../../stores/memory/index.js'
-import type { EventWithVersion } from '../../types/index.js'
+import type { Event, EventMetadata, EventWithVersion } from '../../types/index.js'
 import { SequenceVersion } from '../../versions/sequence-version.js'
 import { createHttpTransport } from './http-transport.js'
 import type { HttpTransportOptions } from './http-transport.js'
@@ -483,8 +483,8 @@ describe('createHttpTransport: subscribe', () => {
     // so the server stored (and the client received) a different event under the same id.
     const metadata = JSON.parse(
       '{"constructor":"c","prototype":"p","__proto__":{"tenant":"t"},"tenant":"own"}',
-    ) as Record<string, unknown>
-    const event = { id: 'e1', type: 'Noted', aggregateId: 'a1', data: { n: 1 }, metadata }
+    ) as EventMetadata
+    const event: Event = { id: 'e1', type: 'Noted', aggregateId: 'a1', data: { n: 1 }, metadata }
     const store = createMemoryStore()
     const handler = createSyncHandler({ store })
     const transport = client((input, init) => handler(new Request(input, init)))
