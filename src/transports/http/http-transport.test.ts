@@ -146,6 +146,48 @@ describe('createHttpTransport: against the handler in-process', () => {
     void handler
   })
 
+  it("Given a batch over the server's body or batch limit, When pushing, Then it is split into parts that fit, all in one epoch, and every event is stored once", async () => {
+    // Regression: the 413 failed the push, so a SyncManager whose outbox batch (500 events of
+    // ~20 KB that gzip cannot shrink) exceeded the server's 4 MiB never pushed anything again.
+    const { fetch } = inProcess({ maxBodyBytes: 2_000, maxBatchEvents: 8 })
+    const accepted: { events: unknown[]; ifEpoch?: string }[] = []
+    const recording: Fetch = async (input, init) => {
+      const response = await fetch(input, init)
+      if (init?.method === 'POST' && response.ok) {
+        const text = new TextDecoder().decode(init.body as Uint8Array)
+        accepted.push(JSON.parse(text) as { events: unknown[]; ifEpoch?: string })
+      }
+      return response
+    }
+    const transport = client(recording, { gzipThresholdBytes: Infinity })
+    const events = makeEvents(30, 'part-')
+
+    const result = await transport.push(events)
+
+    expect(result).toMatchObject({ stored: 30, duplicates: 0 })
+    const pulled = await transport.pull(null, { limit: 100 })
+    expect(pulled.events.map((e) => e.event.id)).toEqual(events.map((e) => e.id))
+    expect(accepted.length).toBeGreaterThan(3)
+    expect(accepted.flatMap((b) => b.events)).toEqual(events)
+    // Every part after the first is conditioned on the epoch the first one was stored in.
+    expect(accepted.slice(1).map((b) => b.ifEpoch)).toEqual(
+      accepted.slice(1).map(() => result.epoch),
+    )
+    // And pushing it again is all duplicates.
+    expect(await transport.push(events)).toMatchObject({ stored: 0, duplicates: 30 })
+  })
+
+  it("Given one event over the server's body limit, When pushing, Then payload-too-large (it cannot be split)", async () => {
+    const { fetch } = inProcess({ maxBodyBytes: 2_000 })
+    const transport = client(fetch, { gzipThresholdBytes: Infinity })
+    const huge = makeEvent('huge', { data: 'x'.repeat(3_000) })
+
+    expect(await codeOf(transport.push([huge]))).toBe('payload-too-large')
+    expect(await codeOf(transport.push([makeEvent('small'), huge]))).toBe('payload-too-large')
+    // The part that fits was stored; retrying the batch makes it a duplicate, not a conflict.
+    expect((await transport.pull(null)).events.map((e) => e.event.id)).toEqual(['small'])
+  })
+
   it('Given an invalid event, When pushing, Then invalid-event before any request is sent', async () => {
     const { fetch, requests } = inProcess()
     const transport = client(fetch)

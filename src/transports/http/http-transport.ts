@@ -41,6 +41,7 @@ import {
   pushResponseSchema,
   versionResponseSchema,
 } from './schemas.js'
+import type { PushResponseBody } from './schemas.js'
 
 /**
  * Default {@link HttpTransportOptions.timeoutMs}: 30 000.
@@ -233,6 +234,10 @@ interface RequestSpec<TOutput> {
  * Creates the HTTP client transport: push, paged pull, latest version and live subscribe against a
  * sync-kit server (see `createSyncHandler` and `docs/protocol.md`). Built on `fetch` only, so it
  * runs in browsers, workers, Deno, Bun and Node 20+.
+ *
+ * A push the server refuses as too large (413, over its body or batch limit) is split in halves
+ * and sent part by part, each later part conditioned on the epoch of the first; only a single
+ * event over the limit fails with `payload-too-large`.
  *
  * @param options - the server URL, auth headers, timeouts, retries; see
  * {@link HttpTransportOptions}.
@@ -506,14 +511,50 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
     events: readonly Event[],
     ifEpoch: string | undefined,
   ): Promise<{ bytes: Uint8Array<ArrayBuffer>; gzip: boolean }> {
-    const checked = events.map((event) => validateEvent(event, 'http-client'))
-    const envelope = ifEpoch === undefined ? { events: checked } : { events: checked, ifEpoch }
+    const envelope = ifEpoch === undefined ? { events } : { events, ifEpoch }
     const bytes = new TextEncoder().encode(JSON.stringify(envelope))
     if (bytes.byteLength <= gzipThresholdBytes || typeof CompressionStream === 'undefined') {
       return { bytes, gzip: false }
     }
     const compressed = new Blob([bytes]).stream().pipeThrough(new CompressionStream('gzip'))
     return { bytes: new Uint8Array(await new Response(compressed).arrayBuffer()), gzip: true }
+  }
+
+  /**
+   * Pushes validated events. When the server refuses them as too large (413: over its body or
+   * batch limit) and there are several, pushes each half instead, recursively, so a batch that
+   * does not fit is not refused forever. Push is idempotent by id, so a part stored before a
+   * later one fails is a plain duplicate when the caller retries. Parts after the first are
+   * conditioned on the epoch the first was stored in (unless the caller named one), so a server
+   * reset between parts fails the push with `epoch-mismatch` instead of splitting it across logs.
+   */
+  async function pushParts(
+    events: readonly Event[],
+    ifEpoch: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<PushResult & { readonly epoch: string }> {
+    let result: PushResponseBody
+    try {
+      result = await request({
+        what: 'push',
+        method: 'POST',
+        path: ROUTES.events,
+        body: await encodePush(events, ifEpoch),
+        schema: pushResponseSchema,
+        signal,
+      })
+    } catch (error) {
+      if (!isSyncKitError(error, 'payload-too-large') || events.length < 2) throw error
+      const middle = Math.ceil(events.length / 2)
+      const first = await pushParts(events.slice(0, middle), ifEpoch, signal)
+      const second = await pushParts(events.slice(middle), ifEpoch ?? first.epoch, signal)
+      return {
+        stored: first.stored + second.stored,
+        duplicates: first.duplicates + second.duplicates,
+        epoch: second.epoch,
+      }
+    }
+    return { stored: result.stored, duplicates: result.duplicates, epoch: result.epoch }
   }
 
   const transport: HttpTransport = {
@@ -540,17 +581,10 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
           },
         )
       }
-      const body = await encodePush(events, ifEpoch)
-      const result = await request({
-        what: 'push',
-        method: 'POST',
-        path: ROUTES.events,
-        body,
-        schema: pushResponseSchema,
-        signal: opts?.signal,
-      })
+      const checked = events.map((event) => validateEvent(event, 'http-client'))
+      const result = await pushParts(checked, ifEpoch, opts?.signal)
       epoch = result.epoch
-      return { stored: result.stored, duplicates: result.duplicates, epoch: result.epoch }
+      return result
     },
 
     async pull(since: Version | null, opts?: PullOptions): Promise<PullResult> {
