@@ -362,6 +362,33 @@ describe('createHttpTransport: timeouts, abort and close', () => {
     expect(calls).toBe(2)
   })
 
+  it('Given a headers callback that never settles, When the call times out, is aborted or the transport closes, Then it settles (timeout, aborted, transport-closed)', async () => {
+    // Regression: the callback was awaited outside the attempt's timeout and signal, so a token
+    // refresh stuck on a dead auth server hung push, pull and subscribe (and unsubscribe) forever.
+    const { fetch } = inProcess()
+    const stuck = { headers: () => new Promise<Record<string, string>>(() => undefined) }
+    const timingOut = client(fetch, {
+      ...stuck,
+      timeoutMs: 20,
+      retry: { retries: 1, baseDelayMs: 1 },
+    })
+    expect(await codeOf(timingOut.latestVersion())).toBe('timeout')
+    expect(await codeOf(timingOut.subscribe(() => undefined))).toBe('timeout')
+
+    const aborting = client(fetch, { ...stuck, timeoutMs: 60_000 })
+    const controller = new AbortController()
+    const pending = codeOf(aborting.push([makeEvent('e1')], { signal: controller.signal }))
+    controller.abort()
+    expect(await pending).toBe('aborted')
+
+    const closing = client(fetch, { ...stuck, timeoutMs: 60_000 })
+    const pull = codeOf(closing.pull(null))
+    const subscribe = codeOf(closing.subscribe(() => undefined))
+    await closing.close()
+    expect(await pull).toBe('transport-closed')
+    expect(await subscribe).toBe('transport-closed')
+  })
+
   it('Given a signal, When aborted mid-request or before, Then aborted and no retry', async () => {
     let calls = 0
     const counting: Fetch = (input, init) => {

@@ -372,7 +372,15 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
         extra['content-type'] = JSON_CONTENT_TYPE
         if (spec.body.gzip) extra['content-encoding'] = 'gzip'
       }
-      const headers = await headersFor(extra)
+      let headers: Headers
+      try {
+        // Under the attempt's timeout and signals: a callback stuck on a token refresh must not
+        // hang the call.
+        headers = await untilAborted(headersFor(extra), attempt.signal)
+      } catch (error) {
+        if (!attempt.signal.aborted) throw error
+        throw transportFailure(error, spec, timedOut)
+      }
       ensureOpen(spec.what)
       throwIfAborted(spec.signal, `${COMPONENT} ${spec.what}`)
       const init: RequestInit = { method: spec.method, headers, signal: attempt.signal }
@@ -651,7 +659,7 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
           if (cursor !== undefined) q.set('since', cursor)
           const extra: Record<string, string> = { accept: 'text/event-stream' }
           if (cursor !== undefined) extra['last-event-id'] = cursor
-          const headers = await headersFor(extra)
+          const headers = await untilAborted(headersFor(extra), signal)
           return fetchImpl(urlFor(ROUTES.stream, q), { method: 'GET', headers, signal })
         },
         toVersion: (value) => toVersion(value, 'subscribe'),
@@ -1109,6 +1117,25 @@ function parseErrorBody(text: string): WireErrorBody | undefined {
   } catch {
     return undefined
   }
+}
+
+/** Settles like `promise`, or rejects with the signal's reason as soon as `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error)
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error)
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error as Error)
+      },
+    )
+  })
 }
 
 /** Links several optional signals into one controller (AbortSignal.any is not everywhere yet). */
