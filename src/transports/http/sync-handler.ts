@@ -61,6 +61,33 @@ export const DEFAULT_MAX_DECOMPRESSED_BYTES: number = 16 * 1024 * 1024
  */
 export const DEFAULT_MAX_BATCH_EVENTS = 1000
 /**
+ * Default {@link SyncHandlerOptions.maxEventBytes}: 1 MiB.
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_EVENT_BYTES, createSyncHandler } from 'sync-kit/http'
+ * import { createMemoryStore } from 'sync-kit'
+ *
+ * const handler = createSyncHandler({ store: createMemoryStore(), maxEventBytes: DEFAULT_MAX_EVENT_BYTES / 4 })
+ * ```
+ */
+export const DEFAULT_MAX_EVENT_BYTES: number = 1024 * 1024
+
+/**
+ * Default {@link SyncHandlerOptions.maxPageBytes}: 4 MiB.
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_PAGE_BYTES, createSyncHandler } from 'sync-kit/http'
+ * import { createMemoryStore } from 'sync-kit'
+ *
+ * const handler = createSyncHandler({ store: createMemoryStore(), maxPageBytes: DEFAULT_MAX_PAGE_BYTES * 2 })
+ * ```
+ */
+export const DEFAULT_MAX_PAGE_BYTES: number = 4 * 1024 * 1024
+
+/** Events read from the store at a time while filling a byte-budgeted page. */
+const LOAD_CHUNK = 16
+
+/**
  * Default {@link SyncHandlerOptions.pageLimit}: 500.
  * @example
  * ```ts
@@ -169,6 +196,18 @@ export interface SyncHandlerOptions<TPrincipal = unknown> {
    * @defaultValue 1000 ({@link DEFAULT_MAX_BATCH_EVENTS})
    */
   readonly maxBatchEvents?: number
+  /**
+   * Largest single event accepted, in bytes of its JSON (UTF-8). A push holding a larger event is
+   * refused with 413 and stores nothing. Bounds what one page can cost the server to read.
+   * @defaultValue 1 MiB ({@link DEFAULT_MAX_EVENT_BYTES})
+   */
+  readonly maxEventBytes?: number
+  /**
+   * Byte budget of one pull page or stream batch, in bytes of event JSON. A page stops early
+   * (with `hasMore: true`) once it would pass the budget; it always holds at least one event.
+   * @defaultValue 4 MiB ({@link DEFAULT_MAX_PAGE_BYTES})
+   */
+  readonly maxPageBytes?: number
   /**
    * Page size of a pull that names no `limit`.
    * @defaultValue 500 ({@link DEFAULT_PAGE_LIMIT})
@@ -303,6 +342,50 @@ export function createSyncHandler<TPrincipal = unknown>(
     'maxBatchEvents',
   )
   const maxPageLimit = positive(options.maxPageLimit, DEFAULT_MAX_PAGE_LIMIT, 'maxPageLimit')
+  const maxEventBytes = positive(options.maxEventBytes, DEFAULT_MAX_EVENT_BYTES, 'maxEventBytes')
+  const maxPageBytes = positive(options.maxPageBytes, DEFAULT_MAX_PAGE_BYTES, 'maxPageBytes')
+  const utf8 = new TextEncoder()
+
+  /**
+   * Reads up to `limit` events after `since` as wire JSON, a few at a time, stopping once the page
+   * would pass `maxPageBytes` (always at least one event), so a page of large events never has to
+   * sit in memory whole.
+   */
+  async function loadPage(
+    since: Version | null,
+    filters: readonly Filter[] | undefined,
+    limit: number,
+    signal: AbortSignal,
+  ): Promise<{ items: WireItem[]; last: Version | undefined; hasMore: boolean }> {
+    const items: WireItem[] = []
+    let bytes = 0
+    let cursor = since
+    let last: Version | undefined
+    while (items.length < limit) {
+      const want = Math.min(LOAD_CHUNK, limit - items.length)
+      const chunk = await store.load(cursor, {
+        limit: want,
+        ...(filters === undefined ? {} : { filters }),
+        signal,
+      })
+      for (const item of chunk) {
+        const text = JSON.stringify(toWire(item))
+        const size = utf8.encode(text).byteLength
+        if (items.length > 0 && bytes + size > maxPageBytes) return { items, last, hasMore: true }
+        items.push({ text, version: item.version })
+        bytes += size
+        last = item.version
+      }
+      if (chunk.length < want) return { items, last, hasMore: false }
+      cursor = last ?? cursor
+    }
+    const more = await store.load(cursor, {
+      limit: 1,
+      ...(filters === undefined ? {} : { filters }),
+      signal,
+    })
+    return { items, last, hasMore: more.length > 0 }
+  }
   const pageLimit = Math.min(
     positive(options.pageLimit, DEFAULT_PAGE_LIMIT, 'pageLimit'),
     maxPageLimit,
@@ -431,6 +514,16 @@ export function createSyncHandler<TPrincipal = unknown>(
     const events: Event[] = raw.map((item, index) =>
       checkWireEvent(item, index, ctx.tenant, requireTenant),
     )
+    for (const event of events) {
+      const size = utf8.encode(JSON.stringify(event)).byteLength
+      if (size > maxEventBytes) {
+        throw new SyncKitError(
+          'payload-too-large',
+          `${COMPONENT} event "${event.id.slice(0, 100)}" is ${size} bytes of JSON, over this server's limit of ${maxEventBytes} bytes per event; nothing from this push was stored — store large blobs elsewhere and reference them`,
+          { limitBytes: maxEventBytes },
+        )
+      }
+    }
     const epoch = await getEpoch()
     const ifEpoch = envelope.output.ifEpoch
     if (ifEpoch !== undefined && ifEpoch !== epoch) {
@@ -477,19 +570,18 @@ export function createSyncHandler<TPrincipal = unknown>(
     const query = parseQuery(request, store, ctx.tenant, true)
     const limit = Math.min(query.limit ?? pageLimit, maxPageLimit)
     const epoch = await getEpoch()
-    const loaded = await store.load(query.since, {
-      limit: limit + 1,
-      filters: query.filters,
-      signal: request.signal,
-    })
-    const page = loaded.length > limit ? loaded.slice(0, limit) : loaded
-    const last = page[page.length - 1]
-    ctx.log.events = page.length
-    return json(200, {
-      events: page.map(toWire),
-      hasMore: loaded.length > limit,
-      ...(last === undefined ? {} : { nextSince: last.version.toString() }),
+    const page = await loadPage(query.since, query.filters, limit, request.signal)
+    ctx.log.events = page.items.length
+    const tail = JSON.stringify({
+      hasMore: page.hasMore,
+      ...(page.last === undefined ? {} : { nextSince: page.last.toString() }),
       epoch,
+    })
+    // The events are already JSON: splice them in rather than parse and serialise them again.
+    const events = page.items.map((item) => item.text).join(',')
+    return new Response(`{"events":[${events}],${tail.slice(1)}`, {
+      status: 200,
+      headers: { 'content-type': JSON_CONTENT_TYPE, 'cache-control': 'no-store' },
     })
   }
 
@@ -500,11 +592,7 @@ export function createSyncHandler<TPrincipal = unknown>(
     let cursor: Version = query.since ?? latest
     // Load the first page before answering, so a bad filter or cursor is a 4xx, not a broken
     // stream.
-    const first = await store.load(cursor, {
-      limit: maxPageLimit,
-      filters: query.filters,
-      signal: request.signal,
-    })
+    const first = await loadPage(cursor, query.filters, maxPageLimit, request.signal)
     // The hello carries the starting cursor as its id too, so a plain EventSource that loses the
     // connection before the first event still reconnects from here, not from the newer head.
     const hello = `retry: 1000\nid: ${sseId(cursor)}\nevent: hello\ndata: ${JSON.stringify({
@@ -512,12 +600,11 @@ export function createSyncHandler<TPrincipal = unknown>(
       latestVersion: latest.toString(),
       cursor: cursor.toString(),
     })}\n\n`
-    const lastOfFirst = first[first.length - 1]
-    if (lastOfFirst !== undefined) cursor = lastOfFirst.version
+    if (first.last !== undefined) cursor = first.last
     const encoder = new TextEncoder()
     const abort = new AbortController()
     const started = clock.now()
-    let sent = first.length
+    let sent = first.items.length
     let finished = false
     let controllerRef: ReadableStreamDefaultController<Uint8Array> | undefined
 
@@ -554,24 +641,19 @@ export function createSyncHandler<TPrincipal = unknown>(
     const body = new ReadableStream<Uint8Array>({
       start(controller) {
         controllerRef = controller
-        controller.enqueue(encoder.encode(hello + encodeEvents(first)))
+        controller.enqueue(encoder.encode(hello + encodeEvents(first.items)))
       },
       async pull(controller) {
         try {
           for (;;) {
             if (finished) return
             const seen = notifier.generation
-            const page = await store.load(cursor, {
-              limit: maxPageLimit,
-              filters: query.filters,
-              signal: abort.signal,
-            })
+            const page = await loadPage(cursor, query.filters, maxPageLimit, abort.signal)
             if (finished) return
-            const last = page[page.length - 1]
-            if (last !== undefined) {
-              controller.enqueue(encoder.encode(encodeEvents(page)))
-              cursor = last.version
-              sent += page.length
+            if (page.last !== undefined) {
+              controller.enqueue(encoder.encode(encodeEvents(page.items)))
+              cursor = page.last
+              sent += page.items.length
               return
             }
             const outcome = await notifier.wait(seen, heartbeatMs, abort.signal)
@@ -601,7 +683,7 @@ export function createSyncHandler<TPrincipal = unknown>(
       },
     })
     ctx.log.stream = 'open'
-    ctx.log.events = first.length
+    ctx.log.events = first.items.length
     return new Response(body, {
       status: 200,
       headers: {
@@ -831,11 +913,17 @@ function sseId(version: Version): string {
   return id
 }
 
-function encodeEvents(page: readonly EventWithVersion[]): string {
+/** An event with its version, already serialised by `toWire` (`{"event":…,"version":"…"}`). */
+interface WireItem {
+  readonly text: string
+  readonly version: Version
+}
+
+/** SSE frames for serialised events. */
+function encodeEvents(items: readonly WireItem[]): string {
   let out = ''
-  for (const item of page) {
-    const version = sseId(item.version)
-    out += `id: ${version}\nevent: event\ndata: ${JSON.stringify({ event: item.event, version })}\n\n`
+  for (const item of items) {
+    out += `id: ${sseId(item.version)}\nevent: event\ndata: ${item.text}\n\n`
   }
   return out
 }
