@@ -389,3 +389,34 @@ describe('SyncManager against forged causal stamps', () => {
     expect(recorded.event.metadata?.causal).toBe('phone:1')
   })
 })
+
+describe('SyncManager against a remote size limit', () => {
+  it('Given one local event over the remote’s size limit, When syncing, Then the others are pushed and the oversized one is reported, not retried forever', async () => {
+    const hub = createLoopbackHub()
+    const inner = hub.connect('a')
+    const limited: Transport = {
+      push: (events, options) =>
+        events.some((e) => JSON.stringify(e.data).length > 1_000)
+          ? Promise.reject(new SyncKitError('payload-too-large', 'too big', { limitBytes: 1_000 }))
+          : inner.push(events, options),
+      pull: (since, options) => inner.pull(since, options),
+      latestVersion: (options) => inner.latestVersion(options),
+      parseVersion: (value) => inner.parseVersion(value),
+      close: () => inner.close(),
+    }
+    const manager = new SyncManager({ store: createMemoryStore(), transport: limited, nodeId: 'a' })
+    const errors: unknown[] = []
+    manager.on('error', (e) => errors.push(e))
+    await manager.record({ id: 'small-1', type: 'T', aggregateId: 'x', data: 1 })
+    await manager.record({ id: 'huge', type: 'T', aggregateId: 'x', data: 'z'.repeat(5_000) })
+    await manager.record({ id: 'small-2', type: 'T', aggregateId: 'x', data: 2 })
+
+    await manager.sync()
+    const again = await manager.sync()
+
+    const onHub = (await hub.store.load(null)).map((e) => e.event.id)
+    expect(onHub).toEqual(['small-1', 'small-2'])
+    expect(errors.filter((e) => isSyncKitError(e, 'payload-too-large'))).toHaveLength(1)
+    expect(again.pushed).toBe(0)
+  })
+})

@@ -545,8 +545,8 @@ export class SyncManager {
 
   /**
    * Pushes one page. When the remote refuses the page for one bad event (an id it holds with other
-   * content, or an event it finds invalid), the events are sent one at a time so the rest still
-   * arrive; the refused ones are reported as `error` and skipped.
+   * content, an event it finds invalid, or one over its size limit), the events are sent one at a
+   * time so the rest still arrive; the refused ones are reported as `error` and skipped.
    */
   private async pushPage(
     page: readonly EventWithVersion[],
@@ -1127,7 +1127,12 @@ function checkRecordInput(input: unknown): void {
 
 /** An error that refuses particular events (not the connection): retrying them cannot help. */
 function isRefusal(error: unknown): boolean {
-  return isSyncKitError(error, 'invalid-event') || isSyncKitError(error, 'event-id-conflict')
+  return (
+    isSyncKitError(error, 'invalid-event') ||
+    isSyncKitError(error, 'event-id-conflict') ||
+    // One event over the remote's size limit: sending it again cannot help.
+    isSyncKitError(error, 'payload-too-large')
+  )
 }
 
 function parseStamp(raw: unknown): Hlc | undefined {
