@@ -39,7 +39,6 @@ interface ProfileNode {
   readonly callFrame: {
     readonly functionName: string
     readonly url: string
-    readonly lineNumber: number
   }
   readonly children?: readonly number[]
 }
@@ -93,7 +92,8 @@ export function summarizeProfile(profile: CpuProfile): ProfileSummary {
     if (frame === undefined) continue
     totalMs += ms
     const file = frame.functionName.startsWith('(') ? frame.functionName : shortFile(frame.url)
-    const name = `${frame.functionName || '(anonymous)'}  ${file}${frame.url === '' ? '' : `:${frame.lineNumber + 1}`}`
+    // No line numbers: tsx's transpiled line numbers do not match the sources.
+    const name = `${frame.functionName || '(anonymous)'}  ${file}`
     functions.set(name, (functions.get(name) ?? 0) + ms)
     files.set(file, (files.get(file) ?? 0) + ms)
   }
