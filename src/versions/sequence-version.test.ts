@@ -10,6 +10,19 @@ describe('SequenceVersion', () => {
     expect(JSON.stringify({ v })).toBe('{"v":"9007199254740993"}')
   })
 
+  it('crosses the safe-integer boundary exactly (number fast path below it, bigint above)', () => {
+    const max = new SequenceVersion(Number.MAX_SAFE_INTEGER)
+    const past = max.next()
+    expect(past.toString()).toBe('9007199254740992')
+    expect(past.value).toBe(2n ** 53n)
+    expect(past.toSafeNumber()).toBeUndefined()
+    expect(max.toSafeNumber()).toBe(Number.MAX_SAFE_INTEGER)
+    expect(max.compare(past)).toBe(-1)
+    expect(past.compare(max)).toBe(1)
+    expect(new SequenceVersion(2n ** 53n - 1n).compare(max)).toBe(0)
+    expect(SequenceVersion.parse('123456789012345').toSafeNumber()).toBe(123456789012345)
+  })
+
   it('round-trips any non-negative bigint and orders like the integers', () => {
     fc.assert(
       fc.property(

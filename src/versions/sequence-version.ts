@@ -1,6 +1,7 @@
 import { SyncKitError } from '../errors/sync-kit-error.js'
 import type { Version } from '../types/index.js'
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
 const DIGITS = /^(0|[1-9][0-9]{0,39})$/
 
 /**
@@ -22,8 +23,10 @@ export class SequenceVersion implements Version {
   /** The zero version, before every event. */
   static readonly ZERO: SequenceVersion = new SequenceVersion(0n)
 
-  /** The position, ≥ 0. */
-  readonly value: bigint
+  /** The position while it is a safe integer (the common case: plain number arithmetic). */
+  private readonly small: number | undefined
+  /** The position as a bigint; made on demand for small positions. */
+  private big: bigint | undefined
 
   /**
    * Creates a version.
@@ -39,15 +42,32 @@ export class SequenceVersion implements Version {
           { argument: 'value' },
         )
       }
-      this.value = BigInt(value)
+      this.small = value
     } else {
-      if (value < 0n) {
-        throw new SyncKitError('invalid-argument', `sequence version must be ≥ 0, got ${value}`, {
-          argument: 'value',
-        })
+      if (typeof value !== 'bigint' || value < 0n) {
+        throw new SyncKitError(
+          'invalid-argument',
+          `sequence version must be ≥ 0, got ${String(value)}`,
+          { argument: 'value' },
+        )
       }
-      this.value = value
+      if (value <= MAX_SAFE) this.small = Number(value)
+      else this.big = value
     }
+  }
+
+  /** The position, ≥ 0, exact at any size. */
+  get value(): bigint {
+    this.big ??= BigInt(this.small as number)
+    return this.big
+  }
+
+  /**
+   * The position as a `number` when it is a safe integer (≤ 2^53 − 1).
+   * @returns the position, or `undefined` past the safe-integer range.
+   */
+  toSafeNumber(): number | undefined {
+    return this.small
   }
 
   /**
@@ -64,7 +84,8 @@ export class SequenceVersion implements Version {
         { value: String(value).slice(0, 256) },
       )
     }
-    return value === '0' ? SequenceVersion.ZERO : new SequenceVersion(BigInt(value))
+    if (value === '0') return SequenceVersion.ZERO
+    return new SequenceVersion(value.length <= 15 ? Number(value) : BigInt(value))
   }
 
   /**
@@ -88,7 +109,9 @@ export class SequenceVersion implements Version {
 
   /** The following position. */
   next(): SequenceVersion {
-    return new SequenceVersion(this.value + 1n)
+    return this.small !== undefined && this.small < Number.MAX_SAFE_INTEGER
+      ? new SequenceVersion(this.small + 1)
+      : new SequenceVersion(this.value + 1n)
   }
 
   /**
@@ -96,22 +119,27 @@ export class SequenceVersion implements Version {
    * @throws SyncKitError `version-mismatch` for a version of another kind.
    */
   compare(other: Version): -1 | 0 | 1 {
-    const o = SequenceVersion.from(other).value
-    return this.value < o ? -1 : this.value > o ? 1 : 0
+    const o = SequenceVersion.from(other)
+    if (this.small !== undefined && o.small !== undefined) {
+      return this.small < o.small ? -1 : this.small > o.small ? 1 : 0
+    }
+    const a = this.value
+    const b = o.value
+    return a < b ? -1 : a > b ? 1 : 0
   }
 
   /** The decimal string form. */
   toString(): string {
-    return this.value.toString()
+    return this.small !== undefined ? String(this.small) : this.value.toString()
   }
 
   /** Same as `toString`, so versions serialise into JSON as strings (never lossy numbers). */
   toJSON(): string {
-    return this.value.toString()
+    return this.toString()
   }
 
   /** True for position 0. */
   isZero(): boolean {
-    return this.value === 0n
+    return this.small === 0
   }
 }

@@ -146,7 +146,9 @@ describe('memory store', () => {
     }).toThrow(TypeError)
     // And the version is the reader's own object: changing it changes nothing in the store
     expect(a.version).not.toBe(b.version)
-    ;(a.version as unknown as { value: bigint }).value = 99n
+    expect(() => {
+      ;(a.version as unknown as { value: bigint }).value = 99n
+    }).toThrow(TypeError) // `value` is a read-only accessor
     expect((await store.load(null))[0]?.version.toString()).toBe('1')
     expect((await store.latestVersion()).toString()).toBe('1')
   })

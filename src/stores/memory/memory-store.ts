@@ -299,9 +299,10 @@ class InMemoryEventStore implements MemoryStore {
 
   /** Position of the first event strictly after `since`. */
   #startPosition(since: Version | null): number {
-    const position = SequenceVersion.from(since).value
+    const position = SequenceVersion.from(since).toSafeNumber()
     const length = this.#log.length
-    return position >= BigInt(length) ? length : Number(position)
+    // Past 2^53 − 1 the cursor is beyond any log this store can hold.
+    return position === undefined || position >= length ? length : position
   }
 
   #append(event: Event): SequenceVersion {
