@@ -5,7 +5,16 @@ import tseslint from 'typescript-eslint'
 const ADAPTER_DIRS = ['**/stores/sqlite/**', '**/transports/http/**', '**/server/**', '**/cli/**']
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.tmp/**', '.tmp-readme-*/**', 'bench/results.json'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      '.tmp/**',
+      '.tmp-readme-*/**',
+      'bench/results.json',
+    ],
+  },
   { linterOptions: { reportUnusedDisableDirectives: 'error' } },
   js.configs.recommended,
   ...tseslint.configs.strict,
