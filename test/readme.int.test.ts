@@ -12,7 +12,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 describe('README quick start', () => {
   it('Given the quick start as written, When it runs, Then the concurrent edit is detected and resolved', () => {
     const readme = readFileSync(join(root, 'README.md'), 'utf8')
-    const code = /## Quick start\n\n```ts\n([\s\S]*?)```/.exec(readme)?.[1]
+    const code = /## Quick start\n[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1]
     expect(code, 'README has a ```ts block under "## Quick start"').toBeDefined()
     const file = join(dir, 'quickstart.mts')
     writeFileSync(file, `${code}\nconsole.log(JSON.stringify(result))\n`)

@@ -209,10 +209,14 @@ function strictParse(
   try {
     return parseArgs({ args: [...argv], options, strict: true, allowPositionals: true })
   } catch (error) {
-    const why = error instanceof Error ? error.message : String(error)
+    // Node appends a hint about positionals after '--' that only confuses here.
+    const why = (error instanceof Error ? error.message : String(error)).replace(
+      /\.? To specify a positional argument.*$/s,
+      '',
+    )
     throw new SyncKitError(
       'invalid-argument',
-      `${COMPONENT} ${why}; see sync-kit --help`,
+      `${COMPONENT} ${why}; see sync-kit serve --help`,
       { argument: flagNamedIn(why) },
       { cause: error },
     )
