@@ -22,8 +22,7 @@ describe('sync server memory per page', () => {
   let dir: string
   let server: SyncServerProcess
 
-  // The setup is a hook, not part of the test: under `it.fails` a failed setup would count as
-  // the expected failure.
+  // The setup is a hook, not part of the tests, so a broken setup is reported as a setup failure.
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sync-kit-page-memory-'))
     const [node, ...rest] = SOURCE_CLI_COMMAND as [string, ...string[]]
