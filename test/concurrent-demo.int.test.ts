@@ -1,11 +1,8 @@
-import { execFile } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 
 import { bundledTracePath } from '../examples/traces/trace-file.js'
+import { runDemoCommand } from './demo-command.fixture.js'
 
-const REPO = fileURLToPath(new URL('..', import.meta.url))
 const TRACE = bundledTracePath('concurrent-friendsforever.json.gz')
 
 // The in-process run with a window and a sample is in concurrent-demo.test.ts; this one starts
@@ -14,15 +11,8 @@ describe('npm run demo -- --trace <concurrent trace> as a command (issue 4 §4)'
   it('checks every pair of the 26,078 events and prints one JSON line', async () => {
     // Given the CLI, started as `npm run demo` starts it
     // When it replays the concurrent friendsforever trace in a child process
-    const { stdout, stderr } = await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', 'examples/trace-demo.ts', '--trace', TRACE],
-      { cwd: REPO, maxBuffer: 16 * 1024 * 1024 },
-    )
-    // Then it exits 0 (execFile rejects otherwise) with one JSON line on stdout
-    const lines = stdout.trim().split('\n')
-    expect(lines).toHaveLength(1)
-    const summary = JSON.parse(lines[0] ?? '') as Record<string, unknown>
+    // Then it exits 0 with one JSON line on stdout
+    const { summary, stderr } = await runDemoCommand(['--trace', TRACE])
     expect(Object.keys(summary)).toEqual([
       'trace',
       'events',

@@ -1,49 +1,28 @@
-import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 
 import { createDemoSetup } from '../examples/http-mode.js'
 import { runTraceDemo } from '../examples/traces/replay.js'
 import { bundledTracePath } from '../examples/traces/trace-file.js'
 import type { SequentialTrace } from '../examples/traces/trace-file.js'
+import { SEQUENTIAL_SUMMARY_KEYS, runDemoCommand } from './demo-command.fixture.js'
 
-const REPO = fileURLToPath(new URL('..', import.meta.url))
 const TRACE = bundledTracePath('sequential-friendsforever_flat.json.gz')
 
 describe('npm run demo -- --transport http --store sqlite (issue 3 §3)', () => {
   it('converges on friendsforever_flat through a real server process restarted halfway, with SQLite replicas', async () => {
     // Given the demo in HTTP + SQLite mode, started as `npm run demo` starts it
     // When it replays the friendsforever_flat trace (26,078 txns, 3 replicas)
-    const { stdout, stderr } = await promisify(execFile)(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'examples/trace-demo.ts',
-        '--trace',
-        TRACE,
-        '--transport',
-        'http',
-        '--store',
-        'sqlite',
-      ],
-      { cwd: REPO, maxBuffer: 16 * 1024 * 1024 },
-    )
-    // Then it exits 0 (execFile rejects otherwise) with the same JSON summary line as the
-    // memory mode
-    const lines = stdout.trim().split('\n')
-    expect(lines).toHaveLength(1)
-    const summary = JSON.parse(lines[0] ?? '') as Record<string, unknown>
-    expect(Object.keys(summary)).toEqual([
-      'trace',
-      'events',
-      'replicas',
-      'converged',
-      'ms',
-      'eventsPerSec',
+    // Then it exits 0 with the same JSON summary line as the memory mode
+    const { summary, stderr } = await runDemoCommand([
+      '--trace',
+      TRACE,
+      '--transport',
+      'http',
+      '--store',
+      'sqlite',
     ])
+    expect(Object.keys(summary)).toEqual(SEQUENTIAL_SUMMARY_KEYS)
     expect(summary).toMatchObject({
       trace: 'sequential-friendsforever_flat.json.gz',
       events: 26_078,
