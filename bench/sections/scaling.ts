@@ -43,6 +43,7 @@ import {
   openRawLog,
   openSyncKitSqlite,
   removeDb,
+  sqliteAppendContenders,
 } from './sqlite-store.js'
 
 /** Events per aggregate at every size. */
@@ -185,21 +186,9 @@ export async function runScalingSection(ctx: BenchContext): Promise<ScalingResul
       let memory: MemoryStore = createMemoryStore()
       let array: Event[] = []
       let arrayIds = new Map<string, number>()
-      let sqlite: SqliteStore | undefined
-      let raw: RawSqliteLog | undefined
-      let path = ''
       let es: EmmettEventStore | undefined
       let ls: InstanceType<LoguxModule['MemoryStore']> | undefined
       let loguxInput: ReturnType<typeof loguxEntry>[][] = []
-      const closeDb = async (): Promise<void> => {
-        if (sqlite !== undefined) {
-          await sqlite.close()
-          sqlite.database.close()
-        }
-        raw?.db.close()
-        sqlite = raw = undefined
-        removeDb(path)
-      }
       const contenders: Group['contenders'][number][] = [
         {
           name: 'sync-kit memory',
@@ -230,36 +219,11 @@ export async function runScalingSection(ctx: BenchContext): Promise<ScalingResul
             return array.length
           },
         },
-        {
-          name: 'sync-kit SQLite',
-          kind: 'sync-kit',
-          note: 'sync-kit’s own SQLite store, for the chart',
-          before: () => {
-            path = freshDbPath(ctx, 'scale-sk')
-            sqlite = openSyncKitSqlite(path)
-          },
-          run: async () => {
-            const s = sqlite as SqliteStore
-            for (const batch of batches) await s.storeBatch(batch)
-            return Number((await s.latestVersion()).value)
-          },
-          after: closeDb,
-        },
-        {
-          name: 'raw better-sqlite3',
-          kind: 'baseline',
-          sync: true,
-          before: async () => {
-            path = freshDbPath(ctx, 'scale-raw')
-            raw = await openRawLog(path)
-          },
-          run: () => {
-            const r = raw as RawSqliteLog
-            for (const batch of batches) r.insertBatch(batch)
-            return (r.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n
-          },
-          after: closeDb,
-        },
+        ...sqliteAppendContenders(ctx, batches, {
+          syncKit: 'sync-kit SQLite',
+          syncKitNote: 'sync-kit’s own SQLite store, for the chart',
+          filePrefix: 'scale-',
+        }),
       ]
       if (isLoaded(emmett)) {
         const input = byAggregate.map((run) => run.map(emmettEvent))

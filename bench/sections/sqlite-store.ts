@@ -17,7 +17,7 @@ import Database from 'better-sqlite3'
 import type { Event, EventWithVersion, Version } from '../../src/index.js'
 import { type SqliteStore, createSqliteStore } from '../../src/stores/sqlite/index.js'
 import { type BenchContext, count, skipped } from '../context.js'
-import { type Group, type GroupResult, measureGroup } from '../harness.js'
+import { type Contender, type Group, type GroupResult, measureGroup } from '../harness.js'
 
 /** A group whose prepared state is released after it is measured. */
 interface GroupWithCleanup extends Group {
@@ -137,6 +137,69 @@ export function openSyncKitSqlite(path: string): SqliteStore {
 }
 
 /**
+ * The two contenders of a batched SQLite append — sync-kit's store and raw better-sqlite3 on the
+ * same schema — each on a fresh file per sample, closed and removed after it.
+ * @param ctx - the run's context (temporary folder).
+ * @param batches - the batches to append, one transaction each.
+ * @param labels - display names and notes, and a file-name prefix.
+ * @returns the sync-kit contender, then the baseline.
+ */
+export function sqliteAppendContenders(
+  ctx: BenchContext,
+  batches: readonly (readonly Event[])[],
+  labels: { syncKit: string; syncKitNote?: string; rawNote?: string; filePrefix: string },
+): Contender[] {
+  let skPath = ''
+  let store: SqliteStore | undefined
+  let rawPath = ''
+  let raw: RawSqliteLog | undefined
+  return [
+    {
+      name: labels.syncKit,
+      kind: 'sync-kit',
+      ...(labels.syncKitNote === undefined ? {} : { note: labels.syncKitNote }),
+      before: () => {
+        skPath = freshDbPath(ctx, `${labels.filePrefix}sync-kit`)
+        store = openSyncKitSqlite(skPath)
+      },
+      run: async () => {
+        const s = store as SqliteStore
+        for (const batch of batches) await s.storeBatch(batch)
+        return Number((await s.latestVersion()).value)
+      },
+      after: async () => {
+        if (store !== undefined) {
+          await store.close()
+          store.database.close()
+          store = undefined
+        }
+        removeDb(skPath)
+      },
+    },
+    {
+      name: 'raw better-sqlite3',
+      kind: 'baseline',
+      ...(labels.rawNote === undefined ? {} : { note: labels.rawNote }),
+      sync: true,
+      before: async () => {
+        rawPath = freshDbPath(ctx, `${labels.filePrefix}raw`)
+        raw = await openRawLog(rawPath)
+      },
+      run: () => {
+        const r = raw as RawSqliteLog
+        for (const batch of batches) r.insertBatch(batch)
+        return (r.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n
+      },
+      after: () => {
+        raw?.db.close()
+        raw = undefined
+        removeDb(rawPath)
+      },
+    },
+  ]
+}
+
+/**
  * Loads a whole store page by page.
  * @param store - the store.
  * @param pageSize - events per page.
@@ -182,51 +245,11 @@ export async function runSqliteSection(ctx: BenchContext): Promise<GroupResult[]
 
   const appendGroup = (size: number, withEmmett: boolean): Group => {
     const batches = chunks(events.slice(0, size), SQLITE_PAGE)
-    let path = ''
-    let store: SqliteStore | undefined
-    let raw: RawSqliteLog | undefined
-    const cleanup = async (): Promise<void> => {
-      if (store !== undefined) {
-        await store.close()
-        store.database.close()
-        store = undefined
-      }
-      raw?.db.close()
-      raw = undefined
-      removeDb(path)
-    }
-    const contenders: Group['contenders'][number][] = [
-      {
-        name: 'sync-kit',
-        kind: 'sync-kit',
-        before: () => {
-          path = freshDbPath(ctx, 'sync-kit')
-          store = openSyncKitSqlite(path)
-        },
-        run: async () => {
-          const s = store as SqliteStore
-          for (const batch of batches) await s.storeBatch(batch)
-          return Number((await s.latestVersion()).value)
-        },
-        after: cleanup,
-      },
-      {
-        name: 'raw better-sqlite3',
-        kind: 'baseline',
-        note: 'prepared INSERT, one transaction per batch, same schema and pragmas',
-        sync: true,
-        before: async () => {
-          path = freshDbPath(ctx, 'raw')
-          raw = await openRawLog(path)
-        },
-        run: () => {
-          const r = raw as RawSqliteLog
-          for (const batch of batches) r.insertBatch(batch)
-          return (r.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n
-        },
-        after: cleanup,
-      },
-    ]
+    const contenders: Group['contenders'][number][] = sqliteAppendContenders(ctx, batches, {
+      syncKit: 'sync-kit',
+      rawNote: 'prepared INSERT, one transaction per batch, same schema and pragmas',
+      filePrefix: '',
+    })
     if (withEmmett) {
       if (isLoaded(emmett)) {
         const input = batches.map((batch) => batch.map(emmettEvent))
