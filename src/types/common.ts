@@ -32,5 +32,17 @@ export interface Clock {
   now(): number
 }
 
+/**
+ * Timer functions, injectable so tests run on a `TestClock` (which has both as properties, so
+ * `timers: clock` works). The one timers contract of sync-kit: the `SyncManager`, the loopback
+ * hub and the HTTP client all take it as their `timers` option.
+ */
+export interface Timers {
+  /** Schedules `fn` after `ms` milliseconds; returns a handle for `clearTimeout`. */
+  setTimeout(fn: () => void, ms: number): unknown
+  /** Cancels a handle returned by `setTimeout`; unknown or fired handles are ignored. */
+  clearTimeout(handle: unknown): void
+}
+
 /** Generates a new, globally unique event id. */
 export type IdGenerator = () => string

@@ -8,7 +8,7 @@
  *
  * @packageDocumentation
  */
-export type { Clock, Filter, FilterKey, IdGenerator, SignalOptions } from './common.js'
+export type { Clock, Filter, FilterKey, IdGenerator, SignalOptions, Timers } from './common.js'
 export type { Conflict, ConflictDecision, ConflictResolver, ResolvedConflict } from './conflict.js'
 export type { Event, EventMetadata, EventWithVersion, JsonValue } from './event.js'
 export type {

@@ -147,6 +147,19 @@ export interface EventStore {
    * @throws SyncKitError `invalid-argument`, `closed`, `aborted`.
    */
   setCheckpoint(key: CheckpointKey, value: Checkpoint, options?: SignalOptions): Promise<void>
+  /**
+   * Optional server capability: the epoch of the log this store holds (see `PullResult.epoch`).
+   * Returns the stored epoch; when the store has none yet, keeps `candidate` and returns it, in one
+   * atomic step, so that several server processes opening one empty database at the same time all
+   * answer with the same epoch. The server core reads it once, at start. Stores without it get a
+   * fallback kept in a checkpoint, which is safe for one server process only.
+   * @param candidate - a fresh epoch to keep if the store has none; non-empty.
+   * @param options - cancellation.
+   * @returns the store's epoch.
+   * @throws SyncKitError `invalid-argument` (empty candidate), `unavailable` (the store cannot be
+   * written), `closed`, `aborted`.
+   */
+  loadOrCreateEpoch?(candidate: string, options?: SignalOptions): Promise<string>
   /** Releases resources. Idempotent. Every later call rejects with `closed`. */
   close(): Promise<void>
 }

@@ -1,3 +1,8 @@
+import {
+  checkBatchCheckpoint,
+  checkCheckpointKey,
+  checkCheckpointValue,
+} from '../../core/checkpoint.js'
 import { eventsEqual, validateEvent } from '../../core/event-validation.js'
 import type { ValidateEventOptions } from '../../core/event-validation.js'
 import { compileFilterGroups, groupFilters, validateLimit } from '../../core/filters.js'
@@ -142,21 +147,11 @@ class InMemoryEventStore implements MemoryStore {
         { argument: 'events' },
       )
     }
-    const checkpoint = options?.checkpoint
-    let checkpointEntry: readonly [string, Checkpoint] | undefined
-    if (checkpoint !== undefined) {
-      if (typeof checkpoint !== 'object' || checkpoint === null) {
-        throw new SyncKitError(
-          'invalid-argument',
-          `[sync-kit] [${this.#component}] checkpoint must be { key, value }`,
-          { argument: 'checkpoint' },
-        )
-      }
-      checkpointEntry = [
-        checkpointMapKey(checkpoint.key, this.#component),
-        checkpointCopy(checkpoint.value, this.#component),
-      ]
-    }
+    const checkpoint = checkBatchCheckpoint(options?.checkpoint, this.#component)
+    const checkpointEntry: readonly [string, Checkpoint] | undefined =
+      checkpoint === undefined
+        ? undefined
+        : [checkpointMapKey(checkpoint.key), Object.freeze(checkpoint.value)]
     // Validate everything before changing anything: a bad event anywhere stores nothing.
     const copies: Event[] = []
     for (const event of events) copies.push(validateEvent(event, this.#component, FREEZE))
@@ -260,7 +255,7 @@ class InMemoryEventStore implements MemoryStore {
     options?: SignalOptions,
   ): Promise<Checkpoint | undefined> {
     this.#enter(options, 'getCheckpoint')
-    return this.#checkpoints.get(checkpointMapKey(key, this.#component))
+    return this.#checkpoints.get(checkpointMapKey(checkCheckpointKey(key, this.#component)))
   }
 
   async setCheckpoint(
@@ -269,8 +264,8 @@ class InMemoryEventStore implements MemoryStore {
     options?: SignalOptions,
   ): Promise<void> {
     this.#enter(options, 'setCheckpoint')
-    const mapKey = checkpointMapKey(key, this.#component)
-    this.#checkpoints.set(mapKey, checkpointCopy(value, this.#component))
+    const mapKey = checkpointMapKey(checkCheckpointKey(key, this.#component))
+    this.#checkpoints.set(mapKey, Object.freeze(checkCheckpointValue(value, this.#component)))
   }
 
   async close(): Promise<void> {
@@ -435,46 +430,7 @@ function collect(
   return out
 }
 
-function checkpointMapKey(key: CheckpointKey, component: string): string {
-  if (typeof key !== 'object' || key === null) {
-    throw badCheckpoint(component, 'key', 'a checkpoint key must be { remote, direction }')
-  }
-  const { remote, direction } = key
-  if (typeof remote !== 'string' || remote === '') {
-    throw badCheckpoint(component, 'key', 'a checkpoint key needs a non-empty remote name')
-  }
-  if (direction !== 'push' && direction !== 'pull') {
-    throw badCheckpoint(
-      component,
-      'key',
-      `a checkpoint direction must be "push" or "pull", got ${JSON.stringify(direction) ?? 'undefined'}`,
-    )
-  }
-  return `${direction}\u0000${remote}`
-}
-
-function checkpointCopy(value: Checkpoint, component: string): Checkpoint {
-  if (typeof value !== 'object' || value === null) {
-    throw badCheckpoint(component, 'value', 'a checkpoint must be { version, epoch? }')
-  }
-  const { version, epoch } = value
-  if (typeof version !== 'string' || version === '') {
-    throw badCheckpoint(
-      component,
-      'value',
-      'a checkpoint needs a non-empty version string (Version.toString())',
-    )
-  }
-  if (epoch !== undefined && typeof epoch !== 'string') {
-    throw badCheckpoint(component, 'value', 'a checkpoint epoch must be a string when present')
-  }
-  return Object.freeze(epoch === undefined ? { version } : { version, epoch })
-}
-
-function badCheckpoint(
-  component: string,
-  argument: string,
-  problem: string,
-): SyncKitError<'invalid-argument'> {
-  return new SyncKitError('invalid-argument', `[sync-kit] [${component}] ${problem}`, { argument })
+/** The map key of a checked checkpoint key. */
+function checkpointMapKey(key: CheckpointKey): string {
+  return `${key.direction}\u0000${key.remote}`
 }

@@ -1,5 +1,10 @@
 import { throwIfAborted } from '../../errors/abort.js'
 import { SyncKitError } from '../../errors/sync-kit-error.js'
+import {
+  checkBatchCheckpoint,
+  checkCheckpointKey,
+  checkCheckpointValue,
+} from '../../core/checkpoint.js'
 import { eventsEqual, validateEvent } from '../../core/event-validation.js'
 import { groupFilters, validateLimit } from '../../core/filters.js'
 import type {
@@ -16,6 +21,8 @@ import type {
 } from '../../types/index.js'
 import { SequenceVersion } from '../../versions/sequence-version.js'
 import { SQLITE_PREFIX, toSyncKitError } from './sqlite-errors.js'
+
+const SQLITE_COMPONENT = 'sqlite'
 import { migrateSqliteSchema } from './sqlite-migrations.js'
 import { buildLoadQuery } from './sqlite-queries.js'
 import { SqliteTransactions } from './sqlite-transaction.js'
@@ -340,7 +347,7 @@ class SqliteEventStore implements SqliteStore {
     }
     // Validate everything before the transaction: a bad event changes nothing.
     const valid = events.map((event) => validateEvent(event, COMPONENT))
-    const checkpoint = checkBatchCheckpoint(options?.checkpoint)
+    const checkpoint = checkBatchCheckpoint(options?.checkpoint, SQLITE_COMPONENT)
     if (valid.length === 0 && checkpoint === undefined) return []
     const createdAt = this.#now()
     try {
@@ -394,7 +401,7 @@ class SqliteEventStore implements SqliteStore {
     options?: SignalOptions,
   ): Promise<Checkpoint | undefined> {
     this.#guard('getCheckpoint', options?.signal)
-    const checked = checkCheckpointKey(key)
+    const checked = checkCheckpointKey(key, SQLITE_COMPONENT)
     let row: { version: string; epoch: string | null } | undefined
     try {
       row = this.#selectCheckpoint.get(checked.remote, checked.direction) as typeof row
@@ -413,7 +420,10 @@ class SqliteEventStore implements SqliteStore {
     options?: SignalOptions,
   ): Promise<void> {
     this.#guard('setCheckpoint', options?.signal)
-    const checked = checkCheckpoint(key, value)
+    const checked = {
+      key: checkCheckpointKey(key, SQLITE_COMPONENT),
+      value: checkCheckpointValue(value, SQLITE_COMPONENT),
+    }
     try {
       this.#writeCheckpoint(checked.key, checked.value)
     } catch (error) {
@@ -562,77 +572,6 @@ function rowToEvent(row: EventRow): EventWithVersion {
     )
   }
   return { event, version: new SequenceVersion(row.seq) }
-}
-
-function checkCheckpointKey(key: CheckpointKey): CheckpointKey {
-  if (typeof key !== 'object' || key === null) {
-    throw invalidArgument(
-      'key',
-      `a checkpoint key must be { remote, direction }, got ${describe(key)}`,
-    )
-  }
-  if (typeof key.remote !== 'string' || key.remote === '') {
-    throw invalidArgument(
-      'key.remote',
-      `a checkpoint key needs a non-empty remote, got ${describe(key.remote)}`,
-    )
-  }
-  if (key.direction !== 'push' && key.direction !== 'pull') {
-    throw invalidArgument(
-      'key.direction',
-      `a checkpoint direction is 'push' or 'pull', got ${describe(key.direction)}`,
-    )
-  }
-  return { remote: key.remote, direction: key.direction }
-}
-
-function checkCheckpoint(
-  key: CheckpointKey,
-  value: Checkpoint,
-): { readonly key: CheckpointKey; readonly value: Checkpoint } {
-  const checkedKey = checkCheckpointKey(key)
-  if (typeof value !== 'object' || value === null) {
-    throw invalidArgument(
-      'value',
-      `a checkpoint must be { version, epoch? }, got ${describe(value)}`,
-    )
-  }
-  if (typeof value.version !== 'string' || value.version === '') {
-    throw invalidArgument(
-      'value.version',
-      `a checkpoint needs a non-empty version string (Version.toString()), got ${describe(value.version)}`,
-    )
-  }
-  if (value.epoch !== undefined && typeof value.epoch !== 'string') {
-    throw invalidArgument(
-      'value.epoch',
-      `a checkpoint epoch must be a string when present, got ${describe(value.epoch)}`,
-    )
-  }
-  return {
-    key: checkedKey,
-    value:
-      value.epoch === undefined
-        ? { version: value.version }
-        : { version: value.version, epoch: value.epoch },
-  }
-}
-
-function checkBatchCheckpoint(
-  checkpoint: StoreBatchOptions['checkpoint'],
-): ReturnType<typeof checkCheckpoint> | undefined {
-  if (checkpoint === undefined) return undefined
-  if (typeof checkpoint !== 'object' || checkpoint === null) {
-    throw invalidArgument(
-      'checkpoint',
-      `the checkpoint option must be { key, value }, got ${describe(checkpoint)}`,
-    )
-  }
-  return checkCheckpoint(checkpoint.key, checkpoint.value)
-}
-
-function invalidArgument(argument: string, message: string): SyncKitError<'invalid-argument'> {
-  return new SyncKitError('invalid-argument', `${SQLITE_PREFIX} ${message}`, { argument })
 }
 
 function describe(value: unknown): string {

@@ -1,0 +1,54 @@
+import { SyncKitError } from '../errors/sync-kit-error.js'
+import type { Clock, Timers } from '../types/index.js'
+
+/** The global `setTimeout`/`clearTimeout`, as {@link Timers}. */
+export const GLOBAL_TIMERS: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+}
+
+/** The wall clock, `Date.now()`, as a {@link Clock}. */
+export const SYSTEM_CLOCK: Clock = { now: () => Date.now() }
+
+/**
+ * Picks the timers a component uses: the `timers` option when given; else the clock's own
+ * `setTimeout`/`clearTimeout` when it has both (a `TestClock` does), so that one `clock: testClock`
+ * drives time and timers together; else the globals.
+ * @param timers - the component's `timers` option.
+ * @param clock - the component's `clock` option.
+ * @param component - names the component in the error, e.g. `sync-manager`.
+ * @returns the timers, with `this` bound for a clock's methods.
+ * @throws SyncKitError `invalid-argument` when `timers` lacks either function.
+ */
+export function resolveTimers(
+  timers: Timers | undefined,
+  clock: (Clock & Partial<Timers>) | undefined,
+  component: string,
+): Timers {
+  if (timers !== undefined) {
+    if (
+      typeof timers !== 'object' ||
+      timers === null ||
+      typeof timers.setTimeout !== 'function' ||
+      typeof timers.clearTimeout !== 'function'
+    ) {
+      throw new SyncKitError(
+        'invalid-argument',
+        `[sync-kit] [${component}] option timers must be { setTimeout, clearTimeout }, e.g. a TestClock`,
+        { argument: 'timers' },
+      )
+    }
+    return timers
+  }
+  const set = clock?.setTimeout
+  const clear = clock?.clearTimeout
+  if (clock !== undefined && typeof set === 'function' && typeof clear === 'function') {
+    return {
+      setTimeout: (fn, ms) => set.call(clock, fn, ms),
+      clearTimeout: (handle) => {
+        clear.call(clock, handle)
+      },
+    }
+  }
+  return GLOBAL_TIMERS
+}
