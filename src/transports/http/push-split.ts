@@ -2,6 +2,7 @@ import { isSyncKitError } from '../../errors/sync-kit-error.js'
 import type { Event, PushResult } from '../../types/index.js'
 import type { RequestLayer } from './http-request.js'
 import { ROUTES } from './protocol.js'
+import type { RetryBudget } from './retry.js'
 import { pushResponseSchema } from './schemas.js'
 import type { PushResponseBody } from './schemas.js'
 
@@ -19,7 +20,9 @@ export interface PushConfig {
  * later one fails is a plain duplicate when the caller retries. Parts after the first are
  * conditioned on the epoch the first was stored in (unless the caller named one), so a server
  * reset between parts fails the push with `epoch-mismatch` instead of splitting it across logs.
-
+ *
+ * Splitting is not a retry layer: a 413 is never retried as is, and every part draws on the one
+ * retry budget of the call, so the push retries `retry.retries` times at most however it is split.
  * @param config - the request layer and the gzip threshold.
  * @param events - the validated events.
  * @param ifEpoch - the caller's `ifEpoch`, if any.
@@ -34,7 +37,7 @@ export async function pushInParts(
   ifEpoch: string | undefined,
   signal: AbortSignal | undefined,
 ): Promise<PushResult & { readonly epoch: string }> {
-  return pushPart(config, events, ifEpoch, signal)
+  return pushPart(config, events, ifEpoch, signal, { used: 0 })
 }
 
 async function pushPart(
@@ -42,6 +45,7 @@ async function pushPart(
   events: readonly Event[],
   ifEpoch: string | undefined,
   signal: AbortSignal | undefined,
+  budget: RetryBudget,
 ): Promise<PushResult & { readonly epoch: string }> {
   let result: PushResponseBody
   try {
@@ -52,13 +56,14 @@ async function pushPart(
       body: await encodePush(events, ifEpoch, config.gzipThresholdBytes),
       schema: pushResponseSchema,
       signal,
+      budget,
     })
   } catch (error) {
     if (!isSyncKitError(error, 'payload-too-large') || events.length < 2) throw error
     const middle = Math.ceil(events.length / 2)
-    const first = await pushPart(config, events.slice(0, middle), ifEpoch, signal)
+    const first = await pushPart(config, events.slice(0, middle), ifEpoch, signal, budget)
     const rest = events.slice(middle)
-    const second = await pushPart(config, rest, ifEpoch ?? first.epoch, signal)
+    const second = await pushPart(config, rest, ifEpoch ?? first.epoch, signal, budget)
     return {
       stored: first.stored + second.stored,
       duplicates: first.duplicates + second.duplicates,
