@@ -64,6 +64,10 @@ export class SseSubscription implements Subscription {
   /** Reconnections since the last hello: the backoff window, and before the first hello the budget. */
   private readonly retries: RetryBudget = { used: 0 }
 
+  /**
+   * Starts connecting at once; `started` tells when the stream is established.
+   * @param config - what the transport hands over: handler, cursor, connect, policy, timers.
+   */
   constructor(private readonly config: SubscriptionConfig) {
     this.cursor = config.since?.toString()
     // Resuming from a cursor taken in a known epoch: a different epoch at hello means the cursor
@@ -86,6 +90,7 @@ export class SseSubscription implements Subscription {
     })
   }
 
+  /** Stops delivery and the reconnect loop; resolves when the loop has ended. */
   async unsubscribe(): Promise<void> {
     this.stop.abort()
     // From inside the handler the loop is waiting for us: no batch follows once stop is set.
