@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest'
+import { backoffDelay } from '../../core/backoff.js'
 import { isSyncKitError } from '../../errors/sync-kit-error.js'
 import { createMemoryStore } from '../../stores/memory/index.js'
 import type { Event, EventMetadata, EventWithVersion } from '../../types/index.js'
 import { SequenceVersion } from '../../versions/sequence-version.js'
 import { createHttpTransport } from './http-transport.js'
 import type { HttpTransportOptions } from './http-transport.js'
-import { backoffDelay, parseRetryAfter } from './retry.js'
+import { parseRetryAfter } from './retry.js'
 import { createSyncHandler } from './sync-handler.js'
 import type { SyncHandler, SyncHandlerOptions } from './sync-handler.js'
 import { BASE, makeEvent, makeEvents } from './test-helpers.fixture.js'
@@ -31,18 +32,20 @@ function inProcess(options: Partial<SyncHandlerOptions> = {}): {
 /** Instant timers that record the delays asked for, so backoff is checked without waiting. */
 function recordingTimers(): {
   delays: number[]
-  options: Pick<HttpTransportOptions, 'setTimeout' | 'clearTimeout'>
+  options: Pick<HttpTransportOptions, 'timers'>
 } {
   const delays: number[] = []
   return {
     delays,
     options: {
-      setTimeout: (fn, ms) => {
-        // Per-attempt timeouts (timeoutMs) are recorded apart from backoff waits by their size.
-        if (ms < 1_000_000) delays.push(ms)
-        return setTimeout(fn, ms >= 1_000_000 ? ms : 0)
+      timers: {
+        setTimeout: (fn, ms) => {
+          // Per-attempt timeouts (timeoutMs) are recorded apart from backoff waits by their size.
+          if (ms < 1_000_000) delays.push(ms)
+          return setTimeout(fn, ms >= 1_000_000 ? ms : 0)
+        },
+        clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
       },
-      clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
     },
   }
 }
@@ -52,7 +55,7 @@ function client(fetchImpl: Fetch, options: Partial<HttpTransportOptions> = {}) {
     url: BASE,
     fetch: fetchImpl,
     random: () => 0,
-    retry: { retries: 3, baseDelayMs: 1, maxDelayMs: 4 },
+    retry: { retries: 3, initialMs: 1, maxMs: 4 },
     ...options,
   })
 }
@@ -315,11 +318,13 @@ describe('createHttpTransport: retries', () => {
   })
 
   it('Given full jitter, When computing waits, Then each is below base·2^attempt capped at maxDelayMs', () => {
-    const policy = { baseDelayMs: 100, maxDelayMs: 1000 }
-    expect([0, 1, 2, 3, 4, 40].map((n) => backoffDelay(n, policy, () => 0.999))).toEqual([
+    // Retry n (1 for the first) waits below min(maxMs, initialMs·2^(n−1)): base·2^attempt with
+    // attempt = n − 1.
+    const policy = { initialMs: 100, maxMs: 1000 }
+    expect([1, 2, 3, 4, 5, 41].map((n) => backoffDelay(n, policy, () => 0.999))).toEqual([
       99, 199, 399, 799, 999, 999,
     ])
-    expect(backoffDelay(3, policy, () => 0)).toBe(0)
+    expect(backoffDelay(4, policy, () => 0)).toBe(0)
     const clock = { now: () => Date.parse('2030-01-01T00:00:00Z') }
     expect(parseRetryAfter('7', clock)).toBe(7000)
     expect(parseRetryAfter('Tue, 01 Jan 2030 00:00:05 GMT', clock)).toBe(5000)
@@ -334,7 +339,7 @@ describe('createHttpTransport: retries', () => {
       url: BASE,
       fetch: down,
       random: () => 0.5,
-      retry: { retries: 4, baseDelayMs: 100, maxDelayMs: 300 },
+      retry: { retries: 4, initialMs: 100, maxMs: 300 },
       ...timers.options,
     })
     expect(await codeOf(transport.latestVersion())).toBe('unavailable')
@@ -357,7 +362,7 @@ describe('createHttpTransport: timeouts, abort and close', () => {
       calls++
       return hanging(input, init)
     }
-    const transport = client(counting, { timeoutMs: 20, retry: { retries: 1, baseDelayMs: 1 } })
+    const transport = client(counting, { timeoutMs: 20, retry: { retries: 1, initialMs: 1 } })
     expect(await codeOf(transport.pull(null))).toBe('timeout')
     expect(calls).toBe(2)
   })
@@ -370,7 +375,7 @@ describe('createHttpTransport: timeouts, abort and close', () => {
     const timingOut = client(fetch, {
       ...stuck,
       timeoutMs: 20,
-      retry: { retries: 1, baseDelayMs: 1 },
+      retry: { retries: 1, initialMs: 1 },
     })
     expect(await codeOf(timingOut.latestVersion())).toBe('timeout')
     expect(await codeOf(timingOut.subscribe(() => undefined))).toBe('timeout')

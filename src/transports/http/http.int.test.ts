@@ -55,7 +55,7 @@ async function startServer(
 function clientOf(url: string, options: Partial<HttpTransportOptions> = {}): HttpTransport {
   const transport = createHttpTransport({
     url,
-    retry: { retries: 5, baseDelayMs: 10, maxDelayMs: 50 },
+    retry: { retries: 5, initialMs: 10, maxMs: 50 },
     timeoutMs: 5000,
     ...options,
   })
@@ -87,7 +87,7 @@ for (const [name, createStore] of [
     createTransport: async () => {
       const store: EventStore = await createStore()
       const { server, url } = await startServer(createSyncHandler({ store }), false)
-      const options = { retry: { retries: 1, baseDelayMs: 5 } }
+      const options = { retry: { retries: 1, initialMs: 5 } }
       return {
         transport: createHttpTransport({ url, ...options }),
         peer: createHttpTransport({ url, ...options }),
@@ -212,7 +212,7 @@ describe('http over a real socket: server lifecycle', () => {
 
   it('Given a server that never answers, When timeoutMs passes, Then the client fails with timeout', async () => {
     const { url } = await startServer(() => new Promise<Response>(() => undefined))
-    const client = clientOf(url, { timeoutMs: 100, retry: { retries: 1, baseDelayMs: 1 } })
+    const client = clientOf(url, { timeoutMs: 100, retry: { retries: 1, initialMs: 1 } })
     expect(await codeOf(client.latestVersion())).toBe('timeout')
   })
 

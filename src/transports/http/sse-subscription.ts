@@ -1,0 +1,438 @@
+import { createParser } from 'eventsource-parser'
+import type { EventSourceMessage } from 'eventsource-parser'
+import * as v from 'valibot'
+import { delay } from '../../errors/abort.js'
+import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
+import type {
+  Clock,
+  Event,
+  EventHandler,
+  EventWithVersion,
+  Subscription,
+  Timers,
+  Version,
+} from '../../types/index.js'
+import { CLIENT, parseErrorBody } from './http-request.js'
+import { errorFromResponse, isTransientStatus } from './protocol.js'
+import type { WireErrorBody } from './protocol.js'
+import { nextRetryWait, parseRetryAfter, retryWait } from './retry.js'
+import type { ResolvedRetryOptions, RetryBudget } from './retry.js'
+import { errorBodySchema, eventWithVersionSchema, helloSchema } from './schemas.js'
+
+/** Largest single stream message the client buffers: 32 MiB. */
+const MAX_SSE_MESSAGE_CHARS = 32 * 1024 * 1024
+
+/** What one live subscription needs from the transport. */
+export interface SubscriptionConfig {
+  readonly handler: EventHandler
+  readonly since: Version | undefined
+  readonly knownEpoch: string | undefined
+  readonly signal: AbortSignal | undefined
+  readonly onError: ((error: unknown) => void) | undefined
+  readonly connect: (cursor: string | undefined, signal: AbortSignal) => Promise<Response>
+  readonly toVersion: (value: string) => Version
+  readonly onEpoch: (epoch: string) => void
+  readonly lifetime: AbortSignal
+  readonly retry: ResolvedRetryOptions
+  readonly random: () => number
+  readonly clock: Clock
+  readonly timers: Timers
+  readonly timeoutMs: number
+  readonly streamIdleTimeoutMs: number
+  readonly onEnd: (subscription: SseSubscription) => void
+}
+
+/**
+ * One live subscription of the HTTP client over Server-Sent Events: connects, reads the event
+ * stream, delivers batches, and reconnects with backoff from the last delivered cursor
+ * (`Last-Event-ID`), after a drop, a server's graceful end or a stream silent for
+ * `streamIdleTimeoutMs` (no heartbeat). Its retries follow the transport's `retry` policy: bounded
+ * by `retry.retries` before the first hello, unbounded (reported to `onError`) afterwards.
+ */
+export class SseSubscription implements Subscription {
+  /** Settles when the first connection has said hello (or failed for good). */
+  readonly started: Promise<void>
+  private readonly stop = new AbortController()
+  private cursor: string | undefined
+  private cursorVersion: Version | undefined
+  private epoch: string | undefined
+  private delivering = false
+  private readonly loop: Promise<void>
+  private resolveStarted!: () => void
+  private rejectStarted!: (error: unknown) => void
+  private isStarted = false
+  /** Reconnections since the last hello: the backoff window, and before the first hello the budget. */
+  private readonly retries: RetryBudget = { used: 0 }
+
+  /**
+   * Starts connecting at once; `started` tells when the stream is established.
+   * @param config - what the transport hands over: handler, cursor, connect, policy, timers.
+   */
+  constructor(private readonly config: SubscriptionConfig) {
+    this.cursor = config.since?.toString()
+    // Resuming from a cursor taken in a known epoch: a different epoch at hello means the cursor
+    // is meaningless.
+    this.epoch = config.since === undefined ? undefined : config.knownEpoch
+    this.cursorVersion = config.since
+    this.started = new Promise<void>((resolve, reject) => {
+      this.resolveStarted = resolve
+      this.rejectStarted = reject
+    })
+    const onAbort = (): void => {
+      this.stop.abort()
+    }
+    config.signal?.addEventListener('abort', onAbort, { once: true })
+    config.lifetime.addEventListener('abort', onAbort, { once: true })
+    this.loop = this.run().finally(() => {
+      config.signal?.removeEventListener('abort', onAbort)
+      config.lifetime.removeEventListener('abort', onAbort)
+      config.onEnd(this)
+    })
+  }
+
+  /** Stops delivery and the reconnect loop; resolves when the loop has ended. */
+  async unsubscribe(): Promise<void> {
+    this.stop.abort()
+    // From inside the handler the loop is waiting for us: no batch follows once stop is set.
+    if (!this.delivering) await this.loop
+  }
+
+  private fail(error: unknown): void {
+    if (!this.isStarted) {
+      this.rejectStarted(error)
+      return
+    }
+    try {
+      this.config.onError?.(error)
+    } catch {
+      // A throwing onError must not kill the loop.
+    }
+  }
+
+  private stoppedError(): SyncKitError {
+    if (this.config.lifetime.aborted) {
+      return new SyncKitError(
+        'transport-closed',
+        `${CLIENT} subscribe: the transport was closed`,
+        {},
+      )
+    }
+    return new SyncKitError(
+      'aborted',
+      `${CLIENT} subscribe was aborted`,
+      {},
+      {
+        cause: this.config.signal?.reason,
+      },
+    )
+  }
+
+  private async run(): Promise<void> {
+    for (;;) {
+      if (this.stop.signal.aborted) {
+        if (!this.isStarted) this.rejectStarted(this.stoppedError())
+        return
+      }
+      let outcome: ConnectionOutcome
+      try {
+        outcome = await this.connection()
+      } catch (error) {
+        outcome = { kind: 'fatal', error }
+      }
+      if (this.stop.signal.aborted) continue
+      if (outcome.kind === 'fatal') {
+        this.fail(outcome.error instanceof HandlerFailure ? outcome.error.cause : outcome.error)
+        this.stop.abort()
+        continue
+      }
+      const { retry, random } = this.config
+      let wait: number | undefined
+      if (outcome.kind === 'transient' && !this.isStarted) {
+        // Before the first hello, subscribe() is one call like any other: the same retry budget
+        // applies, and subscribe() rejects when it runs out (its caller decides what next).
+        wait = nextRetryWait(this.retries, outcome.retryAfterMs, retry, random)
+        if (wait === undefined) {
+          this.fail(outcome.error)
+          this.stop.abort()
+          continue
+        }
+      } else {
+        // Once started, only the subscription can reconnect (its caller holds a live
+        // subscription): it does so until stopped, reporting each failure to onError.
+        if (outcome.kind === 'transient') this.fail(outcome.error)
+        this.retries.used++
+        const retryAfterMs = outcome.kind === 'transient' ? outcome.retryAfterMs : undefined
+        wait = retryWait(this.retries.used, retryAfterMs, retry, random)
+      }
+      try {
+        await delay(
+          wait,
+          this.stop.signal,
+          this.config.timers.setTimeout,
+          this.config.timers.clearTimeout,
+        )
+      } catch {
+        // Stopped while waiting; the loop head handles it.
+      }
+    }
+  }
+
+  /** One connection, from fetch to the end of its stream. */
+  private async connection(): Promise<ConnectionOutcome> {
+    const { timers } = this.config
+    const controller = new AbortController()
+    // Cancelling the reader as well as aborting the fetch: not every fetch ends a body's pending
+    // read on abort, and a stuck read would keep a dead connection (or unsubscribe) waiting.
+    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined
+    const cut = (): void => {
+      controller.abort()
+      reader?.cancel().catch(() => undefined)
+    }
+    this.stop.signal.addEventListener('abort', cut, { once: true })
+    let idleTimer: unknown
+    let timedOut = false
+    const arm = (ms: number): void => {
+      timers.clearTimeout(idleTimer)
+      idleTimer = timers.setTimeout(() => {
+        timedOut = true
+        cut()
+      }, ms)
+    }
+    arm(this.config.timeoutMs)
+    let saidHello = false
+    const transientNetwork = (error: unknown): ConnectionOutcome => {
+      if (isSyncKitError(error) && !error.transient) return { kind: 'fatal', error }
+      if (isSyncKitError(error)) return { kind: 'transient', error, retryAfterMs: undefined }
+      const message = timedOut
+        ? saidHello
+          ? `the stream was silent for ${this.config.streamIdleTimeoutMs} ms (no heartbeat); reconnecting`
+          : `no hello within ${this.config.timeoutMs} ms`
+        : `the connection failed (${error instanceof Error ? error.message : String(error)}); reconnecting`
+      const wrapped = timedOut
+        ? new SyncKitError(
+            'timeout',
+            `${CLIENT} subscribe: ${message}`,
+            { timeoutMs: saidHello ? this.config.streamIdleTimeoutMs : this.config.timeoutMs },
+            { cause: error },
+          )
+        : new SyncKitError('unavailable', `${CLIENT} subscribe: ${message}`, {}, { cause: error })
+      return { kind: 'transient', error: wrapped, retryAfterMs: undefined }
+    }
+    try {
+      let response: Response
+      try {
+        response = await this.config.connect(this.cursor, controller.signal)
+      } catch (error) {
+        if (this.stop.signal.aborted) return { kind: 'healthy-end' }
+        return transientNetwork(error)
+      }
+      if (!response.ok) {
+        const text = await response.text().catch(() => '')
+        const error = errorFromResponse(response.status, parseErrorBody(text), 'subscribe')
+        if (!isTransientStatus(response.status)) return { kind: 'fatal', error }
+        return {
+          kind: 'transient',
+          error,
+          retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), this.config.clock),
+        }
+      }
+      const type = response.headers.get('content-type') ?? ''
+      if (!type.toLowerCase().startsWith('text/event-stream') || response.body === null) {
+        await response.body?.cancel().catch(() => undefined)
+        return {
+          kind: 'fatal',
+          error: new SyncKitError(
+            'protocol',
+            `${CLIENT} subscribe: the server answered with "${type.slice(0, 60)}", not an event stream; is the url a sync-kit server?`,
+            { status: response.status },
+          ),
+        }
+      }
+      const body = response.body.getReader()
+      reader = body
+      if (this.stop.signal.aborted || timedOut) cut()
+      const decoder = new TextDecoder()
+      let messages: EventSourceMessage[] = []
+      let parseProblem: unknown
+      const parser = createParser({
+        onEvent: (message) => messages.push(message),
+        onError: (error) => {
+          if (error.type === 'max-buffer-size-exceeded') parseProblem = error
+        },
+        maxBufferSize: MAX_SSE_MESSAGE_CHARS,
+      })
+      try {
+        for (;;) {
+          let chunk: ReadableStreamReadResult<Uint8Array>
+          try {
+            chunk = await body.read()
+          } catch (error) {
+            if (this.stop.signal.aborted) return { kind: 'healthy-end' }
+            return transientNetwork(error)
+          }
+          if (this.stop.signal.aborted) return { kind: 'healthy-end' }
+          if (timedOut) return transientNetwork(new Error('idle'))
+          if (chunk.done) {
+            // The server ended the stream (e.g. a graceful shutdown): reconnect from the cursor.
+            return saidHello
+              ? { kind: 'healthy-end' }
+              : transientNetwork(new Error('the stream ended before the hello message'))
+          }
+          parser.feed(decoder.decode(chunk.value, { stream: true }))
+          if (parseProblem !== undefined) {
+            return {
+              kind: 'fatal',
+              error: new SyncKitError(
+                'protocol',
+                `${CLIENT} subscribe: a stream message exceeds ${MAX_SSE_MESSAGE_CHARS} characters`,
+                {},
+                { cause: parseProblem },
+              ),
+            }
+          }
+          const batch: EventWithVersion[] = []
+          let batchCursor: string | undefined
+          let batchVersion: Version | undefined
+          const current = messages
+          messages = []
+          for (const message of current) {
+            if (message.event === 'hello') {
+              const hello = parseJson(message.data, helloSchema, 'hello')
+              if (this.epoch !== undefined && hello.epoch !== this.epoch) {
+                return {
+                  kind: 'fatal',
+                  error: new SyncKitError(
+                    'protocol',
+                    `${CLIENT} subscribe: the server's epoch changed from "${this.epoch.slice(0, 64)}" to "${hello.epoch.slice(0, 64)}"; it was wiped or replaced, so cursors are meaningless — pull from the beginning and subscribe again`,
+                    {},
+                  ),
+                }
+              }
+              this.epoch = hello.epoch
+              this.config.onEpoch(hello.epoch)
+              if (this.cursor === undefined) {
+                this.cursor = hello.cursor
+                this.cursorVersion = this.config.toVersion(hello.cursor)
+              }
+              saidHello = true
+              this.retries.used = 0
+              if (!this.isStarted) {
+                this.isStarted = true
+                this.resolveStarted()
+              }
+            } else if (message.event === 'event') {
+              if (!saidHello) throw protocolProblem('an event arrived before the hello message')
+              const item = parseJson(message.data, eventWithVersionSchema, 'event')
+              if (message.id !== item.version) {
+                throw protocolProblem(
+                  `message id "${String(message.id).slice(0, 64)}" differs from the event's version`,
+                )
+              }
+              const version = this.config.toVersion(item.version)
+              const after = batchVersion ?? this.cursorVersion
+              // Strictly after the cursor only: a replay by a proxy never delivers twice.
+              if (after !== undefined && version.compare(after) <= 0) continue
+              batch.push({ event: item.event as Event, version })
+              batchCursor = item.version
+              batchVersion = version
+            } else if (message.event === 'error') {
+              const body = parseJson(message.data, errorBodySchema, 'error')
+              const error = errorFromWireCode(body)
+              // Deliver what came before the error, then reconnect or stop.
+              if (batch.length > 0 && !(await this.deliver(batch, batchCursor, batchVersion))) {
+                return { kind: 'healthy-end' }
+              }
+              return error.transient
+                ? { kind: 'transient', error, retryAfterMs: undefined }
+                : { kind: 'fatal', error }
+            }
+            // Other event names are ignored: newer servers may add some.
+          }
+          if (batch.length > 0 && !(await this.deliver(batch, batchCursor, batchVersion))) {
+            return { kind: 'healthy-end' }
+          }
+          if (saidHello) arm(this.config.streamIdleTimeoutMs)
+        }
+      } finally {
+        body.cancel().catch(() => undefined)
+      }
+    } catch (error) {
+      return { kind: 'fatal', error }
+    } finally {
+      timers.clearTimeout(idleTimer)
+      this.stop.signal.removeEventListener('abort', cut)
+    }
+  }
+
+  /** Hands a batch to the handler; false when the subscription stopped meanwhile. */
+  private async deliver(
+    batch: readonly EventWithVersion[],
+    cursor: string | undefined,
+    version: Version | undefined,
+  ): Promise<boolean> {
+    if (this.stop.signal.aborted) return false
+    this.delivering = true
+    try {
+      await this.config.handler(batch)
+    } catch (error) {
+      throw new HandlerFailure(error)
+    } finally {
+      this.delivering = false
+    }
+    this.cursor = cursor
+    this.cursorVersion = version
+    return !this.stop.signal.aborted
+  }
+}
+
+class HandlerFailure extends Error {
+  constructor(cause: unknown) {
+    super(`${CLIENT} subscribe: the handler threw; the subscription ended`, { cause })
+  }
+}
+
+type ConnectionOutcome =
+  | { readonly kind: 'healthy-end' }
+  | {
+      readonly kind: 'transient'
+      readonly error: SyncKitError
+      readonly retryAfterMs: number | undefined
+    }
+  | { readonly kind: 'fatal'; readonly error: unknown }
+
+function protocolProblem(message: string): SyncKitError<'protocol'> {
+  return new SyncKitError('protocol', `${CLIENT} subscribe: ${message}`, {})
+}
+
+function parseJson<TOutput>(
+  data: string,
+  schema: v.GenericSchema<unknown, TOutput>,
+  what: string,
+): TOutput {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(data) as unknown
+  } catch (error) {
+    throw new SyncKitError(
+      'protocol',
+      `${CLIENT} subscribe: the ${what} message is not JSON`,
+      {},
+      { cause: error },
+    )
+  }
+  const result = v.safeParse(schema, parsed)
+  if (!result.success) throw protocolProblem(`the ${what} message has an unexpected shape`)
+  return result.output
+}
+
+const STATUS_OF_WIRE_CODE: Readonly<Record<string, number>> = {
+  unauthorized: 401,
+  forbidden: 403,
+  unavailable: 503,
+  timeout: 503,
+  internal: 500,
+}
+
+function errorFromWireCode(body: WireErrorBody): SyncKitError {
+  return errorFromResponse(STATUS_OF_WIRE_CODE[body.error.code] ?? 400, body, 'subscribe')
+}
