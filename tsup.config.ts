@@ -7,6 +7,7 @@ import type { Options } from 'tsup'
 export const entries: Record<string, string> = {
   index: 'src/index.ts',
   'types/index': 'src/types/index.ts',
+  'adapter/index': 'src/adapter/index.ts',
   'testing/index': 'src/testing/index.ts',
   'stores/sqlite/index': 'src/stores/sqlite/index.ts',
   'transports/http/index': 'src/transports/http/index.ts',

@@ -10,6 +10,7 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { entries } from '../tsup.config.js'
 
@@ -20,6 +21,46 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
 }
 
 type Conditions = Record<string, Record<string, string>>
+
+/** Most runtime values the root entry `sync-kit` (the app developer's API) may export. */
+const ROOT_MAX_VALUES = 40
+
+/** Helpers only adapter authors need: exported by `sync-kit/adapter`, not by `sync-kit`. */
+const ADAPTER_ONLY = [
+  'EVENT_FIELD_MAX_LENGTH',
+  'EVENT_JSON_MAX_DEPTH',
+  'HLC_MAX_COUNTER',
+  'HLC_MAX_WALL_MS',
+  'MAX_CAUSAL_COUNT',
+  'STANDARD_FILTER_KEYS',
+  'SYSTEM_CLOCK',
+  'assertNodeId',
+  'backoffDelay',
+  'canonicalJson',
+  'causalContextOf',
+  'changedFields',
+  'checkBatchCheckpoint',
+  'checkCheckpointKey',
+  'checkCheckpointValue',
+  'compileFilterGroups',
+  'compileFilters',
+  'deepFreeze',
+  'eventsEqual',
+  'groupFilters',
+  'integerOption',
+  'jsonEqual',
+  'relate',
+  'resolveBackoff',
+  'resolveTimers',
+  'throwIfAborted',
+  'validateEvent',
+  'validateLimit',
+]
+
+async function runtimeNames(file: string): Promise<string[]> {
+  const module = (await import(pathToFileURL(join(root, file)).href)) as Record<string, unknown>
+  return Object.keys(module).sort()
+}
 
 function subpaths(): [string, Conditions][] {
   return Object.entries(pkg.exports).filter(([key]) => key !== './package.json') as [
@@ -65,6 +106,32 @@ describe('package exports', () => {
       .replace(/\/\*[\s\S]*?\*\//g, '')
       .trim()
     expect(code).toBe('')
+  })
+
+  it('keeps the root entry to the app API, at most 40 runtime values', async () => {
+    const names = await runtimeNames('dist/index.js')
+    expect(
+      names.length,
+      `sync-kit exports ${names.length} values: ${names.join(', ')}`,
+    ).toBeLessThanOrEqual(ROOT_MAX_VALUES)
+    for (const name of ['SyncManager', 'createMemoryStore', 'createLoopbackHub', 'SyncKitError']) {
+      expect(names).toContain(name)
+    }
+    expect(names.filter((name) => ADAPTER_ONLY.includes(name))).toEqual([])
+  })
+
+  it('exports the adapter helpers from sync-kit/adapter, in ESM and CJS alike', async () => {
+    const esm = await runtimeNames('dist/adapter/index.js')
+    expect(esm).toEqual([...ADAPTER_ONLY].sort())
+    const cjs = execFileSync(
+      process.execPath,
+      [
+        '-p',
+        `Object.keys(require(${JSON.stringify(join(root, 'dist/adapter/index.cjs'))})).sort().join()`,
+      ],
+      { encoding: 'utf8' },
+    )
+    expect(cjs.trim()).toBe(esm.join())
   })
 
   describe('published declarations compile under nodenext', () => {
