@@ -57,7 +57,7 @@ export interface ValidateEventOptions {
  * `details.field` (a path such as `data.items[2].title`).
  * @example
  * ```ts
- * import { validateEvent } from 'sync-kit'
+ * import { validateEvent } from 'sync-kit/adapter'
  *
  * const event = validateEvent({ id: 'e1', type: 'Created', aggregateId: 'a1', data: {} }, 'memory')
  * ```
@@ -154,7 +154,7 @@ function readEvent(event: unknown, component: string, options?: ValidateEventOpt
  * than {@link EVENT_JSON_MAX_DEPTH}).
  * @example
  * ```ts
- * import { canonicalJson } from 'sync-kit'
+ * import { canonicalJson } from 'sync-kit/adapter'
  *
  * canonicalJson({ b: 1, a: [true, null] }) // '{"a":[true,null],"b":1}'
  * ```
@@ -177,7 +177,7 @@ export function canonicalJson(value: unknown): string {
  * @returns true when the contents are equal.
  * @example
  * ```ts
- * import { eventsEqual } from 'sync-kit'
+ * import { eventsEqual } from 'sync-kit/adapter'
  *
  * eventsEqual(stored, incoming) // true → duplicate, false → conflict
  * ```
@@ -200,11 +200,9 @@ export function eventsEqual(a: Event, b: Event): boolean {
  * @param a - one JSON value.
  * @param b - the other JSON value.
  * @returns true when equal.
- * @internal Shared by the stores; not exported from the package (the public `jsonEqual` of
- * `sync-kit` compares changed fields for conflicts).
  * @example
  * ```ts
- * import { jsonEqual } from '../core/event-validation.js'
+ * import { jsonEqual } from 'sync-kit/adapter'
  *
  * jsonEqual({ a: 1, b: [2] }, { b: [2], a: 1 }) // true
  * ```
@@ -244,7 +242,7 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
  * @returns the same value, frozen.
  * @example
  * ```ts
- * import { deepFreeze } from 'sync-kit'
+ * import { deepFreeze } from 'sync-kit/adapter'
  *
  * const event = deepFreeze({ id: 'e1', type: 'T', aggregateId: 'a', data: { n: [1] } })
  * Object.isFrozen(event.data) // true
