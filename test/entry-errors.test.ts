@@ -1,23 +1,11 @@
 import { execFileSync } from 'node:child_process'
-import {
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { linkedProject, pkg, root, specifier } from './package.fixture.js'
 
 // Against the BUILT package (dist/, `npm run build` first), as an app installs it: every entry
 // that throws errors throws the one SyncKitError of `sync-kit`, in ESM and in CommonJS.
-const root = resolve(import.meta.dirname, '..')
-const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
-  exports: Record<string, unknown>
-}
 
 /**
  * Per `exports` entry: a call into that entry's own code that fails with a real SyncKitError
@@ -39,10 +27,6 @@ const PROVOKE: Record<string, { readonly call: string; readonly code: string }> 
     }`,
     code: 'unavailable',
   },
-}
-
-function specifier(key: string): string {
-  return key === '.' ? 'sync-kit' : `sync-kit/${key.slice(2)}`
 }
 
 /**
@@ -94,10 +78,9 @@ function filesUnder(dir: string): string[] {
 }
 
 describe('SyncKitError across entry points (built package)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sync-kit-entry-errors-'))
-  afterAll(() => rmSync(dir, { recursive: true, force: true }))
-  mkdirSync(join(dir, 'node_modules'), { recursive: true })
-  symlinkSync(root, join(dir, 'node_modules', 'sync-kit'), 'dir')
+  const project = linkedProject('sync-kit-entry-errors-')
+  const dir = project.dir
+  afterAll(() => project.remove())
 
   it('provokes an error from every entry point but the type-only one', () => {
     const entries = Object.keys(pkg.exports).filter((k) => k !== './package.json')

@@ -1,26 +1,10 @@
 import { execFileSync } from 'node:child_process'
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { entries } from '../tsup.config.js'
-
-const root = resolve(import.meta.dirname, '..')
-const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
-  exports: Record<string, unknown>
-  bin?: Record<string, string>
-}
-
-type Conditions = Record<string, Record<string, string>>
+import { linkedProject, pkg, root, specifier, subpaths } from './package.fixture.js'
 
 /** Most runtime values the root entry `sync-kit` (the app developer's API) may export. */
 const ROOT_MAX_VALUES = 40
@@ -60,13 +44,6 @@ const ADAPTER_ONLY = [
 async function runtimeNames(file: string): Promise<string[]> {
   const module = (await import(pathToFileURL(join(root, file)).href)) as Record<string, unknown>
   return Object.keys(module).sort()
-}
-
-function subpaths(): [string, Conditions][] {
-  return Object.entries(pkg.exports).filter(([key]) => key !== './package.json') as [
-    string,
-    Conditions,
-  ][]
 }
 
 describe('package exports', () => {
@@ -135,16 +112,13 @@ describe('package exports', () => {
   })
 
   describe('published declarations compile under nodenext', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sync-kit-nodenext-'))
-    afterAll(() => rmSync(dir, { recursive: true, force: true }))
+    const project = linkedProject('sync-kit-nodenext-')
+    const dir = project.dir
+    afterAll(() => project.remove())
 
     it('from an ES module and a CommonJS module', () => {
-      mkdirSync(join(dir, 'node_modules'), { recursive: true })
-      symlinkSync(root, join(dir, 'node_modules', 'sync-kit'), 'dir')
       symlinkSync(join(root, 'node_modules', '@types'), join(dir, 'node_modules', '@types'), 'dir')
-      const imports = subpaths().map(([key]) =>
-        key === '.' ? 'sync-kit' : `sync-kit/${key.slice(2)}`,
-      )
+      const imports = subpaths().map(([key]) => specifier(key))
       const body = imports
         .map((s, i) => `import type * as m${i} from '${s}'\nexport type T${i} = typeof m${i}`)
         .join('\n')
