@@ -59,21 +59,13 @@ export type SyncKitErrorCode = keyof SyncKitErrorDetails
 const TRANSIENT: ReadonlySet<string> = new Set(['unavailable', 'timeout'])
 
 /**
- * Marks an error as made by a `SyncKitError` constructor. `Symbol.for` returns the same symbol in
- * every copy of the package in one realm (the ESM and the CJS build, two installed versions), so
- * `instanceof` can recognise an error of another copy without trusting `name` alone.
- */
-const BRAND: symbol = Symbol.for('sync-kit.SyncKitError')
-
-/**
  * The one error class of sync-kit: a string `code`, typed `details`, and the original error as
  * `cause`.
  *
- * Check for it with {@link isSyncKitError}, which also works across two copies of the package, or
- * with `instanceof`: the build holds one class per format, and `instanceof SyncKitError` also
- * holds for an error of another copy (an ESM and a CJS copy side by side, two installed versions
- * of this or a later release). It never holds for an error sync-kit did not make, even one named
- * `'SyncKitError'` with a `code` (see its static `[Symbol.hasInstance]`).
+ * Check for it with {@link isSyncKitError}, which also works across two copies of the package.
+ * `instanceof SyncKitError` holds for an error from any entry point (`sync-kit/http`,
+ * `sync-kit/sqlite`, …), since each build format holds one class; it fails across copies (an
+ * ESM and a CJS copy loaded side by side, two installed versions), where `isSyncKitError` works.
  *
  * @typeParam TCode - the error code.
  * @example
@@ -111,25 +103,6 @@ export class SyncKitError<TCode extends SyncKitErrorCode = SyncKitErrorCode> ext
     super(message.startsWith('[sync-kit]') ? message : `[sync-kit] ${message}`, options)
     this.code = code
     this.details = details
-    Object.defineProperty(this, BRAND, { value: true })
-  }
-
-  /**
-   * Makes `error instanceof SyncKitError` hold for sync-kit errors of every copy of the package.
-   * True when `value` has this class in its prototype chain (the ordinary test); else, for
-   * `SyncKitError` itself (not a subclass), when {@link isSyncKitError} accepts it and a
-   * `SyncKitError` constructor of some copy marked it, so a look-alike (an object or an `Error`
-   * with `name: 'SyncKitError'` and a `code`) is not taken for one.
-   * @param value - the left operand of `instanceof`.
-   * @returns whether `value` is a sync-kit error.
-   */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return (
-      super[Symbol.hasInstance](value) ||
-      (this === SyncKitError &&
-        isSyncKitError(value) &&
-        (value as object as Record<symbol, unknown>)[BRAND] === true)
-    )
   }
 
   /** True for codes that are worth retrying with backoff (`unavailable`, `timeout`). */
