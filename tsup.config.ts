@@ -7,12 +7,20 @@ import type { Options } from 'tsup'
 export const entries: Record<string, string> = {
   index: 'src/index.ts',
   'types/index': 'src/types/index.ts',
+  'adapter/index': 'src/adapter/index.ts',
   'testing/index': 'src/testing/index.ts',
   'stores/sqlite/index': 'src/stores/sqlite/index.ts',
   'transports/http/index': 'src/transports/http/index.ts',
   'transports/http/node': 'src/transports/http/node.ts',
 }
 
+/**
+ * The library: every entry in ESM and CJS. `splitting` puts code that several entries use (the
+ * `SyncKitError` class above all) into shared chunks under `dist/chunks/`, so each format holds one
+ * copy of every module: an error thrown by `sync-kit/http` is `instanceof` the `SyncKitError` of
+ * `sync-kit`. CJS splitting is experimental in tsup (esbuild splits ESM; with `treeshake` rollup
+ * turns every chunk into CJS); `test/entry-errors.test.ts` checks the result in both formats.
+ */
 const config: Options = {
   entry: entries,
   format: ['esm', 'cjs'],
@@ -22,9 +30,13 @@ const config: Options = {
   sourcemap: true,
   target: 'es2022',
   platform: 'neutral',
-  splitting: false,
+  splitting: true,
   treeshake: true,
   external: ['better-sqlite3'],
+  esbuildOptions(options) {
+    // Shared chunks in a folder of their own, apart from the entry files.
+    options.chunkNames = 'chunks/[name]-[hash]'
+  },
 }
 
 /**

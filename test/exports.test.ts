@@ -1,31 +1,49 @@
 import { execFileSync } from 'node:child_process'
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { entries } from '../tsup.config.js'
+import { linkedProject, pkg, root, specifier, subpaths } from './package.fixture.js'
 
-const root = resolve(import.meta.dirname, '..')
-const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
-  exports: Record<string, unknown>
-  bin?: Record<string, string>
-}
+/** Most runtime values the root entry `sync-kit` (the app developer's API) may export. */
+const ROOT_MAX_VALUES = 40
 
-type Conditions = Record<string, Record<string, string>>
+/** Helpers only adapter authors need: exported by `sync-kit/adapter`, not by `sync-kit`. */
+const ADAPTER_ONLY = [
+  'EVENT_FIELD_MAX_LENGTH',
+  'EVENT_JSON_MAX_DEPTH',
+  'HLC_MAX_COUNTER',
+  'HLC_MAX_WALL_MS',
+  'MAX_CAUSAL_COUNT',
+  'STANDARD_FILTER_KEYS',
+  'SYSTEM_CLOCK',
+  'assertNodeId',
+  'backoffDelay',
+  'canonicalJson',
+  'causalContextOf',
+  'changedFields',
+  'checkBatchCheckpoint',
+  'checkCheckpointKey',
+  'checkCheckpointValue',
+  'compileFilterGroups',
+  'compileFilters',
+  'deepFreeze',
+  'eventsEqual',
+  'groupFilters',
+  'integerOption',
+  'jsonEqual',
+  'relate',
+  'resolveBackoff',
+  'resolveTimers',
+  'throwIfAborted',
+  'validateEvent',
+  'validateLimit',
+]
 
-function subpaths(): [string, Conditions][] {
-  return Object.entries(pkg.exports).filter(([key]) => key !== './package.json') as [
-    string,
-    Conditions,
-  ][]
+async function runtimeNames(file: string): Promise<string[]> {
+  const module = (await import(pathToFileURL(join(root, file)).href)) as Record<string, unknown>
+  return Object.keys(module).sort()
 }
 
 describe('package exports', () => {
@@ -67,17 +85,40 @@ describe('package exports', () => {
     expect(code).toBe('')
   })
 
+  it('keeps the root entry to the app API, at most 40 runtime values', async () => {
+    const names = await runtimeNames('dist/index.js')
+    expect(
+      names.length,
+      `sync-kit exports ${names.length} values: ${names.join(', ')}`,
+    ).toBeLessThanOrEqual(ROOT_MAX_VALUES)
+    for (const name of ['SyncManager', 'createMemoryStore', 'createLoopbackHub', 'SyncKitError']) {
+      expect(names).toContain(name)
+    }
+    expect(names.filter((name) => ADAPTER_ONLY.includes(name))).toEqual([])
+  })
+
+  it('exports the adapter helpers from sync-kit/adapter, in ESM and CJS alike', async () => {
+    const esm = await runtimeNames('dist/adapter/index.js')
+    expect(esm).toEqual([...ADAPTER_ONLY].sort())
+    const cjs = execFileSync(
+      process.execPath,
+      [
+        '-p',
+        `Object.keys(require(${JSON.stringify(join(root, 'dist/adapter/index.cjs'))})).sort().join()`,
+      ],
+      { encoding: 'utf8' },
+    )
+    expect(cjs.trim()).toBe(esm.join())
+  })
+
   describe('published declarations compile under nodenext', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sync-kit-nodenext-'))
-    afterAll(() => rmSync(dir, { recursive: true, force: true }))
+    const project = linkedProject('sync-kit-nodenext-')
+    const dir = project.dir
+    afterAll(() => project.remove())
 
     it('from an ES module and a CommonJS module', () => {
-      mkdirSync(join(dir, 'node_modules'), { recursive: true })
-      symlinkSync(root, join(dir, 'node_modules', 'sync-kit'), 'dir')
       symlinkSync(join(root, 'node_modules', '@types'), join(dir, 'node_modules', '@types'), 'dir')
-      const imports = subpaths().map(([key]) =>
-        key === '.' ? 'sync-kit' : `sync-kit/${key.slice(2)}`,
-      )
+      const imports = subpaths().map(([key]) => specifier(key))
       const body = imports
         .map((s, i) => `import type * as m${i} from '${s}'\nexport type T${i} = typeof m${i}`)
         .join('\n')

@@ -19,14 +19,12 @@
  */
 import { basename } from 'node:path'
 
+import { type CausalContext, causalContextOf, relate } from '../../src/adapter/index.js'
 import {
   SyncKitError,
   SyncManager,
-  causalContextOf,
   createLoopbackHub,
   createMemoryStore,
-  relate,
-  type CausalContext,
   type Event,
   type EventStore,
   type EventWithVersion,

@@ -30,6 +30,12 @@ export interface ResolvedBackoff {
  * @param component - names the component, e.g. `sync-manager`.
  * @returns the resolved backoff.
  * @throws SyncKitError `invalid-argument` for a value that is not a positive integer.
+ * @example
+ * ```ts
+ * import { resolveBackoff } from 'sync-kit/adapter'
+ *
+ * const backoff = resolveBackoff(options.retry, { initialMs: 250, maxMs: 30_000 }, 'retry', 'ws')
+ * ```
  */
 export function resolveBackoff(
   options: BackoffOptions | undefined,
@@ -54,6 +60,12 @@ export function resolveBackoff(
  * @param backoff - the window's first cap and largest cap, in ms.
  * @param random - a uniform random number in [0, 1).
  * @returns the wait in whole ms, in `[0, min(maxMs, initialMs · 2^(attempt−1)))`.
+ * @example
+ * ```ts
+ * import { backoffDelay } from 'sync-kit/adapter'
+ *
+ * const waitMs = backoffDelay(attempt, { initialMs: 250, maxMs: 30_000 }, Math.random)
+ * ```
  */
 export function backoffDelay(
   attempt: number,

@@ -8,6 +8,12 @@ import type { Checkpoint, CheckpointKey, StoreBatchOptions } from '../types/inde
  * @param component - names the store, e.g. `memory-store`.
  * @returns a plain copy.
  * @throws SyncKitError `invalid-argument` naming `key`, `key.remote` or `key.direction`.
+ * @example
+ * ```ts
+ * import { checkCheckpointKey } from 'sync-kit/adapter'
+ *
+ * const { remote, direction } = checkCheckpointKey(key, 'my-store')
+ * ```
  */
 export function checkCheckpointKey(key: unknown, component: string): CheckpointKey {
   if (typeof key !== 'object' || key === null) {
@@ -41,6 +47,12 @@ export function checkCheckpointKey(key: unknown, component: string): CheckpointK
  * @param component - names the store.
  * @returns a plain copy.
  * @throws SyncKitError `invalid-argument` naming `value`, `value.version` or `value.epoch`.
+ * @example
+ * ```ts
+ * import { checkCheckpointValue } from 'sync-kit/adapter'
+ *
+ * const checkpoint = Object.freeze(checkCheckpointValue(value, 'my-store'))
+ * ```
  */
 export function checkCheckpointValue(value: unknown, component: string): Checkpoint {
   if (typeof value !== 'object' || value === null) {
@@ -74,6 +86,13 @@ export function checkCheckpointValue(value: unknown, component: string): Checkpo
  * @param component - names the store.
  * @returns checked copies of key and value, or `undefined` when absent.
  * @throws SyncKitError `invalid-argument` naming `checkpoint` or the failing part.
+ * @example
+ * ```ts
+ * import { checkBatchCheckpoint } from 'sync-kit/adapter'
+ *
+ * // In storeBatch, before changing anything:
+ * const checkpoint = checkBatchCheckpoint(options?.checkpoint, 'my-store')
+ * ```
  */
 export function checkBatchCheckpoint(
   checkpoint: StoreBatchOptions['checkpoint'] | undefined,

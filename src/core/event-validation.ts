@@ -60,7 +60,7 @@ export interface ValidateEventOptions {
  * `details.field` (a path such as `data.items[2].title`).
  * @example
  * ```ts
- * import { validateEvent } from 'sync-kit'
+ * import { validateEvent } from 'sync-kit/adapter'
  *
  * const event = validateEvent({ id: 'e1', type: 'Created', aggregateId: 'a1', data: {} }, 'memory')
  * ```
@@ -157,7 +157,7 @@ function readEvent(event: unknown, component: string, options?: ValidateEventOpt
  * @returns true when the contents are equal.
  * @example
  * ```ts
- * import { eventsEqual } from 'sync-kit'
+ * import { eventsEqual } from 'sync-kit/adapter'
  *
  * eventsEqual(stored, incoming) // true → duplicate, false → conflict
  * ```

@@ -33,7 +33,7 @@ export interface FilterGroups {
  * `tenant` and `aggregate_id`.
  * @example
  * ```ts
- * import { groupFilters } from 'sync-kit'
+ * import { groupFilters } from 'sync-kit/adapter'
  *
  * groupFilters([{ key: 'type', value: 'A' }, { key: 'type', value: 'B' }], 'sqlite')
  * // { type: ['A', 'B'] }
@@ -103,7 +103,7 @@ export function groupFilters(
  * unknown key (see {@link groupFilters}).
  * @example
  * ```ts
- * import { compileFilters } from 'sync-kit'
+ * import { compileFilters } from 'sync-kit/adapter'
  *
  * const match = compileFilters([{ key: 'tenant', value: 't1' }], 'memory')
  * events.filter(match)
@@ -122,7 +122,7 @@ export function compileFilters(
  * @returns the predicate.
  * @example
  * ```ts
- * import { compileFilterGroups, groupFilters } from 'sync-kit'
+ * import { compileFilterGroups, groupFilters } from 'sync-kit/adapter'
  *
  * const match = compileFilterGroups(groupFilters(filters, 'memory'))
  * ```
@@ -147,7 +147,7 @@ export function compileFilterGroups(groups: FilterGroups | undefined): (event: E
  * `Infinity`, non-numbers).
  * @example
  * ```ts
- * import { validateLimit } from 'sync-kit'
+ * import { validateLimit } from 'sync-kit/adapter'
  *
  * const limit = validateLimit(options?.limit, 'memory') ?? Infinity
  * ```

@@ -25,7 +25,7 @@ export const EVENT_JSON_MAX_DEPTH = 256
  * than {@link EVENT_JSON_MAX_DEPTH}).
  * @example
  * ```ts
- * import { canonicalJson } from 'sync-kit'
+ * import { canonicalJson } from 'sync-kit/adapter'
  *
  * canonicalJson({ b: 1, a: [true, null] }) // '{"a":[true,null],"b":1}'
  * ```
@@ -41,11 +41,9 @@ export function canonicalJson(value: unknown): string {
  * @param a - one JSON value.
  * @param b - the other JSON value.
  * @returns true when equal.
- * @internal Shared by the stores; not exported from the package (the public `jsonEqual` of
- * `sync-kit` compares changed fields for conflicts).
  * @example
  * ```ts
- * import { jsonEqual } from '../core/json-value.js'
+ * import { jsonEqual } from 'sync-kit/adapter'
  *
  * jsonEqual({ a: 1, b: [2] }, { b: [2], a: 1 }) // true
  * ```
@@ -85,7 +83,7 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
  * @returns the same value, frozen.
  * @example
  * ```ts
- * import { deepFreeze } from 'sync-kit'
+ * import { deepFreeze } from 'sync-kit/adapter'
  *
  * const event = deepFreeze({ id: 'e1', type: 'T', aggregateId: 'a', data: { n: [1] } })
  * Object.isFrozen(event.data) // true

@@ -9,6 +9,12 @@ import { SyncKitError } from '../errors/sync-kit-error.js'
  * @param min - the smallest accepted value. @defaultValue 1
  * @returns the value, or `fallback` when `value` is `undefined`.
  * @throws SyncKitError `invalid-argument` for anything else.
+ * @example
+ * ```ts
+ * import { integerOption } from 'sync-kit/adapter'
+ *
+ * const pageLimit = integerOption(options.pageLimit, 500, 'pageLimit', 'my-transport')
+ * ```
  */
 export function integerOption(
   value: unknown,

@@ -7,7 +7,15 @@ export const GLOBAL_TIMERS: Timers = {
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 }
 
-/** The wall clock, `Date.now()`, as a {@link Clock}. */
+/**
+ * The wall clock, `Date.now()`, as a {@link Clock}: the default of a component's `clock` option.
+ * @example
+ * ```ts
+ * import { SYSTEM_CLOCK } from 'sync-kit/adapter'
+ *
+ * const clock = options.clock ?? SYSTEM_CLOCK
+ * ```
+ */
 export const SYSTEM_CLOCK: Clock = { now: () => Date.now() }
 
 /**
@@ -19,6 +27,13 @@ export const SYSTEM_CLOCK: Clock = { now: () => Date.now() }
  * @param component - names the component in the error, e.g. `sync-manager`.
  * @returns the timers, with `this` bound for a clock's methods.
  * @throws SyncKitError `invalid-argument` when `timers` lacks either function.
+ * @example
+ * ```ts
+ * import { resolveTimers } from 'sync-kit/adapter'
+ *
+ * const timers = resolveTimers(options.timers, options.clock, 'my-transport')
+ * const handle = timers.setTimeout(poll, 1_000)
+ * ```
  */
 export function resolveTimers(
   timers: Timers | undefined,

@@ -4,7 +4,13 @@ import { SyncKitError } from './sync-kit-error.js'
  * Throws `aborted` when the signal has fired.
  * @param signal - the caller's signal, if any.
  * @param what - names the call for the message, e.g. `memory store load`.
- * @throws SyncKitError `aborted`.
+ * @throws SyncKitError `aborted`, with the signal's reason as `cause`.
+ * @example
+ * ```ts
+ * import { throwIfAborted } from 'sync-kit/adapter'
+ *
+ * throwIfAborted(options?.signal, '[my-store] load') // "[sync-kit] [my-store] load was aborted"
+ * ```
  */
 export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
   if (signal?.aborted === true) {

@@ -63,6 +63,9 @@ const TRANSIENT: ReadonlySet<string> = new Set(['unavailable', 'timeout'])
  * `cause`.
  *
  * Check for it with {@link isSyncKitError}, which also works across two copies of the package.
+ * `instanceof SyncKitError` holds for an error from any entry point (`sync-kit/http`,
+ * `sync-kit/sqlite`, …), since each build format holds one class; it fails across copies (an
+ * ESM and a CJS copy loaded side by side, two installed versions), where `isSyncKitError` works.
  *
  * @typeParam TCode - the error code.
  * @example

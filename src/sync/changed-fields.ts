@@ -9,7 +9,7 @@ import { jsonEqual } from '../core/event-validation.js'
  * @returns the differing keys.
  * @example
  * ```ts
- * import { changedFields } from 'sync-kit'
+ * import { changedFields } from 'sync-kit/adapter'
  *
  * changedFields({ title: 'a', done: false }, { title: 'b', done: false }) // ['title']
  * ```
