@@ -51,6 +51,7 @@ export {
   checkCheckpointValue,
 } from '../core/checkpoint.js'
 export { integerOption } from '../core/options.js'
+export { MAX_STATE_KEY_LENGTH, checkStateKey, checkStateValue } from '../core/state.js'
 export { SYSTEM_CLOCK, resolveTimers } from '../core/timers.js'
 export { backoffDelay, resolveBackoff } from '../core/backoff.js'
 export type { BackoffOptions, ResolvedBackoff } from '../core/backoff.js'

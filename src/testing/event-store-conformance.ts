@@ -13,7 +13,9 @@ import { FILTERS_CASES } from './store-cases/filters.js'
 import type { CaseDefinition, CaseTable } from './store-cases/helpers.js'
 import { LIFECYCLE_CASES } from './store-cases/lifecycle.js'
 import { LOAD_CASES } from './store-cases/load.js'
+import { REOPEN_CASES } from './store-cases/reopen.js'
 import { ROUND_TRIP_CASES } from './store-cases/round-trip.js'
+import { STATE_CASES } from './store-cases/state.js'
 import { VERSIONS_CASES } from './store-cases/versions.js'
 
 export type { ConformanceSkips, ConformanceTestApi } from './conformance-api.js'
@@ -58,6 +60,36 @@ export interface EventStoreConformanceOptions {
    * one while registering, looks for `storeBatch` and closes it; when it returns a promise, true.
    */
   readonly storeBatch?: boolean
+  /**
+   * Whether the store has the optional `getState`/`setState`. When false, the state cases are
+   * registered as skipped with that reason; when true and either is missing, they fail.
+   * @defaultValue detected like `storeBatch`
+   */
+  readonly state?: boolean
+  /**
+   * Opens the database of a closed store again, for the durability cases: events, versions,
+   * `latestVersion`, checkpoints and state must survive `close()` and reopen. The suite closes the
+   * store first, then calls the hook with it (so the hook can look up which file or database that
+   * store used). A string instead of a function skips those cases with that reason — e.g.
+   * `'the memory store keeps nothing after close()'`.
+   * @defaultValue the reopen cases are skipped, saying that no hook was given
+   * @example
+   * ```ts
+   * import { openSqliteStore } from 'sync-kit/sqlite'
+   *
+   * const paths = new WeakMap<object, string>()
+   * const options = {
+   *   createStore: async () => {
+   *     const path = freshTempFile()
+   *     const store = await openSqliteStore({ path })
+   *     paths.set(store, path)
+   *     return store
+   *   },
+   *   reopen: async (closed: object) => openSqliteStore({ path: paths.get(closed) ?? '' }),
+   * }
+   * ```
+   */
+  readonly reopen?: ((store: EventStore) => EventStore | Promise<EventStore>) | string
 }
 
 /**
@@ -112,6 +144,14 @@ export const EVENT_STORE_CASES = [
   'a pre-aborted signal rejects every call with aborted and changes nothing',
   'after close every call rejects with closed, and close twice is fine',
   'values returned by the store cannot be changed to corrupt it',
+  'state: an unknown key reads undefined; setState then getState returns an equal value',
+  'state: setState with undefined deletes only that key',
+  'state: values are copies that cannot be changed to corrupt the store',
+  'state: bad keys and values that are not JSON are refused with invalid-argument',
+  'reopen keeps events, versions and latestVersion; new events go after them',
+  'reopen keeps checkpoints, with their epochs',
+  'reopen keeps a batch and its checkpoint together (batch)',
+  'reopen keeps state (state)',
 ] as const
 
 /** One case name of {@link eventStoreConformance}. */
@@ -127,6 +167,8 @@ const CASES: CaseTable = {
   ...VERSIONS_CASES,
   ...CHECKPOINTS_CASES,
   ...LIFECYCLE_CASES,
+  ...STATE_CASES,
+  ...REOPEN_CASES,
 }
 
 /**
@@ -161,7 +203,13 @@ export function eventStoreConformance(options: EventStoreConformanceOptions): vo
   const suite = `event store conformance (${String((options as { name?: unknown } | null)?.name)})`
   checkOptions(suite, options)
   const skips = checkSkips(suite, EVENT_STORE_CASES, options.skip)
-  const hasBatch = options.storeBatch ?? detectStoreBatch(options.createStore)
+  const detected =
+    options.storeBatch === undefined || options.state === undefined
+      ? detectCapabilities(options.createStore)
+      : undefined
+  const hasBatch = options.storeBatch ?? detected?.storeBatch ?? true
+  const hasState = options.state ?? detected?.state ?? true
+  const reopen = options.reopen
   const { test } = options
 
   test.describe(`event store conformance: ${options.name}`, () => {
@@ -175,25 +223,49 @@ export function eventStoreConformance(options: EventStoreConformanceOptions): vo
         test.skip(name, reason)
       } else if (definition.batch === true && !hasBatch) {
         test.skip(name, 'the store has no storeBatch (optional capability)')
+      } else if (definition.state === true && !hasState) {
+        test.skip(name, 'the store has no getState/setState (optional capability)')
+      } else if (definition.reopen === true && typeof reopen !== 'function') {
+        test.skip(
+          name,
+          reopen ??
+            'no reopen hook given: pass `reopen` to check that the store keeps its data across close and reopen',
+        )
       } else {
-        test.it(name, () => runCase(options.createStore, definition))
+        test.it(name, () => runCase(options.createStore, reopenHook(reopen), definition))
       }
     }
   })
 }
 
+type ReopenHook = (store: EventStore) => EventStore | Promise<EventStore>
+
+function reopenHook(reopen: EventStoreConformanceOptions['reopen']): ReopenHook | undefined {
+  return typeof reopen === 'function' ? reopen : undefined
+}
+
 async function runCase(
   createStore: () => EventStore | Promise<EventStore>,
+  reopenStore: ReopenHook | undefined,
   definition: CaseDefinition,
 ): Promise<void> {
   const stores: EventStore[] = []
-  const create = async (): Promise<EventStore> => {
-    const store = await createStore()
-    if (typeof store !== 'object' || store === null || typeof store.store !== 'function') {
-      fail(`createStore must return an EventStore, got ${store === null ? 'null' : typeof store}`)
+  const track = (store: unknown, what: string): EventStore => {
+    if (
+      typeof store !== 'object' ||
+      store === null ||
+      typeof (store as EventStore).store !== 'function'
+    ) {
+      fail(`${what} must return an EventStore, got ${store === null ? 'null' : typeof store}`)
     }
-    stores.push(store)
-    return store
+    stores.push(store as EventStore)
+    return store as EventStore
+  }
+  const create = async (): Promise<EventStore> => track(await createStore(), 'createStore')
+  const reopen = async (store: EventStore): Promise<EventStore> => {
+    if (reopenStore === undefined) fail('this case needs the reopen hook')
+    await store.close()
+    return track(await reopenStore(store), 'reopen')
   }
   let failed = false
   let failure: unknown
@@ -202,7 +274,7 @@ async function runCase(
     if (definition.batch === true && typeof store.storeBatch !== 'function') {
       fail('the store has no storeBatch; pass `storeBatch: false` to skip the batch cases')
     }
-    await definition.run({ store, createStore: create })
+    await definition.run({ store, createStore: create, reopen })
   } catch (error) {
     failed = true
     failure = error
@@ -224,25 +296,43 @@ async function runCase(
   if (failed) throw failure
 }
 
-function detectStoreBatch(createStore: () => EventStore | Promise<EventStore>): boolean {
+/** Which optional capabilities the store has, looked up once while the suite registers. */
+function detectCapabilities(createStore: () => EventStore | Promise<EventStore>): {
+  storeBatch: boolean
+  state: boolean
+} {
   const probe = createStore()
   if (typeof (probe as Promise<EventStore> | null)?.then === 'function') {
-    // Cannot look without awaiting; the batch cases say how to opt out if this guess is wrong.
+    // Cannot look without awaiting; the cases say how to opt out if this guess is wrong.
     ;(probe as Promise<EventStore>).then(
       (store) => store.close(),
       () => undefined,
     )
-    return true
+    return { storeBatch: true, state: true }
   }
   const store = probe as EventStore
-  const has = typeof store.storeBatch === 'function'
+  const found = {
+    storeBatch: typeof store.storeBatch === 'function',
+    state: typeof store.getState === 'function' && typeof store.setState === 'function',
+  }
   store.close().catch(() => undefined)
-  return has
+  return found
 }
 
 function checkOptions(suite: string, options: EventStoreConformanceOptions): void {
   const bad = checkSuiteOptions(suite, options, 'createStore', 'EventStore')
   if (options.storeBatch !== undefined && typeof options.storeBatch !== 'boolean') {
     throw bad('storeBatch', 'storeBatch must be a boolean when given')
+  }
+  if (options.state !== undefined && typeof options.state !== 'boolean') {
+    throw bad('state', 'state must be a boolean when given')
+  }
+  const reopen: unknown = options.reopen
+  if (
+    reopen !== undefined &&
+    typeof reopen !== 'function' &&
+    (typeof reopen !== 'string' || reopen === '')
+  ) {
+    throw bad('reopen', 'reopen must be a function reopening a closed store, or a reason to skip')
   }
 }

@@ -1,5 +1,5 @@
 import type { Filter, SignalOptions } from './common.js'
-import type { Event, EventWithVersion } from './event.js'
+import type { Event, EventWithVersion, JsonValue } from './event.js'
 import type { Version } from './version.js'
 
 /** Options for {@link EventStore.load} and {@link EventStore.loadByAggregate}. */
@@ -160,6 +160,31 @@ export interface EventStore {
    * written), `closed`, `aborted`.
    */
   loadOrCreateEpoch?(candidate: string, options?: SignalOptions): Promise<string>
+  /**
+   * Optional capability: reads a small durable value a replica keeps beside its log (see
+   * {@link EventStore.setState}).
+   * @param key - 1–256 characters; keys starting `sync-kit:` belong to sync-kit.
+   * @param options - cancellation.
+   * @returns the value last written under `key`, or `undefined` when none is.
+   * @throws SyncKitError `invalid-argument` (bad key), `closed`, `aborted`.
+   */
+  getState?(key: string, options?: SignalOptions): Promise<JsonValue | undefined>
+  /**
+   * Optional capability: writes a small durable value beside the log, or deletes it when `value`
+   * is `undefined`. The `SyncManager` keeps here what must survive a restart: events refused by
+   * the remote or by this store, undecided conflicts, the highest clock stamp it merged, what
+   * each remote is known to hold; browser stores keep their replica id. A store without it still
+   * syncs, but those things then live in memory only (documented per feature).
+   *
+   * Durable when the promise resolves; readable by `getState` after a close and reopen.
+   * @param key - 1–256 characters; keys starting `sync-kit:` belong to sync-kit.
+   * @param value - a JSON value (what `JSON.stringify` writes and `JSON.parse` reads back
+   * equal); `undefined` deletes the key.
+   * @param options - cancellation.
+   * @throws SyncKitError `invalid-argument` (bad key or a value that is not JSON), `closed`,
+   * `aborted`.
+   */
+  setState?(key: string, value: JsonValue | undefined, options?: SignalOptions): Promise<void>
   /** Releases resources. Idempotent. Every later call rejects with `closed`. */
   close(): Promise<void>
 }

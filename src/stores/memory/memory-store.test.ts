@@ -13,11 +13,13 @@ import type {
 } from '../../types/index.js'
 import { SequenceVersion } from '../../versions/sequence-version.js'
 import { createMemoryStore } from './index.js'
+import type { MemoryStore } from './index.js'
 
 // The memory store runs the conformance suite exactly as a third-party store would.
 eventStoreConformance({
   name: 'memory',
   createStore: () => createMemoryStore(),
+  reopen: 'the memory store keeps nothing after close()',
   test: {
     describe,
     it: (name, fn) => it(name, fn),
@@ -30,6 +32,7 @@ eventStoreConformance({
 eventStoreConformance({
   name: 'memory without storeBatch',
   createStore: () => withoutBatch(createMemoryStore()),
+  reopen: 'the memory store keeps nothing after close()',
   test: {
     describe,
     it: (name, fn) => it(name, fn),
@@ -47,9 +50,14 @@ function withoutBatch(inner: EventStore): EventStore {
     parseVersion: (value) => inner.parseVersion(value),
     getCheckpoint: (key, options) => inner.getCheckpoint(key, options),
     setCheckpoint: (key, value, options) => inner.setCheckpoint(key, value, options),
+    getState: (key, options) => inner.getState?.(key, options) ?? Promise.resolve(undefined),
+    setState: (key, value, options) => inner.setState?.(key, value, options) ?? Promise.resolve(),
     close: () => inner.close(),
   }
 }
+
+/** A reopen hook for registration-only tests: never run, it only makes the reopen cases register. */
+const registerReopen = (): EventStore => createMemoryStore()
 
 function ev(id: string, overrides: Partial<Event> = {}): Event {
   return { id, type: 'T', aggregateId: 'a1', data: { id }, ...overrides }
@@ -373,7 +381,12 @@ describe('eventStoreConformance registration', () => {
 
   it('registers every case once, under one describe, with at least 25 cases', () => {
     const { api, registered } = recorder()
-    eventStoreConformance({ name: 'memory', createStore: () => createMemoryStore(), test: api })
+    eventStoreConformance({
+      name: 'memory',
+      createStore: () => createMemoryStore(),
+      reopen: registerReopen,
+      test: api,
+    })
     expect(registered.describes).toEqual(['event store conformance: memory'])
     expect([...registered.its.keys()]).toEqual([...EVENT_STORE_CASES])
     expect(registered.skips.size).toBe(0)
@@ -386,6 +399,7 @@ describe('eventStoreConformance registration', () => {
     eventStoreConformance({
       name: 'memory',
       createStore: () => createMemoryStore(),
+      reopen: registerReopen,
       test: api,
       skip: { 'filter by type': 'because this test says so' },
     })
@@ -424,6 +438,7 @@ describe('eventStoreConformance registration', () => {
     eventStoreConformance({
       name: 'no batch',
       createStore: () => withoutBatch(createMemoryStore()),
+      reopen: registerReopen,
       test: api,
     })
     const batchCases = EVENT_STORE_CASES.filter((name) => name.endsWith('(batch)'))
@@ -449,6 +464,7 @@ describe('eventStoreConformance registration', () => {
     eventStoreConformance({
       name: 'tracked',
       storeBatch: true,
+      state: false,
       createStore: () => {
         const inner = createMemoryStore()
         const tracked = { closed: false }
@@ -477,6 +493,47 @@ describe('eventStoreConformance registration', () => {
     ).rejects.toThrow(/event ids/)
     expect(created.length).toBe(3)
     expect(created.every((c) => c.closed)).toBe(true)
+  })
+
+  it('fails the reopen cases for a store that forgets checkpoints or its latest version on reopen', async () => {
+    // Given a "durable" store whose reopen keeps the events but loses what else it should keep
+    const disks = new WeakMap<object, MemoryStore>()
+    const durable = (
+      disk: MemoryStore,
+      forget: 'checkpoints' | 'latest' | 'nothing',
+    ): EventStore => {
+      const view: EventStore = {
+        ...withoutBatch(disk),
+        storeBatch: (events, options) => disk.storeBatch(events, options),
+        getCheckpoint: (key, options) =>
+          forget === 'checkpoints' ? Promise.resolve(undefined) : disk.getCheckpoint(key, options),
+        latestVersion: (options) =>
+          forget === 'latest' ? Promise.resolve(SequenceVersion.ZERO) : disk.latestVersion(options),
+        close: async () => undefined, // the "disk" outlives the handle
+      }
+      disks.set(view, disk)
+      return view
+    }
+    const run = async (
+      forget: 'checkpoints' | 'latest' | 'nothing',
+      name: string,
+    ): Promise<void> => {
+      const { api, registered } = recorder()
+      eventStoreConformance({
+        name: 'durable',
+        createStore: () => durable(createMemoryStore(), 'nothing'),
+        reopen: (closed) => durable(disks.get(closed) ?? createMemoryStore(), forget),
+        test: api,
+      })
+      await registered.its.get(name)?.()
+    }
+    // When the reopen cases run, Then only a store that keeps everything passes them
+    const events = 'reopen keeps events, versions and latestVersion; new events go after them'
+    const checkpoints = 'reopen keeps checkpoints, with their epochs'
+    await expect(run('nothing', events)).resolves.toBeUndefined()
+    await expect(run('nothing', checkpoints)).resolves.toBeUndefined()
+    await expect(run('latest', events)).rejects.toThrow(/latestVersion after reopen/)
+    await expect(run('checkpoints', checkpoints)).rejects.toThrow(/checkpoint after reopen/)
   })
 
   // Regression guard for the suite itself: each broken store must fail the case that targets its

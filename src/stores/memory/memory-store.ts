@@ -4,6 +4,8 @@ import {
   checkCheckpointValue,
 } from '../../core/checkpoint.js'
 import { eventsEqual, validateEvent } from '../../core/event-validation.js'
+import { deepFreeze } from '../../core/json-value.js'
+import { checkStateKey, checkStateValue } from '../../core/state.js'
 import type { ValidateEventOptions } from '../../core/event-validation.js'
 import { compileFilterGroups, groupFilters, validateLimit } from '../../core/filters.js'
 import type { FilterGroups } from '../../core/filters.js'
@@ -15,6 +17,7 @@ import type {
   Event,
   EventStore,
   EventWithVersion,
+  JsonValue,
   LoadOptions,
   SignalOptions,
   StoreBatchOptions,
@@ -120,6 +123,8 @@ class InMemoryEventStore implements MemoryStore {
   #byAggregate = new Map<string, number[]>()
   /** `direction` + NUL + `remote` → frozen checkpoint. */
   #checkpoints = new Map<string, Checkpoint>()
+  /** `setState` key → frozen copy of the value. */
+  #state = new Map<string, JsonValue>()
   #closed = false
 
   constructor(component: string) {
@@ -268,6 +273,26 @@ class InMemoryEventStore implements MemoryStore {
     this.#checkpoints.set(mapKey, Object.freeze(checkCheckpointValue(value, this.#component)))
   }
 
+  async getState(key: string, options?: SignalOptions): Promise<JsonValue | undefined> {
+    this.#enter(options, 'getState')
+    return this.#state.get(checkStateKey(key, this.#component))
+  }
+
+  async setState(
+    key: string,
+    value: JsonValue | undefined,
+    options?: SignalOptions,
+  ): Promise<void> {
+    this.#enter(options, 'setState')
+    const checked = checkStateKey(key, this.#component)
+    if (value === undefined) {
+      this.#state.delete(checked)
+      return
+    }
+    const text = checkStateValue(value, this.#component)
+    this.#state.set(checked, deepFreeze(JSON.parse(text) as JsonValue))
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
@@ -278,6 +303,7 @@ class InMemoryEventStore implements MemoryStore {
     this.#byTenant = new Map()
     this.#byAggregate = new Map()
     this.#checkpoints = new Map()
+    this.#state = new Map()
   }
 
   /** Every async call starts here: closed first, then the caller's signal. */

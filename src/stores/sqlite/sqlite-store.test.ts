@@ -17,17 +17,28 @@ const test: ConformanceTestApi = {
 eventStoreConformance({
   name: 'sqlite (:memory:)',
   createStore: () => openSqliteStore({ path: ':memory:' }),
+  reopen: 'an in-memory SQLite database is gone once closed',
+  state: false,
   test,
 })
 
 const dir = mkdtempSync(join(tmpdir(), 'sync-kit-sqlite-conformance-'))
 let files = 0
+const paths = new WeakMap<object, string>()
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true })
 })
 
 eventStoreConformance({
   name: 'sqlite (temp file)',
-  createStore: () => openSqliteStore({ path: join(dir, `store-${++files}.db`) }),
+  createStore: async () => {
+    const path = join(dir, `store-${++files}.db`)
+    const store = await openSqliteStore({ path })
+    paths.set(store, path)
+    return store
+  },
+  // Opens the same file again: events, versions, checkpoints must all be read back from disk.
+  reopen: (closed) => openSqliteStore({ path: paths.get(closed) ?? '' }),
+  state: false,
   test,
 })

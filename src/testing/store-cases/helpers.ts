@@ -16,12 +16,21 @@ export interface CaseContext {
   readonly store: EventStore
   /** A further fresh store, closed when the case ends. */
   readonly createStore: () => Promise<EventStore>
+  /**
+   * Closes `store` and opens its database again through the suite's `reopen` hook; the reopened
+   * store is closed when the case ends. Only cases marked `reopen` may call it.
+   */
+  readonly reopen: (store: EventStore) => Promise<EventStore>
 }
 
 /** One case of the event store suite. */
 export interface CaseDefinition {
   /** Needs `storeBatch`. */
   readonly batch?: true
+  /** Needs the optional `getState`/`setState`. */
+  readonly state?: true
+  /** Needs the suite's `reopen` hook (a durable store). */
+  readonly reopen?: true
   readonly run: (context: CaseContext) => Promise<void>
 }
 
