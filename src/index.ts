@@ -48,8 +48,10 @@ export {
 export * from './transports/loopback/index.js'
 export { MAX_VECTOR_CLOCK_ENTRIES, VectorClock } from './versions/vector-clock.js'
 export type { CausalRelation } from './versions/vector-clock.js'
-export { MAX_CAUSAL_COUNT, causalContextOf, causalRelation, relate } from './sync/causality.js'
-export type { CausalContext, EventRelation } from './sync/causality.js'
+export { MAX_CAUSAL_COUNT, causalContextOf } from './causality/causal-context.js'
+export type { CausalContext } from './causality/causal-context.js'
+export { causalRelation, relate } from './causality/event-relation.js'
+export type { EventRelation } from './causality/event-relation.js'
 export { changedFields } from './sync/changed-fields.js'
 export {
   DEFAULT_BACKOFF_INITIAL_MS,

@@ -30,7 +30,7 @@ import { TestClock } from '../testing/test-clock.js'
 import { createLoopbackHub } from '../transports/loopback/index.js'
 import type { LoopbackHub, LoopbackOp } from '../transports/loopback/index.js'
 import type { ConflictResolver, Event, EventStore, JsonValue, Transport } from '../types/index.js'
-import { causalRelation } from './causality.js'
+import { causalRelation } from '../causality/event-relation.js'
 import { type ConflictReport, SyncManager } from './sync-manager.js'
 
 /** Runs in CI (override with `SYNC_KIT_RUNS`). */

@@ -12,7 +12,7 @@ import { TestClock } from '../testing/test-clock.js'
 import { createLoopbackHub } from '../transports/loopback/index.js'
 import type { ConflictResolver, Event, EventStore, Transport } from '../types/index.js'
 import { SequenceVersion } from '../versions/sequence-version.js'
-import { causalRelation } from './causality.js'
+import { causalRelation } from '../causality/event-relation.js'
 import { type ConflictReport, SyncManager, type SyncManagerOptions } from './sync-manager.js'
 
 let ids = 0

@@ -5,7 +5,7 @@ import { TestClock } from '../testing/test-clock.js'
 import { createLoopbackHub } from '../transports/loopback/index.js'
 import type { ConflictResolver, EventStore } from '../types/index.js'
 import { Hlc } from '../versions/hlc.js'
-import { causalRelation } from './causality.js'
+import { causalRelation } from '../causality/event-relation.js'
 import { type ConflictReport, SyncManager, type SyncManagerOptions } from './sync-manager.js'
 
 let ids = 0

@@ -23,7 +23,8 @@ import type {
 } from '../types/index.js'
 import { Hlc, HybridLogicalClock, assertNodeId } from '../versions/hlc.js'
 import { VectorClock } from '../versions/vector-clock.js'
-import { type CausalContext, causalContextOf, relate } from './causality.js'
+import { type CausalContext, causalContextOf } from '../causality/causal-context.js'
+import { relate } from '../causality/event-relation.js'
 import { changedFields } from './changed-fields.js'
 import { lastWriteWins } from '../resolvers/last-write-wins.js'
 
