@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { must } from './fixtures.test-helper.js'
+import { must } from './resolvers.fixture.js'
 import { materializeAggregate } from '../projections/materialize-aggregate.js'
 import { createTombstone } from '../projections/tombstone.js'
 import { createMemoryStore } from '../stores/memory/index.js'
