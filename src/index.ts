@@ -58,8 +58,8 @@ export {
   DEFAULT_BACKOFF_MAX_MS,
   DEFAULT_BATCH_SIZE,
   DEFAULT_SYNC_INTERVAL_MS,
-  SyncManager,
-} from './sync/sync-manager.js'
+} from './sync/sync-options.js'
+export { SyncManager } from './sync/sync-manager.js'
 export type {
   ConflictReport,
   RecordInput,
@@ -68,7 +68,7 @@ export type {
   SyncManagerOptions,
   SyncOptions,
   SyncResult,
-  Timers,
-} from './sync/sync-manager.js'
+} from './sync/sync-options.js'
+export type { Timers } from './types/index.js'
 export * from './resolvers/index.js'
 export * from './projections/index.js'

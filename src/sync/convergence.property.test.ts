@@ -31,7 +31,8 @@ import { createLoopbackHub } from '../transports/loopback/index.js'
 import type { LoopbackHub, LoopbackOp } from '../transports/loopback/index.js'
 import type { ConflictResolver, Event, EventStore, JsonValue, Transport } from '../types/index.js'
 import { causalRelation } from '../causality/event-relation.js'
-import { type ConflictReport, SyncManager } from './sync-manager.js'
+import { SyncManager } from './sync-manager.js'
+import type { ConflictReport } from './sync-options.js'
 
 /** Runs in CI (override with `SYNC_KIT_RUNS`). */
 const DEFAULT_RUNS = 300

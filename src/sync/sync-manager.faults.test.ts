@@ -13,7 +13,8 @@ import { createLoopbackHub } from '../transports/loopback/index.js'
 import type { ConflictResolver, Event, EventStore, Transport } from '../types/index.js'
 import { SequenceVersion } from '../versions/sequence-version.js'
 import { causalRelation } from '../causality/event-relation.js'
-import { type ConflictReport, SyncManager, type SyncManagerOptions } from './sync-manager.js'
+import { SyncManager } from './sync-manager.js'
+import type { ConflictReport, SyncManagerOptions } from './sync-options.js'
 
 let ids = 0
 const nextId = (): string => `f${++ids}`

@@ -6,7 +6,8 @@ import { createLoopbackHub } from '../transports/loopback/index.js'
 import type { ConflictResolver, EventStore } from '../types/index.js'
 import { Hlc } from '../versions/hlc.js'
 import { causalRelation } from '../causality/event-relation.js'
-import { type ConflictReport, SyncManager, type SyncManagerOptions } from './sync-manager.js'
+import { SyncManager } from './sync-manager.js'
+import type { ConflictReport, SyncManagerOptions } from './sync-options.js'
 
 let ids = 0
 const nextId = (): string => `e${++ids}`
