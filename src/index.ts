@@ -29,15 +29,15 @@ export {
 export * from './transports/loopback/index.js'
 export { MAX_VECTOR_CLOCK_ENTRIES, VectorClock } from './versions/vector-clock.js'
 export type { CausalRelation } from './versions/vector-clock.js'
-export { causalRelation } from './sync/causality.js'
-export type { EventRelation } from './sync/causality.js'
+export { causalRelation } from './causality/event-relation.js'
+export type { EventRelation } from './causality/event-relation.js'
 export {
   DEFAULT_BACKOFF_INITIAL_MS,
   DEFAULT_BACKOFF_MAX_MS,
   DEFAULT_BATCH_SIZE,
   DEFAULT_SYNC_INTERVAL_MS,
-  SyncManager,
-} from './sync/sync-manager.js'
+} from './sync/sync-options.js'
+export { SyncManager } from './sync/sync-manager.js'
 export type {
   ConflictReport,
   RecordInput,
@@ -46,7 +46,6 @@ export type {
   SyncManagerOptions,
   SyncOptions,
   SyncResult,
-  Timers,
-} from './sync/sync-manager.js'
+} from './sync/sync-options.js'
 export * from './resolvers/index.js'
 export * from './projections/index.js'

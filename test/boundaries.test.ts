@@ -1,5 +1,5 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs'
-import { join, relative, resolve } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 
 // Guards the layering of STYLE.md: types/ depends on nothing, the core never imports an adapter,
@@ -85,5 +85,68 @@ describe('module boundaries', () => {
         )
       }
     }
+  })
+})
+
+/**
+ * The folder import graph of `src/`: each folder (a file's directory relative to `src/`, `.` for
+ * the root entry) with the folders its non-test files import, type-only imports included.
+ */
+function folderGraph(sources: readonly string[]): Map<string, Set<string>> {
+  const folderOf = (path: string): string =>
+    relative(src, dirname(path)).replaceAll('\\', '/') || '.'
+  const graph = new Map<string, Set<string>>()
+  for (const file of sources) {
+    const from = folderOf(file)
+    const edges = graph.get(from) ?? new Set<string>()
+    graph.set(from, edges)
+    for (const spec of importsOf(file)) {
+      const to = spec.startsWith('.') ? folderOf(target(file, spec)) : undefined
+      if (to !== undefined && to !== from) edges.add(to)
+    }
+  }
+  return graph
+}
+
+/** A cycle of the graph as a path that ends where it starts, or `[]` when there is none. */
+function findCycle(graph: ReadonlyMap<string, ReadonlySet<string>>): string[] {
+  const done = new Set<string>()
+  const path: string[] = []
+  const visit = (node: string): string[] => {
+    if (done.has(node)) return []
+    if (path.includes(node)) return [...path.slice(path.indexOf(node)), node]
+    path.push(node)
+    for (const next of [...(graph.get(node) ?? [])].sort()) {
+      const cycle = visit(next)
+      if (cycle.length > 0) return cycle
+    }
+    path.pop()
+    done.add(node)
+    return []
+  }
+  for (const node of [...graph.keys()].sort()) {
+    const cycle = visit(node)
+    if (cycle.length > 0) return cycle
+  }
+  return []
+}
+
+describe('folder import graph', () => {
+  it('has no cycle between the folders of src/ (tests and fixtures aside)', () => {
+    const graph = folderGraph(files(src).filter((f) => !f.endsWith('.fixture.ts')))
+
+    expect(graph.size).toBeGreaterThan(5)
+    expect(findCycle(graph), 'a cycle of folder imports').toEqual([])
+  })
+
+  it('finds a cycle when there is one', () => {
+    const graph = new Map([
+      ['a', new Set(['b'])],
+      ['b', new Set(['c'])],
+      ['c', new Set(['a'])],
+    ])
+
+    expect(findCycle(graph)).toEqual(['a', 'b', 'c', 'a'])
+    expect(findCycle(new Map([['a', new Set(['b'])]]))).toEqual([])
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ev } from '../resolvers/fixtures.test-helper.js'
+import { ev } from '../resolvers/resolvers.fixture.js'
 import { createProjection } from './create-projection.js'
 import { TOMBSTONE_EVENT_TYPE } from './tombstone.js'
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { ev } from '../resolvers/fixtures.test-helper.js'
+import { ev } from '../resolvers/resolvers.fixture.js'
 import { compareEvents } from './event-order.js'
 import { compareCodePoints, compareJson } from './json-order.js'
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { isSyncKitError } from '../errors/sync-kit-error.js'
 import { materializeAggregate } from '../projections/materialize-aggregate.js'
 import { additiveMerge } from './additive-merge.js'
-import { conflictOf, ev } from './fixtures.test-helper.js'
+import { conflictOf, ev } from './resolvers.fixture.js'
 
 const fields = { likes: 'counter', tags: 'set' } as const
 

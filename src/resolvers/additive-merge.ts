@@ -1,7 +1,7 @@
 import { SyncKitError } from '../errors/sync-kit-error.js'
 import type { DeleteRule } from '../projections/tombstone.js'
 import type { ConflictResolver } from '../types/index.js'
-import type { BuiltInFieldRule, FieldRule, FieldRuleFunction } from './field-merge.js'
+import type { BuiltInFieldRule, FieldRule, FieldRuleFunction } from '../projections/field-rule.js'
 import { createFieldResolver } from './field-merge.js'
 
 /** Options for {@link additiveMerge}. */

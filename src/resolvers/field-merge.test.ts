@@ -3,7 +3,7 @@ import { isSyncKitError } from '../errors/sync-kit-error.js'
 import { materializeAggregate } from '../projections/materialize-aggregate.js'
 import type { JsonValue } from '../types/index.js'
 import { fieldMerge } from './field-merge.js'
-import { conflictOf, ev, must } from './fixtures.test-helper.js'
+import { conflictOf, ev, must } from './resolvers.fixture.js'
 
 describe('fieldMerge', () => {
   it('Given edits of different fields, when merged, then both changes are kept and no event is written', async () => {

@@ -1,8 +1,8 @@
 import { canonicalJson, jsonEqual } from '../core/event-validation.js'
 import { throwIfAborted } from '../errors/abort.js'
 import { SyncKitError } from '../errors/sync-kit-error.js'
-import type { FieldKind } from '../projections/field-operations.js'
 import { readCounterDelta, readSetOperation } from '../projections/field-operations.js'
+import type { BuiltInFieldRule, FieldRule, FieldRuleFunction } from '../projections/field-rule.js'
 import { compareCodePoints, compareJson, isJsonObject } from '../projections/json-order.js'
 import { checkDeleteRule } from '../projections/tombstone.js'
 import type { DeleteRule } from '../projections/tombstone.js'
@@ -10,44 +10,6 @@ import type { ConflictResolver, Event, JsonValue, ResolvedConflict } from '../ty
 import type { ConflictPair } from './conflict-pair.js'
 import { describe, orderConflict, resolveTombstoneConflict } from './conflict-pair.js'
 import { createMergeEvent } from './merge-event.js'
-
-/**
- * A built-in rule for a contested value field (both events set it, to different values):
- * - `last-write-wins`: the later event's value (by `compareEvents`: HLC, then id).
- * - `first-write-wins`: the earlier event's value.
- * - `max` / `min`: the greater / smaller value in `compareJson` order (numbers by value, strings
- *   by code point; kinds ranked `null` < booleans < numbers < strings < arrays < objects).
- * - `union`: for two arrays, the earlier's elements then the later's new ones, without duplicates
- *   (JSON equality); for anything else, the later value.
- */
-export type BuiltInFieldRule = 'last-write-wins' | 'first-write-wins' | 'max' | 'min' | 'union'
-
-/** What a custom field rule is given: the field and both values, in `compareEvents` order. */
-export interface FieldRuleInput {
-  /** The field, or `undefined` when the payloads are not objects and are merged as a whole. */
-  readonly field: string | undefined
-  /** The aggregate. */
-  readonly aggregateId: string
-  /** The earlier event and its value of the field. */
-  readonly earlier: { readonly event: Event; readonly value: JsonValue }
-  /** The later event and its value of the field. */
-  readonly later: { readonly event: Event; readonly value: JsonValue }
-}
-
-/**
- * A custom rule for a contested field. It must be a pure function of its input (no clock, no
- * randomness, no replica id), or replicas would resolve the same conflict differently.
- * @param input - the field and both values, ordered.
- * @returns the resolved value (JSON; `null` clears the field).
- */
-export type FieldRuleFunction = (input: FieldRuleInput) => JsonValue
-
-/**
- * How one top-level field of `data` is merged: a {@link BuiltInFieldRule}, a
- * {@link FieldRuleFunction}, or an operation kind (`counter`, `set`; see `FieldKind`) whose
- * concurrent operations all apply and never need resolving.
- */
-export type FieldRule = BuiltInFieldRule | FieldKind | FieldRuleFunction
 
 /** Options for {@link fieldMerge}. */
 export interface FieldMergeOptions {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { materializeAggregate } from '../projections/materialize-aggregate.js'
 import { createTombstone } from '../projections/tombstone.js'
 import { firstWriteWins } from './first-write-wins.js'
-import { conflictOf, ev } from './fixtures.test-helper.js'
+import { conflictOf, ev } from './resolvers.fixture.js'
 
 describe('firstWriteWins', () => {
   it('Given two bookings of one seat, when resolved, then the earlier keeps the seat and a correction event restores its value', async () => {

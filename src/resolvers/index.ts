@@ -13,13 +13,13 @@ export { additiveMerge } from './additive-merge.js'
 export type { AdditiveMergeOptions } from './additive-merge.js'
 export type { ConflictPair } from './conflict-pair.js'
 export { fieldMerge } from './field-merge.js'
+export type { FieldMergeOptions } from './field-merge.js'
 export type {
   BuiltInFieldRule,
-  FieldMergeOptions,
   FieldRule,
   FieldRuleFunction,
   FieldRuleInput,
-} from './field-merge.js'
+} from '../projections/field-rule.js'
 export { firstWriteWins } from './first-write-wins.js'
 export type { FirstWriteWinsOptions } from './first-write-wins.js'
 export { lastWriteWins } from './last-write-wins.js'

@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { isSyncKitError } from '../errors/sync-kit-error.js'
 import { createTombstone } from '../projections/tombstone.js'
-import { conflictOf, ev, mirrorDecision, swapped } from './fixtures.test-helper.js'
+import { conflictOf, ev, mirrorDecision, swapped } from './resolvers.fixture.js'
 import { lastWriteWins } from './last-write-wins.js'
 
 describe('lastWriteWins', () => {

@@ -5,7 +5,7 @@ import { TOMBSTONE_EVENT_TYPE, createTombstone } from '../projections/tombstone.
 import { createMemoryStore } from '../stores/memory/index.js'
 import type { Event, EventStore } from '../types/index.js'
 import { SequenceVersion } from '../versions/sequence-version.js'
-import { conflictOf, ev, must, swapped } from './fixtures.test-helper.js'
+import { conflictOf, ev, must, swapped } from './resolvers.fixture.js'
 import type { ManualConflictStorage } from './manual-resolver.js'
 import { manualResolver } from './manual-resolver.js'
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { compareEvents } from '../projections/event-order.js'
-import { ev } from './fixtures.test-helper.js'
+import { ev } from './resolvers.fixture.js'
 import { MERGE_EVENT_TYPE, MERGE_ORIGIN, createMergeEvent } from './merge-event.js'
 import { sha256Hex } from './sha256.js'
 

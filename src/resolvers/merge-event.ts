@@ -1,6 +1,6 @@
 import { canonicalJson } from '../core/event-validation.js'
 import { SyncKitError } from '../errors/sync-kit-error.js'
-import { causalClockOf } from '../projections/event-relation.js'
+import { causalClockOf } from '../causality/causal-context.js'
 import { compareCodePoints } from '../projections/json-order.js'
 import { compareEvents, hlcOf } from '../projections/event-order.js'
 import type { Event, EventMetadata, JsonValue } from '../types/index.js'

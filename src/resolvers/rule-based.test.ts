@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { ConflictResolver } from '../types/index.js'
-import { conflictOf, ev } from './fixtures.test-helper.js'
+import { conflictOf, ev } from './resolvers.fixture.js'
 import { ruleBased } from './rule-based.js'
 
 function named(decision: string): ConflictResolver {

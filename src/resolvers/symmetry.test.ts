@@ -5,7 +5,7 @@ import type { ConflictResolver, Event, JsonValue, ResolvedConflict } from '../ty
 import { additiveMerge } from './additive-merge.js'
 import { fieldMerge } from './field-merge.js'
 import { firstWriteWins } from './first-write-wins.js'
-import { conflictOf, ev, mirrorDecision, swapped } from './fixtures.test-helper.js'
+import { conflictOf, ev, mirrorDecision, swapped } from './resolvers.fixture.js'
 import { lastWriteWins } from './last-write-wins.js'
 import { resolveWith } from './resolve-with.js'
 import { ruleBased } from './rule-based.js'

@@ -1,4 +1,5 @@
 import { jsonEqual } from '../core/event-validation.js'
+import { isJsonObject } from '../projections/json-order.js'
 
 /**
  * Top-level keys of two event payloads whose values differ (deep, JSON semantics), sorted by code
@@ -15,7 +16,7 @@ import { jsonEqual } from '../core/event-validation.js'
  * ```
  */
 export function changedFields(a: unknown, b: unknown): string[] {
-  if (!isPlainObject(a) || !isPlainObject(b)) return []
+  if (!isJsonObject(a) || !isJsonObject(b)) return []
   const keys = new Set([...Object.keys(a), ...Object.keys(b)])
   const out: string[] = []
   for (const key of keys) {
@@ -24,8 +25,4 @@ export function changedFields(a: unknown, b: unknown): string[] {
     if (inA !== inB || !jsonEqual(a[key], b[key])) out.push(key)
   }
   return out.sort()
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
 }

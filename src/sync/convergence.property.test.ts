@@ -30,8 +30,9 @@ import { TestClock } from '../testing/test-clock.js'
 import { createLoopbackHub } from '../transports/loopback/index.js'
 import type { LoopbackHub, LoopbackOp } from '../transports/loopback/index.js'
 import type { ConflictResolver, Event, EventStore, JsonValue, Transport } from '../types/index.js'
-import { causalRelation } from './causality.js'
-import { type ConflictReport, SyncManager } from './sync-manager.js'
+import { causalRelation } from '../causality/event-relation.js'
+import { SyncManager } from './sync-manager.js'
+import type { ConflictReport } from './sync-options.js'
 
 /** Runs in CI (override with `SYNC_KIT_RUNS`). */
 const DEFAULT_RUNS = 300

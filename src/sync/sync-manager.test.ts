@@ -5,8 +5,9 @@ import { TestClock } from '../testing/test-clock.js'
 import { createLoopbackHub } from '../transports/loopback/index.js'
 import type { ConflictResolver, EventStore } from '../types/index.js'
 import { Hlc } from '../versions/hlc.js'
-import { causalRelation } from './causality.js'
-import { type ConflictReport, SyncManager, type SyncManagerOptions } from './sync-manager.js'
+import { causalRelation } from '../causality/event-relation.js'
+import { SyncManager } from './sync-manager.js'
+import type { ConflictReport, SyncManagerOptions } from './sync-options.js'
 
 let ids = 0
 const nextId = (): string => `e${++ids}`

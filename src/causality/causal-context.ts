@@ -1,0 +1,83 @@
+/**
+ * Reading an event's causal stamps (`metadata.origin`, `metadata.causal`), parsed once per event
+ * object into one cache that every reader shares: the `SyncManager`'s conflict detection (the
+ * writer's dot, {@link causalContextOf}) and the projections' and resolvers' whole-clock comparison
+ * ({@link causalClockOf}).
+ *
+ * Seam: a later bound on the size of causal contexts belongs in `parse`, the one place that reads
+ * them.
+ *
+ * @module
+ */
+import type { Event } from '../types/index.js'
+import { VectorClock } from '../versions/vector-clock.js'
+
+/** An event's causal identity: its writer, its position in the writer's history, and its context. */
+export interface CausalContext {
+  /** The writer's node id (`metadata.origin`). */
+  readonly origin: string
+  /** The event's own counter in the writer's history: `causal[origin]`. */
+  readonly seq: number
+  /** What the writer had seen, including this event (`metadata.causal`). */
+  readonly clock: VectorClock
+}
+
+/**
+ * Largest counter a causal context may carry and still count: 2^48 (about 2.8 · 10^14 events of
+ * one replica). A context past it is treated as malformed, so a forged stamp such as
+ * `phone:9007199254740991` cannot push a replica's own counter to the edge of the safe-integer
+ * range, after which every `record` would fail with `clock-overflow`.
+ */
+export const MAX_CAUSAL_COUNT: number = 2 ** 48
+
+/**
+ * What one event's stamps parse to: its clock when `metadata.causal` is a valid vector clock, and
+ * its context when it also has a writer with a plausible dot. `null` when `metadata.causal` is
+ * missing or malformed.
+ */
+type Parsed = { readonly clock: VectorClock; readonly context: CausalContext | undefined } | null
+
+const cache = new WeakMap<Event, Parsed>()
+
+function parse(event: Event): Parsed {
+  const raw = event.metadata?.causal
+  if (typeof raw !== 'string') return null
+  let clock: VectorClock
+  try {
+    clock = VectorClock.parse(raw)
+  } catch {
+    return null
+  }
+  const origin = event.metadata?.origin
+  const seq = typeof origin === 'string' ? clock.get(origin) : 0
+  const plausible = seq > 0 && clock.entries().every(([, count]) => count <= MAX_CAUSAL_COUNT)
+  return { clock, context: plausible ? { origin: origin as string, seq, clock } : undefined }
+}
+
+function parsed(event: Event): Parsed {
+  let hit = cache.get(event)
+  if (hit === undefined) cache.set(event, (hit = parse(event)))
+  return hit
+}
+
+/**
+ * Reads an event's causal context from `metadata.origin` and `metadata.causal` (set by the
+ * `SyncManager` when it records an event).
+ * @param event - any event.
+ * @returns the context, or `undefined` when absent or malformed — including counters past
+ * {@link MAX_CAUSAL_COUNT} (such events never take part in conflict detection).
+ */
+export function causalContextOf(event: Event): CausalContext | undefined {
+  return parsed(event)?.context
+}
+
+/**
+ * The event's causal context (`metadata.causal`) when it is a valid vector clock, else
+ * `undefined` (missing or malformed). Unlike {@link causalContextOf} it needs no writer, so it
+ * also reads merge events.
+ * @param event - any event.
+ * @returns the parsed clock, or `undefined`.
+ */
+export function causalClockOf(event: Event): VectorClock | undefined {
+  return parsed(event)?.clock
+}

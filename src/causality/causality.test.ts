@@ -1,0 +1,65 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import type { Event } from '../types/index.js'
+import { VectorClock } from '../versions/vector-clock.js'
+import { MAX_CAUSAL_COUNT, causalClockOf, causalContextOf } from './causal-context.js'
+import { causalRelation, eventRelation } from './event-relation.js'
+
+function event(id: string, metadata: Record<string, string>): Event {
+  return { id, type: 'T', aggregateId: 'x', data: null, metadata }
+}
+
+describe('causality', () => {
+  afterEach(() => {
+    vi.restoreAllMocks()
+  })
+
+  it('Given one event read for its dot and for its clock, then metadata.causal is parsed once (one cache)', () => {
+    const parse = vi.spyOn(VectorClock, 'parse')
+    const e = event('e1', { origin: 'a', causal: 'a:2,b:1' })
+
+    const ctx = causalContextOf(e)
+    const clock = causalClockOf(e)
+    causalRelation(e, e)
+    eventRelation(e, e)
+
+    expect(parse).toHaveBeenCalledTimes(1)
+    expect(ctx).toMatchObject({ origin: 'a', seq: 2 })
+    expect(clock).toBe(ctx?.clock)
+  })
+
+  it('Given a merge event without a writer, then eventRelation still compares clocks while causalRelation is unknown', () => {
+    const a = event('a1', { origin: 'a', causal: 'a:1' })
+    const b = event('b1', { origin: 'b', causal: 'b:1' })
+    const merge = event('m', { causal: 'a:1,b:1' })
+    const later = event('a2', { origin: 'a', causal: 'a:2,b:1' })
+
+    expect(causalContextOf(merge)).toBeUndefined()
+    expect(eventRelation(a, merge)).toBe('before')
+    expect(eventRelation(merge, b)).toBe('after')
+    expect(eventRelation(merge, later)).toBe('before')
+    expect(causalRelation(merge, later)).toBe('unknown')
+    expect(causalRelation(a, b)).toBe('concurrent')
+  })
+
+  it('Given a counter past 2^48, then the event has no dot but keeps its clock', () => {
+    const forged = event('f', { origin: 'a', causal: `a:${MAX_CAUSAL_COUNT + 1}` })
+    const edge = event('g', { origin: 'a', causal: `a:${MAX_CAUSAL_COUNT}` })
+
+    expect(causalContextOf(forged)).toBeUndefined()
+    expect(causalClockOf(forged)?.get('a')).toBe(MAX_CAUSAL_COUNT + 1)
+    expect(causalContextOf(edge)?.seq).toBe(MAX_CAUSAL_COUNT)
+  })
+
+  it('Given a malformed or missing causal context, or a writer without a dot, then neither reader finds one', () => {
+    const malformed = event('m', { origin: 'a', causal: 'not a clock' })
+    const missing = event('n', { origin: 'a' })
+    const noDot = event('o', { origin: 'c', causal: 'a:1' })
+
+    expect(causalContextOf(malformed)).toBeUndefined()
+    expect(causalClockOf(malformed)).toBeUndefined()
+    expect(causalClockOf(missing)).toBeUndefined()
+    expect(causalContextOf(noDot)).toBeUndefined()
+    expect(causalClockOf(noDot)?.toString()).toBe('a:1')
+    expect(eventRelation(malformed, noDot)).toBe('unknown')
+  })
+})

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest'
+import { isSyncKitError } from '../errors/sync-kit-error.js'
+import { ev } from '../resolvers/resolvers.fixture.js'
+import { TestClock } from '../testing/test-clock.js'
+import { Hlc } from '../versions/hlc.js'
+import { SequenceVersion } from '../versions/sequence-version.js'
+import { CausalTracker } from './causal-tracker.js'
+import { partsContext, stored } from './sync-parts.fixture.js'
+
+describe('CausalTracker', () => {
+  it('Given a store with events, when initialised, then the seen clock covers them and the next stamp follows its own last stamp', async () => {
+    const clock = new TestClock(5_000)
+    const { ctx, store } = partsContext({ clock })
+    await stored(store, 'a1', 'a', { a: 1 })
+    await store.store(ev('a2', null, { node: 'a', causal: { a: 2, b: 1 }, wall: 9_000 }))
+    const tracker = new CausalTracker(ctx)
+
+    await tracker.init(undefined)
+    const stamps = tracker.stamp((s) => s)
+
+    expect(stamps.causal).toBe('a:3,b:1')
+    expect(Hlc.parse(stamps.hlc).wallMs).toBe(9_000)
+  })
+
+  it('Given stamp() whose build throws, then the dot is not used', async () => {
+    const { ctx } = partsContext()
+    const tracker = new CausalTracker(ctx)
+    await tracker.init(undefined)
+
+    expect(() =>
+      tracker.stamp(() => {
+        throw new Error('refused input')
+      }),
+    ).toThrow('refused input')
+    expect(tracker.stamp((s) => s.causal)).toBe('a:1')
+  })
+
+  it('Given an aggregate head, when a concurrent event and then one that saw both are observed, then the first reports the conflict and the second replaces both heads', async () => {
+    const { ctx, store } = partsContext()
+    const tracker = new CausalTracker(ctx)
+    await tracker.init(undefined)
+    const a1 = await stored(store, 'a1', 'a', { a: 1 })
+    const b1 = await stored(store, 'b1', 'b', { b: 1 })
+    const c1 = await stored(store, 'c1', 'c', { a: 1, b: 1, c: 1 })
+    const d1 = await stored(store, 'd1', 'd', { d: 1 })
+
+    expect(tracker.observe(a1)).toEqual([])
+    expect(tracker.observe(b1).map((h) => h.ewv.event.id)).toEqual(['a1'])
+    expect(tracker.observe(c1)).toEqual([])
+    expect(tracker.observe(d1).map((h) => h.ewv.event.id)).toEqual(['c1'])
+  })
+
+  it('Given events stored but not observed, then isUnobserved tells them apart, own events aside', async () => {
+    const { ctx } = partsContext()
+    const tracker = new CausalTracker(ctx)
+    await tracker.init(undefined)
+    const b2 = ev('b2', null, { node: 'b', causal: { b: 2 } })
+    const own = ev('a9', null, { node: 'a', causal: { a: 9 } })
+
+    expect(tracker.isUnobserved(b2)).toBe(true)
+    expect(tracker.isUnobserved(own)).toBe(false)
+    tracker.observe({ event: b2, version: new SequenceVersion(1) })
+    expect(tracker.isUnobserved(ev('b1', null, { node: 'b', causal: { b: 1 } }))).toBe(false)
+  })
+
+  it('Given a received stamp beyond the drift bound, then clock-drift is emitted and the clock does not move', async () => {
+    const clock = new TestClock(1_000_000)
+    const { ctx, emitted } = partsContext({ clock, maxDriftMs: 1_000 })
+    const tracker = new CausalTracker(ctx)
+    await tracker.init(undefined)
+
+    tracker.receiveStamp(ev('f1', null, { node: 'b', wall: 1_000_000 + 60_000 }))
+
+    expect(emitted.map(([name]) => name)).toEqual(['clock-drift'])
+    expect(Hlc.parse(tracker.stamp((s) => s.hlc)).wallMs).toBe(1_000_000)
+  })
+
+  it('Given several pulled events under its own node id, then the reuse is reported once', () => {
+    const { ctx, emitted } = partsContext()
+    const tracker = new CausalTracker(ctx)
+
+    tracker.reportNodeIdReuse(ev('a1', null, { node: 'a', causal: { a: 1 } }))
+    tracker.reportNodeIdReuse(ev('a2', null, { node: 'a', causal: { a: 2 } }))
+
+    expect(emitted).toHaveLength(1)
+    expect(isSyncKitError(emitted[0]?.[1], 'invalid-argument')).toBe(true)
+  })
+})

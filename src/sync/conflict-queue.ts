@@ -1,0 +1,127 @@
+/**
+ * The conflicts detected but not decided yet, oldest first, and their decision: each is handed to
+ * the resolver, the events it returns are stored and observed, and the report is emitted as
+ * `conflict`. A conflict leaves the queue once decided (or once its resolver failed, which is
+ * reported as `error`); when the sync is aborted or the store fails while one is decided, it and
+ * the rest stay queued for the next sync rather than being lost.
+ *
+ * @module
+ */
+import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
+import type { Conflict, EventWithVersion, ResolvedConflict } from '../types/index.js'
+import type { CausalTracker } from './causal-tracker.js'
+import { changedFields } from './changed-fields.js'
+import { isRefusal } from './refusal.js'
+import type { SyncContext } from './sync-options.js'
+
+/** Counts of one round of decisions. */
+export interface DecidedCounts {
+  /** Conflicts taken off the queue. */
+  conflicts: number
+  /** Of those, the ones decided (any decision but `defer`). */
+  resolved: number
+}
+
+/** Undecided conflicts, `[local head, remote event]`, and the deciding of them. */
+export class ConflictQueue {
+  readonly #ctx: SyncContext
+  readonly #causal: CausalTracker
+  readonly #pending: (readonly [EventWithVersion, EventWithVersion])[] = []
+
+  /**
+   * @param ctx - the resolver, the store and the node id; `conflict` and `error` are emitted there.
+   * @param causal - observes the events resolutions add.
+   */
+  constructor(ctx: SyncContext, causal: CausalTracker) {
+    this.#ctx = ctx
+    this.#causal = causal
+  }
+
+  /**
+   * Queues a conflict.
+   * @param local - the local head.
+   * @param remote - the stored event concurrent with it.
+   */
+  add(local: EventWithVersion, remote: EventWithVersion): void {
+    this.#pending.push([local, remote])
+  }
+
+  /**
+   * Decides the queued conflicts, oldest first.
+   * @param signal - cancels; the conflict being decided and the rest stay queued.
+   * @returns how many were taken off the queue and how many of those were decided.
+   * @throws SyncKitError `aborted`, and whatever the store throws (the queue keeps the rest).
+   */
+  async decide(signal: AbortSignal | undefined): Promise<DecidedCounts> {
+    let conflicts = 0
+    let resolved = 0
+    for (;;) {
+      const next = this.#pending[0]
+      if (next === undefined) break
+      if (await this.#resolve(next[0], next[1], signal)) resolved++
+      conflicts++
+      this.#pending.shift()
+    }
+    return { conflicts, resolved }
+  }
+
+  async #resolve(
+    local: EventWithVersion,
+    remote: EventWithVersion,
+    signal: AbortSignal | undefined,
+  ): Promise<boolean> {
+    const conflict: Conflict = {
+      eventType: remote.event.type,
+      aggregateId: remote.event.aggregateId,
+      changedFields: changedFields(local.event.data, remote.event.data),
+      metadata: {
+        localOrigin: local.event.metadata?.origin ?? null,
+        remoteOrigin: remote.event.metadata?.origin ?? null,
+        detectedBy: this.#ctx.nodeId,
+      },
+      local,
+      remote,
+    }
+    const opts = signal ? { signal } : {}
+    let resolution: ResolvedConflict
+    try {
+      resolution = await this.#ctx.resolver.resolve(conflict, opts)
+    } catch (cause) {
+      if (isSyncKitError(cause, 'aborted')) throw cause
+      this.#failed(conflict, 'resolver failed', cause)
+      return false
+    }
+    try {
+      for (const event of resolution.resolvedEvents) {
+        if (event.id === local.event.id || event.id === remote.event.id) continue
+        const result = await this.#ctx.store.store(event, opts)
+        if (!result.duplicate) this.#causal.observe({ event, version: result.version })
+      }
+    } catch (cause) {
+      // An event the store refuses is a broken resolution, not a broken sync.
+      if (!isRefusal(cause)) throw cause
+      this.#failed(
+        conflict,
+        'the resolver returned an event the store refuses,',
+        cause,
+        '; resolved events must be valid and have ids of their own',
+      )
+      return false
+    }
+    this.#ctx.events.emit('conflict', { conflict, resolution })
+    return resolution.decision !== 'defer'
+  }
+
+  #failed(conflict: Conflict, what: string, cause: unknown, advice = ''): void {
+    const { aggregateId } = conflict
+    this.#ctx.events.emit(
+      'error',
+      new SyncKitError(
+        'resolver-failed',
+        `[sync-manager] ${what} on aggregate "${aggregateId}"${advice}`,
+        { aggregateId },
+        { cause },
+      ),
+    )
+  }
+}

@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest'
+import { createMemoryStore } from '../stores/memory/index.js'
+import { TestClock } from '../testing/test-clock.js'
+import type { Subscription, Transport } from '../types/index.js'
+import { Scheduler } from './scheduler.js'
+import { type SyncManagerOptions, resolveSyncOptions } from './sync-options.js'
+
+/** A transport that only subscribes: the scheduler uses nothing else of it. */
+function subscribingTransport(subscribe: NonNullable<Transport['subscribe']>): Transport {
+  return { subscribe } as unknown as Transport
+}
+
+function setup(extra: Partial<SyncManagerOptions> = {}) {
+  const clock = new TestClock(0)
+  const ctx = resolveSyncOptions({
+    store: createMemoryStore(),
+    transport: subscribingTransport(() => Promise.reject(new Error('unused'))),
+    nodeId: 'a',
+    clock,
+    intervalMs: 10_000,
+    backoff: { initialMs: 1_000, maxMs: 4_000 },
+    random: () => 0.5,
+    ...extra,
+  })
+  const errors: unknown[] = []
+  ctx.events.on('error', (e) => errors.push(e))
+  const runs: number[] = []
+  let failing = 0
+  const scheduler = new Scheduler(ctx, () => {
+    runs.push(clock.now())
+    if (failing > 0) {
+      failing--
+      return Promise.reject(new Error('offline'))
+    }
+    return Promise.resolve()
+  })
+  return { clock, ctx, errors, runs, scheduler, fail: (n: number) => (failing = n) }
+}
+
+describe('Scheduler', () => {
+  it('Given start(), when time passes, then it syncs at once and then every intervalMs', async () => {
+    const { clock, runs, scheduler } = setup()
+
+    scheduler.start()
+    await clock.advance(25_000)
+
+    expect(runs).toEqual([0, 10_000, 20_000])
+    expect(scheduler.running).toBe(true)
+  })
+
+  it('Given failing syncs, when they retry, then the waits follow full-jitter backoff on a TestClock and reset after a success', async () => {
+    const { clock, errors, runs, scheduler, fail } = setup()
+    fail(4)
+
+    scheduler.start()
+    await clock.advance(20_000)
+
+    // random 0.5 of windows 1 000, 2 000, 4 000, 4 000 (capped): waits 500, 1 000, 2 000, 2 000;
+    // then a success, and the interval again.
+    expect(runs).toEqual([0, 500, 1_500, 3_500, 5_500, 15_500])
+    expect(errors).toHaveLength(4)
+  })
+
+  it('Given stop(), then no timer is left and no sync runs any more', async () => {
+    const { clock, runs, scheduler } = setup()
+    scheduler.start()
+    await clock.advance(0)
+
+    await scheduler.stop()
+    await clock.advance(60_000)
+
+    expect(runs).toEqual([0])
+    expect(clock.pendingTimers).toBe(0)
+    expect(scheduler.running).toBe(false)
+  })
+
+  it('Given live mode and a remote that refuses the first subscriptions, then it re-subscribes with backoff and syncs on notifications', async () => {
+    let attempts = 0
+    let notify: (() => void) | undefined
+    let unsubscribed = 0
+    const transport = subscribingTransport((handler) => {
+      attempts++
+      if (attempts <= 2) return Promise.reject(new Error('refused'))
+      notify = () => void handler([])
+      const sub: Subscription = { unsubscribe: () => Promise.resolve(void unsubscribed++) }
+      return Promise.resolve(sub)
+    })
+    const { clock, errors, runs, scheduler } = setup({ transport, live: true })
+
+    scheduler.start()
+    await clock.advance(499)
+    expect(attempts).toBe(1)
+    await clock.advance(1)
+    expect(attempts).toBe(2)
+    await clock.advance(1_000)
+    expect(attempts).toBe(3)
+    clock.set(1_700)
+    notify?.()
+    await clock.advance(0)
+    await scheduler.stop()
+
+    expect(errors.map((e) => (e as Error).message)).toEqual(['refused', 'refused'])
+    expect(runs).toEqual([0, 1_700])
+    expect(unsubscribed).toBe(1)
+  })
+})

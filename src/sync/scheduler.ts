@@ -1,0 +1,123 @@
+/**
+ * Background sync after `start()`: one sync now, then one every `intervalMs`; after a failure,
+ * retries with exponential backoff and full jitter (`core/backoff`); with `live`, also a
+ * subscription to the remote that syncs as soon as it reports new events (re-subscribing with the
+ * same backoff when subscribing fails). Errors are emitted as `error`, never thrown.
+ *
+ * @module
+ */
+import { backoffDelay } from '../core/backoff.js'
+import type { Subscription } from '../types/index.js'
+import type { SyncContext } from './sync-options.js'
+
+/** Runs `sync` on a timer, and on the remote's live notifications. */
+export class Scheduler {
+  readonly #ctx: SyncContext
+  readonly #sync: () => Promise<unknown>
+  #running = false
+  #failures = 0
+  #timer: unknown
+  #subscription: Subscription | undefined
+  #subscribing = false
+
+  /**
+   * @param ctx - the interval, backoff, random source, timers, transport, filters and `live`;
+   * failures are emitted there as `error`.
+   * @param sync - one sync (the manager's coalescing `sync()`).
+   */
+  constructor(ctx: SyncContext, sync: () => Promise<unknown>) {
+    this.#ctx = ctx
+    this.#sync = sync
+  }
+
+  /** True between {@link Scheduler.start} and {@link Scheduler.stop}. */
+  get running(): boolean {
+    return this.#running
+  }
+
+  /** Starts: a sync now, then on the interval; with `live`, the subscription too. */
+  start(): void {
+    if (this.#running) return
+    this.#running = true
+    this.#failures = 0
+    this.#schedule(0)
+    if (this.#ctx.live) void this.#subscribeLive()
+  }
+
+  /**
+   * Stops the timer and ends the live subscription. A sync already running is not waited for.
+   * @returns when the subscription has ended.
+   */
+  async stop(): Promise<void> {
+    this.#running = false
+    if (this.#timer !== undefined) this.#ctx.timers.clearTimeout(this.#timer)
+    this.#timer = undefined
+    const sub = this.#subscription
+    this.#subscription = undefined
+    await sub?.unsubscribe().catch(() => undefined)
+  }
+
+  #schedule(ms: number): void {
+    if (!this.#running) return
+    if (this.#timer !== undefined) this.#ctx.timers.clearTimeout(this.#timer)
+    this.#timer = this.#ctx.timers.setTimeout(() => {
+      this.#timer = undefined
+      void this.#tick()
+    }, ms)
+  }
+
+  async #tick(): Promise<void> {
+    if (!this.#running) return
+    try {
+      await this.#sync()
+      this.#failures = 0
+      this.#schedule(this.#ctx.intervalMs)
+    } catch (error) {
+      this.#failures++
+      this.#ctx.events.emit('error', error)
+      this.#schedule(this.#delay(this.#failures))
+    }
+  }
+
+  #delay(attempt: number): number {
+    return backoffDelay(attempt, this.#ctx.backoff, this.#ctx.random)
+  }
+
+  async #subscribeLive(): Promise<void> {
+    const ctx = this.#ctx
+    const subscribe = ctx.transport.subscribe?.bind(ctx.transport)
+    if (subscribe === undefined || this.#subscribing || this.#subscription !== undefined) return
+    this.#subscribing = true
+    const onError = (error: unknown): void => ctx.events.emit('error', error)
+    let attempt = 0
+    try {
+      while (this.#running && this.#subscription === undefined) {
+        try {
+          const sub = await subscribe(
+            () => {
+              if (this.#running) void this.#sync().catch(onError)
+            },
+            { ...(ctx.filters ? { filters: ctx.filters } : {}), onError },
+          )
+          if (!this.#running) {
+            await sub.unsubscribe()
+            // A start() during that wait found this attempt still running and left the live
+            // subscription to it: the loop condition checks again.
+            continue
+          }
+          this.#subscription = sub
+        } catch (error) {
+          // An attempt abandoned by stop() (e.g. its transport closed since) is not a failure.
+          if (!this.#running) return
+          onError(error)
+          attempt++
+          await new Promise<void>((resolve) => {
+            ctx.timers.setTimeout(resolve, this.#delay(attempt))
+          })
+        }
+      }
+    } finally {
+      this.#subscribing = false
+    }
+  }
+}

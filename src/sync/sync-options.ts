@@ -1,0 +1,246 @@
+/**
+ * The `SyncManager`'s options, results and event names (its public vocabulary), their defaults,
+ * and the one check that turns options into the {@link SyncContext} every part of the manager reads.
+ *
+ * @module
+ */
+import { type ResolvedBackoff, resolveBackoff } from '../core/backoff.js'
+import { integerOption } from '../core/options.js'
+import { SYSTEM_CLOCK, resolveTimers } from '../core/timers.js'
+import { SyncKitError } from '../errors/sync-kit-error.js'
+import { lastWriteWins } from '../resolvers/last-write-wins.js'
+import { Emitter } from './emitter.js'
+import type {
+  CheckpointKey,
+  Clock,
+  Conflict,
+  ConflictResolver,
+  Event,
+  EventMetadata,
+  EventStore,
+  Filter,
+  IdGenerator,
+  ResolvedConflict,
+  Timers,
+  Transport,
+  Version,
+} from '../types/index.js'
+import { assertNodeId } from '../versions/hlc.js'
+
+/** Default number of events per push or pull request: 500. */
+export const DEFAULT_BATCH_SIZE = 500
+/** Default period of `start()`'s background sync: 30 000 ms. */
+export const DEFAULT_SYNC_INTERVAL_MS = 30_000
+/** Default first retry delay after a failed background sync: 1 000 ms. */
+export const DEFAULT_BACKOFF_INITIAL_MS = 1_000
+/** Default longest retry delay after repeated failures: 60 000 ms. */
+export const DEFAULT_BACKOFF_MAX_MS = 60_000
+
+/** Which way a `SyncManager` syncs. */
+export type SyncDirection = 'both' | 'push' | 'pull'
+
+/** Options for `SyncManager`. */
+export interface SyncManagerOptions {
+  /** The local replica's event store. */
+  readonly store: EventStore
+  /** The connection to the remote. */
+  readonly transport: Transport
+  /**
+   * This replica's id: the HLC node id and vector clock key of every event it records. Keep it
+   * stable across restarts; a replica whose store was wiped needs a new id. 1–64 characters of
+   * `A-Z a-z 0-9 . _ ~ -`.
+   */
+  readonly nodeId: string
+  /** Decides conflicts. @defaultValue last-write-wins by HLC */
+  readonly resolver?: ConflictResolver
+  /** Name of the remote, the key of the checkpoints. @defaultValue `'default'` */
+  readonly remote?: string
+  /** Events per push/pull request. @defaultValue {@link DEFAULT_BATCH_SIZE} */
+  readonly batchSize?: number
+  /** Only events matching these filters are pushed and pulled. */
+  readonly filters?: readonly Filter[]
+  /** Push only, pull only, or both. @defaultValue `'both'` */
+  readonly direction?: SyncDirection
+  /** Wall-clock source for HLC stamps and durations. @defaultValue `Date` */
+  readonly clock?: Clock
+  /** Event id generator for `record`. @defaultValue `crypto.randomUUID` */
+  readonly generateId?: IdGenerator
+  /** Largest accepted forward drift of remote HLC stamps, in ms. @defaultValue 60 000 */
+  readonly maxDriftMs?: number
+  /** Period of background sync after `start()`, in ms. @defaultValue {@link DEFAULT_SYNC_INTERVAL_MS} */
+  readonly intervalMs?: number
+  /**
+   * Retry delays after failures, in ms: attempt n waits a random time in
+   * `[0, min(maxMs, initialMs · 2^(n−1))]` ("full jitter").
+   * @defaultValue `{ initialMs: 1000, maxMs: 60000 }`
+   */
+  readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number }
+  /** After `start()`, also subscribe to the remote and sync as soon as it reports new events. @defaultValue false */
+  readonly live?: boolean
+  /** Random source in [0, 1) for jitter. @defaultValue `Math.random` */
+  readonly random?: () => number
+  /**
+   * Timer functions. @defaultValue the clock's own `setTimeout`/`clearTimeout` when it has both
+   * (a `TestClock` does), else the global ones
+   */
+  readonly timers?: Timers
+}
+
+/** What one `sync()` did. */
+export interface SyncResult {
+  /** Events sent to the remote. */
+  readonly pushed: number
+  /** Events received from the remote that were new to the local store. */
+  readonly pulled: number
+  /** Conflicts detected (pairs of concurrent events on one aggregate). */
+  readonly conflicts: number
+  /** Conflicts the resolver decided (any decision but `defer`). */
+  readonly resolved: number
+  /** Wall time the sync took, in ms. */
+  readonly durationMs: number
+}
+
+/** Options for `SyncManager.sync`. */
+export interface SyncOptions {
+  /** Cancels the sync. */
+  readonly signal?: AbortSignal
+  /** Only push or only pull in this call (within the manager's own `direction`). */
+  readonly only?: 'push' | 'pull'
+  /**
+   * Push nothing stored after this local version in this call — e.g. to hand a peer exactly the
+   * causal history of one event.
+   */
+  readonly pushUntil?: Version
+}
+
+/** An event to record: like {@link Event}, with the id optional. */
+export interface RecordInput<TType extends string = string, TData = unknown> {
+  /** The id; generated when absent. */
+  readonly id?: string
+  /** The event type. */
+  readonly type: TType
+  /** The aggregate it changes. */
+  readonly aggregateId: string
+  /** The JSON payload. */
+  readonly data: TData
+  /** Extra metadata; `hlc`, `origin` and `causal` are set by the manager. */
+  readonly metadata?: EventMetadata
+}
+
+/** A detected conflict and what the resolver made of it. */
+export interface ConflictReport {
+  /** The conflict. */
+  readonly conflict: Conflict
+  /** The resolver's decision. */
+  readonly resolution: ResolvedConflict
+}
+
+/** Events a `SyncManager` emits, by name. */
+export interface SyncManagerEvents {
+  /** A `sync()` finished. */
+  sync: SyncResult
+  /** A conflict was detected and resolved (or deferred). */
+  conflict: ConflictReport
+  /** Something failed: a background sync, a resolver, a quarantined event. */
+  error: unknown
+  /** A remote event's HLC stamp was beyond the drift bound: stored, but the clock was not moved. */
+  'clock-drift': { readonly event: Event; readonly error: SyncKitError<'clock-drift'> }
+  /** The remote's epoch changed (wiped or replaced): checkpoints were reset and data re-sent. */
+  'epoch-changed': { readonly previous: string; readonly current: string }
+}
+
+/** Counts of a pull pass (or of deciding queued conflicts). */
+export interface PullCounts {
+  /** Events new to the local store. */
+  pulled: number
+  /** Conflicts detected. */
+  conflicts: number
+  /** Conflicts decided (any decision but `defer`). */
+  resolved: number
+}
+
+/**
+ * What every part of a manager reads: {@link SyncManagerOptions} checked, with every default
+ * filled in, and the manager's emitter.
+ */
+export interface SyncContext {
+  readonly nodeId: string
+  readonly store: EventStore
+  readonly transport: Transport
+  readonly resolver: ConflictResolver
+  readonly batchSize: number
+  readonly filters?: readonly Filter[]
+  readonly direction: SyncDirection
+  readonly clock: Clock
+  readonly generateId: IdGenerator
+  readonly maxDriftMs?: number
+  readonly intervalMs: number
+  /** Retry windows of the scheduler, in ms. */
+  readonly backoff: ResolvedBackoff
+  readonly live: boolean
+  readonly random: () => number
+  /** The `timers` option, else the clock's timers, else the global ones. */
+  readonly timers: Timers
+  /** Key of the push checkpoint in the local store: `{ remote, direction: 'push' }`. */
+  readonly pushKey: CheckpointKey
+  /** Key of the pull checkpoint in the local store: `{ remote, direction: 'pull' }`. */
+  readonly pullKey: CheckpointKey
+  /** The manager's emitter: every part reports through it. */
+  readonly events: Emitter<SyncManagerEvents>
+}
+
+const COMPONENT = 'sync-manager'
+
+/**
+ * Checks the options and fills in the defaults.
+ * @param options - as given to the `SyncManager` constructor.
+ * @returns the context: the checked options and a new emitter.
+ * @throws SyncKitError `invalid-argument` for a bad node id, batch size, interval, backoff,
+ * direction, remote or timers.
+ */
+export function resolveSyncOptions(options: SyncManagerOptions): SyncContext {
+  assertNodeId(options.nodeId)
+  const batchSize = integerOption(options.batchSize, DEFAULT_BATCH_SIZE, 'batchSize', COMPONENT)
+  const direction = options.direction ?? 'both'
+  if (!['both', 'push', 'pull'].includes(direction))
+    throw invalid('direction', 'both, push or pull')
+  const intervalMs = integerOption(
+    options.intervalMs,
+    DEFAULT_SYNC_INTERVAL_MS,
+    'intervalMs',
+    COMPONENT,
+  )
+  const backoff = resolveBackoff(
+    options.backoff,
+    { initialMs: DEFAULT_BACKOFF_INITIAL_MS, maxMs: DEFAULT_BACKOFF_MAX_MS },
+    'backoff',
+    COMPONENT,
+  )
+  const timers = resolveTimers(options.timers, options.clock, COMPONENT)
+  const remote = options.remote ?? 'default'
+  if (typeof remote !== 'string' || remote === '') throw invalid('remote', 'a non-empty string')
+  return {
+    ...options,
+    resolver: options.resolver ?? lastWriteWins(),
+    batchSize,
+    direction,
+    clock: options.clock ?? SYSTEM_CLOCK,
+    generateId: options.generateId ?? (() => globalThis.crypto.randomUUID()),
+    intervalMs,
+    backoff,
+    live: options.live ?? false,
+    random: options.random ?? Math.random,
+    timers,
+    pushKey: { remote, direction: 'push' },
+    pullKey: { remote, direction: 'pull' },
+    events: new Emitter(),
+  }
+}
+
+function invalid(name: string, want: string): SyncKitError {
+  return new SyncKitError(
+    'invalid-argument',
+    `[sync-kit] [${COMPONENT}] option ${name} must be ${want}`,
+    { argument: name },
+  )
+}
