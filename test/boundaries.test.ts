@@ -89,12 +89,17 @@ describe('module boundaries', () => {
 })
 
 /**
- * The folder import graph of `src/`: each folder (a file's directory relative to `src/`, `.` for
- * the root entry) with the folders its non-test files import, type-only imports included.
+ * The folder import graph of `src/`: each unit folder (the first folder under `src/`, or the first
+ * two under `stores/` and `transports/`; `.` for the root entry) with the unit folders its non-test
+ * files import, type-only imports included. A unit's own subfolders (e.g. `testing/store-cases`)
+ * belong to it.
  */
 function folderGraph(sources: readonly string[]): Map<string, Set<string>> {
-  const folderOf = (path: string): string =>
-    relative(src, dirname(path)).replaceAll('\\', '/') || '.'
+  const folderOf = (path: string): string => {
+    const parts = relative(src, dirname(path)).replaceAll('\\', '/').split('/').filter(Boolean)
+    const depth = parts[0] === 'stores' || parts[0] === 'transports' ? 2 : 1
+    return parts.slice(0, depth).join('/') || '.'
+  }
   const graph = new Map<string, Set<string>>()
   for (const file of sources) {
     const from = folderOf(file)
