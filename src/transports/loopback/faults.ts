@@ -206,6 +206,6 @@ function checkCount(n: number, what: string): void {
   }
 }
 
-function badArgument(argument: string, message: string): SyncKitError<'invalid-argument'> {
+export function badArgument(argument: string, message: string): SyncKitError<'invalid-argument'> {
   return new SyncKitError('invalid-argument', `[sync-kit] [loopback] ${message}`, { argument })
 }

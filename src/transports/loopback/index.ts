@@ -13,12 +13,7 @@
  * @module
  */
 export { DEFAULT_LOOPBACK_PAGE_LIMIT, createLoopbackHub } from './loopback-hub.js'
-export type {
-  LoopbackCall,
-  LoopbackHub,
-  LoopbackHubOptions,
-  LoopbackTimers,
-} from './loopback-hub.js'
+export type { LoopbackCall, LoopbackHub, LoopbackHubOptions } from './loopback-hub.js'
 export type { FailNextOptions, LoopbackFaults, LoopbackOp } from './faults.js'
 export type {
   LoopbackCallInfo,

@@ -1,9 +1,10 @@
-import { validateEvent } from '../../core/event-validation.js'
 import { compileFilters, validateLimit } from '../../core/filters.js'
+import { resolveTimers } from '../../core/timers.js'
 import { delay, throwIfAborted } from '../../errors/abort.js'
 import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
 import type { SyncKitErrorCode } from '../../errors/sync-kit-error.js'
-import { createMemoryStore } from '../../stores/memory/index.js'
+import { WorkTracker, createSyncServer } from '../../server/index.js'
+import type { SyncServer } from '../../server/index.js'
 import type {
   Clock,
   Event,
@@ -16,15 +17,15 @@ import type {
   PushOptions,
   PushResult,
   SignalOptions,
-  StoreResult,
   SubscribeOptions,
   Subscription,
+  Timers,
   Version,
 } from '../../types/index.js'
-import { FaultState } from './faults.js'
+import { badArgument as badOption } from './faults.js'
 import type { FailNextOptions, InjectedFailure, LoopbackFaults, LoopbackOp } from './faults.js'
-import { LiveSubscription } from './live-subscription.js'
-import type { SubscriptionHost } from './live-subscription.js'
+import { LiveDelivery, Network, checkClientId } from './network-simulation.js'
+import type { NetworkHost } from './network-simulation.js'
 import { LoopbackConnection } from './loopback-transport.js'
 import type {
   ConnectionHost,
@@ -45,29 +46,6 @@ import type {
  */
 export const DEFAULT_LOOPBACK_PAGE_LIMIT = 500
 
-/** Longest client id accepted by `hub.connect`: 256 characters. */
-const MAX_CLIENT_ID_LENGTH = 256
-
-/**
- * Timer functions, compatible with the globals and with `TestClock`.
- *
- * @example
- * ```ts
- * import { createLoopbackHub, type LoopbackTimers } from 'sync-kit'
- * import { TestClock } from 'sync-kit/testing'
- *
- * const clock = new TestClock()
- * const timers: LoopbackTimers = { setTimeout: clock.setTimeout, clearTimeout: clock.clearTimeout }
- * const hub = createLoopbackHub({ latencyMs: 5, ...timers })
- * ```
- */
-export interface LoopbackTimers {
-  /** Schedules `fn` after `ms` milliseconds; returns a handle for `clearTimeout`. */
-  readonly setTimeout: (fn: () => void, ms: number) => unknown
-  /** Cancels a timer scheduled with `setTimeout`. */
-  readonly clearTimeout: (handle: unknown) => void
-}
-
 /**
  * Options for {@link createLoopbackHub}.
  *
@@ -79,7 +57,7 @@ export interface LoopbackTimers {
  * const clock = new TestClock()
  * const hub = createLoopbackHub({
  *   store: () => createMemoryStore(),
- *   clock, // its setTimeout/clearTimeout time the latency
+ *   clock, // its setTimeout/clearTimeout time the latency (or give them as timers)
  *   latencyMs: ({ op }) => (op === 'pull' ? 30 : 10),
  *   random: () => 0.42,
  *   pageLimit: 100,
@@ -109,20 +87,15 @@ export interface LoopbackHubOptions {
   readonly latencyMs?: LoopbackLatency
   /**
    * Wall-clock source for call records. When it also has `setTimeout`/`clearTimeout` (like
-   * `TestClock`), those time the latency unless `setTimeout`/`clearTimeout` are given.
+   * `TestClock`), those time the latency unless `timers` is given.
    * @defaultValue `Date.now`
    */
-  readonly clock?: Clock & Partial<LoopbackTimers>
+  readonly clock?: Clock & Partial<Timers>
   /**
-   * Timer used for latency; give it together with `clearTimeout`.
-   * @defaultValue the clock's, else the global `setTimeout`
+   * Timers for the latency (a `TestClock` has both, so `timers: clock` works).
+   * @defaultValue the clock's, else the global `setTimeout`/`clearTimeout`
    */
-  readonly setTimeout?: LoopbackTimers['setTimeout']
-  /**
-   * Cancels a latency timer when a call is aborted; give it together with `setTimeout`.
-   * @defaultValue the clock's, else the global `clearTimeout`
-   */
-  readonly clearTimeout?: LoopbackTimers['clearTimeout']
+  readonly timers?: Timers
   /**
    * Random source in [0, 1) for every random choice of the hub (epochs, reordering); pass a
    * seeded one for repeatable runs.
@@ -276,10 +249,11 @@ interface Outcome<T> {
  * Creates an in-process sync hub (a "server" in memory) that clients connect to with
  * `hub.connect(clientId)`: the transport for tests, demos and same-process replicas.
  *
- * Pushes are validated (`validateEvent`) and stored idempotently by id in one `storeBatch` (all or
+ * The hub is a thin adapter over the server core (`src/server/`), which does what a remote does:
+ * pushes are validated (`validateEvent`) and stored idempotently by id in one `storeBatch` (all or
  * nothing; stores without `storeBatch` get one `store` call per event), then fanned out to every
- * live subscription in version order. Pulls are paged with `hasMore` and the hub's `epoch`.
- * Everything crossing the hub is copied as if serialised.
+ * live subscription in version order; pulls are paged with `hasMore` and the hub's `epoch`. The
+ * hub adds the simulated network. Everything crossing the hub is copied as if serialised.
  *
  * For tests: latency with an injectable timer (deterministic with `TestClock`), injected failures
  * (`failNext`, optionally after storing, to model a lost acknowledgement), offline clients and
@@ -312,27 +286,23 @@ export function createLoopbackHub(options: LoopbackHubOptions = {}): LoopbackHub
   return new Hub(options)
 }
 
-class Hub implements LoopbackHub, ConnectionHost, SubscriptionHost {
+class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
   readonly pageLimit: number
-  private currentStore: EventStore
-  private readonly createStore: (() => EventStore) | undefined
+  /** The server core holding the current log; replaced by `reset()`. */
+  private server: SyncServer
+  /** The store option: an instance the caller owns, a factory, or `undefined` for the core's default. */
+  private readonly storeOption: EventStore | (() => EventStore) | undefined
+  private readonly ownsStore: boolean
   private currentEpoch: string
   private generation = 0
   private readonly latency: LoopbackLatency
   private readonly clock: Clock
-  private readonly timers: LoopbackTimers
+  private readonly timers: Timers
   private readonly randomSource: () => number
-  private readonly offlineDeliveries: 'withhold' | 'drop'
-  private readonly faults = new FaultState()
-  private readonly clientFaults = new Map<string, FaultState>()
-  private readonly offline = new Set<string>()
-  private readonly partitioned = new Set<string>()
+  private readonly network: Network
   private readonly connections = new Set<LoopbackConnection>()
-  private readonly live = new Map<LiveSubscription, LoopbackConnection>()
-  private readonly pending = new Set<Promise<unknown>>()
+  private readonly work = new WorkTracker()
   private recorded: LoopbackCall[] = []
-  /** Serialises writes so stored versions are fanned out in version order. */
-  private writeQueue: Promise<unknown> = Promise.resolve()
   private isClosed = false
 
   constructor(options: LoopbackHubOptions) {
@@ -340,19 +310,14 @@ class Hub implements LoopbackHub, ConnectionHost, SubscriptionHost {
       throw badOption('options', 'createLoopbackHub options must be an object')
     }
     const store = options.store
-    if (store === undefined) {
-      this.createStore = () => createMemoryStore()
-    } else if (typeof store === 'function') {
-      this.createStore = store
-    } else if (isStore(store)) {
-      this.createStore = undefined
-    } else {
+    if (store !== undefined && typeof store !== 'function' && !isStore(store)) {
       throw badOption(
         'store',
         'store must be an EventStore or a function returning one, e.g. () => createMemoryStore()',
       )
     }
-    this.currentStore = this.createStore === undefined ? (store as EventStore) : this.openStore()
+    this.storeOption = store
+    this.ownsStore = typeof store !== 'object'
 
     const random = options.random ?? Math.random
     if (typeof random !== 'function') throw badOption('random', 'random must be a function')
@@ -370,14 +335,14 @@ class Hub implements LoopbackHub, ConnectionHost, SubscriptionHost {
     if (mode !== 'withhold' && mode !== 'drop') {
       throw badOption('offlineDeliveries', 'offlineDeliveries must be "withhold" or "drop"')
     }
-    this.offlineDeliveries = mode
+    this.network = new Network(this, mode)
 
     const clock = options.clock ?? { now: () => Date.now() }
     if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function') {
       throw badOption('clock', 'clock must be an object with a now() method, e.g. a TestClock')
     }
     this.clock = clock
-    this.timers = pickTimers(options, clock)
+    this.timers = resolveTimers(options.timers, clock, 'loopback')
 
     if (
       options.epoch !== undefined &&
@@ -386,6 +351,7 @@ class Hub implements LoopbackHub, ConnectionHost, SubscriptionHost {
       throw badOption('epoch', 'epoch must be a non-empty string')
     }
     this.currentEpoch = options.epoch ?? this.drawEpoch()
+    this.server = this.openServer()
   }
 
   // ---- public hub API ------------------------------------------------------------------------
@@ -395,7 +361,7 @@ class Hub implements LoopbackHub, ConnectionHost, SubscriptionHost {
   }
 
   get store(): EventStore {
-    return this.currentStore
+    return this.server.store
   }
 
   get calls(): readonly LoopbackCall[] {
@@ -403,7 +369,7 @@ class Hub implements LoopbackHub, ConnectionHost, SubscriptionHost {
   }
 
   get subscriptions(): number {
-    return this.live.size
+    return this.network.live.size
   }
 
   connect(clientId: string, options: LoopbackConnectOptions = {}): LoopbackTransport {
@@ -424,34 +390,27 @@ class Hub implements LoopbackHub, ConnectionHost, SubscriptionHost {
   }
 
   client(clientId: string): LoopbackFaults {
-    checkClientId(clientId)
-    let faults = this.clientFaults.get(clientId)
-    if (faults === undefined) {
-      faults = new FaultState()
-      this.clientFaults.set(clientId, faults)
-    }
-    return faults
+    return this.network.client(clientId)
   }
 
   failNext(n: number, options?: FailNextOptions): void {
-    this.faults.failNext(n, options)
+    this.network.faults.failNext(n, options)
   }
 
   dropNextDeliveries(n: number): void {
-    this.faults.dropNextDeliveries(n)
+    this.network.faults.dropNextDeliveries(n)
   }
 
   duplicateNextDeliveries(n: number): void {
-    this.faults.duplicateNextDeliveries(n)
+    this.network.faults.duplicateNextDeliveries(n)
   }
 
   reorderDeliveries(enabled: boolean): void {
-    this.faults.reorderDeliveries(enabled)
+    this.network.faults.reorderDeliveries(enabled)
   }
 
   clearFaults(): void {
-    this.faults.clearFaults()
-    for (const faults of this.clientFaults.values()) faults.clearFaults()
+    this.network.clearFaults()
   }
 
   setOffline(clientId: string, offline: boolean): void {
@@ -459,43 +418,19 @@ class Hub implements LoopbackHub, ConnectionHost, SubscriptionHost {
     if (typeof offline !== 'boolean') {
       throw badOption('offline', 'setOffline takes a boolean: true to cut the client off')
     }
-    this.changeReachability(() => {
-      if (offline) this.offline.add(clientId)
-      else this.offline.delete(clientId)
-    })
+    this.network.setOffline(clientId, offline)
   }
 
   isOffline(clientId: string): boolean {
-    return this.offline.has(clientId) || this.partitioned.has(clientId)
+    return this.network.isOffline(clientId)
   }
 
   partition(groups: readonly (readonly string[])[]): void {
-    if (!Array.isArray(groups) || groups.length === 0) {
-      throw badOption('groups', 'partition takes a non-empty array of groups of client ids')
-    }
-    const seen = new Set<string>()
-    const cut = new Set<string>()
-    groups.forEach((group, index) => {
-      if (!Array.isArray(group)) {
-        throw badOption('groups', `partition group ${index} must be an array of client ids`)
-      }
-      for (const clientId of group as readonly unknown[]) {
-        checkClientId(clientId)
-        if (seen.has(clientId)) {
-          throw badOption('groups', `client "${clientId}" is in two partition groups`)
-        }
-        seen.add(clientId)
-        if (index > 0) cut.add(clientId)
-      }
-    })
-    this.changeReachability(() => {
-      this.partitioned.clear()
-      for (const clientId of cut) this.partitioned.add(clientId)
-    })
+    this.network.partition(groups)
   }
 
   heal(): void {
-    this.changeReachability(() => this.partitioned.clear())
+    this.network.heal()
   }
 
   clearCalls(): void {
@@ -510,37 +445,34 @@ class Hub implements LoopbackHub, ConnectionHost, SubscriptionHost {
         {},
       )
     }
-    if (this.createStore === undefined) {
+    if (!this.ownsStore) {
       throw badOption(
         'store',
         'reset() needs to create a fresh store, but the hub was given a store instance; ' +
           'pass a factory instead, e.g. store: () => createMemoryStore()',
       )
     }
-    await this.exclusive(async () => {
-      const old = this.currentStore
-      this.currentStore = this.openStore()
-      this.generation++
-      this.currentEpoch = this.drawEpoch()
-      const error = new SyncKitError(
-        'unavailable',
-        `[sync-kit] [loopback] the hub was reset (new epoch "${this.currentEpoch}"); ` +
-          'subscribe again and discard checkpoints taken against the old epoch',
-        {},
-      )
-      for (const subscription of [...this.live.keys()]) subscription.end(error)
-      await old.close()
-    })
+    const old = this.server
+    this.generation++
+    this.currentEpoch = this.drawEpoch()
+    this.server = this.openServer()
+    const error = new SyncKitError(
+      'unavailable',
+      `[sync-kit] [loopback] the hub was reset (new epoch "${this.currentEpoch}"); ` +
+        'subscribe again and discard checkpoints taken against the old epoch',
+      {},
+    )
+    for (const delivery of [...this.network.live]) delivery.end(error)
+    // Pushes already on their way into the old log finish there, as on a server being replaced.
+    await old.close()
+    await old.store.close()
   }
 
   async settle(): Promise<void> {
     for (;;) {
-      if (this.pending.size === 0) {
-        // Let continuations of just-finished work start follow-up work before deciding.
-        for (let i = 0; i < 10; i++) await Promise.resolve()
-        if (this.pending.size === 0) return
-      }
-      await Promise.allSettled([...this.pending])
+      await this.work.idle()
+      await this.server.idle()
+      if (this.work.size === 0) return
     }
   }
 
@@ -548,7 +480,8 @@ class Hub implements LoopbackHub, ConnectionHost, SubscriptionHost {
     if (this.isClosed) return
     this.isClosed = true
     for (const connection of [...this.connections]) await connection.close()
-    if (this.createStore !== undefined) await this.currentStore.close()
+    await this.server.close()
+    if (this.ownsStore) await this.server.store.close()
   }
 
   // ---- connection host -----------------------------------------------------------------------
@@ -563,25 +496,19 @@ class Hub implements LoopbackHub, ConnectionHost, SubscriptionHost {
       if (!Array.isArray(events)) {
         throw badOption('events', 'push takes an array of events')
       }
-      // Validate and copy now, as a client serialising its request would: later changes by the
-      // caller cannot reach the hub, and an invalid event fails the push before anything is sent.
-      const batch = events.map((event: unknown) => validateEvent(event, 'loopback'))
       const ifEpoch = options?.ifEpoch
       if (ifEpoch !== undefined && typeof ifEpoch !== 'string') {
         throw badOption('ifEpoch', 'push ifEpoch must be a string')
       }
-      return () =>
-        this.exclusive(() => {
-          // Checked when the push reaches the hub's log, as a server would.
-          if (ifEpoch !== undefined && ifEpoch !== this.currentEpoch) {
-            throw new SyncKitError(
-              'epoch-mismatch',
-              `[sync-kit] [loopback] push expected epoch "${ifEpoch}" but the hub's log is now "${this.currentEpoch}" (it was reset); re-send from the beginning`,
-              { expected: ifEpoch, actual: this.currentEpoch },
-            )
-          }
-          return this.storePush(batch, options?.signal)
-        })
+      // Validate and copy now, as a client serialising its request would: later changes by the
+      // caller cannot reach the hub, and an invalid event fails the push before anything is sent.
+      const checked = this.server.checkPush(events)
+      return async () => {
+        // The epoch is checked when the push reaches the log, as a server would.
+        const result = await this.server.push(checked, { ifEpoch, ...signalOf(options) })
+        const { stored, duplicates, epoch } = result
+        return { value: { stored, duplicates, epoch }, events: count }
+      }
     })
   }
 
@@ -597,25 +524,20 @@ class Hub implements LoopbackHub, ConnectionHost, SubscriptionHost {
       compileFilters(filters, 'loopback')
       const from = this.parseSince(since)
       return async () => {
-        const store = this.currentStore
-        const epoch = this.currentEpoch
-        // One more than asked tells whether another page follows, without a second query.
-        const probe = limit < Number.MAX_SAFE_INTEGER ? limit + 1 : limit
-        const page = await store.load(from, {
-          limit: probe,
-          ...(filters === undefined ? {} : { filters }),
-          ...signalOf(options),
-        })
-        const events = page.slice(0, limit).map((item) => this.copy(item))
-        return { value: { events, hasMore: page.length > limit, epoch }, events: events.length }
+        const page = await this.server.pull(from, { limit, filters, ...signalOf(options) })
+        const events = page.events.map((item) => this.copy(item))
+        return {
+          value: { events, hasMore: page.hasMore, epoch: page.epoch },
+          events: events.length,
+        }
       }
     })
   }
 
   latestVersion(connection: LoopbackConnection, options?: SignalOptions): Promise<Version> {
     return this.call(connection, 'latestVersion', options, 0, () => async () => {
-      const version = await this.currentStore.latestVersion(signalOf(options))
-      return { value: this.copyVersion(version), events: 0 }
+      const head = await this.server.latestVersion(signalOf(options))
+      return { value: this.copyVersion(head.latestVersion), events: 0 }
     })
   }
 
@@ -633,42 +555,47 @@ class Hub implements LoopbackHub, ConnectionHost, SubscriptionHost {
         throw badOption('onError', 'onError must be a function')
       }
       const filters = copyFilters(options.filters) ?? []
-      const matches = compileFilters(filters, 'loopback')
+      compileFilters(filters, 'loopback')
       const since = options.since === undefined ? null : this.parseSince(options.since)
-      return () => {
-        const subscription = new LiveSubscription({
-          host: this,
-          clientId: connection.clientId,
+      return async () => {
+        const delivery = new LiveDelivery(
+          this.network,
+          connection.clientId,
           handler,
-          filters,
-          matches,
-          since,
           onError,
-          signal: options.signal,
-        })
-        // Registered before the replay reads the store, so no live batch can slip between.
-        this.live.set(subscription, connection)
-        connection.attach(subscription)
-        subscription.start()
-        const handle: Subscription = { unsubscribe: () => subscription.unsubscribe() }
-        return Promise.resolve({ value: handle, events: 0 })
+          options.signal,
+          (ended) => connection.release(ended),
+        )
+        connection.attach(delivery)
+        try {
+          // The core registers the feed before its replay reads the store: no live batch can
+          // slip between; the delivery takes each batch synchronously and queues it.
+          const feed = await this.server.subscribe((batch) => delivery.offer(batch), {
+            since,
+            filters,
+            limit: this.pageLimit,
+            onError: (error) => delivery.end(error),
+          })
+          delivery.attach(feed)
+        } catch (error) {
+          delivery.end()
+          throw error
+        }
+        const handle: Subscription = { unsubscribe: () => delivery.unsubscribe() }
+        return { value: handle, events: 0 }
       }
     })
   }
 
   parseVersion(value: string): Version {
-    return this.currentStore.parseVersion(value)
+    return this.server.parseVersion(value)
   }
 
   disconnect(connection: LoopbackConnection): void {
     this.connections.delete(connection)
   }
 
-  // ---- subscription host ---------------------------------------------------------------------
-
-  reorders(clientId: string): boolean {
-    return this.faults.reorder || this.clientFaults.get(clientId)?.reorder === true
-  }
+  // ---- network host --------------------------------------------------------------------------
 
   random(): number {
     const r = this.randomSource()
@@ -683,16 +610,7 @@ class Hub implements LoopbackHub, ConnectionHost, SubscriptionHost {
   }
 
   track(promise: Promise<unknown>): void {
-    this.pending.add(promise)
-    const done = (): void => {
-      this.pending.delete(promise)
-    }
-    promise.then(done, done)
-  }
-
-  detach(subscription: LiveSubscription): void {
-    this.live.get(subscription)?.release(subscription)
-    this.live.delete(subscription)
+    this.work.track(promise)
   }
 
   // ---- internals -----------------------------------------------------------------------------
@@ -743,7 +661,7 @@ class Hub implements LoopbackHub, ConnectionHost, SubscriptionHost {
           {},
         )
       }
-      const failure = this.takeFailure(connection.clientId, op)
+      const failure = this.network.takeFailure(connection.clientId, op)
       if (failure !== undefined && !failure.afterStore) throw injected(failure, op, ms)
       const outcome = await work()
       events = outcome.events
@@ -763,7 +681,7 @@ class Hub implements LoopbackHub, ConnectionHost, SubscriptionHost {
    * `unavailable` after a reset (retry: the new log answers), `transport-closed` after `close()`.
    */
   private clientError(error: unknown, op: LoopbackOp, generation: number): SyncKitError {
-    if (isSyncKitError(error, 'closed') && this.createStore !== undefined) {
+    if (isSyncKitError(error, 'closed') && this.ownsStore) {
       if (this.isClosed) {
         return new SyncKitError(
           'transport-closed',
@@ -783,84 +701,6 @@ class Hub implements LoopbackHub, ConnectionHost, SubscriptionHost {
       }
     }
     return asSyncKitError(error, op)
-  }
-
-  /** Stores a validated push and fans the new events out; runs under the write lock. */
-  private async storePush(
-    batch: readonly Event[],
-    signal: AbortSignal | undefined,
-  ): Promise<Outcome<PushResult>> {
-    const store = this.currentStore
-    const epoch = this.currentEpoch
-    let results: StoreResult[]
-    if (store.storeBatch !== undefined) {
-      results = await store.storeBatch(batch, signalOf({ signal }))
-    } else {
-      // Without storeBatch a later conflict cannot undo earlier events: not atomic.
-      results = []
-      for (const event of batch) results.push(await store.store(event, signalOf({ signal })))
-    }
-    let stored = 0
-    const fresh: EventWithVersion[] = []
-    results.forEach((result, index) => {
-      const event = batch[index]
-      if (result.duplicate || event === undefined) return
-      stored++
-      fresh.push({ event, version: result.version })
-    })
-    if (store === this.currentStore) this.fanOut(fresh)
-    return { value: { stored, duplicates: batch.length - stored, epoch }, events: batch.length }
-  }
-
-  /** Hands newly stored events to every live subscription, applying delivery faults. */
-  private fanOut(fresh: readonly EventWithVersion[]): void {
-    if (fresh.length === 0) return
-    for (const subscription of [...this.live.keys()]) {
-      const batch = subscription.select(fresh)
-      if (batch.length === 0) continue
-      const { clientId } = subscription
-      if (this.offlineDeliveries === 'drop' && this.isOffline(clientId)) continue
-      const faults = this.clientFaults.get(clientId)
-      if (faults?.takeDrop() === true || this.faults.takeDrop()) continue
-      const twice = faults?.takeDuplicate() === true || this.faults.takeDuplicate()
-      subscription.enqueue(batch)
-      if (twice) subscription.enqueue(batch)
-    }
-  }
-
-  private takeFailure(clientId: string, op: LoopbackOp): InjectedFailure | undefined {
-    return this.clientFaults.get(clientId)?.takeFailure(op) ?? this.faults.takeFailure(op)
-  }
-
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.writeQueue.then(fn, fn)
-    this.writeQueue = run.catch(() => undefined)
-    return run
-  }
-
-  private changeReachability(change: () => void): void {
-    const before = new Map<string, boolean>()
-    for (const subscription of this.live.keys()) {
-      before.set(subscription.clientId, this.isOffline(subscription.clientId))
-    }
-    change()
-    for (const subscription of [...this.live.keys()]) {
-      const was = before.get(subscription.clientId) === true
-      const now = this.isOffline(subscription.clientId)
-      if (!was && now) {
-        subscription.connectionLost(
-          new SyncKitError(
-            'unavailable',
-            `[sync-kit] [loopback] client "${subscription.clientId}" went offline; live ` +
-              `deliveries are ${this.offlineDeliveries === 'drop' ? 'dropped' : 'withheld'} ` +
-              'until it is back online',
-            {},
-          ),
-        )
-      } else if (was && !now) {
-        subscription.resume()
-      }
-    }
   }
 
   private checkOpen(connection: LoopbackConnection, op: LoopbackOp): void {
@@ -884,13 +724,11 @@ class Hub implements LoopbackHub, ConnectionHost, SubscriptionHost {
 
   private parseSince(since: Version | null | undefined): Version | null {
     // As if the version travelled as a string: only this hub's own version format is accepted.
-    return since === null || since === undefined
-      ? null
-      : this.currentStore.parseVersion(String(since))
+    return since === null || since === undefined ? null : this.server.parseVersion(String(since))
   }
 
   private copyVersion(version: Version): Version {
-    return this.currentStore.parseVersion(version.toString())
+    return this.server.parseVersion(version.toString())
   }
 
   private record(
@@ -907,13 +745,30 @@ class Hub implements LoopbackHub, ConnectionHost, SubscriptionHost {
     )
   }
 
-  private openStore(): EventStore {
-    const create = this.createStore
-    const store = create === undefined ? undefined : create()
-    if (!isStore(store)) {
+  /**
+   * A server core over a fresh log: the factory's store, the caller's instance, or the core's
+   * default. Only events pushed through the hub reach its log, so the core hands them to live
+   * subscriptions directly; the hub sets no limits but the page size.
+   */
+  private openServer(): SyncServer {
+    const option = this.storeOption
+    const store = typeof option === 'function' ? option() : option
+    if (store !== undefined && !isStore(store)) {
       throw badOption('store', 'the store factory must return an EventStore')
     }
-    return store
+    return createSyncServer({
+      store,
+      epoch: this.currentEpoch,
+      soleWriter: true,
+      component: 'loopback',
+      limits: {
+        pageLimit: this.pageLimit,
+        maxPageLimit: Infinity,
+        maxBatchEvents: Infinity,
+        maxEventBytes: Infinity,
+        maxPageBytes: Infinity,
+      },
+    })
   }
 
   private drawEpoch(): string {
@@ -925,50 +780,12 @@ class Hub implements LoopbackHub, ConnectionHost, SubscriptionHost {
   }
 }
 
-function pickTimers(
-  options: LoopbackHubOptions,
-  clock: Clock & Partial<LoopbackTimers>,
-): LoopbackTimers {
-  const { setTimeout: set, clearTimeout: clear } = options
-  if (set !== undefined || clear !== undefined) {
-    if (typeof set !== 'function' || typeof clear !== 'function') {
-      throw badOption('setTimeout', 'give setTimeout and clearTimeout together, both functions')
-    }
-    return { setTimeout: set, clearTimeout: clear }
-  }
-  const clockSet = clock.setTimeout
-  const clockClear = clock.clearTimeout
-  if (typeof clockSet === 'function' && typeof clockClear === 'function') {
-    return {
-      setTimeout: (fn, ms) => clockSet.call(clock, fn, ms),
-      clearTimeout: (handle) => {
-        clockClear.call(clock, handle)
-      },
-    }
-  }
-  return {
-    setTimeout: (fn, ms) => setTimeout(fn, ms),
-    clearTimeout: (handle) => {
-      clearTimeout(handle as ReturnType<typeof setTimeout>)
-    },
-  }
-}
-
 function isStore(value: unknown): value is EventStore {
   if (typeof value !== 'object' || value === null) return false
   const s = value as Record<string, unknown>
   return ['store', 'load', 'latestVersion', 'parseVersion', 'close'].every(
     (method) => typeof s[method] === 'function',
   )
-}
-
-function checkClientId(clientId: unknown): asserts clientId is string {
-  if (typeof clientId !== 'string' || clientId === '' || clientId.length > MAX_CLIENT_ID_LENGTH) {
-    throw badOption(
-      'clientId',
-      `client id must be a string of 1-${MAX_CLIENT_ID_LENGTH} characters, got ${JSON.stringify(String(clientId)).slice(0, 80)}`,
-    )
-  }
 }
 
 function checkLatency(ms: unknown, what: string): asserts ms is number {
@@ -1023,8 +840,4 @@ function asSyncKitError(error: unknown, op: LoopbackOp): SyncKitError {
     {},
     { cause: error },
   )
-}
-
-function badOption(argument: string, message: string): SyncKitError<'invalid-argument'> {
-  return new SyncKitError('invalid-argument', `[sync-kit] [loopback] ${message}`, { argument })
 }

@@ -1,0 +1,423 @@
+import { compileFilters, validateLimit } from '../core/filters.js'
+import { resolveTimers } from '../core/timers.js'
+import { SyncKitError } from '../errors/sync-kit-error.js'
+import type {
+  Clock,
+  EventStore,
+  EventWithVersion,
+  Filter,
+  IdGenerator,
+  SignalOptions,
+  Subscription,
+  Timers,
+  Version,
+} from '../types/index.js'
+import { loadOrCreateEpoch } from './epoch.js'
+import { Feed, pumpFeed } from './feed.js'
+import type { FeedHandler, FeedHost } from './feed.js'
+import { resolveLimits } from './limits.js'
+import type { ResolvedLimits, SyncServerLimits } from './limits.js'
+import { readPage } from './page.js'
+import type { LogPage } from './page.js'
+import { CheckedPush, checkPushEvents, storeEvents } from './push.js'
+import type { CheckPushOptions, PushRules } from './push.js'
+import { scopeFilters } from './tenants.js'
+import { WorkTracker } from './work.js'
+import { createMemoryStore } from '../stores/memory/index.js'
+
+/** Options of {@link createSyncServer}. */
+export interface SyncServerOptions {
+  /**
+   * The log. The server never closes it: its owner does.
+   * @defaultValue a new memory store (`createMemoryStore()`), for the loopback hub
+   */
+  readonly store?: EventStore | undefined
+  /**
+   * A fixed epoch (see `PullResult.epoch`).
+   * @defaultValue the store's, through `loadOrCreateEpoch` (or a checkpoint, see {@link SyncServer.epoch})
+   */
+  readonly epoch?: string
+  /**
+   * Makes the epoch of a store that has none yet.
+   * @defaultValue `crypto.randomUUID()`
+   */
+  readonly generateEpoch?: IdGenerator
+  /** Page, batch and event limits; see {@link SyncServerLimits}. */
+  readonly limits?: SyncServerLimits
+  /**
+   * With a tenant: refuse a pushed event that names none (`invalid-event`, field
+   * `metadata.tenant`) instead of stamping the principal's tenant into it.
+   * @defaultValue false
+   */
+  readonly requireTenant?: boolean
+  /**
+   * True when every write to the store goes through this server (the loopback hub's own log):
+   * caught-up feeds take freshly stored events as they are instead of re-reading the store, and
+   * only events pushed through the server are delivered live. Leave it false when others write to
+   * the store (several servers on one database): feeds then re-read the store after their cursor
+   * on every wake-up, the store being the truth.
+   * @defaultValue false
+   */
+  readonly soleWriter?: boolean
+  /** Time source; a `TestClock` also gives its timers. @defaultValue `Date.now` */
+  readonly clock?: Clock
+  /** Timers for the waits of feeds. @defaultValue the clock's, else the globals */
+  readonly timers?: Timers
+  /**
+   * Names the adapter in messages, `[sync-kit] [<component>] …`.
+   * @defaultValue `'server'`
+   */
+  readonly component?: string
+}
+
+/** Options of {@link SyncServer.push}. */
+export interface ServerPushOptions extends SignalOptions {
+  /** Store only while the epoch is this one (see `PushOptions.ifEpoch`). */
+  readonly ifEpoch?: string | undefined
+}
+
+/** The outcome of {@link SyncServer.push}. */
+export interface ServerPushResult {
+  /** Events stored for the first time. */
+  readonly stored: number
+  /** Events already held (same id, same content). */
+  readonly duplicates: number
+  /** The epoch the push was stored under. */
+  readonly epoch: string
+  /** The newest version after the push. */
+  readonly latestVersion: Version
+}
+
+/** Options of {@link SyncServer.pull}. */
+export interface ServerPullOptions extends SignalOptions {
+  /** Page size, clamped to `maxPageLimit`. @defaultValue `pageLimit` */
+  readonly limit?: number | undefined
+  /** Filters, as in `Filter`. */
+  readonly filters?: readonly Filter[] | undefined
+  /** The principal's tenant: the read is confined to it. */
+  readonly tenant?: string | undefined
+}
+
+/** One page of a pull, with the epoch. */
+export interface ServerPage extends LogPage {
+  /** The epoch of the log the page was read from. */
+  readonly epoch: string
+}
+
+/** The head of the log. */
+export interface ServerHead {
+  /** The newest version; the zero version while empty. */
+  readonly latestVersion: Version
+  /** The epoch. */
+  readonly epoch: string
+}
+
+/** Options of {@link SyncServer.openFeed}. */
+export interface FeedOptions extends SignalOptions {
+  /** Replay the stored events after this version first; `null` or absent: only new events. */
+  readonly since?: Version | null | undefined
+  /** Filters, as in `Filter`. */
+  readonly filters?: readonly Filter[] | undefined
+  /** The principal's tenant: the feed is confined to it. */
+  readonly tenant?: string | undefined
+  /** Most events per batch read from the store, clamped to `maxPageLimit`. @defaultValue `maxPageLimit` */
+  readonly limit?: number | undefined
+}
+
+/** Options of {@link SyncServer.subscribe}. */
+export interface ServerSubscribeOptions extends FeedOptions {
+  /** Called once when the handler or a store read fails; the subscription has ended then. */
+  readonly onError?: ((error: unknown) => void) | undefined
+  /** Re-read the store at least this often while idle, in ms. @defaultValue `Infinity` */
+  readonly pollMs?: number | undefined
+}
+
+/**
+ * The one implementation of what a remote does, under every wire (the loopback hub, the HTTP
+ * handler, and next WebSocket): the epoch, admitting and storing pushes, pull pages, the head,
+ * and live feeds. A wire maps its messages onto these calls and adds only its own concerns
+ * (routing, auth, framing, limits of its own).
+ */
+export interface SyncServer {
+  /** The log. */
+  readonly store: EventStore
+  /** The limits in force. */
+  readonly limits: ResolvedLimits
+  /**
+   * The epoch: the fixed one, else the store's, loaded (or created) once through
+   * `store.loadOrCreateEpoch`, else kept in the checkpoint `{ remote: 'sync-kit:server',
+   * direction: 'pull' }` (one server process only). Concurrent first calls share one load; a
+   * failed load is retried by the next call.
+   * @returns the epoch.
+   * @throws SyncKitError whatever the store throws (`unavailable` when it cannot be written).
+   */
+  epoch(): Promise<string>
+  /**
+   * Admits a push: batch limit, each event's wire check and `validateEvent`, tenant rules, event
+   * size. Synchronous, so a wire can refuse a push before it goes further.
+   * @param events - the pushed items.
+   * @param options - the principal's tenant, the wire's own check.
+   * @returns the checked push, for {@link SyncServer.push}.
+   * @throws SyncKitError `payload-too-large`, `invalid-event` (with `eventId`, `field`),
+   * `forbidden`, `invalid-argument`.
+   */
+  checkPush(events: readonly unknown[], options?: CheckPushOptions): CheckedPush
+  /**
+   * Stores a checked push: under the server's write lock (so feeds see versions in order), checks
+   * `ifEpoch`, stores idempotently, then hands the new events to every feed.
+   * @param push - from {@link SyncServer.checkPush}.
+   * @param options - `ifEpoch`, cancellation.
+   * @returns stored and duplicate counts, the epoch and the new head.
+   * @throws SyncKitError `epoch-mismatch` (nothing stored), `event-id-conflict`, and whatever the
+   * store throws.
+   */
+  push(push: CheckedPush, options?: ServerPushOptions): Promise<ServerPushResult>
+  /**
+   * Reads one page after `since`, within the page's count and byte budget.
+   * @param since - a version of this log, or `null` for the beginning.
+   * @param options - limit, filters, tenant, cancellation.
+   * @returns the page (with each event's wire JSON under a byte budget), `hasMore`, the epoch.
+   * @throws SyncKitError `invalid-argument`, `forbidden`, `unsupported-filter`, and whatever the
+   * store throws.
+   */
+  pull(since: Version | null, options?: ServerPullOptions): Promise<ServerPage>
+  /**
+   * The head of the log.
+   * @param options - cancellation.
+   * @returns the latest version and the epoch.
+   */
+  latestVersion(options?: SignalOptions): Promise<ServerHead>
+  /**
+   * Parses a version of this log.
+   * @param value - the string form.
+   * @returns the version.
+   * @throws SyncKitError `version-parse`.
+   */
+  parseVersion(value: string): Version
+  /**
+   * Opens a pull-style feed (see {@link Feed}), registered before anything is read.
+   * @param options - starting cursor, filters, tenant, batch size, cancellation (ends the feed).
+   * @returns the feed.
+   * @throws SyncKitError `closed` after `close()`, `forbidden`, `unsupported-filter`,
+   * `invalid-argument`.
+   */
+  openFeed(options?: FeedOptions): Promise<Feed>
+  /**
+   * A push-style subscription over a feed: each batch to `handler`, awaited before the next.
+   * @param handler - receives the batches.
+   * @param options - as {@link SyncServer.openFeed}, plus `onError` and `pollMs`.
+   * @returns the subscription.
+   * @throws SyncKitError as {@link SyncServer.openFeed}.
+   */
+  subscribe(handler: FeedHandler, options?: ServerSubscribeOptions): Promise<Subscription>
+  /**
+   * Wakes every feed to re-read the store: call it after others wrote to the store (another
+   * process, a database notification).
+   */
+  notify(): void
+  /** Resolves once no push, feed read or delivery of this server is in flight. */
+  idle(): Promise<void>
+  /**
+   * Stops live delivery: ends every feed and refuses new ones (`closed`), then waits for the
+   * pushes in flight. Pushes, pulls and head reads keep working, so requests in flight finish
+   * during a graceful shutdown; the store stays open. Idempotent.
+   */
+  close(): Promise<void>
+}
+
+/**
+ * Creates the server core over a store.
+ * @param options - the store, epoch, limits, tenant rule, timers; see {@link SyncServerOptions}.
+ * @returns the server.
+ * @throws SyncKitError `invalid-argument` for a bad option.
+ */
+export function createSyncServer(options: SyncServerOptions): SyncServer {
+  return new Server(options)
+}
+
+class Server implements SyncServer, FeedHost {
+  readonly store: EventStore
+  readonly limits: ResolvedLimits
+  readonly soleWriter: boolean
+  readonly timers: Timers
+  readonly #component: string
+  readonly #rules: PushRules
+  readonly #fixedEpoch: string | undefined
+  readonly #generateEpoch: IdGenerator
+  #epoch: Promise<string> | undefined
+  readonly #feeds = new Set<Feed>()
+  readonly #work = new WorkTracker()
+  /** Serialises writes, so that feeds are offered versions in order. */
+  #writes: Promise<unknown> = Promise.resolve()
+  #closed = false
+
+  constructor(options: SyncServerOptions) {
+    const component = options.component ?? 'server'
+    this.#component = component
+    this.store = options.store ?? createMemoryStore()
+    this.limits = resolveLimits(options.limits, component)
+    this.soleWriter = options.soleWriter === true
+    this.timers = resolveTimers(options.timers, options.clock, component)
+    this.#rules = {
+      maxBatchEvents: this.limits.maxBatchEvents,
+      maxEventBytes: this.limits.maxEventBytes,
+      requireTenant: options.requireTenant === true,
+      component,
+    }
+    const epoch = options.epoch
+    if (epoch !== undefined && (typeof epoch !== 'string' || epoch === '')) {
+      throw new SyncKitError(
+        'invalid-argument',
+        `[sync-kit] [${component}] option epoch must be a non-empty string`,
+        { argument: 'epoch' },
+      )
+    }
+    this.#fixedEpoch = epoch
+    this.#generateEpoch = options.generateEpoch ?? (() => crypto.randomUUID())
+  }
+
+  epoch(): Promise<string> {
+    if (this.#fixedEpoch !== undefined) return Promise.resolve(this.#fixedEpoch)
+    this.#epoch ??= loadOrCreateEpoch(this.store, this.#generateEpoch, this.#component).catch(
+      (error: unknown) => {
+        this.#epoch = undefined
+        throw error
+      },
+    )
+    return this.#epoch
+  }
+
+  checkPush(events: readonly unknown[], options: CheckPushOptions = {}): CheckedPush {
+    return checkPushEvents(events, options, this.#rules)
+  }
+
+  push(push: CheckedPush, options: ServerPushOptions = {}): Promise<ServerPushResult> {
+    const run = this.#writes.then(() => this.#store(push, options))
+    this.#writes = run.catch(() => undefined)
+    this.track(run)
+    return run
+  }
+
+  async pull(since: Version | null, options: ServerPullOptions = {}): Promise<ServerPage> {
+    const { limits } = this
+    const limit = Math.min(
+      validateLimit(options.limit, this.#component) ?? limits.pageLimit,
+      limits.maxPageLimit,
+    )
+    const filters = scopeFilters(options.filters ?? [], options.tenant, this.#component)
+    const epoch = await this.epoch()
+    const { signal } = options
+    const page = await readPage(this.store, since, {
+      limit,
+      maxBytes: limits.maxPageBytes,
+      filters,
+      signal,
+    })
+    return { ...page, epoch }
+  }
+
+  async latestVersion(options: SignalOptions = {}): Promise<ServerHead> {
+    const [epoch, latestVersion] = await Promise.all([
+      this.epoch(),
+      this.store.latestVersion(options),
+    ])
+    return { latestVersion, epoch }
+  }
+
+  parseVersion(value: string): Version {
+    return this.store.parseVersion(value)
+  }
+
+  async openFeed(options: FeedOptions = {}): Promise<Feed> {
+    const component = this.#component
+    if (this.#closed) {
+      throw new SyncKitError('closed', `[sync-kit] [${component}] the server was closed`, {})
+    }
+    const filters = scopeFilters(options.filters ?? [], options.tenant, component)
+    const matches = compileFilters(filters, component)
+    const { maxPageLimit, maxPageBytes } = this.limits
+    const limit = Math.min(validateLimit(options.limit, component) ?? maxPageLimit, maxPageLimit)
+    const feed = new Feed(this, { filters, matches, limit, maxBytes: maxPageBytes })
+    // Registered before anything is read: no push can slip between the read and the hand-over.
+    this.#feeds.add(feed)
+    const { signal } = options
+    if (signal !== undefined) {
+      if (signal.aborted) feed.close()
+      signal.addEventListener('abort', () => feed.close(), { once: true })
+    }
+    const since = options.since ?? null
+    try {
+      feed.begin(
+        since ?? (await this.store.latestVersion(signal === undefined ? {} : { signal })),
+        since !== null,
+      )
+    } catch (error) {
+      feed.close()
+      throw error
+    }
+    return feed
+  }
+
+  async subscribe(
+    handler: FeedHandler,
+    options: ServerSubscribeOptions = {},
+  ): Promise<Subscription> {
+    const feed = await this.openFeed(options)
+    return pumpFeed(feed, handler, options, (work) => this.track(work))
+  }
+
+  notify(): void {
+    for (const feed of [...this.#feeds]) feed.notify()
+  }
+
+  idle(): Promise<void> {
+    return this.#work.idle()
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    for (const feed of [...this.#feeds]) feed.close()
+    await this.#writes
+  }
+
+  track(work: Promise<unknown>): void {
+    this.#work.track(work)
+  }
+
+  detach(feed: Feed): void {
+    this.#feeds.delete(feed)
+  }
+
+  async #store(push: CheckedPush, options: ServerPushOptions): Promise<ServerPushResult> {
+    const component = this.#component
+    if (!(push instanceof CheckedPush)) {
+      throw new SyncKitError(
+        'invalid-argument',
+        `[sync-kit] [${component}] push takes the result of checkPush`,
+        { argument: 'push' },
+      )
+    }
+    const epoch = await this.epoch()
+    const { ifEpoch, signal } = options
+    if (ifEpoch !== undefined && ifEpoch !== epoch) {
+      throw new SyncKitError(
+        'epoch-mismatch',
+        `[sync-kit] [${component}] the push expected epoch "${ifEpoch.slice(0, 100)}" but this server's log is "${epoch}" (it was wiped or replaced); nothing was stored — re-send from the beginning`,
+        { expected: ifEpoch.slice(0, 1024), actual: epoch },
+      )
+    }
+    const signalOptions = signal === undefined ? {} : { signal }
+    const { events } = push
+    const fresh: EventWithVersion[] = []
+    if (events.length > 0) {
+      const results = await storeEvents(this.store, events, signalOptions, component)
+      results.forEach((result, index) => {
+        const event = events[index]
+        if (!result.duplicate && event !== undefined) fresh.push({ event, version: result.version })
+      })
+      if (fresh.length > 0) for (const feed of [...this.#feeds]) feed.offer(fresh)
+    }
+    const latestVersion = await this.store.latestVersion(signalOptions)
+    return { stored: fresh.length, duplicates: events.length - fresh.length, epoch, latestVersion }
+  }
+}
