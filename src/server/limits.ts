@@ -20,33 +20,33 @@ export interface SyncServerLimits {
    * Most events in one push; a larger push is refused with `payload-too-large`.
    * @defaultValue 1000 ({@link DEFAULT_MAX_BATCH_EVENTS})
    */
-  readonly maxBatchEvents?: number
+  readonly maxBatchEvents?: number | undefined
   /**
    * Largest single event, in bytes of its JSON (UTF-8); a push holding a larger one is refused
    * with `payload-too-large`, naming the event, and stores nothing.
    * @defaultValue 1 MiB ({@link DEFAULT_MAX_EVENT_BYTES})
    */
-  readonly maxEventBytes?: number
+  readonly maxEventBytes?: number | undefined
   /**
    * Page size of a pull that names no `limit`.
    * @defaultValue 500 ({@link DEFAULT_PAGE_LIMIT})
    */
-  readonly pageLimit?: number
+  readonly pageLimit?: number | undefined
   /**
    * Largest page a pull returns (larger limits are clamped to it), and the page size of a feed.
    * @defaultValue 1000 ({@link DEFAULT_MAX_PAGE_LIMIT})
    */
-  readonly maxPageLimit?: number
+  readonly maxPageLimit?: number | undefined
   /**
    * Byte budget of one page, in bytes of the events' wire JSON: a page stops early (with
    * `hasMore`) once it would pass it, and always holds at least one event.
    * @defaultValue 4 MiB ({@link DEFAULT_MAX_PAGE_BYTES})
    */
-  readonly maxPageBytes?: number
+  readonly maxPageBytes?: number | undefined
 }
 
 /** {@link SyncServerLimits} with every default filled in; `pageLimit` ≤ `maxPageLimit`. */
-export type ResolvedLimits = Required<SyncServerLimits>
+export type ResolvedLimits = { readonly [K in keyof SyncServerLimits]-?: number }
 
 /**
  * Checks the limits and fills in the defaults.
