@@ -99,11 +99,6 @@ export class Feed {
     return this.#ended
   }
 
-  /** The version of the last event handed out, or the starting cursor. */
-  get cursor(): Version | null {
-    return this.#cursor
-  }
-
   /**
    * Sets the starting cursor.
    * @param cursor - the version after which to read.

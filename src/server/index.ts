@@ -31,13 +31,14 @@ export {
   DEFAULT_MAX_PAGE_BYTES,
   DEFAULT_MAX_PAGE_LIMIT,
   DEFAULT_PAGE_LIMIT,
-} from './limits.js'
-export type { ResolvedLimits, SyncServerLimits } from './limits.js'
-export { CheckedPush } from './push.js'
-export type { CheckPushOptions } from './push.js'
+  createAccessPolicy,
+} from './access.js'
+export type { AccessPolicy, AccessPolicyOptions, CheckPushOptions } from './access.js'
+export { CheckedPush } from './sync-server.js'
 export { Feed } from './feed.js'
 export type { FeedBatch, FeedHandler, FeedNextOptions } from './feed.js'
 export type { LogPage } from './page.js'
 export { wireJson } from './page.js'
 export { WorkTracker } from './work.js'
+export { loadOrCreateEpoch } from './epoch.js'
 export { SERVER_EPOCH_CHECKPOINT_REMOTE } from '../core/epoch.js'

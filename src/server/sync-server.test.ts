@@ -6,7 +6,7 @@ import { createMemoryStore } from '../stores/memory/index.js'
 import { TestClock } from '../testing/test-clock.js'
 import type { Event, EventStore, EventWithVersion } from '../types/index.js'
 import { SequenceVersion } from '../versions/sequence-version.js'
-import { createSyncServer, wireJson } from './index.js'
+import { createAccessPolicy, createSyncServer, loadOrCreateEpoch, wireJson } from './index.js'
 import type { FeedBatch, SyncServer, SyncServerOptions } from './index.js'
 
 const event = (id: string, extra: Partial<Event> = {}): Event => ({
@@ -33,8 +33,17 @@ function plainStore(inner = createMemoryStore()): EventStore {
   }
 }
 
-function serverOn(options: Partial<SyncServerOptions> = {}): SyncServer {
-  return createSyncServer({ store: createMemoryStore(), epoch: 'e-1', ...options })
+/** A server as the HTTP handler makes it (with an access policy), unless told otherwise. */
+function serverOn(
+  options: Partial<SyncServerOptions> = {},
+  access: Parameters<typeof createAccessPolicy>[0] = {},
+): SyncServer {
+  return createSyncServer({
+    store: createMemoryStore(),
+    epoch: 'e-1',
+    access: createAccessPolicy(access),
+    ...options,
+  })
 }
 
 async function push(server: SyncServer, events: readonly unknown[], tenant?: string) {
@@ -91,7 +100,7 @@ describe('server core: push', () => {
   })
 
   it('Given requireTenant, When an event names no tenant, Then invalid-event names it and the field', async () => {
-    const server = serverOn({ requireTenant: true })
+    const server = serverOn({}, { requireTenant: true })
     const error = await refusal(() =>
       server.checkPush([event('ok', { metadata: { tenant: 'acme' } }), event('bare')], {
         tenant: 'acme',
@@ -120,7 +129,7 @@ describe('server core: push', () => {
   })
 
   it('Given an event over maxEventBytes, When checked, Then payload-too-large names it and its size', async () => {
-    const server = serverOn({ limits: { maxEventBytes: 100 } })
+    const server = serverOn({}, { maxEventBytes: 100 })
     const error = await refusal(() =>
       server.checkPush([event('small'), event('big', { data: 'x'.repeat(200) })]),
     )
@@ -130,7 +139,7 @@ describe('server core: push', () => {
   })
 
   it('Given more events than maxBatchEvents, When checked, Then payload-too-large before any event is looked at', async () => {
-    const server = serverOn({ limits: { maxBatchEvents: 2 } })
+    const server = serverOn({}, { maxBatchEvents: 2 })
     const error = await refusal(() =>
       server.checkPush([event('e1'), 'not an event', event('e3')], { bodyLimitBytes: 42 }),
     )
@@ -166,6 +175,16 @@ describe('server core: push', () => {
     })
   })
 
+  it('Given no access policy (the loopback hub), When pushing any number and size of events, Then all are admitted, and a tenant is refused', async () => {
+    const server = createSyncServer({ epoch: 'e' })
+    const many = Array.from({ length: 1_500 }, (_, i) => event(`e${i}`, { data: 'z'.repeat(i) }))
+    expect((await push(server, many)).stored).toBe(1_500)
+    expect((await refusal(() => server.checkPush([event('x')], { tenant: 't' }))).code).toBe(
+      'internal',
+    )
+    expect((await refusal(() => server.pull(null, { tenant: 't' }))).code).toBe('internal')
+  })
+
   it('Given something else than a checked push, When pushed, Then invalid-argument', async () => {
     const server = serverOn()
     const error = await refusal(() => server.push({ events: [event('e1')] } as never))
@@ -174,8 +193,8 @@ describe('server core: push', () => {
 })
 
 describe('server core: pull pages', () => {
-  async function filled(count: number, options: Partial<SyncServerOptions> = {}) {
-    const server = serverOn(options)
+  async function filled(count: number, access: Parameters<typeof createAccessPolicy>[0] = {}) {
+    const server = serverOn({}, access)
     await push(
       server,
       Array.from({ length: count }, (_, i) =>
@@ -196,13 +215,25 @@ describe('server core: pull pages', () => {
   })
 
   it('Given no limit, When pulling, Then pageLimit applies, and a larger limit is clamped to maxPageLimit', async () => {
-    const server = await filled(30, { limits: { pageLimit: 7, maxPageLimit: 10 } })
+    const server = await filled(30, { pageLimit: 7, maxPageLimit: 10 })
     expect((await server.pull(null)).events).toHaveLength(7)
     expect((await server.pull(null, { limit: 50 })).events).toHaveLength(10)
   })
 
+  it('Given no access policy, When pulling without a limit, Then the page holds everything, without JSON', async () => {
+    const server = createSyncServer({ epoch: 'e' })
+    await push(
+      server,
+      Array.from({ length: 1_200 }, (_, i) => event(`e${i}`)),
+    )
+    const page = await server.pull(null)
+    expect(page.events).toHaveLength(1_200)
+    expect(page).toMatchObject({ hasMore: false, epoch: 'e' })
+    expect(page.json).toBeUndefined()
+  })
+
   it('Given a byte budget, When pulling, Then pages stop at it, carry each event’s wire JSON, and every event arrives once', async () => {
-    const server = await filled(40, { limits: { maxPageBytes: 700 } })
+    const server = await filled(40, { maxPageBytes: 700 })
     const seen: string[] = []
     let since = null
     for (;;) {
@@ -222,7 +253,7 @@ describe('server core: pull pages', () => {
   })
 
   it('Given one event larger than the budget, When pulling, Then it arrives alone on its page', async () => {
-    const server = serverOn({ limits: { maxPageBytes: 50 } })
+    const server = serverOn({}, { maxPageBytes: 50 })
     await push(server, [event('big', { data: 'y'.repeat(300) }), event('small')])
     const page = await server.pull(null)
     expect(ids(page.events)).toEqual(['big'])
@@ -230,14 +261,13 @@ describe('server core: pull pages', () => {
   })
 
   it('Given filters, When pulling, Then only matching events come, paged after the cursor', async () => {
-    const server = await filled(10, { limits: { maxPageBytes: Infinity } })
+    const server = await filled(10, {})
     const page = await server.pull(SequenceVersion.parse('2'), {
       filters: [{ key: 'type', value: 'A' }],
       limit: 3,
     })
     expect(ids(page.events)).toEqual(['e3', 'e5', 'e7'])
     expect(page.hasMore).toBe(true)
-    expect(page.json).toBeUndefined()
   })
 
   it('Given a tenant, When pulling, Then only its events come; a filter naming another tenant is forbidden', async () => {
@@ -258,12 +288,17 @@ describe('server core: pull pages', () => {
   })
 })
 
+/** A server whose epoch is the store's, as the HTTP handler makes it. */
+function storeEpochServer(store: EventStore, generate: () => string): SyncServer {
+  return createSyncServer({ store, epoch: () => loadOrCreateEpoch(store, generate, 'server') })
+}
+
 describe('server core: epoch', () => {
   it('Given a store with loadOrCreateEpoch, When servers are created on it, Then they share the first epoch and the head carries it', async () => {
     const store = createMemoryStore()
     const generated = ['gen-1', 'gen-2']
-    const first = createSyncServer({ store, generateEpoch: () => generated.shift() ?? 'x' })
-    const second = createSyncServer({ store, generateEpoch: () => 'other' })
+    const first = storeEpochServer(store, () => generated.shift() ?? 'x')
+    const second = storeEpochServer(store, () => 'other')
     expect(await first.epoch()).toBe('gen-1')
     expect(await second.epoch()).toBe('gen-1')
     expect((await second.latestVersion()).epoch).toBe('gen-1')
@@ -271,17 +306,17 @@ describe('server core: epoch', () => {
 
   it('Given a store without the capability, When asked, Then the epoch is kept in the sync-kit:server checkpoint', async () => {
     const inner = createMemoryStore()
-    const server = createSyncServer({ store: plainStore(inner), generateEpoch: () => 'fallback' })
+    const server = storeEpochServer(plainStore(inner), () => 'fallback')
     expect(await server.epoch()).toBe('fallback')
     expect((await inner.getCheckpoint(SERVER_EPOCH_CHECKPOINT_KEY))?.epoch).toBe('fallback')
-    const again = createSyncServer({ store: plainStore(inner), generateEpoch: () => 'new' })
+    const again = storeEpochServer(plainStore(inner), () => 'new')
     expect(await again.epoch()).toBe('fallback')
   })
 
   it('Given concurrent first calls, When they resolve, Then they agree and the store was asked once', async () => {
     for (const store of [createMemoryStore(), plainStore()]) {
       let generated = 0
-      const server = createSyncServer({ store, generateEpoch: () => `gen-${++generated}` })
+      const server = storeEpochServer(store, () => `gen-${++generated}`)
       const epochs = await Promise.all([server.epoch(), server.epoch(), server.latestVersion()])
       expect(epochs.slice(0, 2)).toEqual(['gen-1', 'gen-1'])
       expect(generated).toBe(1)
@@ -298,7 +333,7 @@ describe('server core: epoch', () => {
           ? Promise.reject(new SyncKitError('unavailable', 'disk busy', {}))
           : inner.setCheckpoint(key, value),
     }
-    const server = createSyncServer({ store, generateEpoch: () => 'gen' })
+    const server = storeEpochServer(store, () => 'gen')
     expect((await refusal(() => server.epoch())).code).toBe('unavailable')
     expect(await server.epoch()).toBe('gen')
   })
@@ -308,6 +343,7 @@ describe('server core: epoch', () => {
     expect(await createSyncServer({ store, epoch: 'fixed' }).epoch()).toBe('fixed')
     expect(await store.getCheckpoint(SERVER_EPOCH_CHECKPOINT_KEY)).toBeUndefined()
     expect(() => createSyncServer({ store, epoch: '' })).toThrow(/epoch/)
+    expect(() => createSyncServer({ store } as never)).toThrow(/epoch/)
   })
 })
 

@@ -3,25 +3,22 @@ import { resolveTimers } from '../core/timers.js'
 import { SyncKitError } from '../errors/sync-kit-error.js'
 import type {
   Clock,
+  Event,
   EventStore,
   EventWithVersion,
   Filter,
-  IdGenerator,
   SignalOptions,
+  StoreResult,
   Subscription,
   Timers,
   Version,
 } from '../types/index.js'
-import { loadOrCreateEpoch } from './epoch.js'
 import { Feed, pumpFeed } from './feed.js'
 import type { FeedHandler, FeedHost } from './feed.js'
-import { resolveLimits } from './limits.js'
-import type { ResolvedLimits, SyncServerLimits } from './limits.js'
 import { readPage } from './page.js'
 import type { LogPage } from './page.js'
-import { CheckedPush, checkPushEvents, storeEvents } from './push.js'
-import type { CheckPushOptions, PushRules } from './push.js'
-import { scopeFilters } from './tenants.js'
+import type { AccessPolicy, CheckPushOptions } from './access.js'
+import { validateEvent } from '../core/event-validation.js'
 import { WorkTracker } from './work.js'
 import { createMemoryStore } from '../stores/memory/index.js'
 
@@ -33,23 +30,17 @@ export interface SyncServerOptions {
    */
   readonly store?: EventStore | undefined
   /**
-   * A fixed epoch (see `PullResult.epoch`).
-   * @defaultValue the store's, through `loadOrCreateEpoch` (or a checkpoint, see {@link SyncServer.epoch})
+   * The epoch (see `PullResult.epoch`): a fixed one, or a function that loads it, called once
+   * (again after a failure), e.g. `() => loadOrCreateEpoch(store, generate, component)`, which
+   * keeps it in the store.
    */
-  readonly epoch?: string
+  readonly epoch: string | (() => Promise<string>)
   /**
-   * Makes the epoch of a store that has none yet.
-   * @defaultValue `crypto.randomUUID()`
+   * What principals may push and read, and the page limits (see `createAccessPolicy`).
+   * @defaultValue none: any valid push is admitted, pages are as large as asked, and calls naming
+   * a tenant are refused
    */
-  readonly generateEpoch?: IdGenerator
-  /** Page, batch and event limits; see {@link SyncServerLimits}. */
-  readonly limits?: SyncServerLimits
-  /**
-   * With a tenant: refuse a pushed event that names none (`invalid-event`, field
-   * `metadata.tenant`) instead of stamping the principal's tenant into it.
-   * @defaultValue false
-   */
-  readonly requireTenant?: boolean
+  readonly access?: AccessPolicy
   /**
    * True when every write to the store goes through this server (the loopback hub's own log):
    * caught-up feeds take freshly stored events as they are instead of re-reading the store, and
@@ -68,6 +59,23 @@ export interface SyncServerOptions {
    * @defaultValue `'server'`
    */
   readonly component?: string
+}
+
+/**
+ * A push that passed {@link SyncServer.checkPush}: validated, normalised copies of its events,
+ * ready for {@link SyncServer.push}.
+ */
+export class CheckedPush {
+  /** The events to store, in order. */
+  readonly events: readonly Event[]
+
+  /**
+   * Made by `checkPush` only.
+   * @param events - the checked events.
+   */
+  constructor(events: readonly Event[]) {
+    this.events = events
+  }
 }
 
 /** Options of {@link SyncServer.push}. */
@@ -90,7 +98,7 @@ export interface ServerPushResult {
 
 /** Options of {@link SyncServer.pull}. */
 export interface ServerPullOptions extends SignalOptions {
-  /** Page size, clamped to `maxPageLimit`. @defaultValue `pageLimit` */
+  /** Page size, clamped to the policy's `maxPageLimit`. @defaultValue the policy's `pageLimit`, else no limit */
   readonly limit?: number | undefined
   /** Filters, as in `Filter`. */
   readonly filters?: readonly Filter[] | undefined
@@ -120,7 +128,7 @@ export interface FeedOptions extends SignalOptions {
   readonly filters?: readonly Filter[] | undefined
   /** The principal's tenant: the feed is confined to it. */
   readonly tenant?: string | undefined
-  /** Most events per batch read from the store, clamped to `maxPageLimit`. @defaultValue `maxPageLimit` */
+  /** Most events per batch read from the store. @defaultValue the policy's `maxPageLimit`, else no limit */
   readonly limit?: number | undefined
 }
 
@@ -141,13 +149,9 @@ export interface ServerSubscribeOptions extends FeedOptions {
 export interface SyncServer {
   /** The log. */
   readonly store: EventStore
-  /** The limits in force. */
-  readonly limits: ResolvedLimits
   /**
-   * The epoch: the fixed one, else the store's, loaded (or created) once through
-   * `store.loadOrCreateEpoch`, else kept in the checkpoint `{ remote: 'sync-kit:server',
-   * direction: 'pull' }` (one server process only). Concurrent first calls share one load; a
-   * failed load is retried by the next call.
+   * The epoch: the fixed one, or the one the `epoch` option's function loads. Concurrent first
+   * calls share one load; a failed load is retried by the next call.
    * @returns the epoch.
    * @throws SyncKitError whatever the store throws (`unavailable` when it cannot be written).
    */
@@ -196,7 +200,8 @@ export interface SyncServer {
   parseVersion(value: string): Version
   /**
    * Opens a pull-style feed (see {@link Feed}), registered before anything is read.
-   * @param options - starting cursor, filters, tenant, batch size, cancellation (ends the feed).
+   * @param options - starting cursor, filters, tenant, batch size, cancellation (of the head read
+   * for a feed of new events only).
    * @returns the feed.
    * @throws SyncKitError `closed` after `close()`, `forbidden`, `unsupported-filter`,
    * `invalid-argument`.
@@ -237,13 +242,11 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
 
 class Server implements SyncServer, FeedHost {
   readonly store: EventStore
-  readonly limits: ResolvedLimits
   readonly soleWriter: boolean
   readonly timers: Timers
   readonly #component: string
-  readonly #rules: PushRules
-  readonly #fixedEpoch: string | undefined
-  readonly #generateEpoch: IdGenerator
+  readonly #access: AccessPolicy | undefined
+  readonly #loadEpoch: () => Promise<string>
   #epoch: Promise<string> | undefined
   readonly #feeds = new Set<Feed>()
   readonly #work = new WorkTracker()
@@ -255,40 +258,51 @@ class Server implements SyncServer, FeedHost {
     const component = options.component ?? 'server'
     this.#component = component
     this.store = options.store ?? createMemoryStore()
-    this.limits = resolveLimits(options.limits, component)
     this.soleWriter = options.soleWriter === true
     this.timers = resolveTimers(options.timers, options.clock, component)
-    this.#rules = {
-      maxBatchEvents: this.limits.maxBatchEvents,
-      maxEventBytes: this.limits.maxEventBytes,
-      requireTenant: options.requireTenant === true,
-      component,
-    }
+    this.#access = options.access
     const epoch = options.epoch
-    if (epoch !== undefined && (typeof epoch !== 'string' || epoch === '')) {
+    if (typeof epoch === 'function') this.#loadEpoch = epoch
+    else if (typeof epoch === 'string' && epoch !== '') {
+      this.#epoch = Promise.resolve(epoch)
+      this.#loadEpoch = () => Promise.resolve(epoch)
+    } else {
       throw new SyncKitError(
         'invalid-argument',
-        `[sync-kit] [${component}] option epoch must be a non-empty string`,
+        `[sync-kit] [${component}] option epoch must be a non-empty string or a function`,
         { argument: 'epoch' },
       )
     }
-    this.#fixedEpoch = epoch
-    this.#generateEpoch = options.generateEpoch ?? (() => crypto.randomUUID())
   }
 
   epoch(): Promise<string> {
-    if (this.#fixedEpoch !== undefined) return Promise.resolve(this.#fixedEpoch)
-    this.#epoch ??= loadOrCreateEpoch(this.store, this.#generateEpoch, this.#component).catch(
-      (error: unknown) => {
-        this.#epoch = undefined
-        throw error
-      },
-    )
+    this.#epoch ??= this.#loadEpoch().catch((error: unknown) => {
+      this.#epoch = undefined
+      throw error
+    })
     return this.#epoch
   }
 
   checkPush(events: readonly unknown[], options: CheckPushOptions = {}): CheckedPush {
-    return checkPushEvents(events, options, this.#rules)
+    const component = this.#component
+    if (!Array.isArray(events)) {
+      throw new SyncKitError(
+        'invalid-argument',
+        `[sync-kit] [${component}] push takes an array of events`,
+        {
+          argument: 'events',
+        },
+      )
+    }
+    const access = this.#access
+    if (access !== undefined) return new CheckedPush(access.admit(events, options, component))
+    this.#scope([], options.tenant)
+    const { parse } = options
+    return new CheckedPush(
+      events.map((item: unknown, index) =>
+        validateEvent(parse === undefined ? item : parse(item, index), component),
+      ),
+    )
   }
 
   push(push: CheckedPush, options: ServerPushOptions = {}): Promise<ServerPushResult> {
@@ -299,17 +313,18 @@ class Server implements SyncServer, FeedHost {
   }
 
   async pull(since: Version | null, options: ServerPullOptions = {}): Promise<ServerPage> {
-    const { limits } = this
-    const limit = Math.min(
-      validateLimit(options.limit, this.#component) ?? limits.pageLimit,
-      limits.maxPageLimit,
-    )
-    const filters = scopeFilters(options.filters ?? [], options.tenant, this.#component)
+    const access = this.#access
+    const asked = validateLimit(options.limit, this.#component)
+    const limit =
+      access === undefined
+        ? (asked ?? Infinity)
+        : Math.min(asked ?? access.pageLimit, access.maxPageLimit)
+    const filters = this.#scope(options.filters ?? [], options.tenant)
     const epoch = await this.epoch()
     const { signal } = options
     const page = await readPage(this.store, since, {
       limit,
-      maxBytes: limits.maxPageBytes,
+      maxBytes: access?.maxPageBytes ?? Infinity,
       filters,
       signal,
     })
@@ -333,18 +348,20 @@ class Server implements SyncServer, FeedHost {
     if (this.#closed) {
       throw new SyncKitError('closed', `[sync-kit] [${component}] the server was closed`, {})
     }
-    const filters = scopeFilters(options.filters ?? [], options.tenant, component)
+    const filters = this.#scope(options.filters ?? [], options.tenant)
     const matches = compileFilters(filters, component)
-    const { maxPageLimit, maxPageBytes } = this.limits
-    const limit = Math.min(validateLimit(options.limit, component) ?? maxPageLimit, maxPageLimit)
-    const feed = new Feed(this, { filters, matches, limit, maxBytes: maxPageBytes })
+    const access = this.#access
+    const max = access?.maxPageLimit ?? Infinity
+    const limit = Math.min(validateLimit(options.limit, component) ?? max, max)
+    const feed = new Feed(this, {
+      filters,
+      matches,
+      limit,
+      maxBytes: access?.maxPageBytes ?? Infinity,
+    })
     // Registered before anything is read: no push can slip between the read and the hand-over.
     this.#feeds.add(feed)
     const { signal } = options
-    if (signal !== undefined) {
-      if (signal.aborted) feed.close()
-      signal.addEventListener('abort', () => feed.close(), { once: true })
-    }
     const since = options.since ?? null
     try {
       feed.begin(
@@ -388,6 +405,37 @@ class Server implements SyncServer, FeedHost {
     this.#feeds.delete(feed)
   }
 
+  /** Confines a read to a tenant, which needs an access policy. */
+  #scope(filters: readonly Filter[], tenant: string | undefined): readonly Filter[] {
+    const access = this.#access
+    if (access !== undefined) return access.scope(filters, tenant, this.#component)
+    if (tenant !== undefined) {
+      throw new SyncKitError(
+        'internal',
+        `[sync-kit] [${this.#component}] tenants need an access policy (createAccessPolicy)`,
+        {},
+      )
+    }
+    return filters
+  }
+
+  /**
+   * Stores a batch idempotently: in one atomic `storeBatch` when the store has it, else one
+   * `store` per event (then a later conflict cannot undo earlier events).
+   */
+  async #storeAll(events: readonly Event[], options: SignalOptions): Promise<StoreResult[]> {
+    try {
+      if (this.store.storeBatch !== undefined) return await this.store.storeBatch(events, options)
+      const results: StoreResult[] = []
+      for (const event of events) results.push(await this.store.store(event, options))
+      return results
+    } catch (error) {
+      throw this.#access === undefined
+        ? error
+        : this.#access.storeError(error, events, this.#component)
+    }
+  }
+
   async #store(push: CheckedPush, options: ServerPushOptions): Promise<ServerPushResult> {
     const component = this.#component
     if (!(push instanceof CheckedPush)) {
@@ -410,7 +458,7 @@ class Server implements SyncServer, FeedHost {
     const { events } = push
     const fresh: EventWithVersion[] = []
     if (events.length > 0) {
-      const results = await storeEvents(this.store, events, signalOptions, component)
+      const results = await this.#storeAll(events, signalOptions)
       results.forEach((result, index) => {
         const event = events[index]
         if (!result.duplicate && event !== undefined) fresh.push({ event, version: result.version })

@@ -1,6 +1,6 @@
 import { integerOption } from '../../core/options.js'
 import { SyncKitError } from '../../errors/sync-kit-error.js'
-import { createSyncServer } from '../../server/index.js'
+import { createAccessPolicy, createSyncServer, loadOrCreateEpoch } from '../../server/index.js'
 import type { Clock, EventStore, IdGenerator, Timers } from '../../types/index.js'
 import type { SyncLogger } from './logger.js'
 import { PROTOCOL_PREFIX, ROUTES } from './protocol.js'
@@ -311,19 +311,21 @@ export function createSyncHandler<TPrincipal = unknown>(
   const basePath = checkBasePath(options.basePath ?? '')
   const prefix = basePath + PROTOCOL_PREFIX
   const clock = options.clock ?? Date
+  const { store } = options
+  const generateEpoch = options.generateEpoch ?? ((): string => crypto.randomUUID())
   const server = createSyncServer({
-    store: options.store,
-    limits: {
+    store,
+    access: createAccessPolicy({
       maxBatchEvents: options.maxBatchEvents,
       maxEventBytes: options.maxEventBytes,
       pageLimit: options.pageLimit,
       maxPageLimit: options.maxPageLimit,
       maxPageBytes: options.maxPageBytes,
-    },
-    requireTenant: options.requireTenant === true,
+      requireTenant: options.requireTenant,
+      component: name,
+    }),
     component: name,
-    ...(options.epoch === undefined ? {} : { epoch: options.epoch }),
-    ...(options.generateEpoch === undefined ? {} : { generateEpoch: options.generateEpoch }),
+    epoch: options.epoch ?? (() => loadOrCreateEpoch(store, generateEpoch, name)),
     ...(options.timers === undefined ? {} : { timers: options.timers }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   })

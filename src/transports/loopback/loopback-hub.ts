@@ -287,23 +287,23 @@ export function createLoopbackHub(options: LoopbackHubOptions = {}): LoopbackHub
 }
 
 class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
-  readonly pageLimit: number
+  readonly #pageLimit: number
   /** The server core holding the current log; replaced by `reset()`. */
-  private server: SyncServer
+  #server: SyncServer
   /** The store option: an instance the caller owns, a factory, or `undefined` for the core's default. */
-  private readonly storeOption: EventStore | (() => EventStore) | undefined
-  private readonly ownsStore: boolean
-  private currentEpoch: string
-  private generation = 0
-  private readonly latency: LoopbackLatency
-  private readonly clock: Clock
-  private readonly timers: Timers
-  private readonly randomSource: () => number
-  private readonly network: Network
-  private readonly connections = new Set<LoopbackConnection>()
-  private readonly work = new WorkTracker()
-  private recorded: LoopbackCall[] = []
-  private isClosed = false
+  readonly #storeOption: EventStore | (() => EventStore) | undefined
+  readonly #ownsStore: boolean
+  #currentEpoch: string
+  #generation = 0
+  readonly #latency: LoopbackLatency
+  readonly #clock: Clock
+  readonly #timers: Timers
+  readonly #randomSource: () => number
+  readonly #network: Network
+  readonly #connections = new Set<LoopbackConnection>()
+  readonly #work = new WorkTracker()
+  #recorded: LoopbackCall[] = []
+  #isClosed = false
 
   constructor(options: LoopbackHubOptions) {
     if (typeof options !== 'object' || options === null) {
@@ -316,33 +316,33 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
         'store must be an EventStore or a function returning one, e.g. () => createMemoryStore()',
       )
     }
-    this.storeOption = store
-    this.ownsStore = typeof store !== 'object'
+    this.#storeOption = store
+    this.#ownsStore = typeof store !== 'object'
 
     const random = options.random ?? Math.random
     if (typeof random !== 'function') throw badOption('random', 'random must be a function')
-    this.randomSource = random
+    this.#randomSource = random
 
     const latency = options.latencyMs ?? 0
     if (typeof latency !== 'function') checkLatency(latency, 'latencyMs')
-    this.latency = latency
+    this.#latency = latency
 
     const pageLimit = options.pageLimit ?? DEFAULT_LOOPBACK_PAGE_LIMIT
     validateLimit(pageLimit, 'loopback')
-    this.pageLimit = pageLimit
+    this.#pageLimit = pageLimit
 
     const mode = options.offlineDeliveries ?? 'withhold'
     if (mode !== 'withhold' && mode !== 'drop') {
       throw badOption('offlineDeliveries', 'offlineDeliveries must be "withhold" or "drop"')
     }
-    this.network = new Network(this, mode)
+    this.#network = new Network(this, mode)
 
     const clock = options.clock ?? { now: () => Date.now() }
     if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function') {
       throw badOption('clock', 'clock must be an object with a now() method, e.g. a TestClock')
     }
-    this.clock = clock
-    this.timers = resolveTimers(options.timers, clock, 'loopback')
+    this.#clock = clock
+    this.#timers = resolveTimers(options.timers, clock, 'loopback')
 
     if (
       options.epoch !== undefined &&
@@ -350,31 +350,31 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
     ) {
       throw badOption('epoch', 'epoch must be a non-empty string')
     }
-    this.currentEpoch = options.epoch ?? this.drawEpoch()
-    this.server = this.openServer()
+    this.#currentEpoch = options.epoch ?? this.#drawEpoch()
+    this.#server = this.#openServer()
   }
 
   // ---- public hub API ------------------------------------------------------------------------
 
   get epoch(): string {
-    return this.currentEpoch
+    return this.#currentEpoch
   }
 
   get store(): EventStore {
-    return this.server.store
+    return this.#server.store
   }
 
   get calls(): readonly LoopbackCall[] {
-    return Object.freeze([...this.recorded])
+    return Object.freeze([...this.#recorded])
   }
 
   get subscriptions(): number {
-    return this.network.live.size
+    return this.#network.live.size
   }
 
   connect(clientId: string, options: LoopbackConnectOptions = {}): LoopbackTransport {
     checkClientId(clientId)
-    if (this.isClosed) {
+    if (this.#isClosed) {
       throw new SyncKitError(
         'transport-closed',
         `[sync-kit] [loopback] cannot connect "${clientId}": the hub is closed; create a new hub`,
@@ -385,32 +385,32 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
       checkLatency(options.latencyMs, 'latencyMs')
     }
     const connection = new LoopbackConnection(this, clientId, options.latencyMs)
-    this.connections.add(connection)
+    this.#connections.add(connection)
     return connection
   }
 
   client(clientId: string): LoopbackFaults {
-    return this.network.client(clientId)
+    return this.#network.client(clientId)
   }
 
   failNext(n: number, options?: FailNextOptions): void {
-    this.network.faults.failNext(n, options)
+    this.#network.faults.failNext(n, options)
   }
 
   dropNextDeliveries(n: number): void {
-    this.network.faults.dropNextDeliveries(n)
+    this.#network.faults.dropNextDeliveries(n)
   }
 
   duplicateNextDeliveries(n: number): void {
-    this.network.faults.duplicateNextDeliveries(n)
+    this.#network.faults.duplicateNextDeliveries(n)
   }
 
   reorderDeliveries(enabled: boolean): void {
-    this.network.faults.reorderDeliveries(enabled)
+    this.#network.faults.reorderDeliveries(enabled)
   }
 
   clearFaults(): void {
-    this.network.clearFaults()
+    this.#network.clearFaults()
   }
 
   setOffline(clientId: string, offline: boolean): void {
@@ -418,51 +418,51 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
     if (typeof offline !== 'boolean') {
       throw badOption('offline', 'setOffline takes a boolean: true to cut the client off')
     }
-    this.network.setOffline(clientId, offline)
+    this.#network.setOffline(clientId, offline)
   }
 
   isOffline(clientId: string): boolean {
-    return this.network.isOffline(clientId)
+    return this.#network.isOffline(clientId)
   }
 
   partition(groups: readonly (readonly string[])[]): void {
-    this.network.partition(groups)
+    this.#network.partition(groups)
   }
 
   heal(): void {
-    this.network.heal()
+    this.#network.heal()
   }
 
   clearCalls(): void {
-    this.recorded = []
+    this.#recorded = []
   }
 
   async reset(): Promise<void> {
-    if (this.isClosed) {
+    if (this.#isClosed) {
       throw new SyncKitError(
         'transport-closed',
         '[sync-kit] [loopback] cannot reset a closed hub',
         {},
       )
     }
-    if (!this.ownsStore) {
+    if (!this.#ownsStore) {
       throw badOption(
         'store',
         'reset() needs to create a fresh store, but the hub was given a store instance; ' +
           'pass a factory instead, e.g. store: () => createMemoryStore()',
       )
     }
-    const old = this.server
-    this.generation++
-    this.currentEpoch = this.drawEpoch()
-    this.server = this.openServer()
+    const old = this.#server
+    this.#generation++
+    this.#currentEpoch = this.#drawEpoch()
+    this.#server = this.#openServer()
     const error = new SyncKitError(
       'unavailable',
-      `[sync-kit] [loopback] the hub was reset (new epoch "${this.currentEpoch}"); ` +
+      `[sync-kit] [loopback] the hub was reset (new epoch "${this.#currentEpoch}"); ` +
         'subscribe again and discard checkpoints taken against the old epoch',
       {},
     )
-    for (const delivery of [...this.network.live]) delivery.end(error)
+    for (const delivery of [...this.#network.live]) delivery.end(error)
     // Pushes already on their way into the old log finish there, as on a server being replaced.
     await old.close()
     await old.store.close()
@@ -470,18 +470,18 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
 
   async settle(): Promise<void> {
     for (;;) {
-      await this.work.idle()
-      await this.server.idle()
-      if (this.work.size === 0) return
+      await this.#work.idle()
+      await this.#server.idle()
+      if (this.#work.size === 0) return
     }
   }
 
   async close(): Promise<void> {
-    if (this.isClosed) return
-    this.isClosed = true
-    for (const connection of [...this.connections]) await connection.close()
-    await this.server.close()
-    if (this.ownsStore) await this.server.store.close()
+    if (this.#isClosed) return
+    this.#isClosed = true
+    for (const connection of [...this.#connections]) await connection.close()
+    await this.#server.close()
+    if (this.#ownsStore) await this.#server.store.close()
   }
 
   // ---- connection host -----------------------------------------------------------------------
@@ -492,20 +492,18 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
     options?: PushOptions,
   ): Promise<PushResult> {
     const count = Array.isArray(events) ? events.length : 0
-    return this.call(connection, 'push', options, count, () => {
-      if (!Array.isArray(events)) {
-        throw badOption('events', 'push takes an array of events')
-      }
+    return this.#call(connection, 'push', options, count, () => {
       const ifEpoch = options?.ifEpoch
       if (ifEpoch !== undefined && typeof ifEpoch !== 'string') {
         throw badOption('ifEpoch', 'push ifEpoch must be a string')
       }
       // Validate and copy now, as a client serialising its request would: later changes by the
-      // caller cannot reach the hub, and an invalid event fails the push before anything is sent.
-      const checked = this.server.checkPush(events)
+      // caller cannot reach the hub, and an invalid event (or no array) fails the push before
+      // anything is sent.
+      const checked = this.#server.checkPush(events)
       return async () => {
         // The epoch is checked when the push reaches the log, as a server would.
-        const result = await this.server.push(checked, { ifEpoch, ...signalOf(options) })
+        const result = await this.#server.push(checked, { ifEpoch, ...signalOf(options) })
         const { stored, duplicates, epoch } = result
         return { value: { stored, duplicates, epoch }, events: count }
       }
@@ -517,14 +515,14 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
     since: Version | null,
     options: PullOptions = {},
   ): Promise<PullResult> {
-    return this.call(connection, 'pull', options, 0, () => {
-      const limit = options.limit ?? this.pageLimit
+    return this.#call(connection, 'pull', options, 0, () => {
+      const limit = options.limit ?? this.#pageLimit
       validateLimit(limit, 'loopback')
       const filters = copyFilters(options.filters)
       compileFilters(filters, 'loopback')
-      const from = this.parseSince(since)
+      const from = this.#parseSince(since)
       return async () => {
-        const page = await this.server.pull(from, { limit, filters, ...signalOf(options) })
+        const page = await this.#server.pull(from, { limit, filters, ...signalOf(options) })
         const events = page.events.map((item) => this.copy(item))
         return {
           value: { events, hasMore: page.hasMore, epoch: page.epoch },
@@ -535,9 +533,9 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
   }
 
   latestVersion(connection: LoopbackConnection, options?: SignalOptions): Promise<Version> {
-    return this.call(connection, 'latestVersion', options, 0, () => async () => {
-      const head = await this.server.latestVersion(signalOf(options))
-      return { value: this.copyVersion(head.latestVersion), events: 0 }
+    return this.#call(connection, 'latestVersion', options, 0, () => async () => {
+      const head = await this.#server.latestVersion(signalOf(options))
+      return { value: this.#copyVersion(head.latestVersion), events: 0 }
     })
   }
 
@@ -546,7 +544,7 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
     handler: EventHandler,
     options: SubscribeOptions = {},
   ): Promise<Subscription> {
-    return this.call(connection, 'subscribe', options, 0, () => {
+    return this.#call(connection, 'subscribe', options, 0, () => {
       if (typeof handler !== 'function') {
         throw badOption('handler', 'subscribe takes a handler function that receives batches')
       }
@@ -556,10 +554,10 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
       }
       const filters = copyFilters(options.filters) ?? []
       compileFilters(filters, 'loopback')
-      const since = options.since === undefined ? null : this.parseSince(options.since)
+      const since = options.since === undefined ? null : this.#parseSince(options.since)
       return async () => {
         const delivery = new LiveDelivery(
-          this.network,
+          this.#network,
           connection.clientId,
           handler,
           onError,
@@ -570,10 +568,10 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
         try {
           // The core registers the feed before its replay reads the store: no live batch can
           // slip between; the delivery takes each batch synchronously and queues it.
-          const feed = await this.server.subscribe((batch) => delivery.offer(batch), {
+          const feed = await this.#server.subscribe((batch) => delivery.offer(batch), {
             since,
             filters,
-            limit: this.pageLimit,
+            limit: this.#pageLimit,
             onError: (error) => delivery.end(error),
           })
           delivery.attach(feed)
@@ -588,29 +586,29 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
   }
 
   parseVersion(value: string): Version {
-    return this.server.parseVersion(value)
+    return this.#server.parseVersion(value)
   }
 
   disconnect(connection: LoopbackConnection): void {
-    this.connections.delete(connection)
+    this.#connections.delete(connection)
   }
 
   // ---- network host --------------------------------------------------------------------------
 
   random(): number {
-    const r = this.randomSource()
+    const r = this.#randomSource()
     return Number.isFinite(r) ? Math.min(Math.max(r, 0), 1 - Number.EPSILON) : 0
   }
 
   copy(item: EventWithVersion): EventWithVersion {
     return {
       event: JSON.parse(JSON.stringify(item.event)) as Event,
-      version: this.copyVersion(item.version),
+      version: this.#copyVersion(item.version),
     }
   }
 
   track(promise: Promise<unknown>): void {
-    this.work.track(promise)
+    this.#work.track(promise)
   }
 
   // ---- internals -----------------------------------------------------------------------------
@@ -619,19 +617,19 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
    * Runs one call: closed and abort checks, `prepare` (synchronous argument checks and copies),
    * latency, offline and injected failures, then the work; records the outcome.
    */
-  private call<T>(
+  #call<T>(
     connection: LoopbackConnection,
     op: LoopbackOp,
     options: SignalOptions | undefined,
     count: number,
     prepare: () => () => Promise<Outcome<T>>,
   ): Promise<T> {
-    const promise = this.runCall(connection, op, options?.signal, count, prepare)
+    const promise = this.#runCall(connection, op, options?.signal, count, prepare)
     this.track(promise)
     return promise
   }
 
-  private async runCall<T>(
+  async #runCall<T>(
     connection: LoopbackConnection,
     op: LoopbackOp,
     signal: AbortSignal | undefined,
@@ -639,19 +637,19 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
     prepare: () => () => Promise<Outcome<T>>,
   ): Promise<T> {
     let events = count
-    const generation = this.generation
+    const generation = this.#generation
     try {
-      this.checkOpen(connection, op)
+      this.#checkOpen(connection, op)
       throwIfAborted(signal, `[loopback] ${op}`)
       const work = prepare()
-      const ms = this.latencyOf(connection, op)
+      const ms = this.#latencyOf(connection, op)
       if (ms > 0) {
         try {
-          await delay(ms, signal, this.timers.setTimeout, this.timers.clearTimeout)
+          await delay(ms, signal, this.#timers.setTimeout, this.#timers.clearTimeout)
         } catch (error) {
           throw isSyncKitError(error, 'aborted') ? aborted(op, signal) : error
         }
-        this.checkOpen(connection, op)
+        this.#checkOpen(connection, op)
       }
       if (this.isOffline(connection.clientId)) {
         throw new SyncKitError(
@@ -661,16 +659,16 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
           {},
         )
       }
-      const failure = this.network.takeFailure(connection.clientId, op)
+      const failure = this.#network.takeFailure(connection.clientId, op)
       if (failure !== undefined && !failure.afterStore) throw injected(failure, op, ms)
       const outcome = await work()
       events = outcome.events
       if (failure !== undefined) throw injected(failure, op, ms)
-      this.record(connection.clientId, op, events, undefined)
+      this.#record(connection.clientId, op, events, undefined)
       return outcome.value
     } catch (error) {
-      const reported = this.clientError(error, op, generation)
-      this.record(connection.clientId, op, events, reported.code)
+      const reported = this.#clientError(error, op, generation)
+      this.#record(connection.clientId, op, events, reported.code)
       throw reported
     }
   }
@@ -680,9 +678,9 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
    * in flight, the store rejects with `closed`; to a client that is the server going away:
    * `unavailable` after a reset (retry: the new log answers), `transport-closed` after `close()`.
    */
-  private clientError(error: unknown, op: LoopbackOp, generation: number): SyncKitError {
-    if (isSyncKitError(error, 'closed') && this.ownsStore) {
-      if (this.isClosed) {
+  #clientError(error: unknown, op: LoopbackOp, generation: number): SyncKitError {
+    if (isSyncKitError(error, 'closed') && this.#ownsStore) {
+      if (this.#isClosed) {
         return new SyncKitError(
           'transport-closed',
           `[sync-kit] [loopback] ${op} failed: the hub was closed during the call`,
@@ -690,11 +688,11 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
           { cause: error },
         )
       }
-      if (this.generation !== generation) {
+      if (this.#generation !== generation) {
         return new SyncKitError(
           'unavailable',
           `[sync-kit] [loopback] ${op} failed: the hub was reset during the call (new epoch ` +
-            `"${this.currentEpoch}"); retry, and discard checkpoints of the old epoch`,
+            `"${this.#currentEpoch}"); retry, and discard checkpoints of the old epoch`,
           {},
           { cause: error },
         )
@@ -703,7 +701,7 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
     return asSyncKitError(error, op)
   }
 
-  private checkOpen(connection: LoopbackConnection, op: LoopbackOp): void {
+  #checkOpen(connection: LoopbackConnection, op: LoopbackOp): void {
     if (connection.closed) {
       throw new SyncKitError(
         'transport-closed',
@@ -714,31 +712,31 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
     }
   }
 
-  private latencyOf(connection: LoopbackConnection, op: LoopbackOp): number {
-    const latency = connection.latencyMs ?? this.latency
+  #latencyOf(connection: LoopbackConnection, op: LoopbackOp): number {
+    const latency = connection.latencyMs ?? this.#latency
     if (typeof latency === 'number') return latency
     const ms = latency({ clientId: connection.clientId, op })
     checkLatency(ms, 'the latencyMs function result')
     return ms
   }
 
-  private parseSince(since: Version | null | undefined): Version | null {
+  #parseSince(since: Version | null | undefined): Version | null {
     // As if the version travelled as a string: only this hub's own version format is accepted.
-    return since === null || since === undefined ? null : this.server.parseVersion(String(since))
+    return since === null || since === undefined ? null : this.#server.parseVersion(String(since))
   }
 
-  private copyVersion(version: Version): Version {
-    return this.server.parseVersion(version.toString())
+  #copyVersion(version: Version): Version {
+    return this.#server.parseVersion(version.toString())
   }
 
-  private record(
+  #record(
     clientId: string,
     op: LoopbackOp,
     events: number,
     error: SyncKitErrorCode | undefined,
   ): void {
-    const at = this.clock.now()
-    this.recorded.push(
+    const at = this.#clock.now()
+    this.#recorded.push(
       error === undefined
         ? { clientId, op, events, ok: true, at }
         : { clientId, op, events, ok: false, error, at },
@@ -748,35 +746,29 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
   /**
    * A server core over a fresh log: the factory's store, the caller's instance, or the core's
    * default. Only events pushed through the hub reach its log, so the core hands them to live
-   * subscriptions directly; the hub sets no limits but the page size.
+   * subscriptions directly. No access policy: the hub has no tenants and no limits (its page size
+   * is applied by the hub's calls).
    */
-  private openServer(): SyncServer {
-    const option = this.storeOption
+  #openServer(): SyncServer {
+    const option = this.#storeOption
     const store = typeof option === 'function' ? option() : option
     if (store !== undefined && !isStore(store)) {
       throw badOption('store', 'the store factory must return an EventStore')
     }
     return createSyncServer({
       store,
-      epoch: this.currentEpoch,
+      epoch: this.#currentEpoch,
       soleWriter: true,
       component: 'loopback',
-      limits: {
-        pageLimit: this.pageLimit,
-        maxPageLimit: Infinity,
-        maxBatchEvents: Infinity,
-        maxEventBytes: Infinity,
-        maxPageBytes: Infinity,
-      },
     })
   }
 
-  private drawEpoch(): string {
+  #drawEpoch(): string {
     const alphabet = '0123456789abcdefghijklmnopqrstuvwxyz'
     let id = ''
     for (let i = 0; i < 16; i++) id += alphabet[Math.floor(this.random() * alphabet.length)] ?? '0'
     // The generation makes every reset's epoch differ even with a constant random source.
-    return `loopback-${id}-${this.generation}`
+    return `loopback-${id}-${this.#generation}`
   }
 }
 
