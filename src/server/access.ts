@@ -3,15 +3,59 @@ import { integerOption } from '../core/options.js'
 import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
 import type { Event, Filter } from '../types/index.js'
 
-/** Default {@link AccessPolicyOptions.maxBatchEvents}: 1000. */
+/**
+ * Default {@link AccessPolicyOptions.maxBatchEvents}: 1000.
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_BATCH_EVENTS } from 'sync-kit/http'
+ *
+ * const chunks = (events: unknown[]) => Math.ceil(events.length / DEFAULT_MAX_BATCH_EVENTS)
+ * ```
+ */
 export const DEFAULT_MAX_BATCH_EVENTS = 1000
-/** Default {@link AccessPolicyOptions.maxEventBytes}: 1 MiB. */
+/**
+ * Default {@link AccessPolicyOptions.maxEventBytes}: 1 MiB.
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_EVENT_BYTES, createSyncHandler } from 'sync-kit/http'
+ * import { createMemoryStore } from 'sync-kit'
+ *
+ * const handler = createSyncHandler({ store: createMemoryStore(), maxEventBytes: DEFAULT_MAX_EVENT_BYTES / 4 })
+ * ```
+ */
 export const DEFAULT_MAX_EVENT_BYTES: number = 1024 * 1024
-/** Default {@link AccessPolicyOptions.maxPageBytes}: 4 MiB. */
+/**
+ * Default {@link AccessPolicyOptions.maxPageBytes}: 4 MiB.
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_PAGE_BYTES, createSyncHandler } from 'sync-kit/http'
+ * import { createMemoryStore } from 'sync-kit'
+ *
+ * const handler = createSyncHandler({ store: createMemoryStore(), maxPageBytes: DEFAULT_MAX_PAGE_BYTES * 2 })
+ * ```
+ */
 export const DEFAULT_MAX_PAGE_BYTES: number = 4 * 1024 * 1024
-/** Default {@link AccessPolicyOptions.pageLimit}: 500. */
+/**
+ * Default {@link AccessPolicyOptions.pageLimit}: 500.
+ * @example
+ * ```ts
+ * import { createSyncHandler, DEFAULT_PAGE_LIMIT } from 'sync-kit/http'
+ * import { createMemoryStore } from 'sync-kit'
+ *
+ * const handler = createSyncHandler({ store: createMemoryStore(), pageLimit: DEFAULT_PAGE_LIMIT / 5 })
+ * ```
+ */
 export const DEFAULT_PAGE_LIMIT = 500
-/** Default {@link AccessPolicyOptions.maxPageLimit}: 1000. */
+/**
+ * Default {@link AccessPolicyOptions.maxPageLimit}: 1000.
+ * @example
+ * ```ts
+ * import { createSyncHandler, DEFAULT_MAX_PAGE_LIMIT } from 'sync-kit/http'
+ * import { createMemoryStore } from 'sync-kit'
+ *
+ * const handler = createSyncHandler({ store: createMemoryStore(), maxPageLimit: DEFAULT_MAX_PAGE_LIMIT * 5 })
+ * ```
+ */
 export const DEFAULT_MAX_PAGE_LIMIT = 1000
 
 /** Options of {@link SyncServer.checkPush}. */

@@ -25,15 +25,8 @@ export type {
   SyncServer,
   SyncServerOptions,
 } from './sync-server.js'
-export {
-  DEFAULT_MAX_BATCH_EVENTS,
-  DEFAULT_MAX_EVENT_BYTES,
-  DEFAULT_MAX_PAGE_BYTES,
-  DEFAULT_MAX_PAGE_LIMIT,
-  DEFAULT_PAGE_LIMIT,
-  createAccessPolicy,
-} from './access.js'
-export type { AccessPolicy, AccessPolicyOptions, CheckPushOptions } from './access.js'
+// The access policy, its limits and their defaults.
+export * from './access.js'
 export { CheckedPush } from './sync-server.js'
 export { Feed } from './feed.js'
 export type { FeedBatch, FeedHandler, FeedNextOptions } from './feed.js'
