@@ -415,7 +415,10 @@ export function createSyncHandler<TPrincipal = unknown>(
     close: (): Promise<void> => {
       closing = true
       for (const end of [...context.streams]) end()
-      return server.close()
+      // Not awaited: pushes in flight finish on their own, within the shutdown's own deadline
+      // (see `serve`), rather than holding up the end of the streams.
+      void server.close()
+      return Promise.resolve()
     },
   })
 }
