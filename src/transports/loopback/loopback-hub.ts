@@ -1,12 +1,9 @@
 import { compileFilters, validateLimit } from '../../core/filters.js'
 import { resolveTimers } from '../../core/timers.js'
-import { delay, throwIfAborted } from '../../errors/abort.js'
 import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
-import type { SyncKitErrorCode } from '../../errors/sync-kit-error.js'
 import { WorkTracker, createSyncServer } from '../../server/index.js'
 import type { SyncServer } from '../../server/index.js'
 import type {
-  Clock,
   Event,
   EventHandler,
   EventStore,
@@ -18,37 +15,23 @@ import type {
   SignalOptions,
   SubscribeOptions,
   Subscription,
-  Timers,
   Version,
 } from '../../types/index.js'
 import { badArgument as badOption } from './faults.js'
 import type { FailNextOptions, LoopbackFaults, LoopbackOp } from './faults.js'
 import { DEFAULT_LOOPBACK_PAGE_LIMIT } from './loopback-hub-api.js'
 import type { LoopbackCall, LoopbackHub, LoopbackHubOptions } from './loopback-hub-api.js'
-import {
-  aborted,
-  asSyncKitError,
-  checkLatency,
-  copyFilters,
-  injected,
-  isStore,
-  signalOf,
-} from './loopback-checks.js'
+import { asSyncKitError, checkLatency, copyFilters, isStore, signalOf } from './loopback-checks.js'
 import { LiveDelivery, Network, checkClientId } from './network-simulation.js'
 import type { NetworkHost } from './network-simulation.js'
 import { LoopbackConnection } from './loopback-transport.js'
+import { SimulatedCalls } from './simulated-calls.js'
+import type { CallsHost } from './simulated-calls.js'
 import type {
   ConnectionHost,
   LoopbackConnectOptions,
-  LoopbackLatency,
   LoopbackTransport,
 } from './loopback-transport.js'
-
-/** The result of a call's work: its value and the event count for the call record. */
-interface Outcome<T> {
-  readonly value: T
-  readonly events: number
-}
 
 /**
  * Creates an in-process sync hub (a "server" in memory) that clients connect to with
@@ -91,7 +74,7 @@ export function createLoopbackHub(options: LoopbackHubOptions = {}): LoopbackHub
   return new Hub(options)
 }
 
-class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
+class Hub implements LoopbackHub, ConnectionHost, NetworkHost, CallsHost {
   readonly #pageLimit: number
   /** The server core holding the current log; replaced by `reset()`. */
   #server: SyncServer
@@ -100,14 +83,11 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
   readonly #ownsStore: boolean
   #currentEpoch: string
   #generation = 0
-  readonly #latency: LoopbackLatency
-  readonly #clock: Clock
-  readonly #timers: Timers
+  readonly #calls: SimulatedCalls
   readonly #randomSource: () => number
   readonly #network: Network
   readonly #connections = new Set<LoopbackConnection>()
   readonly #work = new WorkTracker()
-  #recorded: LoopbackCall[] = []
   #isClosed = false
 
   constructor(options: LoopbackHubOptions) {
@@ -130,7 +110,6 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
 
     const latency = options.latencyMs ?? 0
     if (typeof latency !== 'function') checkLatency(latency, 'latencyMs')
-    this.#latency = latency
 
     const pageLimit = options.pageLimit ?? DEFAULT_LOOPBACK_PAGE_LIMIT
     validateLimit(pageLimit, 'loopback')
@@ -146,8 +125,8 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
     if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function') {
       throw badOption('clock', 'clock must be an object with a now() method, e.g. a TestClock')
     }
-    this.#clock = clock
-    this.#timers = resolveTimers(options.timers, clock, 'loopback')
+    const timers = resolveTimers(options.timers, clock, 'loopback')
+    this.#calls = new SimulatedCalls(this, this.#network, latency, clock, timers)
 
     if (
       options.epoch !== undefined &&
@@ -170,7 +149,7 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
   }
 
   get calls(): readonly LoopbackCall[] {
-    return Object.freeze([...this.#recorded])
+    return this.#calls.recorded
   }
 
   get subscriptions(): number {
@@ -239,7 +218,7 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
   }
 
   clearCalls(): void {
-    this.#recorded = []
+    this.#calls.clear()
   }
 
   async reset(): Promise<void> {
@@ -297,7 +276,7 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
     options?: PushOptions,
   ): Promise<PushResult> {
     const count = Array.isArray(events) ? events.length : 0
-    return this.#call(connection, 'push', options, count, () => {
+    return this.#calls.run(connection, 'push', options, count, () => {
       const ifEpoch = options?.ifEpoch
       if (ifEpoch !== undefined && typeof ifEpoch !== 'string') {
         throw badOption('ifEpoch', 'push ifEpoch must be a string')
@@ -320,7 +299,7 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
     since: Version | null,
     options: PullOptions = {},
   ): Promise<PullResult> {
-    return this.#call(connection, 'pull', options, 0, () => {
+    return this.#calls.run(connection, 'pull', options, 0, () => {
       const limit = options.limit ?? this.#pageLimit
       validateLimit(limit, 'loopback')
       const filters = copyFilters(options.filters)
@@ -338,7 +317,7 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
   }
 
   latestVersion(connection: LoopbackConnection, options?: SignalOptions): Promise<Version> {
-    return this.#call(connection, 'latestVersion', options, 0, () => async () => {
+    return this.#calls.run(connection, 'latestVersion', options, 0, () => async () => {
       const head = await this.#server.latestVersion(signalOf(options))
       return { value: this.#copyVersion(head.latestVersion), events: 0 }
     })
@@ -349,7 +328,7 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
     handler: EventHandler,
     options: SubscribeOptions = {},
   ): Promise<Subscription> {
-    return this.#call(connection, 'subscribe', options, 0, () => {
+    return this.#calls.run(connection, 'subscribe', options, 0, () => {
       if (typeof handler !== 'function') {
         throw badOption('handler', 'subscribe takes a handler function that receives batches')
       }
@@ -416,74 +395,18 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
     this.#work.track(promise)
   }
 
+  get generation(): number {
+    return this.#generation
+  }
+
   // ---- internals -----------------------------------------------------------------------------
-
-  /**
-   * Runs one call: closed and abort checks, `prepare` (synchronous argument checks and copies),
-   * latency, offline and injected failures, then the work; records the outcome.
-   */
-  #call<T>(
-    connection: LoopbackConnection,
-    op: LoopbackOp,
-    options: SignalOptions | undefined,
-    count: number,
-    prepare: () => () => Promise<Outcome<T>>,
-  ): Promise<T> {
-    const promise = this.#runCall(connection, op, options?.signal, count, prepare)
-    this.track(promise)
-    return promise
-  }
-
-  async #runCall<T>(
-    connection: LoopbackConnection,
-    op: LoopbackOp,
-    signal: AbortSignal | undefined,
-    count: number,
-    prepare: () => () => Promise<Outcome<T>>,
-  ): Promise<T> {
-    let events = count
-    const generation = this.#generation
-    try {
-      this.#checkOpen(connection, op)
-      throwIfAborted(signal, `[loopback] ${op}`)
-      const work = prepare()
-      const ms = this.#latencyOf(connection, op)
-      if (ms > 0) {
-        try {
-          await delay(ms, signal, this.#timers.setTimeout, this.#timers.clearTimeout)
-        } catch (error) {
-          throw isSyncKitError(error, 'aborted') ? aborted(op, signal) : error
-        }
-        this.#checkOpen(connection, op)
-      }
-      if (this.isOffline(connection.clientId)) {
-        throw new SyncKitError(
-          'unavailable',
-          `[sync-kit] [loopback] ${op} failed: client "${connection.clientId}" is offline ` +
-            '(setOffline or partition); retry once it is back online',
-          {},
-        )
-      }
-      const failure = this.#network.takeFailure(connection.clientId, op)
-      if (failure !== undefined && !failure.afterStore) throw injected(failure, op, ms)
-      const outcome = await work()
-      events = outcome.events
-      if (failure !== undefined) throw injected(failure, op, ms)
-      this.#record(connection.clientId, op, events, undefined)
-      return outcome.value
-    } catch (error) {
-      const reported = this.#clientError(error, op, generation)
-      this.#record(connection.clientId, op, events, reported.code)
-      throw reported
-    }
-  }
 
   /**
    * The error a client sees. When `reset()` or `close()` closes the hub's own store under a call
    * in flight, the store rejects with `closed`; to a client that is the server going away:
    * `unavailable` after a reset (retry: the new log answers), `transport-closed` after `close()`.
    */
-  #clientError(error: unknown, op: LoopbackOp, generation: number): SyncKitError {
+  clientError(error: unknown, op: LoopbackOp, generation: number): SyncKitError {
     if (isSyncKitError(error, 'closed') && this.#ownsStore) {
       if (this.#isClosed) {
         return new SyncKitError(
@@ -506,25 +429,6 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
     return asSyncKitError(error, op)
   }
 
-  #checkOpen(connection: LoopbackConnection, op: LoopbackOp): void {
-    if (connection.closed) {
-      throw new SyncKitError(
-        'transport-closed',
-        `[sync-kit] [loopback] ${op} on a closed transport (client "${connection.clientId}"); ` +
-          'connect again with hub.connect()',
-        {},
-      )
-    }
-  }
-
-  #latencyOf(connection: LoopbackConnection, op: LoopbackOp): number {
-    const latency = connection.latencyMs ?? this.#latency
-    if (typeof latency === 'number') return latency
-    const ms = latency({ clientId: connection.clientId, op })
-    checkLatency(ms, 'the latencyMs function result')
-    return ms
-  }
-
   #parseSince(since: Version | null | undefined): Version | null {
     // As if the version travelled as a string: only this hub's own version format is accepted.
     return since === null || since === undefined ? null : this.#server.parseVersion(String(since))
@@ -532,20 +436,6 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost {
 
   #copyVersion(version: Version): Version {
     return this.#server.parseVersion(version.toString())
-  }
-
-  #record(
-    clientId: string,
-    op: LoopbackOp,
-    events: number,
-    error: SyncKitErrorCode | undefined,
-  ): void {
-    const at = this.#clock.now()
-    this.#recorded.push(
-      error === undefined
-        ? { clientId, op, events, ok: true, at }
-        : { clientId, op, events, ok: false, error, at },
-    )
   }
 
   /**
