@@ -219,7 +219,7 @@ describe('sync-kit CLI as a process', () => {
         db.exec('BEGIN IMMEDIATE')
         console.log('locked')
         setTimeout(() => {
-          db.prepare("INSERT INTO checkpoints VALUES ('sync-kit:server', 'pull', '0', 'epoch-of-the-other-server')").run()
+          db.prepare("INSERT INTO sync_kit_meta VALUES ('epoch', 'epoch-of-the-other-server')").run()
           db.exec('COMMIT')
           db.close()
         }, 500)`,

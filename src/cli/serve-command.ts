@@ -30,13 +30,11 @@ import { dirname, resolve } from 'node:path'
 
 import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
 import { openSqliteStore } from '../stores/sqlite/index.js'
-import { toSyncKitError } from '../stores/sqlite/sqlite-errors.js'
 import type { SqliteStore } from '../stores/sqlite/index.js'
+import { createSyncHandler } from '../transports/http/index.js'
+import type { SyncHandler } from '../transports/http/index.js'
 import { serve } from '../transports/http/node.js'
 import type { RunningServer } from '../transports/http/node.js'
-import { SERVER_EPOCH_CHECKPOINT_REMOTE } from '../transports/http/protocol.js'
-import { createSyncHandler } from '../transports/http/sync-handler.js'
-import type { SyncHandler } from '../transports/http/sync-handler.js'
 import type { ServeCommandOptions } from './cli-args.js'
 import { errorFields } from './json-log.js'
 import type { CliLog } from './json-log.js'
@@ -162,9 +160,10 @@ export async function runServe(
         heartbeatMs: options.heartbeatMs,
         logger: log.request,
       })
-      // Creates the epoch in a new database now, so a store problem fails the start, not the
-      // first request.
-      epoch = await settleEpoch(store, handler, db)
+      // Reads or creates the epoch now, atomically (servers started together on a new file agree
+      // on one), and writes to the file, so that a database SQLite can only read fails the start
+      // instead of every push.
+      epoch = await handler.epoch()
       server = await serve({
         handler,
         port: options.port,
@@ -239,48 +238,6 @@ async function closeStore(store: SqliteStore, log: CliLog): Promise<boolean> {
   } catch (error) {
     log.error('database close failed', errorFields(error))
     return false
-  }
-}
-
-/**
- * Reads or creates the server's epoch while holding SQLite's write lock, and checks that the file
- * can be written.
- *
- * The lock: servers started together on a new file would otherwise each read "no epoch yet" and
- * keep one of their own, so clients behind a load balancer would see the epoch flip between them.
- * With it, the first creates the epoch and the others read it.
- *
- * The write: SQLite opens a file it may not write (permissions, a read-only mount or directory)
- * read-only without complaint; the server would then listen and fail every push with 500. Writing
- * the epoch back (unchanged when it existed) makes the start fail instead.
- */
-async function settleEpoch(store: SqliteStore, handler: SyncHandler, db: string): Promise<string> {
-  const database = store.database
-  try {
-    database.exec('BEGIN IMMEDIATE')
-  } catch (error) {
-    throw toSyncKitError(error, 'locking the database to read its epoch')
-  }
-  try {
-    const epoch = await handler.epoch()
-    try {
-      await store.setCheckpoint(
-        { remote: SERVER_EPOCH_CHECKPOINT_REMOTE, direction: 'pull' },
-        { version: '0', epoch },
-      )
-      database.exec('COMMIT')
-    } catch (error) {
-      const why = error instanceof Error ? error.message : String(error)
-      throw new SyncKitError(
-        'unavailable',
-        `[sync-kit] [cli] cannot write to --db ${JSON.stringify(db)} (${why}); the server needs write access to the file and its directory`,
-        {},
-        { cause: error },
-      )
-    }
-    return epoch
-  } finally {
-    if (database.inTransaction) database.exec('ROLLBACK')
   }
 }
 

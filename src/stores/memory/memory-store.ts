@@ -3,6 +3,7 @@ import {
   checkCheckpointKey,
   checkCheckpointValue,
 } from '../../core/checkpoint.js'
+import { SERVER_EPOCH_CHECKPOINT_KEY, checkEpoch } from '../../core/epoch.js'
 import { eventsEqual, validateEvent } from '../../core/event-validation.js'
 import { deepFreeze } from '../../core/json-value.js'
 import { checkStateKey, checkStateValue } from '../../core/state.js'
@@ -63,6 +64,16 @@ export interface MemoryStore extends EventStore {
    * checkpoint or a non-array), `closed`, `aborted`; nothing is stored then.
    */
   storeBatch(events: readonly Event[], options?: StoreBatchOptions): Promise<StoreResult[]>
+  /**
+   * The epoch of this log for a server (see `EventStore.loadOrCreateEpoch`): the stored one, or
+   * `candidate`, kept on first use. Kept as the checkpoint `{ remote: 'sync-kit:server',
+   * direction: 'pull' }`, so it is gone with the store.
+   * @param candidate - the epoch to keep when the store has none; a non-empty string.
+   * @param options - cancellation.
+   * @returns the store's epoch.
+   * @throws SyncKitError `invalid-argument` (empty candidate), `closed`, `aborted`.
+   */
+  loadOrCreateEpoch(candidate: string, options?: SignalOptions): Promise<string>
   /** Number of events stored (0 after `close()`). */
   readonly size: number
 }
@@ -291,6 +302,17 @@ class InMemoryEventStore implements MemoryStore {
     }
     const text = checkStateValue(value, this.#component)
     this.#state.set(checked, deepFreeze(JSON.parse(text) as JsonValue))
+  }
+
+  async loadOrCreateEpoch(candidate: string, options?: SignalOptions): Promise<string> {
+    this.#enter(options, 'loadOrCreateEpoch')
+    const epoch = checkEpoch(candidate, this.#component)
+    // Synchronous from here on: nothing can interleave between the read and the write.
+    const key = checkpointMapKey(SERVER_EPOCH_CHECKPOINT_KEY)
+    const kept = this.#checkpoints.get(key)?.epoch
+    if (kept !== undefined && kept !== '') return kept
+    this.#checkpoints.set(key, Object.freeze({ version: '0', epoch }))
+    return epoch
   }
 
   async close(): Promise<void> {

@@ -15,12 +15,8 @@
  *
  * @packageDocumentation
  */
-export {
-  DEFAULT_SQLITE_BUSY_TIMEOUT_MS,
-  DEFAULT_SQLITE_SYNCHRONOUS,
-  createSqliteStore,
-  openSqliteStore,
-} from './sqlite-store.js'
+export { DEFAULT_SQLITE_BUSY_TIMEOUT_MS, DEFAULT_SQLITE_SYNCHRONOUS } from './sqlite-options.js'
+export { createSqliteStore, openSqliteStore } from './sqlite-store.js'
 export { SQLITE_SCHEMA_VERSION } from './sqlite-migrations.js'
 export type {
   OpenSqliteStoreOptions,

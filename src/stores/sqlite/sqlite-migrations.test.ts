@@ -130,9 +130,10 @@ describe('migrateSqliteSchema', () => {
 
   it('Given several steps, When migrated, Then they run in order, each bumping user_version in its transaction', () => {
     const seen: [number, number, boolean][] = []
+    const n = SQLITE_SCHEMA_VERSION
     const steps: SqliteMigration[] = [
       ...SQLITE_MIGRATIONS,
-      ...[2, 3].map((version) => ({
+      ...[n + 1, n + 2].map((version) => ({
         version,
         description: `test step ${version}`,
         up(d: Parameters<SqliteMigration['up']>[0]) {
@@ -145,17 +146,17 @@ describe('migrateSqliteSchema', () => {
     const result = migrateSqliteSchema(db, steps)
 
     expect(seen).toEqual([
-      [2, 1, true],
-      [3, 2, true],
+      [n + 1, n, true],
+      [n + 2, n + 1, true],
     ])
-    expect(result).toEqual({ from: 0, to: 3 })
+    expect(result).toEqual({ from: 0, to: n + 2 })
   })
 
   it('Given a step that fails halfway, When migrated, Then that step is rolled back and earlier steps stay', () => {
     const steps: SqliteMigration[] = [
       ...SQLITE_MIGRATIONS,
       {
-        version: 2,
+        version: SQLITE_SCHEMA_VERSION + 1,
         description: 'fails after creating a table',
         up(d) {
           d.exec('CREATE TABLE half_done (x)')
@@ -166,7 +167,7 @@ describe('migrateSqliteSchema', () => {
 
     expect(() => migrateSqliteSchema(db, steps)).toThrow('step 2 broke')
 
-    expect(readUserVersion(db)).toBe(1)
+    expect(readUserVersion(db)).toBe(SQLITE_SCHEMA_VERSION)
     expect(tables(db)).not.toContain('half_done')
     expect(tables(db)).toEqual(expect.arrayContaining(['events', 'checkpoints']))
     expect(db.inTransaction).toBe(false)
@@ -179,6 +180,49 @@ describe('migrateSqliteSchema', () => {
 
     expect(() => migrateSqliteSchema(db, steps)).toThrow(/version 2, expected 1/)
     expect(tables(db)).toEqual([])
+  })
+})
+
+describe('schema version 2: the epoch moves to sync_kit_meta', () => {
+  let db: Database.Database
+  beforeEach(() => {
+    db = new Database(':memory:')
+  })
+  afterEach(() => {
+    db.close()
+  })
+
+  it('Given a version-1 database with a server epoch checkpoint, When migrated, Then the epoch is in sync_kit_meta and the checkpoint is gone, other checkpoints kept', async () => {
+    migrateSqliteSchema(db, SQLITE_MIGRATIONS.slice(0, 1))
+    db.exec(`INSERT INTO checkpoints VALUES ('sync-kit:server', 'pull', '0', 'epoch-1');
+      INSERT INTO checkpoints VALUES ('hub', 'pull', '7', 'remote-epoch')`)
+
+    expect(migrateSqliteSchema(db)).toEqual({ from: 1, to: SQLITE_SCHEMA_VERSION })
+
+    expect(db.prepare('SELECT key, value FROM sync_kit_meta').all()).toEqual([
+      { key: 'epoch', value: 'epoch-1' },
+    ])
+    expect(db.prepare('SELECT remote FROM checkpoints').all()).toEqual([{ remote: 'hub' }])
+    // And a store on it answers with the kept epoch, whatever candidate it is given.
+    expect(await createSqliteStore({ database: db }).loadOrCreateEpoch('fresh')).toBe('epoch-1')
+  })
+
+  it('Given a version-1 database without an epoch, When migrated, Then sync_kit_meta is empty and the first candidate is kept', async () => {
+    migrateSqliteSchema(db, SQLITE_MIGRATIONS.slice(0, 1))
+
+    migrateSqliteSchema(db)
+
+    expect(db.prepare('SELECT count(*) AS n FROM sync_kit_meta').get()).toEqual({ n: 0 })
+    const store = createSqliteStore({ database: db })
+    expect(await store.loadOrCreateEpoch('first')).toBe('first')
+    expect(await store.loadOrCreateEpoch('second')).toBe('first')
+  })
+
+  it('Given a version-1 database, When checked before migrating, Then sync_kit_meta is not required yet', () => {
+    migrateSqliteSchema(db, SQLITE_MIGRATIONS.slice(0, 1))
+    expect(readUserVersion(db)).toBe(1)
+    expect(() => migrateSqliteSchema(db)).not.toThrow()
+    expect(tables(db)).toEqual(expect.arrayContaining(['sync_kit_meta']))
   })
 })
 
@@ -207,6 +251,43 @@ describe('migrations across connections', () => {
     } finally {
       a.close()
       b.close()
+    }
+  })
+
+  it('Given two stores on one new file, When both ask for the epoch with their own candidates, Then both get the first one', async () => {
+    const path = join(dir, 'epoch.db')
+    const a = new Database(path)
+    const b = new Database(path)
+    try {
+      const [storeA, storeB] = [
+        createSqliteStore({ database: a }),
+        createSqliteStore({ database: b }),
+      ]
+      const epochs = await Promise.all([
+        storeA.loadOrCreateEpoch('epoch-a'),
+        storeB.loadOrCreateEpoch('epoch-b'),
+      ])
+      expect(epochs).toEqual(['epoch-a', 'epoch-a'])
+      expect(await storeB.loadOrCreateEpoch('epoch-c')).toBe('epoch-a')
+    } finally {
+      a.close()
+      b.close()
+    }
+  })
+
+  it('Given a file SQLite opens read-only, When the epoch is asked for, Then it rejects unavailable saying it cannot write', async () => {
+    const path = join(dir, 'read-only.db')
+    const setup = new Database(path)
+    await createSqliteStore({ database: setup }).loadOrCreateEpoch('kept')
+    setup.close()
+    const readOnly = new Database(path, { readonly: true })
+    try {
+      const store = createSqliteStore({ database: readOnly, configureConnection: false })
+      const error = await store.loadOrCreateEpoch('other').catch((e: unknown) => e)
+      expect(isSyncKitError(error, 'unavailable')).toBe(true)
+      expect((error as Error).message).toContain('cannot write')
+    } finally {
+      readOnly.close()
     }
   })
 

@@ -45,6 +45,22 @@ CREATE TABLE checkpoints (
 ) STRICT, WITHOUT ROWID;
 `
 
+/**
+ * Schema version 2: a `sync_kit_meta` table for facts about the log itself, starting with the server's
+ * epoch, which earlier servers kept as the checkpoint `sync-kit:server`; it moves over, so an
+ * existing database keeps its epoch (and its clients' checkpoints stay valid).
+ */
+const SCHEMA_V2 = `
+CREATE TABLE sync_kit_meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+INSERT INTO sync_kit_meta (key, value)
+  SELECT 'epoch', epoch FROM checkpoints
+  WHERE remote = 'sync-kit:server' AND direction = 'pull' AND epoch IS NOT NULL AND epoch <> '';
+DELETE FROM checkpoints WHERE remote = 'sync-kit:server' AND direction = 'pull';
+`
+
 /** The schema steps, in order. */
 export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
   {
@@ -52,6 +68,14 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
     description: 'events and checkpoints tables, indexes for seq, aggregate, type and tenant',
     up(db) {
       db.exec(SCHEMA_V1)
+    },
+  },
+  {
+    version: 2,
+    description:
+      "sync_kit_meta table holding the server's epoch (moved from the sync-kit:server checkpoint)",
+    up(db) {
+      db.exec(SCHEMA_V2)
     },
   },
 ]
@@ -75,6 +99,13 @@ interface ExpectedColumn {
   readonly pk: number
 }
 
+/** The schema version that created each table (tables of later versions are not expected yet). */
+const TABLE_SINCE: Readonly<Record<string, number>> = {
+  events: 1,
+  checkpoints: 1,
+  sync_kit_meta: 2,
+}
+
 /** The tables of the latest schema with their columns, to recognise a sync-kit database. */
 const EXPECTED_TABLES: Readonly<Record<string, readonly ExpectedColumn[]>> = {
   events: [
@@ -93,6 +124,15 @@ const EXPECTED_TABLES: Readonly<Record<string, readonly ExpectedColumn[]>> = {
     { name: 'version', type: 'TEXT', notNull: true, pk: 0 },
     { name: 'epoch', type: 'TEXT', notNull: false, pk: 0 },
   ],
+  sync_kit_meta: [
+    { name: 'key', type: 'TEXT', notNull: true, pk: 1 },
+    { name: 'value', type: 'TEXT', notNull: true, pk: 0 },
+  ],
+}
+
+/** The tables a database at `userVersion` has. */
+function tablesAt(userVersion: number): string[] {
+  return Object.keys(EXPECTED_TABLES).filter((table) => (TABLE_SINCE[table] ?? 1) <= userVersion)
 }
 
 /** The outcome of {@link migrateSqliteSchema}. */
@@ -187,7 +227,7 @@ function assertNoForeignTables(db: SqliteDatabase, supported: number): void {
 
 function assertTablesExist(db: SqliteDatabase, userVersion: number, supported: number): void {
   const names = tableNames(db)
-  for (const table of Object.keys(EXPECTED_TABLES)) {
+  for (const table of tablesAt(userVersion)) {
     if (!names.has(table)) {
       throw new SyncKitError(
         'incompatible-database',
@@ -201,7 +241,8 @@ function assertTablesExist(db: SqliteDatabase, userVersion: number, supported: n
 function assertSchema(db: SqliteDatabase, userVersion: number, supported: number): void {
   assertTablesExist(db, userVersion, supported)
   const info = db.prepare('SELECT name, type, "notnull", pk FROM pragma_table_info(?) ORDER BY cid')
-  for (const [table, expected] of Object.entries(EXPECTED_TABLES)) {
+  for (const table of tablesAt(userVersion)) {
+    const expected = EXPECTED_TABLES[table] ?? []
     const actual = (
       info.all(table) as { name: string; type: string; notnull: unknown; pk: unknown }[]
     )

@@ -20,10 +20,18 @@ import type {
   Version,
 } from '../../types/index.js'
 import { SequenceVersion } from '../../versions/sequence-version.js'
+import { checkEpoch } from '../../core/epoch.js'
 import { SQLITE_PREFIX, toSyncKitError } from './sqlite-errors.js'
-
-const SQLITE_COMPONENT = 'sqlite'
 import { migrateSqliteSchema } from './sqlite-migrations.js'
+import {
+  checkCommonOptions,
+  checkDatabase,
+  checkOptionsObject,
+  describe,
+  loadBetterSqlite3,
+  truncate,
+} from './sqlite-options.js'
+import type { CommonSettings } from './sqlite-options.js'
 import { buildLoadQuery } from './sqlite-queries.js'
 import { SqliteTransactions } from './sqlite-transaction.js'
 import type {
@@ -31,32 +39,10 @@ import type {
   SqliteDatabase,
   SqliteStatement,
   SqliteStore,
-  SqliteStoreCommonOptions,
   SqliteStoreOptions,
-  SqliteSynchronous,
 } from './sqlite-types.js'
 
-/**
- * Default `busyTimeoutMs`: 5000 ms.
- * @example
- * ```ts
- * import { DEFAULT_SQLITE_BUSY_TIMEOUT_MS, openSqliteStore } from 'sync-kit/sqlite'
- *
- * const store = await openSqliteStore({ path: 'events.db', busyTimeoutMs: 2 * DEFAULT_SQLITE_BUSY_TIMEOUT_MS })
- * ```
- */
-export const DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 5000
-
-/**
- * Default `synchronous`: `'full'`, so a resolved write survives a power loss.
- * @example
- * ```ts
- * import { DEFAULT_SQLITE_SYNCHRONOUS } from 'sync-kit/sqlite'
- *
- * DEFAULT_SQLITE_SYNCHRONOUS // 'full'
- * ```
- */
-export const DEFAULT_SQLITE_SYNCHRONOUS: SqliteSynchronous = 'full'
+export { DEFAULT_SQLITE_BUSY_TIMEOUT_MS, DEFAULT_SQLITE_SYNCHRONOUS } from './sqlite-options.js'
 
 /** How many differently shaped load statements (filter combinations) stay prepared. */
 const LOAD_STATEMENT_CACHE_SIZE = 64
@@ -151,112 +137,6 @@ export async function openSqliteStore(options: OpenSqliteStoreOptions): Promise<
   }
 }
 
-type DatabaseConstructor = new (path: string) => SqliteDatabase
-
-async function loadBetterSqlite3(): Promise<DatabaseConstructor> {
-  let loaded: unknown
-  try {
-    loaded = await import('better-sqlite3')
-  } catch (error) {
-    throw new SyncKitError(
-      'internal',
-      `${SQLITE_PREFIX} could not load better-sqlite3, which openSqliteStore({ path }) needs; install it (\`npm install better-sqlite3\`) or pass a database you opened to createSqliteStore`,
-      {},
-      { cause: error },
-    )
-  }
-  // ESM gives the module namespace (constructor on `default`), CJS interop may give it directly.
-  const ctor = typeof loaded === 'function' ? loaded : (loaded as { default?: unknown }).default
-  if (typeof ctor !== 'function') {
-    throw new SyncKitError(
-      'internal',
-      `${SQLITE_PREFIX} better-sqlite3 did not export a Database constructor; install better-sqlite3 12 or later`,
-      {},
-    )
-  }
-  return ctor as DatabaseConstructor
-}
-
-interface CommonSettings {
-  readonly synchronous: SqliteSynchronous
-  readonly busyTimeoutMs: number
-  readonly configureConnection: boolean
-  readonly clock: Clock
-}
-
-const SYSTEM_CLOCK: Clock = { now: () => Date.now() }
-
-function checkOptionsObject(options: unknown, fn: string): void {
-  if (typeof options !== 'object' || options === null) {
-    throw new SyncKitError(
-      'invalid-argument',
-      `${SQLITE_PREFIX} ${fn} needs an options object, got ${describe(options)}`,
-      { argument: 'options' },
-    )
-  }
-}
-
-function checkDatabase(database: unknown): void {
-  const db = database as Partial<Record<keyof SqliteDatabase, unknown>> | null
-  if (
-    typeof db !== 'object' ||
-    db === null ||
-    typeof db.prepare !== 'function' ||
-    typeof db.exec !== 'function' ||
-    typeof db.pragma !== 'function' ||
-    typeof db.close !== 'function'
-  ) {
-    throw new SyncKitError(
-      'invalid-argument',
-      `${SQLITE_PREFIX} \`database\` must be a better-sqlite3 Database (new Database(path)), got ${describe(database)}`,
-      { argument: 'database' },
-    )
-  }
-  if (db.open !== true) {
-    throw new SyncKitError(
-      'invalid-argument',
-      `${SQLITE_PREFIX} \`database\` is closed; pass an open connection`,
-      { argument: 'database' },
-    )
-  }
-}
-
-function checkCommonOptions(options: SqliteStoreCommonOptions): CommonSettings {
-  const synchronous = options.synchronous ?? DEFAULT_SQLITE_SYNCHRONOUS
-  if (synchronous !== 'full' && synchronous !== 'normal') {
-    throw new SyncKitError(
-      'invalid-argument',
-      `${SQLITE_PREFIX} \`synchronous\` must be 'full' or 'normal', got ${describe(synchronous)}`,
-      { argument: 'synchronous' },
-    )
-  }
-  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_SQLITE_BUSY_TIMEOUT_MS
-  if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0 || busyTimeoutMs > 2 ** 31 - 1) {
-    throw new SyncKitError(
-      'invalid-argument',
-      `${SQLITE_PREFIX} \`busyTimeoutMs\` must be an integer from 0 to 2147483647, got ${describe(busyTimeoutMs)}`,
-      { argument: 'busyTimeoutMs' },
-    )
-  }
-  const configureConnection = options.configureConnection ?? true
-  if (typeof configureConnection !== 'boolean') {
-    throw new SyncKitError(
-      'invalid-argument',
-      `${SQLITE_PREFIX} \`configureConnection\` must be a boolean, got ${describe(configureConnection)}`,
-      { argument: 'configureConnection' },
-    )
-  }
-  const clock = options.clock ?? SYSTEM_CLOCK
-  if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function') {
-    throw new SyncKitError(
-      'invalid-argument',
-      `${SQLITE_PREFIX} \`clock\` must be an object with a now() method, got ${describe(clock)}`,
-      { argument: 'clock' },
-    )
-  }
-  return { synchronous, busyTimeoutMs, configureConnection, clock }
-}
-
 /** A row of the `events` table as the store reads it (INTEGER columns as bigint). */
 interface EventRow {
   readonly seq: bigint
@@ -286,6 +166,7 @@ class SqliteEventStore implements SqliteStore {
   readonly #selectLatest: SqliteStatement
   readonly #selectCheckpoint: SqliteStatement
   readonly #upsertCheckpoint: SqliteStatement
+  readonly #keepEpoch: SqliteStatement
   /** SQL → prepared load statement, least recently used first. */
   readonly #loadStatements = new Map<string, SqliteStatement>()
   #closed = false
@@ -317,6 +198,11 @@ class SqliteEventStore implements SqliteStore {
         'INSERT INTO checkpoints (remote, direction, version, epoch) VALUES (?, ?, ?, ?) ' +
           'ON CONFLICT (remote, direction) DO UPDATE SET version = excluded.version, epoch = excluded.epoch',
       )
+      // Writes even when the epoch exists (the row is updated to itself): see loadOrCreateEpoch.
+      this.#keepEpoch = this.#prepare(
+        "INSERT INTO sync_kit_meta (key, value) VALUES ('epoch', ?) " +
+          'ON CONFLICT (key) DO UPDATE SET value = value RETURNING value',
+      )
     } catch (error) {
       throw toSyncKitError(error, 'opening the store')
     }
@@ -347,7 +233,7 @@ class SqliteEventStore implements SqliteStore {
     }
     // Validate everything before the transaction: a bad event changes nothing.
     const valid = events.map((event) => validateEvent(event, COMPONENT))
-    const checkpoint = checkBatchCheckpoint(options?.checkpoint, SQLITE_COMPONENT)
+    const checkpoint = checkBatchCheckpoint(options?.checkpoint, COMPONENT)
     if (valid.length === 0 && checkpoint === undefined) return []
     const createdAt = this.#now()
     try {
@@ -401,7 +287,7 @@ class SqliteEventStore implements SqliteStore {
     options?: SignalOptions,
   ): Promise<Checkpoint | undefined> {
     this.#guard('getCheckpoint', options?.signal)
-    const checked = checkCheckpointKey(key, SQLITE_COMPONENT)
+    const checked = checkCheckpointKey(key, COMPONENT)
     let row: { version: string; epoch: string | null } | undefined
     try {
       row = this.#selectCheckpoint.get(checked.remote, checked.direction) as typeof row
@@ -421,13 +307,40 @@ class SqliteEventStore implements SqliteStore {
   ): Promise<void> {
     this.#guard('setCheckpoint', options?.signal)
     const checked = {
-      key: checkCheckpointKey(key, SQLITE_COMPONENT),
-      value: checkCheckpointValue(value, SQLITE_COMPONENT),
+      key: checkCheckpointKey(key, COMPONENT),
+      value: checkCheckpointValue(value, COMPONENT),
     }
     try {
       this.#writeCheckpoint(checked.key, checked.value)
     } catch (error) {
       throw toSyncKitError(error, 'setCheckpoint')
+    }
+  }
+
+  /**
+   * Reads the epoch or keeps `candidate` as it, in one statement under SQLite's write lock
+   * (`BEGIN IMMEDIATE`): servers opening one new file together all get the first one's epoch.
+   * It always writes (an existing epoch is written back unchanged), so a file SQLite opened
+   * read-only (permissions, a read-only mount) fails here, at a server's start, rather than at
+   * its first push.
+   */
+  async loadOrCreateEpoch(candidate: string, options?: SignalOptions): Promise<string> {
+    this.#guard('loadOrCreateEpoch', options?.signal)
+    const epoch = checkEpoch(candidate, COMPONENT)
+    try {
+      const row = this.#transactions.run(() => this.#keepEpoch.get(epoch)) as { value: string }
+      return row.value
+    } catch (error) {
+      const code = (error as { code?: unknown }).code
+      if (typeof code === 'string' && code.startsWith('SQLITE_READONLY')) {
+        throw new SyncKitError(
+          'unavailable',
+          `${SQLITE_PREFIX} cannot write to the database (${code}: ${error instanceof Error ? error.message : String(error)}); a server needs write access to the file and its directory`,
+          {},
+          { cause: error },
+        )
+      }
+      throw toSyncKitError(error, 'loadOrCreateEpoch')
     }
   }
 
@@ -572,16 +485,4 @@ function rowToEvent(row: EventRow): EventWithVersion {
     )
   }
   return { event, version: new SequenceVersion(row.seq) }
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  if (typeof value === 'string') return `"${truncate(value)}"`
-  if (typeof value === 'object') return 'an object'
-  return `${typeof value} ${String(value)}`
-}
-
-function truncate(s: string): string {
-  return s.length > 64 ? `${s.slice(0, 64)}…` : s
 }

@@ -205,6 +205,17 @@ export interface SqliteStore extends EventStore {
    */
   latestVersion(options?: SignalOptions): Promise<SequenceVersion>
   /**
+   * The epoch of this log for a server (see `EventStore.loadOrCreateEpoch`): read, or created
+   * from `candidate`, atomically under SQLite's write lock, in the `sync_kit_meta` table. Always
+   * writes, so a database SQLite can only read fails here.
+   * @param candidate - the epoch to keep when the database has none; a non-empty string.
+   * @param options - cancellation.
+   * @returns the database's epoch.
+   * @throws SyncKitError `invalid-argument` (empty candidate), `unavailable` (the file cannot be
+   * written, or stayed locked past `busyTimeoutMs`), `internal`, `closed`, `aborted`.
+   */
+  loadOrCreateEpoch(candidate: string, options?: SignalOptions): Promise<string>
+  /**
    * Parses a version string this store produced.
    * @param value - a decimal sequence number such as `"42"`.
    * @returns the version.

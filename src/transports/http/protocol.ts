@@ -29,19 +29,8 @@ export const ROUTES = {
 /** Query parameters of `GET /v1/events` and `GET /v1/stream` that are not filters. */
 export const RESERVED_QUERY_PARAMS: ReadonlySet<string> = new Set(['since', 'limit'])
 
-/**
- * The checkpoint `remote` under which the server persists its epoch in its own store.
- * @example
- * ```ts
- * import { SERVER_EPOCH_CHECKPOINT_REMOTE } from 'sync-kit/http'
- * import { createMemoryStore } from 'sync-kit'
- *
- * const store = createMemoryStore()
- * const saved = await store.getCheckpoint({ remote: SERVER_EPOCH_CHECKPOINT_REMOTE, direction: 'pull' })
- * console.log(saved?.epoch)
- * ```
- */
-export const SERVER_EPOCH_CHECKPOINT_REMOTE = 'sync-kit:server'
+/** The checkpoint `remote` reserved for a server's epoch (see `docs/protocol.md`, "The epoch"). */
+export { SERVER_EPOCH_CHECKPOINT_REMOTE } from '../../core/epoch.js'
 
 /** Media type of request and response bodies. */
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8'

@@ -109,9 +109,9 @@ export interface InjectedFailure {
 
 /** The fault state of the hub or of one client. */
 export class FaultState implements LoopbackFaults {
-  private rules: FailureRule[] = []
-  private drops = 0
-  private duplicates = 0
+  #rules: FailureRule[] = []
+  #drops = 0
+  #duplicates = 0
   /** Whether deliveries are reordered. */
   reorder = false
 
@@ -144,17 +144,17 @@ export class FaultState implements LoopbackFaults {
       }
       op = 'push'
     }
-    this.rules.push({ remaining: n, code, op, afterStore })
+    this.#rules.push({ remaining: n, code, op, afterStore })
   }
 
   dropNextDeliveries(n: number): void {
     checkCount(n, 'dropNextDeliveries')
-    this.drops += n
+    this.#drops += n
   }
 
   duplicateNextDeliveries(n: number): void {
     checkCount(n, 'duplicateNextDeliveries')
-    this.duplicates += n
+    this.#duplicates += n
   }
 
   reorderDeliveries(enabled: boolean): void {
@@ -165,9 +165,9 @@ export class FaultState implements LoopbackFaults {
   }
 
   clearFaults(): void {
-    this.rules = []
-    this.drops = 0
-    this.duplicates = 0
+    this.#rules = []
+    this.#drops = 0
+    this.#duplicates = 0
     this.reorder = false
   }
 
@@ -177,25 +177,25 @@ export class FaultState implements LoopbackFaults {
    * @returns the failure, or undefined when the call passes.
    */
   takeFailure(op: LoopbackOp): InjectedFailure | undefined {
-    const index = this.rules.findIndex((r) => r.op === undefined || r.op === op)
-    const rule = this.rules[index]
+    const index = this.#rules.findIndex((r) => r.op === undefined || r.op === op)
+    const rule = this.#rules[index]
     if (rule === undefined) return undefined
     rule.remaining--
-    if (rule.remaining === 0) this.rules.splice(index, 1)
+    if (rule.remaining === 0) this.#rules.splice(index, 1)
     return { code: rule.code, afterStore: rule.afterStore }
   }
 
   /** Uses up one pending drop; true when the delivery must be dropped. */
   takeDrop(): boolean {
-    if (this.drops === 0) return false
-    this.drops--
+    if (this.#drops === 0) return false
+    this.#drops--
     return true
   }
 
   /** Uses up one pending duplicate; true when the delivery must be sent twice. */
   takeDuplicate(): boolean {
-    if (this.duplicates === 0) return false
-    this.duplicates--
+    if (this.#duplicates === 0) return false
+    this.#duplicates--
     return true
   }
 }
@@ -206,6 +206,6 @@ function checkCount(n: number, what: string): void {
   }
 }
 
-function badArgument(argument: string, message: string): SyncKitError<'invalid-argument'> {
+export function badArgument(argument: string, message: string): SyncKitError<'invalid-argument'> {
   return new SyncKitError('invalid-argument', `[sync-kit] [loopback] ${message}`, { argument })
 }

@@ -12,13 +12,9 @@
  *
  * @module
  */
-export { DEFAULT_LOOPBACK_PAGE_LIMIT, createLoopbackHub } from './loopback-hub.js'
-export type {
-  LoopbackCall,
-  LoopbackHub,
-  LoopbackHubOptions,
-  LoopbackTimers,
-} from './loopback-hub.js'
+export { createLoopbackHub } from './loopback-hub.js'
+export { DEFAULT_LOOPBACK_PAGE_LIMIT } from './loopback-hub-api.js'
+export type { LoopbackCall, LoopbackHub, LoopbackHubOptions } from './loopback-hub-api.js'
 export type { FailNextOptions, LoopbackFaults, LoopbackOp } from './faults.js'
 export type {
   LoopbackCallInfo,

@@ -230,7 +230,7 @@ describe('loopback hub: pushes, pulls and copies', () => {
       { store: {} },
       { random: 4 },
       { epoch: '' },
-      { setTimeout: () => 1 },
+      { timers: { setTimeout: () => 1 } },
       { clock: {} },
     ]
     for (const options of bad) {

@@ -139,56 +139,56 @@ export class LoopbackConnection implements LoopbackTransport {
   readonly clientId: string
   /** Latency for this connection, when it overrides the hub's. */
   readonly latencyMs: LoopbackLatency | undefined
-  private readonly host: ConnectionHost
-  private readonly subscriptions = new Set<Endable>()
-  private isClosed = false
+  readonly #host: ConnectionHost
+  readonly #subscriptions = new Set<Endable>()
+  #isClosed = false
 
   constructor(host: ConnectionHost, clientId: string, latencyMs: LoopbackLatency | undefined) {
-    this.host = host
+    this.#host = host
     this.clientId = clientId
     this.latencyMs = latencyMs
   }
 
   get closed(): boolean {
-    return this.isClosed
+    return this.#isClosed
   }
 
   push(events: readonly Event[], options?: PushOptions): Promise<PushResult> {
-    return this.host.push(this, events, options)
+    return this.#host.push(this, events, options)
   }
 
   pull(since: Version | null, options?: PullOptions): Promise<PullResult> {
-    return this.host.pull(this, since, options)
+    return this.#host.pull(this, since, options)
   }
 
   latestVersion(options?: SignalOptions): Promise<Version> {
-    return this.host.latestVersion(this, options)
+    return this.#host.latestVersion(this, options)
   }
 
   subscribe(handler: EventHandler, options?: SubscribeOptions): Promise<Subscription> {
-    return this.host.subscribe(this, handler, options)
+    return this.#host.subscribe(this, handler, options)
   }
 
   parseVersion(value: string): Version {
-    return this.host.parseVersion(value)
+    return this.#host.parseVersion(value)
   }
 
   /** Registers a subscription to end when the connection closes. */
   attach(subscription: Endable): void {
-    this.subscriptions.add(subscription)
+    this.#subscriptions.add(subscription)
   }
 
   /** Forgets an ended subscription. */
   release(subscription: Endable): void {
-    this.subscriptions.delete(subscription)
+    this.#subscriptions.delete(subscription)
   }
 
   close(): Promise<void> {
-    if (this.isClosed) return Promise.resolve()
-    this.isClosed = true
-    for (const subscription of [...this.subscriptions]) subscription.end()
-    this.subscriptions.clear()
-    this.host.disconnect(this)
+    if (this.#isClosed) return Promise.resolve()
+    this.#isClosed = true
+    for (const subscription of [...this.#subscriptions]) subscription.end()
+    this.#subscriptions.clear()
+    this.#host.disconnect(this)
     return Promise.resolve()
   }
 }

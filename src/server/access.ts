@@ -1,0 +1,283 @@
+import { validateEvent } from '../core/event-validation.js'
+import { integerOption } from '../core/options.js'
+import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
+import type { Event, Filter } from '../types/index.js'
+
+/**
+ * Default {@link AccessPolicyOptions.maxBatchEvents}: 1000.
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_BATCH_EVENTS } from 'sync-kit/http'
+ *
+ * const chunks = (events: unknown[]) => Math.ceil(events.length / DEFAULT_MAX_BATCH_EVENTS)
+ * ```
+ */
+export const DEFAULT_MAX_BATCH_EVENTS = 1000
+/**
+ * Default {@link AccessPolicyOptions.maxEventBytes}: 1 MiB.
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_EVENT_BYTES, createSyncHandler } from 'sync-kit/http'
+ * import { createMemoryStore } from 'sync-kit'
+ *
+ * const handler = createSyncHandler({ store: createMemoryStore(), maxEventBytes: DEFAULT_MAX_EVENT_BYTES / 4 })
+ * ```
+ */
+export const DEFAULT_MAX_EVENT_BYTES: number = 1024 * 1024
+/**
+ * Default {@link AccessPolicyOptions.maxPageBytes}: 4 MiB.
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_PAGE_BYTES, createSyncHandler } from 'sync-kit/http'
+ * import { createMemoryStore } from 'sync-kit'
+ *
+ * const handler = createSyncHandler({ store: createMemoryStore(), maxPageBytes: DEFAULT_MAX_PAGE_BYTES * 2 })
+ * ```
+ */
+export const DEFAULT_MAX_PAGE_BYTES: number = 4 * 1024 * 1024
+/**
+ * Default {@link AccessPolicyOptions.pageLimit}: 500.
+ * @example
+ * ```ts
+ * import { createSyncHandler, DEFAULT_PAGE_LIMIT } from 'sync-kit/http'
+ * import { createMemoryStore } from 'sync-kit'
+ *
+ * const handler = createSyncHandler({ store: createMemoryStore(), pageLimit: DEFAULT_PAGE_LIMIT / 5 })
+ * ```
+ */
+export const DEFAULT_PAGE_LIMIT = 500
+/**
+ * Default {@link AccessPolicyOptions.maxPageLimit}: 1000.
+ * @example
+ * ```ts
+ * import { createSyncHandler, DEFAULT_MAX_PAGE_LIMIT } from 'sync-kit/http'
+ * import { createMemoryStore } from 'sync-kit'
+ *
+ * const handler = createSyncHandler({ store: createMemoryStore(), maxPageLimit: DEFAULT_MAX_PAGE_LIMIT * 5 })
+ * ```
+ */
+export const DEFAULT_MAX_PAGE_LIMIT = 1000
+
+/** Options of {@link SyncServer.checkPush}. */
+export interface CheckPushOptions {
+  /**
+   * The principal's tenant: events are confined to it (needs an {@link AccessPolicy}).
+   * @defaultValue none: an unscoped principal
+   */
+  readonly tenant?: string | undefined
+  /**
+   * The wire's own check of one item, run before `validateEvent` (e.g. a schema naming the
+   * offending field); it throws to refuse the item.
+   * @defaultValue none
+   */
+  readonly parse?: ((item: unknown, index: number) => unknown) | undefined
+  /**
+   * Reported as `limitBytes` when the push holds too many events: the wire's body limit, which a
+   * smaller push fits in.
+   * @defaultValue 0
+   */
+  readonly bodyLimitBytes?: number | undefined
+}
+
+/**
+ * What principals of a server may push and read, and what one call may cost it: limits per push,
+ * per event and per page, and tenants. Without one (the loopback hub) a server admits any valid
+ * push, reads pages of the size asked for, and knows no tenants.
+ */
+export interface AccessPolicy {
+  /** Page size of a pull that names no limit. */
+  readonly pageLimit: number
+  /** Largest page a pull returns (larger limits are clamped to it), and a feed's batch size. */
+  readonly maxPageLimit: number
+  /** Byte budget of one page or feed batch, in bytes of the events' wire JSON. */
+  readonly maxPageBytes: number
+  /**
+   * Admits a push: the batch limit, then each event in order (the wire's check,
+   * `validateEvent`, the tenant rules), then each event's size. Every refusal names the event.
+   * @param items - the pushed items.
+   * @param options - tenant, wire check.
+   * @param component - names the adapter in messages.
+   * @returns validated, normalised copies of the events.
+   * @throws SyncKitError `payload-too-large`, `invalid-event` (with `eventId`, `field`),
+   * `forbidden`, or whatever `parse` throws.
+   */
+  admit(items: readonly unknown[], options: CheckPushOptions, component: string): Event[]
+  /**
+   * Confines a read to the principal's tenant.
+   * @param filters - the caller's filters.
+   * @param tenant - the principal's tenant.
+   * @param component - names the adapter in messages.
+   * @returns the filters to read with.
+   * @throws SyncKitError `forbidden` when a filter names another tenant.
+   */
+  scope(
+    filters: readonly Filter[],
+    tenant: string | undefined,
+    component: string,
+  ): readonly Filter[]
+  /**
+   * What a principal learns of a store's refusal: a conflicting id is reported without saying what
+   * (or whose) the stored event is, event ids being global.
+   * @param error - what the store threw.
+   * @param events - the push.
+   * @param component - names the adapter in messages.
+   * @returns the error to throw.
+   */
+  storeError(error: unknown, events: readonly Event[], component: string): unknown
+}
+
+/** Options of {@link createAccessPolicy}. */
+export interface AccessPolicyOptions {
+  /**
+   * Most events in one push; a larger push is refused with `payload-too-large`.
+   * @defaultValue 1000 ({@link DEFAULT_MAX_BATCH_EVENTS})
+   */
+  readonly maxBatchEvents?: number | undefined
+  /**
+   * Largest single event, in bytes of its JSON (UTF-8); a push holding a larger one is refused
+   * with `payload-too-large`, naming the event, and stores nothing.
+   * @defaultValue 1 MiB ({@link DEFAULT_MAX_EVENT_BYTES})
+   */
+  readonly maxEventBytes?: number | undefined
+  /**
+   * Page size of a pull that names no `limit`.
+   * @defaultValue 500 ({@link DEFAULT_PAGE_LIMIT})
+   */
+  readonly pageLimit?: number | undefined
+  /**
+   * Largest page a pull returns; larger limits are clamped to it (the client sees `hasMore`).
+   * Also the batch size of a feed.
+   * @defaultValue 1000 ({@link DEFAULT_MAX_PAGE_LIMIT})
+   */
+  readonly maxPageLimit?: number | undefined
+  /**
+   * Byte budget of one page or feed batch, in bytes of the events' wire JSON: it stops early
+   * (with `hasMore`) once it would pass the budget, and always holds at least one event.
+   * @defaultValue 4 MiB ({@link DEFAULT_MAX_PAGE_BYTES})
+   */
+  readonly maxPageBytes?: number | undefined
+  /**
+   * With a tenant: refuse a pushed event that names none (`invalid-event`, field
+   * `metadata.tenant`) instead of stamping the principal's tenant into it.
+   * @defaultValue false
+   */
+  readonly requireTenant?: boolean | undefined
+  /** Names the adapter in option errors. @defaultValue `'server'` */
+  readonly component?: string | undefined
+}
+
+const utf8 = new TextEncoder()
+
+/**
+ * The access policy of a server that many principals reach (the HTTP handler, next WebSocket).
+ * @param options - limits and the tenant rule.
+ * @returns the policy, for `SyncServerOptions.access`.
+ * @throws SyncKitError `invalid-argument` for a limit that is not a positive integer.
+ */
+export function createAccessPolicy(options: AccessPolicyOptions = {}): AccessPolicy {
+  const name = options.component ?? 'server'
+  const limit = (
+    key: (keyof AccessPolicyOptions & `max${string}`) | 'pageLimit',
+    fallback: number,
+  ) => integerOption(options[key], fallback, key, name)
+  const maxBatchEvents = limit('maxBatchEvents', DEFAULT_MAX_BATCH_EVENTS)
+  const maxEventBytes = limit('maxEventBytes', DEFAULT_MAX_EVENT_BYTES)
+  const maxPageLimit = limit('maxPageLimit', DEFAULT_MAX_PAGE_LIMIT)
+  const requireTenant = options.requireTenant === true
+  return {
+    pageLimit: Math.min(limit('pageLimit', DEFAULT_PAGE_LIMIT), maxPageLimit),
+    maxPageLimit,
+    maxPageBytes: limit('maxPageBytes', DEFAULT_MAX_PAGE_BYTES),
+    admit(items, { tenant, parse, bodyLimitBytes }, component) {
+      if (items.length > maxBatchEvents) {
+        throw new SyncKitError(
+          'payload-too-large',
+          `[sync-kit] [${component}] a push may carry at most ${maxBatchEvents} events, got ${items.length}; split the batch`,
+          { limitBytes: bodyLimitBytes ?? 0 },
+        )
+      }
+      const events = items.map((item: unknown, index) => {
+        const event = validateEvent(parse === undefined ? item : parse(item, index), component)
+        return stampTenant(event, index, tenant, requireTenant, component)
+      })
+      for (const event of events) {
+        const size = utf8.encode(JSON.stringify(event)).byteLength
+        if (size > maxEventBytes) {
+          throw new SyncKitError(
+            'payload-too-large',
+            `[sync-kit] [${component}] event "${event.id.slice(0, 100)}" is ${size} bytes of JSON, over this server's limit of ${maxEventBytes} bytes per event; nothing from this push was stored — store large blobs elsewhere and reference them`,
+            { limitBytes: maxEventBytes },
+          )
+        }
+      }
+      return events
+    },
+    scope: scopeFilters,
+    storeError(error, events, component) {
+      if (!isSyncKitError(error, 'event-id-conflict')) return error
+      const eventId = events.find((e) => e.id === error.details.eventId)?.id ?? ''
+      return new SyncKitError(
+        'event-id-conflict',
+        `[sync-kit] [${component}] event "${eventId.slice(0, 100)}" conflicts with an existing event of the same id; nothing from this push was stored — give the changed event a new id`,
+        { eventId },
+        { cause: error },
+      )
+    },
+  }
+}
+
+/**
+ * Confines a read to the principal's tenant. The caller's own `tenant` filters must name that
+ * tenant (same-key filters are OR-ed, so keeping another tenant's filter would widen the read).
+ */
+function scopeFilters(
+  filters: readonly Filter[],
+  tenant: string | undefined,
+  component: string,
+): readonly Filter[] {
+  if (tenant === undefined) return filters
+  const scoped: Filter[] = []
+  for (const filter of filters) {
+    if (filter.key !== 'tenant') scoped.push(filter)
+    else if (filter.value !== tenant) {
+      throw new SyncKitError(
+        'forbidden',
+        `[sync-kit] [${component}] you may only read your own tenant's events`,
+        {},
+      )
+    }
+  }
+  scoped.push({ key: 'tenant', value: tenant })
+  return scoped
+}
+
+/**
+ * The tenant rules for one pushed event: an event of another tenant is refused; one without a
+ * tenant gets the principal's, or is refused with `requireTenant`.
+ */
+function stampTenant(
+  event: Event,
+  index: number,
+  tenant: string | undefined,
+  requireTenant: boolean,
+  component: string,
+): Event {
+  if (tenant === undefined) return event
+  const named = event.metadata?.tenant
+  if (named === undefined && requireTenant) {
+    throw new SyncKitError(
+      'invalid-event',
+      `[sync-kit] [${component}] events[${index}] has no metadata.tenant; this server requires each event to name its tenant ("${tenant.slice(0, 100)}") — nothing from this push was stored`,
+      { eventId: event.id, field: 'metadata.tenant' },
+    )
+  }
+  if (named === undefined) return { ...event, metadata: { ...event.metadata, tenant } }
+  if (named !== tenant) {
+    throw new SyncKitError(
+      'forbidden',
+      `[sync-kit] [${component}] events[${index}] names another tenant in metadata.tenant; omit it or use your own tenant — nothing from this push was stored`,
+      {},
+    )
+  }
+  return event
+}

@@ -1,0 +1,37 @@
+/**
+ * The server core: the one implementation of what a remote does (epoch, push, pull pages, head,
+ * live feeds), under every wire. Adapters (the loopback hub, the HTTP handler) map onto it.
+ *
+ * @example
+ * ```ts
+ * import { createSyncServer } from '../server/index.js'
+ * import { createMemoryStore } from '../stores/memory/index.js'
+ *
+ * const server = createSyncServer({ store: createMemoryStore() })
+ * const result = await server.push(server.checkPush([{ id: 'e1', type: 'T', aggregateId: 'a', data: {} }]))
+ * ```
+ *
+ * @module
+ */
+export { createSyncServer } from './sync-server.js'
+export type {
+  FeedOptions,
+  ServerHead,
+  ServerPage,
+  ServerPullOptions,
+  ServerPushOptions,
+  ServerPushResult,
+  ServerSubscribeOptions,
+  SyncServer,
+  SyncServerOptions,
+} from './sync-server.js'
+// The access policy, its limits and their defaults.
+export * from './access.js'
+export { CheckedPush } from './sync-server.js'
+export { Feed } from './feed.js'
+export type { FeedBatch, FeedHandler, FeedNextOptions } from './feed.js'
+export type { LogPage } from './page.js'
+export { wireJson } from './page.js'
+export { WorkTracker } from './work.js'
+export { loadOrCreateEpoch } from './epoch.js'
+export { SERVER_EPOCH_CHECKPOINT_REMOTE } from '../core/epoch.js'

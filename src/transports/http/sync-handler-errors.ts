@@ -1,0 +1,117 @@
+import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
+import { JSON_CONTENT_TYPE, statusForError } from './protocol.js'
+import type { WireErrorBody } from './protocol.js'
+
+/** The tag of every message the HTTP server writes. */
+export const COMPONENT = '[sync-kit] [http-server]'
+
+/** A method the route does not serve: 405 with an `Allow` header. */
+export class MethodNotAllowed extends Error {
+  /**
+   * @param method - the request's method.
+   * @param allowed - the methods the route serves.
+   */
+  constructor(
+    readonly method: string,
+    readonly allowed: readonly string[],
+  ) {
+    super(
+      `${COMPONENT} method ${method.slice(0, 20)} is not allowed here; use ${allowed.join(' or ')}`,
+    )
+  }
+}
+
+/**
+ * A `protocol` error with its own status.
+ * @param message - what was wrong.
+ * @param status - the HTTP status (400, 404, …).
+ * @returns the error.
+ */
+export function protocolError(message: string, status: number): SyncKitError<'protocol'> {
+  return new SyncKitError('protocol', `${COMPONENT} ${message}`, { status })
+}
+
+/**
+ * An `invalid-argument` error about a query parameter.
+ * @param argument - the parameter.
+ * @param problem - what is wrong with it.
+ * @returns the error.
+ */
+export function invalidArgument(
+  argument: string,
+  problem: string,
+): SyncKitError<'invalid-argument'> {
+  return new SyncKitError(
+    'invalid-argument',
+    `${COMPONENT} query parameter ${argument} ${problem}`,
+    {
+      argument,
+    },
+  )
+}
+
+/**
+ * A JSON response.
+ * @param status - the status.
+ * @param body - serialised as JSON.
+ * @param headers - extra headers.
+ * @returns the response.
+ */
+export function json(status: number, body: unknown, headers?: Record<string, string>): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': JSON_CONTENT_TYPE, 'cache-control': 'no-store', ...headers },
+  })
+}
+
+/**
+ * The wire error body for a failure: internal errors say only that they happened (the log has
+ * the details); `closed` and `aborted` travel as `unavailable`.
+ * @param error - what was thrown.
+ * @param status - the status it maps to.
+ * @returns the body.
+ */
+export function errorPayload(error: unknown, status: number): WireErrorBody {
+  if (error instanceof MethodNotAllowed) {
+    return { error: { code: 'protocol', message: error.message } }
+  }
+  if (!isSyncKitError(error) || error.code === 'internal' || (status >= 500 && status !== 503)) {
+    return {
+      error: {
+        code: 'internal',
+        message: `${COMPONENT} internal error; the server log has the details`,
+      },
+    }
+  }
+  const details: Record<string, string | number> = {}
+  for (const [key, value] of Object.entries(error.details as Record<string, unknown>)) {
+    if (typeof value === 'string' || typeof value === 'number') details[key] = value
+  }
+  return {
+    error: {
+      code: error.code === 'closed' || error.code === 'aborted' ? 'unavailable' : error.code,
+      message: withComponent(error.message),
+      ...(Object.keys(details).length > 0 ? { details } : {}),
+    },
+  }
+}
+
+/**
+ * The error response for a failure (405 with `Allow`, 503 with `Retry-After`).
+ * @param error - what was thrown.
+ * @returns the response.
+ */
+export function errorResponse(error: unknown): Response {
+  if (error instanceof MethodNotAllowed) {
+    return json(405, errorPayload(error, 405), { allow: error.allowed.join(', ') })
+  }
+  const status = statusForError(error)
+  const headers: Record<string, string> = status === 503 ? { 'retry-after': '1' } : {}
+  return json(status, errorPayload(error, status), headers)
+}
+
+/** Tags a message with the server component unless another component already tagged it. */
+function withComponent(message: string): string {
+  if (/^\[sync-kit\] \[[^\]]+\] /.test(message)) return message
+  return `${COMPONENT} ${message.replace(/^\[sync-kit\] /, '')}`
+}

@@ -1,0 +1,72 @@
+import * as v from 'valibot'
+import { EVENT_JSON_MAX_DEPTH } from '../../core/event-validation.js'
+import { SyncKitError } from '../../errors/sync-kit-error.js'
+import type { HandlerContext, RequestContext } from './sync-handler-context.js'
+import { COMPONENT, json, protocolError } from './sync-handler-errors.js'
+import { readJsonBody } from './body.js'
+import { exceedsDepth, pushRequestSchema, wireEventSchema } from './schemas.js'
+
+/**
+ * `POST /v1/events`: reads the body within its limits, checks the envelope, then hands the events
+ * to the server core (which admits and stores them).
+ * @param request - the request.
+ * @param context - the handler.
+ * @param ctx - tenant and log record.
+ * @returns the response.
+ */
+export async function push(
+  request: Request,
+  context: HandlerContext,
+  ctx: RequestContext,
+): Promise<Response> {
+  const { server, maxBodyBytes, maxDecompressedBytes } = context
+  const body = await readJsonBody(request, { maxBodyBytes, maxDecompressedBytes })
+  // Envelope + events array + event + data/metadata levels.
+  if (exceedsDepth(body, EVENT_JSON_MAX_DEPTH + 3)) {
+    throw protocolError(`the request body nests deeper than ${EVENT_JSON_MAX_DEPTH} levels`, 400)
+  }
+  const envelope = v.safeParse(pushRequestSchema, body)
+  if (!envelope.success) {
+    throw protocolError('the body must be a JSON object {"events": [event, ...]}', 400)
+  }
+  const raw = envelope.output.events
+  ctx.log.events = raw.length
+  const checked = server.checkPush(raw, {
+    tenant: ctx.tenant,
+    parse: parseWireEvent,
+    bodyLimitBytes: maxBodyBytes,
+  })
+  const result = await server.push(checked, { ifEpoch: envelope.output.ifEpoch })
+  ctx.log.stored = result.stored
+  ctx.log.duplicates = result.duplicates
+  return json(200, {
+    stored: result.stored,
+    duplicates: result.duplicates,
+    epoch: result.epoch,
+    latestVersion: result.latestVersion.toString(),
+  })
+}
+
+/**
+ * The wire's shape check of one pushed event (exactly the `Event` fields), naming the offending
+ * field; `validateEvent` in the server core checks the rest.
+ * @param item - one element of `events`.
+ * @param index - its position, for the message.
+ * @returns the item.
+ * @throws SyncKitError `invalid-event` with `eventId` and `field` when known.
+ */
+export function parseWireEvent(item: unknown, index: number): unknown {
+  const shaped = v.safeParse(wireEventSchema, item)
+  if (shaped.success) return shaped.output
+  const issue = shaped.issues[0]
+  const field = v.getDotPath(issue) ?? ''
+  const id = typeof item === 'object' && item !== null ? (item as { id?: unknown }).id : undefined
+  const details: { eventId?: string; field?: string } = {}
+  if (typeof id === 'string' && id.length <= 512) details.eventId = id
+  if (field !== '') details.field = field.slice(0, 200)
+  throw new SyncKitError(
+    'invalid-event',
+    `${COMPONENT} events[${index}]${field === '' ? '' : `.${field.slice(0, 200)}`}: ${issue.message.slice(0, 300)}; events are {id, type, aggregateId, data, metadata?}`,
+    details,
+  )
+}
