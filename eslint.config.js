@@ -1,8 +1,28 @@
 // @ts-check
+import { readdirSync } from 'node:fs'
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
-const ADAPTER_DIRS = ['**/stores/sqlite/**', '**/transports/http/**', '**/cli/**']
+// Adapters: every store but the memory store (the core's reference store), every transport, the CLI,
+// found on disk so a new one is covered at once. test/boundaries.test.ts checks the same rules (and
+// the layer order) by resolving every import; this rule is the editor's early warning.
+const ADAPTERS = [
+  ...['stores', 'transports'].flatMap((group) =>
+    readdirSync(new URL(`./src/${group}/`, import.meta.url), { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() && entry.name !== 'memory')
+      .map((entry) => `${group}/${entry.name}`),
+  ),
+  'cli',
+]
+const ADAPTER_DIRS = ADAPTERS.map((adapter) => `src/${adapter}/**`)
+const importsOf = (adapters) => adapters.map((adapter) => `**/${adapter}/**`)
+const ADAPTER_IMPORTS = importsOf(ADAPTERS)
+const TESTS = ['**/*.test.ts', '**/*.int.test.ts', '**/*.test-d.ts']
+const NO_NODE = { group: ['node:*'], message: 'The core runs in browsers: no Node built-ins.' }
+const NO_DEPS = {
+  group: ['better-sqlite3', 'valibot', 'eventsource-parser', 'pg', 'ws'],
+  message: 'The core has no runtime dependencies.',
+}
 
 export default tseslint.config(
   {
@@ -53,21 +73,36 @@ export default tseslint.config(
   {
     // The core runs in browsers and workers: it never imports an adapter or a Node built-in.
     files: ['src/**/*.ts'],
-    ignores: [...ADAPTER_DIRS, '**/*.test.ts', '**/*.int.test.ts', '**/*.test-d.ts'],
+    ignores: [...ADAPTER_DIRS, 'src/index.ts', ...TESTS],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            { group: ['node:*'], message: 'The core runs in browsers: no Node built-ins.' },
+            NO_NODE,
+            { group: ADAPTER_IMPORTS, message: 'Core never imports an adapter.' },
+            NO_DEPS,
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The root entry and the loopback transport ship in the core entry: browser-safe, and the root
+    // entry's one adapter is loopback.
+    files: ['src/index.ts', 'src/transports/loopback/**/*.ts'],
+    ignores: TESTS,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            NO_NODE,
             {
-              group: ['**/stores/sqlite/**', '**/transports/http/**', '**/cli/**'],
-              message: 'Core never imports an adapter.',
+              group: importsOf(ADAPTERS.filter((adapter) => adapter !== 'transports/loopback')),
+              message: 'The core entry never imports another adapter.',
             },
-            {
-              group: ['better-sqlite3', 'valibot', 'eventsource-parser', 'pg'],
-              message: 'The core has no runtime dependencies.',
-            },
+            NO_DEPS,
           ],
         },
       ],

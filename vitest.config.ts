@@ -24,7 +24,12 @@ const config: ViteUserConfig = defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['src/**/*.int.test.ts', 'test/**/*.int.test.ts'],
+          include: [
+            'src/**/*.int.test.ts',
+            'test/**/*.int.test.ts',
+            'examples/**/*.int.test.ts',
+            'bench/**/*.int.test.ts',
+          ],
           testTimeout: 120_000,
           hookTimeout: 60_000,
         },

@@ -2,10 +2,48 @@ import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 
-// Guards the layering of STYLE.md: types/ depends on nothing, the core never imports an adapter,
-// a Node built-in or a runtime dependency, and adapters never import each other.
+// Guards the layering of STYLE.md and docs/architecture.md: types/ depends on nothing, the core
+// never imports an adapter, a Node built-in or a runtime dependency, core folders import only the
+// layers below them, and adapters never import each other.
 const src = resolve(import.meta.dirname, '..', 'src')
-const ADAPTERS = ['stores/sqlite', 'transports/http', 'cli']
+
+/**
+ * The core's layers, lowest first: a unit folder may import only units before it. `stores/memory`
+ * is the core's reference store (the server core's default log); every other folder under
+ * `stores/` and `transports/` is an adapter, and so is `cli`.
+ */
+const CORE_LAYERS = [
+  'types',
+  'errors',
+  'core',
+  'versions',
+  'causality',
+  'stores/memory',
+  'server',
+  'projections',
+  'resolvers',
+  'sync',
+  'testing',
+  'adapter',
+  '.',
+]
+
+/** Every adapter folder, found on disk so a new one (postgres, indexeddb, ws) is covered at once. */
+const ADAPTERS = [
+  ...['stores', 'transports'].flatMap((group) =>
+    readdirSync(join(src, group))
+      .filter((name) => statSync(join(src, group, name)).isDirectory())
+      .map((name) => `${group}/${name}`),
+  ),
+  'cli',
+].filter((unit) => !CORE_LAYERS.includes(unit))
+
+/**
+ * The root entry `sync-kit` (`src/index.ts`) is the one place that re-exports an adapter: the
+ * in-process loopback transport ships in the core entry for tests and demos.
+ */
+const ROOT_ENTRY_ADAPTERS = ['transports/loopback']
+const ROOT_ENTRY = join(src, 'index.ts')
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -49,6 +87,46 @@ describe('module boundaries', () => {
     expect(all.length).toBeGreaterThan(10)
   })
 
+  it('counts loopback and every store but memory as adapters', () => {
+    expect(ADAPTERS).toEqual(
+      expect.arrayContaining(['transports/loopback', 'transports/http', 'stores/sqlite', 'cli']),
+    )
+    expect(ADAPTERS).not.toContain('stores/memory')
+  })
+
+  it('lets each core folder import only the layers below it', () => {
+    const graph = folderGraph(all.filter((f) => !f.endsWith('.fixture.ts')))
+    for (const [from, edges] of graph) {
+      if (!CORE_LAYERS.includes(from)) {
+        expect(ADAPTERS, `${from} is neither a core layer nor an adapter`).toContain(from)
+        continue
+      }
+      for (const to of edges) {
+        if (from === '.' && ROOT_ENTRY_ADAPTERS.includes(to)) continue
+        expect(
+          CORE_LAYERS.indexOf(to),
+          `${from} imports ${to}: ${CORE_LAYERS.includes(to) ? 'a higher layer' : 'an adapter'}`,
+        ).toBeGreaterThanOrEqual(0)
+        expect(CORE_LAYERS.indexOf(to), `${from} imports ${to}, a higher layer`).toBeLessThan(
+          CORE_LAYERS.indexOf(from),
+        )
+      }
+    }
+  })
+
+  it('lets adapters reach other adapters only through their public index (cli)', () => {
+    for (const file of all.filter((f) => adapterOf(f) === 'cli')) {
+      for (const spec of importsOf(file)) {
+        const other = adapterOf(target(file, spec))
+        if (other === undefined || other === 'cli') continue
+        expect(
+          /\/(index|node)\.js$/.test(spec),
+          `${relative(src, file)} imports ${spec}, an internal module of ${other}`,
+        ).toBe(true)
+      }
+    }
+  })
+
   it('keeps src/types free of runtime imports and of anything outside it', () => {
     for (const file of all.filter((f) => relative(src, f).startsWith('types/'))) {
       const text = code(file)
@@ -69,7 +147,11 @@ describe('module boundaries', () => {
       for (const spec of importsOf(file)) {
         const where = `${relative(src, file)} imports ${spec}`
         expect(spec.startsWith('.'), where).toBe(true)
-        expect(adapterOf(target(file, spec)), where).toBeUndefined()
+        const adapter = adapterOf(target(file, spec))
+        if (file === ROOT_ENTRY && adapter !== undefined && ROOT_ENTRY_ADAPTERS.includes(adapter)) {
+          continue
+        }
+        expect(adapter, where).toBeUndefined()
       }
     }
   })

@@ -17,7 +17,7 @@
  * @module
  */
 import { isSyncKitError } from '../errors/sync-kit-error.js'
-import type { SyncLogEntry } from '../transports/http/logger.js'
+import type { SyncLogEntry } from '../transports/http/index.js'
 import type { Clock } from '../types/index.js'
 import type { LogLevel } from './cli-args.js'
 

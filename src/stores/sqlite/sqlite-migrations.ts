@@ -61,6 +61,17 @@ INSERT INTO sync_kit_meta (key, value)
 DELETE FROM checkpoints WHERE remote = 'sync-kit:server' AND direction = 'pull';
 `
 
+/**
+ * Schema version 3: `sync_kit_state`, the small durable values a replica keeps beside its log
+ * (`getState`/`setState`: refusals, quarantine, clock floor, what a remote holds), as JSON text.
+ */
+const SCHEMA_V3 = `
+CREATE TABLE sync_kit_state (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+`
+
 /** The schema steps, in order. */
 export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
   {
@@ -76,6 +87,13 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       "sync_kit_meta table holding the server's epoch (moved from the sync-kit:server checkpoint)",
     up(db) {
       db.exec(SCHEMA_V2)
+    },
+  },
+  {
+    version: 3,
+    description: 'sync_kit_state table for getState/setState (JSON values by key)',
+    up(db) {
+      db.exec(SCHEMA_V3)
     },
   },
 ]
@@ -104,6 +122,7 @@ const TABLE_SINCE: Readonly<Record<string, number>> = {
   events: 1,
   checkpoints: 1,
   sync_kit_meta: 2,
+  sync_kit_state: 3,
 }
 
 /** The tables of the latest schema with their columns, to recognise a sync-kit database. */
@@ -125,6 +144,10 @@ const EXPECTED_TABLES: Readonly<Record<string, readonly ExpectedColumn[]>> = {
     { name: 'epoch', type: 'TEXT', notNull: false, pk: 0 },
   ],
   sync_kit_meta: [
+    { name: 'key', type: 'TEXT', notNull: true, pk: 1 },
+    { name: 'value', type: 'TEXT', notNull: true, pk: 0 },
+  ],
+  sync_kit_state: [
     { name: 'key', type: 'TEXT', notNull: true, pk: 1 },
     { name: 'value', type: 'TEXT', notNull: true, pk: 0 },
   ],

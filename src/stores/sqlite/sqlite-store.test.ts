@@ -18,7 +18,6 @@ eventStoreConformance({
   name: 'sqlite (:memory:)',
   createStore: () => openSqliteStore({ path: ':memory:' }),
   reopen: 'an in-memory SQLite database is gone once closed',
-  state: false,
   test,
 })
 
@@ -39,6 +38,5 @@ eventStoreConformance({
   },
   // Opens the same file again: events, versions, checkpoints must all be read back from disk.
   reopen: (closed) => openSqliteStore({ path: paths.get(closed) ?? '' }),
-  state: false,
   test,
 })

@@ -13,6 +13,7 @@ import type {
   Clock,
   Event,
   EventWithVersion,
+  JsonValue,
   LoadOptions,
   SignalOptions,
   StoreBatchOptions,
@@ -20,6 +21,7 @@ import type {
   Version,
 } from '../../types/index.js'
 import { SequenceVersion } from '../../versions/sequence-version.js'
+import { checkStateKey, checkStateValue } from '../../core/state.js'
 import { checkEpoch } from '../../core/epoch.js'
 import { SQLITE_PREFIX, toSyncKitError } from './sqlite-errors.js'
 import { migrateSqliteSchema } from './sqlite-migrations.js'
@@ -167,6 +169,9 @@ class SqliteEventStore implements SqliteStore {
   readonly #selectCheckpoint: SqliteStatement
   readonly #upsertCheckpoint: SqliteStatement
   readonly #keepEpoch: SqliteStatement
+  readonly #selectState: SqliteStatement
+  readonly #upsertState: SqliteStatement
+  readonly #deleteState: SqliteStatement
   /** SQL → prepared load statement, least recently used first. */
   readonly #loadStatements = new Map<string, SqliteStatement>()
   #closed = false
@@ -203,6 +208,12 @@ class SqliteEventStore implements SqliteStore {
         "INSERT INTO sync_kit_meta (key, value) VALUES ('epoch', ?) " +
           'ON CONFLICT (key) DO UPDATE SET value = value RETURNING value',
       )
+      this.#selectState = this.#prepare('SELECT value FROM sync_kit_state WHERE key = ?')
+      this.#upsertState = this.#prepare(
+        'INSERT INTO sync_kit_state (key, value) VALUES (?, ?) ' +
+          'ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      )
+      this.#deleteState = this.#prepare('DELETE FROM sync_kit_state WHERE key = ?')
     } catch (error) {
       throw toSyncKitError(error, 'opening the store')
     }
@@ -314,6 +325,34 @@ class SqliteEventStore implements SqliteStore {
       this.#writeCheckpoint(checked.key, checked.value)
     } catch (error) {
       throw toSyncKitError(error, 'setCheckpoint')
+    }
+  }
+
+  async getState(key: string, options?: SignalOptions): Promise<JsonValue | undefined> {
+    this.#guard('getState', options?.signal)
+    const checked = checkStateKey(key, COMPONENT)
+    let row: { value: string } | undefined
+    try {
+      row = this.#selectState.get(checked) as typeof row
+    } catch (error) {
+      throw toSyncKitError(error, 'getState')
+    }
+    return row === undefined ? undefined : (JSON.parse(row.value) as JsonValue)
+  }
+
+  async setState(
+    key: string,
+    value: JsonValue | undefined,
+    options?: SignalOptions,
+  ): Promise<void> {
+    this.#guard('setState', options?.signal)
+    const checked = checkStateKey(key, COMPONENT)
+    const text = value === undefined ? undefined : checkStateValue(value, COMPONENT)
+    try {
+      if (text === undefined) this.#deleteState.run(checked)
+      else this.#upsertState.run(checked, text)
+    } catch (error) {
+      throw toSyncKitError(error, 'setState')
     }
   }
 

@@ -2,6 +2,7 @@ import type {
   Clock,
   Event,
   EventStore,
+  JsonValue,
   SignalOptions,
   StoreBatchOptions,
   StoreResult,
@@ -215,6 +216,24 @@ export interface SqliteStore extends EventStore {
    * written, or stayed locked past `busyTimeoutMs`), `internal`, `closed`, `aborted`.
    */
   loadOrCreateEpoch(candidate: string, options?: SignalOptions): Promise<string>
+  /**
+   * Reads a small durable value (see `EventStore.setState`) from the `sync_kit_state` table.
+   * @param key - 1–256 characters.
+   * @param options - cancellation.
+   * @returns the value, or `undefined` when none is kept under `key`.
+   * @throws SyncKitError `invalid-argument`, `internal`, `closed`, `aborted`.
+   */
+  getState(key: string, options?: SignalOptions): Promise<JsonValue | undefined>
+  /**
+   * Writes a small durable value as canonical JSON text in `sync_kit_state`, or deletes it when
+   * `value` is `undefined`; committed when the promise resolves.
+   * @param key - 1–256 characters.
+   * @param value - a JSON value, or `undefined` to delete.
+   * @param options - cancellation.
+   * @throws SyncKitError `invalid-argument` (bad key, not JSON), `unavailable` (locked past
+   * `busyTimeoutMs`), `internal`, `closed`, `aborted`.
+   */
+  setState(key: string, value: JsonValue | undefined, options?: SignalOptions): Promise<void>
   /**
    * Parses a version string this store produced.
    * @param value - a decimal sequence number such as `"42"`.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 
-import { bundledTracePath } from '../examples/traces/trace-file.js'
+import { bundledTracePath } from './traces/trace-file.js'
 import { runDemoCommand } from './demo-command.fixture.js'
 
 const TRACE = bundledTracePath('concurrent-friendsforever.json.gz')

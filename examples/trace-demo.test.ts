@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 
-import { runTraceDemo } from '../examples/traces/replay.js'
-import { bundledTracePath, loadTrace } from '../examples/traces/trace-file.js'
+import { runTraceDemo } from './traces/replay.js'
+import { bundledTracePath, loadTrace } from './traces/trace-file.js'
 
 const TRACE = bundledTracePath('sequential-friendsforever_flat.json.gz')
 

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
 
-import { DEFAULT_SAMPLED_PAIRS, runConcurrentReplay } from '../examples/traces/concurrent-replay.js'
-import { bundledTracePath } from '../examples/traces/trace-file.js'
+import { DEFAULT_SAMPLED_PAIRS, runConcurrentReplay } from './traces/concurrent-replay.js'
+import { bundledTracePath } from './traces/trace-file.js'
 
 const TRACE = bundledTracePath('concurrent-friendsforever.json.gz')
 
-// `npm run demo` checks every one of the 340 M pairs (test/concurrent-demo.int.test.ts runs it as
+// `npm run demo` checks every one of the 340 M pairs (examples/concurrent-demo.int.test.ts runs it as
 // a command). To stay fast on a loaded machine this test checks each event against the 2,000
 // before it — in this trace no two concurrent txns are more than 110 txns apart, so the window
 // holds every concurrent pair — plus a million uniformly sampled pairs.

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 
-import { createDemoSetup } from '../examples/http-mode.js'
-import { runTraceDemo } from '../examples/traces/replay.js'
-import { bundledTracePath } from '../examples/traces/trace-file.js'
-import type { SequentialTrace } from '../examples/traces/trace-file.js'
+import { createDemoSetup } from './http-mode.js'
+import { runTraceDemo } from './traces/replay.js'
+import { bundledTracePath } from './traces/trace-file.js'
+import type { SequentialTrace } from './traces/trace-file.js'
 import { SEQUENTIAL_SUMMARY_KEYS, runDemoCommand } from './demo-command.fixture.js'
 
 const TRACE = bundledTracePath('sequential-friendsforever_flat.json.gz')

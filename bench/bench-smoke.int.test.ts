@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import type { BenchResults } from '../bench/run.js'
+import type { BenchResults } from './run.js'
 
 const REPO = fileURLToPath(new URL('..', import.meta.url))
 
