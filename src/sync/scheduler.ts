@@ -1,8 +1,14 @@
 /**
  * Background sync after `start()`: one sync now, then one every `intervalMs`; after a failure,
  * retries with exponential backoff and full jitter (`core/backoff`); with `live`, also a
- * subscription to the remote that syncs as soon as it reports new events (re-subscribing with the
- * same backoff when subscribing fails). Errors are emitted as `error`, never thrown.
+ * subscription to the remote that syncs as soon as it reports new events. Errors are emitted as
+ * `error`, never thrown.
+ *
+ * One retry layer per path: a transport retries its own calls (the HTTP client retries a request,
+ * and its stream reconnects itself once established); this scheduler retries whole syncs with
+ * backoff. A failed `subscribe` is therefore not retried in a loop of its own — it is tried again
+ * after the next successful sync, so re-subscribing follows the sync schedule (and its backoff
+ * while the remote is down) instead of stacking a second backoff on the transport's.
  *
  * @module
  */
@@ -18,7 +24,7 @@ export class Scheduler {
   #failures = 0
   #timer: unknown
   #subscription: Subscription | undefined
-  #subscribing = false
+  #subscribing: AbortController | undefined
 
   /**
    * @param ctx - the interval, backoff, random source, timers, transport, filters and `live`;
@@ -52,6 +58,8 @@ export class Scheduler {
     this.#running = false
     if (this.#timer !== undefined) this.#ctx.timers.clearTimeout(this.#timer)
     this.#timer = undefined
+    // A subscribe still running (e.g. retrying inside the transport) stops with the manager.
+    this.#subscribing?.abort()
     const sub = this.#subscription
     this.#subscription = undefined
     await sub?.unsubscribe().catch(() => undefined)
@@ -72,6 +80,7 @@ export class Scheduler {
       await this.#sync()
       this.#failures = 0
       this.#schedule(this.#ctx.intervalMs)
+      if (this.#ctx.live) void this.#subscribeLive()
     } catch (error) {
       this.#failures++
       this.#ctx.events.emit('error', error)
@@ -83,41 +92,32 @@ export class Scheduler {
     return backoffDelay(attempt, this.#ctx.backoff, this.#ctx.random)
   }
 
+  /** One attempt to subscribe; a failure is reported and tried again after the next good sync. */
   async #subscribeLive(): Promise<void> {
     const ctx = this.#ctx
     const subscribe = ctx.transport.subscribe?.bind(ctx.transport)
-    if (subscribe === undefined || this.#subscribing || this.#subscription !== undefined) return
-    this.#subscribing = true
+    if (subscribe === undefined || this.#subscribing || this.#subscription) return
+    const attempt = new AbortController()
+    this.#subscribing = attempt
     const onError = (error: unknown): void => ctx.events.emit('error', error)
-    let attempt = 0
     try {
-      while (this.#running && this.#subscription === undefined) {
-        try {
-          const sub = await subscribe(
-            () => {
-              if (this.#running) void this.#sync().catch(onError)
-            },
-            { ...(ctx.filters ? { filters: ctx.filters } : {}), onError },
-          )
-          if (!this.#running) {
-            await sub.unsubscribe()
-            // A start() during that wait found this attempt still running and left the live
-            // subscription to it: the loop condition checks again.
-            continue
-          }
-          this.#subscription = sub
-        } catch (error) {
-          // An attempt abandoned by stop() (e.g. its transport closed since) is not a failure.
-          if (!this.#running) return
-          onError(error)
-          attempt++
-          await new Promise<void>((resolve) => {
-            ctx.timers.setTimeout(resolve, this.#delay(attempt))
-          })
-        }
-      }
+      const sub = await subscribe(
+        () => {
+          if (this.#running) void this.#sync().catch(onError)
+        },
+        { ...(ctx.filters ? { filters: ctx.filters } : {}), onError, signal: attempt.signal },
+      )
+      if (this.#running && !attempt.signal.aborted) this.#subscription = sub
+      else await sub.unsubscribe()
+    } catch (error) {
+      // An attempt abandoned by stop() (e.g. its transport closed since) is not a failure.
+      if (this.#running && !attempt.signal.aborted) onError(error)
     } finally {
-      this.#subscribing = false
+      if (this.#subscribing === attempt) this.#subscribing = undefined
+    }
+    // A start() while this attempt was abandoned by stop() wants its own subscription.
+    if (this.#running && ctx.live && !this.#subscription && attempt.signal.aborted) {
+      void this.#subscribeLive()
     }
   }
 }
