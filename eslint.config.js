@@ -2,7 +2,13 @@
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
-const ADAPTER_DIRS = ['**/stores/sqlite/**', '**/transports/http/**', '**/server/**', '**/cli/**']
+const ADAPTER_DIRS = [
+  '**/stores/sqlite/**',
+  '**/stores/postgres/**',
+  '**/transports/http/**',
+  '**/server/**',
+  '**/cli/**',
+]
 
 export default tseslint.config(
   {
@@ -61,7 +67,13 @@ export default tseslint.config(
           patterns: [
             { group: ['node:*'], message: 'The core runs in browsers: no Node built-ins.' },
             {
-              group: ['**/stores/sqlite/**', '**/transports/http/**', '**/server/**', '**/cli/**'],
+              group: [
+                '**/stores/sqlite/**',
+                '**/stores/postgres/**',
+                '**/transports/http/**',
+                '**/server/**',
+                '**/cli/**',
+              ],
               message: 'Core never imports an adapter.',
             },
             {

@@ -9,6 +9,7 @@ export const entries: Record<string, string> = {
   'types/index': 'src/types/index.ts',
   'testing/index': 'src/testing/index.ts',
   'stores/sqlite/index': 'src/stores/sqlite/index.ts',
+  'stores/postgres/index': 'src/stores/postgres/index.ts',
   'transports/http/index': 'src/transports/http/index.ts',
   'transports/http/node': 'src/transports/http/node.ts',
 }
@@ -24,7 +25,7 @@ const config: Options = {
   platform: 'neutral',
   splitting: false,
   treeshake: true,
-  external: ['better-sqlite3'],
+  external: ['better-sqlite3', 'pg'],
 }
 
 /**
