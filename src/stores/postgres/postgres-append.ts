@@ -20,6 +20,12 @@ import type { Transaction } from './postgres-transaction.js'
  */
 export type VisibilityStrategy = 'append-lock' | 'xmin'
 
+/**
+ * Opens an appending transaction: READ COMMITTED whatever the database's default, so that the
+ * statements after the append lock see what other appenders committed while this one waited.
+ */
+export const BEGIN_APPEND = 'BEGIN ISOLATION LEVEL READ COMMITTED'
+
 /** An event checked and encoded for the events table. */
 export interface EncodedEvent {
   /** The validated event. */
@@ -32,47 +38,34 @@ export interface EncodedEvent {
   readonly metadata: string | null
 }
 
-/** What one append writes: the events (validated), a checkpoint, the creation time. */
-export interface AppendInput {
+/** What an append will do, decided before any write: known duplicates and the new events. */
+export interface AppendPlan {
+  /** The batch, in input order. */
   readonly events: readonly EncodedEvent[]
-  readonly checkpoint: { readonly key: CheckpointKey; readonly value: Checkpoint } | undefined
-  /** ISO 8601 time for `created_at`. */
-  readonly createdAt: string
+  /** Index of the first occurrence of each id in the batch. */
+  readonly firstIndex: ReadonlyMap<string, number>
+  /** Ids already stored with the same content, with their versions. */
+  readonly stored: ReadonlyMap<string, SequenceVersion>
+  /** Events to insert: first occurrences of ids not stored yet, in input order. */
+  readonly fresh: readonly EncodedEvent[]
 }
 
 /**
- * The statements that open an appending transaction. READ COMMITTED whatever the database's
- * default: each statement must see what other appenders committed while this one waited.
+ * Plans an append: groups in-batch duplicates, then reads in one statement which ids are stored
+ * already. Runs outside the writing transaction and takes no lock, so a batch of duplicates costs
+ * one read: no sequence number, no lock, no write.
+ * @param db - the pool (or a transaction).
  * @param names - the store's object names.
- * @param strategy - the visibility strategy.
- * @returns SQL without parameters.
+ * @param events - the validated, encoded batch.
+ * @returns the plan.
+ * @throws SyncKitError `event-id-conflict` when an id is in the batch or the table with other
+ * content (nothing is written).
  */
-export function beginAppend(names: PostgresNames, strategy: VisibilityStrategy): string {
-  const begin = 'BEGIN ISOLATION LEVEL READ COMMITTED'
-  return strategy === 'append-lock'
-    ? `${begin}; SELECT pg_advisory_xact_lock(${LOCK_CLASS.append}, ${names.lockKey})`
-    : begin
-}
-
-/**
- * Appends a batch inside a transaction opened with {@link beginAppend}: reads which ids exist,
- * answers duplicates from them, rejects conflicts before writing anything, and inserts only the
- * new events, so a duplicate takes no sequence number and writes nothing.
- * @param tx - the transaction.
- * @param names - the store's object names.
- * @param strategy - the visibility strategy.
- * @param input - the events, checkpoint and time.
- * @returns one result per input event.
- * @throws SyncKitError `event-id-conflict` (the caller's transaction rolls back).
- */
-export async function appendInTransaction(
-  tx: Transaction,
+export async function planAppend(
+  db: Pick<Transaction, 'query'>,
   names: PostgresNames,
-  strategy: VisibilityStrategy,
-  input: AppendInput,
-): Promise<StoreResult[]> {
-  const { events } = input
-  // First occurrence of each id; a later one must equal it (an in-batch duplicate).
+  events: readonly EncodedEvent[],
+): Promise<AppendPlan> {
   const firstIndex = new Map<string, number>()
   const unique: EncodedEvent[] = []
   events.forEach((encoded, i) => {
@@ -84,34 +77,93 @@ export async function appendInTransaction(
       throw conflict(encoded.event.id)
     }
   })
-  const versions = new Map<string, { version: SequenceVersion; duplicate: boolean }>()
+  const stored = new Map<string, SequenceVersion>()
+  const fresh: EncodedEvent[] = []
   if (unique.length > 0) {
     const existing = await readExisting(
-      tx,
+      db,
       names,
       unique.map((e) => e.event.id),
     )
-    const fresh: EncodedEvent[] = []
     for (const encoded of unique) {
-      const stored = existing.get(encoded.event.id)
-      if (stored === undefined) fresh.push(encoded)
-      else if (eventsEqual(stored.event, encoded.event)) {
-        versions.set(encoded.event.id, { version: stored.version, duplicate: true })
-      } else throw conflict(encoded.event.id)
-    }
-    if (fresh.length > 0) {
-      const inserted = await insertFresh(tx, names, strategy, fresh, input.createdAt)
-      for (const [id, entry] of inserted) versions.set(id, entry)
+      const found = existing.get(encoded.event.id)
+      if (found === undefined) fresh.push(encoded)
+      else if (eventsEqual(found.event, encoded.event)) stored.set(encoded.event.id, found.version)
+      else throw conflict(encoded.event.id)
     }
   }
-  if (input.checkpoint !== undefined) {
-    await writeCheckpoint(tx, names, input.checkpoint.key, input.checkpoint.value)
-  }
-  return events.map((encoded, i) => {
-    const entry = versions.get(encoded.event.id) as { version: SequenceVersion; duplicate: boolean }
-    const first = firstIndex.get(encoded.event.id) === i
-    return { version: entry.version, duplicate: entry.duplicate || !first }
+  return { events, firstIndex, stored, fresh }
+}
+
+/**
+ * The results of a planned append once its new events are written.
+ * @param plan - the plan.
+ * @param inserted - versions of the events this append inserted.
+ * @param raced - versions of planned-new events that another append stored first (duplicates).
+ * @returns one result per input event.
+ */
+export function appendResults(
+  plan: AppendPlan,
+  inserted: ReadonlyMap<string, SequenceVersion>,
+  raced: ReadonlyMap<string, SequenceVersion> = new Map(),
+): StoreResult[] {
+  return plan.events.map((encoded, i) => {
+    const id = encoded.event.id
+    const mine = inserted.get(id)
+    const version = mine ?? plan.stored.get(id) ?? raced.get(id)
+    return {
+      version: version as SequenceVersion,
+      duplicate: mine === undefined || plan.firstIndex.get(id) !== i,
+    }
   })
+}
+
+/**
+ * Writes a planned append inside a transaction: inserts the new events (numbering them under the
+ * strategy's lock) and the checkpoint. An event another append inserted since the plan was made
+ * is answered from the stored row (a duplicate, or a conflict that rolls everything back).
+ * @param tx - the transaction (READ COMMITTED).
+ * @param names - the store's object names.
+ * @param strategy - the visibility strategy.
+ * @param plan - from {@link planAppend}.
+ * @param checkpoint - the checkpoint to write in the same transaction, if any.
+ * @param createdAt - ISO 8601 time for `created_at`.
+ * @returns one result per input event.
+ * @throws SyncKitError `event-id-conflict` (the caller's transaction rolls back).
+ */
+export async function writeAppend(
+  tx: Transaction,
+  names: PostgresNames,
+  strategy: VisibilityStrategy,
+  plan: AppendPlan,
+  checkpoint: { readonly key: CheckpointKey; readonly value: Checkpoint } | undefined,
+  createdAt: string,
+): Promise<StoreResult[]> {
+  const inserted = new Map<string, SequenceVersion>()
+  const raced = new Map<string, SequenceVersion>()
+  if (plan.fresh.length > 0) {
+    const rows = await insertFresh(tx, names, strategy, plan.fresh, createdAt)
+    for (const row of rows) inserted.set(row.id, new SequenceVersion(BigInt(row.seq)))
+    const missing = plan.fresh.filter((e) => !inserted.has(e.event.id))
+    if (missing.length > 0) {
+      // Another append stored some of these ids after the plan's read (its numbers for them
+      // stay unused): answer from what it stored.
+      const existing = await readExisting(
+        tx,
+        names,
+        missing.map((e) => e.event.id),
+      )
+      for (const encoded of missing) {
+        const found = existing.get(encoded.event.id)
+        if (found === undefined || !eventsEqual(found.event, encoded.event)) {
+          throw conflict(encoded.event.id)
+        }
+        raced.set(encoded.event.id, found.version)
+      }
+    }
+  }
+  if (checkpoint !== undefined) await writeCheckpoint(tx, names, checkpoint.key, checkpoint.value)
+  return appendResults(plan, inserted, raced)
 }
 
 /**
@@ -135,11 +187,11 @@ export async function writeCheckpoint(
 }
 
 async function readExisting(
-  tx: Transaction,
+  db: Pick<Transaction, 'query'>,
   names: PostgresNames,
   ids: readonly string[],
 ): Promise<Map<string, { event: Event; version: SequenceVersion }>> {
-  const result = await tx.query(
+  const result = await db.query(
     `SELECT ${EVENT_COLUMNS} FROM ${names.events} WHERE id = ANY($1::text[])`,
     [ids],
   )
@@ -152,9 +204,10 @@ async function readExisting(
 }
 
 /**
- * Inserts events known to be new. Their sequence numbers are reserved in one step (`nextval`
- * then `setval` to the last number of the range) under the append lock, so a batch's numbers
- * are consecutive and in input order.
+ * Inserts events planned as new, numbered `first … first + n − 1` in input order from one
+ * reservation of the sequence (`nextval`, then `setval` to the range's last number), made under
+ * the strategy's lock. `ON CONFLICT DO NOTHING` skips an id another append inserted meanwhile.
+ * @returns the inserted rows' `seq` and `id`.
  */
 async function insertFresh(
   tx: Transaction,
@@ -162,39 +215,42 @@ async function insertFresh(
   strategy: VisibilityStrategy,
   fresh: readonly EncodedEvent[],
   createdAt: string,
-): Promise<Map<string, { version: SequenceVersion; duplicate: boolean }>> {
+): Promise<{ seq: string; id: string }[]> {
   const count = fresh.length
-  const reserve = `setval('${names.sequence}'::regclass, nextval('${names.sequence}'::regclass) + ${count - 1})::text AS last`
-  let last: bigint
+  const sequence = `'${names.sequence}'::regclass`
+  const reserve = `setval(${sequence}, nextval(${sequence}) + ${count - 1})`
+  const lockKey = `${LOCK_CLASS.append}, ${names.lockKey}`
+  let with_: string
+  let from: string
   if (strategy === 'append-lock') {
-    const row = (await tx.query(`SELECT ${reserve}`)).rows[0] as { last: string }
-    last = BigInt(row.last)
+    // One statement: the lock CTE is evaluated before the reservation that reads from it, and
+    // is held until COMMIT (a transaction-level lock), so numbers are drawn in commit order.
+    with_ =
+      `WITH lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(${lockKey})), ` +
+      `reserved AS MATERIALIZED (SELECT ${reserve} AS last FROM lock) `
+    from = 'reserved r, '
   } else {
     // The xid is assigned inside the lock, so xid order is sequence order across appenders. A
-    // failure between lock and unlock would leave the session lock held: the connection is
+    // failure between lock and unlock would leave the session-level lock held: the connection is
     // then closed instead of returned to the pool, which releases it.
     tx.discardConnection()
-    const key = `${LOCK_CLASS.append}, ${names.lockKey}`
     const results = (await tx.query(
-      `SELECT pg_advisory_lock(${key}); SELECT ${reserve}, pg_current_xact_id()::text AS xid; SELECT pg_advisory_unlock(${key})`,
+      `SELECT pg_advisory_lock(${lockKey}); SELECT ${reserve}::text AS last, pg_current_xact_id(); SELECT pg_advisory_unlock(${lockKey})`,
     )) as unknown as { rows: { last: string }[] }[]
-    last = BigInt((results[1]?.rows[0] as { last: string }).last)
     tx.discardConnection(false)
+    const last = (results[1]?.rows[0] as { last: string }).last
+    with_ = ''
+    from = `(SELECT ${last}::bigint AS last) r, `
   }
-  const first = last - BigInt(count) + 1n
-  const seqs = fresh.map((_, i) => (first + BigInt(i)).toString())
-  // Concurrent xmin appenders may insert the same new id: lock the ids in one order (no
-  // deadlock) and let the later one find the earlier one's row.
-  const conflictClause =
-    strategy === 'xmin' ? ' ORDER BY u.id COLLATE "C" ON CONFLICT (id) DO NOTHING RETURNING id' : ''
+  // Crossing batches lock ids in one order (no deadlock while waiting on a concurrent insert).
+  const order = strategy === 'xmin' ? ' ORDER BY u.id COLLATE "C"' : ''
   const result = await tx.query(
-    `INSERT INTO ${names.events} (seq, id, type, aggregate_id, tenant, data, metadata, created_at) ` +
-      'SELECT u.seq, u.id, u.type, u.aggregate_id, u.tenant, u.data, u.metadata, $8::timestamptz ' +
-      'FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::json[], $7::json[]) ' +
-      'AS u(seq, id, type, aggregate_id, tenant, data, metadata)' +
-      conflictClause,
+    `${with_}INSERT INTO ${names.events} (seq, id, type, aggregate_id, tenant, data, metadata, created_at) ` +
+      `SELECT r.last - ${count} + u.ord, u.id, u.type, u.aggregate_id, u.tenant, u.data, u.metadata, $7::timestamptz ` +
+      `FROM ${from}unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::json[], $6::json[]) ` +
+      `WITH ORDINALITY AS u(id, type, aggregate_id, tenant, data, metadata, ord)${order} ` +
+      'ON CONFLICT (id) DO NOTHING RETURNING seq::text AS seq, id',
     [
-      seqs,
       fresh.map((e) => e.event.id),
       fresh.map((e) => e.event.type),
       fresh.map((e) => e.event.aggregateId),
@@ -204,29 +260,7 @@ async function insertFresh(
       createdAt,
     ],
   )
-  const versions = new Map<string, { version: SequenceVersion; duplicate: boolean }>()
-  fresh.forEach((e, i) =>
-    versions.set(e.event.id, { version: new SequenceVersion(first + BigInt(i)), duplicate: false }),
-  )
-  if (strategy === 'xmin' && (result.rowCount ?? 0) < count) {
-    // Another appender inserted some of these ids meanwhile (it committed: the insert waited for
-    // it). Answer from what it stored; its reserved numbers stay unused.
-    const inserted = new Set((result.rows as { id: string }[]).map((r) => r.id))
-    const raced = fresh.filter((e) => !inserted.has(e.event.id))
-    const existing = await readExisting(
-      tx,
-      names,
-      raced.map((e) => e.event.id),
-    )
-    for (const encoded of raced) {
-      const stored = existing.get(encoded.event.id)
-      if (stored === undefined || !eventsEqual(stored.event, encoded.event)) {
-        throw conflict(encoded.event.id)
-      }
-      versions.set(encoded.event.id, { version: stored.version, duplicate: true })
-    }
-  }
-  return versions
+  return result.rows as { seq: string; id: string }[]
 }
 
 function conflict(id: string): SyncKitError<'event-id-conflict'> {

@@ -1,6 +1,7 @@
 import { SyncKitError } from '../../errors/sync-kit-error.js'
 import { POSTGRES_PREFIX, toSyncKitError } from './postgres-errors.js'
 import { LOCK_CLASS, type PostgresNames } from './postgres-names.js'
+import { checkOut } from './postgres-transaction.js'
 import type { PostgresPool, PostgresPoolClient } from './postgres-types.js'
 
 /** One step of the PostgreSQL store's schema, from `version - 1` to `version`. */
@@ -133,12 +134,7 @@ export async function migratePostgresSchema(
       throw new Error(`migration ${i} has version ${m.version}, expected ${i + 1}`)
     }
   })
-  let client: PostgresPoolClient
-  try {
-    client = await pool.connect()
-  } catch (error) {
-    throw toSyncKitError(error, 'opening the store')
-  }
+  const { client, release } = await checkOut(pool, 'opening the store')
   let broken: Error | undefined
   try {
     await client.query(
@@ -157,7 +153,7 @@ export async function migratePostgresSchema(
   } catch (error) {
     throw toSyncKitError(error, 'opening the store (migrating its schema)')
   } finally {
-    client.release(broken ?? false)
+    release(broken ?? false)
   }
 }
 

@@ -21,8 +21,10 @@ import type {
 } from '../../types/index.js'
 import { SequenceVersion } from '../../versions/sequence-version.js'
 import {
-  appendInTransaction,
-  beginAppend,
+  BEGIN_APPEND,
+  appendResults,
+  planAppend,
+  writeAppend,
   writeCheckpoint,
   type VisibilityStrategy,
 } from './postgres-append.js'
@@ -268,13 +270,12 @@ class PostgresEventStore implements PostgresStore {
     if (checkpoint !== undefined) checkedCheckpoint(checkpoint.key, checkpoint.value)
     if (encoded.length === 0 && checkpoint === undefined) return []
     const createdAt = this.#now()
+    const plan = await this.#read(what, signal, () => planAppend(this.pool, this.#names, encoded))
+    // Only duplicates and no checkpoint: answered by the read, with no lock and no write.
+    if (plan.fresh.length === 0 && checkpoint === undefined) return appendResults(plan, new Map())
     return this.#track(
-      runTransaction(this.pool, what, signal, beginAppend(this.#names, this.#visibility), (tx) =>
-        appendInTransaction(tx, this.#names, this.#visibility, {
-          events: encoded,
-          checkpoint,
-          createdAt,
-        }),
+      runTransaction(this.pool, what, signal, BEGIN_APPEND, (tx) =>
+        writeAppend(tx, this.#names, this.#visibility, plan, checkpoint, createdAt),
       ),
     )
   }

@@ -3,6 +3,38 @@ import { POSTGRES_PREFIX, isUnavailable, toSyncKitError } from './postgres-error
 import type { PostgresPool, PostgresPoolClient, PostgresQueryResult } from './postgres-types.js'
 
 /** The connection of a running transaction, as the work inside it sees it. */
+/**
+ * Checks a connection out of the pool, listening for its `'error'` event while it is out (see
+ * {@link PostgresPoolClient.on}); `release` returns it, or closes it after a broken connection.
+ * @param pool - the pool.
+ * @param what - the operation, for messages.
+ * @returns the client and its release function.
+ * @throws SyncKitError `unavailable` (or as `toSyncKitError`) when no connection can be made.
+ */
+export async function checkOut(
+  pool: PostgresPool,
+  what: string,
+): Promise<{ client: PostgresPoolClient; release: (discard: boolean | Error) => void }> {
+  let client: PostgresPoolClient
+  try {
+    client = await pool.connect()
+  } catch (error) {
+    throw toSyncKitError(error, what)
+  }
+  let broken: Error | undefined
+  const onError = (error: Error): void => {
+    broken = error
+  }
+  client.on?.('error', onError)
+  return {
+    client,
+    release: (discard) => {
+      client.removeListener?.('error', onError)
+      client.release(broken ?? discard)
+    },
+  }
+}
+
 export interface Transaction {
   /**
    * Runs a statement in the transaction; rejects with `aborted` instead when the caller's signal
@@ -85,12 +117,7 @@ export function runTransaction<T>(
   }
   const work = (async (): Promise<T> => {
     checkAborted()
-    let client: PostgresPoolClient
-    try {
-      client = await pool.connect()
-    } catch (error) {
-      throw toSyncKitError(error, what)
-    }
+    const { client, release } = await checkOut(pool, what)
     let discard: boolean | Error = false
     let open = false
     try {
@@ -123,7 +150,7 @@ export function runTransaction<T>(
       if (isUnavailable(error)) discard = true
       throw toSyncKitError(error, what)
     } finally {
-      client.release(discard)
+      release(discard)
     }
   })()
   if (signal === undefined) return work

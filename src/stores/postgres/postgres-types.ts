@@ -48,6 +48,14 @@ export interface PostgresPoolClient {
    * failure that may have left it in an unknown state).
    */
   release(destroy?: boolean | Error): void
+  /**
+   * Listens for `'error'`: a checked-out `pg` client emits it when its connection breaks between
+   * statements, and Node ends the process over an `'error'` event nobody listens to, so the store
+   * listens while it holds the connection.
+   */
+  on?(event: 'error', listener: (error: Error) => void): unknown
+  /** Stops listening (see {@link PostgresPoolClient.on}). */
+  removeListener?(event: 'error', listener: (error: Error) => void): unknown
 }
 
 /**

@@ -108,51 +108,72 @@ async function dropStale(admin: pg.Client): Promise<void> {
   }
 }
 
-/** A pool whose next `COMMIT` can be held back, to keep a transaction open on purpose. */
-export interface HoldingPool {
+/** A statement held back by a {@link TestPool}. */
+export interface Hold {
+  /** Resolves once a matching statement is being held (not sent yet). */
+  readonly reached: Promise<void>
+  /** Lets it go. */
+  release(): void
+}
+
+/** A pool that records the statements sent through it and can hold one back. */
+export interface TestPool {
   /** The pool to give the store. */
   readonly pool: PostgresPool
+  /** Every statement sent through the pool, in order (the SQL text). */
+  readonly statements: string[]
   /**
-   * Arms the hold: the next transaction to send `COMMIT` through this pool waits before sending
-   * it.
-   * @returns `reached`, which resolves once a `COMMIT` is being held, and `release`, which lets
-   * it go.
+   * Arms a hold: the next statement that `match` accepts waits before it is sent.
+   * @param match - which statement to hold.
    */
-  holdNextCommit(): { readonly reached: Promise<void>; readonly release: () => void }
+  holdNext(match: (text: string) => boolean): Hold
+  /** {@link TestPool.holdNext} for the next `COMMIT`: a transaction held open just before it commits. */
+  holdNextCommit(): Hold
 }
 
 /**
- * Wraps a pool so a test can hold one transaction open just before it commits: the store really
- * drew its sequence numbers and inserted its rows, and nobody else can see them yet.
+ * Wraps a pool so that a test can see the statements a store sends and hold one back, e.g. keep
+ * a transaction open just before it commits: the store really drew its sequence numbers and
+ * inserted its rows, and nobody else can see them yet.
  * @param pool - the real pool.
  * @returns the wrapper.
  */
-export function holdingPool(pool: pg.Pool): HoldingPool {
-  let armed: { reached: () => void; gate: Promise<void> } | undefined
+export function testPool(pool: pg.Pool): TestPool {
+  const statements: string[] = []
+  let armed: { match: (text: string) => boolean; reached: () => void; gate: Promise<void> }[] = []
+  const send = async <T>(text: string, run: () => Promise<T>): Promise<T> => {
+    statements.push(text)
+    const hold = armed.find((h) => h.match(text))
+    if (hold !== undefined) {
+      armed = armed.filter((h) => h !== hold)
+      hold.reached()
+      await hold.gate
+    }
+    return run()
+  }
   const wrap = (client: pg.PoolClient): PostgresPoolClient => ({
-    async query(text: string, values?: unknown[]) {
-      if (text === 'COMMIT' && armed !== undefined) {
-        const hold = armed
-        armed = undefined
-        hold.reached()
-        await hold.gate
-      }
-      return values === undefined ? client.query(text) : client.query(text, values)
-    },
+    query: (text, values) =>
+      send(text, () => (values === undefined ? client.query(text) : client.query(text, values))),
     release: (destroy) => client.release(destroy),
+    on: (event, listener) => client.on(event, listener),
+    removeListener: (event, listener) => client.removeListener(event, listener),
   })
+  const holdNext = (match: (text: string) => boolean): Hold => {
+    let reached!: () => void
+    let release!: () => void
+    const reachedPromise = new Promise<void>((resolve) => (reached = resolve))
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    armed.push({ match, reached, gate })
+    return { reached: reachedPromise, release }
+  }
   return {
     pool: {
       connect: async () => wrap(await pool.connect()),
-      query: (text, values) => (values === undefined ? pool.query(text) : pool.query(text, values)),
+      query: (text, values) =>
+        send(text, () => (values === undefined ? pool.query(text) : pool.query(text, values))),
     },
-    holdNextCommit() {
-      let reached!: () => void
-      let release!: () => void
-      const reachedPromise = new Promise<void>((resolve) => (reached = resolve))
-      const gate = new Promise<void>((resolve) => (release = resolve))
-      armed = { reached, gate }
-      return { reached: reachedPromise, release }
-    },
+    statements,
+    holdNext,
+    holdNextCommit: () => holdNext((text) => text === 'COMMIT'),
   }
 }
