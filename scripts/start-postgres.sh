@@ -67,7 +67,10 @@ start() {
   fi
 
   local dir
-  dir="$(mktemp -d "${TMPDIR:-/tmp}/sync-kit-pg.XXXXXX")"
+  # As root, /tmp: the postgres user must reach the directory, which a root-only TMPDIR forbids.
+  local base="${TMPDIR:-/tmp}"
+  [ "$(id -u)" = 0 ] && base=/tmp
+  dir="$(mktemp -d "$base/sync-kit-pg.XXXXXX")"
   chmod 700 "$dir"
   [ "$(id -u)" = 0 ] && chown postgres: "$dir"
   echo "$bin" >"$dir/bin"

@@ -119,6 +119,73 @@ export function appendResults(
 }
 
 /**
+ * Writes a planned append in ONE statement, its own transaction: takes the append lock (a
+ * transaction-level advisory lock, held until the statement commits), reserves the batch's
+ * sequence numbers under it, inserts the new events and writes the checkpoint. The lock is held
+ * for the statement and its commit only, with no round trip to the client inside it.
+ *
+ * Without `ON CONFLICT`: when another append stored one of the planned ids since the plan's read,
+ * the statement fails with a unique violation (SQLSTATE 23505) and stores nothing; the caller
+ * plans again (the read then finds the id: a duplicate or a conflict). The numbers that statement
+ * reserved stay unused.
+ * @param db - the pool.
+ * @param names - the store's object names.
+ * @param plan - from {@link planAppend}, with at least one new event or a checkpoint.
+ * @param checkpoint - the checkpoint to write in the same statement, if any.
+ * @param createdAt - ISO 8601 time for `created_at`.
+ * @returns one result per input event.
+ * @throws the driver's error (23505 on a race, see above).
+ */
+export async function writeAppendStatement(
+  db: Pick<Transaction, 'query'>,
+  names: PostgresNames,
+  plan: AppendPlan,
+  checkpoint: { readonly key: CheckpointKey; readonly value: Checkpoint } | undefined,
+  createdAt: string,
+): Promise<StoreResult[]> {
+  const { fresh } = plan
+  const count = fresh.length
+  if (count === 0) {
+    if (checkpoint !== undefined) await writeCheckpoint(db, names, checkpoint.key, checkpoint.value)
+    return appendResults(plan, new Map())
+  }
+  const sequence = `'${names.sequence}'::regclass`
+  const values: unknown[] = [
+    fresh.map((e) => e.event.id),
+    fresh.map((e) => e.event.type),
+    fresh.map((e) => e.event.aggregateId),
+    fresh.map((e) => e.tenant),
+    fresh.map((e) => e.data),
+    fresh.map((e) => e.metadata),
+    createdAt,
+  ]
+  // Data-modifying CTEs run once each; the lock CTE is read by the reservation, and the
+  // reservation by both writes, so the lock is taken before any number is drawn.
+  let text =
+    `WITH lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(${LOCK_CLASS.append}, ${names.lockKey})), ` +
+    `reserved AS MATERIALIZED (SELECT setval(${sequence}, nextval(${sequence}) + ${count - 1}) AS last FROM lock), ` +
+    `inserted AS (INSERT INTO ${names.events} (seq, id, type, aggregate_id, tenant, data, metadata, created_at) ` +
+    `SELECT r.last - ${count} + u.ord, u.id, u.type, u.aggregate_id, u.tenant, u.data, u.metadata, $7::timestamptz ` +
+    'FROM reserved r, unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::json[], $6::json[]) ' +
+    'WITH ORDINALITY AS u(id, type, aggregate_id, tenant, data, metadata, ord) RETURNING seq, id)'
+  if (checkpoint !== undefined) {
+    values.push(checkpoint.key.remote, checkpoint.key.direction, checkpoint.value.version)
+    values.push(checkpoint.value.epoch ?? null)
+    text +=
+      `, checkpoint AS (INSERT INTO ${names.checkpoints} (remote, direction, version, epoch) ` +
+      'SELECT $8, $9, $10, $11 FROM reserved ' +
+      'ON CONFLICT (remote, direction) DO UPDATE SET version = excluded.version, epoch = excluded.epoch)'
+  }
+  text += ' SELECT seq::text AS seq, id FROM inserted'
+  const result = await db.query(text, values)
+  const inserted = new Map<string, SequenceVersion>()
+  for (const row of result.rows as { seq: string; id: string }[]) {
+    inserted.set(row.id, new SequenceVersion(BigInt(row.seq)))
+  }
+  return appendResults(plan, inserted)
+}
+
+/**
  * Writes a planned append inside a transaction: inserts the new events (numbering them under the
  * strategy's lock) and the checkpoint. An event another append inserted since the plan was made
  * is answered from the stored row (a duplicate, or a conflict that rolls everything back).

@@ -74,6 +74,44 @@ describe.skipIf(url === undefined)('postgres store', () => {
     return result.rows[0]?.v as string
   }
 
+  /** The checkpoint whose row a test locks to hold an append open inside PostgreSQL. */
+  const HOLD = { key: { remote: 'hold', direction: 'push' }, value: { version: '1' } } as const
+
+  /**
+   * Holds an append open on the server: locks the row of the {@link HOLD} checkpoint, so an
+   * append writing that checkpoint takes the append lock and its sequence numbers, then waits
+   * for the row before it can commit.
+   */
+  async function lockHoldRow(schema: string): Promise<{ release: () => Promise<void> }> {
+    await admin.query(
+      `INSERT INTO "${schema}".sync_kit_checkpoints (remote, direction, version) VALUES ('hold', 'push', '0') ON CONFLICT DO NOTHING`,
+    )
+    const client = await admin.connect()
+    await client.query('BEGIN')
+    await client.query(
+      `SELECT 1 FROM "${schema}".sync_kit_checkpoints WHERE remote = 'hold' FOR UPDATE`,
+    )
+    return {
+      release: async () => {
+        await client.query('ROLLBACK')
+        client.release()
+      },
+    }
+  }
+
+  /** Waits until a statement of the pool named `application` waits for a lock. */
+  async function blockedOnLock(application: string): Promise<void> {
+    for (let i = 0; i < 500; i++) {
+      const result = await admin.query(
+        "SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
+        [application],
+      )
+      if (result.rows.length > 0) return
+      await sleep(10)
+    }
+    throw new Error(`no statement of ${application} waited for a lock`)
+  }
+
   describe('migrations', () => {
     it('creating a store twice on one schema migrates once and keeps the events', async () => {
       const schema = db.freshSchema()
@@ -342,8 +380,8 @@ describe.skipIf(url === undefined)('postgres store', () => {
       'no reader, on any instance, skips an append held open while others commit (%s)',
       async (strategy) => {
         const schema = db.freshSchema()
-        const held = testPool(db.pool())
-        const writerA = await open(held.pool, schema, strategy)
+        const application = `held-${schema}`
+        const writerA = await open(db.pool({ application_name: application }), schema, strategy)
         const writerB = await open(db.pool(), schema, strategy)
         const writerC = await open(db.pool(), schema, strategy)
         // Readers on pools of their own: other server instances.
@@ -354,9 +392,9 @@ describe.skipIf(url === undefined)('postgres store', () => {
         await writerB.store(ev('before'))
 
         // Given an append that has taken its sequence number but not committed
-        const hold = held.holdNextCommit()
-        const heldAppend = writerA.store(ev('held'))
-        await hold.reached
+        const hold = await lockHoldRow(schema)
+        const heldAppend = writerA.storeBatch([ev('held')], { checkpoint: HOLD })
+        await blockedOnLock(application)
         // When other instances append meanwhile (xmin: they commit; append-lock: they wait)
         let othersDone = false
         const others = Promise.all([
@@ -370,6 +408,7 @@ describe.skipIf(url === undefined)('postgres store', () => {
           since: null as Version | null,
           seen: [] as EventWithVersion[],
         }))
+        // and readers page through the log all along, moving their cursors past what they saw
         const poll = async (): Promise<void> => {
           await Promise.all(
             readers.map(async (reader, i) => {
@@ -398,9 +437,9 @@ describe.skipIf(url === undefined)('postgres store', () => {
           // Then no reader has moved past the held event
           for (const cursor of cursors) expect(ids(cursor.seen)).toEqual(['before'])
         } finally {
-          hold.release()
+          await hold.release()
         }
-        const [heldResult] = [await heldAppend]
+        const [heldResult] = await heldAppend
         await others
         await poll()
         // And every reader gets every event exactly once, in version order
@@ -416,12 +455,13 @@ describe.skipIf(url === undefined)('postgres store', () => {
   })
 
   describe('cancellation and close', () => {
-    it('an append aborted before COMMIT rejects at once with aborted and stores nothing', async () => {
+    it('an append aborted before its write is sent rejects at once with aborted and stores nothing', async () => {
       const schema = db.freshSchema()
       const recorded = testPool(db.pool())
       const store = await open(recorded.pool, schema)
       recorded.statements.length = 0
-      const hold = recorded.holdNext((text) => text.includes('INSERT INTO'))
+      // Hold the read that plans the append (which ids exist), before any write.
+      const hold = recorded.holdNext((text) => text.includes('WHERE id = ANY'))
       const controller = new AbortController()
       const append = store.store(ev('aborted'), { signal: controller.signal })
       await hold.reached
@@ -430,41 +470,28 @@ describe.skipIf(url === undefined)('postgres store', () => {
       expect(isSyncKitError(error, 'aborted')).toBe(true)
       hold.release()
       await sleep(50)
-      expect(recorded.statements).toContain('ROLLBACK')
-      expect(recorded.statements).not.toContain('COMMIT')
+      expect(recorded.statements.filter((t) => t.includes('INSERT'))).toEqual([])
       expect(await store.load(null)).toEqual([])
     })
 
-    it('an append aborted while it waits for the append lock is rolled back when it gets it', async () => {
+    it('an abort after the write was sent is ignored: the call reports what happened', async () => {
       const schema = db.freshSchema()
-      const first = testPool(db.pool())
-      const holder = await open(first.pool, schema)
-      const waiter = await open(db.pool(), schema)
-      const hold = first.holdNextCommit()
-      const holding = holder.store(ev('holder'))
-      await hold.reached
+      const application = `abort-${schema}`
+      const store = await open(db.pool({ application_name: application }), schema)
+      const hold = await lockHoldRow(schema)
       const controller = new AbortController()
-      const waiting = waiter.store(ev('waiter'), { signal: controller.signal })
-      await sleep(50)
-      controller.abort()
-      expect(isSyncKitError(await rejection(waiting), 'aborted')).toBe(true)
-      hold.release()
-      await holding
-      await sleep(50)
-      expect(ids(await holder.load(null))).toEqual(['holder'])
-    })
-
-    it('an abort after COMMIT was sent is ignored: the call reports what happened', async () => {
-      const schema = db.freshSchema()
-      const recorded = testPool(db.pool())
-      const store = await open(recorded.pool, schema)
-      const hold = recorded.holdNextCommit()
-      const controller = new AbortController()
-      const append = store.store(ev('committed'), { signal: controller.signal })
-      await hold.reached
-      controller.abort()
-      hold.release()
-      expect((await append).duplicate).toBe(false)
+      let append: Promise<unknown>
+      try {
+        append = store.storeBatch([ev('committed')], {
+          checkpoint: HOLD,
+          signal: controller.signal,
+        })
+        await blockedOnLock(application)
+        controller.abort()
+      } finally {
+        await hold.release()
+      }
+      expect(await append).toEqual([expect.objectContaining({ duplicate: false })])
       expect(ids(await store.load(null))).toEqual(['committed'])
     })
 
@@ -483,21 +510,25 @@ describe.skipIf(url === undefined)('postgres store', () => {
 
     it('close waits for running calls, then every call rejects with closed; the pool stays open', async () => {
       const schema = db.freshSchema()
-      const pool = db.pool()
-      const recorded = testPool(pool)
-      const store = await open(recorded.pool, schema)
-      const hold = recorded.holdNextCommit()
-      const append = store.store(ev('in-flight'))
-      await hold.reached
+      const application = `close-${schema}`
+      const pool = db.pool({ application_name: application })
+      const store = await open(pool, schema)
+      const hold = await lockHoldRow(schema)
+      const append = store.storeBatch([ev('in-flight')], { checkpoint: HOLD })
       let closed = false
-      const closing = store.close().then(() => {
-        closed = true
-      })
-      await sleep(30)
-      expect(closed).toBe(false)
-      hold.release()
+      let closing: Promise<void>
+      try {
+        await blockedOnLock(application)
+        closing = store.close().then(() => {
+          closed = true
+        })
+        await sleep(30)
+        expect(closed).toBe(false)
+      } finally {
+        await hold.release()
+      }
       await closing
-      expect((await append).duplicate).toBe(false)
+      expect(await append).toEqual([expect.objectContaining({ duplicate: false })])
       expect(isSyncKitError(await rejection(store.load(null)), 'closed')).toBe(true)
       expect(isSyncKitError(await rejection(store.loadOrCreateEpoch('e')), 'closed')).toBe(true)
       expect((await pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }])
@@ -533,20 +564,23 @@ describe.skipIf(url === undefined)('postgres store', () => {
 
     it('a connection the server drops mid-append is unavailable, stores nothing, and the next call works', async () => {
       const schema = db.freshSchema()
-      const recorded = testPool(db.pool({ application_name: `drop-${schema}` }))
-      const store = await open(recorded.pool, schema)
-      const hold = recorded.holdNextCommit()
-      const append = store.store(ev('dropped'))
-      await hold.reached
-      await admin.query(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND state = 'idle in transaction'",
-        [`drop-${schema}`],
-      )
-      await sleep(50)
-      hold.release()
-      const error = await rejection(append)
+      const application = `drop-${schema}`
+      const store = await open(db.pool({ application_name: application }), schema)
+      const hold = await lockHoldRow(schema)
+      let outcome: Promise<unknown>
+      try {
+        outcome = rejection(store.storeBatch([ev('dropped')], { checkpoint: HOLD }))
+        await blockedOnLock(application)
+        await admin.query(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
+          [application],
+        )
+      } finally {
+        await hold.release()
+      }
+      const error = await outcome
       expect(isSyncKitError(error, 'unavailable')).toBe(true)
-      expect((error as Error).message).not.toMatch(/COMMIT|INSERT/)
+      expect((error as Error).message).not.toMatch(/COMMIT|INSERT|SELECT/)
       await store.store(ev('after'))
       expect(ids(await store.load(null))).toEqual(['after'])
     })

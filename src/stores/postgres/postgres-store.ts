@@ -25,10 +25,11 @@ import {
   appendResults,
   planAppend,
   writeAppend,
+  writeAppendStatement,
   writeCheckpoint,
   type VisibilityStrategy,
 } from './postgres-append.js'
-import { POSTGRES_PREFIX, toSyncKitError } from './postgres-errors.js'
+import { POSTGRES_PREFIX, errorCode, toSyncKitError } from './postgres-errors.js'
 import { migratePostgresSchema } from './postgres-migrations.js'
 import { resolveNames, type PostgresNames } from './postgres-names.js'
 import { buildLoadQuery, visibilityCondition, type EventRow } from './postgres-queries.js'
@@ -38,6 +39,12 @@ import type { PostgresPool, PostgresStore, PostgresStoreOptions } from './postgr
 
 /** The largest `seq` a `bigint` column holds. */
 const MAX_SEQ = 2n ** 63n - 1n
+
+/** SQLSTATE unique_violation: an append raced another one storing the same id. */
+const UNIQUE_VIOLATION = '23505'
+
+/** Plans and writes of one append before a persisting race is reported. */
+const MAX_APPEND_ATTEMPTS = 3
 
 /** The meta table key of the epoch. */
 const EPOCH_KEY = 'epoch'
@@ -270,14 +277,31 @@ class PostgresEventStore implements PostgresStore {
     if (checkpoint !== undefined) checkedCheckpoint(checkpoint.key, checkpoint.value)
     if (encoded.length === 0 && checkpoint === undefined) return []
     const createdAt = this.#now()
-    const plan = await this.#read(what, signal, () => planAppend(this.pool, this.#names, encoded))
-    // Only duplicates and no checkpoint: answered by the read, with no lock and no write.
-    if (plan.fresh.length === 0 && checkpoint === undefined) return appendResults(plan, new Map())
-    return this.#track(
-      runTransaction(this.pool, what, signal, BEGIN_APPEND, (tx) =>
-        writeAppend(tx, this.#names, this.#visibility, plan, checkpoint, createdAt),
-      ),
-    )
+    for (let attempt = 1; ; attempt++) {
+      const plan = await this.#read(what, signal, () => planAppend(this.pool, this.#names, encoded))
+      // Only duplicates and no checkpoint: answered by the read, with no lock and no write.
+      if (plan.fresh.length === 0 && checkpoint === undefined) {
+        return appendResults(plan, new Map())
+      }
+      if (this.#visibility === 'xmin') {
+        return this.#track(
+          runTransaction(this.pool, what, signal, BEGIN_APPEND, (tx) =>
+            writeAppend(tx, this.#names, 'xmin', plan, checkpoint, createdAt),
+          ),
+        )
+      }
+      // The last moment to abort: once the write is sent, the call reports its outcome.
+      this.#guard(what, signal)
+      try {
+        return await this.#track(
+          writeAppendStatement(this.pool, this.#names, plan, checkpoint, createdAt),
+        )
+      } catch (error) {
+        // Another append stored one of these ids after the plan's read: plan again.
+        if (errorCode(error) === UNIQUE_VIOLATION && attempt < MAX_APPEND_ATTEMPTS) continue
+        throw toSyncKitError(error, what)
+      }
+    }
   }
 
   async #load(
