@@ -6,15 +6,13 @@ import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { isSyncKitError } from '../../errors/sync-kit-error.js'
 import type { Event, EventWithVersion, Version } from '../../types/index.js'
-import type { VisibilityStrategy } from './postgres-append.js'
 import { POSTGRES_MIGRATIONS, migratePostgresSchema } from './postgres-migrations.js'
 import { resolveNames } from './postgres-names.js'
-import { openPostgresStore } from './postgres-store.js'
+import { createPostgresStore } from './postgres-store.js'
 import type { PostgresPool, PostgresStore, PostgresStoreOptions } from './postgres-types.js'
 import { createTestDatabase, postgresUrl, testPool, type TestDatabase } from './postgres.fixture.js'
 
 const url = postgresUrl()
-const STRATEGIES: readonly VisibilityStrategy[] = ['append-lock', 'xmin']
 
 function ev(id: string, extra: Partial<Event> = {}): Event {
   return { id, type: 'Noted', aggregateId: 'agg-1', data: { id }, ...extra }
@@ -54,10 +52,9 @@ describe.skipIf(url === undefined)('postgres store', () => {
   async function open(
     pool: PostgresPool,
     schema: string,
-    strategy: VisibilityStrategy = 'append-lock',
     options: Partial<PostgresStoreOptions> = {},
   ): Promise<PostgresStore> {
-    const store = await openPostgresStore({ pool, schema, ...options }, strategy)
+    const store = await createPostgresStore({ pool, schema, ...options })
     stores.push(store)
     return store
   }
@@ -145,7 +142,7 @@ describe.skipIf(url === undefined)('postgres store', () => {
       await admin.query(
         `INSERT INTO "${schema}".sync_kit_schema_version (version, description) VALUES (2, 'from a newer sync-kit')`,
       )
-      const error = await rejection(openPostgresStore({ pool: db.pool(), schema }, 'append-lock'))
+      const error = await rejection(createPostgresStore({ pool: db.pool(), schema }))
       expect(isSyncKitError(error, 'incompatible-database')).toBe(true)
       expect((error as { details: unknown }).details).toEqual({
         userVersion: 2,
@@ -160,7 +157,7 @@ describe.skipIf(url === undefined)('postgres store', () => {
       await admin.query(
         `CREATE SCHEMA "${schema}"; CREATE TABLE "${schema}".sync_kit_events (x int)`,
       )
-      const error = await rejection(openPostgresStore({ pool: db.pool(), schema }, 'append-lock'))
+      const error = await rejection(createPostgresStore({ pool: db.pool(), schema }))
       expect(isSyncKitError(error, 'incompatible-database')).toBe(true)
       expect((error as { details: { table?: string } }).details.table).toBe('sync_kit_events')
       expect(await count(`pg_tables WHERE schemaname = '${schema}'`)).toBe(1)
@@ -170,7 +167,7 @@ describe.skipIf(url === undefined)('postgres store', () => {
       const schema = db.freshSchema()
       await (await open(db.pool(), schema)).close()
       await admin.query(`ALTER TABLE "${schema}".sync_kit_events DROP COLUMN tenant`)
-      const error = await rejection(openPostgresStore({ pool: db.pool(), schema }, 'append-lock'))
+      const error = await rejection(createPostgresStore({ pool: db.pool(), schema }))
       expect(isSyncKitError(error, 'incompatible-database')).toBe(true)
       expect((error as Error).message).toMatch(/sync_kit_events" has columns/)
     })
@@ -208,8 +205,8 @@ describe.skipIf(url === undefined)('postgres store', () => {
 
     it('tablePrefix gives each log its own tables in one schema; an empty prefix gives bare names', async () => {
       const schema = db.freshSchema()
-      const a = await open(db.pool(), schema, 'append-lock', { tablePrefix: 'a_' })
-      const bare = await open(db.pool(), schema, 'append-lock', { tablePrefix: '' })
+      const a = await open(db.pool(), schema, { tablePrefix: 'a_' })
+      const bare = await open(db.pool(), schema, { tablePrefix: '' })
       await a.store(ev('in-a'))
       await bare.store(ev('in-bare'))
       expect(ids(await a.load(null))).toEqual(['in-a'])
@@ -255,21 +252,18 @@ describe.skipIf(url === undefined)('postgres store', () => {
       ])
     })
 
-    it.each(STRATEGIES)(
-      'the same new event pushed through two instances at once is stored once (%s)',
-      async (strategy) => {
-        const schema = db.freshSchema()
-        const one = await open(db.pool(), schema, strategy)
-        const two = await open(db.pool(), schema, strategy)
-        for (let round = 0; round < 10; round++) {
-          const event = ev(`race-${round}`)
-          const [r1, r2] = await Promise.all([one.store(event), two.store(event)])
-          expect(r1?.version.toString()).toBe(r2?.version.toString())
-          expect([r1?.duplicate, r2?.duplicate].sort()).toEqual([false, true])
-        }
-        expect(await count(`"${schema}".sync_kit_events`)).toBe(10)
-      },
-    )
+    it('the same new event pushed through two instances at once is stored once, without a conflict', async () => {
+      const schema = db.freshSchema()
+      const one = await open(db.pool(), schema)
+      const two = await open(db.pool(), schema)
+      for (let round = 0; round < 10; round++) {
+        const event = ev(`race-${round}`)
+        const [r1, r2] = await Promise.all([one.store(event), two.store(event)])
+        expect(r1?.version.toString()).toBe(r2?.version.toString())
+        expect([r1?.duplicate, r2?.duplicate].sort()).toEqual([false, true])
+      }
+      expect(await count(`"${schema}".sync_kit_events`)).toBe(10)
+    })
   })
 
   describe('versions and content', () => {
@@ -376,82 +370,72 @@ describe.skipIf(url === undefined)('postgres store', () => {
       }
     })
 
-    it.each(STRATEGIES)(
-      'no reader, on any instance, skips an append held open while others commit (%s)',
-      async (strategy) => {
-        const schema = db.freshSchema()
-        const application = `held-${schema}`
-        const writerA = await open(db.pool({ application_name: application }), schema, strategy)
-        const writerB = await open(db.pool(), schema, strategy)
-        const writerC = await open(db.pool(), schema, strategy)
-        // Readers on pools of their own: other server instances.
-        const readers = [
-          await open(db.pool(), schema, strategy),
-          await open(db.pool(), schema, strategy),
-        ]
-        await writerB.store(ev('before'))
+    it('no reader, on any instance, skips an append held open while others append', async () => {
+      const schema = db.freshSchema()
+      const application = `held-${schema}`
+      const writerA = await open(db.pool({ application_name: application }), schema)
+      const writerB = await open(db.pool(), schema)
+      const writerC = await open(db.pool(), schema)
+      // Readers on pools of their own: other server instances.
+      const readers = [await open(db.pool(), schema), await open(db.pool(), schema)]
+      await writerB.store(ev('before'))
 
-        // Given an append that has taken its sequence number but not committed
-        const hold = await lockHoldRow(schema)
-        const heldAppend = writerA.storeBatch([ev('held')], { checkpoint: HOLD })
-        await blockedOnLock(application)
-        // When other instances append meanwhile (xmin: they commit; append-lock: they wait)
-        let othersDone = false
-        const others = Promise.all([
-          writerB.store(ev('b1')),
-          writerC.storeBatch([ev('c1'), ev('c2')]),
-        ]).then((results) => {
-          othersDone = true
-          return results
-        })
-        const cursors = readers.map(() => ({
-          since: null as Version | null,
-          seen: [] as EventWithVersion[],
-        }))
-        // and readers page through the log all along, moving their cursors past what they saw
-        const poll = async (): Promise<void> => {
-          await Promise.all(
-            readers.map(async (reader, i) => {
-              const cursor = cursors[i] as (typeof cursors)[number]
-              for (;;) {
-                const page = await reader.load(cursor.since, { limit: 2 })
-                if (page.length === 0) return
-                cursor.seen.push(...page)
-                cursor.since = (page.at(-1) as EventWithVersion).version
-              }
-            }),
-          )
-        }
-        // A failing expectation must not leave the transaction open for the tests after this one.
-        try {
-          for (let i = 0; i < 10; i++) {
-            await poll()
-            await sleep(10)
-          }
-          if (strategy === 'xmin') {
-            await others // committed, yet not served while the held append is in flight
-          } else {
-            expect(othersDone).toBe(false) // they wait for the append lock
-          }
+      // Given an append that has taken its sequence number but not committed
+      const hold = await lockHoldRow(schema)
+      const heldAppend = writerA.storeBatch([ev('held')], { checkpoint: HOLD })
+      await blockedOnLock(application)
+      // When other instances append meanwhile (they wait for the append lock)
+      let othersDone = false
+      const others = Promise.all([
+        writerB.store(ev('b1')),
+        writerC.storeBatch([ev('c1'), ev('c2')]),
+      ]).then((results) => {
+        othersDone = true
+        return results
+      })
+      const cursors = readers.map(() => ({
+        since: null as Version | null,
+        seen: [] as EventWithVersion[],
+      }))
+      // and readers page through the log all along, moving their cursors past what they saw
+      const poll = async (): Promise<void> => {
+        await Promise.all(
+          readers.map(async (reader, i) => {
+            const cursor = cursors[i] as (typeof cursors)[number]
+            for (;;) {
+              const page = await reader.load(cursor.since, { limit: 2 })
+              if (page.length === 0) return
+              cursor.seen.push(...page)
+              cursor.since = (page.at(-1) as EventWithVersion).version
+            }
+          }),
+        )
+      }
+      // A failing expectation must not leave the transaction open for the tests after this one.
+      try {
+        for (let i = 0; i < 10; i++) {
           await poll()
-          // Then no reader has moved past the held event
-          for (const cursor of cursors) expect(ids(cursor.seen)).toEqual(['before'])
-        } finally {
-          await hold.release()
+          await sleep(10)
         }
-        const [heldResult] = await heldAppend
-        await others
+        expect(othersDone).toBe(false)
         await poll()
-        // And every reader gets every event exactly once, in version order
-        for (const cursor of cursors) {
-          expect(ids(cursor.seen).sort()).toEqual(['b1', 'before', 'c1', 'c2', 'held'])
-          const versions = cursor.seen.map((r) => BigInt(r.version.toString()))
-          expect(versions).toEqual([...versions].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)))
-          expect(new Set(versions).size).toBe(5)
-        }
-        expect(heldResult?.version.toString()).toBe('2')
-      },
-    )
+        // Then no reader has moved past the held event
+        for (const cursor of cursors) expect(ids(cursor.seen)).toEqual(['before'])
+      } finally {
+        await hold.release()
+      }
+      const [heldResult] = await heldAppend
+      await others
+      await poll()
+      // And every reader gets every event exactly once, in version order
+      for (const cursor of cursors) {
+        expect(ids(cursor.seen).sort()).toEqual(['b1', 'before', 'c1', 'c2', 'held'])
+        const versions = cursor.seen.map((r) => BigInt(r.version.toString()))
+        expect(versions).toEqual([...versions].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)))
+        expect(new Set(versions).size).toBe(5)
+      }
+      expect(heldResult?.version.toString()).toBe('2')
+    })
   })
 
   describe('cancellation and close', () => {
@@ -552,7 +536,7 @@ describe.skipIf(url === undefined)('postgres store', () => {
       })
       pool.on('error', () => undefined)
       try {
-        const error = await rejection(openPostgresStore({ pool }, 'append-lock'))
+        const error = await rejection(createPostgresStore({ pool }))
         expect(isSyncKitError(error, 'unavailable')).toBe(true)
         expect((error as { transient: boolean }).transient).toBe(true)
         expect((error as { cause: { code?: string } }).cause.code).toBe('ECONNREFUSED')

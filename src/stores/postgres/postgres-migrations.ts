@@ -1,7 +1,7 @@
 import { SyncKitError } from '../../errors/sync-kit-error.js'
 import { POSTGRES_PREFIX, toSyncKitError } from './postgres-errors.js'
 import { LOCK_CLASS, type PostgresNames } from './postgres-names.js'
-import { checkOut } from './postgres-transaction.js'
+import { checkOut } from './postgres-connection.js'
 import type { PostgresPool, PostgresPoolClient } from './postgres-types.js'
 
 /** One step of the PostgreSQL store's schema, from `version - 1` to `version`. */
@@ -38,8 +38,7 @@ CREATE TABLE ${n.events} (
   tenant text COLLATE "C",
   data json NOT NULL,
   metadata json,
-  created_at timestamptz NOT NULL,
-  txid xid8 NOT NULL DEFAULT pg_current_xact_id()
+  created_at timestamptz NOT NULL
 );
 CREATE INDEX ${n.object('events_aggregate_id_seq')} ON ${n.events} (aggregate_id, seq);
 CREATE INDEX ${n.object('events_type_seq')} ON ${n.events} (type, seq);
@@ -89,7 +88,6 @@ function expectedColumns(n: PostgresNames): Readonly<Record<string, readonly str
       'data json not null',
       'metadata json',
       'created_at timestamp with time zone not null',
-      'txid xid8 not null',
     ],
     [n.tables.checkpoints]: [
       'remote text not null',

@@ -1,5 +1,4 @@
 import type { FilterGroups } from '../../core/filters.js'
-import type { VisibilityStrategy } from './postgres-append.js'
 import type { PostgresNames } from './postgres-names.js'
 
 /** A query: its SQL and the values of its `$n` placeholders. */
@@ -47,7 +46,6 @@ const GROUP_COLUMNS: readonly (readonly [keyof FilterGroups, string])[] = [
  * @param since - only events with a larger `seq` (decimal).
  * @param groups - the grouped, validated filters, or `undefined` for none.
  * @param limit - the page size, or `undefined` for no limit.
- * @param visible - a further condition that keeps rows not yet safe to serve out, if any.
  * @returns the query.
  */
 export function buildLoadQuery(
@@ -56,11 +54,9 @@ export function buildLoadQuery(
   since: string,
   groups: FilterGroups | undefined,
   limit: number | undefined,
-  visible?: string,
 ): PostgresQuery {
   const values: unknown[] = [since]
   const where = ['seq > $1::bigint']
-  if (visible !== undefined) where.push(visible)
   const add = (column: string, list: readonly string[]): void => {
     if (list.length === 1) {
       values.push(list[0])
@@ -83,15 +79,4 @@ export function buildLoadQuery(
     text: `SELECT ${EVENT_COLUMNS} FROM ${names.events} e WHERE ${where.join(' AND ')} ORDER BY e.seq LIMIT $${values.length}::bigint`,
     values,
   }
-}
-
-/**
- * The condition a read adds under a visibility strategy: under `xmin`, only rows whose
- * transaction is older than the oldest transaction still running (taken from the statement's own
- * snapshot, once per statement).
- * @param strategy - the visibility strategy.
- * @returns the SQL condition, or `undefined` when every committed row may be served.
- */
-export function visibilityCondition(strategy: VisibilityStrategy): string | undefined {
-  return strategy === 'xmin' ? 'txid < (SELECT pg_snapshot_xmin(pg_current_snapshot()))' : undefined
 }

@@ -21,20 +21,17 @@ import type {
 } from '../../types/index.js'
 import { SequenceVersion } from '../../versions/sequence-version.js'
 import {
-  BEGIN_APPEND,
   appendResults,
   planAppend,
-  writeAppend,
   writeAppendStatement,
   writeCheckpoint,
-  type VisibilityStrategy,
 } from './postgres-append.js'
 import { POSTGRES_PREFIX, errorCode, toSyncKitError } from './postgres-errors.js'
 import { migratePostgresSchema } from './postgres-migrations.js'
 import { resolveNames, type PostgresNames } from './postgres-names.js'
-import { buildLoadQuery, visibilityCondition, type EventRow } from './postgres-queries.js'
+import { buildLoadQuery, type EventRow } from './postgres-queries.js'
 import { describe, encodeEvent, rowToEvent } from './postgres-rows.js'
-import { raceAbort, runTransaction } from './postgres-transaction.js'
+import { raceAbort } from './postgres-connection.js'
 import type { PostgresPool, PostgresStore, PostgresStoreOptions } from './postgres-types.js'
 
 /** The largest `seq` a `bigint` column holds. */
@@ -75,20 +72,6 @@ const EPOCH_KEY = 'epoch'
  * ```
  */
 export async function createPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
-  return openPostgresStore(options, 'append-lock')
-}
-
-/**
- * {@link createPostgresStore} with a chosen visibility strategy.
- * @param options - as for {@link createPostgresStore}.
- * @param visibility - see {@link VisibilityStrategy}.
- * @returns the store.
- * @internal For bench/postgres-visibility.ts only; not exported from `sync-kit/postgres`.
- */
-export async function openPostgresStore(
-  options: PostgresStoreOptions,
-  visibility: VisibilityStrategy,
-): Promise<PostgresStore> {
   if (typeof options !== 'object' || (options as unknown) === null) {
     throw invalid(
       'options',
@@ -116,28 +99,21 @@ export async function openPostgresStore(
     )
   }
   await migratePostgresSchema(options.pool, names)
-  return new PostgresEventStore(options.pool, names, clock, visibility)
+  return new PostgresEventStore(options.pool, names, clock)
 }
 
 class PostgresEventStore implements PostgresStore {
   readonly pool: PostgresPool
   readonly #names: PostgresNames
   readonly #clock: Clock
-  readonly #visibility: VisibilityStrategy
   /** Calls still running, awaited by `close()`. */
   readonly #running = new Set<Promise<unknown>>()
   #closed = false
 
-  constructor(
-    pool: PostgresPool,
-    names: PostgresNames,
-    clock: Clock,
-    visibility: VisibilityStrategy,
-  ) {
+  constructor(pool: PostgresPool, names: PostgresNames, clock: Clock) {
     this.pool = pool
     this.#names = names
     this.#clock = clock
-    this.#visibility = visibility
   }
 
   async store(event: Event, options?: SignalOptions): Promise<StoreResult> {
@@ -173,9 +149,9 @@ class PostgresEventStore implements PostgresStore {
     const signal = options?.signal
     this.#guard('latestVersion', signal)
     const row = await this.#read('latestVersion', signal, async () => {
-      const visible = visibilityCondition(this.#visibility)
+      // Safe to serve whole: appends commit in sequence order (see postgres-append.ts).
       const result = await this.pool.query(
-        `SELECT max(seq)::text AS seq FROM ${this.#names.events}${visible === undefined ? '' : ` WHERE ${visible}`}`,
+        `SELECT max(seq)::text AS seq FROM ${this.#names.events}`,
       )
       return result.rows[0] as { seq: string | null } | undefined
     })
@@ -215,11 +191,9 @@ class PostgresEventStore implements PostgresStore {
     const signal = options?.signal
     this.#guard('setCheckpoint', signal)
     const checked = checkedCheckpoint(key, value)
-    // One statement: atomic on its own; the abort check happens before it is sent.
-    await this.#track(
-      runTransaction(this.pool, 'setCheckpoint', signal, 'BEGIN', (tx) =>
-        writeCheckpoint(tx, this.#names, checked.key, checked.value),
-      ),
+    // One statement, atomic on its own. Once it is sent the call reports its outcome.
+    await this.#write('setCheckpoint', () =>
+      writeCheckpoint(this.pool, this.#names, checked.key, checked.value),
     )
   }
 
@@ -233,19 +207,16 @@ class PostgresEventStore implements PostgresStore {
       )
     }
     const meta = this.#names.meta
-    const begin = 'BEGIN ISOLATION LEVEL READ COMMITTED'
-    const row = await this.#track(
-      runTransaction(this.pool, 'loadOrCreateEpoch', signal, begin, async (tx) => {
-        // Two statements, each with its own snapshot: when another instance inserted the epoch
-        // first, the INSERT waits for it to commit and does nothing, and the SELECT then sees it.
-        await tx.query(
-          `INSERT INTO ${meta} (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`,
-          [EPOCH_KEY, candidate],
-        )
-        const result = await tx.query(`SELECT value FROM ${meta} WHERE key = $1`, [EPOCH_KEY])
-        return result.rows[0] as { value: string } | undefined
-      }),
-    )
+    const row = await this.#write('loadOrCreateEpoch', async () => {
+      // Two statements, each with its own snapshot: when another instance inserted the epoch
+      // first, the INSERT waits for it to commit and does nothing, and the SELECT then sees it.
+      await this.pool.query(
+        `INSERT INTO ${meta} (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`,
+        [EPOCH_KEY, candidate],
+      )
+      const result = await this.pool.query(`SELECT value FROM ${meta} WHERE key = $1`, [EPOCH_KEY])
+      return result.rows[0] as { value: string } | undefined
+    })
     if (row === undefined) {
       throw new SyncKitError(
         'internal',
@@ -283,13 +254,6 @@ class PostgresEventStore implements PostgresStore {
       if (plan.fresh.length === 0 && checkpoint === undefined) {
         return appendResults(plan, new Map())
       }
-      if (this.#visibility === 'xmin') {
-        return this.#track(
-          runTransaction(this.pool, what, signal, BEGIN_APPEND, (tx) =>
-            writeAppend(tx, this.#names, 'xmin', plan, checkpoint, createdAt),
-          ),
-        )
-      }
       // The last moment to abort: once the write is sent, the call reports its outcome.
       this.#guard(what, signal)
       try {
@@ -319,19 +283,24 @@ class PostgresEventStore implements PostgresStore {
     if (groups === null || (aggregateId !== undefined && hasNul(aggregateId))) return []
     // A cursor past the largest seq (a client's garbage Last-Event-ID) has nothing after it.
     if (after >= MAX_SEQ) return []
-    const query = buildLoadQuery(
-      this.#names,
-      aggregateId,
-      after.toString(),
-      groups,
-      limit,
-      visibilityCondition(this.#visibility),
-    )
+    const query = buildLoadQuery(this.#names, aggregateId, after.toString(), groups, limit)
     const rows = await this.#read(what, signal, async () => {
       const result = await this.pool.query(query.text, query.values)
       return result.rows as EventRow[]
     })
     return rows.map(rowToEvent)
+  }
+
+  /**
+   * Runs a write on the pool (the caller checked the signal just before): not abortable once
+   * sent, so the call always reports what happened.
+   */
+  #write<T>(what: string, work: () => Promise<T>): Promise<T> {
+    return this.#track(
+      work().catch((error: unknown) => {
+        throw toSyncKitError(error, what)
+      }),
+    )
   }
 
   /** Runs a read on the pool: rejects with `aborted` as soon as the signal fires. */
