@@ -22,9 +22,11 @@ export { createPostgresStore } from './postgres-store.js'
 export { POSTGRES_SCHEMA_VERSION } from './postgres-migrations.js'
 export { DEFAULT_POSTGRES_SCHEMA, DEFAULT_POSTGRES_TABLE_PREFIX } from './postgres-names.js'
 export type {
+  PostgresNotification,
   PostgresPool,
   PostgresPoolClient,
   PostgresQueryResult,
   PostgresStore,
   PostgresStoreOptions,
+  PostgresWatchOptions,
 } from './postgres-types.js'

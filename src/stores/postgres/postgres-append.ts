@@ -103,7 +103,8 @@ export function appendResults(
 /**
  * Writes a planned append in ONE statement, its own transaction: takes the append lock (a
  * transaction-level advisory lock, held until the statement commits), reserves the batch's
- * sequence numbers under it, inserts the new events and writes the checkpoint. The lock is held
+ * sequence numbers under it, inserts the new events, writes the checkpoint and notifies
+ * watchers (`pg_notify`, delivered at commit). The lock is held
  * for the statement and its commit only, with no round trip to the client inside it.
  *
  * Without `ON CONFLICT`: when another append stored one of the planned ids since the plan's read,
@@ -158,7 +159,11 @@ export async function writeAppendStatement(
       'SELECT $8, $9, $10, $11 FROM reserved ' +
       'ON CONFLICT (remote, direction) DO UPDATE SET version = excluded.version, epoch = excluded.epoch)'
   }
-  text += ' SELECT seq::text AS seq, id FROM inserted'
+  // Wakes watchers on other instances at commit (NOTIFY is transactional); the payload is the
+  // newest version. The table stays the truth: a missed notification only delays a wake-up.
+  text +=
+    `, notified AS (SELECT pg_notify('${names.channel}', max(seq)::text) FROM inserted) ` +
+    'SELECT i.seq::text AS seq, i.id FROM inserted i, notified'
   const result = await db.query(text, values)
   const inserted = new Map<string, SequenceVersion>()
   for (const row of result.rows as { seq: string; id: string }[]) {

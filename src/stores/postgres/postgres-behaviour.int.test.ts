@@ -519,6 +519,93 @@ describe.skipIf(url === undefined)('postgres store', () => {
     })
   })
 
+  describe('watch', () => {
+    /** Resolves with the listener's argument at its next call. */
+    function nextWake(calls: ((latest?: string) => void)[]): Promise<string | undefined> {
+      return new Promise((resolve) => calls.push(resolve))
+    }
+
+    function watcherOf(store: PostgresStore, pollIntervalMs = 60_000) {
+      const waiting: ((latest?: string) => void)[] = []
+      const wakes: (string | undefined)[] = []
+      const stop = store.watch(
+        (latest) => {
+          wakes.push(latest)
+          for (const resolve of waiting.splice(0)) resolve(latest)
+        },
+        { pollIntervalMs, backoff: { initialMs: 20, maxMs: 100 } },
+      )
+      return { stop, wakes, next: () => nextWake(waiting) }
+    }
+
+    it('an append through one instance wakes a watcher on another with the newest version', async () => {
+      const schema = db.freshSchema()
+      const writer = await open(db.pool(), schema)
+      const watched = await open(db.pool(), schema)
+      const watcher = watcherOf(watched)
+      expect(await watcher.next()).toBeUndefined() // listening: the catch-up wake
+      const woken = watcher.next()
+      const [, second] = await writer.storeBatch([ev('w1'), ev('w2')])
+      expect(await woken).toBe(second?.version.toString())
+      // A duplicate writes nothing and notifies nobody.
+      await writer.storeBatch([ev('w1')])
+      await sleep(100)
+      expect(watcher.wakes).toHaveLength(2)
+      await watcher.stop()
+    })
+
+    it('a dropped listening connection is reconnected with backoff, waking the watcher again', async () => {
+      const schema = db.freshSchema()
+      const application = `watch-${schema}`
+      const writer = await open(db.pool(), schema)
+      const watched = await open(db.pool({ application_name: application }), schema)
+      const watcher = watcherOf(watched)
+      await watcher.next()
+      const reconnected = watcher.next()
+      await admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1',
+        [application],
+      )
+      expect(await reconnected).toBeUndefined() // listening again: the catch-up wake
+      const woken = watcher.next()
+      const [result] = await writer.storeBatch([ev('after-drop')])
+      expect(await woken).toBe(result?.version.toString())
+      await watcher.stop()
+    })
+
+    it('the fallback poll wakes a watcher without any notification', async () => {
+      const schema = db.freshSchema()
+      const watched = await open(db.pool(), schema)
+      const watcher = watcherOf(watched, 30)
+      await sleep(200)
+      expect(watcher.wakes.length).toBeGreaterThanOrEqual(3)
+      await watcher.stop()
+      const after = watcher.wakes.length
+      await sleep(100)
+      expect(watcher.wakes.length).toBe(after)
+    })
+
+    it('stopping or closing releases the listening connection', async () => {
+      const schema = db.freshSchema()
+      const application = `unwatch-${schema}`
+      const store = await open(db.pool({ application_name: application }), schema)
+      const listening = async (): Promise<number> =>
+        count(`pg_stat_activity WHERE application_name = '${application}' AND query LIKE 'LISTEN%'`)
+      const first = watcherOf(store)
+      await first.next()
+      expect(await listening()).toBe(1)
+      await first.stop()
+      await sleep(50)
+      expect(await listening()).toBe(0)
+      const second = watcherOf(store)
+      await second.next()
+      await store.close()
+      await sleep(50)
+      expect(await listening()).toBe(0)
+      expect(() => store.watch(() => undefined)).toThrow(/called after close/)
+    })
+  })
+
   describe('failures', () => {
     it('an unreachable server rejects with unavailable, the driver error as cause and no SQL', async () => {
       const port = await new Promise<number>((resolve) => {

@@ -49,6 +49,8 @@ export interface PostgresNames {
   readonly object: (name: string) => string
   /** The second advisory-lock key: a 32-bit hash of `schema.prefix`, one per log. */
   readonly lockKey: number
+  /** The LISTEN/NOTIFY channel appends notify on: `sync_kit_` and the lock key in hex. */
+  readonly channel: string
 }
 
 /**
@@ -83,6 +85,7 @@ export function resolveNames(schema: unknown, prefix: unknown): PostgresNames {
     sequence: `${p}event_sequence`,
   }
   const qualify = (name: string): string => `"${s}"."${name}"`
+  const lockKey = fnv1a32(`${s}.${p}`)
   return {
     schema: s,
     prefix: p,
@@ -93,7 +96,8 @@ export function resolveNames(schema: unknown, prefix: unknown): PostgresNames {
     schemaVersion: qualify(tables.schemaVersion),
     sequence: qualify(tables.sequence),
     object: (name) => `"${p}${name}"`,
-    lockKey: fnv1a32(`${s}.${p}`),
+    lockKey,
+    channel: `sync_kit_${(lockKey >>> 0).toString(16).padStart(8, '0')}`,
   }
 }
 

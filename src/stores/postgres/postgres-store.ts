@@ -32,7 +32,13 @@ import { resolveNames, type PostgresNames } from './postgres-names.js'
 import { buildLoadQuery, type EventRow } from './postgres-queries.js'
 import { describe, encodeEvent, rowToEvent } from './postgres-rows.js'
 import { raceAbort } from './postgres-connection.js'
-import type { PostgresPool, PostgresStore, PostgresStoreOptions } from './postgres-types.js'
+import type {
+  PostgresPool,
+  PostgresStore,
+  PostgresStoreOptions,
+  PostgresWatchOptions,
+} from './postgres-types.js'
+import { watchChannel } from './postgres-watch.js'
 
 /** The largest `seq` a `bigint` column holds. */
 const MAX_SEQ = 2n ** 63n - 1n
@@ -108,6 +114,8 @@ class PostgresEventStore implements PostgresStore {
   readonly #clock: Clock
   /** Calls still running, awaited by `close()`. */
   readonly #running = new Set<Promise<unknown>>()
+  /** Stop functions of the running watchers, called by `close()`. */
+  readonly #watchers = new Set<() => Promise<void>>()
   #closed = false
 
   constructor(pool: PostgresPool, names: PostgresNames, clock: Clock) {
@@ -227,8 +235,23 @@ class PostgresEventStore implements PostgresStore {
     return row.value
   }
 
+  watch(listener: (latest?: string) => void, options?: PostgresWatchOptions): () => Promise<void> {
+    this.#guard('watch', undefined)
+    if (typeof listener !== 'function') {
+      throw invalid('listener', `watch needs a listener function, got ${describe(listener)}`)
+    }
+    const stopChannel = watchChannel(this.pool, this.#names.channel, listener, options)
+    const stop = async (): Promise<void> => {
+      this.#watchers.delete(stop)
+      await stopChannel()
+    }
+    this.#watchers.add(stop)
+    return stop
+  }
+
   async close(): Promise<void> {
     this.#closed = true
+    await Promise.allSettled([...this.#watchers].map((stop) => stop()))
     await Promise.allSettled([...this.#running])
   }
 

@@ -1,3 +1,4 @@
+import type { BackoffOptions } from '../../core/backoff.js'
 import type {
   Clock,
   Event,
@@ -5,6 +6,7 @@ import type {
   SignalOptions,
   StoreBatchOptions,
   StoreResult,
+  Timers,
 } from '../../types/index.js'
 import type { SequenceVersion } from '../../versions/sequence-version.js'
 
@@ -54,8 +56,56 @@ export interface PostgresPoolClient {
    * listens while it holds the connection.
    */
   on?(event: 'error', listener: (error: Error) => void): unknown
+  /** Listens for `NOTIFY` messages on the channels this connection `LISTEN`s to (for `watch`). */
+  on?(event: 'notification', listener: (message: PostgresNotification) => void): unknown
+  /** Listens for the end of the connection (for `watch`). */
+  on?(event: 'end', listener: () => void): unknown
   /** Stops listening (see {@link PostgresPoolClient.on}). */
   removeListener?(event: 'error', listener: (error: Error) => void): unknown
+}
+
+/**
+ * A `NOTIFY` message as `pg` delivers it.
+ * @example
+ * ```ts
+ * import type { PostgresNotification } from 'sync-kit/postgres'
+ *
+ * const message: PostgresNotification = { channel: 'sync_kit_1a2b3c4d', payload: '42' }
+ * ```
+ */
+export interface PostgresNotification {
+  /** The channel. */
+  readonly channel: string
+  /** The payload, if any. */
+  readonly payload?: string | undefined
+}
+
+/**
+ * Options for {@link PostgresStore.watch}.
+ * @example
+ * ```ts
+ * import type { PostgresWatchOptions } from 'sync-kit/postgres'
+ *
+ * const options: PostgresWatchOptions = { pollIntervalMs: 10_000, backoff: { initialMs: 200, maxMs: 30_000 } }
+ * ```
+ */
+export interface PostgresWatchOptions {
+  /**
+   * The fallback poll: the listener is also called this often, in milliseconds, so that a
+   * notification lost with a dropped connection delays a wake-up by at most this long.
+   * @defaultValue `5000`
+   */
+  readonly pollIntervalMs?: number
+  /**
+   * Waits between attempts to reconnect the listening connection after it broke (full jitter).
+   * @defaultValue `{ initialMs: 100, maxMs: 10_000 }`
+   */
+  readonly backoff?: BackoffOptions
+  /**
+   * The timers for the poll and the reconnect waits (a `TestClock` in tests).
+   * @defaultValue the global `setTimeout`/`clearTimeout`
+   */
+  readonly timers?: Timers
 }
 
 /**
@@ -177,11 +227,26 @@ export interface PostgresStore extends EventStore {
    * @throws SyncKitError `invalid-argument`, `closed`, `aborted`, `unavailable`, `internal`.
    */
   loadOrCreateEpoch(candidate: string, options?: SignalOptions): Promise<string>
+  /**
+   * Calls `listener` when any instance appends to this log: a wake-up, not the events (load them
+   * from your cursor; the table is the truth). Holds one connection of the pool, which `LISTEN`s
+   * on the log's channel; appends `NOTIFY` it at commit. When the connection breaks, it
+   * reconnects with backoff and calls `listener` once it listens again (appends may have been
+   * missed meanwhile), and a fallback poll calls `listener` every `pollIntervalMs` whatever
+   * happens. A listener that throws is ignored.
+   * @param listener - called with the newest version as a string when a notification says so,
+   * without an argument on a poll or after a reconnect.
+   * @param options - the poll interval, the reconnect backoff, the timers.
+   * @returns a function that stops watching and closes the listening connection.
+   * @throws SyncKitError `invalid-argument` for bad options, `closed` after `close()`.
+   */
+  watch(listener: (latest?: string) => void, options?: PostgresWatchOptions): () => Promise<void>
   /** The pool the store uses (yours). */
   readonly pool: PostgresPool
   /**
-   * Stops the store: every later call rejects with `closed`. Waits for calls already running to
-   * finish, so ending the pool afterwards is safe. Never ends the pool. Idempotent.
+   * Stops the store: every later call rejects with `closed`, watchers stop. Waits for calls
+   * already running to finish, so ending the pool afterwards is safe. Never ends the pool.
+   * Idempotent.
    */
   close(): Promise<void>
 }
