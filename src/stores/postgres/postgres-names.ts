@@ -1,10 +1,26 @@
 import { SyncKitError } from '../../errors/sync-kit-error.js'
 import { POSTGRES_PREFIX } from './postgres-errors.js'
 
-/** Default `schema`: `'public'`. */
+/**
+ * Default `schema`: `'public'`.
+ * @example
+ * ```ts
+ * import { DEFAULT_POSTGRES_SCHEMA } from 'sync-kit/postgres'
+ *
+ * DEFAULT_POSTGRES_SCHEMA // 'public'
+ * ```
+ */
 export const DEFAULT_POSTGRES_SCHEMA = 'public'
 
-/** Default `tablePrefix`: `'sync_kit_'`, so the tables sit safely next to an app's own. */
+/**
+ * Default `tablePrefix`: `'sync_kit_'`, so the tables sit safely next to an app's own.
+ * @example
+ * ```ts
+ * import { DEFAULT_POSTGRES_TABLE_PREFIX } from 'sync-kit/postgres'
+ *
+ * `${DEFAULT_POSTGRES_TABLE_PREFIX}events` // 'sync_kit_events', the events table
+ * ```
+ */
 export const DEFAULT_POSTGRES_TABLE_PREFIX = 'sync_kit_'
 
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/

@@ -1,4 +1,5 @@
 import type { FilterGroups } from '../../core/filters.js'
+import type { StoredEventColumns } from '../../core/stored-event.js'
 import type { PostgresNames } from './postgres-names.js'
 
 /** A query: its SQL and the values of its `$n` placeholders. */
@@ -18,16 +19,9 @@ export const EVENT_COLUMNS =
   'seq::text AS seq, id, type, aggregate_id, data::text AS data, metadata::text AS metadata'
 
 /** A row of the events table as {@link EVENT_COLUMNS} reads it. */
-export interface EventRow {
+export interface EventRow extends StoredEventColumns {
   /** The sequence number, decimal. */
   readonly seq: string
-  readonly id: string
-  readonly type: string
-  readonly aggregate_id: string
-  /** JSON text. */
-  readonly data: string
-  /** JSON text, or `null` for an event without metadata. */
-  readonly metadata: string | null
 }
 
 /** Filter group → column of the events table, in the order the WHERE clause lists them. */

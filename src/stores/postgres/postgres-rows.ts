@@ -1,6 +1,7 @@
 import { SyncKitError } from '../../errors/sync-kit-error.js'
 import { validateEvent } from '../../core/event-validation.js'
-import type { Event, EventWithVersion } from '../../types/index.js'
+import { parseStoredEvent } from '../../core/stored-event.js'
+import type { EventWithVersion } from '../../types/index.js'
 import { SequenceVersion } from '../../versions/sequence-version.js'
 import { POSTGRES_PREFIX } from './postgres-errors.js'
 import type { EncodedEvent } from './postgres-append.js'
@@ -50,28 +51,8 @@ export function encodeEvent(event: unknown): EncodedEvent {
  * outside sync-kit).
  */
 export function rowToEvent(row: EventRow): EventWithVersion {
-  let event: Event
-  try {
-    const data: unknown = JSON.parse(row.data)
-    event =
-      row.metadata === null
-        ? { id: row.id, type: row.type, aggregateId: row.aggregate_id, data }
-        : {
-            id: row.id,
-            type: row.type,
-            aggregateId: row.aggregate_id,
-            data,
-            metadata: JSON.parse(row.metadata) as Event['metadata'] & object,
-          }
-  } catch (error) {
-    throw new SyncKitError(
-      'internal',
-      `${POSTGRES_PREFIX} the stored event "${truncate(String(row.id))}" (seq ${row.seq}) has data or metadata that is not JSON; the table was changed outside sync-kit`,
-      {},
-      { cause: error },
-    )
-  }
-  return { event, version: new SequenceVersion(BigInt(row.seq)) }
+  const where = `${POSTGRES_PREFIX} the stored event "${truncate(row.id)}" (seq ${row.seq})`
+  return { event: parseStoredEvent(row, where), version: new SequenceVersion(BigInt(row.seq)) }
 }
 
 /**
