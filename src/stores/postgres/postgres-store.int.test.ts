@@ -21,6 +21,8 @@ const test: ConformanceTestApi = {
 const url = postgresUrl()
 
 if (url === undefined) {
+  // The one place that says why the PostgreSQL tests (this file and the behaviour tests) skip.
+  console.warn(`[sync-kit] ${PG_SKIP_MESSAGE}`)
   it.skip(PG_SKIP_MESSAGE, () => undefined)
 } else {
   let database: TestDatabase
