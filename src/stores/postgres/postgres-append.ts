@@ -34,8 +34,8 @@ export interface AppendPlan {
 
 /**
  * Plans an append: groups in-batch duplicates, then reads in one statement which ids are stored
- * already. Runs outside the writing transaction and takes no lock, so a batch of duplicates costs
- * one read: no sequence number, no lock, no write.
+ * already. Runs before the write and takes no lock, so a batch of duplicates costs one read: no
+ * sequence number, no lock, no write.
  * @param db - the pool.
  * @param names - the store's object names.
  * @param events - the validated, encoded batch.
@@ -81,18 +81,16 @@ export async function planAppend(
  * The results of a planned append once its new events are written.
  * @param plan - the plan.
  * @param inserted - versions of the events this append inserted.
- * @param raced - versions of planned-new events that another append stored first (duplicates).
  * @returns one result per input event.
  */
 export function appendResults(
   plan: AppendPlan,
   inserted: ReadonlyMap<string, SequenceVersion>,
-  raced: ReadonlyMap<string, SequenceVersion> = new Map(),
 ): StoreResult[] {
   return plan.events.map((encoded, i) => {
     const id = encoded.event.id
     const mine = inserted.get(id)
-    const version = mine ?? plan.stored.get(id) ?? raced.get(id)
+    const version = mine ?? plan.stored.get(id)
     return {
       version: version as SequenceVersion,
       duplicate: mine === undefined || plan.firstIndex.get(id) !== i,
@@ -103,9 +101,14 @@ export function appendResults(
 /**
  * Writes a planned append in ONE statement, its own transaction: takes the append lock (a
  * transaction-level advisory lock, held until the statement commits), reserves the batch's
- * sequence numbers under it, inserts the new events, writes the checkpoint and notifies
- * watchers (`pg_notify`, delivered at commit). The lock is held
- * for the statement and its commit only, with no round trip to the client inside it.
+ * sequence numbers under it, inserts the new events, writes the checkpoint and notifies watchers
+ * (`pg_notify`, delivered at commit). The lock is held for the statement and its commit only,
+ * with no round trip to the client inside it.
+ *
+ * Why the lock (docs/stores.md, "Visibility"): a number becomes visible only when its
+ * transaction commits, so without it a reader could see 11 before 10 commits and move past 10
+ * for good. Holding the lock from before the numbers are drawn until the commit makes sequence
+ * order commit order, so a plain `seq > since` read only ever sees a gap-free prefix.
  *
  * Without `ON CONFLICT`: when another append stored one of the planned ids since the plan's read,
  * the statement fails with a unique violation (SQLSTATE 23505) and stores nothing; the caller

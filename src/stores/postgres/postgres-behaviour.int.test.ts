@@ -42,8 +42,16 @@ describe.skipIf(url === undefined)('postgres store', () => {
     db = await createTestDatabase(url as string, 'behaviour')
     admin = db.pool()
   })
+  // Pools of one test are ended after it, so the file never holds more than a few connections.
+  const pools: pg.Pool[] = []
+  const newPool = (config?: pg.PoolConfig): pg.Pool => {
+    const pool = db.pool(config)
+    pools.push(pool)
+    return pool
+  }
   afterEach(async () => {
     await Promise.allSettled(stores.splice(0).map((s) => s.close()))
+    await Promise.allSettled(pools.splice(0).map((p) => p.end()))
   })
   afterAll(async () => {
     await db.drop()
@@ -112,10 +120,10 @@ describe.skipIf(url === undefined)('postgres store', () => {
   describe('migrations', () => {
     it('creating a store twice on one schema migrates once and keeps the events', async () => {
       const schema = db.freshSchema()
-      const first = await open(db.pool(), schema)
+      const first = await open(newPool(), schema)
       await first.store(ev('e1'))
       await first.close()
-      const second = await open(db.pool(), schema)
+      const second = await open(newPool(), schema)
       expect(ids(await second.load(null))).toEqual(['e1'])
       expect(await count(`"${schema}".sync_kit_schema_version`)).toBe(1)
     })
@@ -124,7 +132,7 @@ describe.skipIf(url === undefined)('postgres store', () => {
       const schema = db.freshSchema()
       const epochs = await Promise.all(
         Array.from({ length: 6 }, async (_, i) => {
-          const store = await open(db.pool({ max: 1 }), schema)
+          const store = await open(newPool({ max: 1 }), schema)
           return store.loadOrCreateEpoch(`candidate-${i}`)
         }),
       )
@@ -138,11 +146,11 @@ describe.skipIf(url === undefined)('postgres store', () => {
 
     it('a database written by a newer schema is refused with incompatible-database and left unchanged', async () => {
       const schema = db.freshSchema()
-      await (await open(db.pool(), schema)).close()
+      await (await open(newPool(), schema)).close()
       await admin.query(
         `INSERT INTO "${schema}".sync_kit_schema_version (version, description) VALUES (2, 'from a newer sync-kit')`,
       )
-      const error = await rejection(createPostgresStore({ pool: db.pool(), schema }))
+      const error = await rejection(createPostgresStore({ pool: newPool(), schema }))
       expect(isSyncKitError(error, 'incompatible-database')).toBe(true)
       expect((error as { details: unknown }).details).toEqual({
         userVersion: 2,
@@ -157,7 +165,7 @@ describe.skipIf(url === undefined)('postgres store', () => {
       await admin.query(
         `CREATE SCHEMA "${schema}"; CREATE TABLE "${schema}".sync_kit_events (x int)`,
       )
-      const error = await rejection(createPostgresStore({ pool: db.pool(), schema }))
+      const error = await rejection(createPostgresStore({ pool: newPool(), schema }))
       expect(isSyncKitError(error, 'incompatible-database')).toBe(true)
       expect((error as { details: { table?: string } }).details.table).toBe('sync_kit_events')
       expect(await count(`pg_tables WHERE schemaname = '${schema}'`)).toBe(1)
@@ -165,9 +173,9 @@ describe.skipIf(url === undefined)('postgres store', () => {
 
     it('a table whose columns were changed is refused with incompatible-database', async () => {
       const schema = db.freshSchema()
-      await (await open(db.pool(), schema)).close()
+      await (await open(newPool(), schema)).close()
       await admin.query(`ALTER TABLE "${schema}".sync_kit_events DROP COLUMN tenant`)
-      const error = await rejection(createPostgresStore({ pool: db.pool(), schema }))
+      const error = await rejection(createPostgresStore({ pool: newPool(), schema }))
       expect(isSyncKitError(error, 'incompatible-database')).toBe(true)
       expect((error as Error).message).toMatch(/sync_kit_events" has columns/)
     })
@@ -175,7 +183,7 @@ describe.skipIf(url === undefined)('postgres store', () => {
     it('a later step runs once and is recorded; a failing step leaves nothing behind', async () => {
       const schema = db.freshSchema()
       const names = resolveNames(schema, undefined)
-      const pool = db.pool()
+      const pool = newPool()
       const step2 = {
         version: 2,
         description: 'a test step',
@@ -205,8 +213,8 @@ describe.skipIf(url === undefined)('postgres store', () => {
 
     it('tablePrefix gives each log its own tables in one schema; an empty prefix gives bare names', async () => {
       const schema = db.freshSchema()
-      const a = await open(db.pool(), schema, { tablePrefix: 'a_' })
-      const bare = await open(db.pool(), schema, { tablePrefix: '' })
+      const a = await open(newPool(), schema, { tablePrefix: 'a_' })
+      const bare = await open(newPool(), schema, { tablePrefix: '' })
       await a.store(ev('in-a'))
       await bare.store(ev('in-bare'))
       expect(ids(await a.load(null))).toEqual(['in-a'])
@@ -219,7 +227,7 @@ describe.skipIf(url === undefined)('postgres store', () => {
   describe('duplicates', () => {
     it('a duplicate push costs no sequence number and sends no write', async () => {
       const schema = db.freshSchema()
-      const recorded = testPool(db.pool())
+      const recorded = testPool(newPool())
       const store = await open(recorded.pool, schema)
       const [a, b] = await store.storeBatch([ev('a'), ev('b')])
       const before = await sequenceState(schema)
@@ -240,7 +248,7 @@ describe.skipIf(url === undefined)('postgres store', () => {
 
     it('a batch mixing duplicates and new events numbers only the new ones, consecutively', async () => {
       const schema = db.freshSchema()
-      const store = await open(db.pool(), schema)
+      const store = await open(newPool(), schema)
       await store.storeBatch([ev('a'), ev('b')])
       const results = await store.storeBatch([ev('x'), ev('a'), ev('y'), ev('b'), ev('z')])
       expect(results.map((r) => [r.version.toString(), r.duplicate])).toEqual([
@@ -254,8 +262,8 @@ describe.skipIf(url === undefined)('postgres store', () => {
 
     it('the same new event pushed through two instances at once is stored once, without a conflict', async () => {
       const schema = db.freshSchema()
-      const one = await open(db.pool(), schema)
-      const two = await open(db.pool(), schema)
+      const one = await open(newPool(), schema)
+      const two = await open(newPool(), schema)
       for (let round = 0; round < 10; round++) {
         const event = ev(`race-${round}`)
         const [r1, r2] = await Promise.all([one.store(event), two.store(event)])
@@ -269,7 +277,7 @@ describe.skipIf(url === undefined)('postgres store', () => {
   describe('versions and content', () => {
     it('versions stay exact past 2^53', async () => {
       const schema = db.freshSchema()
-      const store = await open(db.pool(), schema)
+      const store = await open(newPool(), schema)
       await admin.query(`SELECT setval('"${schema}".sync_kit_event_sequence', 9007199254740992)`)
       const [result] = await store.storeBatch([ev('big')])
       expect(result?.version.toString()).toBe('9007199254740993')
@@ -282,7 +290,7 @@ describe.skipIf(url === undefined)('postgres store', () => {
 
     it('an event reads back exactly as written: key order, numbers, U+0000 inside data', async () => {
       const schema = db.freshSchema()
-      const store = await open(db.pool(), schema)
+      const store = await open(newPool(), schema)
       const data = {
         z: 1,
         a: [0.1, 1e21, -5e-7, Number('12345678901234567890')],
@@ -298,7 +306,7 @@ describe.skipIf(url === undefined)('postgres store', () => {
 
     it('type parsers the application set on pg do not change what the store reads', async () => {
       const schema = db.freshSchema()
-      const store = await open(db.pool(), schema)
+      const store = await open(newPool(), schema)
       const int8 = pg.types.getTypeParser(20)
       const json = pg.types.getTypeParser(114)
       pg.types.setTypeParser(20, (v: string) => Number.parseInt(v, 10))
@@ -317,7 +325,7 @@ describe.skipIf(url === undefined)('postgres store', () => {
 
     it('U+0000, which PostgreSQL text cannot hold, is refused in ids and never matches a filter', async () => {
       const schema = db.freshSchema()
-      const store = await open(db.pool(), schema)
+      const store = await open(newPool(), schema)
       await store.store(ev('plain'))
       for (const event of [
         ev('a\u0000b'),
@@ -337,7 +345,7 @@ describe.skipIf(url === undefined)('postgres store', () => {
 
     it('loadOrCreateEpoch keeps the first candidate and refuses an empty one', async () => {
       const schema = db.freshSchema()
-      const store = await open(db.pool(), schema)
+      const store = await open(newPool(), schema)
       expect(await store.loadOrCreateEpoch('first')).toBe('first')
       expect(await store.loadOrCreateEpoch('second')).toBe('first')
       const error = await rejection(store.loadOrCreateEpoch(''))
@@ -373,11 +381,11 @@ describe.skipIf(url === undefined)('postgres store', () => {
     it('no reader, on any instance, skips an append held open while others append', async () => {
       const schema = db.freshSchema()
       const application = `held-${schema}`
-      const writerA = await open(db.pool({ application_name: application }), schema)
-      const writerB = await open(db.pool(), schema)
-      const writerC = await open(db.pool(), schema)
+      const writerA = await open(newPool({ application_name: application }), schema)
+      const writerB = await open(newPool(), schema)
+      const writerC = await open(newPool(), schema)
       // Readers on pools of their own: other server instances.
-      const readers = [await open(db.pool(), schema), await open(db.pool(), schema)]
+      const readers = [await open(newPool(), schema), await open(newPool(), schema)]
       await writerB.store(ev('before'))
 
       // Given an append that has taken its sequence number but not committed
@@ -441,7 +449,7 @@ describe.skipIf(url === undefined)('postgres store', () => {
   describe('cancellation and close', () => {
     it('an append aborted before its write is sent rejects at once with aborted and stores nothing', async () => {
       const schema = db.freshSchema()
-      const recorded = testPool(db.pool())
+      const recorded = testPool(newPool())
       const store = await open(recorded.pool, schema)
       recorded.statements.length = 0
       // Hold the read that plans the append (which ids exist), before any write.
@@ -461,7 +469,7 @@ describe.skipIf(url === undefined)('postgres store', () => {
     it('an abort after the write was sent is ignored: the call reports what happened', async () => {
       const schema = db.freshSchema()
       const application = `abort-${schema}`
-      const store = await open(db.pool({ application_name: application }), schema)
+      const store = await open(newPool({ application_name: application }), schema)
       const hold = await lockHoldRow(schema)
       const controller = new AbortController()
       let append: Promise<unknown>
@@ -481,7 +489,7 @@ describe.skipIf(url === undefined)('postgres store', () => {
 
     it('a load aborted while its query runs rejects at once with aborted', async () => {
       const schema = db.freshSchema()
-      const recorded = testPool(db.pool())
+      const recorded = testPool(newPool())
       const store = await open(recorded.pool, schema)
       const hold = recorded.holdNext((text) => text.includes('ORDER BY e.seq'))
       const controller = new AbortController()
@@ -495,7 +503,7 @@ describe.skipIf(url === undefined)('postgres store', () => {
     it('close waits for running calls, then every call rejects with closed; the pool stays open', async () => {
       const schema = db.freshSchema()
       const application = `close-${schema}`
-      const pool = db.pool({ application_name: application })
+      const pool = newPool({ application_name: application })
       const store = await open(pool, schema)
       const hold = await lockHoldRow(schema)
       const append = store.storeBatch([ev('in-flight')], { checkpoint: HOLD })
@@ -540,8 +548,8 @@ describe.skipIf(url === undefined)('postgres store', () => {
 
     it('an append through one instance wakes a watcher on another with the newest version', async () => {
       const schema = db.freshSchema()
-      const writer = await open(db.pool(), schema)
-      const watched = await open(db.pool(), schema)
+      const writer = await open(newPool(), schema)
+      const watched = await open(newPool(), schema)
       const watcher = watcherOf(watched)
       expect(await watcher.next()).toBeUndefined() // listening: the catch-up wake
       const woken = watcher.next()
@@ -557,8 +565,8 @@ describe.skipIf(url === undefined)('postgres store', () => {
     it('a dropped listening connection is reconnected with backoff, waking the watcher again', async () => {
       const schema = db.freshSchema()
       const application = `watch-${schema}`
-      const writer = await open(db.pool(), schema)
-      const watched = await open(db.pool({ application_name: application }), schema)
+      const writer = await open(newPool(), schema)
+      const watched = await open(newPool({ application_name: application }), schema)
       const watcher = watcherOf(watched)
       await watcher.next()
       const reconnected = watcher.next()
@@ -575,7 +583,7 @@ describe.skipIf(url === undefined)('postgres store', () => {
 
     it('the fallback poll wakes a watcher without any notification', async () => {
       const schema = db.freshSchema()
-      const watched = await open(db.pool(), schema)
+      const watched = await open(newPool(), schema)
       const watcher = watcherOf(watched, 30)
       await sleep(200)
       expect(watcher.wakes.length).toBeGreaterThanOrEqual(3)
@@ -588,7 +596,7 @@ describe.skipIf(url === undefined)('postgres store', () => {
     it('stopping or closing releases the listening connection', async () => {
       const schema = db.freshSchema()
       const application = `unwatch-${schema}`
-      const store = await open(db.pool({ application_name: application }), schema)
+      const store = await open(newPool({ application_name: application }), schema)
       const listening = async (): Promise<number> =>
         count(`pg_stat_activity WHERE application_name = '${application}' AND query LIKE 'LISTEN%'`)
       const first = watcherOf(store)
@@ -636,7 +644,7 @@ describe.skipIf(url === undefined)('postgres store', () => {
     it('a connection the server drops mid-append is unavailable, stores nothing, and the next call works', async () => {
       const schema = db.freshSchema()
       const application = `drop-${schema}`
-      const store = await open(db.pool({ application_name: application }), schema)
+      const store = await open(newPool({ application_name: application }), schema)
       const hold = await lockHoldRow(schema)
       let outcome: Promise<unknown>
       try {
@@ -658,7 +666,7 @@ describe.skipIf(url === undefined)('postgres store', () => {
 
     it('a database error is internal, naming the SQLSTATE but neither SQL nor the server text', async () => {
       const schema = db.freshSchema()
-      const store = await open(db.pool(), schema)
+      const store = await open(newPool(), schema)
       await admin.query(`DROP TABLE "${schema}".sync_kit_events`)
       const error = await rejection(store.load(null))
       expect(isSyncKitError(error, 'internal')).toBe(true)
