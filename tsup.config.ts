@@ -10,6 +10,7 @@ export const entries: Record<string, string> = {
   'adapter/index': 'src/adapter/index.ts',
   'testing/index': 'src/testing/index.ts',
   'stores/sqlite/index': 'src/stores/sqlite/index.ts',
+  'stores/postgres/index': 'src/stores/postgres/index.ts',
   'transports/http/index': 'src/transports/http/index.ts',
   'transports/http/node': 'src/transports/http/node.ts',
 }
@@ -32,7 +33,7 @@ const config: Options = {
   platform: 'neutral',
   splitting: true,
   treeshake: true,
-  external: ['better-sqlite3'],
+  external: ['better-sqlite3', 'pg'],
   esbuildOptions(options) {
     // Shared chunks in a folder of their own, apart from the entry files.
     options.chunkNames = 'chunks/[name]-[hash]'
