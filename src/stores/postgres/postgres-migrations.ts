@@ -56,6 +56,18 @@ CREATE TABLE ${n.meta} (
 );`
 }
 
+/**
+ * Schema version 2: the `state` table behind `getState`/`setState` (the small durable values a
+ * replica keeps beside its log), JSON text by key.
+ */
+function schemaV2(n: PostgresNames): string {
+  return `
+CREATE TABLE ${n.state} (
+  key text COLLATE "C" PRIMARY KEY,
+  value text NOT NULL
+);`
+}
+
 /** The schema steps, in order. */
 export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
   {
@@ -63,6 +75,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
     description: 'events (seq, id, type, aggregate_id, tenant, data, metadata), checkpoints, meta',
     sql: schemaV1,
   },
+  { version: 2, description: 'state (key, value): getState/setState', sql: schemaV2 },
 ]
 
 /**
@@ -71,7 +84,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
  * ```ts
  * import { POSTGRES_SCHEMA_VERSION } from 'sync-kit/postgres'
  *
- * POSTGRES_SCHEMA_VERSION // 1
+ * POSTGRES_SCHEMA_VERSION // 2
  * ```
  */
 export const POSTGRES_SCHEMA_VERSION: number = POSTGRES_MIGRATIONS.length
@@ -96,6 +109,7 @@ function expectedColumns(n: PostgresNames): Readonly<Record<string, readonly str
       'epoch text',
     ],
     [n.tables.meta]: ['key text not null', 'value text not null'],
+    [n.tables.state]: ['key text not null', 'value text not null'],
   }
 }
 
@@ -169,7 +183,13 @@ async function migrateLocked(
     ).rows[0] as { version: number } | undefined
     from = row?.version ?? 0
   } else {
-    for (const table of [n.tables.events, n.tables.checkpoints, n.tables.meta, n.tables.sequence]) {
+    for (const table of [
+      n.tables.events,
+      n.tables.checkpoints,
+      n.tables.meta,
+      n.tables.state,
+      n.tables.sequence,
+    ]) {
       if (existing.has(table)) {
         throw incompatible(
           `the schema "${n.schema}" already has a relation "${table}" but no "${n.tables.schemaVersion}" table; sync-kit did not create it, so choose another schema or tablePrefix for the store`,

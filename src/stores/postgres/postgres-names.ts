@@ -48,6 +48,7 @@ export interface PostgresNames {
     readonly events: string
     readonly checkpoints: string
     readonly meta: string
+    readonly state: string
     readonly schemaVersion: string
     readonly sequence: string
   }
@@ -57,6 +58,8 @@ export interface PostgresNames {
   readonly checkpoints: string
   /** `"schema"."prefix_meta"`: the epoch and other single values. */
   readonly meta: string
+  /** `"schema"."prefix_state"`: the `getState`/`setState` values, JSON text by key. */
+  readonly state: string
   /** `"schema"."prefix_schema_version"`: one row per applied migration. */
   readonly schemaVersion: string
   /** `"schema"."prefix_event_sequence"`: where `seq` values come from. */
@@ -97,6 +100,7 @@ export function resolveNames(schema: unknown, prefix: unknown): PostgresNames {
     events: `${p}events`,
     checkpoints: `${p}checkpoints`,
     meta: `${p}meta`,
+    state: `${p}state`,
     schemaVersion: `${p}schema_version`,
     sequence: `${p}event_sequence`,
   }
@@ -109,6 +113,7 @@ export function resolveNames(schema: unknown, prefix: unknown): PostgresNames {
     events: qualify(tables.events),
     checkpoints: qualify(tables.checkpoints),
     meta: qualify(tables.meta),
+    state: qualify(tables.state),
     schemaVersion: qualify(tables.schemaVersion),
     sequence: qualify(tables.sequence),
     object: (name) => `"${p}${name}"`,

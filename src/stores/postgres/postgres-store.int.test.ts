@@ -26,6 +26,7 @@ if (url === undefined) {
   it.skip(PG_SKIP_MESSAGE, () => undefined)
 } else {
   let database: TestDatabase
+  const schemas = new WeakMap<object, string>()
   beforeAll(async () => {
     database = await createTestDatabase(url, 'conformance')
   })
@@ -35,9 +36,17 @@ if (url === undefined) {
 
   eventStoreConformance({
     name: 'postgres',
-    createStore: () =>
-      createPostgresStore({ pool: database.pool(), schema: database.freshSchema() }),
+    createStore: async () => {
+      const schema = database.freshSchema()
+      const store = await createPostgresStore({ pool: database.pool(), schema })
+      schemas.set(store, schema)
+      return store
+    },
+    // The same schema again, through a new store object: everything must come from the database.
+    reopen: (closed) =>
+      createPostgresStore({ pool: database.pool(), schema: schemas.get(closed) ?? '' }),
     storeBatch: true,
+    state: true,
     test,
   })
 }

@@ -6,6 +6,7 @@ import {
   checkCheckpointValue,
 } from '../../core/checkpoint.js'
 import { groupFilters, validateLimit, type FilterGroups } from '../../core/filters.js'
+import { checkStateKey, checkStateValue } from '../../core/state.js'
 import { SYSTEM_CLOCK } from '../../core/timers.js'
 import type {
   Checkpoint,
@@ -13,6 +14,7 @@ import type {
   Clock,
   Event,
   EventWithVersion,
+  JsonValue,
   LoadOptions,
   SignalOptions,
   StoreBatchOptions,
@@ -202,6 +204,45 @@ class PostgresEventStore implements PostgresStore {
     // One statement, atomic on its own. Once it is sent the call reports its outcome.
     await this.#write('setCheckpoint', () =>
       writeCheckpoint(this.pool, this.#names, checked.key, checked.value),
+    )
+  }
+
+  async getState(key: string, options?: SignalOptions): Promise<JsonValue | undefined> {
+    const signal = options?.signal
+    this.#guard('getState', signal)
+    const checked = checkStateKey(key, 'postgres')
+    if (hasNul(checked)) return undefined
+    const row = await this.#read('getState', signal, async () => {
+      const result = await this.pool.query(
+        `SELECT value FROM ${this.#names.state} WHERE key = $1`,
+        [checked],
+      )
+      return result.rows[0] as { value: string } | undefined
+    })
+    return row === undefined ? undefined : (JSON.parse(row.value) as JsonValue)
+  }
+
+  async setState(
+    key: string,
+    value: JsonValue | undefined,
+    options?: SignalOptions,
+  ): Promise<void> {
+    const signal = options?.signal
+    this.#guard('setState', signal)
+    const checked = checkStateKey(key, 'postgres')
+    if (hasNul(checked)) {
+      throw invalid('key', 'a state key cannot hold U+0000 in PostgreSQL text')
+    }
+    // Canonical JSON escapes U+0000, so the text always fits a text column.
+    const text = value === undefined ? undefined : checkStateValue(value, 'postgres')
+    const state = this.#names.state
+    await this.#write('setState', () =>
+      text === undefined
+        ? this.pool.query(`DELETE FROM ${state} WHERE key = $1`, [checked])
+        : this.pool.query(
+            `INSERT INTO ${state} (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+            [checked, text],
+          ),
     )
   }
 

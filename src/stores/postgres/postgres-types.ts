@@ -3,6 +3,7 @@ import type {
   Clock,
   Event,
   EventStore,
+  JsonValue,
   SignalOptions,
   StoreBatchOptions,
   StoreResult,
@@ -227,6 +228,24 @@ export interface PostgresStore extends EventStore {
    * @throws SyncKitError `invalid-argument`, `closed`, `aborted`, `unavailable`, `internal`.
    */
   loadOrCreateEpoch(candidate: string, options?: SignalOptions): Promise<string>
+  /**
+   * Reads a small durable value (see `EventStore.setState`) from the `state` table.
+   * @param key - 1–256 characters.
+   * @param options - cancellation.
+   * @returns the value, or `undefined` when none is kept under `key`.
+   * @throws SyncKitError `invalid-argument`, `unavailable`, `internal`, `closed`, `aborted`.
+   */
+  getState(key: string, options?: SignalOptions): Promise<JsonValue | undefined>
+  /**
+   * Writes a small durable value as canonical JSON text, or deletes it when `value` is
+   * `undefined`; committed when the promise resolves.
+   * @param key - 1–256 characters, no U+0000.
+   * @param value - a JSON value, or `undefined` to delete.
+   * @param options - cancellation (honoured until the statement is sent).
+   * @throws SyncKitError `invalid-argument` (bad key, not JSON), `unavailable`, `internal`,
+   * `closed`, `aborted`.
+   */
+  setState(key: string, value: JsonValue | undefined, options?: SignalOptions): Promise<void>
   /**
    * Calls `listener` when any instance appends to this log: a wake-up, not the events (load them
    * from your cursor; the table is the truth). Holds one connection of the pool, which `LISTEN`s
