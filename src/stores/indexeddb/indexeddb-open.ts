@@ -1,7 +1,7 @@
 import { SyncKitError } from '../../errors/sync-kit-error.js'
 import type { Timers } from '../../types/index.js'
 import { errorName } from './indexeddb-errors.js'
-import { applyUpgrades, checkSchema, newerDatabase } from './indexeddb-schema.js'
+import { STORES, applyUpgrades, checkSchema, newerDatabase } from './indexeddb-schema.js'
 import type { IndexedDbUpgrade } from './indexeddb-schema.js'
 
 /** What {@link openDatabase} needs. */
@@ -99,24 +99,30 @@ export function openDatabase(settings: OpenDatabaseSettings): Promise<IDBDatabas
       const error = request.error
       if (upgradeError !== undefined) reject(upgradeError)
       else if (errorName(error) === 'VersionError') {
-        void currentVersion(factory, name).then((version) => {
-          reject(newerDatabase(prefix, name, version, supported, error))
+        void currentVersion(factory, name).then((found) => {
+          reject(newerDatabase(prefix, name, found, supported, error))
         })
       } else reject(openFailure(prefix, name, error))
     }
   })
 }
 
-/** The version of an existing database, opened without a version (no upgrade), or `undefined`. */
-function currentVersion(factory: IDBFactory, name: string): Promise<number | undefined> {
+/**
+ * The version of an existing database, opened without a version (so without an upgrade), and
+ * whether it has the sync-kit `meta` store; `undefined` when it cannot be opened.
+ */
+function currentVersion(
+  factory: IDBFactory,
+  name: string,
+): Promise<{ readonly version: number; readonly ours: boolean } | undefined> {
   return new Promise((resolve) => {
     try {
       const request = factory.open(name)
       request.onsuccess = () => {
         const db = request.result
-        const version = db.version
+        const found = { version: db.version, ours: db.objectStoreNames.contains(STORES.meta) }
         db.close()
-        resolve(version)
+        resolve(found)
       }
       request.onerror = (event) => {
         event.preventDefault()

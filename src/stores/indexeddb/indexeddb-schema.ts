@@ -151,7 +151,7 @@ export function checkSchema(db: IDBDatabase, supported: number, prefix: string):
  * The error for a database whose version is newer than this code knows.
  * @param prefix - the store's message prefix.
  * @param name - the database name.
- * @param version - the database's version, when known.
+ * @param found - the database's version and whether it has the sync-kit `meta` store, when known.
  * @param supported - the schema version this code knows.
  * @param cause - the `VersionError`.
  * @returns the `incompatible-database` error.
@@ -159,14 +159,19 @@ export function checkSchema(db: IDBDatabase, supported: number, prefix: string):
 export function newerDatabase(
   prefix: string,
   name: string,
-  version: number | undefined,
+  found: { readonly version: number; readonly ours: boolean } | undefined,
   supported: number,
   cause: unknown,
 ): SyncKitError<'incompatible-database'> {
+  const version = found?.version ?? supported + 1
+  const advice =
+    found?.ours === false
+      ? 'it has no sync-kit "meta" object store, so it is not a sync-kit database (other code uses the name): give the store a name of its own'
+      : 'it was written by a newer sync-kit, so upgrade sync-kit (reload the app) to open it'
   return new SyncKitError(
     'incompatible-database',
-    `${prefix} the database "${name}" has version ${version ?? '(unknown, higher)'} but this sync-kit knows schema versions up to ${supported}; it was written by a newer sync-kit, so upgrade sync-kit (reload the app) to open it`,
-    { userVersion: version ?? supported + 1, supportedVersion: supported },
+    `${prefix} the database "${name}" has version ${found === undefined ? `${version} or higher` : version} but this sync-kit knows schema versions up to ${supported}; ${advice}`,
+    { userVersion: version, supportedVersion: supported },
     { cause },
   )
 }

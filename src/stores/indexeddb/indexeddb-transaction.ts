@@ -1,4 +1,4 @@
-import { SyncKitError } from '../../errors/sync-kit-error.js'
+import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
 import { toSyncKitError } from './indexeddb-errors.js'
 import type { IndexedDbDurability } from './indexeddb-types.js'
 
@@ -69,7 +69,7 @@ export function runTransaction<T>(
     }
     let value: T | undefined
     let bodyDone = false
-    /** Our own reason to abort (body threw, signal fired); wins over the browser's report. */
+    /** Why we aborted: the body threw, or the signal fired. */
     let failure: { readonly error: unknown } | undefined
     const fail = (error: unknown): void => {
       failure ??= { error }
@@ -107,9 +107,10 @@ export function runTransaction<T>(
     }
     transaction.onabort = () => {
       finish()
-      reject(
-        toSyncKitError(failure === undefined ? transaction.error : failure.error, prefix, what),
-      )
+      // Our own reason (an id conflict, the signal) first; else the browser's (quota, a failed
+      // request), which explains the follow-up errors our body may have run into.
+      const own = failure !== undefined && isSyncKitError(failure.error) ? failure.error : undefined
+      reject(own ?? toSyncKitError(transaction.error ?? failure?.error ?? null, prefix, what))
     }
     let result: Promise<T> | T
     try {
