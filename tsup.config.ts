@@ -10,6 +10,7 @@ export const entries: Record<string, string> = {
   'adapter/index': 'src/adapter/index.ts',
   'testing/index': 'src/testing/index.ts',
   'stores/sqlite/index': 'src/stores/sqlite/index.ts',
+  'stores/indexeddb/index': 'src/stores/indexeddb/index.ts',
   'transports/http/index': 'src/transports/http/index.ts',
   'transports/http/node': 'src/transports/http/node.ts',
 }

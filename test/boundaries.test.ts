@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 // Guards the layering of STYLE.md: types/ depends on nothing, the core never imports an adapter,
 // a Node built-in or a runtime dependency, and adapters never import each other.
 const src = resolve(import.meta.dirname, '..', 'src')
-const ADAPTERS = ['stores/sqlite', 'transports/http', 'cli']
+const ADAPTERS = ['stores/sqlite', 'stores/indexeddb', 'transports/http', 'cli']
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
