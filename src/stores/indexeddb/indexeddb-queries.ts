@@ -8,11 +8,17 @@ import type { IndexedDbKeyRangeClass } from './indexeddb-types.js'
 
 /** A record of the `events` store: the event's fields beside its `seq` (the version). */
 export interface EventRecord {
+  /** The version: the key of the `events` store. */
   readonly seq: number
+  /** The event id (unique index `id`). */
   readonly id: string
+  /** The event type (index `type_seq`). */
   readonly type: string
+  /** The aggregate id (index `aggregateId_seq`). */
   readonly aggregateId: string
+  /** The event's data. */
   readonly data: unknown
+  /** The event's metadata; `metadata.tenant` feeds index `tenant_seq`. */
   readonly metadata?: EventMetadata
 }
 

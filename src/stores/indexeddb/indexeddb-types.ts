@@ -14,6 +14,15 @@ import type {
  * The part of the browser's `IDBFactory` (`window.indexedDB`) the store uses, typed structurally so
  * that these declarations need no DOM library: the browser's `indexedDB`, and `IDBFactory` of
  * `fake-indexeddb` in Node, both fit.
+ *
+ * @example
+ * ```ts
+ * import { IDBFactory, IDBKeyRange } from 'fake-indexeddb'
+ * import { openIndexedDbStore, type IndexedDbFactory } from 'sync-kit/indexeddb'
+ *
+ * const indexedDB: IndexedDbFactory = new IDBFactory() // in Node; a browser has globalThis.indexedDB
+ * const store = await openIndexedDbStore({ name: 'test', indexedDB, IDBKeyRange })
+ * ```
  */
 export interface IndexedDbFactory {
   /**
@@ -32,6 +41,14 @@ export interface IndexedDbFactory {
 /**
  * The static side of `IDBKeyRange` the store uses, typed structurally (see
  * {@link IndexedDbFactory}). It must come from the same IndexedDB implementation as the factory.
+ *
+ * @example
+ * ```ts
+ * import { IDBKeyRange } from 'fake-indexeddb'
+ * import type { IndexedDbKeyRangeClass } from 'sync-kit/indexeddb'
+ *
+ * const ranges: IndexedDbKeyRangeClass = IDBKeyRange
+ * ```
  */
 export interface IndexedDbKeyRangeClass {
   /**
@@ -55,10 +72,31 @@ export interface IndexedDbKeyRangeClass {
  * `durability`): `'strict'` resolves once the data is flushed to disk, so an acknowledged write
  * survives a browser or system crash; `'relaxed'` resolves once the browser has the data, which is
  * faster but may lose the latest writes on a crash (never part of a transaction).
+ *
+ * @example
+ * ```ts
+ * import { openIndexedDbStore, type IndexedDbDurability } from 'sync-kit/indexeddb'
+ *
+ * const durability: IndexedDbDurability = 'relaxed' // a cache the server can send again
+ * const store = await openIndexedDbStore({ name: 'cache', durability })
+ * ```
  */
 export type IndexedDbDurability = 'strict' | 'relaxed'
 
-/** Options for {@link openIndexedDbStore}. */
+/**
+ * Options for {@link openIndexedDbStore}.
+ *
+ * @example
+ * ```ts
+ * import { openIndexedDbStore, type OpenIndexedDbStoreOptions } from 'sync-kit/indexeddb'
+ *
+ * const options: OpenIndexedDbStoreOptions = {
+ *   name: 'todo-app',
+ *   onClosed: (error) => showBanner(`${error.message}`), // another tab upgraded: reload
+ * }
+ * const store = await openIndexedDbStore(options)
+ * ```
+ */
 export interface OpenIndexedDbStoreOptions {
   /**
    * The IndexedDB database name, one per replica, e.g. `'my-app-sync'`. The store owns the whole
@@ -118,6 +156,15 @@ export interface OpenIndexedDbStoreOptions {
 /**
  * What the store posts on its `BroadcastChannel` (see {@link indexedDbChannelName}) once a write
  * that stored new events has committed. Duplicates alone post nothing.
+ *
+ * @example
+ * ```ts
+ * import { indexedDbChannelName, type IndexedDbStoredMessage } from 'sync-kit/indexeddb'
+ *
+ * new BroadcastChannel(indexedDbChannelName('todo-app')).onmessage = ({ data }: MessageEvent<IndexedDbStoredMessage>) => {
+ *   if (data.aggregateIds.includes(openTodoId)) void refresh()
+ * }
+ * ```
  */
 export interface IndexedDbStoredMessage {
   /** Always `'stored'`. */
