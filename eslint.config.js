@@ -72,6 +72,7 @@ export default tseslint.config(
   },
   {
     // The core runs in browsers and workers: it never imports an adapter or a Node built-in.
+    // stores/indexeddb is an adapter that runs in browsers too, so this rule applies to it.
     files: ['src/**/*.ts'],
     ignores: [...ADAPTER_DIRS, 'src/index.ts', ...TESTS],
     rules: {
@@ -81,6 +82,26 @@ export default tseslint.config(
           patterns: [
             NO_NODE,
             { group: ADAPTER_IMPORTS, message: 'Core never imports an adapter.' },
+            NO_DEPS,
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Browser adapters: no Node built-ins, no runtime dependencies, no other adapter.
+    files: ['src/stores/indexeddb/**/*.ts'],
+    ignores: TESTS,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            NO_NODE,
+            {
+              group: importsOf(ADAPTERS.filter((adapter) => adapter !== 'stores/indexeddb')),
+              message: 'Adapters never import each other.',
+            },
             NO_DEPS,
           ],
         },

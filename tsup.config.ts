@@ -11,6 +11,7 @@ export const entries: Record<string, string> = {
   'testing/index': 'src/testing/index.ts',
   'stores/sqlite/index': 'src/stores/sqlite/index.ts',
   'stores/postgres/index': 'src/stores/postgres/index.ts',
+  'stores/indexeddb/index': 'src/stores/indexeddb/index.ts',
   'transports/http/index': 'src/transports/http/index.ts',
   'transports/http/node': 'src/transports/http/node.ts',
 }

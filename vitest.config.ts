@@ -30,7 +30,17 @@ const config: ViteUserConfig = defineConfig({
             'examples/**/*.int.test.ts',
             'bench/**/*.int.test.ts',
           ],
+          exclude: ['**/*.browser.int.test.ts', '**/node_modules/**', 'dist/**'],
           testTimeout: 120_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        // Tests in real Chromium (test/chromium.fixture.ts); alone: `npm run test:browser`.
+        test: {
+          name: 'browser',
+          include: ['src/**/*.browser.int.test.ts', 'test/**/*.browser.int.test.ts'],
+          testTimeout: 15_000,
           hookTimeout: 60_000,
         },
       },

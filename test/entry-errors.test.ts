@@ -17,6 +17,7 @@ const PROVOKE: Record<string, { readonly call: string; readonly code: string }> 
   './testing': { call: `m.eventStoreConformance({})`, code: 'invalid-argument' },
   './sqlite': { call: `await m.openSqliteStore({ path: '' })`, code: 'invalid-argument' },
   './postgres': { call: `await m.createPostgresStore({ pool: null })`, code: 'invalid-argument' },
+  './indexeddb': { call: `await m.openIndexedDbStore({ name: '' })`, code: 'invalid-argument' },
   './http': { call: `m.createHttpTransport({ url: 'not a url' })`, code: 'invalid-argument' },
   // The second server on the first one's port cannot listen: `unavailable`.
   './http/node': {
