@@ -1,3 +1,4 @@
+import { SYSTEM_CLOCK } from '../core/timers.js'
 import { SyncKitError } from '../errors/sync-kit-error.js'
 import type { Clock, Version } from '../types/index.js'
 
@@ -148,8 +149,6 @@ export interface HybridLogicalClockOptions {
   readonly last?: Hlc
 }
 
-const SYSTEM_CLOCK: Clock = { now: () => Date.now() }
-
 /**
  * A hybrid logical clock: issues {@link Hlc} stamps that follow causality (a stamp issued after
  * receiving another sorts after it) and stay close to wall-clock time.
@@ -178,9 +177,9 @@ export class HybridLogicalClock {
   readonly nodeId: string
   /** Maximum accepted forward drift of remote stamps, in ms. */
   readonly maxDriftMs: number
-  private readonly clock: Clock
-  private wall: number
-  private counter: number
+  readonly #clock: Clock
+  #wall: number
+  #counter: number
 
   /**
    * Creates a clock.
@@ -197,14 +196,14 @@ export class HybridLogicalClock {
     }
     this.nodeId = options.nodeId
     this.maxDriftMs = maxDrift
-    this.clock = options.clock ?? SYSTEM_CLOCK
-    this.wall = options.last?.wallMs ?? 0
-    this.counter = options.last?.counter ?? 0
+    this.#clock = options.clock ?? SYSTEM_CLOCK
+    this.#wall = options.last?.wallMs ?? 0
+    this.#counter = options.last?.counter ?? 0
   }
 
   /** The last stamp issued (or restored); persist it to survive restarts. */
   get last(): Hlc {
-    return new Hlc(this.wall, this.counter, this.nodeId)
+    return new Hlc(this.#wall, this.#counter, this.nodeId)
   }
 
   /**
@@ -213,12 +212,12 @@ export class HybridLogicalClock {
    * @throws SyncKitError `clock-overflow` past the year 10889.
    */
   now(): Hlc {
-    const pt = this.physical()
-    if (pt > this.wall) {
-      this.wall = pt
-      this.counter = 0
+    const pt = this.#physical()
+    if (pt > this.#wall) {
+      this.#wall = pt
+      this.#counter = 0
     } else {
-      this.tick()
+      this.#tick()
     }
     return this.last
   }
@@ -231,21 +230,21 @@ export class HybridLogicalClock {
    * clock (this clock is left unchanged), `clock-overflow`.
    */
   receive(remote: Hlc): Hlc {
-    const pt = this.physical()
+    const pt = this.#physical()
     this.check(remote, pt)
-    const l = Math.max(this.wall, remote.wallMs, pt)
-    if (l === this.wall && l === remote.wallMs) {
-      this.counter = Math.max(this.counter, remote.counter)
-      this.tick()
-    } else if (l === this.wall) {
-      this.tick()
+    const l = Math.max(this.#wall, remote.wallMs, pt)
+    if (l === this.#wall && l === remote.wallMs) {
+      this.#counter = Math.max(this.#counter, remote.counter)
+      this.#tick()
+    } else if (l === this.#wall) {
+      this.#tick()
     } else if (l === remote.wallMs) {
-      this.wall = l
-      this.counter = remote.counter
-      this.tick()
+      this.#wall = l
+      this.#counter = remote.counter
+      this.#tick()
     } else {
-      this.wall = l
-      this.counter = 0
+      this.#wall = l
+      this.#counter = 0
     }
     return this.last
   }
@@ -255,7 +254,7 @@ export class HybridLogicalClock {
    * @param remote - the stamp.
    * @throws SyncKitError `clock-drift`.
    */
-  check(remote: Hlc, pt: number = this.physical()): void {
+  check(remote: Hlc, pt: number = this.#physical()): void {
     const drift = remote.wallMs - pt
     if (drift > this.maxDriftMs) {
       throw new SyncKitError(
@@ -266,21 +265,21 @@ export class HybridLogicalClock {
     }
   }
 
-  private tick(): void {
-    if (this.counter < HLC_MAX_COUNTER) {
-      this.counter += 1
+  #tick(): void {
+    if (this.#counter < HLC_MAX_COUNTER) {
+      this.#counter += 1
       return
     }
     // Counter exhausted within one millisecond: borrow the next millisecond.
-    if (this.wall >= HLC_MAX_WALL_MS) {
+    if (this.#wall >= HLC_MAX_WALL_MS) {
       throw new SyncKitError('clock-overflow', 'HLC wall time is exhausted', {})
     }
-    this.wall += 1
-    this.counter = 0
+    this.#wall += 1
+    this.#counter = 0
   }
 
-  private physical(): number {
-    const t = Math.floor(this.clock.now())
+  #physical(): number {
+    const t = Math.floor(this.#clock.now())
     return Number.isFinite(t) ? Math.min(Math.max(t, 0), HLC_MAX_WALL_MS) : 0
   }
 }
