@@ -1,4 +1,5 @@
 import { SyncKitError } from '../errors/sync-kit-error.js'
+import { describe } from './json-value.js'
 import type { Event, Filter } from '../types/index.js'
 
 /** The filter keys every sync-kit store and transport supports. */
@@ -190,12 +191,4 @@ function malformed(component: string, index: number, problem: string): SyncKitEr
     `[sync-kit] [${component}] filter ${index} ${problem}; each filter must be { key: string, value: string }`,
     { argument: 'filters' },
   )
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  if (typeof value === 'string') return `"${value.slice(0, 64)}"`
-  if (typeof value === 'object') return 'an object'
-  return `${typeof value} ${String(value)}`
 }
