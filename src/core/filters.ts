@@ -11,16 +11,16 @@ export const STANDARD_FILTER_KEYS: readonly ['type', 'tenant', 'aggregate_id'] =
 
 /**
  * Filters grouped by key, each group's values deduplicated in first-seen order. A group that is
- * absent places no constraint; a present group matches when any of its values matches (OR), and
+ * absent (or `undefined`) places no constraint; a present group matches when any of its values matches (OR), and
  * every present group must match (AND). Stores use it to pick an index or build a query.
  */
 export interface FilterGroups {
   /** Accepted event types (`type` filters). */
-  readonly type?: readonly string[]
+  readonly type?: readonly string[] | undefined
   /** Accepted tenants (`tenant` filters, matched against `metadata.tenant`). */
-  readonly tenant?: readonly string[]
+  readonly tenant?: readonly string[] | undefined
   /** Accepted aggregate ids (`aggregate_id` filters). */
-  readonly aggregateId?: readonly string[]
+  readonly aggregateId?: readonly string[] | undefined
 }
 
 /**

@@ -223,15 +223,8 @@ class InMemoryEventStore implements MemoryStore {
       }
     }
     if (best === undefined || bestCount === 0) return []
-    const chosen = best.key
-    const rest: FilterGroups = {
-      ...(chosen !== 'type' && groups.type !== undefined ? { type: groups.type } : {}),
-      ...(chosen !== 'tenant' && groups.tenant !== undefined ? { tenant: groups.tenant } : {}),
-      ...(chosen !== 'aggregateId' && groups.aggregateId !== undefined
-        ? { aggregateId: groups.aggregateId }
-        : {}),
-    }
-    const match = compileFilterGroups(Object.keys(rest).length === 0 ? undefined : rest)
+    // The other keys are checked per event.
+    const match = compileFilterGroups({ ...groups, [best.key]: undefined })
     return collect(log, mergePositions(best.lists, start), limit, match)
   }
 

@@ -258,7 +258,7 @@ describe('loopback hub: pushes, pulls and copies', () => {
         expect.objectContaining({
           code: 'invalid-argument',
           details: { argument: name },
-          message: expect.stringMatching(/createTestHub from sync-kit\/testing/) as string,
+          message: expect.stringMatching(/createTestHub \(sync-kit\/testing\)/) as string,
         }) as Error,
       )
     }

@@ -107,15 +107,12 @@ export class Hub implements LoopbackHub, ConnectionHost, DeliveryHost {
     if (typeof options !== 'object' || options === null) {
       throw badOption('options', 'hub options must be an object')
     }
-    if (plugin === undefined) {
-      for (const name of TEST_HUB_OPTIONS) {
-        if ((options as Record<string, unknown>)[name] !== undefined) {
-          throw badOption(
-            name,
-            `${name} is an option of the test hub: use createTestHub from sync-kit/testing`,
-          )
-        }
-      }
+    // The plain hub has no simulated network: an option of the test hub says where it went.
+    const testOption = plugin
+      ? undefined
+      : TEST_HUB_OPTIONS.find((name) => (options as Record<string, unknown>)[name] !== undefined)
+    if (testOption !== undefined) {
+      throw badOption(testOption, `${testOption} is an option of createTestHub (sync-kit/testing)`)
     }
     const store = options.store
     if (store !== undefined && typeof store !== 'function' && !isStore(store)) {
@@ -463,9 +460,9 @@ export class Hub implements LoopbackHub, ConnectionHost, DeliveryHost {
   }
 
   #drawEpoch(): string {
-    const alphabet = '0123456789abcdefghijklmnopqrstuvwxyz'
     let id = ''
-    for (let i = 0; i < 16; i++) id += alphabet[Math.floor(this.random() * alphabet.length)] ?? '0'
+    // One base-36 digit (0-9, a-z) per draw: random() is in [0, 1).
+    for (let i = 0; i < 16; i++) id += Math.floor(this.random() * 36).toString(36)
     // The generation makes every reset's epoch differ even with a constant random source.
     return `loopback-${id}-${this.#generation}`
   }
