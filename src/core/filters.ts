@@ -11,8 +11,9 @@ export const STANDARD_FILTER_KEYS: readonly ['type', 'tenant', 'aggregate_id'] =
 
 /**
  * Filters grouped by key, each group's values deduplicated in first-seen order. A group that is
- * absent (or `undefined`) places no constraint; a present group matches when any of its values matches (OR), and
- * every present group must match (AND). Stores use it to pick an index or build a query.
+ * absent (or `undefined`) places no constraint; a present group matches when any of its values
+ * matches (OR), and every present group must match (AND). Stores use it to pick an index or build
+ * a query.
  */
 export interface FilterGroups {
   /** Accepted event types (`type` filters). */
