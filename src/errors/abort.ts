@@ -1,8 +1,19 @@
+import type { SignalOptions } from '../types/index.js'
 import { SyncKitError } from './sync-kit-error.js'
 
 /** The `aborted` error of a call named `what`, with the signal's reason as `cause`. */
 function abortedError(signal: AbortSignal, what: string): SyncKitError<'aborted'> {
   return new SyncKitError('aborted', `${what} was aborted`, {}, { cause: signal.reason })
+}
+
+/**
+ * The options of a call that takes only a signal: `{ signal }`, or `{}` without one (the property
+ * left out rather than set to `undefined`, as exact optional properties want).
+ * @param signal - the caller's signal, if any.
+ * @returns the options.
+ */
+export function signalOptions(signal: AbortSignal | undefined): SignalOptions {
+  return signal === undefined ? {} : { signal }
 }
 
 /**

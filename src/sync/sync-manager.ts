@@ -3,14 +3,14 @@
  * `sync-options` (options, defaults, the shared context), `emitter` (events), `causal-tracker`
  * (HLC, seen vector clock, aggregate heads), `push-pass`, `pull-pass`, `conflict-queue`,
  * `epoch-tracker` and `scheduler` (interval, backoff, live subscription), with `refusal` as a
- * helper (and `untilAborted` from `errors/abort`). The facade records events, runs one sync (push, then pull) and coalesces
- * concurrent calls.
+ * helper (and `untilAborted` from `errors/abort`). The facade records events, runs one sync
+ * (push, then pull) and coalesces concurrent calls.
  *
  * @module
  */
 import { validateEvent } from '../core/event-validation.js'
 import { describe } from '../core/json-value.js'
-import { throwIfAborted, untilAborted } from '../errors/abort.js'
+import { signalOptions, throwIfAborted, untilAborted } from '../errors/abort.js'
 import { SyncKitError } from '../errors/sync-kit-error.js'
 import type { Event, EventWithVersion } from '../types/index.js'
 import { CausalTracker } from './causal-tracker.js'
@@ -143,7 +143,7 @@ export class SyncManager {
           { freeze: true },
         ) as Event<TInput['type'], TInput['data']>,
     )
-    const result = await store.store(event, options.signal ? { signal: options.signal } : {})
+    const result = await store.store(event, signalOptions(options.signal))
     const stored = { event, version: result.version }
     if (!result.duplicate) this.#parts.causal.observe(stored)
     return stored

@@ -1,5 +1,5 @@
 import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
-import type { EventStore, Filter, SignalOptions } from '../../types/index.js'
+import type { EventStore, Filter } from '../../types/index.js'
 import type { LoopbackConnection, LoopbackOp } from './loopback-transport.js'
 
 /** Longest client id accepted: 256 characters. */
@@ -52,13 +52,6 @@ export function copyFilters(filters: readonly Filter[] | undefined): readonly Fi
   return filters.map((f: unknown) =>
     typeof f === 'object' && f !== null ? { ...(f as Filter) } : (f as Filter),
   )
-}
-
-/** `{ signal }` when there is one, else `{}` (exact optional properties). */
-export function signalOf(
-  options: { readonly signal?: AbortSignal | undefined } | undefined,
-): SignalOptions {
-  return options?.signal === undefined ? {} : { signal: options.signal }
 }
 
 /** A store's failure as the client sees it (`internal` for a non-sync-kit error). */

@@ -1,5 +1,5 @@
 import { compileFilters, validateLimit } from '../../core/filters.js'
-import { throwIfAborted } from '../../errors/abort.js'
+import { signalOptions, throwIfAborted } from '../../errors/abort.js'
 import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
 import { WorkTracker, createSyncServer } from '../../server/index.js'
 import type { SyncServer } from '../../server/index.js'
@@ -29,7 +29,6 @@ import {
   checkOpen,
   copyFilters,
   isStore,
-  signalOf,
 } from './loopback-checks.js'
 import { LoopbackConnection } from './loopback-transport.js'
 import type { ConnectionHost, LoopbackOp } from './loopback-transport.js'
@@ -239,7 +238,10 @@ export class Hub implements LoopbackHub, ConnectionHost, DeliveryHost {
       const checked = this.#server.checkPush(events)
       return async () => {
         // The epoch is checked when the push reaches the log, as a server would.
-        const result = await this.#server.push(checked, { ifEpoch, ...signalOf(options) })
+        const result = await this.#server.push(checked, {
+          ifEpoch,
+          ...signalOptions(options?.signal),
+        })
         const { stored, duplicates, epoch } = result
         return { value: { stored, duplicates, epoch }, events: count }
       }
@@ -258,7 +260,11 @@ export class Hub implements LoopbackHub, ConnectionHost, DeliveryHost {
       compileFilters(filters, 'loopback')
       const from = this.#parseSince(since)
       return async () => {
-        const page = await this.#server.pull(from, { limit, filters, ...signalOf(options) })
+        const page = await this.#server.pull(from, {
+          limit,
+          filters,
+          ...signalOptions(options?.signal),
+        })
         const events = page.events.map((item) => this.copy(item))
         return {
           value: { events, hasMore: page.hasMore, epoch: page.epoch },
@@ -270,7 +276,7 @@ export class Hub implements LoopbackHub, ConnectionHost, DeliveryHost {
 
   latestVersion(connection: LoopbackConnection, options?: SignalOptions): Promise<Version> {
     return this.#call(connection, 'latestVersion', options, 0, () => async () => {
-      const head = await this.#server.latestVersion(signalOf(options))
+      const head = await this.#server.latestVersion(signalOptions(options?.signal))
       return { value: this.#copyVersion(head.latestVersion), events: 0 }
     })
   }
