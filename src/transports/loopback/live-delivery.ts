@@ -1,6 +1,7 @@
 import type { FeedBatch } from '../../server/index.js'
 import type { EventHandler, EventWithVersion, Subscription } from '../../types/index.js'
 import type { DeliveryHooks, InFlight } from './hub-hooks.js'
+import type { LoopbackConnection } from './loopback-transport.js'
 
 /** What a live delivery needs from its hub. */
 export interface DeliveryHost {
@@ -21,13 +22,14 @@ export interface DeliveryHost {
  * hub the delivery hooks drop, duplicate, withhold and reorder batches.
  */
 export class LiveDelivery implements Subscription {
+  /** The subscriber's connection: closing it ends the delivery. */
+  readonly connection: LoopbackConnection
   /** The subscribing client. */
   readonly clientId: string
   readonly #host: DeliveryHost
   readonly #handler: EventHandler
   readonly #onError: ((error: unknown) => void) | undefined
   readonly #signal: AbortSignal | undefined
-  readonly #release: (delivery: LiveDelivery) => void
   #queue: InFlight[] = []
   #feed: Subscription | undefined
   #running = false
@@ -38,26 +40,24 @@ export class LiveDelivery implements Subscription {
 
   /**
    * @param host - the hub.
-   * @param clientId - the subscriber.
+   * @param connection - the subscriber's connection.
    * @param handler - the client's handler.
    * @param onError - the client's error hook.
    * @param signal - ends the subscription when it aborts.
-   * @param release - tells the connection the subscription ended.
    */
   constructor(
     host: DeliveryHost,
-    clientId: string,
+    connection: LoopbackConnection,
     handler: EventHandler,
     onError: ((error: unknown) => void) | undefined,
     signal: AbortSignal | undefined,
-    release: (delivery: LiveDelivery) => void,
   ) {
     this.#host = host
-    this.clientId = clientId
+    this.connection = connection
+    this.clientId = connection.clientId
     this.#handler = handler
     this.#onError = onError
     this.#signal = signal
-    this.#release = release
     host.live.add(this)
     if (signal?.aborted === true) this.end()
     else signal?.addEventListener('abort', this.#onAbort, { once: true })
@@ -106,7 +106,6 @@ export class LiveDelivery implements Subscription {
     this.#queue = []
     this.#signal?.removeEventListener('abort', this.#onAbort)
     this.#host.live.delete(this)
-    this.#release(this)
     void this.#feed?.unsubscribe()
     if (error !== undefined) this.#report(error)
   }

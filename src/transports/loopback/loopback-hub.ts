@@ -298,15 +298,7 @@ export class Hub implements LoopbackHub, ConnectionHost, DeliveryHost {
       compileFilters(filters, 'loopback')
       const since = options.since === undefined ? null : this.#parseSince(options.since)
       return async () => {
-        const delivery = new LiveDelivery(
-          this,
-          connection.clientId,
-          handler,
-          onError,
-          options.signal,
-          (ended) => connection.release(ended),
-        )
-        connection.attach(delivery)
+        const delivery = new LiveDelivery(this, connection, handler, onError, options.signal)
         try {
           // The core registers the feed before its replay reads the store: no live batch can
           // slip between; the delivery takes each batch synchronously and queues it.
@@ -333,6 +325,7 @@ export class Hub implements LoopbackHub, ConnectionHost, DeliveryHost {
 
   disconnect(connection: LoopbackConnection): void {
     this.#connections.delete(connection)
+    for (const delivery of [...this.live]) if (delivery.connection === connection) delivery.end()
   }
 
   // ---- delivery host and plug-in access --------------------------------------------------

@@ -87,19 +87,14 @@ export interface ConnectionHost {
     options?: SubscribeOptions,
   ): Promise<Subscription>
   parseVersion(value: string): Version
+  /** The connection closed: its subscriptions end. */
   disconnect(connection: LoopbackConnection): void
-}
-
-/** A subscription the connection ends when it closes. */
-export interface Endable {
-  end(): void
 }
 
 /** The loopback transport: forwards each call to the hub, which does the work. */
 export class LoopbackConnection implements LoopbackTransport {
   readonly clientId: string
   readonly #host: ConnectionHost
-  readonly #subscriptions = new Set<Endable>()
   #isClosed = false
 
   constructor(host: ConnectionHost, clientId: string) {
@@ -131,21 +126,9 @@ export class LoopbackConnection implements LoopbackTransport {
     return this.#host.parseVersion(value)
   }
 
-  /** Registers a subscription to end when the connection closes. */
-  attach(subscription: Endable): void {
-    this.#subscriptions.add(subscription)
-  }
-
-  /** Forgets an ended subscription. */
-  release(subscription: Endable): void {
-    this.#subscriptions.delete(subscription)
-  }
-
   close(): Promise<void> {
     if (this.#isClosed) return Promise.resolve()
     this.#isClosed = true
-    for (const subscription of [...this.#subscriptions]) subscription.end()
-    this.#subscriptions.clear()
     this.#host.disconnect(this)
     return Promise.resolve()
   }
