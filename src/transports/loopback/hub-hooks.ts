@@ -1,9 +1,11 @@
 /**
- * The hook points of the plain loopback hub. The hub itself has none set and pays one optional
- * call per hook; the test hub (`createTestHub` in `test-hub.ts`, shipped by `sync-kit/testing`)
- * plugs its simulated network in here: latency, offline clients and injected failures around
- * each call, the call record after it, and the delivery faults around each live batch. One hub,
- * one path to the server core: the test hub adds behaviour at these points, never a second copy.
+ * The hook points of the plain loopback hub: methods the hub calls before each call's work, after
+ * it stored, when it finished, and around each live delivery. The plain hub's are no-ops (a call
+ * each is all they cost); the test hub (`createTestHub` in `test-hub.ts`, shipped by
+ * `sync-kit/testing`) overrides them to plug its simulated network in: latency, offline clients
+ * and injected failures around each call, the call record after it, the delivery faults around
+ * each live batch. One hub, one path to the server core: the test hub adds behaviour at these
+ * points, never a second copy.
  *
  * @module
  */
@@ -46,10 +48,4 @@ export interface DeliveryHooks {
   isOffline(clientId: string): boolean
   /** The index in `queue` (two or more batches) of the batch to deliver next. */
   pick(clientId: string, queue: readonly InFlight[]): number
-}
-
-/** What a plug-in gives the hub. */
-export interface HubPlugin {
-  readonly calls: CallHooks
-  readonly deliveries: DeliveryHooks
 }

@@ -3,12 +3,10 @@ import type { EventHandler, EventWithVersion, Subscription } from '../../types/i
 import type { DeliveryHooks, InFlight } from './hub-hooks.js'
 import type { LoopbackConnection } from './loopback-transport.js'
 
-/** What a live delivery needs from its hub. */
-export interface DeliveryHost {
+/** What a live delivery needs from its hub: its delivery hooks and these. */
+export interface DeliveryHost extends DeliveryHooks {
   /** Every live delivery of the hub, one per subscription. */
   readonly live: Set<LiveDelivery>
-  /** The test hub's delivery faults; undefined on a plain hub. */
-  readonly deliveries: DeliveryHooks | undefined
   /** Copies an event and its version as if it crossed a wire. */
   copy(item: EventWithVersion): EventWithVersion
   /** Lets `hub.settle()` wait for the promise. */
@@ -78,7 +76,7 @@ export class LiveDelivery implements Subscription {
    */
   offer(batch: FeedBatch): void {
     if (this.#ended) return
-    const copies = batch.live ? (this.#host.deliveries?.copies(this.clientId) ?? 1) : 1
+    const copies = batch.live ? this.#host.copies(this.clientId) : 1
     for (let i = 0; i < copies; i++) this.#queue.push({ events: batch.events, live: batch.live })
     this.#kick()
   }
@@ -127,25 +125,19 @@ export class LiveDelivery implements Subscription {
     }
   }
 
-  #offline(): boolean {
-    return this.#host.deliveries?.isOffline(this.clientId) === true
-  }
-
   #kick(): void {
-    if (this.#running || this.#ended || this.#queue.length === 0 || this.#offline()) return
+    if (this.#running || this.#ended || this.#queue.length === 0) return
+    if (this.#host.isOffline(this.clientId)) return
     this.#running = true
     this.#host.track(this.#pump())
   }
 
   async #pump(): Promise<void> {
     try {
-      while (!this.#ended && !this.#offline()) {
+      while (!this.#ended && !this.#host.isOffline(this.clientId)) {
         const queue = this.#queue
-        const hooks = this.#host.deliveries
-        const batch =
-          hooks !== undefined && queue.length > 1
-            ? queue.splice(hooks.pick(this.clientId, queue), 1)[0]
-            : queue.shift()
+        const next = queue.length > 1 ? this.#host.pick(this.clientId, queue) : 0
+        const batch = queue.splice(next, 1)[0]
         if (batch === undefined) break
         const copies = batch.events.map((item) => this.#host.copy(item))
         await this.#handler(copies)

@@ -1,6 +1,7 @@
 import { compileFilters, validateLimit } from '../../core/filters.js'
 import { signalOptions, throwIfAborted } from '../../errors/abort.js'
 import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
+import type { SyncKitErrorCode } from '../../errors/sync-kit-error.js'
 import { WorkTracker, createSyncServer } from '../../server/index.js'
 import type { SyncServer } from '../../server/index.js'
 import type {
@@ -17,7 +18,7 @@ import type {
   Subscription,
   Version,
 } from '../../types/index.js'
-import type { CallHooks, DeliveryHooks, HubPlugin } from './hub-hooks.js'
+import type { AfterStore, CallHooks, InFlight } from './hub-hooks.js'
 import { LiveDelivery } from './live-delivery.js'
 import type { DeliveryHost } from './live-delivery.js'
 import { DEFAULT_LOOPBACK_PAGE_LIMIT } from './loopback-hub-api.js'
@@ -76,15 +77,12 @@ export interface Outcome<T> {
 const TEST_HUB_OPTIONS = ['latencyMs', 'clock', 'timers', 'offlineDeliveries']
 
 /**
- * The hub. `createTestHub` extends it with a {@link HubPlugin}: the simulated network plugs in at
- * the hook points (before each call, after it stored, when it finished, around each live batch).
+ * The hub. `createTestHub` extends it, overriding the hook points (before each call, after it
+ * stored, when it finished, around each live batch) to plug its simulated network in.
  */
-export class Hub implements LoopbackHub, ConnectionHost, DeliveryHost {
+export class Hub implements LoopbackHub, ConnectionHost, DeliveryHost, CallHooks {
   /** Every live delivery, one per subscription. */
   readonly live: Set<LiveDelivery> = new Set<LiveDelivery>()
-  /** The plug-in's delivery hooks; undefined on a plain hub. */
-  readonly deliveries: DeliveryHooks | undefined
-  readonly #calls: CallHooks | undefined
   readonly #pageLimit: number
   /** The server core holding the current log; replaced by `reset()`. */
   #server: SyncServer
@@ -100,14 +98,14 @@ export class Hub implements LoopbackHub, ConnectionHost, DeliveryHost {
 
   /**
    * @param options - the hub's options (a test hub's included).
-   * @param plugin - builds the test hub's hooks, given the hub; none for a plain hub.
+   * @param testHub - true for `createTestHub`, which takes options of its own.
    */
-  constructor(options: LoopbackHubOptions, plugin?: (hub: Hub) => HubPlugin) {
+  constructor(options: LoopbackHubOptions, testHub = false) {
     if (typeof options !== 'object' || options === null) {
       throw badOption('options', 'hub options must be an object')
     }
     // The plain hub has no simulated network: an option of the test hub says where it went.
-    const testOption = plugin
+    const testOption = testHub
       ? undefined
       : TEST_HUB_OPTIONS.find((name) => (options as Record<string, unknown>)[name] !== undefined)
     if (testOption !== undefined) {
@@ -137,9 +135,6 @@ export class Hub implements LoopbackHub, ConnectionHost, DeliveryHost {
     ) {
       throw badOption('epoch', 'epoch must be a non-empty string')
     }
-    const hooks = plugin?.(this)
-    this.#calls = hooks?.calls
-    this.deliveries = hooks?.deliveries
     this.#currentEpoch = options.epoch ?? this.#drawEpoch()
     this.#server = this.#openServer()
   }
@@ -328,7 +323,7 @@ export class Hub implements LoopbackHub, ConnectionHost, DeliveryHost {
     for (const delivery of [...this.live]) if (delivery.connection === connection) delivery.end()
   }
 
-  // ---- delivery host and plug-in access --------------------------------------------------
+  // ---- delivery host --------------------------------------------------------------------------
 
   /** The hub's random source, clamped to [0, 1). */
   random(): number {
@@ -347,12 +342,38 @@ export class Hub implements LoopbackHub, ConnectionHost, DeliveryHost {
     this.#work.track(promise)
   }
 
+  // ---- hook points: no-ops here; the test hub overrides them (see hub-hooks.ts) -------------
+
+  before(
+    _connection: LoopbackConnection,
+    _op: LoopbackOp,
+    _signal: AbortSignal | undefined,
+  ): AfterStore | Promise<AfterStore> {
+    return undefined
+  }
+
+  done(_clientId: string, _op: LoopbackOp, _events: number, _error?: SyncKitErrorCode): void {
+    // The plain hub keeps no record of calls.
+  }
+
+  copies(_clientId: string): number {
+    return 1
+  }
+
+  isOffline(_clientId: string): boolean {
+    return false
+  }
+
+  pick(_clientId: string, _queue: readonly InFlight[]): number {
+    return 0
+  }
+
   // ---- internals -----------------------------------------------------------------------------
 
   /**
    * Runs one call: the closed and abort checks, the call's own argument checks (`prepare`), the
-   * plug-in's `before` hook, the work on the server core, the hook's after-store check; then
-   * reports the outcome to the plug-in's `done` hook.
+   * `before` hook, the work on the server core, the hook's after-store check; then reports the
+   * outcome to the `done` hook.
    * @param connection - the caller's connection.
    * @param op - the call.
    * @param options - its signal.
@@ -379,24 +400,23 @@ export class Hub implements LoopbackHub, ConnectionHost, DeliveryHost {
     count: number,
     prepare: () => () => Promise<Outcome<T>>,
   ): Promise<T> {
-    const hooks = this.#calls
     let events = count
     const generation = this.#generation
     try {
       checkOpen(connection, op)
       throwIfAborted(signal, `[loopback] ${op}`)
       const work = prepare()
-      let afterStore = hooks?.before(connection, op, signal)
+      const before = this.before(connection, op, signal)
       // A promise only when the test hub delays the call: without latency the work starts now.
-      if (afterStore instanceof Promise) afterStore = await afterStore
+      const afterStore = before instanceof Promise ? await before : before
       const outcome = await work()
       events = outcome.events
       afterStore?.()
-      hooks?.done(connection.clientId, op, events)
+      this.done(connection.clientId, op, events)
       return outcome.value
     } catch (error) {
       const reported = this.#clientError(error, op, generation)
-      hooks?.done(connection.clientId, op, events, reported.code)
+      this.done(connection.clientId, op, events, reported.code)
       throw reported
     }
   }

@@ -2,7 +2,9 @@ import { resolveTimers } from '../../core/timers.js'
 import type { FailNextOptions, LoopbackFaults } from './faults.js'
 import { Hub } from './loopback-hub.js'
 import { badArgument, checkClientId } from './loopback-checks.js'
-import type { LoopbackConnection } from './loopback-transport.js'
+import type { SyncKitErrorCode } from '../../errors/sync-kit-error.js'
+import type { AfterStore, InFlight } from './hub-hooks.js'
+import type { LoopbackConnection, LoopbackOp } from './loopback-transport.js'
 import { Network } from './network-simulation.js'
 import { SimulatedCalls, checkLatency } from './simulated-calls.js'
 import type {
@@ -53,28 +55,45 @@ class TestLoopbackHub extends Hub implements TestHub {
   readonly #calls: SimulatedCalls
 
   constructor(options: TestHubOptions) {
-    let network: Network | undefined
-    let calls: SimulatedCalls | undefined
-    super(options, (hub) => {
-      const latency = options.latencyMs ?? 0
-      if (typeof latency !== 'function') checkLatency(latency, 'latencyMs')
-      const mode = options.offlineDeliveries ?? 'withhold'
-      if (mode !== 'withhold' && mode !== 'drop') {
-        throw badArgument('offlineDeliveries', 'offlineDeliveries must be "withhold" or "drop"')
-      }
-      const clock = options.clock ?? { now: () => Date.now() }
-      if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function') {
-        throw badArgument('clock', 'clock must be an object with a now() method, e.g. a TestClock')
-      }
-      const timers = resolveTimers(options.timers, clock, 'loopback')
-      network = new Network(hub, mode)
-      calls = new SimulatedCalls(network, latency, clock, timers)
-      return { calls, deliveries: network }
-    })
-    // The plug-in was built by the constructor above, which throws if it could not be.
-    this.#network = network as unknown as Network
-    this.#calls = calls as unknown as SimulatedCalls
+    super(options, true)
+    const latency = options.latencyMs ?? 0
+    if (typeof latency !== 'function') checkLatency(latency, 'latencyMs')
+    const mode = options.offlineDeliveries ?? 'withhold'
+    if (mode !== 'withhold' && mode !== 'drop') {
+      throw badArgument('offlineDeliveries', 'offlineDeliveries must be "withhold" or "drop"')
+    }
+    const clock = options.clock ?? { now: () => Date.now() }
+    if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function') {
+      throw badArgument('clock', 'clock must be an object with a now() method, e.g. a TestClock')
+    }
+    const timers = resolveTimers(options.timers, clock, 'loopback')
+    this.#network = new Network(this, mode)
+    this.#calls = new SimulatedCalls(this.#network, latency, clock, timers)
   }
+
+  // ---- the hub's hook points, filled by the simulated network --------------------------------
+
+  override before(
+    connection: LoopbackConnection,
+    op: LoopbackOp,
+    signal: AbortSignal | undefined,
+  ): AfterStore | Promise<AfterStore> {
+    return this.#calls.before(connection, op, signal)
+  }
+
+  override done(clientId: string, op: LoopbackOp, events: number, error?: SyncKitErrorCode): void {
+    this.#calls.done(clientId, op, events, error)
+  }
+
+  override copies(clientId: string): number {
+    return this.#network.copies(clientId)
+  }
+
+  override pick(clientId: string, queue: readonly InFlight[]): number {
+    return this.#network.pick(clientId, queue)
+  }
+
+  // ---- the test hub's API --------------------------------------------------------------------
 
   get calls(): readonly LoopbackCall[] {
     return this.#calls.recorded
@@ -121,7 +140,7 @@ class TestLoopbackHub extends Hub implements TestHub {
     this.#network.setOffline(clientId, offline)
   }
 
-  isOffline(clientId: string): boolean {
+  override isOffline(clientId: string): boolean {
     return this.#network.isOffline(clientId)
   }
 
