@@ -54,9 +54,7 @@ export function groupFilters(
     )
   }
   if (filters.length === 0) return undefined
-  let type: string[] | undefined
-  let tenant: string[] | undefined
-  let aggregateId: string[] | undefined
+  const groups: { type?: string[]; tenant?: string[]; aggregateId?: string[] } = {}
   for (let i = 0; i < filters.length; i++) {
     const filter: unknown = filters[i]
     if (typeof filter !== 'object' || filter === null) {
@@ -67,28 +65,18 @@ export function groupFilters(
     if (typeof value !== 'string') {
       throw malformed(component, i, `(key "${key}") has a value that is ${describe(value)}`)
     }
-    switch (key) {
-      case 'type':
-        type = addValue(type, value)
-        break
-      case 'tenant':
-        tenant = addValue(tenant, value)
-        break
-      case 'aggregate_id':
-        aggregateId = addValue(aggregateId, value)
-        break
-      default:
-        throw new SyncKitError(
-          'unsupported-filter',
-          `[sync-kit] [${component}] filter key "${key.slice(0, 64)}" is not supported; use ${STANDARD_FILTER_KEYS.join(', ')}`,
-          { key },
-        )
+    const group =
+      key === 'aggregate_id' ? 'aggregateId' : key === 'type' || key === 'tenant' ? key : undefined
+    if (group === undefined) {
+      throw new SyncKitError(
+        'unsupported-filter',
+        `[sync-kit] [${component}] filter key "${key.slice(0, 64)}" is not supported; use ${STANDARD_FILTER_KEYS.join(', ')}`,
+        { key },
+      )
     }
+    const values = (groups[group] ??= [])
+    if (!values.includes(value)) values.push(value)
   }
-  const groups: { type?: string[]; tenant?: string[]; aggregateId?: string[] } = {}
-  if (type !== undefined) groups.type = type
-  if (tenant !== undefined) groups.tenant = tenant
-  if (aggregateId !== undefined) groups.aggregateId = aggregateId
   return groups
 }
 
@@ -168,12 +156,6 @@ export function validateLimit(limit: unknown, component: string): number | undef
 
 function acceptAll(): boolean {
   return true
-}
-
-function addValue(values: string[] | undefined, value: string): string[] {
-  if (values === undefined) return [value]
-  if (!values.includes(value)) values.push(value)
-  return values
 }
 
 function matcher(values: readonly string[] | undefined): ((v: unknown) => boolean) | undefined {
