@@ -163,12 +163,8 @@ class InMemoryEventStore implements MemoryStore {
         { argument: 'events' },
       )
     }
+    // Validate everything before changing anything: a bad event or checkpoint stores nothing.
     const checkpoint = checkBatchCheckpoint(options?.checkpoint, this.#component)
-    const checkpointEntry: readonly [string, Checkpoint] | undefined =
-      checkpoint === undefined
-        ? undefined
-        : [checkpointMapKey(checkpoint.key), Object.freeze(checkpoint.value)]
-    // Validate everything before changing anything: a bad event anywhere stores nothing.
     const copies: Event[] = []
     for (const event of events) copies.push(validateEvent(event, this.#component, FREEZE))
     const results: StoreResult[] = []
@@ -188,7 +184,9 @@ class InMemoryEventStore implements MemoryStore {
       this.#truncate(start)
       throw error
     }
-    if (checkpointEntry !== undefined) this.#checkpoints.set(checkpointEntry[0], checkpointEntry[1])
+    if (checkpoint !== undefined) {
+      this.#checkpoints.set(checkpointMapKey(checkpoint.key), Object.freeze(checkpoint.value))
+    }
     return results
   }
 
@@ -353,14 +351,8 @@ class InMemoryEventStore implements MemoryStore {
   }
 
   #duplicate(position: number, event: Event): StoreResult {
-    const stored = this.#log[position]
-    if (stored === undefined) {
-      throw new SyncKitError(
-        'internal',
-        `[sync-kit] [${this.#component}] id index is out of sync`,
-        {},
-      )
-    }
+    // The id index holds positions of the log only: #append and #truncate keep both in step.
+    const stored = this.#log[position] as Event
     if (!eventsEqual(stored, event)) {
       throw new SyncKitError(
         'event-id-conflict',
