@@ -368,12 +368,13 @@ function unreadable(
   } catch {
     // The id itself cannot be read; the message names no event.
   }
-  const who = eventId === undefined ? 'event' : `event "${truncate(eventId)}"`
   const why = cause instanceof Error ? cause.message : String(cause)
-  return new SyncKitError(
-    'invalid-event',
-    `[sync-kit] [${component}] ${who} could not be read (${truncate(why)}); pass plain data: getters and proxies that throw are not JSON`,
-    eventId === undefined ? {} : { eventId },
+  return invalid(
+    component,
+    eventId,
+    undefined,
+    `could not be read (${truncate(why)}); pass plain data: getters and proxies that throw are not JSON`,
+    false,
     { cause },
   )
 }
@@ -384,13 +385,19 @@ function invalid(
   field: string | undefined,
   problem: string,
   problemNamesField = false,
+  options?: { readonly cause: unknown },
 ): SyncKitError<'invalid-event'> {
   const who = eventId === undefined ? 'event' : `event "${truncate(eventId)}"`
   const what = field === undefined || problemNamesField ? problem : `${field} ${problem}`
   const details: { eventId?: string; field?: string } = {}
   if (eventId !== undefined) details.eventId = eventId
   if (field !== undefined) details.field = field
-  return new SyncKitError('invalid-event', `[sync-kit] [${component}] ${who} ${what}`, details)
+  return new SyncKitError(
+    'invalid-event',
+    `[sync-kit] [${component}] ${who} ${what}`,
+    details,
+    options,
+  )
 }
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/
