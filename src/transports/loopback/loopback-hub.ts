@@ -64,6 +64,12 @@ import type { ConnectionHost, LoopbackOp } from './loopback-transport.js'
  * ```
  */
 export function createLoopbackHub(options: LoopbackHubOptions = {}): LoopbackHub {
+  // The plain hub has no simulated network: an option of the test hub says where it went.
+  for (const name of TEST_HUB_OPTIONS) {
+    if ((options as Record<string, unknown> | null)?.[name] !== undefined) {
+      throw badOption(name, `${name} is an option of createTestHub (sync-kit/testing)`)
+    }
+  }
   return new Hub(options)
 }
 
@@ -98,18 +104,10 @@ export class Hub implements LoopbackHub, ConnectionHost, DeliveryHost, CallHooks
 
   /**
    * @param options - the hub's options (a test hub's included).
-   * @param testHub - true for `createTestHub`, which takes options of its own.
    */
-  constructor(options: LoopbackHubOptions, testHub = false) {
+  constructor(options: LoopbackHubOptions) {
     if (typeof options !== 'object' || options === null) {
       throw badOption('options', 'hub options must be an object')
-    }
-    // The plain hub has no simulated network: an option of the test hub says where it went.
-    const testOption = testHub
-      ? undefined
-      : TEST_HUB_OPTIONS.find((name) => (options as Record<string, unknown>)[name] !== undefined)
-    if (testOption !== undefined) {
-      throw badOption(testOption, `${testOption} is an option of createTestHub (sync-kit/testing)`)
     }
     const store = options.store
     if (store !== undefined && typeof store !== 'function' && !isStore(store)) {

@@ -55,7 +55,7 @@ class TestLoopbackHub extends Hub implements TestHub {
   readonly #calls: SimulatedCalls
 
   constructor(options: TestHubOptions) {
-    super(options, true)
+    super(options)
     const latency = options.latencyMs ?? 0
     if (typeof latency !== 'function') checkLatency(latency, 'latencyMs')
     const mode = options.offlineDeliveries ?? 'withhold'
