@@ -29,6 +29,16 @@ export function assertNodeId(nodeId: string): void {
   }
 }
 
+/** An HLC from another package copy, taken by its string form; anything else is a mismatch. */
+function parseForeign(other: Version): Hlc {
+  const s = String(other)
+  if (STAMP.test(s)) return Hlc.parse(s)
+  throw new SyncKitError('version-mismatch', `expected an HLC stamp, got "${s.slice(0, 80)}"`, {
+    expected: 'hlc',
+    actual: s.slice(0, 80),
+  })
+}
+
 /**
  * A hybrid logical clock timestamp: `(wall ms, counter, node id)`.
  *
@@ -101,20 +111,11 @@ export class Hlc implements Version {
    * @throws SyncKitError `version-mismatch` for a version of another kind.
    */
   compare(other: Version): -1 | 0 | 1 {
-    const o = other instanceof Hlc ? other : Hlc.parseForeign(other)
+    const o = other instanceof Hlc ? other : parseForeign(other)
     if (this.wallMs !== o.wallMs) return this.wallMs < o.wallMs ? -1 : 1
     if (this.counter !== o.counter) return this.counter < o.counter ? -1 : 1
     if (this.nodeId === o.nodeId) return 0
     return this.nodeId < o.nodeId ? -1 : 1
-  }
-
-  private static parseForeign(other: Version): Hlc {
-    const s = String(other)
-    if (STAMP.test(s)) return Hlc.parse(s)
-    throw new SyncKitError('version-mismatch', `expected an HLC stamp, got "${s.slice(0, 80)}"`, {
-      expected: 'hlc',
-      actual: s.slice(0, 80),
-    })
   }
 
   /** The sortable string form. */
