@@ -5,7 +5,6 @@ import {
 } from '../../core/checkpoint.js'
 import { SERVER_EPOCH_CHECKPOINT_KEY, checkEpoch } from '../../core/epoch.js'
 import { eventsEqual, validateEvent } from '../../core/event-validation.js'
-import { deepFreeze } from '../../core/json-value.js'
 import { checkStateKey, checkStateValue } from '../../core/state.js'
 import type { ValidateEventOptions } from '../../core/event-validation.js'
 import { compileFilterGroups, groupFilters, validateLimit } from '../../core/filters.js'
@@ -292,7 +291,11 @@ class InMemoryEventStore implements MemoryStore {
       return
     }
     const text = checkStateValue(value, this.#component)
-    this.#state.set(checked, deepFreeze(JSON.parse(text) as JsonValue))
+    // Parsed from the checked canonical text, each value frozen as it is made: a deep-frozen copy.
+    this.#state.set(
+      checked,
+      JSON.parse(text, (_key, item: unknown) => Object.freeze(item)) as JsonValue,
+    )
   }
 
   async loadOrCreateEpoch(candidate: string, options?: SignalOptions): Promise<string> {
