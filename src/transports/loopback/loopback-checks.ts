@@ -1,3 +1,4 @@
+import { compileFilters } from '../../core/filters.js'
 import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
 import type { EventStore, Filter } from '../../types/index.js'
 import type { LoopbackConnection, LoopbackOp } from './loopback-transport.js'
@@ -45,13 +46,15 @@ export function isStore(value: unknown): value is EventStore {
   )
 }
 
-/** Copies filters as if they crossed a wire (malformed ones are left for `compileFilters`). */
-export function copyFilters(filters: readonly Filter[] | undefined): readonly Filter[] | undefined {
-  if (filters === undefined) return undefined
-  if (!Array.isArray(filters)) return filters // compileFilters rejects it with a clear message
-  return filters.map((f: unknown) =>
-    typeof f === 'object' && f !== null ? { ...(f as Filter) } : (f as Filter),
-  )
+/**
+ * Checks a call's filters and copies them as if they crossed a wire.
+ * @param filters - the caller's filters, if any.
+ * @returns the copies (`[]` for none).
+ * @throws SyncKitError `invalid-argument` or `unsupported-filter`, from `compileFilters`.
+ */
+export function checkFilters(filters: readonly Filter[] | undefined): readonly Filter[] {
+  compileFilters(filters, 'loopback')
+  return filters === undefined ? [] : filters.map((filter) => ({ ...filter }))
 }
 
 /** A store's failure as the client sees it (`internal` for a non-sync-kit error). */

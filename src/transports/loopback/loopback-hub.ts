@@ -1,4 +1,4 @@
-import { compileFilters, validateLimit } from '../../core/filters.js'
+import { validateLimit } from '../../core/filters.js'
 import { signalOptions, throwIfAborted } from '../../errors/abort.js'
 import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
 import type { SyncKitErrorCode } from '../../errors/sync-kit-error.js'
@@ -28,7 +28,7 @@ import {
   badArgument as badOption,
   checkClientId,
   checkOpen,
-  copyFilters,
+  checkFilters,
   isStore,
 } from './loopback-checks.js'
 import { LoopbackConnection } from './loopback-transport.js'
@@ -249,8 +249,7 @@ export class Hub implements LoopbackHub, ConnectionHost, DeliveryHost, CallHooks
     return this.#call(connection, 'pull', options, 0, () => {
       const limit = options.limit ?? this.#pageLimit
       validateLimit(limit, 'loopback')
-      const filters = copyFilters(options.filters)
-      compileFilters(filters, 'loopback')
+      const filters = checkFilters(options.filters)
       const from = this.#parseSince(since)
       return async () => {
         const page = await this.#server.pull(from, {
@@ -287,8 +286,7 @@ export class Hub implements LoopbackHub, ConnectionHost, DeliveryHost, CallHooks
       if (onError !== undefined && typeof onError !== 'function') {
         throw badOption('onError', 'onError must be a function')
       }
-      const filters = copyFilters(options.filters) ?? []
-      compileFilters(filters, 'loopback')
+      const filters = checkFilters(options.filters)
       const since = options.since === undefined ? null : this.#parseSince(options.since)
       return async () => {
         const delivery = new LiveDelivery(this, connection, handler, onError, options.signal)
