@@ -34,6 +34,9 @@ import {
 import { LoopbackConnection } from './loopback-transport.js'
 import type { ConnectionHost, LoopbackOp } from './loopback-transport.js'
 
+/** Options of the test hub; the plain hub refuses them, naming where they went. */
+const TEST_HUB_OPTIONS = ['latencyMs', 'clock', 'timers', 'offlineDeliveries']
+
 /**
  * Creates an in-process sync hub (a "server" in memory) that clients connect to with
  * `hub.connect(clientId)`: the transport for tests, demos and same-process replicas.
@@ -78,9 +81,6 @@ export interface Outcome<T> {
   readonly value: T
   readonly events: number
 }
-
-/** Options of the test hub; the plain hub refuses them, naming where they went. */
-const TEST_HUB_OPTIONS = ['latencyMs', 'clock', 'timers', 'offlineDeliveries']
 
 /**
  * The hub. `createTestHub` extends it, overriding the hook points (before each call, after it
