@@ -18,6 +18,9 @@ const ADAPTER_DIRS = ADAPTERS.map((adapter) => `src/${adapter}/**`)
 const importsOf = (adapters) => adapters.map((adapter) => `**/${adapter}/**`)
 const ADAPTER_IMPORTS = importsOf(ADAPTERS)
 const TESTS = ['**/*.test.ts', '**/*.int.test.ts', '**/*.test-d.ts']
+// The entries that re-export the loopback adapter: the root entry (the plain hub) and
+// sync-kit/testing (its test half, createTestHub).
+const ENTRIES = ['src/index.ts', 'src/testing/index.ts']
 const NO_NODE = { group: ['node:*'], message: 'The core runs in browsers: no Node built-ins.' }
 const NO_DEPS = {
   group: ['better-sqlite3', 'valibot', 'eventsource-parser', 'pg', 'ws'],
@@ -72,9 +75,8 @@ export default tseslint.config(
   },
   {
     // The core runs in browsers and workers: it never imports an adapter or a Node built-in.
-    // stores/indexeddb is an adapter that runs in browsers too, so this rule applies to it.
     files: ['src/**/*.ts'],
-    ignores: [...ADAPTER_DIRS, 'src/index.ts', ...TESTS],
+    ignores: [...ADAPTER_DIRS, ...ENTRIES, ...TESTS],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -109,9 +111,9 @@ export default tseslint.config(
     },
   },
   {
-    // The root entry and the loopback transport ship in the core entry: browser-safe, and the root
-    // entry's one adapter is loopback.
-    files: ['src/index.ts', 'src/transports/loopback/**/*.ts'],
+    // The root and testing entries and the loopback transport ship in browser bundles: browser-safe,
+    // and the one adapter these entries re-export is loopback.
+    files: [...ENTRIES, 'src/transports/loopback/**/*.ts'],
     ignores: TESTS,
     rules: {
       'no-restricted-imports': [

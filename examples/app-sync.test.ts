@@ -1,7 +1,7 @@
 /**
  * How an app tests its own sync code with sync-kit's test tools: an in-memory store per device, a
- * loopback hub as the server (with its fault injection: offline periods, a lost push
- * acknowledgement) and a `TestClock` that drives the HLC stamps and the background-sync timers,
+ * test hub as the server (`createTestHub` from `sync-kit/testing`: the loopback hub with fault
+ * injection — offline periods, a lost push acknowledgement) and a `TestClock` that drives the HLC stamps and the background-sync timers,
  * so every run is deterministic and nothing waits for real time.
  *
  * The "app" is a tiny todo list. Its sync code (`TodoSync` below) is what an app would keep in
@@ -11,7 +11,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 
 import {
   SyncManager,
-  createLoopbackHub,
   createMemoryStore,
   isSyncKitError,
   type EventStore,
@@ -19,7 +18,7 @@ import {
   type LoopbackHub,
   type Version,
 } from '../src/index.js'
-import { TestClock } from '../src/testing/index.js'
+import { TestClock, createTestHub, type TestHub } from '../src/testing/index.js'
 
 // --- The app's sync code ---------------------------------------------------------------------
 
@@ -146,13 +145,13 @@ function nextOutcome(manager: SyncManager): Promise<unknown> {
 
 describe('todo sync (an app testing its own sync code)', () => {
   let clock: TestClock
-  let hub: LoopbackHub
+  let hub: TestHub
   let phone: TodoSync
   let laptop: TodoSync
 
   beforeEach(() => {
     clock = new TestClock(Date.UTC(2025, 0, 1))
-    hub = createLoopbackHub({ clock })
+    hub = createTestHub({ clock })
     phone = new TodoSync({ store: createMemoryStore(), hub, device: 'phone', clock })
     laptop = new TodoSync({ store: createMemoryStore(), hub, device: 'laptop', clock })
   })

@@ -39,11 +39,23 @@ const ADAPTERS = [
 ].filter((unit) => !CORE_LAYERS.includes(unit))
 
 /**
- * The root entry `sync-kit` (`src/index.ts`) is the one place that re-exports an adapter: the
- * in-process loopback transport ships in the core entry for tests and demos.
+ * The root entry `sync-kit` (`src/index.ts`) re-exports one adapter: the in-process loopback
+ * transport ships in the core entry for tests and demos.
  */
 const ROOT_ENTRY_ADAPTERS = ['transports/loopback']
 const ROOT_ENTRY = join(src, 'index.ts')
+/**
+ * The testing entry `sync-kit/testing` (`src/testing/index.ts`) re-exports the loopback adapter's
+ * test half (`createTestHub`), through the adapter's `testing.ts` module only.
+ */
+const TESTING_ENTRY_ADAPTERS = ['transports/loopback']
+const TESTING_ENTRY = join(src, 'testing', 'index.ts')
+
+/** The adapters an entry file may re-export. */
+function entryAdapters(file: string): readonly string[] {
+  if (file === ROOT_ENTRY) return ROOT_ENTRY_ADAPTERS
+  return file === TESTING_ENTRY ? TESTING_ENTRY_ADAPTERS : []
+}
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -103,6 +115,7 @@ describe('module boundaries', () => {
       }
       for (const to of edges) {
         if (from === '.' && ROOT_ENTRY_ADAPTERS.includes(to)) continue
+        if (from === 'testing' && TESTING_ENTRY_ADAPTERS.includes(to)) continue
         expect(
           CORE_LAYERS.indexOf(to),
           `${from} imports ${to}: ${CORE_LAYERS.includes(to) ? 'a higher layer' : 'an adapter'}`,
@@ -123,6 +136,23 @@ describe('module boundaries', () => {
           /\/(index|node)\.js$/.test(spec),
           `${relative(src, file)} imports ${spec}, an internal module of ${other}`,
         ).toBe(true)
+      }
+    }
+  })
+
+  it('lets the testing entry re-export only the loopback adapter, through its testing module', () => {
+    const reexports = importsOf(TESTING_ENTRY).filter((spec) =>
+      adapterOf(target(TESTING_ENTRY, spec)),
+    )
+    expect(reexports).toEqual(['../transports/loopback/testing.js'])
+    for (const file of all.filter(
+      (f) => relative(src, f).startsWith('testing/') && f !== TESTING_ENTRY,
+    )) {
+      for (const spec of importsOf(file)) {
+        expect(
+          adapterOf(target(file, spec)),
+          `${relative(src, file)} imports ${spec}`,
+        ).toBeUndefined()
       }
     }
   })
@@ -148,9 +178,7 @@ describe('module boundaries', () => {
         const where = `${relative(src, file)} imports ${spec}`
         expect(spec.startsWith('.'), where).toBe(true)
         const adapter = adapterOf(target(file, spec))
-        if (file === ROOT_ENTRY && adapter !== undefined && ROOT_ENTRY_ADAPTERS.includes(adapter)) {
-          continue
-        }
+        if (adapter !== undefined && entryAdapters(file).includes(adapter)) continue
         expect(adapter, where).toBeUndefined()
       }
     }

@@ -1,4 +1,5 @@
 import { SyncKitError } from '../errors/sync-kit-error.js'
+import { describe } from './json-value.js'
 import type { Checkpoint, CheckpointKey, StoreBatchOptions } from '../types/index.js'
 
 /**
@@ -118,14 +119,4 @@ function invalid(
   problem: string,
 ): SyncKitError<'invalid-argument'> {
   return new SyncKitError('invalid-argument', `[sync-kit] [${component}] ${problem}`, { argument })
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null'
-  if (value === undefined) return 'undefined'
-  if (Array.isArray(value)) return 'an array'
-  if (typeof value === 'string')
-    return JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value)
-  if (typeof value === 'object') return 'an object'
-  return `${typeof value} ${String(value)}`
 }

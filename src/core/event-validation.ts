@@ -108,38 +108,25 @@ function readEvent(event: unknown, component: string, options?: ValidateEventOpt
     )
   }
   const metadata = e['metadata']
-  let copy: Event
+  let content: Content
   try {
-    const dataCopy = copyJson(data, 0, freeze)
-    if (metadata === undefined) {
-      copy = {
-        id: eventId,
-        type: type as string,
-        aggregateId: aggregateId as string,
-        data: dataCopy,
-      }
-    } else {
-      if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
-        throw new JsonProblem(`must be a plain object of JSON values, got ${describe(metadata)}`)
-      }
-      const metadataCopy = copyJson(metadata, 0, freeze) as EventMetadata
-      checkReservedMetadata(metadataCopy)
-      copy = {
-        id: eventId,
-        type: type as string,
-        aggregateId: aggregateId as string,
-        data: dataCopy,
-        metadata: metadataCopy,
-      }
-    }
+    content = copyContent(data, metadata, freeze)
   } catch (error) {
-    if (error instanceof JsonProblem) {
-      // Slow path, only on failure: walk again tracking the path, to name the offending field.
-      const found = locateProblem(data, metadata)
-      throw invalid(component, eventId, found?.field ?? 'data', found?.message ?? error.message)
-    }
-    throw error
+    if (!(error instanceof JsonProblem)) throw error
+    // Slow path, only on failure: walk again tracking the path, to name the offending field.
+    const found = locateProblem(data, metadata)
+    throw invalid(component, eventId, found?.field ?? 'data', found?.message ?? error.message)
   }
+  const copy: Event =
+    content[1] === undefined
+      ? { id: eventId, type: type as string, aggregateId: aggregateId as string, data: content[0] }
+      : {
+          id: eventId,
+          type: type as string,
+          aggregateId: aggregateId as string,
+          data: content[0],
+          metadata: content[1],
+        }
   return freeze ? Object.freeze(copy) : copy
 }
 
@@ -192,11 +179,42 @@ function isWellFormed(s: string): boolean {
     : !LONE_SURROGATE.test(s)
 }
 
+/** The copied `data` and `metadata` of an event. */
+type Content = readonly [JsonValue, EventMetadata | undefined]
+
 /**
- * The fast path of {@link validateEvent}: validates and copies (and freezes) in one recursive
- * pass, without tracking the path. Cycles need no check of their own: they hit the depth limit.
+ * Where the slow path is: the keys from the event down to the value being checked, and the
+ * objects on the way (to tell a cycle from deep nesting).
  */
-function copyJson(value: unknown, depth: number, freeze: boolean): JsonValue {
+interface Path {
+  readonly keys: (string | number)[]
+  readonly ancestors: object[]
+}
+
+/**
+ * Validates and copies (and freezes) `data` and `metadata`, reserved metadata keys included.
+ * @param path - absent on the fast path; given by {@link locateProblem} to track where it is.
+ * @throws JsonProblem for the first value that is not allowed.
+ */
+function copyContent(data: unknown, metadata: unknown, freeze: boolean, path?: Path): Content {
+  const dataCopy = copyJson(data, 0, freeze, path)
+  if (metadata === undefined) return [dataCopy, undefined]
+  if (path !== undefined) path.keys[0] = 'metadata'
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+    throw new JsonProblem(`must be a plain object of JSON values, got ${describe(metadata)}`)
+  }
+  const metadataCopy = copyJson(metadata, 0, freeze, path) as EventMetadata
+  checkReservedMetadata(metadataCopy)
+  return [dataCopy, metadataCopy]
+}
+
+/**
+ * Validates and copies (and freezes) a JSON value in one recursive pass. The fast path (no
+ * `path`) tracks nothing: cycles need no check of their own, they hit the depth limit. With a
+ * `path` it keeps the keys and ancestors, so a failure names its field and a cycle is reported as
+ * such rather than as deep nesting.
+ */
+function copyJson(value: unknown, depth: number, freeze: boolean, path?: Path): JsonValue {
   switch (typeof value) {
     case 'string':
       if (!isWellFormed(value)) throw new JsonProblem(LONE_SURROGATE_PROBLEM)
@@ -212,14 +230,24 @@ function copyJson(value: unknown, depth: number, freeze: boolean): JsonValue {
       throw new JsonProblem(primitiveProblem(value))
   }
   if (value === null) return null
+  if (path !== undefined) {
+    const { ancestors } = path
+    for (let i = 0; i < depth; i++) if (ancestors[i] === value) throw new JsonProblem(CYCLE_PROBLEM)
+    ancestors[depth] = value
+  }
   if (depth >= EVENT_JSON_MAX_DEPTH) throw new JsonProblem(DEPTH_PROBLEM)
   const next = depth + 1
+  const keys = path?.keys
   if (Array.isArray(value)) {
     const source = value as readonly unknown[]
     const out: JsonValue[] = []
-    // By index, as JSON.stringify reads arrays: an array's own iterator is not its content.
-    // eslint-disable-next-line @typescript-eslint/prefer-for-of -- for-of would call that iterator
-    for (let i = 0; i < source.length; i++) out.push(copyJson(source[i], next, freeze))
+    // By index, as JSON.stringify reads arrays: an array's own iterator is not its content (a
+    // for-of would call it).
+    for (let i = 0; i < source.length; i++) {
+      keys?.push(i)
+      out.push(copyJson(source[i], next, freeze, path))
+      keys?.pop()
+    }
     return freeze ? Object.freeze(out) : out
   }
   if (!isPlain(value)) throw new JsonProblem(objectProblem(value))
@@ -228,8 +256,10 @@ function copyJson(value: unknown, depth: number, freeze: boolean): JsonValue {
   for (const key of Object.keys(source)) {
     const item = source[key]
     if (item === undefined) continue
+    keys?.push(key)
     if (!isWellFormed(key)) throw new JsonProblem(LONE_SURROGATE_KEY_PROBLEM)
-    const itemCopy = copyJson(item, next, freeze)
+    const itemCopy = copyJson(item, next, freeze, path)
+    keys?.pop()
     if (key === '__proto__') {
       // A plain assignment would set the prototype instead of creating the property.
       Object.defineProperty(out, key, {
@@ -243,6 +273,25 @@ function copyJson(value: unknown, depth: number, freeze: boolean): JsonValue {
     }
   }
   return freeze ? Object.freeze(out) : out
+}
+
+/**
+ * The slow path of {@link validateEvent}, run only after the fast path failed: the same walk over
+ * `data`, then `metadata`, tracking the path, to find the first problem and where it is.
+ */
+function locateProblem(
+  data: unknown,
+  metadata: unknown,
+): { readonly field: string; readonly message: string } | undefined {
+  const keys: (string | number)[] = ['data']
+  try {
+    copyContent(data, metadata, false, { keys, ancestors: [] })
+    return undefined
+  } catch (error) {
+    if (!(error instanceof JsonProblem)) throw error
+    if (error.key !== undefined) keys.push(error.key)
+    return { field: formatPath(keys), message: error.message }
+  }
 }
 
 function checkReservedMetadata(metadata: EventMetadata): void {
@@ -285,78 +334,6 @@ function objectProblem(value: object): string {
     : `is ${describe(value)}, which is not JSON; use plain objects and arrays`
 }
 
-/**
- * The slow path of {@link validateEvent}, run only after the fast path failed: finds the first
- * problem in `data`, then `metadata`, with its path. Same checks as {@link copyJson}, plus an
- * explicit cycle check so a cycle is reported as such rather than as deep nesting.
- */
-function locateProblem(
-  data: unknown,
-  metadata: unknown,
-): { readonly field: string; readonly message: string } | undefined {
-  const keys: (string | number)[] = ['data']
-  const ancestors: object[] = []
-  const visit = (value: unknown, depth: number): string | undefined => {
-    switch (typeof value) {
-      case 'string':
-        return isWellFormed(value) ? undefined : LONE_SURROGATE_PROBLEM
-      case 'number':
-        return Number.isFinite(value) ? undefined : nonFiniteProblem(value)
-      case 'boolean':
-        return undefined
-      case 'object':
-        break
-      default:
-        return primitiveProblem(value)
-    }
-    if (value === null) return undefined
-    for (let i = 0; i < depth; i++) if (ancestors[i] === value) return CYCLE_PROBLEM
-    if (depth >= EVENT_JSON_MAX_DEPTH) return DEPTH_PROBLEM
-    ancestors[depth] = value
-    if (Array.isArray(value)) {
-      const source = value as readonly unknown[]
-      for (let i = 0; i < source.length; i++) {
-        keys.push(i)
-        const problem = visit(source[i], depth + 1)
-        if (problem !== undefined) return problem
-        keys.pop()
-      }
-      return undefined
-    }
-    if (!isPlain(value)) return objectProblem(value)
-    const source = value as Readonly<Record<string, unknown>>
-    for (const key of Object.keys(source)) {
-      const item = source[key]
-      if (item === undefined) continue
-      keys.push(key)
-      if (!isWellFormed(key)) return LONE_SURROGATE_KEY_PROBLEM
-      const problem = visit(item, depth + 1)
-      if (problem !== undefined) return problem
-      keys.pop()
-    }
-    return undefined
-  }
-  let problem = visit(data, 0)
-  if (problem === undefined && metadata !== undefined) {
-    keys[0] = 'metadata'
-    if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
-      problem = `must be a plain object of JSON values, got ${describe(metadata)}`
-    } else {
-      problem = visit(metadata, 0)
-      if (problem === undefined) {
-        try {
-          checkReservedMetadata(metadata as EventMetadata)
-        } catch (error) {
-          if (!(error instanceof JsonProblem)) throw error
-          problem = error.message
-          if (error.key !== undefined) keys.push(error.key)
-        }
-      }
-    }
-  }
-  return problem === undefined ? undefined : { field: formatPath(keys), message: problem }
-}
-
 function checkField(
   component: string,
   eventId: string | undefined,
@@ -391,12 +368,13 @@ function unreadable(
   } catch {
     // The id itself cannot be read; the message names no event.
   }
-  const who = eventId === undefined ? 'event' : `event "${truncate(eventId)}"`
   const why = cause instanceof Error ? cause.message : String(cause)
-  return new SyncKitError(
-    'invalid-event',
-    `[sync-kit] [${component}] ${who} could not be read (${truncate(why)}); pass plain data: getters and proxies that throw are not JSON`,
-    eventId === undefined ? {} : { eventId },
+  return invalid(
+    component,
+    eventId,
+    undefined,
+    `could not be read (${truncate(why)}); pass plain data: getters and proxies that throw are not JSON`,
+    false,
     { cause },
   )
 }
@@ -407,13 +385,19 @@ function invalid(
   field: string | undefined,
   problem: string,
   problemNamesField = false,
+  options?: { readonly cause: unknown },
 ): SyncKitError<'invalid-event'> {
   const who = eventId === undefined ? 'event' : `event "${truncate(eventId)}"`
   const what = field === undefined || problemNamesField ? problem : `${field} ${problem}`
   const details: { eventId?: string; field?: string } = {}
   if (eventId !== undefined) details.eventId = eventId
   if (field !== undefined) details.field = field
-  return new SyncKitError('invalid-event', `[sync-kit] [${component}] ${who} ${what}`, details)
+  return new SyncKitError(
+    'invalid-event',
+    `[sync-kit] [${component}] ${who} ${what}`,
+    details,
+    options,
+  )
 }
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/

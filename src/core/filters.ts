@@ -1,4 +1,5 @@
 import { SyncKitError } from '../errors/sync-kit-error.js'
+import { describe } from './json-value.js'
 import type { Event, Filter } from '../types/index.js'
 
 /** The filter keys every sync-kit store and transport supports. */
@@ -10,16 +11,17 @@ export const STANDARD_FILTER_KEYS: readonly ['type', 'tenant', 'aggregate_id'] =
 
 /**
  * Filters grouped by key, each group's values deduplicated in first-seen order. A group that is
- * absent places no constraint; a present group matches when any of its values matches (OR), and
- * every present group must match (AND). Stores use it to pick an index or build a query.
+ * absent (or `undefined`) places no constraint; a present group matches when any of its values
+ * matches (OR), and every present group must match (AND). Stores use it to pick an index or build
+ * a query.
  */
 export interface FilterGroups {
   /** Accepted event types (`type` filters). */
-  readonly type?: readonly string[]
+  readonly type?: readonly string[] | undefined
   /** Accepted tenants (`tenant` filters, matched against `metadata.tenant`). */
-  readonly tenant?: readonly string[]
+  readonly tenant?: readonly string[] | undefined
   /** Accepted aggregate ids (`aggregate_id` filters). */
-  readonly aggregateId?: readonly string[]
+  readonly aggregateId?: readonly string[] | undefined
 }
 
 /**
@@ -52,9 +54,7 @@ export function groupFilters(
     )
   }
   if (filters.length === 0) return undefined
-  let type: string[] | undefined
-  let tenant: string[] | undefined
-  let aggregateId: string[] | undefined
+  const groups: { type?: string[]; tenant?: string[]; aggregateId?: string[] } = {}
   for (let i = 0; i < filters.length; i++) {
     const filter: unknown = filters[i]
     if (typeof filter !== 'object' || filter === null) {
@@ -65,28 +65,18 @@ export function groupFilters(
     if (typeof value !== 'string') {
       throw malformed(component, i, `(key "${key}") has a value that is ${describe(value)}`)
     }
-    switch (key) {
-      case 'type':
-        type = addValue(type, value)
-        break
-      case 'tenant':
-        tenant = addValue(tenant, value)
-        break
-      case 'aggregate_id':
-        aggregateId = addValue(aggregateId, value)
-        break
-      default:
-        throw new SyncKitError(
-          'unsupported-filter',
-          `[sync-kit] [${component}] filter key "${key.slice(0, 64)}" is not supported; use ${STANDARD_FILTER_KEYS.join(', ')}`,
-          { key },
-        )
+    const group =
+      key === 'aggregate_id' ? 'aggregateId' : key === 'type' || key === 'tenant' ? key : undefined
+    if (group === undefined) {
+      throw new SyncKitError(
+        'unsupported-filter',
+        `[sync-kit] [${component}] filter key "${key.slice(0, 64)}" is not supported; use ${STANDARD_FILTER_KEYS.join(', ')}`,
+        { key },
+      )
     }
+    const values = (groups[group] ??= [])
+    if (!values.includes(value)) values.push(value)
   }
-  const groups: { type?: string[]; tenant?: string[]; aggregateId?: string[] } = {}
-  if (type !== undefined) groups.type = type
-  if (tenant !== undefined) groups.tenant = tenant
-  if (aggregateId !== undefined) groups.aggregateId = aggregateId
   return groups
 }
 
@@ -168,12 +158,6 @@ function acceptAll(): boolean {
   return true
 }
 
-function addValue(values: string[] | undefined, value: string): string[] {
-  if (values === undefined) return [value]
-  if (!values.includes(value)) values.push(value)
-  return values
-}
-
 function matcher(values: readonly string[] | undefined): ((v: unknown) => boolean) | undefined {
   if (values === undefined) return undefined
   if (values.length === 1) {
@@ -190,12 +174,4 @@ function malformed(component: string, index: number, problem: string): SyncKitEr
     `[sync-kit] [${component}] filter ${index} ${problem}; each filter must be { key: string, value: string }`,
     { argument: 'filters' },
   )
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  if (typeof value === 'string') return `"${value.slice(0, 64)}"`
-  if (typeof value === 'object') return 'an object'
-  return `${typeof value} ${String(value)}`
 }

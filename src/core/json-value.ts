@@ -183,12 +183,13 @@ export function isEmptyObject(value: object): boolean {
 }
 
 /**
- * Describes a value for a message: `null`, `an array`, `a Date instance`, `the string "…"`, ….
+ * Describes a value for a message: `null`, `undefined`, `an array`, `a Date instance`, `the string
+ * "…"`, `number 5`, …. The one description every core message uses.
  * @param value - any value.
  * @returns a short description.
  */
 export function describe(value: unknown): string {
-  if (value === null) return 'null'
+  if (value == null) return String(value)
   if (Array.isArray(value)) return 'an array'
   if (typeof value === 'object') {
     const name = (value as { constructor?: { name?: unknown } }).constructor?.name

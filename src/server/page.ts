@@ -1,3 +1,4 @@
+import { signalOptions } from '../errors/abort.js'
 import type { EventStore, EventWithVersion, Filter, Version } from '../types/index.js'
 
 /** Events read from the store at a time while filling a byte-budgeted page. */
@@ -64,7 +65,7 @@ export async function readPage(
     const chunk = await store.load(cursor, {
       ...(want < Number.MAX_SAFE_INTEGER ? { limit: want + 1 } : {}),
       ...(filters.length === 0 ? {} : { filters }),
-      ...(signal === undefined ? {} : { signal }),
+      ...signalOptions(signal),
     })
     for (const item of chunk.slice(0, want)) {
       if (budget) {

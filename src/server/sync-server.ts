@@ -1,5 +1,6 @@
 import { compileFilters, validateLimit } from '../core/filters.js'
 import { resolveTimers } from '../core/timers.js'
+import { signalOptions } from '../errors/abort.js'
 import { SyncKitError } from '../errors/sync-kit-error.js'
 import type {
   Clock,
@@ -364,10 +365,7 @@ class Server implements SyncServer, FeedHost {
     const { signal } = options
     const since = options.since ?? null
     try {
-      feed.begin(
-        since ?? (await this.store.latestVersion(signal === undefined ? {} : { signal })),
-        since !== null,
-      )
+      feed.begin(since ?? (await this.store.latestVersion(signalOptions(signal))), since !== null)
     } catch (error) {
       feed.close()
       throw error
@@ -454,18 +452,18 @@ class Server implements SyncServer, FeedHost {
         { expected: ifEpoch.slice(0, 1024), actual: epoch },
       )
     }
-    const signalOptions = signal === undefined ? {} : { signal }
+    const opts = signalOptions(signal)
     const { events } = push
     const fresh: EventWithVersion[] = []
     if (events.length > 0) {
-      const results = await this.#storeAll(events, signalOptions)
+      const results = await this.#storeAll(events, opts)
       results.forEach((result, index) => {
         const event = events[index]
         if (!result.duplicate && event !== undefined) fresh.push({ event, version: result.version })
       })
       if (fresh.length > 0) for (const feed of [...this.#feeds]) feed.offer(fresh)
     }
-    const latestVersion = await this.store.latestVersion(signalOptions)
+    const latestVersion = await this.store.latestVersion(opts)
     return { stored: fresh.length, duplicates: events.length - fresh.length, epoch, latestVersion }
   }
 }

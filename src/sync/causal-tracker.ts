@@ -11,6 +11,7 @@
  */
 import { type CausalContext, causalContextOf } from '../causality/causal-context.js'
 import { relate } from '../causality/event-relation.js'
+import { signalOptions } from '../errors/abort.js'
 import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
 import type { Event, EventWithVersion, Version } from '../types/index.js'
 import { Hlc, HybridLogicalClock } from '../versions/hlc.js'
@@ -163,7 +164,7 @@ export class CausalTracker {
     let ownLast: Hlc | undefined
     let since: Version | null = null
     for (;;) {
-      const page = await store.load(since, { limit: INIT_PAGE, ...(signal ? { signal } : {}) })
+      const page = await store.load(since, { limit: INIT_PAGE, ...signalOptions(signal) })
       for (const stored of page) {
         this.observe(stored)
         const stamp = parseStamp(stored.event.metadata?.hlc)

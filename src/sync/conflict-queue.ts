@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { signalOptions } from '../errors/abort.js'
 import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
 import type { Conflict, EventWithVersion, ResolvedConflict } from '../types/index.js'
 import type { CausalTracker } from './causal-tracker.js'
@@ -82,7 +83,7 @@ export class ConflictQueue {
       local,
       remote,
     }
-    const opts = signal ? { signal } : {}
+    const opts = signalOptions(signal)
     let resolution: ResolvedConflict
     try {
       resolution = await this.#ctx.resolver.resolve(conflict, opts)

@@ -28,7 +28,8 @@ import { lastWriteWins } from '../resolvers/last-write-wins.js'
 import { createMemoryStore } from '../stores/memory/index.js'
 import { TestClock } from '../testing/test-clock.js'
 import { createLoopbackHub } from '../transports/loopback/index.js'
-import type { LoopbackHub, LoopbackOp } from '../transports/loopback/index.js'
+import { createTestHub } from '../transports/loopback/testing.js'
+import type { LoopbackOp, TestHub } from '../transports/loopback/testing.js'
 import type { ConflictResolver, Event, EventStore, JsonValue, Transport } from '../types/index.js'
 import { causalRelation } from '../causality/event-relation.js'
 import { SyncManager } from './sync-manager.js'
@@ -252,7 +253,7 @@ interface Replica {
 
 interface World {
   readonly clock: TestClock
-  readonly hub: LoopbackHub
+  readonly hub: TestHub
   readonly scenario: Scenario
   readonly random: () => number
   readonly replicas: Replica[]
@@ -318,7 +319,7 @@ function seeded(seed: number): () => number {
 function createWorld(scenario: Scenario): World {
   const clock = new TestClock(START_MS)
   const random = seeded(scenario.randomSeed)
-  const hub = createLoopbackHub({
+  const hub = createTestHub({
     clock,
     random,
     offlineDeliveries: scenario.offlineDeliveries,
@@ -702,7 +703,7 @@ describe('regressions found by the convergence property', () => {
 
   it('Given a sync in flight and a coalesced follow-up, when the manager is closed, then no call reaches the transport afterwards', async () => {
     // Given a sync running and a second call queued behind it
-    const hub = createLoopbackHub()
+    const hub = createTestHub()
     const transport = hub.connect('a')
     const a = new SyncManager({ store: createMemoryStore(), transport, nodeId: 'a' })
     await a.record({ id: 'e1', type: 'T', aggregateId: 'x', data: {} })
@@ -724,7 +725,7 @@ describe('regressions found by the convergence property', () => {
   it('Given a live subscription being set up, when the manager and then its transport are closed, then no error is reported', async () => {
     // Given a live manager whose subscribe call is still travelling (20 ms latency)
     const clock = new TestClock(START_MS)
-    const hub = createLoopbackHub({ clock, latencyMs: 20 })
+    const hub = createTestHub({ clock, latencyMs: 20 })
     const transport = hub.connect('a')
     const timers = { setTimeout: clock.setTimeout, clearTimeout: clock.clearTimeout }
     const errors: unknown[] = []

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { throwIfAborted } from '../errors/abort.js'
+import { signalOptions, throwIfAborted } from '../errors/abort.js'
 import { SyncKitError } from '../errors/sync-kit-error.js'
 import type { Checkpoint, Event, EventWithVersion, StoreResult, Version } from '../types/index.js'
 import type { CausalTracker, Head } from './causal-tracker.js'
@@ -44,7 +44,7 @@ export async function pullAll(
   signal: AbortSignal | undefined,
 ): Promise<PullCounts> {
   const { epochs } = parts
-  const opts = signal ? { signal } : {}
+  const opts = signalOptions(signal)
   const cp = await ctx.store.getCheckpoint(ctx.pullKey, opts)
   let since: Version | null = cp === undefined ? null : ctx.transport.parseVersion(cp.version)
   let checkpointEpoch = cp?.epoch
@@ -121,7 +121,7 @@ async function ingest(
   signal: AbortSignal | undefined,
 ): Promise<PullCounts> {
   const { causal, conflicts: queue, epochs } = parts
-  const opts = signal ? { signal } : {}
+  const opts = signalOptions(signal)
   const events = remote.map((e) => e.event)
   const { results, atomic } = await storePage(ctx, events, checkpoint, signal)
   let pulled = 0
@@ -178,7 +178,7 @@ async function storePage(
   checkpoint: Checkpoint,
   signal: AbortSignal | undefined,
 ): Promise<{ results: (StoreResult | undefined)[]; atomic: boolean }> {
-  const opts = signal ? { signal } : {}
+  const opts = signalOptions(signal)
   if (ctx.store.storeBatch !== undefined) {
     try {
       const results = await ctx.store.storeBatch(events, {

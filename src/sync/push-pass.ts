@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { throwIfAborted } from '../errors/abort.js'
+import { signalOptions, throwIfAborted } from '../errors/abort.js'
 import { isSyncKitError } from '../errors/sync-kit-error.js'
 import type {
   Checkpoint,
@@ -42,7 +42,7 @@ export async function pushAll(
   signal: AbortSignal | undefined,
   until?: Version,
 ): Promise<number> {
-  const opts = signal ? { signal } : {}
+  const opts = signalOptions(signal)
   const loadOptions = {
     limit: ctx.batchSize,
     ...(ctx.filters ? { filters: ctx.filters } : {}),

@@ -233,7 +233,7 @@ describe('SyncManager under faults and races', () => {
 
   it('Given live mode, When start(), stop() and start() follow each other at once, Then the manager ends up with a live subscription', async () => {
     const clock = new TestClock()
-    const hub = createLoopbackHub({ clock })
+    const hub = createLoopbackHub()
     const a = replica(hub, 'a', { clock, timers: clock, live: true })
 
     a.manager.start()

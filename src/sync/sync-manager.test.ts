@@ -3,6 +3,7 @@ import { isSyncKitError } from '../errors/sync-kit-error.js'
 import { createMemoryStore } from '../stores/memory/index.js'
 import { TestClock } from '../testing/test-clock.js'
 import { createLoopbackHub } from '../transports/loopback/index.js'
+import { createTestHub } from '../transports/loopback/testing.js'
 import type { ConflictResolver, EventStore } from '../types/index.js'
 import { Hlc } from '../versions/hlc.js'
 import { causalRelation } from '../causality/event-relation.js'
@@ -86,7 +87,7 @@ describe('SyncManager', () => {
 
   it('Given concurrent edits of one aggregate, when both replicas sync, then each detects the conflict and last-write-wins picks the same winner', async () => {
     const clock = new TestClock(1_000_000)
-    const hub = createLoopbackHub()
+    const hub = createTestHub()
     const a = replica(hub, 'a', { clock })
     const b = replica(hub, 'b', { clock })
     await a.manager.record({ type: 'Renamed', aggregateId: 'doc', data: { title: 'A', n: 1 } })
@@ -127,7 +128,7 @@ describe('SyncManager', () => {
   })
 
   it('Given a push whose acknowledgement is lost, when the sync is retried, then every event is stored once', async () => {
-    const hub = createLoopbackHub()
+    const hub = createTestHub()
     const a = replica(hub, 'a')
     const b = replica(hub, 'b')
     for (let i = 0; i < 3; i++) await a.manager.record({ type: 'T', aggregateId: 'x', data: { i } })
@@ -143,7 +144,7 @@ describe('SyncManager', () => {
   })
 
   it('Given more events than one batch, when syncing, then they travel in batches of batchSize', async () => {
-    const hub = createLoopbackHub()
+    const hub = createTestHub()
     const a = replica(hub, 'a', { batchSize: 100 })
     const b = replica(hub, 'b', { batchSize: 100 })
     const store = a.store
@@ -167,7 +168,7 @@ describe('SyncManager', () => {
   })
 
   it('Given concurrent sync() calls, when they overlap, then they coalesce into at most one follow-up run', async () => {
-    const hub = createLoopbackHub()
+    const hub = createTestHub()
     const a = replica(hub, 'a')
     await a.manager.record({ type: 'T', aggregateId: 'x', data: 1 })
 
@@ -212,7 +213,7 @@ describe('SyncManager', () => {
   })
 
   it('Given an aborted signal, when syncing, then it rejects with aborted and sends nothing', async () => {
-    const hub = createLoopbackHub()
+    const hub = createTestHub()
     const a = replica(hub, 'a')
     await a.manager.record({ type: 'T', aggregateId: 'x', data: 1 })
     const controller = new AbortController()
@@ -306,7 +307,7 @@ describe('SyncManager', () => {
 
   it('Given start() with failures, when time passes, then it retries with backoff and recovers', async () => {
     const clock = new TestClock(0)
-    const hub = createLoopbackHub()
+    const hub = createTestHub()
     const a = replica(hub, 'a', {
       clock,
       timers: clock,

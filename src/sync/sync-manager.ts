@@ -2,17 +2,17 @@
  * The `SyncManager`: the public facade over the parts of `src/sync/`, one job each —
  * `sync-options` (options, defaults, the shared context), `emitter` (events), `causal-tracker`
  * (HLC, seen vector clock, aggregate heads), `push-pass`, `pull-pass`, `conflict-queue`,
- * `epoch-tracker` and `scheduler` (interval, backoff, live subscription), with `refusal` and
- * `abortable` as helpers. The facade records events, runs one sync (push, then pull) and coalesces
- * concurrent calls.
+ * `epoch-tracker` and `scheduler` (interval, backoff, live subscription), with `refusal` as a
+ * helper (and `untilAborted` from `errors/abort`). The facade records events, runs one sync
+ * (push, then pull) and coalesces concurrent calls.
  *
  * @module
  */
 import { validateEvent } from '../core/event-validation.js'
-import { throwIfAborted } from '../errors/abort.js'
+import { describe } from '../core/json-value.js'
+import { signalOptions, throwIfAborted, untilAborted } from '../errors/abort.js'
 import { SyncKitError } from '../errors/sync-kit-error.js'
 import type { Event, EventWithVersion } from '../types/index.js'
-import { abortable } from './abortable.js'
 import { CausalTracker } from './causal-tracker.js'
 import { ConflictQueue } from './conflict-queue.js'
 import { EpochTracker } from './epoch-tracker.js'
@@ -29,6 +29,9 @@ import {
   type SyncResult,
   resolveSyncOptions,
 } from './sync-options.js'
+
+/** Names a sync in `aborted` messages: `[sync-kit] [sync-manager] sync was aborted`. */
+const SYNC = '[sync-manager] sync'
 
 /**
  * Syncs a local {@link EventStore} with a remote through a {@link Transport}: pushes local events
@@ -140,7 +143,7 @@ export class SyncManager {
           { freeze: true },
         ) as Event<TInput['type'], TInput['data']>,
     )
-    const result = await store.store(event, options.signal ? { signal: options.signal } : {})
+    const result = await store.store(event, signalOptions(options.signal))
     const stored = { event, version: result.version }
     if (!result.duplicate) this.#parts.causal.observe(stored)
     return stored
@@ -161,13 +164,17 @@ export class SyncManager {
   sync(options: SyncOptions = {}): Promise<SyncResult> {
     try {
       this.#assertOpen()
-      throwIfAborted(options.signal, '[sync-manager] sync')
+      throwIfAborted(options.signal, SYNC)
     } catch (error) {
       return Promise.reject(error)
     }
     if (options.only !== undefined || options.pushUntil !== undefined) {
       const previous = this.#inflight?.catch(() => undefined) ?? Promise.resolve(undefined)
-      return abortable(this.#track(previous.then(() => this.#run(options))), options.signal)
+      return untilAborted(
+        this.#track(previous.then(() => this.#run(options))),
+        options.signal,
+        SYNC,
+      )
     }
     if (this.#inflight === undefined) return this.#track(this.#run(options))
     // One follow-up run covers every call made while a sync is in flight.
@@ -177,7 +184,7 @@ export class SyncManager {
         this.#followUp = undefined
         return this.sync()
       })
-    return abortable(this.#followUp, options.signal)
+    return untilAborted(this.#followUp, options.signal, SYNC)
   }
 
   /**
@@ -284,8 +291,4 @@ function checkRecordInput(input: unknown): void {
       { field: 'metadata' },
     )
   }
-}
-
-function describe(value: unknown): string {
-  return value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value
 }

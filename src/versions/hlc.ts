@@ -1,3 +1,4 @@
+import { SYSTEM_CLOCK } from '../core/timers.js'
 import { SyncKitError } from '../errors/sync-kit-error.js'
 import type { Clock, Version } from '../types/index.js'
 
@@ -26,6 +27,16 @@ export function assertNodeId(nodeId: string): void {
       { argument: 'nodeId' },
     )
   }
+}
+
+/** An HLC from another package copy, taken by its string form; anything else is a mismatch. */
+function parseForeign(other: Version): Hlc {
+  const s = String(other)
+  if (STAMP.test(s)) return Hlc.parse(s)
+  throw new SyncKitError('version-mismatch', `expected an HLC stamp, got "${s.slice(0, 80)}"`, {
+    expected: 'hlc',
+    actual: s.slice(0, 80),
+  })
 }
 
 /**
@@ -100,20 +111,11 @@ export class Hlc implements Version {
    * @throws SyncKitError `version-mismatch` for a version of another kind.
    */
   compare(other: Version): -1 | 0 | 1 {
-    const o = other instanceof Hlc ? other : Hlc.parseForeign(other)
+    const o = other instanceof Hlc ? other : parseForeign(other)
     if (this.wallMs !== o.wallMs) return this.wallMs < o.wallMs ? -1 : 1
     if (this.counter !== o.counter) return this.counter < o.counter ? -1 : 1
     if (this.nodeId === o.nodeId) return 0
     return this.nodeId < o.nodeId ? -1 : 1
-  }
-
-  private static parseForeign(other: Version): Hlc {
-    const s = String(other)
-    if (STAMP.test(s)) return Hlc.parse(s)
-    throw new SyncKitError('version-mismatch', `expected an HLC stamp, got "${s.slice(0, 80)}"`, {
-      expected: 'hlc',
-      actual: s.slice(0, 80),
-    })
   }
 
   /** The sortable string form. */
@@ -148,8 +150,6 @@ export interface HybridLogicalClockOptions {
   readonly last?: Hlc
 }
 
-const SYSTEM_CLOCK: Clock = { now: () => Date.now() }
-
 /**
  * A hybrid logical clock: issues {@link Hlc} stamps that follow causality (a stamp issued after
  * receiving another sorts after it) and stay close to wall-clock time.
@@ -178,9 +178,9 @@ export class HybridLogicalClock {
   readonly nodeId: string
   /** Maximum accepted forward drift of remote stamps, in ms. */
   readonly maxDriftMs: number
-  private readonly clock: Clock
-  private wall: number
-  private counter: number
+  readonly #clock: Clock
+  #wall: number
+  #counter: number
 
   /**
    * Creates a clock.
@@ -197,14 +197,14 @@ export class HybridLogicalClock {
     }
     this.nodeId = options.nodeId
     this.maxDriftMs = maxDrift
-    this.clock = options.clock ?? SYSTEM_CLOCK
-    this.wall = options.last?.wallMs ?? 0
-    this.counter = options.last?.counter ?? 0
+    this.#clock = options.clock ?? SYSTEM_CLOCK
+    this.#wall = options.last?.wallMs ?? 0
+    this.#counter = options.last?.counter ?? 0
   }
 
   /** The last stamp issued (or restored); persist it to survive restarts. */
   get last(): Hlc {
-    return new Hlc(this.wall, this.counter, this.nodeId)
+    return new Hlc(this.#wall, this.#counter, this.nodeId)
   }
 
   /**
@@ -213,12 +213,12 @@ export class HybridLogicalClock {
    * @throws SyncKitError `clock-overflow` past the year 10889.
    */
   now(): Hlc {
-    const pt = this.physical()
-    if (pt > this.wall) {
-      this.wall = pt
-      this.counter = 0
+    const pt = this.#physical()
+    if (pt > this.#wall) {
+      this.#wall = pt
+      this.#counter = 0
     } else {
-      this.tick()
+      this.#tick()
     }
     return this.last
   }
@@ -231,21 +231,21 @@ export class HybridLogicalClock {
    * clock (this clock is left unchanged), `clock-overflow`.
    */
   receive(remote: Hlc): Hlc {
-    const pt = this.physical()
+    const pt = this.#physical()
     this.check(remote, pt)
-    const l = Math.max(this.wall, remote.wallMs, pt)
-    if (l === this.wall && l === remote.wallMs) {
-      this.counter = Math.max(this.counter, remote.counter)
-      this.tick()
-    } else if (l === this.wall) {
-      this.tick()
+    const l = Math.max(this.#wall, remote.wallMs, pt)
+    if (l === this.#wall && l === remote.wallMs) {
+      this.#counter = Math.max(this.#counter, remote.counter)
+      this.#tick()
+    } else if (l === this.#wall) {
+      this.#tick()
     } else if (l === remote.wallMs) {
-      this.wall = l
-      this.counter = remote.counter
-      this.tick()
+      this.#wall = l
+      this.#counter = remote.counter
+      this.#tick()
     } else {
-      this.wall = l
-      this.counter = 0
+      this.#wall = l
+      this.#counter = 0
     }
     return this.last
   }
@@ -255,7 +255,7 @@ export class HybridLogicalClock {
    * @param remote - the stamp.
    * @throws SyncKitError `clock-drift`.
    */
-  check(remote: Hlc, pt: number = this.physical()): void {
+  check(remote: Hlc, pt: number = this.#physical()): void {
     const drift = remote.wallMs - pt
     if (drift > this.maxDriftMs) {
       throw new SyncKitError(
@@ -266,21 +266,21 @@ export class HybridLogicalClock {
     }
   }
 
-  private tick(): void {
-    if (this.counter < HLC_MAX_COUNTER) {
-      this.counter += 1
+  #tick(): void {
+    if (this.#counter < HLC_MAX_COUNTER) {
+      this.#counter += 1
       return
     }
     // Counter exhausted within one millisecond: borrow the next millisecond.
-    if (this.wall >= HLC_MAX_WALL_MS) {
+    if (this.#wall >= HLC_MAX_WALL_MS) {
       throw new SyncKitError('clock-overflow', 'HLC wall time is exhausted', {})
     }
-    this.wall += 1
-    this.counter = 0
+    this.#wall += 1
+    this.#counter = 0
   }
 
-  private physical(): number {
-    const t = Math.floor(this.clock.now())
+  #physical(): number {
+    const t = Math.floor(this.#clock.now())
     return Number.isFinite(t) ? Math.min(Math.max(t, 0), HLC_MAX_WALL_MS) : 0
   }
 }

@@ -120,17 +120,15 @@ export class SequenceVersion implements Version {
    */
   compare(other: Version): -1 | 0 | 1 {
     const o = SequenceVersion.from(other)
-    if (this.small !== undefined && o.small !== undefined) {
-      return this.small < o.small ? -1 : this.small > o.small ? 1 : 0
-    }
-    const a = this.value
-    const b = o.value
+    // Numbers while both are small; `<` and `>` also compare a number with a bigint exactly.
+    const a = this.small ?? this.value
+    const b = o.small ?? o.value
     return a < b ? -1 : a > b ? 1 : 0
   }
 
   /** The decimal string form. */
   toString(): string {
-    return this.small !== undefined ? String(this.small) : this.value.toString()
+    return String(this.small ?? this.value)
   }
 
   /** Same as `toString`, so versions serialise into JSON as strings (never lossy numbers). */

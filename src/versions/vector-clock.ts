@@ -188,22 +188,14 @@ export class VectorClock implements Version {
    */
   compare(other: Version): -1 | 0 | 1 {
     const o = other instanceof VectorClock ? other : foreign(other)
-    switch (this.relation(o)) {
-      case 'equal':
-        return 0
-      case 'before':
-        return -1
-      case 'after':
-        return 1
-      case 'concurrent': {
-        const a = this.sum()
-        const b = o.sum()
-        if (a !== b) return a < b ? -1 : 1
-        const s = this.toString()
-        const t = o.toString()
-        return s < t ? -1 : s > t ? 1 : 0
-      }
-    }
+    const relation = this.relation(o)
+    if (relation !== 'concurrent') return relation === 'equal' ? 0 : relation === 'before' ? -1 : 1
+    const a = this.sum()
+    const b = o.sum()
+    if (a !== b) return a < b ? -1 : 1
+    const s = this.toString()
+    const t = o.toString()
+    return s < t ? -1 : s > t ? 1 : 0
   }
 
   /** The sorted string form. */

@@ -172,6 +172,17 @@ describe('memory store', () => {
     expect(Object.isFrozen(got)).toBe(true)
   })
 
+  it('keeps state values as deep-frozen copies with sorted keys', async () => {
+    const store = createMemoryStore() as Required<Pick<EventStore, 'getState' | 'setState'>>
+    const value = { b: [{ c: 1 }], a: 'x' }
+    await store.setState('k', value)
+    const got = (await store.getState('k')) as { b: { c: number }[]; a: string }
+    expect(got).toEqual(value)
+    expect(got).not.toBe(value)
+    expect(Object.keys(got)).toEqual(['a', 'b'])
+    expect([got, got.b, got.b[0]].every((part) => Object.isFrozen(part))).toBe(true)
+  })
+
   it('rejects malformed arguments with invalid-argument', async () => {
     const store = createMemoryStore()
     expect(await codeOf(store.storeBatch(ev('e1') as unknown as Event[]))).toBe('invalid-argument')

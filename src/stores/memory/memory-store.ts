@@ -5,7 +5,6 @@ import {
 } from '../../core/checkpoint.js'
 import { SERVER_EPOCH_CHECKPOINT_KEY, checkEpoch } from '../../core/epoch.js'
 import { eventsEqual, validateEvent } from '../../core/event-validation.js'
-import { deepFreeze } from '../../core/json-value.js'
 import { checkStateKey, checkStateValue } from '../../core/state.js'
 import type { ValidateEventOptions } from '../../core/event-validation.js'
 import { compileFilterGroups, groupFilters, validateLimit } from '../../core/filters.js'
@@ -163,12 +162,8 @@ class InMemoryEventStore implements MemoryStore {
         { argument: 'events' },
       )
     }
+    // Validate everything before changing anything: a bad event or checkpoint stores nothing.
     const checkpoint = checkBatchCheckpoint(options?.checkpoint, this.#component)
-    const checkpointEntry: readonly [string, Checkpoint] | undefined =
-      checkpoint === undefined
-        ? undefined
-        : [checkpointMapKey(checkpoint.key), Object.freeze(checkpoint.value)]
-    // Validate everything before changing anything: a bad event anywhere stores nothing.
     const copies: Event[] = []
     for (const event of events) copies.push(validateEvent(event, this.#component, FREEZE))
     const results: StoreResult[] = []
@@ -188,7 +183,9 @@ class InMemoryEventStore implements MemoryStore {
       this.#truncate(start)
       throw error
     }
-    if (checkpointEntry !== undefined) this.#checkpoints.set(checkpointEntry[0], checkpointEntry[1])
+    if (checkpoint !== undefined) {
+      this.#checkpoints.set(checkpointMapKey(checkpoint.key), Object.freeze(checkpoint.value))
+    }
     return results
   }
 
@@ -223,15 +220,8 @@ class InMemoryEventStore implements MemoryStore {
       }
     }
     if (best === undefined || bestCount === 0) return []
-    const chosen = best.key
-    const rest: FilterGroups = {
-      ...(chosen !== 'type' && groups.type !== undefined ? { type: groups.type } : {}),
-      ...(chosen !== 'tenant' && groups.tenant !== undefined ? { tenant: groups.tenant } : {}),
-      ...(chosen !== 'aggregateId' && groups.aggregateId !== undefined
-        ? { aggregateId: groups.aggregateId }
-        : {}),
-    }
-    const match = compileFilterGroups(Object.keys(rest).length === 0 ? undefined : rest)
+    // The other keys are checked per event.
+    const match = compileFilterGroups({ ...groups, [best.key]: undefined })
     return collect(log, mergePositions(best.lists, start), limit, match)
   }
 
@@ -301,7 +291,11 @@ class InMemoryEventStore implements MemoryStore {
       return
     }
     const text = checkStateValue(value, this.#component)
-    this.#state.set(checked, deepFreeze(JSON.parse(text) as JsonValue))
+    // Parsed from the checked canonical text, each value frozen as it is made: a deep-frozen copy.
+    this.#state.set(
+      checked,
+      JSON.parse(text, (_key, item: unknown) => Object.freeze(item)) as JsonValue,
+    )
   }
 
   async loadOrCreateEpoch(candidate: string, options?: SignalOptions): Promise<string> {
@@ -360,14 +354,8 @@ class InMemoryEventStore implements MemoryStore {
   }
 
   #duplicate(position: number, event: Event): StoreResult {
-    const stored = this.#log[position]
-    if (stored === undefined) {
-      throw new SyncKitError(
-        'internal',
-        `[sync-kit] [${this.#component}] id index is out of sync`,
-        {},
-      )
-    }
+    // The id index holds positions of the log only: #append and #truncate keep both in step.
+    const stored = this.#log[position] as Event
     if (!eventsEqual(stored, event)) {
       throw new SyncKitError(
         'event-id-conflict',

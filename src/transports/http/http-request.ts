@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import { delay, throwIfAborted } from '../../errors/abort.js'
+import { delay, throwIfAborted, untilAborted } from '../../errors/abort.js'
 import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
 import type { Clock, Filter, Timers } from '../../types/index.js'
 import {
@@ -291,30 +291,6 @@ export function parseErrorBody(text: string): WireErrorBody | undefined {
   } catch {
     return undefined
   }
-}
-
-/**
- * Settles like `promise`, or rejects with the signal's reason as soon as `signal` aborts.
- * @param promise - the awaited work.
- * @param signal - cuts the wait short.
- * @returns what `promise` resolves to.
- */
-export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error)
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error)
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(error as Error)
-      },
-    )
-  })
 }
 
 /** Links several optional signals into one controller (AbortSignal.any is not everywhere yet). */

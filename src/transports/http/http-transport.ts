@@ -2,7 +2,7 @@ import { integerOption } from '../../core/options.js'
 import { validateEvent } from '../../core/event-validation.js'
 import { validateLimit } from '../../core/filters.js'
 import { resolveTimers } from '../../core/timers.js'
-import { throwIfAborted } from '../../errors/abort.js'
+import { throwIfAborted, untilAborted } from '../../errors/abort.js'
 import { SyncKitError } from '../../errors/sync-kit-error.js'
 import type {
   Clock,
@@ -21,7 +21,7 @@ import type {
   Version,
 } from '../../types/index.js'
 import { SequenceVersion } from '../../versions/sequence-version.js'
-import { CLIENT, checkUrl, createRequestLayer, filtersQuery, untilAborted } from './http-request.js'
+import { CLIENT, checkUrl, createRequestLayer, filtersQuery } from './http-request.js'
 import type { HttpHeaders } from './http-request.js'
 import { ROUTES } from './protocol.js'
 import { pushInParts } from './push-split.js'

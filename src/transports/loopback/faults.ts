@@ -1,16 +1,5 @@
-import { SyncKitError } from '../../errors/sync-kit-error.js'
-
-/**
- * The calls a loopback transport makes to its hub, as named in faults and call records.
- *
- * @example
- * ```ts
- * import type { LoopbackOp } from 'sync-kit'
- *
- * const op: LoopbackOp = 'latestVersion'
- * ```
- */
-export type LoopbackOp = 'push' | 'pull' | 'latestVersion' | 'subscribe'
+import { badArgument } from './loopback-checks.js'
+import type { LoopbackOp } from './loopback-transport.js'
 
 const OPS: ReadonlySet<string> = new Set<LoopbackOp>(['push', 'pull', 'latestVersion', 'subscribe'])
 
@@ -19,10 +8,10 @@ const OPS: ReadonlySet<string> = new Set<LoopbackOp>(['push', 'pull', 'latestVer
  *
  * @example
  * ```ts
- * import { createLoopbackHub, type FailNextOptions } from 'sync-kit'
+ * import { createTestHub, type FailNextOptions } from 'sync-kit/testing'
  *
  * const lostAck: FailNextOptions = { afterStore: true } // implies op: 'push'
- * createLoopbackHub().client('a').failNext(1, lostAck)
+ * createTestHub().client('a').failNext(1, lostAck)
  * ```
  */
 export interface FailNextOptions {
@@ -46,15 +35,15 @@ export interface FailNextOptions {
 }
 
 /**
- * Fault injection for live deliveries and calls, hub-wide (`hub.failNext(…)`) or for one client
- * (`hub.client('a').failNext(…)`). Counts add up: `failNext(2)` twice fails the next four calls.
+ * Fault injection for live deliveries and calls of a test hub (`createTestHub` from
+ * `sync-kit/testing`), hub-wide (`hub.failNext(…)`) or for one client (`hub.client('a').failNext(…)`). Counts add up: `failNext(2)` twice fails the next four calls.
  * Per-client faults are used before hub-wide ones.
  *
  * @example
  * ```ts
- * import { createLoopbackHub } from 'sync-kit'
+ * import { createTestHub } from 'sync-kit/testing'
  *
- * const hub = createLoopbackHub()
+ * const hub = createTestHub()
  * hub.failNext(2, { op: 'pull', code: 'timeout' }) // the next two pulls of anyone time out
  * hub.client('a').failNext(1, { afterStore: true }) // a's next push is stored, its ack lost
  * hub.client('b').dropNextDeliveries(1) // b misses one live batch
@@ -204,8 +193,4 @@ function checkCount(n: number, what: string): void {
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) {
     throw badArgument('n', `${what} takes a positive safe integer count, got ${String(n)}`)
   }
-}
-
-export function badArgument(argument: string, message: string): SyncKitError<'invalid-argument'> {
-  return new SyncKitError('invalid-argument', `[sync-kit] [loopback] ${message}`, { argument })
 }

@@ -1,6 +1,6 @@
 /**
- * The loopback transport: an in-process sync hub that clients connect to, with latency and fault
- * injection for deterministic tests.
+ * The loopback transport: an in-process sync hub that clients connect to. Its fault-injecting
+ * twin for tests, `createTestHub`, ships in `sync-kit/testing` (see `./testing.ts`).
  *
  * @example
  * ```ts
@@ -14,11 +14,5 @@
  */
 export { createLoopbackHub } from './loopback-hub.js'
 export { DEFAULT_LOOPBACK_PAGE_LIMIT } from './loopback-hub-api.js'
-export type { LoopbackCall, LoopbackHub, LoopbackHubOptions } from './loopback-hub-api.js'
-export type { FailNextOptions, LoopbackFaults, LoopbackOp } from './faults.js'
-export type {
-  LoopbackCallInfo,
-  LoopbackConnectOptions,
-  LoopbackLatency,
-  LoopbackTransport,
-} from './loopback-transport.js'
+export type { LoopbackHub, LoopbackHubOptions } from './loopback-hub-api.js'
+export type { LoopbackTransport } from './loopback-transport.js'

@@ -1,7 +1,41 @@
+import { compileFilters } from '../../core/filters.js'
 import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
-import type { EventStore, Filter, SignalOptions } from '../../types/index.js'
-import { badArgument as badOption } from './faults.js'
-import type { InjectedFailure, LoopbackOp } from './faults.js'
+import type { EventStore, Filter } from '../../types/index.js'
+import type { LoopbackConnection, LoopbackOp } from './loopback-transport.js'
+
+/** Longest client id accepted: 256 characters. */
+const MAX_CLIENT_ID_LENGTH = 256
+
+/** An `invalid-argument` error of the loopback hub, naming the argument. */
+export function badArgument(argument: string, message: string): SyncKitError<'invalid-argument'> {
+  return new SyncKitError('invalid-argument', `[sync-kit] [loopback] ${message}`, { argument })
+}
+
+/**
+ * Checks a client id.
+ * @param clientId - the value given.
+ * @throws SyncKitError `invalid-argument` unless it is a string of 1–256 characters.
+ */
+export function checkClientId(clientId: unknown): asserts clientId is string {
+  if (typeof clientId !== 'string' || clientId === '' || clientId.length > MAX_CLIENT_ID_LENGTH) {
+    throw badArgument(
+      'clientId',
+      `client id must be a string of 1-${MAX_CLIENT_ID_LENGTH} characters, got ${JSON.stringify(String(clientId)).slice(0, 80)}`,
+    )
+  }
+}
+
+/** Throws `transport-closed` for a call on a closed connection. */
+export function checkOpen(connection: LoopbackConnection, op: LoopbackOp): void {
+  if (connection.closed) {
+    throw new SyncKitError(
+      'transport-closed',
+      `[sync-kit] [loopback] ${op} on a closed transport (client "${connection.clientId}"); ` +
+        'connect again with hub.connect()',
+      {},
+    )
+  }
+}
 
 /** True when the value looks like an `EventStore` (the methods the hub calls). */
 export function isStore(value: unknown): value is EventStore {
@@ -12,57 +46,15 @@ export function isStore(value: unknown): value is EventStore {
   )
 }
 
-/** Checks a latency in ms (≥ 0, finite); `what` names it in the message. */
-export function checkLatency(ms: unknown, what: string): asserts ms is number {
-  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
-    throw badOption(
-      'latencyMs',
-      `${what} must be a finite number of ms ≥ 0 (or a function returning one), got ${String(ms)}`,
-    )
-  }
-}
-
-/** Copies filters as if they crossed a wire (malformed ones are left for `compileFilters`). */
-export function copyFilters(filters: readonly Filter[] | undefined): readonly Filter[] | undefined {
-  if (filters === undefined) return undefined
-  if (!Array.isArray(filters)) return filters // compileFilters rejects it with a clear message
-  return filters.map((f: unknown) =>
-    typeof f === 'object' && f !== null ? { ...(f as Filter) } : (f as Filter),
-  )
-}
-
-/** `{ signal }` when there is one, else `{}` (exact optional properties). */
-export function signalOf(
-  options: { readonly signal?: AbortSignal | undefined } | undefined,
-): SignalOptions {
-  return options?.signal === undefined ? {} : { signal: options.signal }
-}
-
-/** The error of a call aborted during its latency. */
-export function aborted(op: LoopbackOp, signal: AbortSignal | undefined): SyncKitError<'aborted'> {
-  return new SyncKitError(
-    'aborted',
-    `[sync-kit] [loopback] ${op} was aborted`,
-    {},
-    {
-      cause: signal?.reason,
-    },
-  )
-}
-
-/** The error of an injected failure. */
-export function injected(
-  failure: InjectedFailure,
-  op: LoopbackOp,
-  latencyMs: number,
-): SyncKitError {
-  const what = failure.afterStore
-    ? `${op} failed after the hub stored the events (injected lost acknowledgement); retrying is safe: the hub reports them as duplicates`
-    : `${op} failed (injected ${failure.code}); retry with backoff`
-  const message = `[sync-kit] [loopback] ${what}`
-  return failure.code === 'timeout'
-    ? new SyncKitError('timeout', message, { timeoutMs: latencyMs })
-    : new SyncKitError('unavailable', message, {})
+/**
+ * Checks a call's filters and copies them as if they crossed a wire.
+ * @param filters - the caller's filters, if any.
+ * @returns the copies (`[]` for none).
+ * @throws SyncKitError `invalid-argument` or `unsupported-filter`, from `compileFilters`.
+ */
+export function checkFilters(filters: readonly Filter[] | undefined): readonly Filter[] {
+  compileFilters(filters, 'loopback')
+  return filters === undefined ? [] : filters.map((filter) => ({ ...filter }))
 }
 
 /** A store's failure as the client sees it (`internal` for a non-sync-kit error). */

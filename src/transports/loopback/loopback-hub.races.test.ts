@@ -9,6 +9,7 @@ import { isSyncKitError } from '../../errors/sync-kit-error.js'
 import { createMemoryStore } from '../../stores/memory/index.js'
 import type { EventStore } from '../../types/index.js'
 import { createLoopbackHub } from './loopback-hub.js'
+import { createTestHub } from './test-hub.js'
 
 /** A memory store whose calls each wait for a timer turn before running. */
 function slowStore(): EventStore {
@@ -41,7 +42,7 @@ const event = (id: string) => ({ id, type: 'T', aggregateId: 'a', data: null })
 
 describe('loopback hub: calls racing with reset and close', () => {
   it('Given a pull in flight on an asynchronous store, When the hub is reset, Then the pull fails unavailable (retry), not with the old store’s closed', async () => {
-    const hub = createLoopbackHub({ store: () => slowStore() })
+    const hub = createTestHub({ store: () => slowStore() })
     const client = hub.connect('a')
     await client.push([event('e1')])
 

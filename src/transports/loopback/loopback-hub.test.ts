@@ -8,6 +8,7 @@ import type { ConformanceTestApi } from '../../testing/conformance-api.js'
 import type { Event, EventStore, EventWithVersion, Transport } from '../../types/index.js'
 import { SequenceVersion } from '../../versions/sequence-version.js'
 import { createLoopbackHub } from './index.js'
+import { createTestHub } from './testing.js'
 import type { LoopbackTransport } from './index.js'
 
 const test: ConformanceTestApi = {
@@ -32,7 +33,7 @@ transportConformance({
   createTransport: async () => {
     let seed = 7
     const random = (): number => (seed = (seed * 16807) % 2147483647) / 2147483647
-    const hub = createLoopbackHub({ latencyMs: () => Math.floor(random() * 3), random })
+    const hub = createTestHub({ latencyMs: () => Math.floor(random() * 3), random })
     return { transport: hub.connect('a'), cleanup: () => hub.close() }
   },
   test,
@@ -199,7 +200,7 @@ describe('loopback hub: pushes, pulls and copies', () => {
   })
 
   it('Given bad arguments, When calling, Then each fails with a clear code and is recorded', async () => {
-    const hub = createLoopbackHub()
+    const hub = createTestHub()
     const a = hub.connect('a')
     expectCode(await rejection(a.pull(null, { limit: 0 })), 'invalid-argument')
     expectCode(
@@ -234,14 +235,34 @@ describe('loopback hub: pushes, pulls and copies', () => {
       { clock: {} },
     ]
     for (const options of bad) {
-      expect(() => createLoopbackHub(options as never), JSON.stringify(options)).toThrow(
+      expect(() => createTestHub(options as never), JSON.stringify(options)).toThrow(
         expect.objectContaining({ code: 'invalid-argument' }) as Error,
       )
     }
-    const hub = createLoopbackHub()
+    const hub = createTestHub()
     expect(() => hub.connect('')).toThrow(/client id/)
     expect(() => hub.connect('x'.repeat(257))).toThrow(/client id/)
     expect(() => hub.connect('a', { latencyMs: -5 })).toThrow(/latencyMs/)
+  })
+
+  it('Given an option of the test hub, When creating a plain hub, Then invalid-argument names createTestHub', () => {
+    const testOnly: Record<string, unknown>[] = [
+      { latencyMs: 10 },
+      { clock: new TestClock() },
+      { timers: new TestClock() },
+      { offlineDeliveries: 'drop' },
+    ]
+    for (const options of testOnly) {
+      const name = Object.keys(options)[0] as string
+      expect(() => createLoopbackHub(options as never), name).toThrow(
+        expect.objectContaining({
+          code: 'invalid-argument',
+          details: { argument: name },
+          message: expect.stringMatching(/createTestHub \(sync-kit\/testing\)/) as string,
+        }) as Error,
+      )
+    }
+    expect(createTestHub({ latencyMs: 10, offlineDeliveries: 'drop' }).epoch).toMatch(/^loopback-/)
   })
 
   it('Given a store without storeBatch, When pushing, Then events are stored one by one', async () => {
@@ -268,7 +289,7 @@ describe('loopback hub: pushes, pulls and copies', () => {
 
 describe('loopback hub: injected failures', () => {
   it('Given failNext(2) hub-wide, When clients call, Then the next two calls fail unavailable', async () => {
-    const hub = createLoopbackHub()
+    const hub = createTestHub()
     const a = hub.connect('a')
     const b = hub.connect('b')
     hub.failNext(2)
@@ -281,7 +302,7 @@ describe('loopback hub: injected failures', () => {
   })
 
   it('Given failNext for one client and one op, When others call, Then only that client and op fail', async () => {
-    const hub = createLoopbackHub()
+    const hub = createTestHub()
     const a = hub.connect('a')
     const b = hub.connect('b')
     hub.client('a').failNext(1, { op: 'latestVersion', code: 'timeout' })
@@ -294,7 +315,7 @@ describe('loopback hub: injected failures', () => {
   })
 
   it('Given a per-client and a hub-wide failure, When the client calls, Then its own is used first', async () => {
-    const hub = createLoopbackHub()
+    const hub = createTestHub()
     const a = hub.connect('a')
     hub.failNext(1, { code: 'unavailable' })
     hub.client('a').failNext(1, { code: 'timeout' })
@@ -304,7 +325,7 @@ describe('loopback hub: injected failures', () => {
   })
 
   it('Given afterStore, When the push fails, Then the hub kept the events and a retry reports duplicates', async () => {
-    const hub = createLoopbackHub()
+    const hub = createTestHub()
     const a = hub.connect('a')
     const live = collect()
     await hub.connect('b').subscribe(live.handler)
@@ -327,7 +348,7 @@ describe('loopback hub: injected failures', () => {
   })
 
   it('Given malformed fault arguments, When injecting, Then invalid-argument', () => {
-    const hub = createLoopbackHub()
+    const hub = createTestHub()
     expect(() => hub.failNext(0)).toThrow(/positive safe integer/)
     expect(() => hub.failNext(1.5)).toThrow(/positive safe integer/)
     expect(() => hub.failNext(1, { code: 'boom' as never })).toThrow(/unavailable/)
@@ -339,7 +360,7 @@ describe('loopback hub: injected failures', () => {
   })
 
   it('Given pending faults, When clearFaults is called on the hub, Then every client is clean again', async () => {
-    const hub = createLoopbackHub()
+    const hub = createTestHub()
     const a = hub.connect('a')
     hub.failNext(5)
     hub.client('a').failNext(5)
@@ -351,7 +372,7 @@ describe('loopback hub: injected failures', () => {
 
 describe('loopback hub: offline clients and partitions', () => {
   it('Given a client goes offline, When it calls and others push, Then calls fail and deliveries wait until it is back', async () => {
-    const hub = createLoopbackHub()
+    const hub = createTestHub()
     const a = hub.connect('a')
     const b = hub.connect('b')
     const live = collect()
@@ -374,7 +395,7 @@ describe('loopback hub: offline clients and partitions', () => {
   })
 
   it("Given offlineDeliveries 'drop', When the client is back, Then what it missed live is gone but pullable", async () => {
-    const hub = createLoopbackHub({ offlineDeliveries: 'drop' })
+    const hub = createTestHub({ offlineDeliveries: 'drop' })
     const a = hub.connect('a')
     const live = collect()
     await a.subscribe(live.handler)
@@ -388,7 +409,7 @@ describe('loopback hub: offline clients and partitions', () => {
   })
 
   it('Given a partition, When clients push, Then cut-off clients see nothing until heal', async () => {
-    const hub = createLoopbackHub()
+    const hub = createTestHub()
     const [a, b, c] = ['a', 'b', 'c'].map((id) => hub.connect(id)) as [
       LoopbackTransport,
       LoopbackTransport,
@@ -417,7 +438,7 @@ describe('loopback hub: offline clients and partitions', () => {
   })
 
   it('Given setOffline and a partition, When the partition heals, Then setOffline still holds', () => {
-    const hub = createLoopbackHub()
+    const hub = createTestHub()
     hub.setOffline('b', true)
     hub.partition([['a'], ['b']])
     hub.heal()
@@ -427,7 +448,7 @@ describe('loopback hub: offline clients and partitions', () => {
   })
 
   it('Given malformed groups, When partitioning, Then invalid-argument', () => {
-    const hub = createLoopbackHub()
+    const hub = createTestHub()
     expect(() => hub.partition([])).toThrow(/non-empty/)
     expect(() => hub.partition([['a'], ['a']])).toThrow(/two partition groups/)
     expect(() => hub.partition(['a'] as never)).toThrow(/must be an array/)
@@ -437,7 +458,7 @@ describe('loopback hub: offline clients and partitions', () => {
 
 describe('loopback hub: live delivery faults', () => {
   it('Given dropNextDeliveries(1), When two batches are pushed, Then the first delivery is lost', async () => {
-    const hub = createLoopbackHub()
+    const hub = createTestHub()
     const live = collect()
     await hub.connect('a').subscribe(live.handler)
     hub.dropNextDeliveries(1)
@@ -449,7 +470,7 @@ describe('loopback hub: live delivery faults', () => {
   })
 
   it('Given a per-client drop, When a batch is fanned out, Then only that client misses it', async () => {
-    const hub = createLoopbackHub()
+    const hub = createTestHub()
     const seenByA = collect()
     const seenByB = collect()
     await hub.connect('a').subscribe(seenByA.handler)
@@ -462,7 +483,7 @@ describe('loopback hub: live delivery faults', () => {
   })
 
   it('Given duplicateNextDeliveries(1), When a batch is pushed, Then it is delivered twice', async () => {
-    const hub = createLoopbackHub()
+    const hub = createTestHub()
     const live = collect()
     await hub.connect('a').subscribe(live.handler)
     hub.duplicateNextDeliveries(1)
@@ -474,7 +495,7 @@ describe('loopback hub: live delivery faults', () => {
 
   it('Given reordering and a slow handler, When batches queue up, Then they arrive in the seeded random order', async () => {
     // random() always ~0.99: the pump picks the newest waiting batch.
-    const hub = createLoopbackHub({ random: () => 0.99 })
+    const hub = createTestHub({ random: () => 0.99 })
     hub.reorderDeliveries(true)
     const order: string[] = []
     let release = (): void => undefined
@@ -636,7 +657,7 @@ describe('loopback hub: subscriptions', () => {
         ),
         fc.integer({ min: 1, max: 2 ** 30 }),
         async (steps, seed) => {
-          const hub = createLoopbackHub({ random: seeded(seed) })
+          const hub = createTestHub({ random: seeded(seed) })
           const pusher = hub.connect('p')
           const live = collect()
           await hub.connect('s').subscribe(live.handler)
@@ -671,7 +692,7 @@ describe('loopback hub: subscriptions', () => {
 describe('loopback hub: latency with a TestClock, and settle', () => {
   it('Given 100 ms latency, When the clock advances, Then the push lands only after 100 ms', async () => {
     const clock = new TestClock(1_000)
-    const hub = createLoopbackHub({ clock, latencyMs: 100 })
+    const hub = createTestHub({ clock, latencyMs: 100 })
     const a = hub.connect('a')
     let done = false
     const push = a.push([event('e1')]).then((r) => {
@@ -689,7 +710,7 @@ describe('loopback hub: latency with a TestClock, and settle', () => {
 
   it('Given latency, When the caller changes its events during the flight, Then the hub stores what was sent', async () => {
     const clock = new TestClock()
-    const hub = createLoopbackHub({ clock, latencyMs: 10 })
+    const hub = createTestHub({ clock, latencyMs: 10 })
     const input = event('e1', { data: { v: 1 } })
     const push = hub.connect('a').push([input])
     ;(input.data as { v: number }).v = 2
@@ -700,7 +721,7 @@ describe('loopback hub: latency with a TestClock, and settle', () => {
 
   it('Given a call in flight, When its signal aborts, Then it rejects aborted, stores nothing and leaves no timer', async () => {
     const clock = new TestClock()
-    const hub = createLoopbackHub({ clock, latencyMs: 50 })
+    const hub = createTestHub({ clock, latencyMs: 50 })
     const controller = new AbortController()
     const push = rejection(hub.connect('a').push([event('e1')], { signal: controller.signal }))
     expect(clock.pendingTimers).toBe(1)
@@ -714,7 +735,7 @@ describe('loopback hub: latency with a TestClock, and settle', () => {
   it('Given a latency function and a per-connection override, When calling, Then each call gets its own latency', async () => {
     const clock = new TestClock()
     const asked: string[] = []
-    const hub = createLoopbackHub({
+    const hub = createTestHub({
       clock,
       latencyMs: ({ clientId, op }) => {
         asked.push(`${clientId}:${op}`)
@@ -738,13 +759,13 @@ describe('loopback hub: latency with a TestClock, and settle', () => {
   })
 
   it('Given a latency function returning nonsense, When calling, Then the call fails with invalid-argument', async () => {
-    const hub = createLoopbackHub({ latencyMs: () => -1 })
+    const hub = createTestHub({ latencyMs: () => -1 })
     expectCode(await rejection(hub.connect('a').pull(null)), 'invalid-argument')
   })
 
   it('Given latency on a TestClock, When settle is started and the clock advanced, Then settle resolves after the work', async () => {
     const clock = new TestClock()
-    const hub = createLoopbackHub({ clock, latencyMs: 20 })
+    const hub = createTestHub({ clock, latencyMs: 20 })
     const live = collect()
     const subscribing = hub.connect('a').subscribe(live.handler)
     await clock.advance(20)
@@ -761,7 +782,7 @@ describe('loopback hub: latency with a TestClock, and settle', () => {
 
   it('Given a client whose transport closed during the latency, When the call lands, Then it rejects transport-closed', async () => {
     const clock = new TestClock()
-    const hub = createLoopbackHub({ clock, latencyMs: 5 })
+    const hub = createTestHub({ clock, latencyMs: 5 })
     const a = hub.connect('a')
     const pull = rejection(a.pull(null))
     await a.close()
@@ -826,7 +847,7 @@ describe('loopback hub: epoch, reset, records and close', () => {
 
   it('Given calls, When reading hub.calls, Then each is recorded with client, op, count and outcome', async () => {
     const clock = new TestClock(5)
-    const hub = createLoopbackHub({ clock })
+    const hub = createTestHub({ clock })
     const a = hub.connect('a')
     await a.push([event('e1'), event('e2')])
     await a.pull(null)

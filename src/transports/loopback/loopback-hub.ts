@@ -1,6 +1,7 @@
-import { compileFilters, validateLimit } from '../../core/filters.js'
-import { resolveTimers } from '../../core/timers.js'
+import { validateLimit } from '../../core/filters.js'
+import { signalOptions, throwIfAborted } from '../../errors/abort.js'
 import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
+import type { SyncKitErrorCode } from '../../errors/sync-kit-error.js'
 import { WorkTracker, createSyncServer } from '../../server/index.js'
 import type { SyncServer } from '../../server/index.js'
 import type {
@@ -17,21 +18,24 @@ import type {
   Subscription,
   Version,
 } from '../../types/index.js'
-import { badArgument as badOption } from './faults.js'
-import type { FailNextOptions, LoopbackFaults, LoopbackOp } from './faults.js'
+import type { AfterStore, CallHooks, InFlight } from './hub-hooks.js'
+import { LiveDelivery } from './live-delivery.js'
+import type { DeliveryHost } from './live-delivery.js'
 import { DEFAULT_LOOPBACK_PAGE_LIMIT } from './loopback-hub-api.js'
-import type { LoopbackCall, LoopbackHub, LoopbackHubOptions } from './loopback-hub-api.js'
-import { asSyncKitError, checkLatency, copyFilters, isStore, signalOf } from './loopback-checks.js'
-import { LiveDelivery, Network, checkClientId } from './network-simulation.js'
-import type { NetworkHost } from './network-simulation.js'
+import type { LoopbackHub, LoopbackHubOptions } from './loopback-hub-api.js'
+import {
+  asSyncKitError,
+  badArgument as badOption,
+  checkClientId,
+  checkOpen,
+  checkFilters,
+  isStore,
+} from './loopback-checks.js'
 import { LoopbackConnection } from './loopback-transport.js'
-import { SimulatedCalls } from './simulated-calls.js'
-import type { CallsHost } from './simulated-calls.js'
-import type {
-  ConnectionHost,
-  LoopbackConnectOptions,
-  LoopbackTransport,
-} from './loopback-transport.js'
+import type { ConnectionHost, LoopbackOp } from './loopback-transport.js'
+
+/** Options of the test hub; the plain hub refuses them, naming where they went. */
+const TEST_HUB_OPTIONS = ['latencyMs', 'clock', 'timers', 'offlineDeliveries']
 
 /**
  * Creates an in-process sync hub (a "server" in memory) that clients connect to with
@@ -40,41 +44,51 @@ import type {
  * The hub is a thin adapter over the server core (`src/server/`), which does what a remote does:
  * pushes are validated (`validateEvent`) and stored idempotently by id in one `storeBatch` (all or
  * nothing; stores without `storeBatch` get one `store` call per event), then fanned out to every
- * live subscription in version order; pulls are paged with `hasMore` and the hub's `epoch`. The
- * hub adds the simulated network. Everything crossing the hub is copied as if serialised.
+ * live subscription in version order; pulls are paged with `hasMore` and the hub's `epoch`.
+ * Everything crossing the hub is copied as if serialised. `settle()` waits for calls and
+ * deliveries, `reset()` simulates a replaced server with a new epoch.
  *
- * For tests: latency with an injectable timer (deterministic with `TestClock`), injected failures
- * (`failNext`, optionally after storing, to model a lost acknowledgement), offline clients and
- * partitions, dropped / duplicated / reordered live deliveries, a record of calls, `settle()` and
- * `reset()` (a replaced server with a new epoch). Random choices use the `random` option.
+ * Fault injection (failed calls, lost acknowledgements, offline clients, partitions, dropped /
+ * duplicated / reordered deliveries), latency and a record of calls live in `createTestHub` from
+ * `sync-kit/testing`, so an app that ships this hub does not ship them.
  *
- * @param options - store, epoch, latency, timers, randomness, page size; see
- * {@link LoopbackHubOptions}.
+ * @param options - store, epoch, randomness, page size; see {@link LoopbackHubOptions}.
  * @returns the hub.
- * @throws SyncKitError `invalid-argument` for malformed options.
+ * @throws SyncKitError `invalid-argument` for malformed options, and for an option of the test
+ * hub (`latencyMs`, `clock`, `timers`, `offlineDeliveries`: use `createTestHub`).
  * @example
  * ```ts
  * import { createLoopbackHub } from 'sync-kit'
- * import { TestClock } from 'sync-kit/testing'
  *
- * const clock = new TestClock()
- * const hub = createLoopbackHub({ clock, latencyMs: 20, random: () => 0.5 })
- * const a = hub.connect('a')
- * hub.client('a').failNext(1, { op: 'push', afterStore: true }) // the first ack is lost
+ * const hub = createLoopbackHub()
  * const event = { id: 'e1', type: 'Created', aggregateId: 'a1', data: {} }
- * const first = a.push([event]).catch((error: unknown) => error)
- * await clock.advance(20)
- * await first // SyncKitError 'unavailable', but the hub stored e1
- * const retry = a.push([event])
- * await clock.advance(20)
- * await retry // { stored: 0, duplicates: 1, epoch: hub.epoch }
+ * await hub.connect('a').push([event]) // { stored: 1, duplicates: 0, epoch: hub.epoch }
+ * await hub.connect('b').pull(null) // { events: [{ event, version }], hasMore: false, epoch }
  * ```
  */
 export function createLoopbackHub(options: LoopbackHubOptions = {}): LoopbackHub {
+  // The plain hub has no simulated network: an option of the test hub says where it went.
+  for (const name of TEST_HUB_OPTIONS) {
+    if ((options as Record<string, unknown> | null)?.[name] !== undefined) {
+      throw badOption(name, `${name} is an option of createTestHub (sync-kit/testing)`)
+    }
+  }
   return new Hub(options)
 }
 
-class Hub implements LoopbackHub, ConnectionHost, NetworkHost, CallsHost {
+/** The result of a call's work: its value and the event count for the call record. */
+export interface Outcome<T> {
+  readonly value: T
+  readonly events: number
+}
+
+/**
+ * The hub. `createTestHub` extends it, overriding the hook points (before each call, after it
+ * stored, when it finished, around each live batch) to plug its simulated network in.
+ */
+export class Hub implements LoopbackHub, ConnectionHost, DeliveryHost, CallHooks {
+  /** Every live delivery, one per subscription. */
+  readonly live: Set<LiveDelivery> = new Set<LiveDelivery>()
   readonly #pageLimit: number
   /** The server core holding the current log; replaced by `reset()`. */
   #server: SyncServer
@@ -83,16 +97,17 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost, CallsHost {
   readonly #ownsStore: boolean
   #currentEpoch: string
   #generation = 0
-  readonly #calls: SimulatedCalls
   readonly #randomSource: () => number
-  readonly #network: Network
   readonly #connections = new Set<LoopbackConnection>()
   readonly #work = new WorkTracker()
   #isClosed = false
 
+  /**
+   * @param options - the hub's options (a test hub's included).
+   */
   constructor(options: LoopbackHubOptions) {
     if (typeof options !== 'object' || options === null) {
-      throw badOption('options', 'createLoopbackHub options must be an object')
+      throw badOption('options', 'hub options must be an object')
     }
     const store = options.store
     if (store !== undefined && typeof store !== 'function' && !isStore(store)) {
@@ -108,25 +123,9 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost, CallsHost {
     if (typeof random !== 'function') throw badOption('random', 'random must be a function')
     this.#randomSource = random
 
-    const latency = options.latencyMs ?? 0
-    if (typeof latency !== 'function') checkLatency(latency, 'latencyMs')
-
     const pageLimit = options.pageLimit ?? DEFAULT_LOOPBACK_PAGE_LIMIT
     validateLimit(pageLimit, 'loopback')
     this.#pageLimit = pageLimit
-
-    const mode = options.offlineDeliveries ?? 'withhold'
-    if (mode !== 'withhold' && mode !== 'drop') {
-      throw badOption('offlineDeliveries', 'offlineDeliveries must be "withhold" or "drop"')
-    }
-    this.#network = new Network(this, mode)
-
-    const clock = options.clock ?? { now: () => Date.now() }
-    if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function') {
-      throw badOption('clock', 'clock must be an object with a now() method, e.g. a TestClock')
-    }
-    const timers = resolveTimers(options.timers, clock, 'loopback')
-    this.#calls = new SimulatedCalls(this, this.#network, latency, clock, timers)
 
     if (
       options.epoch !== undefined &&
@@ -148,15 +147,11 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost, CallsHost {
     return this.#server.store
   }
 
-  get calls(): readonly LoopbackCall[] {
-    return this.#calls.recorded
-  }
-
   get subscriptions(): number {
-    return this.#network.live.size
+    return this.live.size
   }
 
-  connect(clientId: string, options: LoopbackConnectOptions = {}): LoopbackTransport {
+  connect(clientId: string): LoopbackConnection {
     checkClientId(clientId)
     if (this.#isClosed) {
       throw new SyncKitError(
@@ -165,60 +160,9 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost, CallsHost {
         {},
       )
     }
-    if (options.latencyMs !== undefined && typeof options.latencyMs !== 'function') {
-      checkLatency(options.latencyMs, 'latencyMs')
-    }
-    const connection = new LoopbackConnection(this, clientId, options.latencyMs)
+    const connection = new LoopbackConnection(this, clientId)
     this.#connections.add(connection)
     return connection
-  }
-
-  client(clientId: string): LoopbackFaults {
-    return this.#network.client(clientId)
-  }
-
-  failNext(n: number, options?: FailNextOptions): void {
-    this.#network.faults.failNext(n, options)
-  }
-
-  dropNextDeliveries(n: number): void {
-    this.#network.faults.dropNextDeliveries(n)
-  }
-
-  duplicateNextDeliveries(n: number): void {
-    this.#network.faults.duplicateNextDeliveries(n)
-  }
-
-  reorderDeliveries(enabled: boolean): void {
-    this.#network.faults.reorderDeliveries(enabled)
-  }
-
-  clearFaults(): void {
-    this.#network.clearFaults()
-  }
-
-  setOffline(clientId: string, offline: boolean): void {
-    checkClientId(clientId)
-    if (typeof offline !== 'boolean') {
-      throw badOption('offline', 'setOffline takes a boolean: true to cut the client off')
-    }
-    this.#network.setOffline(clientId, offline)
-  }
-
-  isOffline(clientId: string): boolean {
-    return this.#network.isOffline(clientId)
-  }
-
-  partition(groups: readonly (readonly string[])[]): void {
-    this.#network.partition(groups)
-  }
-
-  heal(): void {
-    this.#network.heal()
-  }
-
-  clearCalls(): void {
-    this.#calls.clear()
   }
 
   async reset(): Promise<void> {
@@ -246,7 +190,7 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost, CallsHost {
         'subscribe again and discard checkpoints taken against the old epoch',
       {},
     )
-    for (const delivery of [...this.#network.live]) delivery.end(error)
+    for (const delivery of [...this.live]) delivery.end(error)
     // Pushes already on their way into the old log finish there, as on a server being replaced.
     await old.close()
     await old.store.close()
@@ -276,7 +220,7 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost, CallsHost {
     options?: PushOptions,
   ): Promise<PushResult> {
     const count = Array.isArray(events) ? events.length : 0
-    return this.#calls.run(connection, 'push', options, count, () => {
+    return this.#call(connection, 'push', options, count, () => {
       const ifEpoch = options?.ifEpoch
       if (ifEpoch !== undefined && typeof ifEpoch !== 'string') {
         throw badOption('ifEpoch', 'push ifEpoch must be a string')
@@ -287,7 +231,10 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost, CallsHost {
       const checked = this.#server.checkPush(events)
       return async () => {
         // The epoch is checked when the push reaches the log, as a server would.
-        const result = await this.#server.push(checked, { ifEpoch, ...signalOf(options) })
+        const result = await this.#server.push(checked, {
+          ifEpoch,
+          ...signalOptions(options?.signal),
+        })
         const { stored, duplicates, epoch } = result
         return { value: { stored, duplicates, epoch }, events: count }
       }
@@ -299,14 +246,17 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost, CallsHost {
     since: Version | null,
     options: PullOptions = {},
   ): Promise<PullResult> {
-    return this.#calls.run(connection, 'pull', options, 0, () => {
+    return this.#call(connection, 'pull', options, 0, () => {
       const limit = options.limit ?? this.#pageLimit
       validateLimit(limit, 'loopback')
-      const filters = copyFilters(options.filters)
-      compileFilters(filters, 'loopback')
+      const filters = checkFilters(options.filters)
       const from = this.#parseSince(since)
       return async () => {
-        const page = await this.#server.pull(from, { limit, filters, ...signalOf(options) })
+        const page = await this.#server.pull(from, {
+          limit,
+          filters,
+          ...signalOptions(options?.signal),
+        })
         const events = page.events.map((item) => this.copy(item))
         return {
           value: { events, hasMore: page.hasMore, epoch: page.epoch },
@@ -317,8 +267,8 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost, CallsHost {
   }
 
   latestVersion(connection: LoopbackConnection, options?: SignalOptions): Promise<Version> {
-    return this.#calls.run(connection, 'latestVersion', options, 0, () => async () => {
-      const head = await this.#server.latestVersion(signalOf(options))
+    return this.#call(connection, 'latestVersion', options, 0, () => async () => {
+      const head = await this.#server.latestVersion(signalOptions(options?.signal))
       return { value: this.#copyVersion(head.latestVersion), events: 0 }
     })
   }
@@ -328,7 +278,7 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost, CallsHost {
     handler: EventHandler,
     options: SubscribeOptions = {},
   ): Promise<Subscription> {
-    return this.#calls.run(connection, 'subscribe', options, 0, () => {
+    return this.#call(connection, 'subscribe', options, 0, () => {
       if (typeof handler !== 'function') {
         throw badOption('handler', 'subscribe takes a handler function that receives batches')
       }
@@ -336,19 +286,10 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost, CallsHost {
       if (onError !== undefined && typeof onError !== 'function') {
         throw badOption('onError', 'onError must be a function')
       }
-      const filters = copyFilters(options.filters) ?? []
-      compileFilters(filters, 'loopback')
+      const filters = checkFilters(options.filters)
       const since = options.since === undefined ? null : this.#parseSince(options.since)
       return async () => {
-        const delivery = new LiveDelivery(
-          this.#network,
-          connection.clientId,
-          handler,
-          onError,
-          options.signal,
-          (ended) => connection.release(ended),
-        )
-        connection.attach(delivery)
+        const delivery = new LiveDelivery(this, connection, handler, onError, options.signal)
         try {
           // The core registers the feed before its replay reads the store: no live batch can
           // slip between; the delivery takes each batch synchronously and queues it.
@@ -375,10 +316,12 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost, CallsHost {
 
   disconnect(connection: LoopbackConnection): void {
     this.#connections.delete(connection)
+    for (const delivery of [...this.live]) if (delivery.connection === connection) delivery.end()
   }
 
-  // ---- network host --------------------------------------------------------------------------
+  // ---- delivery host --------------------------------------------------------------------------
 
+  /** The hub's random source, clamped to [0, 1). */
   random(): number {
     const r = this.#randomSource()
     return Number.isFinite(r) ? Math.min(Math.max(r, 0), 1 - Number.EPSILON) : 0
@@ -395,18 +338,91 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost, CallsHost {
     this.#work.track(promise)
   }
 
-  get generation(): number {
-    return this.#generation
+  // ---- hook points: no-ops here; the test hub overrides them (see hub-hooks.ts) -------------
+
+  before(
+    _connection: LoopbackConnection,
+    _op: LoopbackOp,
+    _signal: AbortSignal | undefined,
+  ): AfterStore | Promise<AfterStore> {
+    return undefined
+  }
+
+  done(_clientId: string, _op: LoopbackOp, _events: number, _error?: SyncKitErrorCode): void {
+    // The plain hub keeps no record of calls.
+  }
+
+  copies(_clientId: string): number {
+    return 1
+  }
+
+  isOffline(_clientId: string): boolean {
+    return false
+  }
+
+  pick(_clientId: string, _queue: readonly InFlight[]): number {
+    return 0
   }
 
   // ---- internals -----------------------------------------------------------------------------
+
+  /**
+   * Runs one call: the closed and abort checks, the call's own argument checks (`prepare`), the
+   * `before` hook, the work on the server core, the hook's after-store check; then reports the
+   * outcome to the `done` hook.
+   * @param connection - the caller's connection.
+   * @param op - the call.
+   * @param options - its signal.
+   * @param count - events sent, for the record of a call that fails before its work.
+   * @param prepare - synchronous argument checks and copies; returns the work.
+   * @returns what the work returns.
+   */
+  #call<T>(
+    connection: LoopbackConnection,
+    op: LoopbackOp,
+    options: SignalOptions | undefined,
+    count: number,
+    prepare: () => () => Promise<Outcome<T>>,
+  ): Promise<T> {
+    const promise = this.#run(connection, op, options?.signal, count, prepare)
+    this.#work.track(promise)
+    return promise
+  }
+
+  async #run<T>(
+    connection: LoopbackConnection,
+    op: LoopbackOp,
+    signal: AbortSignal | undefined,
+    count: number,
+    prepare: () => () => Promise<Outcome<T>>,
+  ): Promise<T> {
+    let events = count
+    const generation = this.#generation
+    try {
+      checkOpen(connection, op)
+      throwIfAborted(signal, `[loopback] ${op}`)
+      const work = prepare()
+      const before = this.before(connection, op, signal)
+      // A promise only when the test hub delays the call: without latency the work starts now.
+      const afterStore = before instanceof Promise ? await before : before
+      const outcome = await work()
+      events = outcome.events
+      afterStore?.()
+      this.done(connection.clientId, op, events)
+      return outcome.value
+    } catch (error) {
+      const reported = this.#clientError(error, op, generation)
+      this.done(connection.clientId, op, events, reported.code)
+      throw reported
+    }
+  }
 
   /**
    * The error a client sees. When `reset()` or `close()` closes the hub's own store under a call
    * in flight, the store rejects with `closed`; to a client that is the server going away:
    * `unavailable` after a reset (retry: the new log answers), `transport-closed` after `close()`.
    */
-  clientError(error: unknown, op: LoopbackOp, generation: number): SyncKitError {
+  #clientError(error: unknown, op: LoopbackOp, generation: number): SyncKitError {
     if (isSyncKitError(error, 'closed') && this.#ownsStore) {
       if (this.#isClosed) {
         return new SyncKitError(
@@ -459,9 +475,9 @@ class Hub implements LoopbackHub, ConnectionHost, NetworkHost, CallsHost {
   }
 
   #drawEpoch(): string {
-    const alphabet = '0123456789abcdefghijklmnopqrstuvwxyz'
     let id = ''
-    for (let i = 0; i < 16; i++) id += alphabet[Math.floor(this.random() * alphabet.length)] ?? '0'
+    // One base-36 digit (0-9, a-z) per draw: random() is in [0, 1).
+    for (let i = 0; i < 16; i++) id += Math.floor(this.random() * 36).toString(36)
     // The generation makes every reset's epoch differ even with a constant random source.
     return `loopback-${id}-${this.#generation}`
   }

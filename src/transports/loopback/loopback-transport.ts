@@ -11,57 +11,17 @@ import type {
   Transport,
   Version,
 } from '../../types/index.js'
-import type { LoopbackOp } from './faults.js'
-
 /**
- * What a call is, as the latency function sees it.
+ * The calls a loopback transport makes to its hub, as named in faults and call records.
  *
  * @example
  * ```ts
- * import type { LoopbackCallInfo } from 'sync-kit'
+ * import type { LoopbackOp } from 'sync-kit/testing'
  *
- * const latency = ({ clientId, op }: LoopbackCallInfo): number => (clientId === 'slow' ? 200 : 5)
+ * const op: LoopbackOp = 'latestVersion'
  * ```
  */
-export interface LoopbackCallInfo {
-  /** The calling client. */
-  readonly clientId: string
-  /** The kind of call. */
-  readonly op: LoopbackOp
-}
-
-/**
- * Simulated network latency per call, in ms: a fixed number, or a function of the call (for
- * jitter, draw from a seeded random source so runs repeat).
- *
- * @example
- * ```ts
- * import type { LoopbackLatency } from 'sync-kit'
- *
- * let seed = 1
- * const random = (): number => (seed = (seed * 16807) % 2147483647) / 2147483647
- * const jitter: LoopbackLatency = () => 10 + Math.floor(random() * 20) // 10–29 ms
- * ```
- */
-export type LoopbackLatency = number | ((call: LoopbackCallInfo) => number)
-
-/**
- * Options for `hub.connect`.
- *
- * @example
- * ```ts
- * import { createLoopbackHub } from 'sync-kit'
- *
- * const phone = createLoopbackHub({ latencyMs: 5 }).connect('phone', { latencyMs: 300 })
- * ```
- */
-export interface LoopbackConnectOptions {
-  /**
-   * Latency of this connection's calls, replacing the hub's `latencyMs`.
-   * @defaultValue the hub's `latencyMs`
-   */
-  readonly latencyMs?: LoopbackLatency
-}
+export type LoopbackOp = 'push' | 'pull' | 'latestVersion' | 'subscribe'
 
 /**
  * One client's connection to a loopback hub: a complete {@link Transport}, live `subscribe`
@@ -83,7 +43,7 @@ export interface LoopbackConnectOptions {
  * ```
  */
 export interface LoopbackTransport extends Transport {
-  /** The client id given to `hub.connect`; faults, offline state and call records use it. */
+  /** The client id given to `hub.connect`; a test hub's faults, offline state and call records use it. */
   readonly clientId: string
   /** True once `close()` was called (or the hub closed). */
   readonly closed: boolean
@@ -95,8 +55,9 @@ export interface LoopbackTransport extends Transport {
    * the handler throws (the error goes to `onError`) and when the hub is reset (`onError` gets an
    * `unavailable` error: subscribe again and check the new epoch).
    *
-   * While the client is offline or partitioned away, `onError` gets an `unavailable` error once
-   * and deliveries wait (or are dropped, per the hub's `offlineDeliveries`) until it is back.
+   * On a test hub (`createTestHub` from `sync-kit/testing`), while the client is offline or
+   * partitioned away, `onError` gets an `unavailable` error once and deliveries wait (or are
+   * dropped, per the hub's `offlineDeliveries`) until it is back.
    *
    * @param handler - receives batches of copied events with their hub versions.
    * @param options - `since`, `filters`, `signal`, `onError`.
@@ -126,27 +87,19 @@ export interface ConnectionHost {
     options?: SubscribeOptions,
   ): Promise<Subscription>
   parseVersion(value: string): Version
+  /** The connection closed: its subscriptions end. */
   disconnect(connection: LoopbackConnection): void
-}
-
-/** A subscription the connection ends when it closes. */
-export interface Endable {
-  end(): void
 }
 
 /** The loopback transport: forwards each call to the hub, which does the work. */
 export class LoopbackConnection implements LoopbackTransport {
   readonly clientId: string
-  /** Latency for this connection, when it overrides the hub's. */
-  readonly latencyMs: LoopbackLatency | undefined
   readonly #host: ConnectionHost
-  readonly #subscriptions = new Set<Endable>()
   #isClosed = false
 
-  constructor(host: ConnectionHost, clientId: string, latencyMs: LoopbackLatency | undefined) {
+  constructor(host: ConnectionHost, clientId: string) {
     this.#host = host
     this.clientId = clientId
-    this.latencyMs = latencyMs
   }
 
   get closed(): boolean {
@@ -173,21 +126,9 @@ export class LoopbackConnection implements LoopbackTransport {
     return this.#host.parseVersion(value)
   }
 
-  /** Registers a subscription to end when the connection closes. */
-  attach(subscription: Endable): void {
-    this.#subscriptions.add(subscription)
-  }
-
-  /** Forgets an ended subscription. */
-  release(subscription: Endable): void {
-    this.#subscriptions.delete(subscription)
-  }
-
   close(): Promise<void> {
     if (this.#isClosed) return Promise.resolve()
     this.#isClosed = true
-    for (const subscription of [...this.#subscriptions]) subscription.end()
-    this.#subscriptions.clear()
     this.#host.disconnect(this)
     return Promise.resolve()
   }

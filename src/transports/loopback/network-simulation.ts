@@ -1,47 +1,28 @@
 import { SyncKitError } from '../../errors/sync-kit-error.js'
-import type { FeedBatch } from '../../server/index.js'
-import type { EventHandler, EventWithVersion, Subscription } from '../../types/index.js'
-import { FaultState, badArgument } from './faults.js'
-import type { InjectedFailure, LoopbackOp } from './faults.js'
-
-/** Longest client id accepted: 256 characters. */
-const MAX_CLIENT_ID_LENGTH = 256
-
-/**
- * Checks a client id.
- * @param clientId - the value given.
- * @throws SyncKitError `invalid-argument` unless it is a string of 1–256 characters.
- */
-export function checkClientId(clientId: unknown): asserts clientId is string {
-  if (typeof clientId !== 'string' || clientId === '' || clientId.length > MAX_CLIENT_ID_LENGTH) {
-    throw badArgument(
-      'clientId',
-      `client id must be a string of 1-${MAX_CLIENT_ID_LENGTH} characters, got ${JSON.stringify(String(clientId)).slice(0, 80)}`,
-    )
-  }
-}
+import { FaultState } from './faults.js'
+import type { InjectedFailure } from './faults.js'
+import type { DeliveryHooks, InFlight } from './hub-hooks.js'
+import type { LiveDelivery } from './live-delivery.js'
+import { badArgument, checkClientId } from './loopback-checks.js'
+import type { LoopbackOp } from './loopback-transport.js'
 
 /** What the simulated network needs from its hub. */
 export interface NetworkHost {
+  /** Every live delivery of the hub, one per subscription. */
+  readonly live: ReadonlySet<LiveDelivery>
   /** The hub's seeded random source, in [0, 1). */
   random(): number
-  /** Copies an event and its version as if it crossed a wire. */
-  copy(item: EventWithVersion): EventWithVersion
-  /** Lets `hub.settle()` wait for the promise. */
-  track(promise: Promise<unknown>): void
 }
 
 /**
- * The network between the hub and its clients, simulated: who is reachable (offline clients,
- * partitions), injected faults, and the live deliveries in flight to each subscriber, which it
- * drops, duplicates, withholds and reorders as told.
+ * The network between a test hub and its clients, simulated: who is reachable (offline clients,
+ * partitions), injected faults, and — as the hub's delivery hooks — what happens to the live
+ * deliveries in flight to each subscriber: dropped, duplicated, withheld and reordered as told.
  */
-export class Network {
+export class Network implements DeliveryHooks {
   /** Hub-wide faults. */
   readonly faults: FaultState = new FaultState()
-  /** Live deliveries, one per subscription. */
-  readonly live: Set<LiveDelivery> = new Set<LiveDelivery>()
-  readonly host: NetworkHost
+  readonly #host: NetworkHost
   readonly offlineDeliveries: 'withhold' | 'drop'
   readonly #clientFaults = new Map<string, FaultState>()
   readonly #offline = new Set<string>()
@@ -52,7 +33,7 @@ export class Network {
    * @param offlineDeliveries - what happens to live deliveries for an unreachable client.
    */
   constructor(host: NetworkHost, offlineDeliveries: 'withhold' | 'drop') {
-    this.host = host
+    this.#host = host
     this.offlineDeliveries = offlineDeliveries
   }
 
@@ -146,7 +127,7 @@ export class Network {
    * @param clientId - the subscriber.
    * @returns how many times to deliver it: 0 (dropped), 1, or 2 (duplicated).
    */
-  copiesOf(clientId: string): number {
+  copies(clientId: string): number {
     if (this.offlineDeliveries === 'drop' && this.isOffline(clientId)) return 0
     const faults = this.#clientFaults.get(clientId)
     if (faults?.takeDrop() === true || this.faults.takeDrop()) return 0
@@ -154,19 +135,25 @@ export class Network {
   }
 
   /**
+   * Picks the next of several waiting batches: a random one while reordering is on for the
+   * client and the first waiting batch is live (replayed batches keep their order), else the
+   * first.
    * @param clientId - the subscriber.
-   * @returns true while its waiting batches are reordered.
+   * @param queue - the waiting batches.
+   * @returns the index of the batch to deliver.
    */
-  reorders(clientId: string): boolean {
-    return this.faults.reorder || this.#clientFaults.get(clientId)?.reorder === true
+  pick(clientId: string, queue: readonly InFlight[]): number {
+    const reorder = this.faults.reorder || this.#clientFaults.get(clientId)?.reorder === true
+    if (!reorder || queue[0]?.live !== true) return 0
+    return Math.min(queue.length - 1, Math.floor(this.#host.random() * queue.length))
   }
 
   /** Changes reachability, telling subscriptions that went offline and resuming those back. */
   #reach(change: () => void): void {
     const before = new Map<LiveDelivery, boolean>()
-    for (const delivery of this.live) before.set(delivery, this.isOffline(delivery.clientId))
+    for (const delivery of this.#host.live) before.set(delivery, this.isOffline(delivery.clientId))
     change()
-    for (const delivery of [...this.live]) {
+    for (const delivery of [...this.#host.live]) {
       const was = before.get(delivery) === true
       const now = this.isOffline(delivery.clientId)
       if (!was && now) {
@@ -183,160 +170,5 @@ export class Network {
         delivery.resume()
       }
     }
-  }
-}
-
-/** A batch in flight to a subscriber. */
-interface InFlight {
-  readonly events: readonly EventWithVersion[]
-  /** Replayed batches are never dropped, duplicated or reordered. */
-  readonly live: boolean
-}
-
-/**
- * One subscription's live deliveries crossing the simulated network: the server core's feed
- * offers each batch, the network applies the faults and queues it, and one pump hands the batches
- * to the client's handler one at a time, awaiting it before the next (backpressure), while the
- * client is reachable. Replayed batches keep their order ahead of live ones.
- */
-export class LiveDelivery implements Subscription {
-  /** The subscribing client. */
-  readonly clientId: string
-  readonly #network: Network
-  readonly #handler: EventHandler
-  readonly #onError: ((error: unknown) => void) | undefined
-  readonly #signal: AbortSignal | undefined
-  readonly #release: (delivery: LiveDelivery) => void
-  #queue: InFlight[] = []
-  #feed: Subscription | undefined
-  #running = false
-  #ended = false
-  readonly #onAbort = (): void => {
-    this.end()
-  }
-
-  /**
-   * @param network - the network it crosses.
-   * @param clientId - the subscriber.
-   * @param handler - the client's handler.
-   * @param onError - the client's error hook.
-   * @param signal - ends the subscription when it aborts.
-   * @param release - called once when it ends.
-   */
-  constructor(
-    network: Network,
-    clientId: string,
-    handler: EventHandler,
-    onError: ((error: unknown) => void) | undefined,
-    signal: AbortSignal | undefined,
-    release: (delivery: LiveDelivery) => void,
-  ) {
-    this.#network = network
-    this.clientId = clientId
-    this.#handler = handler
-    this.#onError = onError
-    this.#signal = signal
-    this.#release = release
-    network.live.add(this)
-    if (signal?.aborted === true) this.end()
-    else signal?.addEventListener('abort', this.#onAbort, { once: true })
-  }
-
-  /**
-   * Connects the delivery to the server core's subscription that feeds it.
-   * @param feed - the core subscription; ended with this delivery.
-   */
-  attach(feed: Subscription): void {
-    this.#feed = feed
-    if (this.#ended) void feed.unsubscribe()
-  }
-
-  /**
-   * Takes one batch from the server core (called synchronously, never awaited).
-   * @param batch - the batch, replayed or live.
-   */
-  offer(batch: FeedBatch): void {
-    if (this.#ended) return
-    const copies = batch.live ? this.#network.copiesOf(this.clientId) : 1
-    for (let i = 0; i < copies; i++) this.#queue.push({ events: batch.events, live: batch.live })
-    this.#kick()
-  }
-
-  /** The client is reachable again: delivers what waited. */
-  resume(): void {
-    this.#kick()
-  }
-
-  /**
-   * Tells the subscriber its connection failed, without ending the subscription.
-   * @param error - passed to `onError`.
-   */
-  connectionLost(error: unknown): void {
-    if (!this.#ended) this.#report(error)
-  }
-
-  /**
-   * Ends the subscription: nothing is delivered afterwards.
-   * @param error - when given, reported to `onError`.
-   */
-  end(error?: unknown): void {
-    if (this.#ended) return
-    this.#ended = true
-    this.#queue = []
-    this.#signal?.removeEventListener('abort', this.#onAbort)
-    this.#network.live.delete(this)
-    this.#release(this)
-    void this.#feed?.unsubscribe()
-    if (error !== undefined) this.#report(error)
-  }
-
-  /**
-   * Stops delivery. Idempotent; a batch whose handler runs finishes, no other starts.
-   * @returns a promise that resolves at once.
-   */
-  unsubscribe(): Promise<void> {
-    this.end()
-    return Promise.resolve()
-  }
-
-  #report(error: unknown): void {
-    try {
-      this.#onError?.(error)
-    } catch {
-      // onError is a notification hook: its own failure must not break the hub's fan-out.
-    }
-  }
-
-  #kick(): void {
-    if (this.#running || this.#ended || this.#queue.length === 0) return
-    if (this.#network.isOffline(this.clientId)) return
-    this.#running = true
-    this.#network.host.track(this.#pump())
-  }
-
-  async #pump(): Promise<void> {
-    try {
-      while (!this.#ended && !this.#network.isOffline(this.clientId)) {
-        const batch = this.#takeNext()
-        if (batch === undefined) break
-        const copies = batch.events.map((item) => this.#network.host.copy(item))
-        await this.#handler(copies)
-      }
-    } catch (error) {
-      this.end(error)
-    } finally {
-      this.#running = false
-    }
-    // A batch queued while the last delivery finished would otherwise wait for the next one.
-    this.#kick()
-  }
-
-  #takeNext(): InFlight | undefined {
-    const queue = this.#queue
-    if (queue.length > 1 && queue[0]?.live === true && this.#network.reorders(this.clientId)) {
-      const r = this.#network.host.random()
-      return queue.splice(Math.min(queue.length - 1, Math.floor(r * queue.length)), 1)[0]
-    }
-    return queue.shift()
   }
 }

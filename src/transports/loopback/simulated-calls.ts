@@ -1,62 +1,50 @@
-import { delay, throwIfAborted } from '../../errors/abort.js'
+import { delay } from '../../errors/abort.js'
 import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
 import type { SyncKitErrorCode } from '../../errors/sync-kit-error.js'
-import type { Clock, SignalOptions, Timers } from '../../types/index.js'
-import type { LoopbackOp } from './faults.js'
-import type { LoopbackCall } from './loopback-hub-api.js'
-import { aborted, checkLatency, injected } from './loopback-checks.js'
-import type { LoopbackConnection, LoopbackLatency } from './loopback-transport.js'
+import type { Clock, Timers } from '../../types/index.js'
+import type { InjectedFailure } from './faults.js'
+import type { AfterStore, CallHooks } from './hub-hooks.js'
+import { badArgument, checkOpen } from './loopback-checks.js'
+import type { LoopbackConnection, LoopbackOp } from './loopback-transport.js'
 import type { Network } from './network-simulation.js'
+import type { LoopbackCall, LoopbackLatency } from './test-hub-api.js'
 
-/** The result of a call's work: its value and the event count for the call record. */
-export interface Outcome<T> {
-  readonly value: T
-  readonly events: number
-}
-
-/** What the calls need from their hub. */
-export interface CallsHost {
-  /** Increases with every `reset()`: a call that began under another one was cut by a reset. */
-  readonly generation: number
-  /** Lets `hub.settle()` wait for the call. */
-  track(promise: Promise<unknown>): void
-  /**
-   * The error a client sees for what the call threw.
-   * @param error - what was thrown.
-   * @param op - the call.
-   * @param generation - the hub's generation when the call began.
-   */
-  clientError(error: unknown, op: LoopbackOp, generation: number): SyncKitError
+/**
+ * Checks a latency in ms (≥ 0, finite).
+ * @param ms - the value given.
+ * @param what - names it in the message.
+ * @throws SyncKitError `invalid-argument` otherwise.
+ */
+export function checkLatency(ms: unknown, what: string): asserts ms is number {
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+    throw badArgument(
+      'latencyMs',
+      `${what} must be a finite number of ms ≥ 0 (or a function returning one), got ${String(ms)}`,
+    )
+  }
 }
 
 /**
- * Every call a client makes, as the simulated network carries it: closed and abort checks, the
- * call's own argument checks, latency, offline clients and injected failures, then the work on
- * the server core; and the record of each call.
+ * A test hub's calls, as the simulated network carries them (the hub's call hooks): latency,
+ * offline clients and injected failures before the work on the server core, a lost
+ * acknowledgement after it, and the record of each call.
  */
-export class SimulatedCalls {
-  readonly #host: CallsHost
+export class SimulatedCalls implements CallHooks {
   readonly #network: Network
   readonly #latency: LoopbackLatency
   readonly #clock: Clock
   readonly #timers: Timers
+  /** Latency of the connections that override the hub's. */
+  readonly #connectionLatency = new WeakMap<LoopbackConnection, LoopbackLatency>()
   #recorded: LoopbackCall[] = []
 
   /**
-   * @param host - the hub.
    * @param network - reachability and injected failures.
    * @param latency - the hub's latency (a connection may override it).
    * @param clock - time of the call records.
    * @param timers - times the latency.
    */
-  constructor(
-    host: CallsHost,
-    network: Network,
-    latency: LoopbackLatency,
-    clock: Clock,
-    timers: Timers,
-  ) {
-    this.#host = host
+  constructor(network: Network, latency: LoopbackLatency, clock: Clock, timers: Timers) {
     this.#network = network
     this.#latency = latency
     this.#clock = clock
@@ -74,84 +62,24 @@ export class SimulatedCalls {
   }
 
   /**
-   * Runs one call and records its outcome.
-   * @param connection - the caller's connection.
-   * @param op - the call.
-   * @param options - its signal.
-   * @param count - events sent, for the record of a call that fails before its work.
-   * @param prepare - synchronous argument checks and copies; returns the work.
-   * @returns what the work returns.
+   * Gives one connection its own latency.
+   * @param connection - the connection.
+   * @param latency - replaces the hub's for its calls.
    */
-  run<T>(
-    connection: LoopbackConnection,
-    op: LoopbackOp,
-    options: SignalOptions | undefined,
-    count: number,
-    prepare: () => () => Promise<Outcome<T>>,
-  ): Promise<T> {
-    const promise = this.#run(connection, op, options?.signal, count, prepare)
-    this.#host.track(promise)
-    return promise
+  setLatency(connection: LoopbackConnection, latency: LoopbackLatency): void {
+    this.#connectionLatency.set(connection, latency)
   }
 
-  async #run<T>(
+  before(
     connection: LoopbackConnection,
     op: LoopbackOp,
     signal: AbortSignal | undefined,
-    count: number,
-    prepare: () => () => Promise<Outcome<T>>,
-  ): Promise<T> {
-    let events = count
-    const generation = this.#host.generation
-    try {
-      checkOpen(connection, op)
-      throwIfAborted(signal, `[loopback] ${op}`)
-      const work = prepare()
-      const ms = this.#latencyOf(connection, op)
-      if (ms > 0) {
-        try {
-          await delay(ms, signal, this.#timers.setTimeout, this.#timers.clearTimeout)
-        } catch (error) {
-          throw isSyncKitError(error, 'aborted') ? aborted(op, signal) : error
-        }
-        checkOpen(connection, op)
-      }
-      if (this.#network.isOffline(connection.clientId)) {
-        throw new SyncKitError(
-          'unavailable',
-          `[sync-kit] [loopback] ${op} failed: client "${connection.clientId}" is offline ` +
-            '(setOffline or partition); retry once it is back online',
-          {},
-        )
-      }
-      const failure = this.#network.takeFailure(connection.clientId, op)
-      if (failure !== undefined && !failure.afterStore) throw injected(failure, op, ms)
-      const outcome = await work()
-      events = outcome.events
-      if (failure !== undefined) throw injected(failure, op, ms)
-      this.#record(connection.clientId, op, events, undefined)
-      return outcome.value
-    } catch (error) {
-      const reported = this.#host.clientError(error, op, generation)
-      this.#record(connection.clientId, op, events, reported.code)
-      throw reported
-    }
+  ): AfterStore | Promise<AfterStore> {
+    const ms = this.#latencyOf(connection, op)
+    return ms > 0 ? this.#delayed(connection, op, signal, ms) : this.#arrive(connection, op, 0)
   }
 
-  #latencyOf(connection: LoopbackConnection, op: LoopbackOp): number {
-    const latency = connection.latencyMs ?? this.#latency
-    if (typeof latency === 'number') return latency
-    const ms = latency({ clientId: connection.clientId, op })
-    checkLatency(ms, 'the latencyMs function result')
-    return ms
-  }
-
-  #record(
-    clientId: string,
-    op: LoopbackOp,
-    events: number,
-    error: SyncKitErrorCode | undefined,
-  ): void {
+  done(clientId: string, op: LoopbackOp, events: number, error?: SyncKitErrorCode): void {
     const at = this.#clock.now()
     this.#recorded.push(
       error === undefined
@@ -159,15 +87,68 @@ export class SimulatedCalls {
         : { clientId, op, events, ok: false, error, at },
     )
   }
+
+  async #delayed(
+    connection: LoopbackConnection,
+    op: LoopbackOp,
+    signal: AbortSignal | undefined,
+    ms: number,
+  ): Promise<AfterStore> {
+    try {
+      await delay(ms, signal, this.#timers.setTimeout, this.#timers.clearTimeout)
+    } catch (error) {
+      throw isSyncKitError(error, 'aborted') ? aborted(op, signal) : error
+    }
+    checkOpen(connection, op)
+    return this.#arrive(connection, op, ms)
+  }
+
+  /** The call reaches the hub: refused while the client is offline, or by an injected failure. */
+  #arrive(connection: LoopbackConnection, op: LoopbackOp, ms: number): AfterStore {
+    if (this.#network.isOffline(connection.clientId)) {
+      throw new SyncKitError(
+        'unavailable',
+        `[sync-kit] [loopback] ${op} failed: client "${connection.clientId}" is offline ` +
+          '(setOffline or partition); retry once it is back online',
+        {},
+      )
+    }
+    const failure = this.#network.takeFailure(connection.clientId, op)
+    if (failure === undefined) return undefined
+    if (!failure.afterStore) throw injected(failure, op, ms)
+    return () => {
+      throw injected(failure, op, ms)
+    }
+  }
+
+  #latencyOf(connection: LoopbackConnection, op: LoopbackOp): number {
+    const latency = this.#connectionLatency.get(connection) ?? this.#latency
+    if (typeof latency === 'number') return latency
+    const ms = latency({ clientId: connection.clientId, op })
+    checkLatency(ms, 'the latencyMs function result')
+    return ms
+  }
 }
 
-function checkOpen(connection: LoopbackConnection, op: LoopbackOp): void {
-  if (connection.closed) {
-    throw new SyncKitError(
-      'transport-closed',
-      `[sync-kit] [loopback] ${op} on a closed transport (client "${connection.clientId}"); ` +
-        'connect again with hub.connect()',
-      {},
-    )
-  }
+/** The error of a call aborted during its latency. */
+function aborted(op: LoopbackOp, signal: AbortSignal | undefined): SyncKitError<'aborted'> {
+  return new SyncKitError(
+    'aborted',
+    `[sync-kit] [loopback] ${op} was aborted`,
+    {},
+    {
+      cause: signal?.reason,
+    },
+  )
+}
+
+/** The error of an injected failure. */
+function injected(failure: InjectedFailure, op: LoopbackOp, latencyMs: number): SyncKitError {
+  const what = failure.afterStore
+    ? `${op} failed after the hub stored the events (injected lost acknowledgement); retrying is safe: the hub reports them as duplicates`
+    : `${op} failed (injected ${failure.code}); retry with backoff`
+  const message = `[sync-kit] [loopback] ${what}`
+  return failure.code === 'timeout'
+    ? new SyncKitError('timeout', message, { timeoutMs: latencyMs })
+    : new SyncKitError('unavailable', message, {})
 }

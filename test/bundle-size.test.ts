@@ -1,0 +1,77 @@
+// The size budget of issue 8: the bundle of an app that imports SyncManager, createMemoryStore,
+// createLoopbackHub and lastWriteWins is no bigger than before the restructuring (17,954 B
+// min+gzip with esbuild, measured on main before it). Measured as /work/plan/bundle-size.sh and
+// an app's bundler do it: `sync-kit` installed (a link to this package), its built `dist/`,
+// esbuild minifying browser ESM, gzip -9. `npm test` builds before vitest runs.
+import { build } from 'esbuild'
+import { existsSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { describe, expect, it } from 'vitest'
+import { linkedProject, root } from './package.fixture.js'
+
+/** Most bytes (min+gzip) the app set may take: the size before the restructuring. */
+const APP_SET_MAX_GZIP_BYTES = 17_954
+
+/** The app set's source: what an app that syncs through the in-process hub imports. */
+const APP_SET = `import { SyncManager, createMemoryStore, createLoopbackHub, lastWriteWins } from 'sync-kit'
+globalThis.x = [SyncManager, createMemoryStore, createLoopbackHub, lastWriteWins]
+`
+
+/**
+ * Bundles an app of `sync-kit` like an app's bundler does.
+ * @param source - the app's only file.
+ * @returns the minified bundle and its size with gzip -9.
+ */
+async function bundleApp(source: string): Promise<{ code: string; gzip: number }> {
+  const project = linkedProject('sync-kit-size-')
+  try {
+    writeFileSync(join(project.dir, 'app.js'), source)
+    const result = await build({
+      entryPoints: ['app.js'],
+      absWorkingDir: project.dir,
+      bundle: true,
+      minify: true,
+      write: false,
+      format: 'esm',
+      platform: 'browser',
+      logLevel: 'silent',
+    })
+    const bytes = result.outputFiles[0]?.contents ?? new Uint8Array()
+    return { code: new TextDecoder().decode(bytes), gzip: gzipSync(bytes, { level: 9 }).length }
+  } finally {
+    project.remove()
+  }
+}
+
+describe('bundle size of an app', () => {
+  it('Given the built package, When an app imports SyncManager, the memory store, the loopback hub and LWW, Then it stays within the budget', async () => {
+    expect(
+      existsSync(join(root, 'dist', 'index.js')),
+      'dist/index.js is missing: run npm run build (npm test builds first)',
+    ).toBe(true)
+
+    const { code, gzip } = await bundleApp(APP_SET)
+
+    expect(code).toContain('SyncKitError')
+    expect(
+      gzip,
+      `the app set is ${gzip} B min+gzip, over the budget of ${APP_SET_MAX_GZIP_BYTES} B`,
+    ).toBeLessThanOrEqual(APP_SET_MAX_GZIP_BYTES)
+  })
+
+  it('Given the built package, When an app imports only createLoopbackHub, Then the fault injection of sync-kit/testing is not in it', async () => {
+    expect(
+      existsSync(join(root, 'dist', 'index.js')),
+      'dist/index.js is missing: run npm run build (npm test builds first)',
+    ).toBe(true)
+
+    const { code } = await bundleApp(
+      "import { createLoopbackHub } from 'sync-kit'\nglobalThis.x = createLoopbackHub\n",
+    )
+
+    expect(code).toContain('createTestHub (sync-kit/testing)')
+    expect(code).not.toContain('injected lost acknowledgement')
+    expect(code).not.toContain('dropNextDeliveries')
+  })
+})
