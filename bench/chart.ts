@@ -37,11 +37,22 @@ function colourOf(name: string): string {
   return COLOURS.find(([match]) => name.startsWith(match))?.[1] ?? '#000000'
 }
 
-function escapeXml(text: string): string {
+/**
+ * Escapes text for SVG.
+ * @param text - the text.
+ * @returns the text with `&`, `<` and `>` escaped.
+ */
+export function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 }
 
-function decadesAround(min: number, max: number): number[] {
+/**
+ * The powers of ten that enclose a range, for log-scale grid lines.
+ * @param min - the smallest value (> 0).
+ * @param max - the largest value.
+ * @returns the decades from below `min` to above `max`.
+ */
+export function decadesAround(min: number, max: number): number[] {
   const lo = Math.floor(Math.log10(min))
   const hi = Math.ceil(Math.log10(max))
   const out: number[] = []
