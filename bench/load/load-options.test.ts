@@ -12,6 +12,7 @@ describe('npm run load options', () => {
       serverInstances: 1,
       store: 'sqlite',
       settleTimeoutS: 15,
+      drainTimeoutS: 0,
     })
     const options = parseLoadArgs(['--clients', '5', '--rate', '0.5', '--duration', '3'])
     expect(options).toMatchObject({ rate: 0.5, workers: 1 })
@@ -22,7 +23,16 @@ describe('npm run load options', () => {
     expect(
       parseLoadArgs([
         ...['--clients', '12', '--rate', '2', '--duration', '1.5', '--aggregates', '3'],
-        ...['--workers', '4', '--settle-timeout', '30', '--server-instances', '3'],
+        ...[
+          '--workers',
+          '4',
+          '--settle-timeout',
+          '30',
+          '--drain-timeout',
+          '0',
+          '--server-instances',
+          '3',
+        ],
         ...['--store', 'postgres', '--json', 'out.json'],
       ]),
     ).toEqual({
@@ -34,6 +44,7 @@ describe('npm run load options', () => {
       serverInstances: 3,
       store: 'postgres',
       settleTimeoutS: 30,
+      drainTimeoutS: 0,
       json: 'out.json',
     })
     expect(parseLoadArgs(['--help'])).toBe('help')

@@ -28,6 +28,11 @@ export interface LoadOptions {
   readonly store: LoadStoreKind
   /** How long after the writers stop every client must hold every event, seconds. @defaultValue 15 */
   readonly settleTimeoutS: number
+  /**
+   * After a missed settle timeout, how much longer to keep the clients running to see when (if)
+   * they settle and to check the logs then, seconds; the run still fails. @defaultValue 0
+   */
+  readonly drainTimeoutS: number
   /** Also write the JSON report to this file. */
   readonly json?: string
 }
@@ -48,6 +53,8 @@ Flags:
   --workers W            worker processes holding the clients  (default: ceil(N/50), ≤ cores)
   --settle-timeout S     seconds after the writers stop for every client to hold every
                          event; later is a failure                             (default: 15)
+  --drain-timeout S      when they miss it, keep them syncing up to S seconds more to see when
+                         they settle, then check; the run still fails            (default: 0)
   --server-instances K   server processes (more than 1 needs --store postgres) (default: 1)
   --store sqlite|postgres
                          the server's store; postgres is not available yet     (default: sqlite)
@@ -99,6 +106,7 @@ export function parseLoadArgs(argv: readonly string[]): LoadOptions | 'help' {
     serverInstances: integer(values['server-instances'], 'server-instances', 1, 1, 64),
     store,
     settleTimeoutS: positive(values['settle-timeout'], 'settle-timeout', 15),
+    drainTimeoutS: positive(values['drain-timeout'], 'drain-timeout', 0, true),
     ...(values.json === undefined ? {} : { json: values.json }),
   }
   return options
@@ -114,6 +122,7 @@ function parse(argv: readonly string[]) {
       aggregates: { type: 'string' },
       workers: { type: 'string' },
       'settle-timeout': { type: 'string' },
+      'drain-timeout': { type: 'string' },
       'server-instances': { type: 'string' },
       store: { type: 'string' },
       json: { type: 'string' },
@@ -142,14 +151,21 @@ function integer(
   return value
 }
 
-function positive(raw: string | undefined, name: string, fallback: number | undefined): number {
+function positive(
+  raw: string | undefined,
+  name: string,
+  fallback: number | undefined,
+  zero = false,
+): number {
   if (raw === undefined) {
     if (fallback === undefined) throw new LoadUsageError(`--${name} is required`)
     return fallback
   }
   const value = /^[0-9]+(\.[0-9]+)?$/.test(raw) ? Number(raw) : Number.NaN
-  if (!(value > 0 && value <= 1_000_000)) {
-    throw new LoadUsageError(`--${name} must be a number above 0, got ${raw}`)
+  if (!((zero ? value >= 0 : value > 0) && value <= 1_000_000)) {
+    throw new LoadUsageError(
+      `--${name} must be a number ${zero ? 'of 0 or more' : 'above 0'}, got ${raw}`,
+    )
   }
   return value
 }

@@ -67,6 +67,8 @@ export interface LoadReport {
   }
   /** RSS and CPU (% of one core) of the server processes, while writing and over the whole run. */
   readonly serverResources: { readonly writing: ResourceSummary; readonly run: ResourceSummary }
+  /** CPU and RSS of this harness process (it reads every server log line), while writing. */
+  readonly harnessResources: ResourceSummary
   /** The same for the worker processes that hold the clients (summed), and their event-loop delay. */
   readonly clientResources: {
     readonly workers: number
@@ -92,10 +94,15 @@ export interface LoadReport {
   readonly sequence: { readonly latestVersion: string; readonly events: number }
   /** Whether every client came to hold every event in time. */
   readonly settle: {
+    /** Every client held every event within `timeoutMs` after the writers stopped. */
     readonly settled: boolean
-    /** From the last writer's last `record()` to the last client storing its last new event, ms; `null` when not settled. */
+    /**
+     * From the last writer's last `record()` to the last client storing its last new event, ms
+     * (also when that was after the timeout, during the drain); `null` when they never settled.
+     */
     readonly afterWritersStopMs: number | null
     readonly timeoutMs: number
+    readonly drainTimeoutMs: number
     /** Clients holding every event when they were stopped. */
     readonly clientsSettled: number
     readonly clients: number
@@ -107,8 +114,11 @@ export interface LoadReport {
     readonly server: {
       readonly events: number
       readonly duplicates: number
-      /** Recorded events the server does not hold. */
-      readonly lost: number
+      /**
+       * Recorded events the server does not hold: lost, or, when the clients did not settle,
+       * still queued in their writer's store when the clients were stopped.
+       */
+      readonly missing: number
       /** Events the server holds that no client recorded. */
       readonly unknown: number
     }
@@ -164,7 +174,7 @@ export function formatSummary(report: LoadReport): string {
     `wire: ${w.pushedEvents.toLocaleString('en-US')} events pushed for ${w.storedEvents.toLocaleString('en-US')} stored (echo ratio ${w.echoRatio ?? '—'}), ${w.pushRequests.toLocaleString('en-US')} pushes, ${w.pullRequests.toLocaleString('en-US')} pulls, refused ${JSON.stringify(w.refused)}; server sequence at ${report.sequence.latestVersion} for ${report.sequence.events.toLocaleString('en-US')} events`,
     s.settled
       ? `settled: every client held every event ${ms(s.afterWritersStopMs)} after the writers stopped`
-      : `NOT SETTLED: ${s.clientsSettled} of ${s.clients} clients held every event ${s.timeoutMs} ms after the writers stopped`,
+      : `NOT SETTLED within ${s.timeoutMs} ms after the writers stopped: ${s.afterWritersStopMs === null ? `${s.clientsSettled} of ${s.clients} clients held every event when stopped` : `they did after ${s.afterWritersStopMs} ms`}`,
     c.passed
       ? `exactly-once: PASSED (server ${c.server.events.toLocaleString('en-US')} events, each once; ${c.clients.equal} of ${c.clients.total} clients equal to it)`
       : `exactly-once: FAILED — ${c.failures.join('; ')}`,

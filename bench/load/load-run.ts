@@ -12,7 +12,7 @@ import type { Event, Version } from '../../src/index.js'
 import { Histogram } from './histogram.js'
 import type { LoadOptions } from './load-options.js'
 import type { CheckFailure, LoadReport } from './load-report.js'
-import { TimeoutError, WorkerHandle } from './load-workers.js'
+import { WorkerHandle } from './load-workers.js'
 import { digestLog } from './log-digest.js'
 import { ProcessSampler } from './process-sampler.js'
 import type { LaunchedServers, ServerLauncher } from './servers.js'
@@ -56,6 +56,7 @@ export async function runLoad(
   const sampler = new ProcessSampler({
     server: servers.pids,
     clients: workers.map((worker) => worker.pid),
+    harness: [process.pid],
   })
   sampler.start(SAMPLE_INTERVAL_MS)
   try {
@@ -108,14 +109,20 @@ async function drive(
   // --- settle
   for (const worker of workers) worker.send({ kind: 'expect', total: recorded.size })
   const settleTimeoutMs = options.settleTimeoutS * 1000
-  let lastNewAt: number | undefined
-  try {
-    const left = writersStoppedAt + settleTimeoutMs - wallNow()
-    const settled = await all(workers, 'settled', Math.max(1, left))
-    lastNewAt = Math.max(...settled.map((answer) => answer.lastNewAt))
-  } catch (error) {
-    if (!(error instanceof TimeoutError)) throw error
+  const drainTimeoutMs = options.drainTimeoutS * 1000
+  const settling = all(workers, 'settled', Infinity)
+  // A worker that fails rejects `settling` later, when it is awaited again (or never).
+  settling.catch(() => undefined)
+  let lastNewAt = await within(settling, writersStoppedAt + settleTimeoutMs)
+  const settled = lastNewAt !== undefined
+  if (!settled) {
     progress(`[load] not settled within ${options.settleTimeoutS} s after the writers stopped`)
+    if (drainTimeoutMs > 0) {
+      progress(
+        `[load] draining: the clients keep syncing for up to ${options.drainTimeoutS} s more`,
+      )
+      lastNewAt = await within(settling, writersStoppedAt + settleTimeoutMs + drainTimeoutMs)
+    }
   }
 
   // --- stop, then read the server's log and compare every client's with it
@@ -136,17 +143,28 @@ async function drive(
   const stoppedAt = writersStoppedAt - performance.timeOrigin
 
   // --- the check
-  let lost = 0
-  for (const id of recorded) if (!serverDigest.ids.has(id)) lost++
+  let missing = 0
+  for (const id of recorded) if (!serverDigest.ids.has(id)) missing++
   let unknown = 0
   for (const id of serverDigest.ids) if (!recorded.has(id)) unknown++
   const sum = (key: keyof (typeof verified)[number]['difference']): number =>
     verified.reduce((total, client) => total + client.difference[key], 0)
   const equal = verified.filter((client) => Object.values(client.difference).every((n) => n === 0))
-  const settled = lastNewAt !== undefined
   const failures: CheckFailure[] = []
-  if (!settled) failures.push(`clients did not settle within ${options.settleTimeoutS} s`)
-  if (lost > 0) failures.push(`${lost} recorded events are not on the server`)
+  if (!settled) {
+    const after =
+      lastNewAt === undefined
+        ? drainTimeoutMs > 0
+          ? ` (nor in the ${options.drainTimeoutS} s drain after it)`
+          : ''
+        : ` (they did ${Math.round(lastNewAt - writersStoppedAt)} ms after the writers stopped)`
+    failures.push(`clients did not settle within ${options.settleTimeoutS} s${after}`)
+  }
+  if (missing > 0) {
+    failures.push(
+      `${missing} recorded events are not on the server${settled ? '' : ' (lost, or still queued in their writer when the clients were stopped)'}`,
+    )
+  }
   if (unknown > 0) failures.push(`${unknown} events on the server were never recorded`)
   if (serverDigest.duplicates > 0)
     failures.push(`the server's log holds ${serverDigest.duplicates} events twice`)
@@ -201,6 +219,7 @@ async function drive(
       writing: sampler.summary('server', goAt, stoppedAt),
       run: sampler.summary('server', runStarted, runEnded),
     },
+    harnessResources: sampler.summary('harness', goAt, stoppedAt),
     clientResources: {
       workers: workers.length,
       writing: sampler.summary('clients', goAt, stoppedAt),
@@ -222,6 +241,7 @@ async function drive(
       afterWritersStopMs:
         lastNewAt === undefined ? null : Math.round(Math.max(0, lastNewAt - writersStoppedAt)),
       timeoutMs: settleTimeoutMs,
+      drainTimeoutMs,
       clientsSettled: total('clientsSettled'),
       clients: options.clients,
     },
@@ -230,7 +250,7 @@ async function drive(
       server: {
         events: serverLog.events.length,
         duplicates: serverDigest.duplicates,
-        lost,
+        missing,
         unknown,
       },
       clients: {
@@ -260,6 +280,28 @@ async function all<TKind extends FromWorker['kind']>(
   timeoutMs: number,
 ): Promise<Extract<FromWorker, { kind: TKind }>[]> {
   return Promise.all(workers.map((worker) => worker.next(kind, timeoutMs)))
+}
+
+/**
+ * The last client's last new-event time, if every worker reports `settled` before the wall-clock
+ * `deadline`; else `undefined`.
+ */
+async function within(
+  settling: Promise<readonly { readonly lastNewAt: number }[]>,
+  deadline: number,
+): Promise<number | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - wallNow()))
+  })
+  try {
+    const answers = await Promise.race([settling, timeout])
+    return answers === undefined
+      ? undefined
+      : Math.max(...answers.map((answer) => answer.lastNewAt))
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /** Reads the whole log of a server over HTTP, as a client would, and its latest version. */

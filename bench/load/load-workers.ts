@@ -61,7 +61,7 @@ export class WorkerHandle {
   /**
    * Waits for the next answer of a kind.
    * @param kind - the kind.
-   * @param timeoutMs - the deadline.
+   * @param timeoutMs - the deadline; `Infinity` waits until the answer comes or the worker ends.
    * @returns the answer.
    * @throws Error when the worker failed or exited, or the deadline passed.
    */
@@ -83,7 +83,8 @@ export class WorkerHandle {
           this.#waiters.delete(wake)
           resolve()
         }
-        const timer = setTimeout(wake, left)
+        // No timer for an endless wait (Node would turn Infinity into 1 ms).
+        const timer = Number.isFinite(left) ? setTimeout(wake, left) : undefined
         this.#waiters.add(wake)
       })
     }

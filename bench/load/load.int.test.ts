@@ -37,7 +37,7 @@ const FIGURES = [
   'settle.afterWritersStopMs',
   'check.passed',
   'check.server.events',
-  'check.server.lost',
+  'check.server.missing',
   'check.server.duplicates',
   'check.clients.equal',
   'check.clients.missingEvents',
@@ -90,7 +90,7 @@ describe('npm run load -- --clients 5 --rate 2 --duration 3', () => {
     expect(report.check.server).toEqual({
       events: report.events.recorded,
       duplicates: 0,
-      lost: 0,
+      missing: 0,
       unknown: 0,
     })
     expect(report.check.clients).toMatchObject({ equal: 5, total: 5, missingEvents: 0 })
