@@ -15,13 +15,11 @@ import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
-import { decadesAround, escapeXml } from '../chart.js'
+import { MARGIN, PANEL_W, decadesAround, escapeXml, logYGrid, panelOpen } from '../chart.js'
 import type { LatencySummary } from './histogram.js'
 import type { LoadReport } from './load-report.js'
 
-const PANEL_W = 360
 const PANEL_H = 300
-const MARGIN = { left: 64, right: 16, top: 40, bottom: 44 }
 /** Height of the title lines above the panels. */
 const TOP = 48
 
@@ -51,16 +49,8 @@ function panel(
   const values = runs
     .flatMap((r) => [r.summary.p50, r.summary.p99])
     .filter((v): v is number => v !== null && v > 0)
-  const parts = [
-    `<g transform="translate(${x0},${TOP})">`,
-    `<text x="${MARGIN.left + (PANEL_W - MARGIN.left - MARGIN.right) / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(title)}</text>`,
-  ]
-  if (values.length === 0) {
-    parts.push(
-      `<text x="${PANEL_W / 2}" y="${PANEL_H / 2}" text-anchor="middle" font-size="12">not measured</text></g>`,
-    )
-    return parts.join('\n')
-  }
+  const parts = panelOpen(x0, TOP, title, PANEL_H, values.length > 0)
+  if (values.length === 0) return parts.join('\n')
   const w = PANEL_W - MARGIN.left - MARGIN.right
   const h = PANEL_H - MARGIN.top - MARGIN.bottom
   const xMax = niceMax(Math.max(...runs.map((r) => r.clients)))
@@ -69,17 +59,7 @@ function panel(
   const px = (clients: number): number => MARGIN.left + (clients / xMax) * w
   const py = (ms: number): number =>
     MARGIN.top + h - (yMax === yMin ? h / 2 : ((Math.log10(ms) - yMin) / (yMax - yMin)) * h)
-  parts.push(
-    `<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${w}" height="${h}" fill="#ffffff" stroke="#333333"/>`,
-  )
-  for (const y of ys) {
-    const yy = py(y).toFixed(1)
-    const label = y >= 1000 ? `${y / 1000} s` : `${y} ms`
-    parts.push(
-      `<line x1="${MARGIN.left}" x2="${MARGIN.left + w}" y1="${yy}" y2="${yy}" stroke="#dddddd"/>`,
-      `<text x="${MARGIN.left - 6}" y="${yy}" dy="4" text-anchor="end" font-size="11">${escapeXml(label)}</text>`,
-    )
-  }
+  parts.push(...logYGrid(ys, py, w, h, (ms) => (ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`)))
   for (let i = 0; i <= 4; i++) {
     const clients = (xMax * i) / 4
     const xx = px(clients).toFixed(1)
