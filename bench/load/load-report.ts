@@ -64,6 +64,12 @@ export interface LoadReport {
     readonly liveDelivery: LatencySummary
     /** How late each `record()` ran after its scheduled time (the load generator's own lag). */
     readonly pacingLag: LatencySummary
+    /**
+     * Samples that never came: events never acknowledged to their writer, and (event, other
+     * client) pairs never delivered, by the time the clients were stopped. The percentiles are
+     * over the samples that came, so when these are not 0 they are lower bounds.
+     */
+    readonly censored: { readonly recordToAck: number; readonly liveDelivery: number }
   }
   /** RSS and CPU (% of one core) of the server processes, while writing and over the whole run. */
   readonly serverResources: { readonly writing: ResourceSummary; readonly run: ResourceSummary }
@@ -169,6 +175,11 @@ export function formatSummary(report: LoadReport): string {
     lat('live delivery', l.liveDelivery),
     lat('pull round trip', l.pullRoundTrip),
     lat('pacing lag (generator)', l.pacingLag),
+    ...(l.censored.recordToAck + l.censored.liveDelivery > 0
+      ? [
+          `  NOT COUNTED above (never came before the stop): ${l.censored.recordToAck.toLocaleString('en-US')} acks, ${l.censored.liveDelivery.toLocaleString('en-US')} deliveries — the percentiles are lower bounds`,
+        ]
+      : []),
     `server: CPU ${pct(sr.writing.cpuPercentMean)} of a core while writing (peak ${pct(sr.writing.cpuPercentPeak)}), RSS mean ${mib(sr.writing.rssMeanMiB)}, peak ${mib(sr.run.rssPeakMiB)}`,
     `clients: CPU ${pct(cr.writing.cpuPercentMean)} while writing, RSS peak ${mib(cr.run.rssPeakMiB)}, event-loop delay p99 ${cr.eventLoopDelayP99Ms} ms, max ${cr.eventLoopDelayMaxMs} ms`,
     `wire: ${w.pushedEvents.toLocaleString('en-US')} events pushed for ${w.storedEvents.toLocaleString('en-US')} stored (echo ratio ${w.echoRatio ?? '—'}), ${w.pushRequests.toLocaleString('en-US')} pushes, ${w.pullRequests.toLocaleString('en-US')} pulls, refused ${JSON.stringify(w.refused)}; server sequence at ${report.sequence.latestVersion} for ${report.sequence.events.toLocaleString('en-US')} events`,

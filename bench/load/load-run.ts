@@ -214,6 +214,10 @@ async function drive(
       recordToAck: merged('recordToAck'),
       liveDelivery: merged('liveDelivery'),
       pacingLag: merged('pacingLag'),
+      censored: {
+        recordToAck: recorded.size - total('acked'),
+        liveDelivery: recorded.size * (options.clients - 1) - total('pulledNew'),
+      },
     },
     serverResources: {
       writing: sampler.summary('server', goAt, stoppedAt),

@@ -109,6 +109,7 @@ describe('npm run load -- --clients 5 --rate 2 --duration 3', () => {
     // Each event is delivered live to the 4 other clients
     expect(report.latencyMs.liveDelivery.n).toBe(report.events.recorded * 4)
     expect(report.latencyMs.recordToAck.n).toBe(report.events.recorded)
+    expect(report.latencyMs.censored).toEqual({ recordToAck: 0, liveDelivery: 0 })
     expect(stdoutReport).toEqual(report)
     expect(stderr).toContain('exactly-once: PASSED')
   })
