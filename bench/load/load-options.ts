@@ -20,7 +20,11 @@ export interface LoadOptions {
   readonly durationS: number
   /** Aggregates the clients edit (shared by all, so edits are concurrent). @defaultValue 10 */
   readonly aggregates: number
-  /** Worker processes the clients are spread over. @defaultValue about 50 clients each, at most the core count */
+  /**
+   * Worker processes the clients are spread over. @defaultValue one per 25 clients, at most the
+   * core count (a worker's clients each process every event of every other client: 50 clients in
+   * one worker saturated its core on this machine while the server was at 30 %)
+   */
   readonly workers: number
   /** Server processes. @defaultValue 1 */
   readonly serverInstances: number
@@ -50,7 +54,7 @@ Flags:
   --rate R               events per second per client (> 0, e.g. 0.5)          (required)
   --duration S           seconds the clients record (> 0)                      (required)
   --aggregates K         aggregates shared by all clients                      (default: 10)
-  --workers W            worker processes holding the clients  (default: ceil(N/50), ≤ cores)
+  --workers W            worker processes holding the clients  (default: ceil(N/25), ≤ cores)
   --settle-timeout S     seconds after the writers stop for every client to hold every
                          event; later is a failure                             (default: 15)
   --drain-timeout S      when they miss it, keep them syncing up to S seconds more to see when
@@ -99,7 +103,7 @@ export function parseLoadArgs(argv: readonly string[]): LoadOptions | 'help' {
     workers: integer(
       values.workers,
       'workers',
-      Math.min(cores, Math.ceil(clients / 50)),
+      Math.min(cores, Math.ceil(clients / 25)),
       1,
       clients,
     ),

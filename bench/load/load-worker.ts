@@ -32,6 +32,8 @@ loopDelay.enable()
 let clients: LoadClient[] = []
 let rate = 1
 let expected: number | undefined
+/** Clients holding `expected` events. */
+let settledClients = 0
 let settledSent = false
 
 const metrics: ClientMetrics = {
@@ -52,13 +54,16 @@ const metrics: ClientMetrics = {
   conflicts: 0,
   errors: 0,
   errorMessages: [],
-  onNewEvent: () => checkSettled(),
+  onNewEvent: (client) => {
+    if (client.count === expected) {
+      settledClients++
+      checkSettled()
+    }
+  },
 }
 
 function checkSettled(): void {
-  const total = expected
-  if (total === undefined || settledSent) return
-  if (!clients.every((client) => client.count >= total)) return
+  if (expected === undefined || settledSent || settledClients < clients.length) return
   settledSent = true
   send({ kind: 'settled', lastNewAt: Math.max(...clients.map((client) => client.lastNewAt)) })
 }
@@ -97,6 +102,7 @@ async function handle(message: ToWorker): Promise<void> {
     }
     case 'expect': {
       expected = message.total
+      settledClients = clients.filter((client) => client.count === expected).length
       checkSettled()
       return
     }
