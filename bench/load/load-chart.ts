@@ -95,6 +95,18 @@ function panel(
   return parts.join('\n')
 }
 
+/** Why a run failed, in a few words. */
+function failureOf(report: LoadReport): string {
+  const { settle, latencyMs } = report
+  if (settle.settled) return report.check.failures[0]?.slice(0, 60) ?? 'failed'
+  const when =
+    settle.afterWritersStopMs === null
+      ? 'never settled'
+      : `settled ${Math.round(settle.afterWritersStopMs / 1000)} s after the writers stopped`
+  const censored = latencyMs.censored.liveDelivery + latencyMs.censored.recordToAck
+  return censored > 0 ? `${when}; percentiles are lower bounds` : when
+}
+
 /**
  * Draws latency against clients from several load reports.
  * @param reports - the reports, one per client count.
@@ -143,7 +155,7 @@ export function renderLoadChart(reports: readonly LoadReport[]): string {
     'Solid: p50, dashed: p99 (log scale). Lower is better.',
     failed.length === 0
       ? 'Every run passed the exactly-once check and settled in time.'
-      : `Hollow markers: runs that failed the check (${failed.map((r) => `${r.options.clients} clients: ${r.check.failures[0] ?? ''}`).join('; ')}).`,
+      : `Hollow markers: runs that failed the check (${failed.map((r) => `${r.options.clients} clients: ${failureOf(r)}`).join('; ')}).`,
   ]
   footer.forEach((line, i) => {
     parts.push(

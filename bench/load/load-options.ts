@@ -39,6 +39,8 @@ export interface LoadOptions {
   readonly drainTimeoutS: number
   /** Also write the JSON report to this file. */
   readonly json?: string
+  /** Run the workers under the V8 CPU profiler, writing their `.cpuprofile` files here. */
+  readonly profile?: string
 }
 
 /** Usage text of `npm run load -- --help`. */
@@ -63,6 +65,8 @@ Flags:
   --store sqlite|postgres
                          the server's store; postgres is not available yet     (default: sqlite)
   --json FILE            also write the JSON report to FILE
+  --profile DIR          run the workers under the V8 CPU profiler (.cpuprofile files in DIR)
+                         and report where the clients' time goes
   -h, --help             show this help
 
 Exit codes: 0 the exactly-once check passed and every client settled in time; 1 it failed or they
@@ -112,6 +116,7 @@ export function parseLoadArgs(argv: readonly string[]): LoadOptions | 'help' {
     settleTimeoutS: positive(values['settle-timeout'], 'settle-timeout', 15),
     drainTimeoutS: positive(values['drain-timeout'], 'drain-timeout', 0, true),
     ...(values.json === undefined ? {} : { json: values.json }),
+    ...(values.profile === undefined ? {} : { profile: values.profile }),
   }
   return options
 }
@@ -130,6 +135,7 @@ function parse(argv: readonly string[]) {
       'server-instances': { type: 'string' },
       store: { type: 'string' },
       json: { type: 'string' },
+      profile: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,

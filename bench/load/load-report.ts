@@ -149,6 +149,21 @@ export interface LoadReport {
   }
   /** Wall time of the whole run, ms. */
   readonly runMs: number
+  /** With `--profile`: where the workers' (the clients') time went. */
+  readonly profile?: LoadProfile
+}
+
+/** Self time of the worker processes under the V8 CPU profiler, summed over the workers. */
+export interface LoadProfile {
+  /** Where the `.cpuprofile` files are. */
+  readonly dir: string
+  readonly profiles: number
+  /** Busy (not idle) sampled time of the workers' main threads, ms. */
+  readonly totalMs: number
+  /** Source files (or `(garbage collector)`, `(native)`, …) by self time, % of the busy time. */
+  readonly files: readonly { readonly name: string; readonly percent: number }[]
+  /** Functions by self time. */
+  readonly functions: readonly { readonly name: string; readonly percent: number }[]
 }
 
 const ms = (value: number | null): string => (value === null ? '—' : `${value} ms`)
@@ -189,5 +204,11 @@ export function formatSummary(report: LoadReport): string {
     c.passed
       ? `exactly-once: PASSED (server ${c.server.events.toLocaleString('en-US')} events, each once; ${c.clients.equal} of ${c.clients.total} clients equal to it)`
       : `exactly-once: FAILED — ${c.failures.join('; ')}`,
+    ...(report.profile === undefined
+      ? []
+      : [
+          `clients' self time, % of ${report.profile.totalMs} ms busy (${report.profile.profiles} worker profiles in ${report.profile.dir}):`,
+          ...report.profile.files.map((f) => `  ${String(f.percent).padStart(6)} %  ${f.name}`),
+        ]),
   ].join('\n')
 }

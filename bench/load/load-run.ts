@@ -5,13 +5,16 @@
  *
  * @module
  */
+import { readFile, readdir } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
+import { join } from 'node:path'
 
 import { createHttpTransport } from '../../src/transports/http/index.js'
 import type { Event, Version } from '../../src/index.js'
 import { Histogram } from './histogram.js'
 import type { LoadOptions } from './load-options.js'
-import type { CheckFailure, LoadReport } from './load-report.js'
+import { summarizeProfile } from '../profile.js'
+import type { CheckFailure, LoadProfile, LoadReport } from './load-report.js'
 import { WorkerHandle } from './load-workers.js'
 import { digestLog } from './log-digest.js'
 import { ProcessSampler } from './process-sampler.js'
@@ -52,18 +55,78 @@ export async function runLoad(
   progress(
     `[load] ${servers.description}: ${servers.urls.join(', ')} (pid ${servers.pids.join(', ')})`,
   )
-  const workers = Array.from({ length: options.workers }, (_, i) => new WorkerHandle(i))
+  const workers = Array.from(
+    { length: options.workers },
+    (_, i) => new WorkerHandle(i, options.profile),
+  )
   const sampler = new ProcessSampler({
     server: servers.pids,
     clients: workers.map((worker) => worker.pid),
     harness: [process.pid],
   })
   sampler.start(SAMPLE_INTERVAL_MS)
+  let report: LoadReport
   try {
-    return await drive(options, servers, workers, sampler, progress, runStarted, loadAverageBefore)
+    report = await drive(
+      options,
+      servers,
+      workers,
+      sampler,
+      progress,
+      runStarted,
+      loadAverageBefore,
+    )
   } finally {
     sampler.stop()
     await Promise.all(workers.map((worker) => worker.end()))
+  }
+  if (options.profile === undefined) return report
+  return {
+    ...report,
+    profile: await workerProfiles(
+      options.profile,
+      workers.map((w) => w.pid),
+    ),
+  }
+}
+
+/**
+ * Self time of the workers' main threads (their `--cpu-prof` files in `dir`, named
+ * `CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile`; thread 0 is the main one, the others are tsx's
+ * module-loader thread), summed over the workers, as a share of the busy (not idle) time.
+ */
+async function workerProfiles(dir: string, pids: readonly number[]): Promise<LoadProfile> {
+  const files = (await readdir(dir)).filter(
+    (name) => name.endsWith('.cpuprofile') && pids.some((pid) => name.includes(`.${pid}.0.`)),
+  )
+  const byFile = new Map<string, number>()
+  const byFunction = new Map<string, number>()
+  let totalMs = 0
+  for (const name of files) {
+    const profile = JSON.parse(await readFile(join(dir, name), 'utf8')) as Parameters<
+      typeof summarizeProfile
+    >[0]
+    const summary = summarizeProfile(profile)
+    const idle = summary.files.find((f) => f.file === '(idle)')?.ms ?? 0
+    totalMs += summary.totalMs - idle
+    for (const f of summary.files) {
+      if (f.file !== '(idle)') byFile.set(f.file, (byFile.get(f.file) ?? 0) + f.ms)
+    }
+    for (const f of summary.functions) {
+      if (!f.name.startsWith('(idle)')) byFunction.set(f.name, (byFunction.get(f.name) ?? 0) + f.ms)
+    }
+  }
+  const top = (map: Map<string, number>, n: number) =>
+    [...map.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([name, ms]) => ({ name, percent: round2((ms / Math.max(1, totalMs)) * 100) }))
+  return {
+    dir,
+    profiles: files.length,
+    totalMs: Math.round(totalMs),
+    files: top(byFile, 12),
+    functions: top(byFunction, 20),
   }
 }
 

@@ -24,10 +24,18 @@ export class WorkerHandle {
   readonly #waiters = new Set<() => void>()
   #failure: Error | undefined
 
-  /** @param index - the worker's number, for messages. */
-  constructor(readonly index: number) {
+  /**
+   * @param index - the worker's number, for messages.
+   * @param profileDir - when set, the worker runs under `--cpu-prof` and writes its profile there
+   * when it exits.
+   */
+  constructor(
+    readonly index: number,
+    profileDir?: string,
+  ) {
+    const profile = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]
     this.#child = fork(WORKER, [], {
-      execArgv: ['--import', 'tsx', `--max-old-space-size=${WORKER_HEAP_MIB}`],
+      execArgv: ['--import', 'tsx', `--max-old-space-size=${WORKER_HEAP_MIB}`, ...profile],
       serialization: 'advanced',
       // A worker's stdout goes to our stderr: our stdout is the JSON report.
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
