@@ -192,7 +192,7 @@ class SqliteEventStore implements SqliteStore {
       this.#transactions = new SqliteTransactions(database)
       this.#insertEvent = this.#prepare(
         'INSERT INTO events (id, type, aggregate_id, tenant, data, metadata, created_at) ' +
-          'VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
+          'VALUES (?, ?, ?, ?, ?, ?, ?)',
       )
       this.#selectById = this.#prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?`)
       this.#selectLatest = this.#prepare('SELECT max(seq) AS seq FROM events')
@@ -248,14 +248,63 @@ class SqliteEventStore implements SqliteStore {
     if (valid.length === 0 && checkpoint === undefined) return []
     const createdAt = this.#now()
     try {
+      // Looked up first, without the write lock: a batch of duplicates answers from this read,
+      // with no transaction, no write and no sequence number drawn.
+      const planned = this.#plan(valid)
+      if (planned.fresh.length === 0 && checkpoint === undefined) return planned.results
       return this.#transactions.run(() => {
-        const results = valid.map((event) => this.#insert(event, createdAt))
+        // Again under the write lock: another connection may have stored some of them meanwhile.
+        const plan = this.#plan(valid)
+        for (const index of plan.fresh) {
+          plan.results[index] = this.#insert(valid[index] as Event, createdAt)
+        }
+        // In-batch repeats of a new id take the version its first occurrence got.
+        for (const [index, first] of plan.repeats) {
+          plan.results[index] = {
+            version: (plan.results[first] as StoreResult).version,
+            duplicate: true,
+          }
+        }
         if (checkpoint !== undefined) this.#writeCheckpoint(checkpoint.key, checkpoint.value)
-        return results
+        return plan.results
       })
     } catch (error) {
       throw toSyncKitError(error, what)
     }
+  }
+
+  /**
+   * Decides, by one indexed lookup per id, which events of a batch are new: the results of the
+   * duplicates (stored ones, and repeats of an id within the batch) are filled in, the new ones
+   * are listed for insertion.
+   * @throws SyncKitError `event-id-conflict` when an id is stored, or repeated in the batch, with
+   * other content.
+   */
+  #plan(events: readonly Event[]): BatchPlan {
+    const results: StoreResult[] = new Array<StoreResult>(events.length)
+    const fresh: number[] = []
+    const repeats: [number, number][] = []
+    const firstIndex = new Map<string, number>()
+    events.forEach((event, index) => {
+      const first = firstIndex.get(event.id)
+      if (first !== undefined) {
+        if (!eventsEqual(events[first] as Event, event)) throw idConflict(event.id)
+        const known = results[first]
+        if (known !== undefined) results[index] = { version: known.version, duplicate: true }
+        else repeats.push([index, first])
+        return
+      }
+      firstIndex.set(event.id, index)
+      const row = this.#selectById.get(event.id) as EventRow | undefined
+      if (row === undefined) {
+        fresh.push(index)
+        return
+      }
+      const existing = rowToEvent(row)
+      if (!eventsEqual(existing.event, event)) throw idConflict(event.id)
+      results[index] = { version: existing.version, duplicate: true }
+    })
+    return { results, fresh, repeats }
   }
 
   async load(since: Version | null, options?: LoadOptions): Promise<EventWithVersion[]> {
@@ -450,16 +499,7 @@ class SqliteEventStore implements SqliteStore {
       metadata === undefined ? null : JSON.stringify(metadata),
       createdAt,
     )
-    if (inserted.changes === 1) {
-      return { version: new SequenceVersion(BigInt(inserted.lastInsertRowid)), duplicate: false }
-    }
-    const existing = rowToEvent(this.#selectById.get(event.id) as EventRow)
-    if (eventsEqual(existing.event, event)) return { version: existing.version, duplicate: true }
-    throw new SyncKitError(
-      'event-id-conflict',
-      `${SQLITE_PREFIX} event "${truncate(event.id)}" is already stored with different content; nothing of this batch was stored. Give a changed event a new id`,
-      { eventId: event.id },
-    )
+    return { version: new SequenceVersion(BigInt(inserted.lastInsertRowid)), duplicate: false }
   }
 
   #writeCheckpoint(key: CheckpointKey, value: Checkpoint): void {
@@ -499,6 +539,24 @@ class SqliteEventStore implements SqliteStore {
       )
     }
   }
+}
+
+/** What {@link SqliteEventStore} decided about a batch before writing it. */
+interface BatchPlan {
+  /** One result per event; the new events' slots are filled once they are inserted. */
+  readonly results: StoreResult[]
+  /** Indexes of the events to insert, in batch order. */
+  readonly fresh: readonly number[]
+  /** `[index, first]`: an in-batch repeat of a new id, and the index of its first occurrence. */
+  readonly repeats: readonly (readonly [number, number])[]
+}
+
+function idConflict(id: string): SyncKitError<'event-id-conflict'> {
+  return new SyncKitError(
+    'event-id-conflict',
+    `${SQLITE_PREFIX} event "${truncate(id)}" is already stored with different content; nothing of this batch was stored. Give a changed event a new id`,
+    { eventId: id },
+  )
 }
 
 function rowToEvent(row: EventRow): EventWithVersion {
