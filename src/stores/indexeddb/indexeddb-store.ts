@@ -230,13 +230,7 @@ class IndexedDbEventStore implements IndexedDbStore {
   async loadOrCreateEpoch(candidate: string, options?: SignalOptions): Promise<string> {
     const signal = options?.signal
     this.#enter('loadOrCreateEpoch', signal)
-    if (typeof candidate !== 'string' || candidate === '') {
-      throw new SyncKitError(
-        'invalid-argument',
-        `${this.#settings.prefix} loadOrCreateEpoch needs a non-empty candidate epoch, got ${typeof candidate === 'string' ? 'an empty string' : typeof candidate}`,
-        { argument: 'candidate' },
-      )
-    }
+    this.#checkCandidate('loadOrCreateEpoch', candidate)
     return this.#run('loadOrCreateEpoch', [STORES.meta], 'readwrite', signal, async (tx) => {
       const meta = tx.objectStore(STORES.meta)
       const stored = await requestResult<unknown>(meta.get(META_KEYS.epoch))
@@ -244,6 +238,26 @@ class IndexedDbEventStore implements IndexedDbStore {
       meta.put(candidate, META_KEYS.epoch)
       return candidate
     })
+  }
+
+  async renewEpoch(candidate: string, options?: SignalOptions): Promise<string> {
+    const signal = options?.signal
+    this.#enter('renewEpoch', signal)
+    this.#checkCandidate('renewEpoch', candidate)
+    await this.#run('renewEpoch', [STORES.meta], 'readwrite', signal, (tx) => {
+      tx.objectStore(STORES.meta).put(candidate, META_KEYS.epoch)
+    })
+    return candidate
+  }
+
+  #checkCandidate(what: string, candidate: unknown): void {
+    if (typeof candidate !== 'string' || candidate === '') {
+      throw new SyncKitError(
+        'invalid-argument',
+        `${this.#settings.prefix} ${what} needs a non-empty candidate epoch, got ${typeof candidate === 'string' ? 'an empty string' : typeof candidate}`,
+        { argument: 'candidate' },
+      )
+    }
   }
 
   async close(): Promise<void> {

@@ -74,6 +74,14 @@ export interface MemoryStore extends EventStore {
    * @throws SyncKitError `invalid-argument` (empty candidate), `closed`, `aborted`.
    */
   loadOrCreateEpoch(candidate: string, options?: SignalOptions): Promise<string>
+  /**
+   * Gives the log a new epoch (see `EventStore.renewEpoch`).
+   * @param candidate - the new epoch; a non-empty string.
+   * @param options - cancellation.
+   * @returns `candidate`.
+   * @throws SyncKitError `invalid-argument`, `closed`, `aborted`.
+   */
+  renewEpoch(candidate: string, options?: SignalOptions): Promise<string>
   /** Number of events stored (0 after `close()`). */
   readonly size: number
 }
@@ -311,7 +319,16 @@ class InMemoryEventStore implements MemoryStore {
     const key = checkpointMapKey(SERVER_EPOCH_CHECKPOINT_KEY)
     const kept = this.#checkpoints.get(key)?.epoch
     if (kept !== undefined && kept !== '') return kept
-    this.#checkpoints.set(key, Object.freeze({ version: '0', epoch }))
+    return this.renewEpoch(epoch, options)
+  }
+
+  async renewEpoch(candidate: string, options?: SignalOptions): Promise<string> {
+    this.#enter(options, 'renewEpoch')
+    const epoch = checkEpoch(candidate, this.#component)
+    this.#checkpoints.set(
+      checkpointMapKey(SERVER_EPOCH_CHECKPOINT_KEY),
+      Object.freeze({ version: '0', epoch }),
+    )
     return epoch
   }
 

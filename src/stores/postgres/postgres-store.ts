@@ -247,14 +247,8 @@ class PostgresEventStore implements PostgresStore {
   }
 
   async loadOrCreateEpoch(candidate: string, options?: SignalOptions): Promise<string> {
-    const signal = options?.signal
-    this.#guard('loadOrCreateEpoch', signal)
-    if (typeof candidate !== 'string' || candidate === '' || hasNul(candidate)) {
-      throw invalid(
-        'candidate',
-        `loadOrCreateEpoch needs a non-empty candidate epoch without U+0000, got ${describe(candidate)}`,
-      )
-    }
+    this.#guard('loadOrCreateEpoch', options?.signal)
+    checkCandidate('loadOrCreateEpoch', candidate)
     const meta = this.#names.meta
     const row = await this.#write('loadOrCreateEpoch', async () => {
       // Two statements, each with its own snapshot: when another instance inserted the epoch
@@ -274,6 +268,18 @@ class PostgresEventStore implements PostgresStore {
       )
     }
     return row.value
+  }
+
+  async renewEpoch(candidate: string, options?: SignalOptions): Promise<string> {
+    this.#guard('renewEpoch', options?.signal)
+    checkCandidate('renewEpoch', candidate)
+    await this.#write('renewEpoch', () =>
+      this.pool.query(
+        `INSERT INTO ${this.#names.meta} (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+        [EPOCH_KEY, candidate],
+      ),
+    )
+    return candidate
   }
 
   watch(listener: (latest?: string) => void, options?: PostgresWatchOptions): () => Promise<void> {
@@ -443,6 +449,16 @@ function withoutNul(groups: FilterGroups | undefined): FilterGroups | undefined 
     out[key] = kept
   }
   return out
+}
+
+/** Checks the candidate epoch of `loadOrCreateEpoch` and `renewEpoch`. */
+function checkCandidate(what: string, candidate: unknown): void {
+  if (typeof candidate !== 'string' || candidate === '' || hasNul(candidate)) {
+    throw invalid(
+      'candidate',
+      `${what} needs a non-empty candidate epoch without U+0000, got ${describe(candidate)}`,
+    )
+  }
 }
 
 function hasNul(text: string): boolean {

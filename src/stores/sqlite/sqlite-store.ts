@@ -169,6 +169,7 @@ class SqliteEventStore implements SqliteStore {
   readonly #selectCheckpoint: SqliteStatement
   readonly #upsertCheckpoint: SqliteStatement
   readonly #keepEpoch: SqliteStatement
+  readonly #replaceEpoch: SqliteStatement
   readonly #selectState: SqliteStatement
   readonly #upsertState: SqliteStatement
   readonly #deleteState: SqliteStatement
@@ -207,6 +208,10 @@ class SqliteEventStore implements SqliteStore {
       this.#keepEpoch = this.#prepare(
         "INSERT INTO sync_kit_meta (key, value) VALUES ('epoch', ?) " +
           'ON CONFLICT (key) DO UPDATE SET value = value RETURNING value',
+      )
+      this.#replaceEpoch = this.#prepare(
+        "INSERT INTO sync_kit_meta (key, value) VALUES ('epoch', ?) " +
+          'ON CONFLICT (key) DO UPDATE SET value = excluded.value',
       )
       this.#selectState = this.#prepare('SELECT value FROM sync_kit_state WHERE key = ?')
       this.#upsertState = this.#prepare(
@@ -419,17 +424,21 @@ class SqliteEventStore implements SqliteStore {
       const row = this.#transactions.run(() => this.#keepEpoch.get(epoch)) as { value: string }
       return row.value
     } catch (error) {
-      const code = (error as { code?: unknown }).code
-      if (typeof code === 'string' && code.startsWith('SQLITE_READONLY')) {
-        throw new SyncKitError(
-          'unavailable',
-          `${SQLITE_PREFIX} cannot write to the database (${code}: ${error instanceof Error ? error.message : String(error)}); a server needs write access to the file and its directory`,
-          {},
-          { cause: error },
-        )
-      }
+      // A read-only file or filesystem becomes `unavailable` ("cannot write to the database").
       throw toSyncKitError(error, 'loadOrCreateEpoch')
     }
+  }
+
+  /** Replaces the epoch in `sync_kit_meta`, under SQLite's write lock (`BEGIN IMMEDIATE`). */
+  async renewEpoch(candidate: string, options?: SignalOptions): Promise<string> {
+    this.#guard('renewEpoch', options?.signal)
+    const epoch = checkEpoch(candidate, COMPONENT)
+    try {
+      this.#transactions.run(() => this.#replaceEpoch.run(epoch))
+    } catch (error) {
+      throw toSyncKitError(error, 'renewEpoch')
+    }
+    return epoch
   }
 
   /**
