@@ -128,6 +128,7 @@ export const EVENT_STORE_CASES = [
   'filters with the same key are OR-ed',
   'filters with different keys are AND-ed',
   'filters combine with since and limit',
+  'a type filter also matches tombstones; tenant and aggregate_id filters still apply to them',
   'an unsupported filter key is rejected with unsupported-filter',
   'loadByAggregate returns that aggregate only, oldest first',
   'loadByAggregate honours since, limit and filters',

@@ -4,7 +4,7 @@ import {
   checkCheckpointValue,
 } from '../../core/checkpoint.js'
 import { validateEvent } from '../../core/event-validation.js'
-import { groupFilters, validateLimit } from '../../core/filters.js'
+import { groupFilters, includeTombstones, validateLimit } from '../../core/filters.js'
 import { checkStateKey, checkStateValue } from '../../core/state.js'
 import { throwIfAborted } from '../../errors/abort.js'
 import { SyncKitError } from '../../errors/sync-kit-error.js'
@@ -320,7 +320,8 @@ class IndexedDbEventStore implements IndexedDbStore {
     const { component } = this.#settings
     const after = SequenceVersion.from(since).toSafeNumber()
     const limit = validateLimit(options?.limit, component)
-    const groups = groupFilters(options?.filters, component)
+    // A `type` filter matches deletes too (the delete rule of `Filter`).
+    const groups = includeTombstones(groupFilters(options?.filters, component))
     // Past 2^53 − 1 the cursor is beyond any key this store can hold.
     if (after === undefined) return []
     const query: LoadQuery = { after, limit, aggregateId, groups }

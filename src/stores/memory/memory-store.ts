@@ -8,7 +8,12 @@ import { eventsEqual, validateEvent } from '../../core/event-validation.js'
 import { deepFreeze } from '../../core/json-value.js'
 import { checkStateKey, checkStateValue } from '../../core/state.js'
 import type { ValidateEventOptions } from '../../core/event-validation.js'
-import { compileFilterGroups, groupFilters, validateLimit } from '../../core/filters.js'
+import {
+  compileFilterGroups,
+  groupFilters,
+  includeTombstones,
+  validateLimit,
+} from '../../core/filters.js'
 import type { FilterGroups } from '../../core/filters.js'
 import { throwIfAborted } from '../../errors/abort.js'
 import { SyncKitError } from '../../errors/sync-kit-error.js'
@@ -204,7 +209,8 @@ class InMemoryEventStore implements MemoryStore {
     this.#enter(options, 'load')
     const start = this.#startPosition(since)
     const limit = validateLimit(options?.limit, this.#component)
-    const groups = groupFilters(options?.filters, this.#component)
+    // A `type` filter matches deletes too (the delete rule of `Filter`).
+    const groups = includeTombstones(groupFilters(options?.filters, this.#component))
     const log = this.#log
     if (groups === undefined) {
       const end = limit === undefined ? log.length : Math.min(log.length, start + limit)

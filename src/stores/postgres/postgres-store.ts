@@ -5,7 +5,12 @@ import {
   checkCheckpointKey,
   checkCheckpointValue,
 } from '../../core/checkpoint.js'
-import { groupFilters, validateLimit, type FilterGroups } from '../../core/filters.js'
+import {
+  groupFilters,
+  includeTombstones,
+  validateLimit,
+  type FilterGroups,
+} from '../../core/filters.js'
 import { checkStateKey, checkStateValue } from '../../core/state.js'
 import { SYSTEM_CLOCK } from '../../core/timers.js'
 import type {
@@ -348,7 +353,8 @@ class PostgresEventStore implements PostgresStore {
     this.#guard(what, signal)
     const after = SequenceVersion.from(since).value
     const limit = validateLimit(options?.limit, 'postgres')
-    const groups = withoutNul(groupFilters(options?.filters, 'postgres'))
+    // A `type` filter matches deletes too (the delete rule of `Filter`).
+    const groups = withoutNul(includeTombstones(groupFilters(options?.filters, 'postgres')))
     // Nothing stored can hold U+0000 in these columns, and PostgreSQL would refuse the value.
     if (groups === null || (aggregateId !== undefined && hasNul(aggregateId))) return []
     // A cursor past the largest seq (a client's garbage Last-Event-ID) has nothing after it.

@@ -6,7 +6,7 @@ import {
   checkCheckpointValue,
 } from '../../core/checkpoint.js'
 import { eventsEqual, validateEvent } from '../../core/event-validation.js'
-import { groupFilters, validateLimit } from '../../core/filters.js'
+import { groupFilters, includeTombstones, validateLimit } from '../../core/filters.js'
 import type {
   Checkpoint,
   CheckpointKey,
@@ -469,7 +469,8 @@ class SqliteEventStore implements SqliteStore {
     // the largest seq (a client's garbage Last-Event-ID) has nothing after it, as at the maximum.
     const after = bigintMin(SequenceVersion.from(since).value, MAX_SEQ)
     const limit = validateLimit(options?.limit, COMPONENT)
-    const groups = groupFilters(options?.filters, COMPONENT)
+    // A `type` filter matches deletes too (the delete rule of `Filter`).
+    const groups = includeTombstones(groupFilters(options?.filters, COMPONENT))
     const query = buildLoadQuery(aggregateId, after, groups, limit)
     let rows: EventRow[]
     try {
