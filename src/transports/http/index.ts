@@ -27,6 +27,7 @@ export {
   DEFAULT_MAX_EVENT_BYTES,
   DEFAULT_MAX_PAGE_BYTES,
   DEFAULT_PAGE_LIMIT,
+  DEFAULT_SERVER_MAX_DRIFT_MS,
   createSyncHandler,
 } from './sync-handler.js'
 export type { SyncHandler, SyncHandlerOptions } from './sync-handler.js'

@@ -62,6 +62,7 @@ export interface WireErrorBody {
 /** HTTP status for each error code the server can answer with. */
 const STATUS_BY_CODE: Readonly<Partial<Record<SyncKitErrorCode, number>>> = {
   'invalid-event': 422,
+  'clock-drift': 422,
   'event-id-conflict': 409,
   'epoch-mismatch': 412,
   'version-parse': 400,
@@ -166,6 +167,7 @@ export function errorFromResponse(
       )
     }
     case 422:
+      if (wire?.code === 'clock-drift') return clockDrift(prefix, wire.details)
       return invalidEvent(
         `${prefix}${hint('fix the event and push again')}`,
         detail('eventId'),
@@ -204,6 +206,27 @@ export function errorFromResponse(
         { status },
       )
   }
+}
+
+/** A server's drift refusal of one pushed event (422 `clock-drift`), naming the event. */
+function clockDrift(
+  message: string,
+  details: Readonly<Record<string, string | number>> | undefined,
+): SyncKitError {
+  const str = (key: string): string => {
+    const value = details?.[key]
+    return typeof value === 'string' ? value : ''
+  }
+  const num = (key: string): number => {
+    const value = details?.[key]
+    return typeof value === 'number' ? value : 0
+  }
+  return new SyncKitError('clock-drift', message, {
+    eventId: str('eventId'),
+    stamp: str('stamp'),
+    driftMs: num('driftMs'),
+    maxDriftMs: num('maxDriftMs'),
+  })
 }
 
 function invalidEvent(message: string, eventId: unknown, field: unknown): SyncKitError {

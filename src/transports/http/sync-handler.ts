@@ -1,8 +1,11 @@
 import { integerOption } from '../../core/options.js'
+import { resolveTimers } from '../../core/timers.js'
 import { SyncKitError } from '../../errors/sync-kit-error.js'
 import { createAccessPolicy, createSyncServer, loadOrCreateEpoch } from '../../server/index.js'
 import type { Clock, EventStore, IdGenerator, Timers } from '../../types/index.js'
+import { BodyBudget } from './body-budget.js'
 import type { SyncLogger } from './logger.js'
+import { StoreHealth } from './store-health.js'
 import { PROTOCOL_PREFIX, ROUTES } from './protocol.js'
 import { createLogWriter } from './sync-handler-context.js'
 import type { HandlerContext, LogDraft, RequestContext } from './sync-handler-context.js'
@@ -11,11 +14,10 @@ import {
   MethodNotAllowed,
   errorPayload,
   errorResponse,
-  json,
   protocolError,
 } from './sync-handler-errors.js'
 import { push } from './sync-handler-push.js'
-import { pull, version } from './sync-handler-reads.js'
+import { health, pull, version } from './sync-handler-reads.js'
 import { stream } from './sync-handler-stream.js'
 
 export {
@@ -24,6 +26,7 @@ export {
   DEFAULT_MAX_PAGE_BYTES,
   DEFAULT_MAX_PAGE_LIMIT,
   DEFAULT_PAGE_LIMIT,
+  DEFAULT_SERVER_MAX_DRIFT_MS,
 } from '../../server/index.js'
 
 /**
@@ -65,6 +68,47 @@ export const DEFAULT_MAX_DECOMPRESSED_BYTES: number = 16 * 1024 * 1024
  * ```
  */
 export const DEFAULT_HEARTBEAT_MS = 15_000
+
+/**
+ * Default {@link SyncHandlerOptions.maxStreams}: 500 live streams. Each holds a connection, a
+ * feed and a few KiB of buffers; with the default `maxConnections` of `serve`
+ * (`sync-kit/http/node`, 1000) it leaves a second connection per streaming client for its pushes
+ * and pulls.
+ * @example
+ * ```ts
+ * import { createSyncHandler, DEFAULT_MAX_STREAMS } from 'sync-kit/http'
+ * import { createMemoryStore } from 'sync-kit'
+ *
+ * const handler = createSyncHandler({ store: createMemoryStore(), maxStreams: 2 * DEFAULT_MAX_STREAMS })
+ * ```
+ */
+export const DEFAULT_MAX_STREAMS = 500
+/**
+ * Default {@link SyncHandlerOptions.maxBufferedBodyBytes}: 64 MiB, four pushes of the largest
+ * decompressed size (16 MiB) at once, or thousands of ordinary ones.
+ * @example
+ * ```ts
+ * import { createSyncHandler, DEFAULT_MAX_BUFFERED_BODY_BYTES } from 'sync-kit/http'
+ * import { createMemoryStore } from 'sync-kit'
+ *
+ * const handler = createSyncHandler({
+ *   store: createMemoryStore(),
+ *   maxBufferedBodyBytes: DEFAULT_MAX_BUFFERED_BODY_BYTES / 2,
+ * })
+ * ```
+ */
+export const DEFAULT_MAX_BUFFERED_BODY_BYTES: number = 64 * 1024 * 1024
+/**
+ * Default {@link SyncHandlerOptions.bodyBudgetWaitMs}: 2000 ms.
+ * @example
+ * ```ts
+ * import { createSyncHandler, DEFAULT_BODY_BUDGET_WAIT_MS } from 'sync-kit/http'
+ * import { createMemoryStore } from 'sync-kit'
+ *
+ * const handler = createSyncHandler({ store: createMemoryStore(), bodyBudgetWaitMs: 2 * DEFAULT_BODY_BUDGET_WAIT_MS })
+ * ```
+ */
+export const DEFAULT_BODY_BUDGET_WAIT_MS = 2000
 
 /**
  * Options of {@link createSyncHandler}.
@@ -128,6 +172,30 @@ export interface SyncHandlerOptions<TPrincipal = unknown> {
    */
   readonly maxDecompressedBytes?: number
   /**
+   * Most bytes of request bodies held in memory at once, across all concurrent pushes (counted
+   * after gzip decompression, from the first byte until the push was answered). A push that would
+   * pass it waits, reading nothing more, for up to `bodyBudgetWaitMs`, older pushes first, then
+   * is refused with 503 `unavailable` and `Retry-After: 1`; so is the youngest of the waiting
+   * pushes when all pushes holding bytes wait for more. Bounds what concurrent pushes cost the
+   * server's memory (a push costs a small multiple of its body: the bytes, the text, the parsed
+   * events). At least `maxDecompressedBytes` and `maxBodyBytes`.
+   * @defaultValue 64 MiB ({@link DEFAULT_MAX_BUFFERED_BODY_BYTES}), or more when
+   * `maxDecompressedBytes` is larger
+   */
+  readonly maxBufferedBodyBytes?: number
+  /**
+   * How long a push waits for room in `maxBufferedBodyBytes` before it is refused (503).
+   * @defaultValue 2000 ({@link DEFAULT_BODY_BUDGET_WAIT_MS})
+   */
+  readonly bodyBudgetWaitMs?: number
+  /**
+   * Most live streams (`GET /v1/stream`) open at once; one more is refused with 503
+   * `unavailable` and `Retry-After: 5` (a `SyncManager` keeps syncing by pull meanwhile and
+   * subscribes again after a later sync).
+   * @defaultValue 500 ({@link DEFAULT_MAX_STREAMS})
+   */
+  readonly maxStreams?: number
+  /**
    * Most events in one push.
    * @defaultValue 1000 ({@link DEFAULT_MAX_BATCH_EVENTS})
    */
@@ -144,6 +212,14 @@ export interface SyncHandlerOptions<TPrincipal = unknown> {
    * @defaultValue 4 MiB ({@link DEFAULT_MAX_PAGE_BYTES})
    */
   readonly maxPageBytes?: number
+  /**
+   * Largest lead, in ms, of a pushed event's `metadata.hlc` stamp over the server's clock (the
+   * `clock` option): a push holding an event stamped further ahead is refused with 422
+   * `clock-drift` naming the event (`details.eventId`, `stamp`, `driftMs`, `maxDriftMs`) and
+   * stores nothing. `0` or `Infinity` disables the check.
+   * @defaultValue 300 000 (5 minutes, {@link DEFAULT_SERVER_MAX_DRIFT_MS})
+   */
+  readonly maxDriftMs?: number
   /**
    * Page size of a pull that names no `limit`.
    * @defaultValue 500 ({@link DEFAULT_PAGE_LIMIT})
@@ -179,7 +255,8 @@ export interface SyncHandlerOptions<TPrincipal = unknown> {
    */
   readonly logger?: SyncLogger
   /**
-   * Time source for log durations; a `TestClock` also times the heartbeats.
+   * Time source for log durations and the drift bound (`maxDriftMs`); a `TestClock` also times
+   * the heartbeats.
    * @defaultValue `Date`
    */
   readonly clock?: Clock
@@ -188,44 +265,6 @@ export interface SyncHandlerOptions<TPrincipal = unknown> {
    * @defaultValue the clock's, else the global `setTimeout`/`clearTimeout`
    */
   readonly timers?: Timers
-}
-
-/**
- * A Web-standard request handler (`Request` → `Response`) serving the sync-kit wire protocol,
- * plus control over its live streams.
- * @example
- * ```ts
- * import { createSyncHandler, type SyncHandler } from 'sync-kit/http'
- * import { createMemoryStore } from 'sync-kit'
- *
- * const store = createMemoryStore()
- * const handler: SyncHandler = createSyncHandler({ store })
- * const response = await handler(new Request('http://localhost/v1/version'))
- * await store.store({ id: 'e1', type: 'Imported', aggregateId: 'a1', data: {} })
- * handler.notify() // wake live streams for an event written without the handler
- * await handler.close()
- * ```
- */
-export interface SyncHandler {
-  /**
-   * Serves one request. Never rejects: every failure becomes an error response.
-   * @param request - the request.
-   * @returns the response.
-   */
-  (request: Request): Promise<Response>
-  /**
-   * Wakes live streams to look for new events. Pushes through this handler call it themselves;
-   * call it after writing to the store by other means (streams otherwise notice within
-   * `heartbeatMs`).
-   */
-  notify(): void
-  /** The server's epoch (created and persisted on first use). */
-  epoch(): Promise<string>
-  /**
-   * Ends every live stream and answers later requests with 503. Does not close the store.
-   * Idempotent.
-   */
-  close(): Promise<void>
 }
 
 /**
@@ -322,6 +361,8 @@ export function createSyncHandler<TPrincipal = unknown>(
       maxPageLimit: options.maxPageLimit,
       maxPageBytes: options.maxPageBytes,
       requireTenant: options.requireTenant,
+      maxDriftMs: options.maxDriftMs,
+      clock,
       component: name,
     }),
     component: name,
@@ -329,18 +370,39 @@ export function createSyncHandler<TPrincipal = unknown>(
     ...(options.timers === undefined ? {} : { timers: options.timers }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   })
+  const maxBodyBytes = integerOption(
+    options.maxBodyBytes,
+    DEFAULT_MAX_BODY_BYTES,
+    'maxBodyBytes',
+    name,
+  )
+  const maxDecompressedBytes = integerOption(
+    options.maxDecompressedBytes,
+    DEFAULT_MAX_DECOMPRESSED_BYTES,
+    'maxDecompressedBytes',
+    name,
+  )
   const context: HandlerContext = {
     server,
-    maxBodyBytes: integerOption(options.maxBodyBytes, DEFAULT_MAX_BODY_BYTES, 'maxBodyBytes', name),
-    maxDecompressedBytes: integerOption(
-      options.maxDecompressedBytes,
-      DEFAULT_MAX_DECOMPRESSED_BYTES,
-      'maxDecompressedBytes',
-      name,
-    ),
+    maxBodyBytes,
+    maxDecompressedBytes,
     heartbeatMs: integerOption(options.heartbeatMs, DEFAULT_HEARTBEAT_MS, 'heartbeatMs', name),
     clock,
     streams: new Set(),
+    maxStreams: integerOption(options.maxStreams, DEFAULT_MAX_STREAMS, 'maxStreams', name),
+    streamSlots: { taken: 0 },
+    budget: new BodyBudget(
+      bodyBudget(options.maxBufferedBodyBytes, Math.max(maxBodyBytes, maxDecompressedBytes)),
+      integerOption(
+        options.bodyBudgetWaitMs,
+        DEFAULT_BODY_BUDGET_WAIT_MS,
+        'bodyBudgetWaitMs',
+        name,
+        0,
+      ),
+      resolveTimers(options.timers, options.clock, name),
+    ),
+    health: new StoreHealth(store, clock),
     writeLog: createLogWriter(options.logger, clock),
   }
   let closing = false
@@ -370,7 +432,7 @@ export function createSyncHandler<TPrincipal = unknown>(
     if (closing) {
       throw new SyncKitError('unavailable', `${COMPONENT} the server is shutting down; retry`, {})
     }
-    if (path === ROUTES.health) return json(200, { status: 'ok' })
+    if (path === ROUTES.health) return health(context)
 
     const principal = (
       options.authorize === undefined ? undefined : await options.authorize(request)
@@ -428,6 +490,27 @@ const ALLOWED_METHODS: Readonly<Record<string, readonly string[]>> = {
   [ROUTES.version]: ['GET'],
   [ROUTES.stream]: ['GET'],
   [ROUTES.health]: ['GET'],
+}
+
+/**
+ * The `maxBufferedBodyBytes` option: a positive integer no smaller than the largest single body,
+ * which must always fit.
+ */
+function bodyBudget(value: number | undefined, largestBody: number): number {
+  const budget = integerOption(
+    value,
+    Math.max(DEFAULT_MAX_BUFFERED_BODY_BYTES, largestBody),
+    'maxBufferedBodyBytes',
+    'http-server',
+  )
+  if (budget < largestBody) {
+    throw new SyncKitError(
+      'invalid-argument',
+      `${COMPONENT} option maxBufferedBodyBytes (${budget}) must be at least maxBodyBytes and maxDecompressedBytes (${largestBody}): the largest push must fit`,
+      { argument: 'maxBufferedBodyBytes' },
+    )
+  }
+  return budget
 }
 
 function checkBasePath(basePath: string): string {
