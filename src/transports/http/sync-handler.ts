@@ -71,7 +71,8 @@ export const DEFAULT_HEARTBEAT_MS = 15_000
 
 /**
  * Default {@link SyncHandlerOptions.maxStreams}: 500 live streams. Each holds a connection, a
- * feed and a few KiB of buffers; with the default `maxConnections` of `serve`
+ * feed and its buffers (measured: 500 streams, and 500 more refused, took about 60 MiB of server
+ * memory; docs/server.md); with the default `maxConnections` of `serve`
  * (`sync-kit/http/node`, 1000) it leaves a second connection per streaming client for its pushes
  * and pulls.
  * @example
@@ -84,8 +85,11 @@ export const DEFAULT_HEARTBEAT_MS = 15_000
  */
 export const DEFAULT_MAX_STREAMS = 500
 /**
- * Default {@link SyncHandlerOptions.maxBufferedBodyBytes}: 64 MiB, four pushes of the largest
- * decompressed size (16 MiB) at once, or thousands of ordinary ones.
+ * Default {@link SyncHandlerOptions.maxBufferedBodyBytes}: 32 MiB — two pushes of the largest
+ * decompressed size (16 MiB) at once, or a hundred ordinary ones (a `SyncManager` pushes at most
+ * 500 events per request). A push costs the server a few times its body while it is parsed,
+ * checked and stored (measured: 50 concurrent pushes of 10 MiB peak at about 180 MiB above the
+ * idle server; docs/server.md).
  * @example
  * ```ts
  * import { createSyncHandler, DEFAULT_MAX_BUFFERED_BODY_BYTES } from 'sync-kit/http'
@@ -97,7 +101,7 @@ export const DEFAULT_MAX_STREAMS = 500
  * })
  * ```
  */
-export const DEFAULT_MAX_BUFFERED_BODY_BYTES: number = 64 * 1024 * 1024
+export const DEFAULT_MAX_BUFFERED_BODY_BYTES: number = 32 * 1024 * 1024
 /**
  * Default {@link SyncHandlerOptions.bodyBudgetWaitMs}: 2000 ms.
  * @example
@@ -179,7 +183,7 @@ export interface SyncHandlerOptions<TPrincipal = unknown> {
    * pushes when all pushes holding bytes wait for more. Bounds what concurrent pushes cost the
    * server's memory (a push costs a small multiple of its body: the bytes, the text, the parsed
    * events). At least `maxDecompressedBytes` and `maxBodyBytes`.
-   * @defaultValue 64 MiB ({@link DEFAULT_MAX_BUFFERED_BODY_BYTES}), or more when
+   * @defaultValue 32 MiB ({@link DEFAULT_MAX_BUFFERED_BODY_BYTES}), or more when
    * `maxDecompressedBytes` is larger
    */
   readonly maxBufferedBodyBytes?: number
