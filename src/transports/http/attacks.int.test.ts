@@ -30,7 +30,7 @@ beforeAll(() => {
 })
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-const cleanup: (() => Promise<unknown> | void)[] = []
+const cleanup: (() => unknown)[] = []
 afterEach(async () => {
   for (const step of cleanup.splice(0).reverse())
     await Promise.resolve(step()).catch(() => undefined)
