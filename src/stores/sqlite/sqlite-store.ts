@@ -5,7 +5,7 @@ import {
   checkCheckpointKey,
   checkCheckpointValue,
 } from '../../core/checkpoint.js'
-import { eventsEqual, validateEvent } from '../../core/event-validation.js'
+import { validateEvent } from '../../core/event-validation.js'
 import { groupFilters, includeTombstones, validateLimit } from '../../core/filters.js'
 import type {
   Checkpoint,
@@ -31,10 +31,12 @@ import {
   checkOptionsObject,
   describe,
   loadBetterSqlite3,
-  truncate,
 } from './sqlite-options.js'
 import type { CommonSettings } from './sqlite-options.js'
+import { planBatch } from './sqlite-append.js'
 import { buildLoadQuery } from './sqlite-queries.js'
+import { EVENT_COLUMNS, rowToEvent } from './sqlite-rows.js'
+import type { EventRow } from './sqlite-rows.js'
 import { SqliteTransactions } from './sqlite-transaction.js'
 import type {
   OpenSqliteStoreOptions,
@@ -139,18 +141,6 @@ export async function openSqliteStore(options: OpenSqliteStoreOptions): Promise<
   }
 }
 
-/** A row of the `events` table as the store reads it (INTEGER columns as bigint). */
-interface EventRow {
-  readonly seq: bigint
-  readonly id: string
-  readonly type: string
-  readonly aggregate_id: string
-  readonly data: string
-  readonly metadata: string | null
-}
-
-const EVENT_COLUMNS = 'seq, id, type, aggregate_id, data, metadata'
-
 /** The largest `seq` SQLite can hold (a signed 64-bit integer). */
 const MAX_SEQ = 2n ** 63n - 1n
 
@@ -173,6 +163,9 @@ class SqliteEventStore implements SqliteStore {
   readonly #selectState: SqliteStatement
   readonly #upsertState: SqliteStatement
   readonly #deleteState: SqliteStatement
+  /** The stored event of an id, if any (for {@link planBatch}). */
+  readonly #lookup = (id: string): EventRow | undefined =>
+    this.#selectById.get(id) as EventRow | undefined
   /** SQL → prepared load statement, least recently used first. */
   readonly #loadStatements = new Map<string, SqliteStatement>()
   #closed = false
@@ -255,11 +248,11 @@ class SqliteEventStore implements SqliteStore {
     try {
       // Looked up first, without the write lock: a batch of duplicates answers from this read,
       // with no transaction, no write and no sequence number drawn.
-      const planned = this.#plan(valid)
+      const planned = planBatch(valid, this.#lookup)
       if (planned.fresh.length === 0 && checkpoint === undefined) return planned.results
       return this.#transactions.run(() => {
         // Again under the write lock: another connection may have stored some of them meanwhile.
-        const plan = this.#plan(valid)
+        const plan = planBatch(valid, this.#lookup)
         for (const index of plan.fresh) {
           plan.results[index] = this.#insert(valid[index] as Event, createdAt)
         }
@@ -276,40 +269,6 @@ class SqliteEventStore implements SqliteStore {
     } catch (error) {
       throw toSyncKitError(error, what)
     }
-  }
-
-  /**
-   * Decides, by one indexed lookup per id, which events of a batch are new: the results of the
-   * duplicates (stored ones, and repeats of an id within the batch) are filled in, the new ones
-   * are listed for insertion.
-   * @throws SyncKitError `event-id-conflict` when an id is stored, or repeated in the batch, with
-   * other content.
-   */
-  #plan(events: readonly Event[]): BatchPlan {
-    const results: StoreResult[] = new Array<StoreResult>(events.length)
-    const fresh: number[] = []
-    const repeats: [number, number][] = []
-    const firstIndex = new Map<string, number>()
-    events.forEach((event, index) => {
-      const first = firstIndex.get(event.id)
-      if (first !== undefined) {
-        if (!eventsEqual(events[first] as Event, event)) throw idConflict(event.id)
-        const known = results[first]
-        if (known !== undefined) results[index] = { version: known.version, duplicate: true }
-        else repeats.push([index, first])
-        return
-      }
-      firstIndex.set(event.id, index)
-      const row = this.#selectById.get(event.id) as EventRow | undefined
-      if (row === undefined) {
-        fresh.push(index)
-        return
-      }
-      const existing = rowToEvent(row)
-      if (!eventsEqual(existing.event, event)) throw idConflict(event.id)
-      results[index] = { version: existing.version, duplicate: true }
-    })
-    return { results, fresh, repeats }
   }
 
   async load(since: Version | null, options?: LoadOptions): Promise<EventWithVersion[]> {
@@ -549,47 +508,4 @@ class SqliteEventStore implements SqliteStore {
       )
     }
   }
-}
-
-/** What {@link SqliteEventStore} decided about a batch before writing it. */
-interface BatchPlan {
-  /** One result per event; the new events' slots are filled once they are inserted. */
-  readonly results: StoreResult[]
-  /** Indexes of the events to insert, in batch order. */
-  readonly fresh: readonly number[]
-  /** `[index, first]`: an in-batch repeat of a new id, and the index of its first occurrence. */
-  readonly repeats: readonly (readonly [number, number])[]
-}
-
-function idConflict(id: string): SyncKitError<'event-id-conflict'> {
-  return new SyncKitError(
-    'event-id-conflict',
-    `${SQLITE_PREFIX} event "${truncate(id)}" is already stored with different content; nothing of this batch was stored. Give a changed event a new id`,
-    { eventId: id },
-  )
-}
-
-function rowToEvent(row: EventRow): EventWithVersion {
-  let event: Event
-  try {
-    const data: unknown = JSON.parse(row.data)
-    event =
-      row.metadata === null
-        ? { id: row.id, type: row.type, aggregateId: row.aggregate_id, data }
-        : {
-            id: row.id,
-            type: row.type,
-            aggregateId: row.aggregate_id,
-            data,
-            metadata: JSON.parse(row.metadata) as Event['metadata'] & object,
-          }
-  } catch (error) {
-    throw new SyncKitError(
-      'internal',
-      `${SQLITE_PREFIX} the stored event "${truncate(String(row.id))}" (seq ${String(row.seq)}) has data or metadata that is not JSON; the database was changed outside sync-kit`,
-      {},
-      { cause: error },
-    )
-  }
-  return { event, version: new SequenceVersion(row.seq) }
 }
