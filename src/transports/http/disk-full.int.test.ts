@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { openSqliteStore } from '../../stores/sqlite/index.js'
 import { serve } from './node.js'
 import { createSyncHandler } from './sync-handler.js'
-import { makeEvent } from './test-helpers.fixture.js'
+import { makeEvent, postEvents } from './test-helpers.fixture.js'
 
 const mountPoint = mkdtempSync(join(tmpdir(), 'sync-kit-disk-full-'))
 
@@ -57,13 +57,7 @@ function fill(path: string): void {
   }
 }
 
-async function push(url: string, events: unknown[]): Promise<Response> {
-  return fetch(`${url}/v1/events`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ events }),
-  })
-}
+const push = postEvents
 
 describe('a real full disk under the sync server', () => {
   it.skipIf(skipReason !== undefined)(

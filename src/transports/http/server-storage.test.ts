@@ -13,7 +13,7 @@ import type { EventStore } from '../../types/index.js'
 import { createHttpTransport } from './http-transport.js'
 import { serve } from './node.js'
 import { createSyncHandler } from './sync-handler.js'
-import { makeEvent } from './test-helpers.fixture.js'
+import { makeEvent, postEvents } from './test-helpers.fixture.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'sync-kit-server-storage-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -30,13 +30,7 @@ async function startServer(store: EventStore): Promise<string> {
   return server.url
 }
 
-async function push(url: string, events: unknown[]): Promise<Response> {
-  return fetch(`${url}/v1/events`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ events }),
-  })
-}
+const push = postEvents
 
 describe('duplicates through the HTTP server on SQLite', () => {
   it('Given a server on a SQLite file, When the same events are pushed again, Then stored is 0 and neither sqlite_sequence, the latest version nor the file change; a mixed push takes exactly as many versions as new events', async () => {
