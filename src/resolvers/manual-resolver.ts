@@ -1,3 +1,4 @@
+import { isEventStore } from '../core/store-shape.js'
 import { throwIfAborted } from '../errors/abort.js'
 import { SyncKitError } from '../errors/sync-kit-error.js'
 import { compareCodePoints } from '../projections/json-order.js'
@@ -435,17 +436,6 @@ interface Backend {
   parseVersion(value: string): Version
   append(event: Event, options: SignalOptions): Promise<void>
   findResolution(pair: ConflictPair, options: SignalOptions): Promise<Event | undefined>
-}
-
-function isEventStore(value: object): value is EventStore {
-  const s = value as Partial<EventStore>
-  return (
-    typeof s.getCheckpoint === 'function' &&
-    typeof s.setCheckpoint === 'function' &&
-    typeof s.store === 'function' &&
-    typeof s.loadByAggregate === 'function' &&
-    typeof s.parseVersion === 'function'
-  )
 }
 
 function toBackend(store: unknown, name: string): Backend {

@@ -37,15 +37,6 @@ export function checkOpen(connection: LoopbackConnection, op: LoopbackOp): void 
   }
 }
 
-/** True when the value looks like an `EventStore` (the methods the hub calls). */
-export function isStore(value: unknown): value is EventStore {
-  if (typeof value !== 'object' || value === null) return false
-  const s = value as Record<string, unknown>
-  return ['store', 'load', 'latestVersion', 'parseVersion', 'close'].every(
-    (method) => typeof s[method] === 'function',
-  )
-}
-
 /**
  * Checks a call's filters and copies them as if they crossed a wire.
  * @param filters - the caller's filters, if any.
