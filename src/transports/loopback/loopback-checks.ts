@@ -1,6 +1,6 @@
 import { compileFilters } from '../../core/filters.js'
 import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
-import type { EventStore, Filter } from '../../types/index.js'
+import type { Filter } from '../../types/index.js'
 import type { LoopbackConnection, LoopbackOp } from './loopback-transport.js'
 
 /** Longest client id accepted: 256 characters. */
