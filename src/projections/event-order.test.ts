@@ -42,7 +42,10 @@ describe('compareCausally', () => {
       b: fc.nat({ max: 2 }),
       c: fc.nat({ max: 2 }),
     })
-    const make = (id: string, r: fc.RecordValue<typeof arb>) =>
+    const make = (
+      id: string,
+      r: { node: string; wall: number | undefined; a: number; b: number; c: number },
+    ) =>
       ev(
         id,
         {},

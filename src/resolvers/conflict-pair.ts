@@ -51,7 +51,7 @@ export function orderConflict(conflict: Conflict, component: string): ConflictPa
   if (local.aggregateId !== remote.aggregateId) {
     throw new SyncKitError(
       'invalid-argument',
-      `[sync-kit] [${component}] conflicting events "${local.id}" and "${remote.id}" belong to different aggregates ("${local.aggregateId}", "${remote.aggregateId}"); only events of one aggregate conflict`,
+      `[sync-kit] [${component}] conflicting events "${local.id}" and "${remote.id}" belong to different aggregates ("${local.aggregateId}", "${remote.aggregateId}")`,
       { argument: 'conflict' },
     )
   }
@@ -112,25 +112,19 @@ export function resolveFixed(
   rule: DeleteRule,
   component: string,
 ): ResolvedConflict | undefined {
-  if (pair.causal) return keepSuperseding(conflict, pair, component)
-  const earlierDeletes = isTombstone(pair.earlier)
-  const laterDeletes = isTombstone(pair.later)
-  if (!earlierDeletes && !laterDeletes) return undefined
-  if (earlierDeletes && laterDeletes) {
-    return keepEvent(conflict, pair.later, [
-      `${component}: both ${describe(pair.earlier)} and ${describe(pair.later)} delete the aggregate; the later delete is kept`,
-    ])
-  }
-  const tombstone = earlierDeletes ? pair.earlier : pair.later
-  const edit = earlierDeletes ? pair.later : pair.earlier
-  if (rule === 'delete-wins') {
-    return keepEvent(conflict, tombstone, [
-      `${component}: delete ${describe(tombstone)} is concurrent with edit ${describe(edit)}; delete-wins keeps the delete`,
-    ])
-  }
-  return keepEvent(conflict, pair.later, [
-    `${component}: delete ${describe(tombstone)} is concurrent with edit ${describe(edit)}; edit-wins keeps the later one, ${describe(pair.later)}`,
-  ])
+  const { earlier, later } = pair
+  const earlierDeletes = isTombstone(earlier)
+  let winner = later
+  let why: string
+  if (pair.causal) why = `${describe(later)} was written after seeing ${describe(earlier)}`
+  else if (earlierDeletes && isTombstone(later)) {
+    why = `both ${describe(earlier)} and ${describe(later)} delete the aggregate; the later delete is kept`
+  } else if (earlierDeletes || isTombstone(later)) {
+    const [tombstone, edit] = earlierDeletes ? [earlier, later] : [later, earlier]
+    if (rule === 'delete-wins') winner = tombstone
+    why = `delete ${describe(tombstone)} is concurrent with edit ${describe(edit)}; ${rule === 'delete-wins' ? 'delete-wins keeps the delete' : `edit-wins keeps the later one, ${describe(later)}`}`
+  } else return undefined
+  return keepEvent(conflict, winner, [`${component}: ${why}`])
 }
 
 /**
@@ -145,9 +139,7 @@ export function keepSuperseding(
   pair: ConflictPair,
   component: string,
 ): ResolvedConflict {
-  return keepEvent(conflict, pair.later, [
-    `${component}: ${describe(pair.later)} was written after seeing ${describe(pair.earlier)}, so it supersedes it whatever the stamps`,
-  ])
+  return resolveFixed(conflict, pair, 'delete-wins', component) as ResolvedConflict
 }
 
 /** What {@link prevailingPatch} computed. */
