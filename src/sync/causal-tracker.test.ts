@@ -5,6 +5,7 @@ import { ev } from '../resolvers/resolvers.fixture.js'
 import { TestClock } from '../testing/test-clock.js'
 import { Hlc } from '../versions/hlc.js'
 import { SequenceVersion } from '../versions/sequence-version.js'
+import { causalRelation } from '../causality/event-relation.js'
 import { CausalTracker, MERGED_STAMP_KEY } from './causal-tracker.js'
 import { partsContext, stored } from './sync-parts.fixture.js'
 
@@ -134,5 +135,34 @@ describe('CausalTracker', () => {
 
     expect(tracker.stamp((s) => s.causal, 'doc')).toBe('a:1,h:1,r:1')
     expect(tracker.stamp((s) => s.causal)).toBe('a:2,q:1,r:1')
+  })
+
+  it('Given the worked example of rule 4 in docs/causality.md, then the kiosk writes a:5,b:2,kiosk:1: its own entry, the head’s writer and what the head had seen', async () => {
+    const { ctx, store } = partsContext({ nodeId: 'kiosk', maxContextEntries: 3 } as never)
+    const tracker = new CausalTracker(ctx)
+    await tracker.init(undefined)
+    const seen = async (
+      id: string,
+      node: string,
+      causal: Record<string, number>,
+      aggregateId: string,
+    ) => {
+      const e = ev(id, null, { node, causal, aggregateId, wall: 1 })
+      return tracker.observe({ event: e, version: (await store.store(e)).version })
+    }
+    await seen('a5', 'a', { a: 5 }, 'todo-1')
+    await seen('b2', 'b', { a: 5, b: 2 }, 'todo-1')
+    await seen('d1', 'd', { d: 1 }, 'x')
+    await seen('c7', 'c', { c: 7 }, 'y')
+
+    const causal = tracker.stamp((s) => s.causal, 'todo-1')
+    const k1 = ev('k1', null, { node: 'kiosk', causal: { a: 5, b: 2, kiosk: 1 } })
+
+    expect(causal).toBe('a:5,b:2,kiosk:1')
+    expect(causalRelation(ev('b2', null, { node: 'b', causal: { a: 5, b: 2 } }), k1)).toBe('before')
+    expect(causalRelation(ev('a5', null, { node: 'a', causal: { a: 5 } }), k1)).toBe('before')
+    // c and d fell out: k1 looks concurrent with their events, of other aggregates.
+    expect(causalRelation(ev('c7', null, { node: 'c', causal: { c: 7 } }), k1)).toBe('concurrent')
+    expect(tracker.stamp((s) => s.causal, 'y')).toBe('c:7,d:1,kiosk:2')
   })
 })

@@ -8,9 +8,9 @@
  * after received stamps moved it is kept in the store's optional state ({@link persist}), and the
  * start-up scan continues after it and after the replica's own last stamp. Rule 4, bounded causal
  * contexts: the seen clock has no bound, but a context written into an event keeps at most
- * {@link DEFAULT_CONTEXT_ENTRIES} entries — its own, the writers of the aggregate's heads, then
- * the most recently advanced writers — so many writers cost precision (more conflicts), never
- * availability.
+ * {@link DEFAULT_CONTEXT_ENTRIES} entries — its own, the writers of the aggregate's heads and the
+ * writers those heads had seen, then the most recently advanced writers — so many writers cost
+ * precision (more conflicts), never availability.
  *
  * @module
  */
@@ -102,10 +102,10 @@ export class CausalTracker {
 
   /**
    * Stamps a new local event: the next HLC stamp and a causal context with this replica's next
-   * dot. The context is the whole seen clock while that has at most `maxContextEntries` entries;
-   * past it, this replica's own entry, those of the writers of `aggregateId`'s heads, then those
-   * of the writers whose counts grew most recently, up to the bound (rule 4 of
-   * docs/causality.md). Entries are dropped, never lowered or raised, so a context never claims
+   * dot. The context is the whole seen clock while that, with this replica's own entry, has at
+   * most `maxContextEntries` entries; past it, this replica's own entry, those of the writers of `aggregateId`'s heads, of
+   * the writers those heads had seen, then of the writers whose counts grew most recently, up to
+   * the bound (rule 4 of docs/causality.md). Entries are dropped, never lowered or raised, so a context never claims
    * more than the writer had seen. The dot counts as used only when `build` returns.
    * @param build - makes (and checks) the event from the stamps; may throw.
    * @param aggregateId - the aggregate the event changes, whose heads' writers the context keeps.
@@ -122,8 +122,13 @@ export class CausalTracker {
         context.set(node, this.#seen.get(node) as number)
       }
     }
-    for (const head of this.#heads.get(aggregateId as string) ?? []) keep(head.ctx.origin)
-    ;[...this.#seen.keys()].reverse().forEach(keep)
+    const heads = this.#heads.get(aggregateId as string) ?? []
+    const recent = [...this.#seen.keys()].reverse()
+    heads.forEach((head) => keep(head.ctx.origin))
+    // The writers the heads had seen, so that the edit still follows what they followed (e.g. a
+    // delete a head re-created the aggregate after), then anyone, most recent first.
+    recent.filter((node) => heads.some((head) => head.ctx.clock.get(node) > 0)).forEach(keep)
+    recent.forEach(keep)
     const event = build({ hlc: hlc.toString(), causal: VectorClock.from(context).toString() })
     this.#raise(nodeId, seq)
     return event
@@ -236,7 +241,7 @@ export class CausalTracker {
    */
   async #scan(signal: AbortSignal | undefined): Promise<void> {
     const { nodeId, clock, maxDriftMs, store } = this.#ctx
-    const options = { nodeId, clock, ...(maxDriftMs !== undefined ? { maxDriftMs } : {}) }
+    const options = { nodeId, clock, maxDriftMs }
     const receiver = new HybridLogicalClock(options)
     const saved = await store.getState?.(MERGED_STAMP_KEY, signalOptions(signal))
     let last = parseStamp(saved) ?? receiver.last
@@ -266,7 +271,7 @@ export class CausalTracker {
 
   /** Raises a seen count, moving the node to the most recent end. */
   #raise(node: string, count: number): void {
-    if (count <= (this.#seen.get(node) ?? 0)) return
+    if (count <= (this.#seen.get(node) as number)) return // false for an unknown node
     this.#seen.delete(node)
     this.#seen.set(node, count)
   }

@@ -139,7 +139,7 @@ export interface HybridLogicalClockOptions {
    * are rejected with `clock-drift` and do not move this clock.
    * @defaultValue {@link DEFAULT_MAX_DRIFT_MS}
    */
-  readonly maxDriftMs?: number
+  readonly maxDriftMs?: number | undefined
   /** The last stamp issued before a restart (persisted by the caller); stamps continue after it. */
   readonly last?: Hlc
 }
