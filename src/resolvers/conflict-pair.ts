@@ -1,7 +1,7 @@
 import { eventsEqual, jsonEqual } from '../core/event-validation.js'
 import { SyncKitError } from '../errors/sync-kit-error.js'
 import { eventRelation } from '../causality/event-relation.js'
-import { compareEvents, hlcOf } from '../projections/event-order.js'
+import { compareCausally, hlcOf } from '../projections/event-order.js'
 import { compareCodePoints, isJsonObject } from '../projections/json-order.js'
 import { isTombstone } from '../projections/tombstone.js'
 import type { DeleteRule } from '../projections/tombstone.js'
@@ -64,11 +64,8 @@ export function orderConflict(conflict: Conflict, component: string): ConflictPa
       { argument: 'conflict' },
     )
   }
-  // compareCausally, with the relation kept for `causal`.
-  const relation = eventRelation(local, remote)
-  const causal = relation === 'before' || relation === 'after'
-  const localFirst = causal ? relation === 'before' : compareEvents(local, remote) < 0
-  const [earlier, later] = localFirst ? [local, remote] : [remote, local]
+  const [earlier, later] = compareCausally(local, remote) < 0 ? [local, remote] : [remote, local]
+  const causal = eventRelation(earlier, later) === 'before'
   return { aggregateId: local.aggregateId, earlier, later, causal }
 }
 

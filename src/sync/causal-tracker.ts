@@ -103,10 +103,11 @@ export class CausalTracker {
   /**
    * Stamps a new local event: the next HLC stamp and a causal context with this replica's next
    * dot. The context is the whole seen clock while that, with this replica's own entry, has at
-   * most `maxContextEntries` entries; past it, this replica's own entry, those of the writers of `aggregateId`'s heads, of
-   * the writers those heads had seen, then of the writers whose counts grew most recently, up to
-   * the bound (rule 4 of docs/causality.md). Entries are dropped, never lowered or raised, so a context never claims
-   * more than the writer had seen. The dot counts as used only when `build` returns.
+   * most `maxContextEntries` entries; past it, this replica's own entry, then those of the
+   * writers of `aggregateId`'s heads, of the writers those heads had seen, and of the writers
+   * whose counts grew most recently, up to the bound (rule 4 of docs/causality.md). Entries are
+   * dropped, never lowered or raised, so a context never claims more than the writer had seen.
+   * The dot counts as used only when `build` returns.
    * @param build - makes (and checks) the event from the stamps; may throw.
    * @param aggregateId - the aggregate the event changes, whose heads' writers the context keeps.
    * @returns what `build` returned.

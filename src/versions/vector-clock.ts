@@ -6,8 +6,9 @@ import { mismatchError, parseError } from './version-errors.js'
 /**
  * Largest number of entries (distinct node ids) a vector clock may hold: 1024. Past it,
  * `increment`/`merge` throw `clock-overflow` and `parse` throws `version-parse`, instead of letting
- * every event's causal context grow without bound; retire replica ids (reuse a device's id across
- * app reinstalls) to stay under it.
+ * every event's causal context grow without bound. The `SyncManager` never meets it: its seen clock
+ * is not a `VectorClock`, and the contexts it writes keep at most 512 entries (rule 4 of
+ * docs/causality.md).
  */
 export const MAX_VECTOR_CLOCK_ENTRIES = 1024
 
@@ -227,7 +228,7 @@ export class VectorClock implements Version {
 function overflow(size: number): SyncKitError {
   return new SyncKitError(
     'clock-overflow',
-    `vector clock would hold ${size} entries, over the bound of ${MAX_VECTOR_CLOCK_ENTRIES}; retire unused replica ids`,
+    `vector clock would hold ${size} entries, over the bound of ${MAX_VECTOR_CLOCK_ENTRIES}`,
     {},
   )
 }
