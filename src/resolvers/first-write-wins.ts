@@ -26,7 +26,7 @@ export interface FirstWriteWinsOptions {
  * to book a seat keeps it. Causality first (rule 1 of docs/causality.md): an event written after
  * seeing the other is no rival claim but its successor, so it wins, and nothing is written.
  *
- * Projections apply events in HLC order, which by itself lets the later event's values prevail.
+ * Projections let the later of two concurrent writes of a field prevail (by HLC).
  * So when the later event set some field the earlier one also set, to another value, the
  * resolver writes one correction merge event (`createMergeEvent`: deterministic id and content,
  * sorted after both) that restores the earlier event's values of those fields. Fields only the

@@ -28,8 +28,8 @@ export interface ResolveContext extends ConflictPair {
   readonly conflict: Conflict
   /**
    * Keeps one event: its values prevail for every field both events set. When it is the earlier
-   * event, a correction merge event is written (HLC order alone would let the later one's values
-   * prevail).
+   * event, a correction merge event is written (projections alone would let the later one's
+   * values prevail).
    * @param event - `earlier` or `later`.
    * @param reasons - why, for logs.
    * @returns the resolution (`keep-local` or `keep-remote`).
@@ -46,8 +46,8 @@ export interface ResolveContext extends ConflictPair {
    */
   merge(data: JsonValue, reasons?: readonly string[]): ResolvedConflict
   /**
-   * Leaves the conflict unresolved (decision `defer`); both events stay and projections apply
-   * them in HLC order.
+   * Leaves the conflict unresolved (decision `defer`); both events stay and projections let the
+   * later one (by HLC) prevail for the fields both set.
    * @param reasons - why, for logs.
    * @returns the resolution.
    */
