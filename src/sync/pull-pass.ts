@@ -150,6 +150,7 @@ async function ingest(
     const stored: EventWithVersion = { event, version: result.version }
     for (const head of causal.observe(stored)) found.push([head, stored])
   }
+  await causal.persist(signal)
   for (const [head, stored] of found) queue.add(head.ewv, stored)
   const { conflicts, resolved } = await queue.decide(signal)
   // Only an atomic batch is known to occupy consecutive versions: stored one at a time, a local
