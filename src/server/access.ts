@@ -239,7 +239,7 @@ export function createAccessPolicy(options: AccessPolicyOptions = {}): AccessPol
           throw new SyncKitError(
             'payload-too-large',
             `[sync-kit] [${component}] event "${event.id.slice(0, 100)}" is ${size} bytes of JSON, over this server's limit of ${maxEventBytes} bytes per event; nothing from this push was stored — store large blobs elsewhere and reference them`,
-            { limitBytes: maxEventBytes },
+            { limitBytes: maxEventBytes, eventId: event.id },
           )
         }
       }

@@ -251,7 +251,7 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
       { argument: 'gzipThresholdBytes' },
     )
   }
-  const retry = resolveRetry(options.retry)
+  const retry = resolveRetry(options.retry, COMPONENT)
   const parseRemoteVersion =
     options.parseVersion ?? ((value: string) => SequenceVersion.parse(value))
   const random = options.random ?? Math.random
