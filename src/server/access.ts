@@ -100,6 +100,10 @@ export interface CheckPushOptions {
  * push, reads pages of the size asked for, and knows no tenants.
  */
 export interface AccessPolicy {
+  /** Most events in one push. */
+  readonly maxBatchEvents: number
+  /** Largest single event, in bytes of its JSON (UTF-8). */
+  readonly maxEventBytes: number
   /** Page size of a pull that names no limit. */
   readonly pageLimit: number
   /** Largest page a pull returns (larger limits are clamped to it), and a feed's batch size. */
@@ -214,6 +218,8 @@ export function createAccessPolicy(options: AccessPolicyOptions = {}): AccessPol
   const maxDriftMs = driftOption(options.maxDriftMs, name)
   const clock = options.clock ?? Date
   return {
+    maxBatchEvents,
+    maxEventBytes,
     pageLimit: Math.min(limit('pageLimit', DEFAULT_PAGE_LIMIT), maxPageLimit),
     maxPageLimit,
     maxPageBytes: limit('maxPageBytes', DEFAULT_MAX_PAGE_BYTES),
