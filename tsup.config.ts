@@ -59,7 +59,9 @@ const cliConfig: Options = {
   platform: 'node',
   splitting: false,
   treeshake: true,
-  external: ['better-sqlite3', 'ws'],
+  // ws is bundled (plain JavaScript; its optional native add-ons stay out), so `sync-kit serve`
+  // accepts WebSocket clients without the optional peer dependency installed.
+  external: ['better-sqlite3', 'bufferutil', 'utf-8-validate'],
 }
 
 const configs: Options[] = [config, cliConfig]
