@@ -2,7 +2,7 @@ import { EVENT_JSON_MAX_DEPTH } from '../../core/event-validation.js'
 import { exceedsDepth } from '../../core/json-value.js'
 import { toWireError } from '../../core/wire-error.js'
 import { SyncKitError } from '../../errors/sync-kit-error.js'
-import { wireJson } from '../../server/index.js'
+import { pageBody, wireJson } from '../../server/index.js'
 import type { ByteLease, FeedBatch, SyncEndpoint } from '../../server/index.js'
 import type { Subscription, Version } from '../../types/index.js'
 import { WS_CLOSE, WS_PROTOCOL_VERSION, isObject, isRequestId } from './protocol.js'
@@ -297,15 +297,7 @@ export class Session {
           tenant: this.#tenant,
         })
         log.events = page.events.length
-        const last = page.events.at(-1)
-        const tail = JSON.stringify({
-          hasMore: page.hasMore,
-          ...(last === undefined ? {} : { nextSince: last.version.toString() }),
-          epoch: page.epoch,
-        })
-        // The events are already JSON (measured by the page budget): spliced in, not re-serialised.
-        const events = (page.json ?? page.events.map(wireJson)).join(',')
-        return `{"type":"result","id":${JSON.stringify(id)},"result":{"events":[${events}],${tail.slice(1)}}`
+        return `{"type":"result","id":${JSON.stringify(id)},"result":${pageBody(page)}}`
       }
       case 'latest': {
         const head = await server.latestVersion()

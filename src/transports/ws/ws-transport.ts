@@ -1,4 +1,11 @@
-import { validateEvent } from '../../core/event-validation.js'
+import {
+  callHeaders,
+  checkClientUrl,
+  checkHandler,
+  checkPushCall,
+  ensureOpen as checkOpen,
+  remoteVersion,
+} from '../../core/client-calls.js'
 import { validateLimit } from '../../core/filters.js'
 import { integerOption } from '../../core/options.js'
 import { pushInParts } from '../../core/push-split.js'
@@ -195,31 +202,8 @@ export function createWebSocketTransport(options: WebSocketTransportOptions): We
   let nextId = 0
   const newId = (): RequestId => ++nextId
 
-  function ensureOpen(what: string): void {
-    if (lifetime.signal.aborted) {
-      throw new SyncKitError(
-        'transport-closed',
-        `${CLIENT} ${what} after close(); create a new transport`,
-        {},
-      )
-    }
-  }
-
-  async function hello(): Promise<WsHeaders> {
-    try {
-      return typeof options.headers === 'function'
-        ? await options.headers()
-        : (options.headers ?? {})
-    } catch (error) {
-      if (isSyncKitError(error)) throw error
-      throw new SyncKitError(
-        'unauthorized',
-        `${CLIENT} the headers callback failed; check how it obtains credentials`,
-        {},
-        { cause: error },
-      )
-    }
-  }
+  const ensureOpen = (what: string): void => checkOpen(lifetime.signal, what, CLIENT)
+  const hello = (): Promise<WsHeaders> => callHeaders(options.headers, CLIENT)
 
   /** The open, welcomed connection: the current one, or a new one when it ended. */
   async function connect(signal: AbortSignal | undefined): Promise<WsConnection> {
@@ -245,18 +229,8 @@ export function createWebSocketTransport(options: WebSocketTransportOptions): We
     return current
   }
 
-  function toVersion(value: string, what: string): Version {
-    try {
-      return parseRemoteVersion(value)
-    } catch (error) {
-      throw new SyncKitError(
-        'protocol',
-        `${CLIENT} ${what}: the server sent version "${value.slice(0, 64)}" that parseVersion rejects; pass the parseVersion matching the server's store`,
-        {},
-        { cause: error },
-      )
-    }
-  }
+  const toVersion = (value: string, what: string): Version =>
+    remoteVersion(parseRemoteVersion, value, what, CLIENT)
 
   /**
    * One call: sends `build(id)` on the connection and waits for its answer, retrying transient
@@ -315,22 +289,8 @@ export function createWebSocketTransport(options: WebSocketTransportOptions): We
     async push(events: readonly Event[], opts?: PushOptions): Promise<PushResult> {
       ensureOpen('push')
       throwIfAborted(opts?.signal, `${CLIENT} push`)
-      if (!Array.isArray(events)) {
-        throw new SyncKitError('invalid-argument', `${CLIENT} push takes an array of events`, {
-          argument: 'events',
-        })
-      }
       const ifEpoch = opts?.ifEpoch
-      if (ifEpoch !== undefined && (typeof ifEpoch !== 'string' || ifEpoch === '')) {
-        throw new SyncKitError(
-          'invalid-argument',
-          `${CLIENT} push ifEpoch must be a non-empty string`,
-          {
-            argument: 'ifEpoch',
-          },
-        )
-      }
-      const checked = events.map((event) => validateEvent(event, COMPONENT))
+      const checked = checkPushCall(events, ifEpoch, CLIENT, COMPONENT)
       const signal = opts?.signal
       const budget: RetryBudget = { used: 0 }
       // A part over the limits of the server it goes to (announced in its welcome) is refused
@@ -395,11 +355,7 @@ export function createWebSocketTransport(options: WebSocketTransportOptions): We
     async subscribe(handler: EventHandler, opts: SubscribeOptions = {}): Promise<Subscription> {
       ensureOpen('subscribe')
       throwIfAborted(opts.signal, `${CLIENT} subscribe`)
-      if (typeof handler !== 'function') {
-        throw new SyncKitError('invalid-argument', `${CLIENT} subscribe takes a handler function`, {
-          argument: 'handler',
-        })
-      }
+      checkHandler(handler, CLIENT)
       const subscription = new WsSubscription({
         handler,
         since: opts.since ?? undefined,
@@ -488,32 +444,8 @@ function checkFilters(filters: readonly Filter[] | undefined): readonly Filter[]
  * fragment.
  */
 function endpointUrl(url: string): string {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch (error) {
-    throw new SyncKitError(
-      'invalid-argument',
-      `${CLIENT} url "${String(url).slice(0, 200)}" is not an absolute URL`,
-      { argument: 'url' },
-      { cause: error },
-    )
-  }
-  const scheme = { 'ws:': 'ws:', 'wss:': 'wss:', 'http:': 'ws:', 'https:': 'wss:' }[parsed.protocol]
-  if (scheme === undefined) {
-    throw new SyncKitError(
-      'invalid-argument',
-      `${CLIENT} url must be ws:, wss:, http: or https:, got ${parsed.protocol}`,
-      {
-        argument: 'url',
-      },
-    )
-  }
-  if (parsed.search !== '' || parsed.hash !== '') {
-    throw new SyncKitError('invalid-argument', `${CLIENT} url must not have a query or fragment`, {
-      argument: 'url',
-    })
-  }
+  const parsed = checkClientUrl(url, ['ws:', 'wss:', 'http:', 'https:'], CLIENT)
+  const scheme = parsed.protocol === 'https:' || parsed.protocol === 'wss:' ? 'wss:' : 'ws:'
   const base = `${scheme}//${parsed.host}${parsed.pathname}`.replace(/\/+$/, '')
   return base + WS_PATH
 }
