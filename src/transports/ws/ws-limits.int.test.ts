@@ -313,6 +313,75 @@ describe('ws: the same auth, tenants and refusals as HTTP', () => {
   })
 })
 
+describe('ws: heartbeats and idle timeout', () => {
+  it('Given a short heartbeat, When a socket is silent, Then the server pings it, and closes it with 4000 once it answers nothing for the idle timeout', async () => {
+    const srv = await server({ handler: { heartbeatMs: 40 }, ws: { idleTimeoutMs: 200 } })
+    const raw = await rawSocket(srv.url)
+    // Never answering: the ws package's own pong frames are not messages.
+    await waitFor(() => raw.messages.some((m) => m['type'] === 'ping'), 'a ping')
+    await waitFor(() => raw.closed() !== undefined, 'the idle close', 5000)
+    expect(raw.closed()?.code).toBe(WS_CLOSE.idle)
+  })
+
+  it('Given a client that answers pings, When it is idle far longer than the idle timeout, Then its socket stays open and its subscription alive', async () => {
+    const srv = await server({ handler: { heartbeatMs: 30 }, ws: { idleTimeoutMs: 100 } })
+    let upgrades = 0
+    srv.running.server.on('upgrade', () => upgrades++)
+    const transport = client(srv.url)
+    const received: string[] = []
+    const errors: unknown[] = []
+    await transport.subscribe((batch) => void received.push(...batch.map((e) => e.event.id)), {
+      onError: (e) => errors.push(e),
+    })
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    await client(srv.url).push([event('after-idle')])
+    await waitFor(() => received.length === 1, 'the live event')
+    // The subscriber's one socket and the pusher's: no reconnect, no error.
+    expect(upgrades).toBe(2)
+    expect(errors).toEqual([])
+  })
+
+  it('Given a server that goes silent after its welcome, When the announced idle timeout passes, Then the client takes the socket for dead and its call is retried on a new one', async () => {
+    const { WebSocketServer } = await import('ws')
+    const silent = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+    running.push(() => new Promise((resolve) => silent.close(() => resolve(undefined))))
+    await new Promise((resolve) => silent.once('listening', resolve))
+    let connections = 0
+    silent.on('connection', (socket) => {
+      connections++
+      socket.on('message', () => {
+        if (connections > 1) return
+        socket.send(
+          JSON.stringify({
+            type: 'welcome',
+            protocol: 1,
+            epoch: 'e',
+            latestVersion: '0',
+            heartbeatMs: 20,
+            idleTimeoutMs: 80,
+            limits: {
+              maxMessageBytes: 1000,
+              maxBatchEvents: 10,
+              maxEventBytes: 1000,
+              maxPageLimit: 10,
+              maxPageBytes: 1000,
+              maxSubscriptions: 1,
+            },
+          }),
+        )
+      })
+    })
+    const port = (silent.address() as { port: number }).port
+    const transport = client(`ws://127.0.0.1:${port}`, {
+      retry: { retries: 1, initialMs: 5 },
+      timeoutMs: 300,
+    })
+    const error = await transport.latestVersion().catch((e: unknown) => e)
+    expect(isSyncKitError(error, 'timeout')).toBe(true)
+    expect(connections).toBe(2)
+  })
+})
+
 describe('ws: reconnect', () => {
   it('Given a live subscriber, When every connection is killed twice, Then it reconnects with backoff and resumes from its cursor, nothing lost or repeated', async () => {
     const srv = await server({ handler: { maxPageLimit: 50 } })

@@ -2,12 +2,13 @@ import { EVENT_JSON_MAX_DEPTH } from '../../core/event-validation.js'
 import { exceedsDepth } from '../../core/json-value.js'
 import { toWireError } from '../../core/wire-error.js'
 import { SyncKitError } from '../../errors/sync-kit-error.js'
-import { pageBody, wireJson } from '../../server/index.js'
-import type { ByteLease, FeedBatch, SyncEndpoint } from '../../server/index.js'
-import type { Subscription, Version } from '../../types/index.js'
+import { pageBody } from '../../server/index.js'
+import type { ByteLease, SyncEndpoint } from '../../server/index.js'
+import type { Version } from '../../types/index.js'
 import { WS_CLOSE, WS_PROTOCOL_VERSION, isObject, isRequestId } from './protocol.js'
 import type { RequestId, WsLimits } from './protocol.js'
 import { parseWireEvent } from './wire-event.js'
+import { SessionSubscriptions } from './ws-subscriptions.js'
 import {
   SERVER,
   closeCode,
@@ -48,14 +49,6 @@ export interface SessionSettings {
 /** The fields of a log record. */
 type LogFields = Parameters<SyncEndpoint['log']>[2]
 
-/** One live subscription of a session. */
-interface LiveSub {
-  subscription: Subscription | undefined
-  /** Resolves the wait for the client's `ack` of the batch in flight. */
-  acked: (() => void) | undefined
-  ended: boolean
-}
-
 /**
  * One WebSocket connection mapped onto the server endpoint: the hello (authentication, the
  * welcome with the limits), then each request onto the server core (`checkPush`/`push`, `pull`,
@@ -71,11 +64,10 @@ export class Session {
   readonly #started: number
   #tenant: string | undefined
   #state: 'hello' | 'authenticating' | 'open' | 'closed' = 'hello'
-  readonly #subs = new Map<RequestId, LiveSub>()
+  readonly #subs: SessionSubscriptions
   readonly #inFlight = new Set<RequestId>()
   readonly #leases = new Set<ByteLease>()
   #paused = false
-  #sentEvents = 0
   /** When the socket last received or sent a message, by the endpoint's clock. */
   lastReceived: number
   lastSent: number
@@ -92,6 +84,11 @@ export class Session {
     this.#started = settings.endpoint.now()
     this.lastReceived = this.#started
     this.lastSent = this.#started
+    this.#subs = new SessionSubscriptions(
+      settings,
+      (text) => this.#send(text),
+      () => this.closed,
+    )
   }
 
   /** True once the socket closed. */
@@ -137,7 +134,7 @@ export class Session {
       this.close(WS_CLOSE.refused, 'hello first')
       return
     }
-    if (type === 'ack') return this.#ack(message.sub)
+    if (type === 'ack') return this.#subs.ack(message.sub)
     const id = message.id
     if (!isRequestId(id)) {
       this.#refuse(undefined, protocolError(`a "${type.slice(0, 40)}" request needs an "id"`))
@@ -159,8 +156,7 @@ export class Session {
   close(code: number, reason: string): void {
     if (this.#state === 'closed') return
     this.#state = 'closed'
-    for (const sub of this.#subs.values()) this.#endSub(sub)
-    this.#subs.clear()
+    this.#subs.endAll()
     for (const lease of this.#leases) lease.release()
     this.#leases.clear()
     try {
@@ -171,7 +167,7 @@ export class Session {
     const clean = code === WS_CLOSE.normal || code === WS_CLOSE.goingAway
     this.#log({
       stream: 'closed',
-      events: this.#sentEvents,
+      events: this.#subs.sentEvents,
       ...(clean
         ? {}
         : {
@@ -304,13 +300,9 @@ export class Session {
         return result(id, { latestVersion: head.latestVersion.toString(), epoch: head.epoch })
       }
       case 'subscribe':
-        return this.#subscribe(id, message)
+        return this.#subs.open(id, message, this.#since(message.since), this.#tenant)
       case 'unsubscribe': {
-        const sub = isRequestId(message.sub) ? this.#subs.get(message.sub) : undefined
-        if (sub !== undefined && isRequestId(message.sub)) {
-          this.#subs.delete(message.sub)
-          this.#endSub(sub)
-        }
+        if (isRequestId(message.sub)) this.#subs.end(message.sub)
         return result(id, {})
       }
       default:
@@ -369,111 +361,6 @@ export class Session {
       lease.release()
       this.#leases.delete(lease)
     }
-  }
-
-  async #subscribe(
-    id: RequestId,
-    message: Readonly<Record<string, unknown>>,
-  ): Promise<string | undefined> {
-    const { endpoint, limits } = this.#settings
-    const { server, liveSlots } = endpoint
-    if (this.#subs.size >= limits.maxSubscriptions) {
-      throw new SyncKitError(
-        'invalid-argument',
-        `${SERVER} a socket may hold at most ${limits.maxSubscriptions} subscriptions; unsubscribe one first`,
-        { argument: 'subscribe' },
-      )
-    }
-    // The slot is taken before the first await, so concurrent subscribes cannot pass the limit.
-    if (liveSlots.taken >= liveSlots.max) {
-      throw new SyncKitError(
-        'unavailable',
-        `${SERVER} ${liveSlots.max} live subscriptions are open, the most this server allows; keep syncing by pull and subscribe again later`,
-        {},
-      )
-    }
-    liveSlots.taken++
-    const sub: LiveSub = { subscription: undefined, acked: undefined, ended: false }
-    this.#subs.set(id, sub)
-    let announce!: () => void
-    const announced = new Promise<void>((resolve) => (announce = resolve))
-    try {
-      const filters = filtersOf(message.filters)
-      const since = this.#since(message.since)
-      const head = await server.latestVersion()
-      const start: Version = since ?? head.latestVersion
-      const subscription = await server.subscribe(
-        async (batch) => {
-          await announced
-          await this.#deliver(id, sub, batch)
-        },
-        {
-          since: start,
-          filters,
-          tenant: this.#tenant,
-          // Re-reads the store on the heartbeat, for writes by other processes.
-          pollMs: endpoint.heartbeatMs,
-          onError: (error) => {
-            if (sub.ended) return
-            this.#subs.delete(id)
-            this.#endSub(sub)
-            this.#send(JSON.stringify({ type: 'error', sub: id, ...toWireError(error, SERVER) }))
-          },
-        },
-      )
-      sub.subscription = subscription
-      if (sub.ended || this.#state === 'closed') {
-        // Ended while the feed opened (the socket closed): end the feed too.
-        this.#endSub(sub)
-        void subscription.unsubscribe()
-        return undefined
-      }
-      this.#send(
-        result(id, {
-          epoch: head.epoch,
-          latestVersion: head.latestVersion.toString(),
-          cursor: start.toString(),
-        }),
-      )
-      return undefined
-    } catch (error) {
-      this.#subs.delete(id)
-      this.#endSub(sub)
-      throw error
-    } finally {
-      // The reply went first: batches follow it (and a delivery never waits forever).
-      announce()
-    }
-  }
-
-  /** Sends one batch and waits for its `ack` (or the end of the subscription). */
-  async #deliver(id: RequestId, sub: LiveSub, batch: FeedBatch): Promise<void> {
-    if (sub.ended) return
-    const events = batch.events
-      .map((item, index) => batch.json?.[index] ?? wireJson(item))
-      .join(',')
-    const acked = new Promise<void>((resolve) => (sub.acked = resolve))
-    this.#send(`{"type":"events","sub":${JSON.stringify(id)},"events":[${events}]}`)
-    this.#sentEvents += batch.events.length
-    await acked
-  }
-
-  #ack(subId: unknown): void {
-    const sub = isRequestId(subId) ? this.#subs.get(subId) : undefined
-    const acked = sub?.acked
-    if (sub === undefined || acked === undefined) return
-    sub.acked = undefined
-    acked()
-  }
-
-  /** Ends a subscription: its feed, its slot, a wait for an ack. Idempotent. */
-  #endSub(sub: LiveSub): void {
-    if (sub.ended) return
-    sub.ended = true
-    this.#settings.endpoint.liveSlots.taken--
-    void sub.subscription?.unsubscribe()
-    sub.acked?.()
-    sub.acked = undefined
   }
 
   #since(value: unknown): Version | null {
