@@ -111,6 +111,32 @@ export default tseslint.config(
     },
   },
   {
+    // The WebSocket client (sync-kit/ws) runs in browsers: no Node built-ins, no `ws`, no other
+    // adapter. Only its server half (node.ts, ws-server.ts: sync-kit/ws/node) may use Node and ws.
+    files: ['src/transports/ws/**/*.ts'],
+    ignores: [
+      ...TESTS,
+      '**/*.fixture.ts',
+      'src/transports/ws/node.ts',
+      'src/transports/ws/ws-server.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            NO_NODE,
+            {
+              group: importsOf(ADAPTERS.filter((adapter) => adapter !== 'transports/ws')),
+              message: 'Adapters never import each other.',
+            },
+            NO_DEPS,
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The root and testing entries and the loopback transport ship in browser bundles: browser-safe,
     // and the one adapter these entries re-export is loopback.
     files: [...ENTRIES, 'src/transports/loopback/**/*.ts'],

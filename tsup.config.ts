@@ -14,6 +14,8 @@ export const entries: Record<string, string> = {
   'stores/indexeddb/index': 'src/stores/indexeddb/index.ts',
   'transports/http/index': 'src/transports/http/index.ts',
   'transports/http/node': 'src/transports/http/node.ts',
+  'transports/ws/index': 'src/transports/ws/index.ts',
+  'transports/ws/node': 'src/transports/ws/node.ts',
 }
 
 /**
@@ -34,7 +36,7 @@ const config: Options = {
   platform: 'neutral',
   splitting: true,
   treeshake: true,
-  external: ['better-sqlite3', 'pg'],
+  external: ['better-sqlite3', 'pg', 'ws'],
   esbuildOptions(options) {
     // Shared chunks in a folder of their own, apart from the entry files.
     options.chunkNames = 'chunks/[name]-[hash]'
@@ -57,7 +59,9 @@ const cliConfig: Options = {
   platform: 'node',
   splitting: false,
   treeshake: true,
-  external: ['better-sqlite3'],
+  // ws is bundled (plain JavaScript; its optional native add-ons stay out), so `sync-kit serve`
+  // accepts WebSocket clients without the optional peer dependency installed.
+  external: ['better-sqlite3', 'bufferutil', 'utf-8-validate'],
 }
 
 const configs: Options[] = [config, cliConfig]

@@ -1,6 +1,8 @@
 /**
  * Live-mode delivery latency through a real `sync-kit serve` process (issue 3 §3): how long from
- * one replica pushing an event until a live replica has stored it, with no polling.
+ * one replica pushing an event until a live replica has stored it, with no polling — over HTTP +
+ * Server-Sent Events and over WebSocket (`sync-kit/ws`, issue 13), against the same server in the
+ * same run.
  *
  * Two measurements, each over `--iterations` events after `--warmup` unmeasured ones:
  * - `manager`: replica A `record`s an event and `sync`s (push); replica B, a `SyncManager` with
@@ -11,7 +13,8 @@
  *   (the stream alone, no pull).
  *
  * Run: `node --import tsx bench/live-latency.ts [--iterations N] [--warmup N] [--db PATH]`.
- * Prints one JSON line on stdout (milliseconds: p50, p95, p99, max, mean) and a summary on stderr.
+ * Prints one JSON line on stdout (milliseconds: p50, p95, p99, max, mean; the HTTP + SSE numbers at
+ * the top level as before, the WebSocket ones under `ws`) and a summary on stderr.
  * The server runs from the source through tsx on a SQLite file (`synchronous: full`, the
  * default) in a temporary directory unless `--db` names one (`:memory:` for memory).
  *
@@ -24,7 +27,11 @@ import { parseArgs } from 'node:util'
 
 import { startSyncServer } from '../examples/http-mode.js'
 import { SyncManager, createMemoryStore } from '../src/index.js'
+import { WebSocket } from 'ws'
+
+import type { Transport } from '../src/index.js'
 import { createHttpTransport } from '../src/transports/http/index.js'
+import { createWebSocketTransport } from '../src/transports/ws/index.js'
 
 /** Latency percentiles of one measurement, in milliseconds. */
 interface LatencySummary {
@@ -80,7 +87,8 @@ async function main(): Promise<void> {
   const server = await startSyncServer({
     db,
     onLog: (record) => {
-      if (record['path'] === '/v1/stream' && record['stream'] === 'open') {
+      const sseOpen = record['path'] === '/v1/stream' && record['stream'] === 'open'
+      if (sseOpen || record['method'] === 'WS-SUBSCRIBE') {
         streamOpens++
         onStreamOpen?.()
       }
@@ -91,11 +99,79 @@ async function main(): Promise<void> {
   const streamOpened = async (count: number): Promise<void> => {
     while (streamOpens < count) await new Promise<void>((resolve) => (onStreamOpen = resolve))
   }
-  const transports = [
-    createHttpTransport({ url: server.url }),
-    createHttpTransport({ url: server.url }),
-    createHttpTransport({ url: server.url }),
-  ] as const
+  const wsUrl = server.url.replace(/^http/, 'ws')
+  const makeTransport: Record<
+    LiveTransport,
+    () => Transport & Required<Pick<Transport, 'subscribe'>>
+  > = {
+    'http+sse': () => createHttpTransport({ url: server.url }),
+    ws: () => createWebSocketTransport({ url: wsUrl, WebSocket }),
+  }
+  const results: Partial<Record<LiveTransport, LiveRun>> = {}
+  try {
+    // Both wires against the same server process in the same run, HTTP + SSE first.
+    for (const kind of LIVE_TRANSPORTS) {
+      results[kind] = await measure(makeTransport[kind], warmup, iterations, () =>
+        streamOpened(streamOpens + 1),
+      )
+    }
+  } finally {
+    await server.stop()
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true })
+  }
+  const result = {
+    benchmark: 'live-latency',
+    server: 'sync-kit serve (child process, tsx)',
+    db: values.db ?? 'sqlite file, synchronous=full',
+    iterations,
+    warmup,
+    node: process.version,
+    ...results['http+sse'],
+    ws: results.ws,
+  }
+  process.stdout.write(`${JSON.stringify(result)}\n`)
+  const line = (name: string, s: LatencySummary): string =>
+    `${name.padEnd(40)} p50 ${s.p50} ms, p95 ${s.p95} ms, p99 ${s.p99} ms, max ${s.max} ms`
+  const lines: string[] = []
+  for (const kind of LIVE_TRANSPORTS) {
+    const run = results[kind]
+    if (run === undefined) continue
+    lines.push(
+      line(`[${kind}] record+push on A → stored on B`, run.managerFromRecordMs),
+      line(`[${kind}] push acknowledged → stored on B`, run.managerFromPushAckMs),
+      line(`[${kind}] push → stream handler`, run.streamFromPushMs),
+    )
+  }
+  process.stderr.write(lines.join('\n') + '\n')
+}
+
+/** The wires measured, each against the same server in the same run. */
+type LiveTransport = 'http+sse' | 'ws'
+const LIVE_TRANSPORTS: readonly LiveTransport[] = ['http+sse', 'ws']
+
+/** The three measurements of one wire. */
+interface LiveRun {
+  readonly managerFromRecordMs: LatencySummary
+  readonly managerFromPushAckMs: LatencySummary
+  readonly streamFromPushMs: LatencySummary
+}
+
+/**
+ * Measures one wire: replica A records and pushes, live replica B stores; then a bare push until a
+ * subscribe handler receives it.
+ * @param make - creates a transport of the wire to the server.
+ * @param warmup - unmeasured events first.
+ * @param iterations - measured events.
+ * @param nextStreamOpen - resolves once the server logged one more live subscription.
+ * @returns the latency summaries.
+ */
+async function measure(
+  make: () => Transport & Required<Pick<Transport, 'subscribe'>>,
+  warmup: number,
+  iterations: number,
+  nextStreamOpen: () => Promise<void>,
+): Promise<LiveRun> {
+  const transports = [make(), make(), make()] as const
   const [transportA, transportB, transportC] = transports
   const a = new SyncManager({ store: createMemoryStore(), transport: transportA, nodeId: 'a' })
   const b = new SyncManager({
@@ -112,8 +188,9 @@ async function main(): Promise<void> {
       if (result.pulled > 0) pulled?.()
     })
     b.on('error', (error) => process.stderr.write(`[b] ${String(error)}\n`))
+    const bOpened = nextStreamOpen()
     b.start()
-    await streamOpened(1)
+    await bOpened
     const fromRecord: number[] = []
     const fromAck: number[] = []
     for (let i = 0; i < warmup + iterations; i++) {
@@ -132,13 +209,15 @@ async function main(): Promise<void> {
 
     // --- stream: bare push → subscribe handler
     let received: ((id: string) => void) | undefined
+    const cOpened = nextStreamOpen()
     const subscription = await transportC.subscribe((batch) => {
       for (const item of batch) received?.(item.event.id)
     })
-    await streamOpened(2)
+    await cOpened
     const stream: number[] = []
+    const prefix = `stream-${Math.random().toString(36).slice(2)}`
     for (let i = 0; i < warmup + iterations; i++) {
-      const id = `stream-${i}`
+      const id = `${prefix}-${i}`
       const arrived = new Promise<number>((resolve) => {
         received = (got) => {
           if (got === id) resolve(performance.now())
@@ -150,34 +229,15 @@ async function main(): Promise<void> {
       if (i >= warmup) stream.push(t1 - t0)
     }
     await subscription.unsubscribe()
-
-    const result = {
-      benchmark: 'live-latency',
-      server: 'sync-kit serve (child process, tsx)',
-      db: values.db ?? 'sqlite file, synchronous=full',
-      iterations,
-      warmup,
-      node: process.version,
+    return {
       managerFromRecordMs: summarizeLatency(fromRecord),
       managerFromPushAckMs: summarizeLatency(fromAck),
       streamFromPushMs: summarizeLatency(stream),
     }
-    process.stdout.write(`${JSON.stringify(result)}\n`)
-    const line = (name: string, s: LatencySummary): string =>
-      `${name.padEnd(34)} p50 ${s.p50} ms, p95 ${s.p95} ms, p99 ${s.p99} ms, max ${s.max} ms`
-    process.stderr.write(
-      [
-        line('record+push on A → stored on B', result.managerFromRecordMs),
-        line('push acknowledged → stored on B', result.managerFromPushAckMs),
-        line('push → stream handler', result.streamFromPushMs),
-      ].join('\n') + '\n',
-    )
   } finally {
     await b.close()
     await a.close()
     for (const transport of transports) await transport.close()
-    await server.stop()
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true })
   }
 }
 

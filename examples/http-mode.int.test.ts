@@ -77,3 +77,16 @@ describe('npm run demo -- --transport http --store sqlite (issue 3 §3)', () => 
     }
   })
 })
+
+describe('npm run demo -- --transport ws (issue 13)', () => {
+  it('converges on friendsforever_flat over WebSocket through a real server process restarted halfway', async () => {
+    // Given the demo in WebSocket mode: the same `sync-kit serve` process, reached on /v1/ws
+    // When it replays the friendsforever_flat trace (3 replicas, memory stores)
+    const { summary, stderr } = await runDemoCommand(['--trace', TRACE, '--transport', 'ws'])
+    // Then it converges, through the halfway restart (every socket reconnects and resumes)
+    expect(summary).toMatchObject({ events: 26_078, replicas: 3, converged: true })
+    expect(stderr).toContain('memory replicas, ws server process on sqlite')
+    expect(stderr.match(/restarted the sync server halfway/g)).toHaveLength(1)
+    expect(stderr).not.toContain('[sync-server]')
+  })
+})

@@ -1,5 +1,5 @@
 /**
- * The demo's `--transport http` and `--store sqlite` modes: runs the `sync-kit serve` CLI as a
+ * The demo's `--transport http`, `--transport ws` and `--store sqlite` modes: runs the `sync-kit serve` CLI as a
  * child process (spawns it, waits for its `listening` record, keeps reading its logs, stops it
  * with SIGTERM and restarts it on the same port and database) and builds the replicas' SQLite
  * stores and HTTP transports for the trace replay.
@@ -23,11 +23,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { WebSocket } from 'ws'
 
 import { SyncKitError, createLoopbackHub, createMemoryStore } from '../src/index.js'
 import type { EventStore, Transport } from '../src/index.js'
 import { openSqliteStore } from '../src/stores/sqlite/index.js'
 import { createHttpTransport } from '../src/transports/http/index.js'
+import { createWebSocketTransport } from '../src/transports/ws/index.js'
 import type { ReplicaSetup } from './traces/replay.js'
 
 /** The repository root (the CLI runs from the source there, through `tsx`). */
@@ -256,18 +258,24 @@ function parseRecord(line: string): ServerLogRecord | undefined {
   }
 }
 
-/** How the demo's replicas reach each other: an in-process hub, or a real HTTP server process. */
-export type DemoTransportKind = 'loopback' | 'http'
+/**
+ * How the demo's replicas reach each other: an in-process hub, or a real server process over HTTP
+ * + SSE or over WebSocket.
+ */
+export type DemoTransportKind = 'loopback' | 'http' | 'ws'
 /** Where the demo's replicas keep their events. */
 export type DemoStoreKind = 'memory' | 'sqlite'
 /** The `--transport` values. */
-export const DEMO_TRANSPORTS: readonly DemoTransportKind[] = ['loopback', 'http']
+export const DEMO_TRANSPORTS: readonly DemoTransportKind[] = ['loopback', 'http', 'ws']
 /** The `--store` values. */
 export const DEMO_STORES: readonly DemoStoreKind[] = ['memory', 'sqlite']
 
 /** Options of {@link createDemoSetup}. */
 export interface DemoSetupOptions {
-  /** `loopback` (in process) or `http` (a `sync-kit serve` child process on a SQLite file). */
+  /**
+   * `loopback` (in process), or `http` or `ws` (a `sync-kit serve` child process on a SQLite file,
+   * reached over HTTP + SSE or over WebSocket).
+   */
   readonly transport: DemoTransportKind
   /** `memory` or `sqlite` (each replica its own database file). */
   readonly store: DemoStoreKind
@@ -328,7 +336,7 @@ export async function createDemoSetup(options: DemoSetupOptions): Promise<DemoSe
   const transports: Transport[] = []
   let server: SyncServerProcess | undefined
   try {
-    if (options.transport === 'http') {
+    if (options.transport !== 'loopback') {
       server = await startSyncServer({
         db: join(directory, 'server.db'),
         args: ['--synchronous', DEMO_SQLITE_SYNCHRONOUS],
@@ -348,7 +356,7 @@ export async function createDemoSetup(options: DemoSetupOptions): Promise<DemoSe
   let closed: Promise<void> | undefined
 
   return {
-    name: `${options.store} replicas, ${options.transport === 'http' ? 'http server process on sqlite' : 'loopback hub'}`,
+    name: `${options.store} replicas, ${options.transport === 'loopback' ? 'loopback hub' : `${options.transport} server process on sqlite`}`,
     directory,
     server,
     replica: async (nodeId) => {
@@ -361,7 +369,11 @@ export async function createDemoSetup(options: DemoSetupOptions): Promise<DemoSe
           : createMemoryStore()
       stores.push(store)
       const transport =
-        running === undefined ? hub.connect(nodeId) : createHttpTransport({ url: running.url })
+        running === undefined
+          ? hub.connect(nodeId)
+          : options.transport === 'ws'
+            ? createWebSocketTransport({ url: running.url.replace(/^http/, 'ws'), WebSocket })
+            : createHttpTransport({ url: running.url })
       transports.push(transport)
       return { store, transport }
     },

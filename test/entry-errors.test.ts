@@ -29,6 +29,11 @@ const PROVOKE: Record<string, { readonly call: string; readonly code: string }> 
     }`,
     code: 'unavailable',
   },
+  './ws': { call: `m.createWebSocketTransport({ url: 'not a url' })`, code: 'invalid-argument' },
+  './ws/node': {
+    call: `m.createWebSocketServer({ handler: { endpoint: { access: {}, heartbeatMs: 1 } }, maxMessageBytes: -1 })`,
+    code: 'invalid-argument',
+  },
 }
 
 /**

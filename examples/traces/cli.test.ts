@@ -50,6 +50,10 @@ describe('parseDemoArgs', () => {
     })
   })
 
+  it('reads --transport ws', () => {
+    expect(parseDemoArgs(['--transport', 'ws'])).toMatchObject({ transport: 'ws', store: 'memory' })
+  })
+
   it('reads --transport and --store', () => {
     expect(parseDemoArgs(['--transport', 'http', '--store=sqlite'])).toMatchObject({
       transport: 'http',
@@ -68,7 +72,7 @@ describe('parseDemoArgs', () => {
     [['--traces', 'x'], "Unknown option '--traces'"],
     [['extra'], 'positional argument'],
     [['--replicas'], "Option '--replicas <value>' argument missing"],
-    [['--transport', 'grpc'], '--transport must be one of loopback, http, got "grpc"'],
+    [['--transport', 'grpc'], '--transport must be one of loopback, http, ws, got "grpc"'],
     [['--store', 'postgres'], '--store must be one of memory, sqlite, got "postgres"'],
   ])('rejects %j with a clear message', (argv, expected) => {
     let caught: unknown

@@ -107,6 +107,8 @@ Limits (each refusal is logged; see docs/server.md):
                                                                   (default: ${DEFAULT_MAX_BUFFERED_BODY_BYTES})
   --max-drift MS            refuse (422 clock-drift) events stamped further ahead of this
                             server's clock; 0: no bound           (default: ${DEFAULT_SERVER_MAX_DRIFT_MS})
+  --no-websocket            do not accept WebSocket clients (sync-kit/ws) on <base>/v1/ws of the
+                            same port; they are accepted by default
   -h, --help                show this help
 
 Logs: one JSON object per line; info on stdout, warn and error on stderr. The first line,
@@ -166,6 +168,11 @@ export interface ServeCommandOptions {
   readonly maxBufferedBodyBytes?: number
   /** `--max-drift`, ms; 0 turns it off. @defaultValue `createSyncHandler`'s `maxDriftMs` */
   readonly maxDriftMs?: number
+  /**
+   * `--no-websocket` sets it to false: no WebSocket clients on `<base>/v1/ws`.
+   * @defaultValue true (absent)
+   */
+  readonly websocket?: boolean
 }
 
 /** The options of `sync-kit epoch`. */
@@ -234,6 +241,7 @@ function parseServe(argv: readonly string[]): CliCommand {
     'body-timeout': { type: 'string' },
     'body-budget': { type: 'string' },
     'max-drift': { type: 'string' },
+    'no-websocket': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   })
   if (values.help === true) return { kind: 'help', text: SERVE_USAGE }
@@ -290,6 +298,7 @@ function parseServe(argv: readonly string[]): CliCommand {
         MAX_CLI_BODY_BUDGET_BYTES,
       ),
       ...limit(values, 'max-drift', 'maxDriftMs', 0, MAX_CLI_DRIFT_MS),
+      ...(values['no-websocket'] === true ? { websocket: false } : {}),
     },
   }
 }

@@ -1,6 +1,7 @@
 /**
- * `sync-kit serve`: the HTTP sync server (`createSyncHandler` on `node:http`) over a SQLite event
- * store, with JSON-lines logs and graceful shutdown on SIGINT/SIGTERM.
+ * `sync-kit serve`: the HTTP sync server (`createSyncHandler` on `node:http`, and WebSocket clients
+ * on the same port unless `--no-websocket`) over a SQLite event store, with JSON-lines logs and
+ * graceful shutdown on SIGINT/SIGTERM.
  *
  * @example
  * ```ts
@@ -36,6 +37,7 @@ import { createSyncHandler } from '../transports/http/index.js'
 import type { SyncHandler } from '../transports/http/index.js'
 import { serve } from '../transports/http/node.js'
 import type { RunningServer } from '../transports/http/node.js'
+import { createWebSocketServer } from '../transports/ws/node.js'
 import type { ServeCommandOptions } from './cli-args.js'
 import { errorFields } from './json-log.js'
 import type { CliLog } from './json-log.js'
@@ -176,6 +178,10 @@ export async function runServe(
         port: options.port,
         host: options.host,
         closeTimeoutMs: options.shutdownTimeoutMs,
+        // WebSocket clients (sync-kit/ws) on <base>/v1/ws of the same port, on the same core.
+        ...(options.websocket === false
+          ? {}
+          : { upgrade: createWebSocketServer({ handler, basePath: options.basePath }) }),
         onError: (error) => log.error('request failed', errorFields(error)),
         // Requests refused before the handler (parser errors, timeouts, dropped connections, a
         // shutdown under way) are logged as `request` records too.
@@ -200,6 +206,9 @@ export async function runServe(
 
     log.info('listening', {
       url: server.url + options.basePath,
+      ...(options.websocket === false
+        ? {}
+        : { websocket: `${server.url.replace(/^http/, 'ws')}${options.basePath}/v1/ws` }),
       host: options.host,
       port: server.port,
       db,

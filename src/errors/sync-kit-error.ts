@@ -47,7 +47,11 @@ export interface SyncKitErrorDetails {
   aborted: Record<string, never>
   unavailable: { readonly status?: number }
   timeout: { readonly timeoutMs: number }
-  'payload-too-large': { readonly limitBytes: number }
+  'payload-too-large': {
+    readonly limitBytes: number
+    /** The one event over the limit, when a single event is refused for its size. */
+    readonly eventId?: string
+  }
   unauthorized: Record<string, never>
   forbidden: Record<string, never>
   protocol: { readonly status?: number }

@@ -100,6 +100,10 @@ export interface CheckPushOptions {
  * push, reads pages of the size asked for, and knows no tenants.
  */
 export interface AccessPolicy {
+  /** Most events in one push. */
+  readonly maxBatchEvents: number
+  /** Largest single event, in bytes of its JSON (UTF-8). */
+  readonly maxEventBytes: number
   /** Page size of a pull that names no limit. */
   readonly pageLimit: number
   /** Largest page a pull returns (larger limits are clamped to it), and a feed's batch size. */
@@ -214,6 +218,8 @@ export function createAccessPolicy(options: AccessPolicyOptions = {}): AccessPol
   const maxDriftMs = driftOption(options.maxDriftMs, name)
   const clock = options.clock ?? Date
   return {
+    maxBatchEvents,
+    maxEventBytes,
     pageLimit: Math.min(limit('pageLimit', DEFAULT_PAGE_LIMIT), maxPageLimit),
     maxPageLimit,
     maxPageBytes: limit('maxPageBytes', DEFAULT_MAX_PAGE_BYTES),
@@ -239,7 +245,7 @@ export function createAccessPolicy(options: AccessPolicyOptions = {}): AccessPol
           throw new SyncKitError(
             'payload-too-large',
             `[sync-kit] [${component}] event "${event.id.slice(0, 100)}" is ${size} bytes of JSON, over this server's limit of ${maxEventBytes} bytes per event; nothing from this push was stored — store large blobs elsewhere and reference them`,
-            { limitBytes: maxEventBytes },
+            { limitBytes: maxEventBytes, eventId: event.id },
           )
         }
       }

@@ -31,7 +31,16 @@ export { CheckedPush } from './sync-server.js'
 export { Feed } from './feed.js'
 export type { FeedBatch, FeedHandler, FeedNextOptions } from './feed.js'
 export type { LogPage } from './page.js'
-export { wireJson } from './page.js'
+export { pageBody, wireJson } from './page.js'
 export { WorkTracker } from './work.js'
 export { loadOrCreateEpoch, renewEpoch } from './epoch.js'
+export { createAuthenticator } from './endpoint.js'
+export type {
+  AuthenticatorOptions,
+  ByteBudget,
+  ByteLease,
+  EndpointLogDraft,
+  LiveSlots,
+  SyncEndpoint,
+} from './endpoint.js'
 export { SERVER_EPOCH_CHECKPOINT_REMOTE } from '../core/epoch.js'

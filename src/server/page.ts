@@ -91,3 +91,21 @@ function page(
 ): LogPage {
   return budget ? { events, json, hasMore } : { events, hasMore }
 }
+
+/**
+ * The wire body of a pull page, `{"events":[…],"hasMore":…,"nextSince"?:…,"epoch":…}`, with the
+ * events' JSON spliced in as the page budget measured it rather than serialised again: the one
+ * rendering of a page for every wire (the HTTP pull response, the WebSocket pull result).
+ * @param page - the page and its epoch.
+ * @returns the JSON text.
+ */
+export function pageBody(page: LogPage & { readonly epoch: string }): string {
+  const last = page.events.at(-1)
+  const tail = JSON.stringify({
+    hasMore: page.hasMore,
+    ...(last === undefined ? {} : { nextSince: last.version.toString() }),
+    epoch: page.epoch,
+  })
+  const events = (page.json ?? page.events.map(wireJson)).join(',')
+  return `{"events":[${events}],${tail.slice(1)}`
+}

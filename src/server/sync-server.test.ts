@@ -141,7 +141,7 @@ describe('server core: push', () => {
       server.checkPush([event('small'), event('big', { data: 'x'.repeat(200) })]),
     )
     expect(error.code).toBe('payload-too-large')
-    expect(error.details).toEqual({ limitBytes: 100 })
+    expect(error.details).toEqual({ limitBytes: 100, eventId: 'big' })
     expect(error.message).toContain('"big"')
   })
 

@@ -6,15 +6,10 @@ import { eventStoreConformance } from '../../testing/index.js'
 import type { EventStore } from '../../types/index.js'
 import { openIndexedDbStore } from './index.js'
 import type { IndexedDbStore } from './index.js'
+import { createPageSuite } from '../../../test/page-suite.fixture.js'
+import type { PageCaseResult } from '../../../test/page-suite.fixture.js'
 
-/** The outcome of one case, as the page reports it. */
-export interface PageCaseResult {
-  readonly status: 'passed' | 'failed' | 'skipped'
-  /** The failure (message and stack) or the skip reason. */
-  readonly message?: string
-  /** How long the case took, in milliseconds. */
-  readonly ms: number
-}
+export type { PageCaseResult } from '../../../test/page-suite.fixture.js'
 
 /** What a probe of one database found. */
 export interface PageProbe {
@@ -44,9 +39,7 @@ export interface ConformancePage {
 /** Longest a case may run in the page before it fails as timed out. */
 const CASE_TIMEOUT_MS = 10_000
 
-const bodies = new Map<string, () => Promise<void>>()
-const cases: { name: string; skip?: string }[] = []
-let suite = ''
+const recorded = createPageSuite(CASE_TIMEOUT_MS)
 const names = new WeakMap<EventStore, string>()
 // Database names of this page load: a reload starts from fresh names for the conformance cases.
 const run = Math.random().toString(36).slice(2, 10)
@@ -63,57 +56,18 @@ eventStoreConformance({
   reopen: (closed) => openIndexedDbStore({ name: names.get(closed) ?? '' }),
   storeBatch: true,
   state: true,
-  test: {
-    describe: (name, fn) => {
-      suite = name
-      fn()
-    },
-    it: (name, fn) => {
-      cases.push({ name })
-      bodies.set(name, fn)
-    },
-    skip: (name, reason) => {
-      cases.push({ name, skip: reason })
-    },
-  },
+  test: recorded.test,
 })
-
-async function runCase(name: string): Promise<PageCaseResult> {
-  const started = performance.now()
-  const ms = (): number => Math.round(performance.now() - started)
-  const skipped = cases.find((c) => c.name === name)?.skip
-  if (skipped !== undefined) return { status: 'skipped', message: skipped, ms: 0 }
-  const body = bodies.get(name)
-  if (body === undefined) return { status: 'failed', message: `no case named "${name}"`, ms: 0 }
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(new Error(`timed out after ${CASE_TIMEOUT_MS} ms`))
-    }, CASE_TIMEOUT_MS)
-  })
-  try {
-    await Promise.race([body(), timeout])
-    return { status: 'passed', ms: ms() }
-  } catch (error) {
-    const message =
-      error instanceof Error
-        ? `${error.name}: ${error.message}\n${error.stack ?? ''}`
-        : String(error)
-    return { status: 'failed', message, ms: ms() }
-  } finally {
-    clearTimeout(timer)
-  }
-}
 
 let held: IndexedDbStore | undefined
 let heldClosedBy: string | undefined
 
 const page: ConformancePage = {
   get suite() {
-    return suite
+    return recorded.suite
   },
-  cases,
-  run: runCase,
+  cases: recorded.cases,
+  run: (name) => recorded.run(name),
   async probe(name, store) {
     const opened = await openIndexedDbStore({ name })
     try {

@@ -1,4 +1,5 @@
 import * as v from 'valibot'
+import { callHeaders, checkClientUrl, ensureOpen as checkOpen } from '../../core/client-calls.js'
 import { delay, throwIfAborted, untilAborted } from '../../errors/abort.js'
 import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
 import type { Clock, Filter, Timers } from '../../types/index.js'
@@ -89,29 +90,11 @@ export function createRequestLayer(config: RequestLayerConfig): RequestLayer {
   const { base, timeoutMs, timers, lifetime } = config
 
   function ensureOpen(what: string): void {
-    if (lifetime.aborted) {
-      throw new SyncKitError(
-        'transport-closed',
-        `${CLIENT} ${what} after close(); create a new transport`,
-        {},
-      )
-    }
+    checkOpen(lifetime, what, CLIENT)
   }
 
   async function headersFor(extra: Record<string, string>): Promise<Headers> {
-    let custom: HttpHeaders
-    try {
-      custom =
-        typeof config.headers === 'function' ? await config.headers() : (config.headers ?? {})
-    } catch (error) {
-      if (isSyncKitError(error)) throw error
-      throw new SyncKitError(
-        'unauthorized',
-        `${CLIENT} the headers callback failed; check how it obtains credentials`,
-        {},
-        { cause: error },
-      )
-    }
+    const custom: HttpHeaders = await callHeaders(config.headers, CLIENT)
     const headers = new Headers(custom)
     for (const [key, value] of Object.entries(extra)) headers.set(key, value)
     return headers
@@ -358,32 +341,6 @@ export function filtersQuery(query: URLSearchParams, filters: readonly Filter[] 
  * @throws SyncKitError `invalid-argument` unless an absolute http(s) URL without query or fragment.
  */
 export function checkUrl(url: string): string {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch (error) {
-    throw new SyncKitError(
-      'invalid-argument',
-      `${CLIENT} url "${String(url).slice(0, 200)}" is not an absolute URL`,
-      {
-        argument: 'url',
-      },
-      { cause: error },
-    )
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new SyncKitError(
-      'invalid-argument',
-      `${CLIENT} url must be http: or https:, got ${parsed.protocol}`,
-      {
-        argument: 'url',
-      },
-    )
-  }
-  if (parsed.search !== '' || parsed.hash !== '') {
-    throw new SyncKitError('invalid-argument', `${CLIENT} url must not have a query or fragment`, {
-      argument: 'url',
-    })
-  }
+  const parsed = checkClientUrl(url, ['http:', 'https:'], CLIENT)
   return parsed.href.replace(/\/+$/, '')
 }

@@ -1,5 +1,5 @@
 import { integerOption } from '../../core/options.js'
-import { validateEvent } from '../../core/event-validation.js'
+import { checkHandler, checkPushCall, remoteVersion } from '../../core/client-calls.js'
 import { validateLimit } from '../../core/filters.js'
 import { TIMER_RENAMES, refuseRenamedOptions } from '../../core/options.js'
 import { resolveTimers } from '../../core/timers.js'
@@ -252,7 +252,7 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
       { argument: 'gzipThresholdBytes' },
     )
   }
-  const retry = resolveRetry(options.retry)
+  const retry = resolveRetry(options.retry, COMPONENT)
   const parseRemoteVersion =
     options.parseVersion ?? ((value: string) => SequenceVersion.parse(value))
   const random = options.random ?? Math.random
@@ -274,18 +274,8 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
     lifetime: lifetime.signal,
   })
 
-  function toVersion(value: string, what: string): Version {
-    try {
-      return parseRemoteVersion(value)
-    } catch (error) {
-      throw new SyncKitError(
-        'protocol',
-        `${CLIENT} ${what}: the server sent version "${value.slice(0, 64)}" that parseVersion rejects; pass the parseVersion matching the server's store`,
-        {},
-        { cause: error },
-      )
-    }
-  }
+  const toVersion = (value: string, what: string): Version =>
+    remoteVersion(parseRemoteVersion, value, what, CLIENT)
 
   const transport: HttpTransport = {
     url: base,
@@ -296,22 +286,8 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
     async push(events: readonly Event[], opts?: PushOptions): Promise<PushResult> {
       ensureOpen('push')
       throwIfAborted(opts?.signal, `${CLIENT} push`)
-      if (!Array.isArray(events)) {
-        throw new SyncKitError('invalid-argument', `${CLIENT} push takes an array of events`, {
-          argument: 'events',
-        })
-      }
       const ifEpoch = opts?.ifEpoch
-      if (ifEpoch !== undefined && (typeof ifEpoch !== 'string' || ifEpoch === '')) {
-        throw new SyncKitError(
-          'invalid-argument',
-          `${CLIENT} push ifEpoch must be a non-empty string`,
-          {
-            argument: 'ifEpoch',
-          },
-        )
-      }
-      const checked = events.map((event) => validateEvent(event, COMPONENT))
+      const checked = checkPushCall(events, ifEpoch, CLIENT, COMPONENT)
       const result = await pushInParts(
         { request, gzipThresholdBytes },
         checked,
@@ -363,11 +339,7 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
     async subscribe(handler: EventHandler, opts: SubscribeOptions = {}): Promise<Subscription> {
       ensureOpen('subscribe')
       throwIfAborted(opts.signal, `${CLIENT} subscribe`)
-      if (typeof handler !== 'function') {
-        throw new SyncKitError('invalid-argument', `${CLIENT} subscribe takes a handler function`, {
-          argument: 'handler',
-        })
-      }
+      checkHandler(handler, CLIENT)
       const query = new URLSearchParams()
       filtersQuery(query, opts.filters)
       const subscription = new SseSubscription({

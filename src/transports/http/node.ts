@@ -18,8 +18,9 @@
  * @packageDocumentation
  */
 import { createServer } from 'node:http'
-import type { Server } from 'node:http'
+import type { IncomingMessage, Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { integerOption } from '../../core/options.js'
 import { SyncKitError } from '../../errors/sync-kit-error.js'
 import { COMPONENT, createNodeListener } from './node-listener.js'
@@ -71,6 +72,28 @@ export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000
  * ```
  */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000
+/**
+ * What takes the server's `upgrade` requests, e.g. the WebSocket server of `sync-kit/ws/node`
+ * (`createWebSocketServer`).
+ * @example
+ * ```ts
+ * import type { UpgradeHandler } from 'sync-kit/http/node'
+ *
+ * const refuseAll: UpgradeHandler = { handleUpgrade: (_request, socket) => socket.destroy() }
+ * ```
+ */
+export interface UpgradeHandler {
+  /**
+   * Takes one upgrade request (it owns the socket from then on).
+   * @param request - the request.
+   * @param socket - its socket.
+   * @param head - the first bytes after the headers.
+   */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void
+  /** Ends its connections; awaited by the server's `close()`. */
+  close?(): Promise<void>
+}
+
 /**
  * Options of {@link serve}.
  * @example
@@ -126,6 +149,13 @@ export interface ServeOptions extends NodeListenerOptions {
    * @defaultValue 60 000 ({@link DEFAULT_REQUEST_TIMEOUT_MS})
    */
   readonly requestTimeoutMs?: number
+  /**
+   * Takes the `upgrade` requests on the same port, e.g. `createWebSocketServer({ handler })` from
+   * `sync-kit/ws/node`; its `close()` is awaited by the server's. Without one, Node closes upgrade
+   * requests.
+   * @defaultValue none
+   */
+  readonly upgrade?: UpgradeHandler
 }
 
 /**
@@ -217,6 +247,12 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     listener,
   )
   server.maxConnections = maxConnections
+  const { upgrade } = options
+  if (upgrade !== undefined) {
+    server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) =>
+      upgrade.handleUpgrade(request, socket, head),
+    )
+  }
   answerRefusals(server, options.logger, COMPONENT)
   const host = options.host ?? '127.0.0.1'
   await new Promise<void>((resolve, reject) => {
@@ -249,6 +285,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
         server.closeIdleConnections()
         await options.handler.close?.()
+        await upgrade?.close?.()
         await listener.close(options.closeTimeoutMs ?? 10_000)
         server.closeIdleConnections()
         server.closeAllConnections()

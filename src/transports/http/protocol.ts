@@ -1,5 +1,7 @@
 import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
 import type { SyncKitErrorCode } from '../../errors/sync-kit-error.js'
+import { errorFromWire } from '../../core/wire-error.js'
+import type { WireErrorBody } from '../../core/wire-error.js'
 
 /**
  * The sync-kit wire protocol, shared by the server handler and the client: paths, headers, the
@@ -39,7 +41,7 @@ export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8'
 export const SSE_CONTENT_TYPE = 'text/event-stream; charset=utf-8'
 
 /**
- * The error body every non-2xx response carries.
+ * The error body every non-2xx response carries (the one error body of every wire).
  * @example
  * ```ts
  * import type { WireErrorBody } from 'sync-kit/http'
@@ -51,13 +53,7 @@ export const SSE_CONTENT_TYPE = 'text/event-stream; charset=utf-8'
  * }
  * ```
  */
-export interface WireErrorBody {
-  readonly error: {
-    readonly code: string
-    readonly message: string
-    readonly details?: Readonly<Record<string, string | number>> | undefined
-  }
-}
+export type { WireErrorBody } from '../../core/wire-error.js'
 
 /** HTTP status for each error code the server can answer with. */
 const STATUS_BY_CODE: Readonly<Partial<Record<SyncKitErrorCode, number>>> = {
@@ -159,19 +155,18 @@ export function errorFromResponse(
       )
     }
     case 413: {
-      const limit = detail('limitBytes')
-      return new SyncKitError(
+      return errorFromWire(
         'payload-too-large',
         `${prefix}${hint("push fewer events per request or raise the server's limits")}`,
-        { limitBytes: typeof limit === 'number' ? limit : 0 },
+        wire?.details,
       )
     }
     case 422:
-      if (wire?.code === 'clock-drift') return clockDrift(prefix, wire.details)
-      return invalidEvent(
+      if (wire?.code === 'clock-drift') return errorFromWire('clock-drift', prefix, wire.details)
+      return errorFromWire(
+        'invalid-event',
         `${prefix}${hint('fix the event and push again')}`,
-        detail('eventId'),
-        detail('field'),
+        wire?.details,
       )
     case 408:
       return new SyncKitError(
@@ -184,7 +179,10 @@ export function errorFromResponse(
     case 400: {
       const code = wire?.code
       if (code !== undefined && CODES_FROM_400.has(code)) {
-        return fromBadRequest(code, prefix, wire?.details)
+        // A `protocol` refusal keeps its status; every other code its typed details.
+        return code === 'protocol'
+          ? new SyncKitError('protocol', prefix, { status })
+          : errorFromWire(code, prefix, wire?.details)
       }
       return new SyncKitError('protocol', `${prefix}${hint('the server rejected the request')}`, {
         status,
@@ -205,54 +203,5 @@ export function errorFromResponse(
         `${prefix}${hint("is the url a sync-kit server (it should end at the server's base path)?")}`,
         { status },
       )
-  }
-}
-
-type WireDetails = Readonly<Record<string, string | number>> | undefined
-
-/** A string detail of an error body, `''` when absent or not a string. */
-function detailString(details: WireDetails, key: string): string {
-  const value = details?.[key]
-  return typeof value === 'string' ? value : ''
-}
-
-/** A number detail of an error body, `0` when absent or not a number. */
-function detailNumber(details: WireDetails, key: string): number {
-  const value = details?.[key]
-  return typeof value === 'number' ? value : 0
-}
-
-/** A server's drift refusal of one pushed event (422 `clock-drift`), naming the event. */
-function clockDrift(message: string, details: WireDetails): SyncKitError {
-  return new SyncKitError('clock-drift', message, {
-    eventId: detailString(details, 'eventId'),
-    stamp: detailString(details, 'stamp'),
-    driftMs: detailNumber(details, 'driftMs'),
-    maxDriftMs: detailNumber(details, 'maxDriftMs'),
-  })
-}
-
-function invalidEvent(message: string, eventId: unknown, field: unknown): SyncKitError {
-  const details: { eventId?: string; field?: string } = {}
-  if (typeof eventId === 'string') details.eventId = eventId
-  if (typeof field === 'string') details.field = field
-  return new SyncKitError('invalid-event', message, details)
-}
-
-function fromBadRequest(code: string, prefix: string, details: WireDetails): SyncKitError {
-  const str = (key: string): string => detailString(details, key)
-  switch (code) {
-    case 'invalid-argument':
-      return new SyncKitError('invalid-argument', prefix, { argument: str('argument') })
-    case 'version-parse':
-      return new SyncKitError('version-parse', prefix, { value: str('value') })
-    case 'version-mismatch':
-      return new SyncKitError('version-mismatch', prefix, {})
-    case 'unsupported-filter':
-      return new SyncKitError('unsupported-filter', prefix, { key: str('key') })
-    case 'invalid-event':
-      return invalidEvent(prefix, details?.eventId, details?.field)
-    default:
-      return new SyncKitError('protocol', prefix, { status: 400 })
   }
 }

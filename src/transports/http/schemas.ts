@@ -148,24 +148,4 @@ export const errorBodySchema: Schema<WireErrorBody> = v.object({
   }),
 })
 
-/**
- * Tells whether a parsed JSON value nests deeper than `maxDepth` arrays/objects. Iterative, so a
- * hostile body of a million `[` cannot overflow the stack here (or later in recursive code).
- * @param value - a value produced by `JSON.parse`.
- * @param maxDepth - the deepest nesting allowed (the top-level value is depth 1).
- * @returns true when some value is nested deeper.
- */
-export function exceedsDepth(value: unknown, maxDepth: number): boolean {
-  const stack: [unknown, number][] = [[value, 1]]
-  for (;;) {
-    const top = stack.pop()
-    if (top === undefined) return false
-    const [current, depth] = top
-    if (typeof current !== 'object' || current === null) continue
-    if (depth > maxDepth) return true
-    const children = Array.isArray(current) ? current : Object.values(current)
-    for (const child of children) {
-      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1])
-    }
-  }
-}
+export { exceedsDepth } from '../../core/json-value.js'

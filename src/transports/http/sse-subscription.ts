@@ -1,42 +1,26 @@
 import { createParser } from 'eventsource-parser'
 import type { EventSourceMessage } from 'eventsource-parser'
 import * as v from 'valibot'
-import { delay } from '../../errors/abort.js'
-import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
+import { ResumingSubscription } from '../../core/resuming-subscription.js'
 import type {
-  Clock,
-  Event,
-  EventHandler,
-  EventWithVersion,
-  Subscription,
-  Timers,
-  Version,
-} from '../../types/index.js'
+  ConnectionOutcome,
+  ResumingSubscriptionConfig,
+} from '../../core/resuming-subscription.js'
+import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
+import type { Clock, Event, EventWithVersion, Version } from '../../types/index.js'
 import { CLIENT, parseErrorBody } from './http-request.js'
 import { errorFromResponse, isTransientStatus } from './protocol.js'
 import type { WireErrorBody } from './protocol.js'
-import { nextRetryWait, parseRetryAfter, retryWait } from './retry.js'
-import type { ResolvedRetryOptions, RetryBudget } from './retry.js'
+import { parseRetryAfter } from './retry.js'
 import { errorBodySchema, eventWithVersionSchema, helloSchema } from './schemas.js'
 
 /** Largest single stream message the client buffers: 32 MiB. */
 const MAX_SSE_MESSAGE_CHARS = 32 * 1024 * 1024
 
 /** What one live subscription needs from the transport. */
-export interface SubscriptionConfig {
-  readonly handler: EventHandler
-  readonly since: Version | undefined
-  readonly knownEpoch: string | undefined
-  readonly signal: AbortSignal | undefined
-  readonly onError: ((error: unknown) => void) | undefined
+export interface SubscriptionConfig extends Omit<ResumingSubscriptionConfig, 'client'> {
   readonly connect: (cursor: string | undefined, signal: AbortSignal) => Promise<Response>
-  readonly toVersion: (value: string) => Version
-  readonly onEpoch: (epoch: string) => void
-  readonly lifetime: AbortSignal
-  readonly retry: ResolvedRetryOptions
-  readonly random: () => number
   readonly clock: Clock
-  readonly timers: Timers
   readonly timeoutMs: number
   readonly streamIdleTimeoutMs: number
   readonly onEnd: (subscription: SseSubscription) => void
@@ -46,139 +30,25 @@ export interface SubscriptionConfig {
  * One live subscription of the HTTP client over Server-Sent Events: connects, reads the event
  * stream, delivers batches, and reconnects with backoff from the last delivered cursor
  * (`Last-Event-ID`), after a drop, a server's graceful end or a stream silent for
- * `streamIdleTimeoutMs` (no heartbeat). Its retries follow the transport's `retry` policy: bounded
- * by `retry.retries` before the first hello, unbounded (reported to `onError`) afterwards.
+ * `streamIdleTimeoutMs` (no heartbeat). The loop, its retries and the resume are the shared
+ * {@link ResumingSubscription}'s: bounded by `retry.retries` before the first hello, unbounded
+ * (reported to `onError`) afterwards.
  */
-export class SseSubscription implements Subscription {
-  /** Settles when the first connection has said hello (or failed for good). */
-  readonly started: Promise<void>
-  private readonly stop = new AbortController()
-  private cursor: string | undefined
-  private cursorVersion: Version | undefined
-  private epoch: string | undefined
-  private delivering = false
-  private readonly loop: Promise<void>
-  private resolveStarted!: () => void
-  private rejectStarted!: (error: unknown) => void
-  private isStarted = false
-  /** Reconnections since the last hello: the backoff window, and before the first hello the budget. */
-  private readonly retries: RetryBudget = { used: 0 }
+export class SseSubscription extends ResumingSubscription {
+  private readonly config: SubscriptionConfig
 
   /**
    * Starts connecting at once; `started` tells when the stream is established.
    * @param config - what the transport hands over: handler, cursor, connect, policy, timers.
    */
-  constructor(private readonly config: SubscriptionConfig) {
-    this.cursor = config.since?.toString()
-    // Resuming from a cursor taken in a known epoch: a different epoch at hello means the cursor
-    // is meaningless.
-    this.epoch = config.since === undefined ? undefined : config.knownEpoch
-    this.cursorVersion = config.since
-    this.started = new Promise<void>((resolve, reject) => {
-      this.resolveStarted = resolve
-      this.rejectStarted = reject
-    })
-    const onAbort = (): void => {
-      this.stop.abort()
-    }
-    config.signal?.addEventListener('abort', onAbort, { once: true })
-    config.lifetime.addEventListener('abort', onAbort, { once: true })
-    this.loop = this.run().finally(() => {
-      config.signal?.removeEventListener('abort', onAbort)
-      config.lifetime.removeEventListener('abort', onAbort)
-      config.onEnd(this)
-    })
-  }
-
-  /** Stops delivery and the reconnect loop; resolves when the loop has ended. */
-  async unsubscribe(): Promise<void> {
-    this.stop.abort()
-    // From inside the handler the loop is waiting for us: no batch follows once stop is set.
-    if (!this.delivering) await this.loop
-  }
-
-  private fail(error: unknown): void {
-    if (!this.isStarted) {
-      this.rejectStarted(error)
-      return
-    }
-    try {
-      this.config.onError?.(error)
-    } catch {
-      // A throwing onError must not kill the loop.
-    }
-  }
-
-  private stoppedError(): SyncKitError {
-    if (this.config.lifetime.aborted) {
-      return new SyncKitError(
-        'transport-closed',
-        `${CLIENT} subscribe: the transport was closed`,
-        {},
-      )
-    }
-    return new SyncKitError(
-      'aborted',
-      `${CLIENT} subscribe was aborted`,
-      {},
-      {
-        cause: this.config.signal?.reason,
-      },
-    )
-  }
-
-  private async run(): Promise<void> {
-    for (;;) {
-      if (this.stop.signal.aborted) {
-        if (!this.isStarted) this.rejectStarted(this.stoppedError())
-        return
-      }
-      let outcome: ConnectionOutcome
-      try {
-        outcome = await this.connection()
-      } catch (error) {
-        outcome = { kind: 'fatal', error }
-      }
-      if (this.stop.signal.aborted) continue
-      if (outcome.kind === 'fatal') {
-        this.fail(outcome.error instanceof HandlerFailure ? outcome.error.cause : outcome.error)
-        this.stop.abort()
-        continue
-      }
-      const { retry, random } = this.config
-      let wait: number | undefined
-      if (outcome.kind === 'transient' && !this.isStarted) {
-        // Before the first hello, subscribe() is one call like any other: the same retry budget
-        // applies, and subscribe() rejects when it runs out (its caller decides what next).
-        wait = nextRetryWait(this.retries, outcome.retryAfterMs, retry, random)
-        if (wait === undefined) {
-          this.fail(outcome.error)
-          this.stop.abort()
-          continue
-        }
-      } else {
-        // Once started, only the subscription can reconnect (its caller holds a live
-        // subscription): it does so until stopped, reporting each failure to onError.
-        if (outcome.kind === 'transient') this.fail(outcome.error)
-        this.retries.used++
-        const retryAfterMs = outcome.kind === 'transient' ? outcome.retryAfterMs : undefined
-        wait = retryWait(this.retries.used, retryAfterMs, retry, random)
-      }
-      try {
-        await delay(
-          wait,
-          this.stop.signal,
-          this.config.timers.setTimeout,
-          this.config.timers.clearTimeout,
-        )
-      } catch {
-        // Stopped while waiting; the loop head handles it.
-      }
-    }
+  constructor(config: SubscriptionConfig) {
+    super({ ...config, client: CLIENT })
+    this.config = config
+    this.begin(() => config.onEnd(this))
   }
 
   /** One connection, from fetch to the end of its stream. */
-  private async connection(): Promise<ConnectionOutcome> {
+  protected async connection(): Promise<ConnectionOutcome> {
     const { timers } = this.config
     const controller = new AbortController()
     // Cancelling the reader as well as aborting the fetch: not every fetch ends a body's pending
@@ -291,35 +161,15 @@ export class SseSubscription implements Subscription {
             }
           }
           const batch: EventWithVersion[] = []
-          let batchCursor: string | undefined
           let batchVersion: Version | undefined
           const current = messages
           messages = []
           for (const message of current) {
             if (message.event === 'hello') {
               const hello = parseJson(message.data, helloSchema, 'hello')
-              if (this.epoch !== undefined && hello.epoch !== this.epoch) {
-                return {
-                  kind: 'fatal',
-                  error: new SyncKitError(
-                    'protocol',
-                    `${CLIENT} subscribe: the server's epoch changed from "${this.epoch.slice(0, 64)}" to "${hello.epoch.slice(0, 64)}"; it was wiped or replaced, so cursors are meaningless — pull from the beginning and subscribe again`,
-                    {},
-                  ),
-                }
-              }
-              this.epoch = hello.epoch
-              this.config.onEpoch(hello.epoch)
-              if (this.cursor === undefined) {
-                this.cursor = hello.cursor
-                this.cursorVersion = this.config.toVersion(hello.cursor)
-              }
+              const refused = this.accept(hello.epoch, hello.cursor)
+              if (refused !== undefined) return refused
               saidHello = true
-              this.retries.used = 0
-              if (!this.isStarted) {
-                this.isStarted = true
-                this.resolveStarted()
-              }
             } else if (message.event === 'event') {
               if (!saidHello) throw protocolProblem('an event arrived before the hello message')
               const item = parseJson(message.data, eventWithVersionSchema, 'event')
@@ -333,13 +183,12 @@ export class SseSubscription implements Subscription {
               // Strictly after the cursor only: a replay by a proxy never delivers twice.
               if (after !== undefined && version.compare(after) <= 0) continue
               batch.push({ event: item.event as Event, version })
-              batchCursor = item.version
               batchVersion = version
             } else if (message.event === 'error') {
               const body = parseJson(message.data, errorBodySchema, 'error')
               const error = errorFromWireCode(body)
               // Deliver what came before the error, then reconnect or stop.
-              if (batch.length > 0 && !(await this.deliver(batch, batchCursor, batchVersion))) {
+              if (batch.length > 0 && !(await this.deliver(batch))) {
                 return { kind: 'healthy-end' }
               }
               return error.transient
@@ -348,7 +197,7 @@ export class SseSubscription implements Subscription {
             }
             // Other event names are ignored: newer servers may add some.
           }
-          if (batch.length > 0 && !(await this.deliver(batch, batchCursor, batchVersion))) {
+          if (batch.length > 0 && !(await this.deliver(batch))) {
             return { kind: 'healthy-end' }
           }
           if (saidHello) arm(this.config.streamIdleTimeoutMs)
@@ -363,42 +212,7 @@ export class SseSubscription implements Subscription {
       this.stop.signal.removeEventListener('abort', cut)
     }
   }
-
-  /** Hands a batch to the handler; false when the subscription stopped meanwhile. */
-  private async deliver(
-    batch: readonly EventWithVersion[],
-    cursor: string | undefined,
-    version: Version | undefined,
-  ): Promise<boolean> {
-    if (this.stop.signal.aborted) return false
-    this.delivering = true
-    try {
-      await this.config.handler(batch)
-    } catch (error) {
-      throw new HandlerFailure(error)
-    } finally {
-      this.delivering = false
-    }
-    this.cursor = cursor
-    this.cursorVersion = version
-    return !this.stop.signal.aborted
-  }
 }
-
-class HandlerFailure extends Error {
-  constructor(cause: unknown) {
-    super(`${CLIENT} subscribe: the handler threw; the subscription ended`, { cause })
-  }
-}
-
-type ConnectionOutcome =
-  | { readonly kind: 'healthy-end' }
-  | {
-      readonly kind: 'transient'
-      readonly error: SyncKitError
-      readonly retryAfterMs: number | undefined
-    }
-  | { readonly kind: 'fatal'; readonly error: unknown }
 
 function protocolProblem(message: string): SyncKitError<'protocol'> {
   return new SyncKitError('protocol', `${CLIENT} subscribe: ${message}`, {})

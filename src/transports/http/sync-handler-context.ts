@@ -1,5 +1,5 @@
 import type { Clock } from '../../types/index.js'
-import type { SyncServer } from '../../server/index.js'
+import type { LiveSlots, SyncServer } from '../../server/index.js'
 import type { BodyBudget } from './body-budget.js'
 import type { SyncLogEntry, SyncLogger } from './logger.js'
 import type { StoreHealth } from './store-health.js'
@@ -16,10 +16,8 @@ export interface HandlerContext {
   readonly clock: Clock
   /** Ends each open stream; emptied by the handler's `close()`. */
   readonly streams: Set<() => void>
-  /** Most streams open at once. */
-  readonly maxStreams: number
-  /** Streams open or opening (taken before the first await, so the limit is exact). */
-  readonly streamSlots: { taken: number }
+  /** Live subscriptions open or opening, of every wire, and their limit (`maxStreams`). */
+  readonly streamSlots: LiveSlots
   /** The global budget of request-body bytes. */
   readonly budget: BodyBudget
   /** The store's write health, for `/v1/health`. */
@@ -49,7 +47,12 @@ export function createLogWriter(
     const status = entry.status ?? 500
     const record: SyncLogEntry = {
       ...entry,
-      level: status >= 500 || entry.level === 'error' ? 'error' : status >= 400 ? 'warn' : 'info',
+      level:
+        status >= 500 || entry.level === 'error'
+          ? 'error'
+          : status >= 400 || entry.level === 'warn'
+            ? 'warn'
+            : 'info',
       time: new Date(clock.now()).toISOString(),
       method: request.method,
       path: safePath(request.url),

@@ -1,4 +1,5 @@
-import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
+import { toWireError } from '../../core/wire-error.js'
+import { SyncKitError } from '../../errors/sync-kit-error.js'
 import { JSON_CONTENT_TYPE, statusForError } from './protocol.js'
 import type { WireErrorBody } from './protocol.js'
 
@@ -75,25 +76,9 @@ export function errorPayload(error: unknown, status: number): WireErrorBody {
   if (error instanceof MethodNotAllowed) {
     return { error: { code: 'protocol', message: error.message } }
   }
-  if (!isSyncKitError(error) || error.code === 'internal' || (status >= 500 && status !== 503)) {
-    return {
-      error: {
-        code: 'internal',
-        message: `${COMPONENT} internal error; the server log has the details`,
-      },
-    }
-  }
-  const details: Record<string, string | number> = {}
-  for (const [key, value] of Object.entries(error.details as Record<string, unknown>)) {
-    if (typeof value === 'string' || typeof value === 'number') details[key] = value
-  }
-  return {
-    error: {
-      code: error.code === 'closed' || error.code === 'aborted' ? 'unavailable' : error.code,
-      message: withComponent(error.message),
-      ...(Object.keys(details).length > 0 ? { details } : {}),
-    },
-  }
+  // Other 5xx (a timeout, an unknown failure) reveal nothing either.
+  if (status >= 500 && status !== 503) return toWireError(undefined, COMPONENT)
+  return toWireError(error, COMPONENT)
 }
 
 /** `Retry-After` seconds of the handler's own refusals (a limit knows how long it lasts). */
@@ -128,10 +113,4 @@ export function errorResponse(error: unknown): Response {
   const headers: Record<string, string> =
     status === 503 ? { 'retry-after': String(retryAfter ?? 1) } : {}
   return json(status, errorPayload(error, status), headers)
-}
-
-/** Tags a message with the server component unless another component already tagged it. */
-function withComponent(message: string): string {
-  if (/^\[sync-kit\] \[[^\]]+\] /.test(message)) return message
-  return `${COMPONENT} ${message.replace(/^\[sync-kit\] /, '')}`
 }

@@ -1,4 +1,4 @@
-import { wireJson } from '../../server/index.js'
+import { pageBody } from '../../server/index.js'
 import type { Filter, Version } from '../../types/index.js'
 import type { HandlerContext, RequestContext } from './sync-handler-context.js'
 import { invalidArgument, json } from './sync-handler-errors.js'
@@ -89,15 +89,7 @@ export async function pull(
     signal: request.signal,
   })
   ctx.log.events = page.events.length
-  const last = page.events.at(-1)
-  const tail = JSON.stringify({
-    hasMore: page.hasMore,
-    ...(last === undefined ? {} : { nextSince: last.version.toString() }),
-    epoch: page.epoch,
-  })
-  // The events are already JSON: splice them in rather than serialise them again.
-  const events = (page.json ?? page.events.map(wireJson)).join(',')
-  return new Response(`{"events":[${events}],${tail.slice(1)}`, {
+  return new Response(pageBody(page), {
     status: 200,
     headers: { 'content-type': JSON_CONTENT_TYPE, 'cache-control': 'no-store' },
   })

@@ -26,7 +26,8 @@ export async function stream(
   context: HandlerContext,
   ctx: RequestContext,
 ): Promise<Response> {
-  const { heartbeatMs, clock, streams, streamSlots, maxStreams } = context
+  const { heartbeatMs, clock, streams, streamSlots } = context
+  const maxStreams = streamSlots.max
   // The slot is taken before the first await, so concurrent requests cannot pass the limit.
   if (streamSlots.taken >= maxStreams) {
     throw limitReached(

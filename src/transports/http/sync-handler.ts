@@ -2,7 +2,13 @@ import { isEventStore } from '../../core/store-shape.js'
 import { integerOption } from '../../core/options.js'
 import { resolveTimers } from '../../core/timers.js'
 import { SyncKitError } from '../../errors/sync-kit-error.js'
-import { createAccessPolicy, createSyncServer, loadOrCreateEpoch } from '../../server/index.js'
+import {
+  createAccessPolicy,
+  createAuthenticator,
+  createSyncServer,
+  loadOrCreateEpoch,
+} from '../../server/index.js'
+import type { SyncEndpoint } from '../../server/index.js'
 import { BodyBudget } from './body-budget.js'
 import { StoreHealth } from './store-health.js'
 import { PROTOCOL_PREFIX, ROUTES } from './protocol.js'
@@ -69,6 +75,12 @@ export interface SyncHandler {
    * not close the store. Idempotent.
    */
   close(): Promise<void>
+  /**
+   * The remote this handler serves, for a second wire on the same server: the server core, the
+   * same `authorize`/`tenantOf`, limits, live-subscription slots, body budget, health and log
+   * (`sync-kit/ws/node` maps WebSocket messages onto it).
+   */
+  readonly endpoint: SyncEndpoint
 }
 
 /**
@@ -129,19 +141,20 @@ export function createSyncHandler<TPrincipal = unknown>(
     )
   }
   const generateEpoch = options.generateEpoch ?? ((): string => crypto.randomUUID())
+  const access = createAccessPolicy({
+    maxBatchEvents: options.maxBatchEvents,
+    maxEventBytes: options.maxEventBytes,
+    pageLimit: options.pageLimit,
+    maxPageLimit: options.maxPageLimit,
+    maxPageBytes: options.maxPageBytes,
+    requireTenant: options.requireTenant,
+    maxDriftMs: options.maxDriftMs,
+    clock,
+    component: name,
+  })
   const server = createSyncServer({
     store,
-    access: createAccessPolicy({
-      maxBatchEvents: options.maxBatchEvents,
-      maxEventBytes: options.maxEventBytes,
-      pageLimit: options.pageLimit,
-      maxPageLimit: options.maxPageLimit,
-      maxPageBytes: options.maxPageBytes,
-      requireTenant: options.requireTenant,
-      maxDriftMs: options.maxDriftMs,
-      clock,
-      component: name,
-    }),
+    access,
     component: name,
     epoch: options.epoch ?? (() => loadOrCreateEpoch(store, generateEpoch, name)),
     ...(options.timers === undefined ? {} : { timers: options.timers }),
@@ -166,8 +179,10 @@ export function createSyncHandler<TPrincipal = unknown>(
     heartbeatMs: integerOption(options.heartbeatMs, DEFAULT_HEARTBEAT_MS, 'heartbeatMs', name),
     clock,
     streams: new Set(),
-    maxStreams: integerOption(options.maxStreams, DEFAULT_MAX_STREAMS, 'maxStreams', name),
-    streamSlots: { taken: 0 },
+    streamSlots: {
+      max: integerOption(options.maxStreams, DEFAULT_MAX_STREAMS, 'maxStreams', name),
+      taken: 0,
+    },
     budget: new BodyBudget(
       bodyBudget(options.maxBufferedBodyBytes, Math.max(maxBodyBytes, maxDecompressedBytes)),
       integerOption(
@@ -183,6 +198,25 @@ export function createSyncHandler<TPrincipal = unknown>(
     writeLog: createLogWriter(options.logger, clock),
   }
   let closing = false
+  const authenticate = createAuthenticator({
+    authorize: options.authorize,
+    tenantOf: options.tenantOf,
+    component: name,
+  })
+  const endpoint: SyncEndpoint = {
+    server,
+    access,
+    authenticate,
+    liveSlots: context.streamSlots,
+    bodyBudget: context.budget,
+    heartbeatMs: context.heartbeatMs,
+    get closing() {
+      return closing
+    },
+    recordWrite: (error?: unknown) => context.health.recordWrite(error),
+    log: (request, started, entry) => context.writeLog(request, started, entry),
+    now: () => clock.now(),
+  }
 
   async function route(request: Request, log: LogDraft): Promise<Response> {
     let pathname: string
@@ -211,13 +245,7 @@ export function createSyncHandler<TPrincipal = unknown>(
     }
     if (path === ROUTES.health) return health(context)
 
-    const principal = (
-      options.authorize === undefined ? undefined : await options.authorize(request)
-    ) as TPrincipal
-    const tenant = options.tenantOf?.(principal)
-    if (tenant !== undefined && (typeof tenant !== 'string' || tenant === '')) {
-      throw new SyncKitError('internal', `${COMPONENT} tenantOf must return a non-empty string`, {})
-    }
+    const tenant = await authenticate(request)
     const ctx: RequestContext = { tenant, log }
     if (tenant !== undefined) log.tenant = tenant
 
@@ -249,6 +277,7 @@ export function createSyncHandler<TPrincipal = unknown>(
   }
 
   return Object.assign(handle, {
+    endpoint,
     notify: (): void => server.notify(),
     epoch: (): Promise<string> => server.epoch(),
     close: (): Promise<void> => {
