@@ -10,6 +10,12 @@
  * after the next successful sync, so re-subscribing follows the sync schedule (and its backoff
  * while the remote is down) instead of stacking a second backoff on the transport's.
  *
+ * A live subscription that reports a failure (`onError`) may have ended for good — a stream
+ * refused, or resumed into a new epoch of the remote — so the scheduler replaces it rather than
+ * waiting for the transport to reconnect it: it ends it, runs a sync soon (which notices an epoch
+ * change and pulls what the stream missed), and subscribes again after that good sync. While
+ * streams keep failing, the sync waits the scheduler's backoff (reset by a delivered batch).
+ *
  * @module
  */
 import { backoffDelay } from '../core/backoff.js'
@@ -25,15 +31,19 @@ export class Scheduler {
   #timer: unknown
   #subscription: Subscription | undefined
   #subscribing: AbortController | undefined
+  readonly #lost: () => void
+  #streamFailures = 0
 
   /**
    * @param ctx - the interval, backoff, random source, timers, transport, filters and `live`;
    * failures are emitted there as `error`.
    * @param sync - one sync (the manager's coalescing `sync()`).
+   * @param lost - called when the live stream failed (the remote may have been restored).
    */
-  constructor(ctx: SyncContext, sync: () => Promise<unknown>) {
+  constructor(ctx: SyncContext, sync: () => Promise<unknown>, lost: () => void = () => undefined) {
     this.#ctx = ctx
     this.#sync = sync
+    this.#lost = lost
   }
 
   /** True between {@link Scheduler.start} and {@link Scheduler.stop}. */
@@ -88,6 +98,15 @@ export class Scheduler {
     }
   }
 
+  /** Ends a failed stream, and syncs after the stream backoff; a good sync subscribes again. */
+  #replace(sub?: Subscription): void {
+    if (sub !== undefined) {
+      this.#subscription = undefined
+      void sub.unsubscribe().catch(() => undefined)
+    }
+    this.#schedule(this.#delay(++this.#streamFailures))
+  }
+
   #delay(attempt: number): number {
     return backoffDelay(attempt, this.#ctx.backoff, this.#ctx.random)
   }
@@ -100,15 +119,32 @@ export class Scheduler {
     const attempt = new AbortController()
     this.#subscribing = attempt
     const onError = (error: unknown): void => ctx.events.emit('error', error)
+    let sub: Subscription | undefined
+    let failed = false
+    const onStreamError = (error: unknown): void => {
+      onError(error)
+      if (failed) return
+      failed = true
+      this.#lost()
+      if (sub !== undefined && this.#subscription === sub) this.#replace(sub)
+    }
     try {
-      const sub = await subscribe(
+      sub = await subscribe(
         () => {
+          this.#streamFailures = 0
           if (this.#running) void this.#sync().catch(onError)
         },
-        { ...(ctx.filters ? { filters: ctx.filters } : {}), onError, signal: attempt.signal },
+        {
+          ...(ctx.filters ? { filters: ctx.filters } : {}),
+          onError: onStreamError,
+          signal: attempt.signal,
+        },
       )
-      if (this.#running && !attempt.signal.aborted) this.#subscription = sub
-      else await sub.unsubscribe()
+      if (this.#running && !attempt.signal.aborted && !failed) this.#subscription = sub
+      else {
+        await sub.unsubscribe()
+        if (failed) this.#replace()
+      }
     } catch (error) {
       // An attempt abandoned by stop() (e.g. its transport closed since) is not a failure.
       if (this.#running && !attempt.signal.aborted) onError(error)
