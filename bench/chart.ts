@@ -11,9 +11,16 @@ import type { BenchResults } from './run.js'
 import { formatMs } from './report.js'
 import type { ScalingOp, ScalingSeries } from './sections/scaling.js'
 
-const PANEL_W = 360
+/** Width of one chart panel. */
+export const PANEL_W = 360
 const PANEL_H = 280
-const MARGIN = { left: 64, right: 16, top: 40, bottom: 44 }
+/** Space around a panel's plot. */
+export const MARGIN: { left: number; right: number; top: number; bottom: number } = {
+  left: 64,
+  right: 16,
+  top: 40,
+  bottom: 44,
+}
 const LEGEND_H = 86
 
 const PANELS: readonly { readonly op: ScalingOp; readonly title: string }[] = [
@@ -37,11 +44,22 @@ function colourOf(name: string): string {
   return COLOURS.find(([match]) => name.startsWith(match))?.[1] ?? '#000000'
 }
 
-function escapeXml(text: string): string {
+/**
+ * Escapes text for SVG.
+ * @param text - the text.
+ * @returns the text with `&`, `<` and `>` escaped.
+ */
+export function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 }
 
-function decadesAround(min: number, max: number): number[] {
+/**
+ * The powers of ten that enclose a range, for log-scale grid lines.
+ * @param min - the smallest value (> 0).
+ * @param max - the largest value.
+ * @returns the decades from below `min` to above `max`.
+ */
+export function decadesAround(min: number, max: number): number[] {
   const lo = Math.floor(Math.log10(min))
   const hi = Math.ceil(Math.log10(max))
   const out: number[] = []
@@ -55,6 +73,64 @@ function countLabel(n: number): string {
   return String(n)
 }
 
+/**
+ * The opening of a chart panel: its group, moved to `(x0, y0)`, and its title; for a panel with
+ * nothing to draw, also "not measured" and the group's end.
+ * @param x0 - left edge.
+ * @param y0 - top edge.
+ * @param title - the panel's title.
+ * @param panelH - the panel's height.
+ * @param measured - whether there are points to draw.
+ * @returns SVG elements.
+ */
+export function panelOpen(
+  x0: number,
+  y0: number,
+  title: string,
+  panelH: number,
+  measured: boolean,
+): string[] {
+  const parts = [
+    `<g transform="translate(${x0},${y0})">`,
+    `<text x="${MARGIN.left + (PANEL_W - MARGIN.left - MARGIN.right) / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(title)}</text>`,
+  ]
+  if (!measured) {
+    parts.push(
+      `<text x="${PANEL_W / 2}" y="${panelH / 2}" text-anchor="middle" font-size="12">not measured</text></g>`,
+    )
+  }
+  return parts
+}
+
+/**
+ * A panel's plot frame and the labelled grid lines of its log-scale y axis.
+ * @param ys - the y values of the grid lines (decades).
+ * @param py - maps a y value to the SVG y coordinate.
+ * @param w - the plot's width.
+ * @param h - the plot's height.
+ * @param label - a grid line's label.
+ * @returns SVG elements.
+ */
+export function logYGrid(
+  ys: readonly number[],
+  py: (y: number) => number,
+  w: number,
+  h: number,
+  label: (y: number) => string,
+): string[] {
+  const parts = [
+    `<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${w}" height="${h}" fill="#ffffff" stroke="#333333"/>`,
+  ]
+  for (const y of ys) {
+    const yy = py(y).toFixed(1)
+    parts.push(
+      `<line x1="${MARGIN.left}" x2="${MARGIN.left + w}" y1="${yy}" y2="${yy}" stroke="#dddddd"/>`,
+      `<text x="${MARGIN.left - 6}" y="${yy}" dy="4" text-anchor="end" font-size="11">${escapeXml(label(y))}</text>`,
+    )
+  }
+  return parts
+}
+
 function panel(
   x0: number,
   y0: number,
@@ -63,16 +139,8 @@ function panel(
   sizes: readonly number[],
 ): string {
   const points = series.flatMap((s) => s.points)
-  const parts: string[] = [
-    `<g transform="translate(${x0},${y0})">`,
-    `<text x="${MARGIN.left + (PANEL_W - MARGIN.left - MARGIN.right) / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(title)}</text>`,
-  ]
-  if (points.length === 0) {
-    parts.push(
-      `<text x="${PANEL_W / 2}" y="${PANEL_H / 2}" text-anchor="middle" font-size="12">not measured</text></g>`,
-    )
-    return parts.join('\n')
-  }
+  const parts = panelOpen(x0, y0, title, PANEL_H, points.length > 0)
+  if (points.length === 0) return parts.join('\n')
   const xs = decadesAround(Math.min(...sizes), Math.max(...sizes))
   const ys = decadesAround(
     Math.min(...points.map((p) => p.ms)),
@@ -86,16 +154,7 @@ function panel(
     MARGIN.left + (xMax === xMin ? w / 2 : ((Math.log10(n) - xMin) / (xMax - xMin)) * w)
   const py = (ms: number): number =>
     MARGIN.top + h - (yMax === yMin ? h / 2 : ((Math.log10(ms) - yMin) / (yMax - yMin)) * h)
-  parts.push(
-    `<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${w}" height="${h}" fill="#ffffff" stroke="#333333"/>`,
-  )
-  for (const y of ys) {
-    const yy = py(y).toFixed(1)
-    parts.push(
-      `<line x1="${MARGIN.left}" x2="${MARGIN.left + w}" y1="${yy}" y2="${yy}" stroke="#dddddd"/>`,
-      `<text x="${MARGIN.left - 6}" y="${yy}" dy="4" text-anchor="end" font-size="11">${escapeXml(formatMs(y).replace(/\.0+ /, ' '))}</text>`,
-    )
-  }
+  parts.push(...logYGrid(ys, py, w, h, (ms) => formatMs(ms).replace(/\.0+ /, ' ')))
   for (const x of xs) {
     const xx = px(x).toFixed(1)
     parts.push(

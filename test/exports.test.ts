@@ -34,6 +34,7 @@ const ADAPTER_ONLY = [
   'deepFreeze',
   'eventsEqual',
   'groupFilters',
+  'includeTombstones',
   'integerOption',
   'jsonEqual',
   'relate',

@@ -7,7 +7,8 @@
  *   {@link canonicalJson}, {@link jsonEqual}, {@link deepFreeze}, {@link EVENT_FIELD_MAX_LENGTH},
  *   {@link EVENT_JSON_MAX_DEPTH}.
  * - Filters and page sizes: {@link compileFilters}, {@link groupFilters},
- *   {@link compileFilterGroups}, {@link STANDARD_FILTER_KEYS}, {@link validateLimit}.
+ *   {@link compileFilterGroups}, {@link includeTombstones} (a `type` filter matches deletes),
+ *   {@link STANDARD_FILTER_KEYS}, {@link validateLimit}.
  * - Checkpoints: {@link checkCheckpointKey}, {@link checkCheckpointValue},
  *   {@link checkBatchCheckpoint}.
  * - Options, time and retries: {@link integerOption}, {@link resolveTimers},
@@ -42,6 +43,7 @@ export {
   compileFilterGroups,
   compileFilters,
   groupFilters,
+  includeTombstones,
   validateLimit,
 } from '../core/filters.js'
 export type { FilterGroups } from '../core/filters.js'

@@ -8,6 +8,7 @@ import {
   DEFAULT_HOST,
   DEFAULT_PORT,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  EPOCH_USAGE,
   MAX_CLI_DURATION_MS,
   SERVE_USAGE,
   parseCliArgs,
@@ -143,5 +144,73 @@ describe('parseCliArgs', () => {
       MAX_CLI_DURATION_MS,
     )
     expect(options(['--heartbeat', '1']).heartbeatMs).toBe(1)
+  })
+
+  it('reads the limit flags into the options they set, and leaves them out when not given', () => {
+    const command = parseCliArgs([
+      'serve',
+      '--max-connections',
+      '200',
+      '--max-streams=50',
+      '--headers-timeout',
+      '2000',
+      '--request-timeout',
+      '30000',
+      '--body-timeout',
+      '0',
+      '--body-budget',
+      String(32 * 1024 * 1024),
+      '--max-drift',
+      '0',
+    ])
+    expect(command).toMatchObject({
+      kind: 'serve',
+      options: {
+        maxConnections: 200,
+        maxStreams: 50,
+        headersTimeoutMs: 2000,
+        requestTimeoutMs: 30_000,
+        bodyIdleTimeoutMs: 0,
+        maxBufferedBodyBytes: 32 * 1024 * 1024,
+        maxDriftMs: 0,
+      },
+    })
+    const bare = parseCliArgs(['serve'])
+    if (bare.kind !== 'serve') throw new Error('expected serve')
+    expect(Object.keys(bare.options)).not.toContain('maxConnections')
+    for (const flag of ['--max-connections', '--max-streams', '--headers-timeout']) {
+      expect(SERVE_USAGE).toContain(flag)
+    }
+    for (const flag of ['--request-timeout', '--body-timeout', '--body-budget', '--max-drift']) {
+      expect(SERVE_USAGE).toContain(flag)
+    }
+  })
+
+  it.each([
+    ['max-connections', '0'],
+    ['max-streams', '-1'],
+    ['headers-timeout', '0'],
+    ['request-timeout', String(MAX_CLI_DURATION_MS + 1)],
+    ['body-timeout', '1.5'],
+    ['body-budget', '1024'],
+    ['max-drift', 'five'],
+  ])('rejects the limit --%s=%j with a usage error naming it', (flag, value) => {
+    expect(rejectedArgument(['serve', `--${flag}=${value}`])).toBe(flag)
+  })
+
+  it('reads the epoch command: --db and --renew, its own help, and no :memory:', () => {
+    expect(parseCliArgs(['epoch'])).toEqual({
+      kind: 'epoch',
+      options: { db: DEFAULT_DB_PATH, renew: false },
+    })
+    expect(parseCliArgs(['epoch', '--db', 'x.db', '--renew'])).toEqual({
+      kind: 'epoch',
+      options: { db: 'x.db', renew: true },
+    })
+    expect(parseCliArgs(['epoch', '--help'])).toEqual({ kind: 'help', text: EPOCH_USAGE })
+    expect(rejectedArgument(['epoch', '--db', ':memory:'])).toBe('db')
+    expect(rejectedArgument(['epoch', '--port', '1'])).toBe('port')
+    expect(rejectedArgument(['epoch', 'extra'])).toBe('command')
+    expect(CLI_USAGE).toContain('epoch')
   })
 })

@@ -15,6 +15,19 @@
 import { parseArgs } from 'node:util'
 
 import { SyncKitError } from '../errors/sync-kit-error.js'
+import {
+  DEFAULT_BODY_BUDGET_WAIT_MS,
+  DEFAULT_MAX_BUFFERED_BODY_BYTES,
+  DEFAULT_MAX_DECOMPRESSED_BYTES,
+  DEFAULT_MAX_STREAMS,
+  DEFAULT_SERVER_MAX_DRIFT_MS,
+} from '../transports/http/index.js'
+import {
+  DEFAULT_BODY_IDLE_TIMEOUT_MS,
+  DEFAULT_HEADERS_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+} from '../transports/http/node.js'
 
 /** Default `--db`: `sync.db` in the working directory. */
 export const DEFAULT_DB_PATH = 'sync.db'
@@ -26,8 +39,14 @@ export const DEFAULT_HOST = '127.0.0.1'
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000
 /** Default `--heartbeat`: 15 000 ms between keep-alive comments on idle live streams. */
 export const DEFAULT_CLI_HEARTBEAT_MS = 15_000
-/** Longest accepted `--shutdown-timeout` and `--heartbeat`: one hour. */
+/** Longest accepted `--shutdown-timeout`, `--heartbeat` and the other timeouts: one hour. */
 export const MAX_CLI_DURATION_MS = 3_600_000
+/** Largest `--max-connections` and `--max-streams`. */
+export const MAX_CLI_COUNT = 1_000_000
+/** Largest `--max-drift`: one year. */
+export const MAX_CLI_DRIFT_MS: number = 365 * 24 * 3_600_000
+/** Largest `--body-budget`: 1 TiB. */
+export const MAX_CLI_BODY_BUDGET_BYTES: number = 2 ** 40
 
 /** The log levels of `--log-level`, least severe first. */
 export const LOG_LEVELS: readonly ['info', 'warn', 'error'] = ['info', 'warn', 'error']
@@ -44,6 +63,7 @@ export const CLI_USAGE = `Usage: sync-kit <command> [flags]
 
 Commands:
   serve            run the sync-kit HTTP sync server on a SQLite database
+  epoch            print the epoch of a database, or give a restored one a new epoch
 
 Flags:
   -h, --help       show this help (sync-kit serve --help: the serve flags)
@@ -73,6 +93,20 @@ Flags:
                             survives process crashes              (default: full)
   --log-level info|warn|error
                             least severe log records written      (default: info)
+
+Limits (each refusal is logged; see docs/server.md):
+  --max-connections N       open connections; more are closed at once
+                                                                  (default: ${DEFAULT_MAX_CONNECTIONS})
+  --max-streams N           open live streams; more get 503 + Retry-After (default: ${DEFAULT_MAX_STREAMS})
+  --headers-timeout MS      time to send the request headers, then 408 (default: ${DEFAULT_HEADERS_TIMEOUT_MS})
+  --request-timeout MS      time to send a whole request, then 408 (default: ${DEFAULT_REQUEST_TIMEOUT_MS})
+  --body-timeout MS         silence allowed while a body arrives, then 408; 0: none
+                                                                  (default: ${DEFAULT_BODY_IDLE_TIMEOUT_MS})
+  --body-budget BYTES       request-body bytes held at once across all pushes; a push past it
+                            waits up to ${DEFAULT_BODY_BUDGET_WAIT_MS} ms, then 503 (at least ${DEFAULT_MAX_DECOMPRESSED_BYTES})
+                                                                  (default: ${DEFAULT_MAX_BUFFERED_BODY_BYTES})
+  --max-drift MS            refuse (422 clock-drift) events stamped further ahead of this
+                            server's clock; 0: no bound           (default: ${DEFAULT_SERVER_MAX_DRIFT_MS})
   -h, --help                show this help
 
 Logs: one JSON object per line; info on stdout, warn and error on stderr. The first line,
@@ -83,6 +117,22 @@ signal exits at once with code 1.
 
 The server has no authentication: keep it on 127.0.0.1 or behind a proxy that authenticates, or
 embed createSyncHandler with authorize/tenantOf (see docs/server.md).`
+
+/** The help text of `sync-kit epoch --help`. */
+// eslint-disable-next-line @typescript-eslint/no-inferrable-types
+export const EPOCH_USAGE: string = `Usage: sync-kit epoch [--db PATH] [--renew]
+
+Prints the epoch (the id of the log) of a sync server's SQLite database as one JSON line. With
+--renew, gives the database a new epoch first: do this after restoring it from a backup, while no
+server runs on it. Clients then see a new log, pull it from the start and push again what the
+backup lacks (see docs/server.md, "Restoring a backup").
+
+Flags:
+  --db PATH    the SQLite database file; it must exist       (default: ${DEFAULT_DB_PATH})
+  --renew      replace the epoch with a new random one
+  -h, --help   show this help
+
+Exit codes: 0 success, 1 the database cannot be opened or written, 2 bad command line.`
 
 /** The options of `sync-kit serve`, with defaults filled in. */
 export interface ServeCommandOptions {
@@ -102,6 +152,28 @@ export interface ServeCommandOptions {
   readonly synchronous: 'full' | 'normal'
   /** Least severe level written. @defaultValue `'info'` */
   readonly logLevel: LogLevel
+  /** `--max-connections`. @defaultValue `serve`'s `maxConnections` (absent: the library's) */
+  readonly maxConnections?: number
+  /** `--max-streams`. @defaultValue `createSyncHandler`'s `maxStreams` */
+  readonly maxStreams?: number
+  /** `--headers-timeout`, ms. @defaultValue `serve`'s `headersTimeoutMs` */
+  readonly headersTimeoutMs?: number
+  /** `--request-timeout`, ms. @defaultValue `serve`'s `requestTimeoutMs` */
+  readonly requestTimeoutMs?: number
+  /** `--body-timeout`, ms; 0 turns it off. @defaultValue `serve`'s `bodyIdleTimeoutMs` */
+  readonly bodyIdleTimeoutMs?: number
+  /** `--body-budget`, bytes. @defaultValue `createSyncHandler`'s `maxBufferedBodyBytes` */
+  readonly maxBufferedBodyBytes?: number
+  /** `--max-drift`, ms; 0 turns it off. @defaultValue `createSyncHandler`'s `maxDriftMs` */
+  readonly maxDriftMs?: number
+}
+
+/** The options of `sync-kit epoch`. */
+export interface EpochCommandOptions {
+  /** The SQLite database path. @defaultValue {@link DEFAULT_DB_PATH} */
+  readonly db: string
+  /** Give the database a new epoch. @defaultValue false */
+  readonly renew: boolean
 }
 
 /** What the command line asks for. */
@@ -109,6 +181,7 @@ export type CliCommand =
   | { readonly kind: 'help'; readonly text: string }
   | { readonly kind: 'version' }
   | { readonly kind: 'serve'; readonly options: ServeCommandOptions }
+  | { readonly kind: 'epoch'; readonly options: EpochCommandOptions }
 
 /**
  * Parses the `sync-kit` command line strictly.
@@ -127,6 +200,7 @@ export type CliCommand =
 export function parseCliArgs(argv: readonly string[]): CliCommand {
   const [first, ...rest] = argv
   if (first === 'serve') return parseServe(rest)
+  if (first === 'epoch') return parseEpoch(rest)
   const { values, positionals } = strictParse(argv, {
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean', short: 'v' },
@@ -138,7 +212,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
     'invalid-argument',
     command === undefined
       ? `${COMPONENT} no command given; run "sync-kit serve" (see sync-kit --help)`
-      : `${COMPONENT} unknown command ${JSON.stringify(command.slice(0, 40))}; the command is "serve" (see sync-kit --help)`,
+      : `${COMPONENT} unknown command ${JSON.stringify(command.slice(0, 40))}; the commands are "serve" and "epoch" (see sync-kit --help)`,
     { argument: 'command' },
   )
 }
@@ -153,6 +227,13 @@ function parseServe(argv: readonly string[]): CliCommand {
     heartbeat: { type: 'string' },
     synchronous: { type: 'string' },
     'log-level': { type: 'string' },
+    'max-connections': { type: 'string' },
+    'max-streams': { type: 'string' },
+    'headers-timeout': { type: 'string' },
+    'request-timeout': { type: 'string' },
+    'body-timeout': { type: 'string' },
+    'body-budget': { type: 'string' },
+    'max-drift': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   })
   if (values.help === true) return { kind: 'help', text: SERVE_USAGE }
@@ -196,8 +277,54 @@ function parseServe(argv: readonly string[]): CliCommand {
       ),
       synchronous: oneOf(values, 'synchronous', SYNCHRONOUS_MODES, 'full'),
       logLevel: oneOf(values, 'log-level', LOG_LEVELS, 'info'),
+      ...limit(values, 'max-connections', 'maxConnections', 1, MAX_CLI_COUNT),
+      ...limit(values, 'max-streams', 'maxStreams', 1, MAX_CLI_COUNT),
+      ...limit(values, 'headers-timeout', 'headersTimeoutMs', 1, MAX_CLI_DURATION_MS),
+      ...limit(values, 'request-timeout', 'requestTimeoutMs', 1, MAX_CLI_DURATION_MS),
+      ...limit(values, 'body-timeout', 'bodyIdleTimeoutMs', 0, MAX_CLI_DURATION_MS),
+      ...limit(
+        values,
+        'body-budget',
+        'maxBufferedBodyBytes',
+        DEFAULT_MAX_DECOMPRESSED_BYTES,
+        MAX_CLI_BODY_BUDGET_BYTES,
+      ),
+      ...limit(values, 'max-drift', 'maxDriftMs', 0, MAX_CLI_DRIFT_MS),
     },
   }
+}
+
+function parseEpoch(argv: readonly string[]): CliCommand {
+  const { values, positionals } = strictParse(argv, {
+    db: { type: 'string' },
+    renew: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  })
+  if (values.help === true) return { kind: 'help', text: EPOCH_USAGE }
+  const stray = positionals[0]
+  if (stray !== undefined) {
+    throw usage('command', `unexpected argument ${JSON.stringify(stray.slice(0, 40))}`, 'epoch')
+  }
+  const db = stringFlag(values, 'db') ?? DEFAULT_DB_PATH
+  if (db === '' || db === ':memory:') {
+    throw usage('db', '--db needs the path of an existing database file', 'epoch')
+  }
+  return { kind: 'epoch', options: { db, renew: values.renew === true } }
+}
+
+/**
+ * A limit flag, as the option it sets: absent when the flag is, so the library's default
+ * applies (and stays in one place).
+ */
+function limit<const K extends keyof ServeCommandOptions>(
+  values: ParsedValues,
+  flag: string,
+  key: K,
+  min: number,
+  max: number,
+): Partial<Record<K, number>> {
+  if (stringFlag(values, flag) === undefined) return {}
+  return { [key]: integerFlag(values, flag, 0, min, max) } as Partial<Record<K, number>>
 }
 
 type ParsedValues = Record<string, string | boolean | (string | boolean)[] | undefined>
@@ -270,10 +397,14 @@ function oneOf<const T extends string>(
   return raw as T
 }
 
-function usage(argument: string, problem: string): SyncKitError<'invalid-argument'> {
+function usage(
+  argument: string,
+  problem: string,
+  command = 'serve',
+): SyncKitError<'invalid-argument'> {
   return new SyncKitError(
     'invalid-argument',
-    `${COMPONENT} ${problem}; see sync-kit serve --help`,
+    `${COMPONENT} ${problem}; see sync-kit ${command} --help`,
     {
       argument,
     },

@@ -1,6 +1,6 @@
 /**
  * The `sync-kit` command, independent of the process: parses the command line, prints help or
- * the version, or runs `serve`. `main.ts` wires it to `process`.
+ * the version, or runs `serve` or `epoch`. `main.ts` wires it to `process`.
  *
  * @example
  * ```ts
@@ -22,6 +22,7 @@ import { parseCliArgs } from './cli-args.js'
 import type { CliCommand } from './cli-args.js'
 import { createCliLog, errorFields } from './json-log.js'
 import type { CliOutput } from './json-log.js'
+import { runEpoch } from './epoch-command.js'
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, runServe } from './serve-command.js'
 import type { ServeDependencies } from './serve-command.js'
 
@@ -64,6 +65,10 @@ export async function runCli(argv: readonly string[], env: CliEnvironment): Prom
   if (command.kind === 'version') {
     env.stdout(env.version)
     return EXIT_OK
+  }
+  if (command.kind === 'epoch') {
+    const log = createCliLog({ stdout: env.stdout, stderr: env.stderr })
+    return runEpoch(command.options, { log, ...(env.cwd === undefined ? {} : { cwd: env.cwd }) })
   }
   const log = createCliLog({
     stdout: env.stdout,

@@ -159,6 +159,11 @@ export async function runServe(
         basePath: options.basePath,
         heartbeatMs: options.heartbeatMs,
         logger: log.request,
+        ...defined({
+          maxStreams: options.maxStreams,
+          maxBufferedBodyBytes: options.maxBufferedBodyBytes,
+          maxDriftMs: options.maxDriftMs,
+        }),
       })
       // Reads or creates the epoch now, atomically (servers started together on a new file agree
       // on one), and writes to the file, so that a database SQLite can only read fails the start
@@ -170,6 +175,15 @@ export async function runServe(
         host: options.host,
         closeTimeoutMs: options.shutdownTimeoutMs,
         onError: (error) => log.error('request failed', errorFields(error)),
+        // Requests refused before the handler (parser errors, timeouts, dropped connections, a
+        // shutdown under way) are logged as `request` records too.
+        logger: log.request,
+        ...defined({
+          maxConnections: options.maxConnections,
+          headersTimeoutMs: options.headersTimeoutMs,
+          requestTimeoutMs: options.requestTimeoutMs,
+          bodyIdleTimeoutMs: options.bodyIdleTimeoutMs,
+        }),
       })
     } catch (error) {
       log.error('start failed', { ...errorFields(error), db })
@@ -229,6 +243,18 @@ export async function runServe(
   } finally {
     unsubscribe()
   }
+}
+
+/** The given limits only: absent flags leave the library's defaults (their one home). */
+function defined<T extends Record<string, number | undefined>>(
+  values: T,
+): { [K in keyof T]?: number } {
+  const out: { [K in keyof T]?: number } = {}
+  for (const key of Object.keys(values) as (keyof T)[]) {
+    const value = values[key]
+    if (value !== undefined) out[key] = value
+  }
+  return out
 }
 
 async function closeStore(store: SqliteStore, log: CliLog): Promise<boolean> {

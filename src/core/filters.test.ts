@@ -2,7 +2,13 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { isSyncKitError } from '../errors/sync-kit-error.js'
 import type { Event, Filter } from '../types/index.js'
-import { compileFilters, groupFilters, validateLimit } from './filters.js'
+import {
+  TOMBSTONE_EVENT_TYPE,
+  compileFilters,
+  groupFilters,
+  includeTombstones,
+  validateLimit,
+} from './filters.js'
 
 function ev(type: string, aggregateId: string, tenant?: string): Event {
   return tenant === undefined
@@ -104,6 +110,50 @@ describe('compileFilters', () => {
     expect(error.code).toBe('invalid-argument')
     expect(error.details).toEqual({ argument: 'filters' })
     expect(error.message).toMatch(/^\[sync-kit\] \[memory\] filter/)
+  })
+})
+
+describe('the delete rule: a type filter also matches tombstones', () => {
+  const tombstone = (aggregateId: string, tenant?: string): Event =>
+    ev(TOMBSTONE_EVENT_TYPE, aggregateId, tenant)
+
+  it('Given a type filter, When a tombstone of any aggregate is matched, Then it passes; tenant and aggregate filters still apply to it', () => {
+    const byType = compileFilters([{ key: 'type', value: 'A' }], 'test')
+    expect(byType(tombstone('x'))).toBe(true)
+    expect(byType(ev('B', 'x'))).toBe(false)
+    const inTenant = compileFilters(
+      [
+        { key: 'type', value: 'A' },
+        { key: 'tenant', value: 't1' },
+      ],
+      'test',
+    )
+    expect(inTenant(tombstone('x', 't1'))).toBe(true)
+    expect(inTenant(tombstone('x', 't2'))).toBe(false)
+    expect(inTenant(tombstone('x'))).toBe(false)
+    const ofAggregate = compileFilters(
+      [
+        { key: 'type', value: 'A' },
+        { key: 'aggregate_id', value: 'y' },
+      ],
+      'test',
+    )
+    expect(ofAggregate(tombstone('y'))).toBe(true)
+    expect(ofAggregate(tombstone('x'))).toBe(false)
+    expect(compileFilters([{ key: 'tenant', value: 't1' }], 'test')(tombstone('x', 't2'))).toBe(
+      false,
+    )
+  })
+
+  it('includeTombstones adds the tombstone type to a type group only, once', () => {
+    expect(includeTombstones(undefined)).toBeUndefined()
+    const tenantOnly = groupFilters([{ key: 'tenant', value: 't1' }], 'test')
+    expect(includeTombstones(tenantOnly)).toBe(tenantOnly)
+    expect(includeTombstones(groupFilters([{ key: 'type', value: 'A' }], 'test'))).toEqual({
+      type: ['A', TOMBSTONE_EVENT_TYPE],
+    })
+    const already = groupFilters([{ key: 'type', value: TOMBSTONE_EVENT_TYPE }], 'test')
+    expect(includeTombstones(already)).toEqual({ type: [TOMBSTONE_EVENT_TYPE] })
   })
 })
 

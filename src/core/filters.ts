@@ -2,6 +2,21 @@ import { SyncKitError } from '../errors/sync-kit-error.js'
 import { describe } from './json-value.js'
 import type { Event, Filter } from '../types/index.js'
 
+/**
+ * The event type of a delete: an event of this type marks its aggregate as deleted. Projections
+ * and the built-in resolvers recognise it; the log keeps it like any other event, and a `type`
+ * filter always matches it too (see {@link Filter}), so deletes reach every replica that holds
+ * the aggregate, whatever types it syncs.
+ *
+ * @example
+ * ```ts
+ * import { TOMBSTONE_EVENT_TYPE } from 'sync-kit'
+ *
+ * const deletes = await store.load(null, { filters: [{ key: 'type', value: TOMBSTONE_EVENT_TYPE }] })
+ * ```
+ */
+export const TOMBSTONE_EVENT_TYPE = 'sync-kit:tombstone'
+
 /** The filter keys every sync-kit store and transport supports. */
 export const STANDARD_FILTER_KEYS: readonly ['type', 'tenant', 'aggregate_id'] = [
   'type',
@@ -81,9 +96,33 @@ export function groupFilters(
 }
 
 /**
+ * The groups a store must match for the caller's filters: a `type` group also accepts
+ * {@link TOMBSTONE_EVENT_TYPE}, so that a replica syncing some types still receives the deletes
+ * of the aggregates it holds (the delete rule of {@link Filter}); `tenant` and `aggregate_id`
+ * groups apply to tombstones as to any event. Every filter compiler applies it once: the
+ * predicate of {@link compileFilterGroups}, and each store's query builder on the groups it is
+ * given.
+ *
+ * @param groups - from {@link groupFilters}, or `undefined` for "no filter".
+ * @returns the same groups, with the tombstone type added to a `type` group that lacks it.
+ * @example
+ * ```ts
+ * import { groupFilters, includeTombstones } from 'sync-kit/adapter'
+ *
+ * includeTombstones(groupFilters([{ key: 'type', value: 'TodoAdded' }], 'my-store'))
+ * // { type: ['TodoAdded', 'sync-kit:tombstone'] }
+ * ```
+ */
+export function includeTombstones(groups: FilterGroups | undefined): FilterGroups | undefined {
+  const types = groups?.type
+  if (types === undefined || types.includes(TOMBSTONE_EVENT_TYPE)) return groups
+  return { ...groups, type: [...types, TOMBSTONE_EVENT_TYPE] }
+}
+
+/**
  * Compiles filters into a predicate on events: same key OR-ed, different keys AND-ed (see
  * {@link Filter}). The `tenant` key matches `metadata.tenant`; an event without a tenant never
- * matches a `tenant` filter.
+ * matches a `tenant` filter; a `type` filter also matches tombstones ({@link includeTombstones}).
  *
  * @param filters - the caller's filters; `undefined` or `[]` give a predicate that accepts
  * every event.
@@ -107,7 +146,8 @@ export function compileFilters(
 }
 
 /**
- * Compiles already grouped filters (from {@link groupFilters}) into a predicate on events.
+ * Compiles already grouped filters (from {@link groupFilters}) into a predicate on events; a
+ * `type` group also matches tombstones ({@link includeTombstones}).
  * @param groups - the groups, or `undefined` for "no filter".
  * @returns the predicate.
  * @example
@@ -119,7 +159,7 @@ export function compileFilters(
  */
 export function compileFilterGroups(groups: FilterGroups | undefined): (event: Event) => boolean {
   if (groups === undefined) return acceptAll
-  const type = matcher(groups.type)
+  const type = matcher(includeTombstones(groups)?.type)
   const tenant = matcher(groups.tenant)
   const aggregateId = matcher(groups.aggregateId)
   return (event) =>

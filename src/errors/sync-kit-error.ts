@@ -10,7 +10,8 @@
  *   version.
  * - `invalid-argument` — a bad argument (e.g. a non-positive `limit`).
  * - `unsupported-filter` — a filter key the adapter does not support.
- * - `clock-drift` — a remote HLC stamp is further ahead of the local wall clock than allowed.
+ * - `clock-drift` — a remote HLC stamp is further ahead of the local wall clock than allowed (a
+ *   server refuses such a pushed event, naming it in `eventId`).
  * - `clock-overflow` — the HLC counter or wall time is out of its representable range.
  * - `closed` — the store was closed.
  * - `transport-closed` — the transport was closed.
@@ -33,7 +34,13 @@ export interface SyncKitErrorDetails {
   'version-mismatch': { readonly expected?: string; readonly actual?: string }
   'invalid-argument': { readonly argument: string }
   'unsupported-filter': { readonly key: string }
-  'clock-drift': { readonly stamp: string; readonly driftMs: number; readonly maxDriftMs: number }
+  'clock-drift': {
+    readonly stamp: string
+    readonly driftMs: number
+    readonly maxDriftMs: number
+    /** The event carrying the stamp, when a server refused a push for it. */
+    readonly eventId?: string
+  }
   'clock-overflow': { readonly stamp?: string }
   closed: Record<string, never>
   'transport-closed': Record<string, never>

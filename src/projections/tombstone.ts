@@ -1,18 +1,9 @@
+import { TOMBSTONE_EVENT_TYPE } from '../core/filters.js'
 import { SyncKitError } from '../errors/sync-kit-error.js'
 import type { Event, EventMetadata, JsonValue } from '../types/index.js'
 
-/**
- * The event type of a delete: an event of this type marks its aggregate as deleted. Projections
- * and the built-in resolvers recognise it; the log keeps it like any other event.
- *
- * @example
- * ```ts
- * import { TOMBSTONE_EVENT_TYPE } from 'sync-kit'
- *
- * const deletes = await store.load(null, { filters: [{ key: 'type', value: TOMBSTONE_EVENT_TYPE }] })
- * ```
- */
-export const TOMBSTONE_EVENT_TYPE = 'sync-kit:tombstone'
+// The constant lives with the filters, whose contract it is part of (a `type` filter matches it).
+export { TOMBSTONE_EVENT_TYPE }
 
 /**
  * What happens when a delete and an edit of the same aggregate are concurrent (neither writer had

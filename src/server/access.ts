@@ -1,7 +1,8 @@
 import { validateEvent } from '../core/event-validation.js'
 import { integerOption } from '../core/options.js'
 import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
-import type { Event, Filter } from '../types/index.js'
+import type { Clock, Event, Filter } from '../types/index.js'
+import { Hlc } from '../versions/hlc.js'
 
 /**
  * Default {@link AccessPolicyOptions.maxBatchEvents}: 1000.
@@ -58,6 +59,20 @@ export const DEFAULT_PAGE_LIMIT = 500
  */
 export const DEFAULT_MAX_PAGE_LIMIT = 1000
 
+/**
+ * Default {@link AccessPolicyOptions.maxDriftMs}: 5 minutes. Far above the skew of clocks kept by
+ * NTP (milliseconds) and of a phone that was off for a while, far below the damage a clock years
+ * ahead does (its events would outrank every later edit of their aggregates until then).
+ * @example
+ * ```ts
+ * import { createSyncHandler, DEFAULT_SERVER_MAX_DRIFT_MS } from 'sync-kit/http'
+ * import { createMemoryStore } from 'sync-kit'
+ *
+ * const handler = createSyncHandler({ store: createMemoryStore(), maxDriftMs: 2 * DEFAULT_SERVER_MAX_DRIFT_MS })
+ * ```
+ */
+export const DEFAULT_SERVER_MAX_DRIFT_MS: number = 5 * 60_000
+
 /** Options of {@link SyncServer.checkPush}. */
 export interface CheckPushOptions {
   /**
@@ -93,13 +108,14 @@ export interface AccessPolicy {
   readonly maxPageBytes: number
   /**
    * Admits a push: the batch limit, then each event in order (the wire's check,
-   * `validateEvent`, the tenant rules), then each event's size. Every refusal names the event.
+   * `validateEvent`, the tenant rules), then each event's clock drift, then each event's size.
+   * Every refusal names the event.
    * @param items - the pushed items.
    * @param options - tenant, wire check.
    * @param component - names the adapter in messages.
    * @returns validated, normalised copies of the events.
    * @throws SyncKitError `payload-too-large`, `invalid-event` (with `eventId`, `field`),
-   * `forbidden`, or whatever `parse` throws.
+   * `clock-drift` (with `eventId`), `forbidden`, or whatever `parse` throws.
    */
   admit(items: readonly unknown[], options: CheckPushOptions, component: string): Event[]
   /**
@@ -162,6 +178,17 @@ export interface AccessPolicyOptions {
    * @defaultValue false
    */
   readonly requireTenant?: boolean | undefined
+  /**
+   * Largest lead, in ms, of a pushed event's `metadata.hlc` stamp over this server's clock: an
+   * event stamped further ahead is refused with `clock-drift` (`details.eventId`, `stamp`,
+   * `driftMs`, `maxDriftMs`) and nothing from the push is stored. A clock that runs ahead would
+   * otherwise make its events win every later edit of their aggregates. `0` or `Infinity`
+   * disables the check. Events without a (well-formed) stamp are not checked.
+   * @defaultValue 300 000 (5 minutes, {@link DEFAULT_SERVER_MAX_DRIFT_MS})
+   */
+  readonly maxDriftMs?: number | undefined
+  /** The server's clock, for {@link AccessPolicyOptions.maxDriftMs}. @defaultValue `Date` */
+  readonly clock?: Clock | undefined
   /** Names the adapter in option errors. @defaultValue `'server'` */
   readonly component?: string | undefined
 }
@@ -184,6 +211,8 @@ export function createAccessPolicy(options: AccessPolicyOptions = {}): AccessPol
   const maxEventBytes = limit('maxEventBytes', DEFAULT_MAX_EVENT_BYTES)
   const maxPageLimit = limit('maxPageLimit', DEFAULT_MAX_PAGE_LIMIT)
   const requireTenant = options.requireTenant === true
+  const maxDriftMs = driftOption(options.maxDriftMs, name)
+  const clock = options.clock ?? Date
   return {
     pageLimit: Math.min(limit('pageLimit', DEFAULT_PAGE_LIMIT), maxPageLimit),
     maxPageLimit,
@@ -200,6 +229,10 @@ export function createAccessPolicy(options: AccessPolicyOptions = {}): AccessPol
         const event = validateEvent(parse === undefined ? item : parse(item, index), component)
         return stampTenant(event, index, tenant, requireTenant, component)
       })
+      if (maxDriftMs !== Infinity) {
+        const now = clock.now()
+        for (const event of events) checkDrift(event, now, maxDriftMs, component)
+      }
       for (const event of events) {
         const size = utf8.encode(JSON.stringify(event)).byteLength
         if (size > maxEventBytes) {
@@ -224,6 +257,34 @@ export function createAccessPolicy(options: AccessPolicyOptions = {}): AccessPol
       )
     },
   }
+}
+
+/** Checks the `maxDriftMs` option: `0` and `Infinity` turn the check off. */
+function driftOption(value: number | undefined, component: string): number {
+  if (value === 0 || value === Infinity) return Infinity
+  return integerOption(value, DEFAULT_SERVER_MAX_DRIFT_MS, 'maxDriftMs', component)
+}
+
+/**
+ * Refuses an event whose HLC stamp is more than `maxDriftMs` ahead of `now`. A missing or
+ * malformed stamp is not this check's business: such an event sorts before every stamped one.
+ */
+function checkDrift(event: Event, now: number, maxDriftMs: number, component: string): void {
+  const stamp = event.metadata?.hlc
+  if (typeof stamp !== 'string') return
+  let wallMs: number
+  try {
+    wallMs = Hlc.parse(stamp).wallMs
+  } catch {
+    return
+  }
+  const driftMs = wallMs - now
+  if (driftMs <= maxDriftMs) return
+  throw new SyncKitError(
+    'clock-drift',
+    `[sync-kit] [${component}] event "${event.id.slice(0, 100)}" is stamped ${driftMs} ms ahead of this server's clock (metadata.hlc "${stamp.slice(0, 100)}"), over its limit of ${maxDriftMs} ms; nothing from this push was stored — fix the clock of the replica that recorded it`,
+    { eventId: event.id, stamp: stamp.slice(0, 100), driftMs, maxDriftMs },
+  )
 }
 
 /**

@@ -1,4 +1,4 @@
-import { SERVER_EPOCH_CHECKPOINT_KEY } from '../core/epoch.js'
+import { SERVER_EPOCH_CHECKPOINT_KEY, checkEpoch } from '../core/epoch.js'
 import { SyncKitError } from '../errors/sync-kit-error.js'
 import type { EventStore, IdGenerator } from '../types/index.js'
 
@@ -34,4 +34,28 @@ export async function loadOrCreateEpoch(
     )
   }
   return written.epoch
+}
+
+/**
+ * Gives a store's log a new epoch (for a database restored from a backup; see
+ * `EventStore.renewEpoch`): through the store's `renewEpoch` when it has one, else by replacing
+ * the epoch checkpoint `{ remote: 'sync-kit:server', direction: 'pull' }` that
+ * {@link loadOrCreateEpoch} falls back to. Servers read the epoch once, at start: renew it while
+ * none runs on the store.
+ * @param store - the log.
+ * @param candidate - the new epoch; non-empty.
+ * @param component - names the component in messages.
+ * @returns the new epoch.
+ * @throws SyncKitError `invalid-argument` (empty candidate), and whatever the store throws
+ * (`unavailable` when it cannot be written).
+ */
+export async function renewEpoch(
+  store: EventStore,
+  candidate: string,
+  component: string,
+): Promise<string> {
+  const epoch = checkEpoch(candidate, component)
+  if (store.renewEpoch !== undefined) return store.renewEpoch(epoch)
+  await store.setCheckpoint(SERVER_EPOCH_CHECKPOINT_KEY, { version: '0', epoch })
+  return epoch
 }

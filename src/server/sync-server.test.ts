@@ -5,8 +5,15 @@ import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
 import { createMemoryStore } from '../stores/memory/index.js'
 import { TestClock } from '../testing/test-clock.js'
 import type { Event, EventStore, EventWithVersion } from '../types/index.js'
+import { Hlc } from '../versions/hlc.js'
 import { SequenceVersion } from '../versions/sequence-version.js'
-import { createAccessPolicy, createSyncServer, loadOrCreateEpoch, wireJson } from './index.js'
+import {
+  createAccessPolicy,
+  createSyncServer,
+  loadOrCreateEpoch,
+  renewEpoch,
+  wireJson,
+} from './index.js'
 import type { FeedBatch, SyncServer, SyncServerOptions } from './index.js'
 
 const event = (id: string, extra: Partial<Event> = {}): Event => ({
@@ -344,6 +351,46 @@ describe('server core: epoch', () => {
     expect(await store.getCheckpoint(SERVER_EPOCH_CHECKPOINT_KEY)).toBeUndefined()
     expect(() => createSyncServer({ store, epoch: '' })).toThrow(/epoch/)
     expect(() => createSyncServer({ store } as never)).toThrow(/epoch/)
+  })
+})
+
+describe('server core: renewing the epoch and the drift bound', () => {
+  it('Given a store with and without renewEpoch, When the epoch is renewed, Then a server started afterwards serves the new one', async () => {
+    for (const store of [createMemoryStore(), plainStore()]) {
+      await storeEpochServer(store, () => 'old').epoch()
+      expect(await renewEpoch(store, 'new', 'test')).toBe('new')
+      expect(await storeEpochServer(store, () => 'other').epoch()).toBe('new')
+    }
+    await expect(renewEpoch(createMemoryStore(), '', 'test')).rejects.toMatchObject({
+      code: 'invalid-argument',
+    })
+  })
+
+  it('Given an access policy with a drift bound and a clock, When a push holds an event stamped past it, Then checkPush refuses it with clock-drift naming the event, for every wire alike', () => {
+    const clock = new TestClock(Date.UTC(2025, 0, 1))
+    const server = serverOn({}, { maxDriftMs: 1000, clock })
+    const ahead = (id: string, ms: number): Event =>
+      event(id, { metadata: { hlc: new Hlc(clock.now() + ms, 0, 'n1').toString() } })
+
+    expect(server.checkPush([ahead('ok', 1000)]).events).toHaveLength(1)
+    const error = (() => {
+      try {
+        server.checkPush([ahead('ok', 0), ahead('far', 1001)])
+      } catch (e) {
+        return e
+      }
+      return undefined
+    })()
+    expect(isSyncKitError(error, 'clock-drift')).toBe(true)
+    expect((error as SyncKitError<'clock-drift'>).details).toMatchObject({
+      eventId: 'far',
+      driftMs: 1001,
+      maxDriftMs: 1000,
+    })
+    expect(() => createAccessPolicy({ maxDriftMs: -5 })).toThrow(/maxDriftMs/)
+    expect(
+      serverOn({}, { maxDriftMs: 0, clock }).checkPush([ahead('far', 1e9)]).events,
+    ).toHaveLength(1)
   })
 })
 

@@ -158,13 +158,13 @@ export interface SyncServer {
    */
   epoch(): Promise<string>
   /**
-   * Admits a push: batch limit, each event's wire check and `validateEvent`, tenant rules, event
-   * size. Synchronous, so a wire can refuse a push before it goes further.
+   * Admits a push: batch limit, each event's wire check and `validateEvent`, tenant rules, clock
+   * drift, event size. Synchronous, so a wire can refuse a push before it goes further.
    * @param events - the pushed items.
    * @param options - the principal's tenant, the wire's own check.
    * @returns the checked push, for {@link SyncServer.push}.
    * @throws SyncKitError `payload-too-large`, `invalid-event` (with `eventId`, `field`),
-   * `forbidden`, `invalid-argument`.
+   * `clock-drift` (with `eventId`; the policy's drift bound), `forbidden`, `invalid-argument`.
    */
   checkPush(events: readonly unknown[], options?: CheckPushOptions): CheckedPush
   /**

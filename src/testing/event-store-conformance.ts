@@ -9,6 +9,7 @@ import type { ConformanceSkips, ConformanceTestApi } from './conformance-api.js'
 import { APPEND_CASES } from './store-cases/append.js'
 import { BATCH_CASES } from './store-cases/batch.js'
 import { CHECKPOINTS_CASES } from './store-cases/checkpoints.js'
+import { EPOCH_CASES } from './store-cases/epoch.js'
 import { FILTERS_CASES } from './store-cases/filters.js'
 import type { CaseDefinition, CaseTable } from './store-cases/helpers.js'
 import { LIFECYCLE_CASES } from './store-cases/lifecycle.js'
@@ -127,6 +128,7 @@ export const EVENT_STORE_CASES = [
   'filters with the same key are OR-ed',
   'filters with different keys are AND-ed',
   'filters combine with since and limit',
+  'a type filter also matches tombstones; tenant and aggregate_id filters still apply to them',
   'an unsupported filter key is rejected with unsupported-filter',
   'loadByAggregate returns that aggregate only, oldest first',
   'loadByAggregate honours since, limit and filters',
@@ -148,10 +150,13 @@ export const EVENT_STORE_CASES = [
   'state: setState with undefined deletes only that key',
   'state: values are copies that cannot be changed to corrupt the store',
   'state: bad keys and values that are not JSON are refused with invalid-argument',
+  'epoch: the first candidate is kept; later candidates get it back',
+  'epoch: renewEpoch replaces the epoch, keeps the events, and the new one is kept',
   'reopen keeps events, versions and latestVersion; new events go after them',
   'reopen keeps checkpoints, with their epochs',
   'reopen keeps a batch and its checkpoint together (batch)',
   'reopen keeps state (state)',
+  'reopen keeps a renewed epoch',
 ] as const
 
 /** One case name of {@link eventStoreConformance}. */
@@ -168,6 +173,7 @@ const CASES: CaseTable = {
   ...CHECKPOINTS_CASES,
   ...LIFECYCLE_CASES,
   ...STATE_CASES,
+  ...EPOCH_CASES,
   ...REOPEN_CASES,
 }
 
@@ -175,8 +181,9 @@ const CASES: CaseTable = {
  * Registers the event store conformance suite: runner-agnostic cases that check an
  * {@link EventStore} against its contract — versions and ordering, strictly-after loads and
  * paging, idempotency by id and conflicts, atomic batches, filters, per-aggregate loads, JSON,
- * Unicode and metadata round trips, versions parsing, checkpoints, abort, close and immutability
- * of returned values. Each case gets a fresh store from `createStore` and closes it afterwards.
+ * Unicode and metadata round trips, versions parsing, checkpoints, abort, close, immutability
+ * of returned values, a server's epoch (created once, renewed), and with a `reopen` hook what
+ * survives a close. Each case gets a fresh store from `createStore` and closes it afterwards.
  *
  * @param options - the store factory, the runner's functions and skips; see
  * {@link EventStoreConformanceOptions}.

@@ -90,6 +90,59 @@ export class TestClock implements Clock {
     await flushMicrotasks()
   }
 
+  /**
+   * Advances time, timer by timer, until `promise` settles: for code under test that waits on
+   * this clock's timers several times in a row, each timer scheduled only once the previous wait
+   * is over (e.g. a `sync()` through a test hub with latency: every call of the sync waits for its
+   * own timer). `runAll` cannot do that: it stops as soon as no timer is pending, before the next
+   * one is scheduled.
+   * @typeParam T - what the promise resolves to.
+   * @param promise - the work to drive, already started.
+   * @param limit - most timers to fire before giving up. @defaultValue 100 000
+   * @returns what `promise` resolves to; rejects as it rejects.
+   * @throws Error when `limit` timers fired, or when no timer is pending for 50 macrotask turns
+   * in a row while the promise is still pending (it waits on something this clock does not drive).
+   * @example
+   * ```ts
+   * import { SyncManager, createMemoryStore } from 'sync-kit'
+   * import { TestClock, createTestHub } from 'sync-kit/testing'
+   *
+   * const clock = new TestClock()
+   * const hub = createTestHub({ clock, latencyMs: 20 })
+   * const manager = new SyncManager({ store: createMemoryStore(), transport: hub.connect('a'), nodeId: 'a', clock })
+   * const result = await clock.runUntil(manager.sync()) // 20 ms of clock time per call
+   * ```
+   */
+  async runUntil<T>(promise: Promise<T>, limit = 100_000): Promise<T> {
+    let settled = false
+    const done = (): void => {
+      settled = true
+    }
+    promise.then(done, done)
+    let fired = 0
+    let idle = 0
+    while (!settled) {
+      await flushMicrotasks()
+      if (settled) break
+      if (this.timers.length === 0) {
+        if (++idle > 50) {
+          throw new Error(
+            'TestClock.runUntil: the promise is still pending and no timer of this clock is scheduled; it waits on something else',
+          )
+        }
+        // A macrotask turn, for work that settles outside the microtask queue.
+        await new Promise((resolve) => globalThis.setTimeout(resolve, 0))
+        continue
+      }
+      idle = 0
+      if (++fired > limit)
+        throw new Error(`TestClock.runUntil: ${limit} timers fired, still pending`)
+      const next = Math.min(...this.timers.map((t) => t.at))
+      await this.advance(Math.max(0, next - this.current))
+    }
+    return promise
+  }
+
   /** Fires every pending timer (and the ones they schedule, up to `limit` rounds). */
   async runAll(limit = 10_000): Promise<void> {
     for (let i = 0; i < limit && this.timers.length > 0; i++) {

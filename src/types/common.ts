@@ -15,6 +15,15 @@ export interface SignalOptions {
  * `[{key:'type',value:'A'},{key:'type',value:'B'},{key:'tenant',value:'t1'}]` matches events of
  * type A or B in tenant t1. A store or transport that does not support a key rejects the call with
  * the `unsupported-filter` error code rather than silently returning unfiltered events.
+ *
+ * **Deletes pass `type` filters.** A `type` filter also matches every tombstone (type
+ * `sync-kit:tombstone`, `TOMBSTONE_EVENT_TYPE`), whatever types it names: a replica syncing only
+ * `TodoAdded` must still learn that a todo it holds was deleted, and the server cannot know which
+ * aggregates a replica holds. `tenant` and `aggregate_id` filters apply to tombstones as to any
+ * event, so a replica never receives another tenant's deletes. The cost is a replica receiving the
+ * tombstones of aggregates of types it does not sync (a tombstone is small, and projections of
+ * an aggregate it never held ignore it). Every store and filter compiler implements this rule
+ * (`includeTombstones` in `sync-kit/adapter`), and the conformance suite checks it.
  */
 export interface Filter {
   /** The key: `type`, `tenant`, `aggregate_id`, or an adapter-specific key. */

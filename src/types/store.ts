@@ -161,6 +161,25 @@ export interface EventStore {
    */
   loadOrCreateEpoch?(candidate: string, options?: SignalOptions): Promise<string>
   /**
+   * Optional server capability, beside {@link EventStore.loadOrCreateEpoch}: gives the log a new
+   * epoch, replacing the stored one (or keeping `candidate` when there is none), durably and in
+   * one atomic step; `loadOrCreateEpoch` returns it from then on. For operators who restored the
+   * database from a backup: the restored log lacks what was written after the backup, which
+   * clients already hold or were told it holds, so it must not keep the epoch their cursors
+   * belong to. With a new epoch every client treats it as a new log — pulls from the start and
+   * re-sends its own events the log lacks (`sync-kit epoch --renew`, docs/server.md).
+   *
+   * A server reads the epoch once, at start: renew it while no server runs on the store (or
+   * restart them). Every durable sync-kit store has it; stores without it get a fallback kept in
+   * the same checkpoint as `loadOrCreateEpoch`'s.
+   * @param candidate - the new epoch; non-empty.
+   * @param options - cancellation.
+   * @returns the store's epoch from now on: `candidate`.
+   * @throws SyncKitError `invalid-argument` (empty candidate), `unavailable` (the store cannot be
+   * written), `closed`, `aborted`.
+   */
+  renewEpoch?(candidate: string, options?: SignalOptions): Promise<string>
+  /**
    * Optional capability: reads a small durable value a replica keeps beside its log (see
    * {@link EventStore.setState}).
    * @param key - 1–256 characters; keys starting `sync-kit:` belong to sync-kit.

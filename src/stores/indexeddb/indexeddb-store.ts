@@ -4,7 +4,7 @@ import {
   checkCheckpointValue,
 } from '../../core/checkpoint.js'
 import { validateEvent } from '../../core/event-validation.js'
-import { groupFilters, validateLimit } from '../../core/filters.js'
+import { groupFilters, includeTombstones, validateLimit } from '../../core/filters.js'
 import { checkStateKey, checkStateValue } from '../../core/state.js'
 import { throwIfAborted } from '../../errors/abort.js'
 import { SyncKitError } from '../../errors/sync-kit-error.js'
@@ -230,13 +230,7 @@ class IndexedDbEventStore implements IndexedDbStore {
   async loadOrCreateEpoch(candidate: string, options?: SignalOptions): Promise<string> {
     const signal = options?.signal
     this.#enter('loadOrCreateEpoch', signal)
-    if (typeof candidate !== 'string' || candidate === '') {
-      throw new SyncKitError(
-        'invalid-argument',
-        `${this.#settings.prefix} loadOrCreateEpoch needs a non-empty candidate epoch, got ${typeof candidate === 'string' ? 'an empty string' : typeof candidate}`,
-        { argument: 'candidate' },
-      )
-    }
+    this.#checkCandidate('loadOrCreateEpoch', candidate)
     return this.#run('loadOrCreateEpoch', [STORES.meta], 'readwrite', signal, async (tx) => {
       const meta = tx.objectStore(STORES.meta)
       const stored = await requestResult<unknown>(meta.get(META_KEYS.epoch))
@@ -244,6 +238,26 @@ class IndexedDbEventStore implements IndexedDbStore {
       meta.put(candidate, META_KEYS.epoch)
       return candidate
     })
+  }
+
+  async renewEpoch(candidate: string, options?: SignalOptions): Promise<string> {
+    const signal = options?.signal
+    this.#enter('renewEpoch', signal)
+    this.#checkCandidate('renewEpoch', candidate)
+    await this.#run('renewEpoch', [STORES.meta], 'readwrite', signal, (tx) => {
+      tx.objectStore(STORES.meta).put(candidate, META_KEYS.epoch)
+    })
+    return candidate
+  }
+
+  #checkCandidate(what: string, candidate: unknown): void {
+    if (typeof candidate !== 'string' || candidate === '') {
+      throw new SyncKitError(
+        'invalid-argument',
+        `${this.#settings.prefix} ${what} needs a non-empty candidate epoch, got ${typeof candidate === 'string' ? 'an empty string' : typeof candidate}`,
+        { argument: 'candidate' },
+      )
+    }
   }
 
   async close(): Promise<void> {
@@ -306,7 +320,8 @@ class IndexedDbEventStore implements IndexedDbStore {
     const { component } = this.#settings
     const after = SequenceVersion.from(since).toSafeNumber()
     const limit = validateLimit(options?.limit, component)
-    const groups = groupFilters(options?.filters, component)
+    // A `type` filter matches deletes too (the delete rule of `Filter`).
+    const groups = includeTombstones(groupFilters(options?.filters, component))
     // Past 2^53 − 1 the cursor is beyond any key this store can hold.
     if (after === undefined) return []
     const query: LoadQuery = { after, limit, aggregateId, groups }

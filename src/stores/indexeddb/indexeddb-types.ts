@@ -242,4 +242,13 @@ export interface IndexedDbStore extends EventStore {
    * @throws SyncKitError `invalid-argument`, `unavailable`, `closed`, `aborted`.
    */
   loadOrCreateEpoch(candidate: string, options?: SignalOptions): Promise<string>
+  /**
+   * Gives the log a new epoch (see `EventStore.renewEpoch`), replacing the one kept in the
+   * database, in one transaction.
+   * @param candidate - the new epoch; non-empty.
+   * @param options - cancellation.
+   * @returns `candidate`, the database's epoch from now on.
+   * @throws SyncKitError `invalid-argument`, `unavailable`, `closed`, `aborted`.
+   */
+  renewEpoch(candidate: string, options?: SignalOptions): Promise<string>
 }

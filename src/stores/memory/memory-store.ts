@@ -7,7 +7,12 @@ import { SERVER_EPOCH_CHECKPOINT_KEY, checkEpoch } from '../../core/epoch.js'
 import { eventsEqual, validateEvent } from '../../core/event-validation.js'
 import { checkStateKey, checkStateValue } from '../../core/state.js'
 import type { ValidateEventOptions } from '../../core/event-validation.js'
-import { compileFilterGroups, groupFilters, validateLimit } from '../../core/filters.js'
+import {
+  compileFilterGroups,
+  groupFilters,
+  includeTombstones,
+  validateLimit,
+} from '../../core/filters.js'
 import type { FilterGroups } from '../../core/filters.js'
 import { throwIfAborted } from '../../errors/abort.js'
 import { SyncKitError } from '../../errors/sync-kit-error.js'
@@ -73,6 +78,14 @@ export interface MemoryStore extends EventStore {
    * @throws SyncKitError `invalid-argument` (empty candidate), `closed`, `aborted`.
    */
   loadOrCreateEpoch(candidate: string, options?: SignalOptions): Promise<string>
+  /**
+   * Gives the log a new epoch (see `EventStore.renewEpoch`).
+   * @param candidate - the new epoch; a non-empty string.
+   * @param options - cancellation.
+   * @returns `candidate`.
+   * @throws SyncKitError `invalid-argument`, `closed`, `aborted`.
+   */
+  renewEpoch(candidate: string, options?: SignalOptions): Promise<string>
   /** Number of events stored (0 after `close()`). */
   readonly size: number
 }
@@ -193,7 +206,8 @@ class InMemoryEventStore implements MemoryStore {
     this.#enter(options, 'load')
     const start = this.#startPosition(since)
     const limit = validateLimit(options?.limit, this.#component)
-    const groups = groupFilters(options?.filters, this.#component)
+    // A `type` filter matches deletes too (the delete rule of `Filter`).
+    const groups = includeTombstones(groupFilters(options?.filters, this.#component))
     const log = this.#log
     if (groups === undefined) {
       const end = limit === undefined ? log.length : Math.min(log.length, start + limit)
@@ -305,7 +319,16 @@ class InMemoryEventStore implements MemoryStore {
     const key = checkpointMapKey(SERVER_EPOCH_CHECKPOINT_KEY)
     const kept = this.#checkpoints.get(key)?.epoch
     if (kept !== undefined && kept !== '') return kept
-    this.#checkpoints.set(key, Object.freeze({ version: '0', epoch }))
+    return this.renewEpoch(epoch, options)
+  }
+
+  async renewEpoch(candidate: string, options?: SignalOptions): Promise<string> {
+    this.#enter(options, 'renewEpoch')
+    const epoch = checkEpoch(candidate, this.#component)
+    this.#checkpoints.set(
+      checkpointMapKey(SERVER_EPOCH_CHECKPOINT_KEY),
+      Object.freeze({ version: '0', epoch }),
+    )
     return epoch
   }
 

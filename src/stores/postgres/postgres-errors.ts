@@ -33,7 +33,44 @@ const TRANSIENT_SQLSTATES: readonly string[] = [
   '40P01', // deadlock_detected
   '55P03', // lock_not_available
   '25006', // read_only_sql_transaction (a standby, or a primary being demoted)
+  '58000', // system_error
+  '58030', // io_error
 ]
+
+/**
+ * What an `unavailable` error says is wrong, by SQLSTATE (or its class): the cause an operator
+ * can act on, never the server's own text (which may hold values).
+ */
+const UNAVAILABLE_NAMES: Readonly<Record<string, string>> = {
+  '53100':
+    "the database server's disk is full (disk_full); free space — writes succeed again once there is room",
+  '53200': 'the database server is out of memory (out_of_memory)',
+  '53300': 'the database server has no free connection slot (too_many_connections)',
+  '53400': 'a configured limit of the database server was reached (configuration_limit_exceeded)',
+  '53': 'the database server is out of resources',
+  '57P01': 'the database server is shutting down (admin_shutdown)',
+  '57P02': 'the database server crashed (crash_shutdown)',
+  '57P03': 'the database server is starting up or shutting down (cannot_connect_now)',
+  '57P05': 'the session was idle too long (idle_session_timeout)',
+  '40001': 'the transaction hit a serialization failure',
+  '40P01': 'the transaction hit a deadlock',
+  '55P03': 'a lock was not available (lock_not_available)',
+  '25006': 'the database is read-only (a standby, or a primary being demoted)',
+  '58000': 'the database server reported a system error',
+  '58030': 'the database server reported an I/O error (io_error); check its disk',
+  '08': 'the connection to the database failed',
+}
+
+/**
+ * The cause of an `unavailable` error, for its message.
+ * @param code - the SQLSTATE or Node error code, if any.
+ * @returns the text.
+ */
+function unavailableCause(code: string | undefined): string {
+  if (code === undefined) return 'the connection to it broke'
+  if (NETWORK_CODES.has(code)) return 'the database server cannot be reached'
+  return UNAVAILABLE_NAMES[code] ?? UNAVAILABLE_NAMES[code.slice(0, 2)] ?? 'it is busy'
+}
 
 /** Messages of `pg` and `pg-pool` for a connection that broke or could not be made. */
 const CONNECTION_MESSAGES: readonly RegExp[] = [
@@ -89,8 +126,9 @@ export function isUnavailable(error: unknown): boolean {
 
 /**
  * Turns whatever a `pg` call threw into a `SyncKitError`: sync-kit errors pass through,
- * connection failures and transient server conditions become `unavailable` (retry with
- * backoff), a pool that was ended becomes `closed`, anything else `internal`. The message names
+ * connection failures and transient server conditions — a full disk (53100), no connection slot,
+ * a server starting or shutting down (57P03), a read-only standby, I/O errors — become
+ * `unavailable` (retry with backoff; the message names the cause), a pool that was ended becomes `closed`, anything else `internal`. The message names
  * the operation and the SQLSTATE only, never SQL or the server's text (it may hold values, and an
  * `unavailable` message reaches remote clients); the original error is the `cause`.
  * @param error - what was thrown.
@@ -112,7 +150,7 @@ export function toSyncKitError(error: unknown, what: string): SyncKitError {
   if (isUnavailable(error)) {
     return new SyncKitError(
       'unavailable',
-      `${POSTGRES_PREFIX} ${what} failed: the database is unreachable or busy${code === undefined ? '' : ` (${code})`}; retry later`,
+      `${POSTGRES_PREFIX} ${what} failed: the database is unreachable or busy — ${unavailableCause(code)}${code === undefined ? '' : ` (${code})`}; retry later`,
       {},
       { cause: error },
     )

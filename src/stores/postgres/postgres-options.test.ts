@@ -103,6 +103,24 @@ describe('postgres error mapping', () => {
     )
   })
 
+  it.each([
+    ['53100', "the database server's disk is full"],
+    ['57P03', 'starting up or shutting down'],
+    ['25006', 'read-only'],
+    ['58030', 'I/O error'],
+    ['08006', 'the connection to the database failed'],
+    ['ECONNREFUSED', 'cannot be reached'],
+  ])(
+    'a storage failure a client cannot fix (%s) is unavailable and its message names the cause, not the server text',
+    (code, cause) => {
+      const error = toSyncKitError(sqlError(code), 'storeBatch')
+      expect(error.code).toBe('unavailable')
+      expect(error.message).toContain(cause)
+      expect(error.message).toContain(`(${code})`)
+      expect(error.message).not.toContain('secret_table')
+    },
+  )
+
   it('an other database error is internal, naming the SQLSTATE but not the server text', () => {
     const cause = sqlError('42P01')
     const error = toSyncKitError(cause, 'load')

@@ -5,7 +5,12 @@ import {
   checkCheckpointKey,
   checkCheckpointValue,
 } from '../../core/checkpoint.js'
-import { groupFilters, validateLimit, type FilterGroups } from '../../core/filters.js'
+import {
+  groupFilters,
+  includeTombstones,
+  validateLimit,
+  type FilterGroups,
+} from '../../core/filters.js'
 import { checkStateKey, checkStateValue } from '../../core/state.js'
 import { SYSTEM_CLOCK } from '../../core/timers.js'
 import type {
@@ -247,14 +252,8 @@ class PostgresEventStore implements PostgresStore {
   }
 
   async loadOrCreateEpoch(candidate: string, options?: SignalOptions): Promise<string> {
-    const signal = options?.signal
-    this.#guard('loadOrCreateEpoch', signal)
-    if (typeof candidate !== 'string' || candidate === '' || hasNul(candidate)) {
-      throw invalid(
-        'candidate',
-        `loadOrCreateEpoch needs a non-empty candidate epoch without U+0000, got ${describe(candidate)}`,
-      )
-    }
+    this.#guard('loadOrCreateEpoch', options?.signal)
+    checkCandidate('loadOrCreateEpoch', candidate)
     const meta = this.#names.meta
     const row = await this.#write('loadOrCreateEpoch', async () => {
       // Two statements, each with its own snapshot: when another instance inserted the epoch
@@ -274,6 +273,18 @@ class PostgresEventStore implements PostgresStore {
       )
     }
     return row.value
+  }
+
+  async renewEpoch(candidate: string, options?: SignalOptions): Promise<string> {
+    this.#guard('renewEpoch', options?.signal)
+    checkCandidate('renewEpoch', candidate)
+    await this.#write('renewEpoch', () =>
+      this.pool.query(
+        `INSERT INTO ${this.#names.meta} (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+        [EPOCH_KEY, candidate],
+      ),
+    )
+    return candidate
   }
 
   watch(listener: (latest?: string) => void, options?: PostgresWatchOptions): () => Promise<void> {
@@ -342,7 +353,8 @@ class PostgresEventStore implements PostgresStore {
     this.#guard(what, signal)
     const after = SequenceVersion.from(since).value
     const limit = validateLimit(options?.limit, 'postgres')
-    const groups = withoutNul(groupFilters(options?.filters, 'postgres'))
+    // A `type` filter matches deletes too (the delete rule of `Filter`).
+    const groups = withoutNul(includeTombstones(groupFilters(options?.filters, 'postgres')))
     // Nothing stored can hold U+0000 in these columns, and PostgreSQL would refuse the value.
     if (groups === null || (aggregateId !== undefined && hasNul(aggregateId))) return []
     // A cursor past the largest seq (a client's garbage Last-Event-ID) has nothing after it.
@@ -443,6 +455,16 @@ function withoutNul(groups: FilterGroups | undefined): FilterGroups | undefined 
     out[key] = kept
   }
   return out
+}
+
+/** Checks the candidate epoch of `loadOrCreateEpoch` and `renewEpoch`. */
+function checkCandidate(what: string, candidate: unknown): void {
+  if (typeof candidate !== 'string' || candidate === '' || hasNul(candidate)) {
+    throw invalid(
+      'candidate',
+      `${what} needs a non-empty candidate epoch without U+0000, got ${describe(candidate)}`,
+    )
+  }
 }
 
 function hasNul(text: string): boolean {

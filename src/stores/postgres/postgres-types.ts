@@ -229,6 +229,15 @@ export interface PostgresStore extends EventStore {
    */
   loadOrCreateEpoch(candidate: string, options?: SignalOptions): Promise<string>
   /**
+   * Gives the log a new epoch (see `EventStore.renewEpoch`), replacing the one in the meta table
+   * in one statement; for a database restored from a backup.
+   * @param candidate - the new epoch; non-empty, without U+0000.
+   * @param options - cancellation (honoured until the statement is sent).
+   * @returns `candidate`, the store's epoch from now on.
+   * @throws SyncKitError `invalid-argument`, `closed`, `aborted`, `unavailable`, `internal`.
+   */
+  renewEpoch(candidate: string, options?: SignalOptions): Promise<string>
+  /**
    * Reads a small durable value (see `EventStore.setState`) from the `state` table.
    * @param key - 1–256 characters.
    * @param options - cancellation.

@@ -5,8 +5,8 @@ import {
   checkCheckpointKey,
   checkCheckpointValue,
 } from '../../core/checkpoint.js'
-import { eventsEqual, validateEvent } from '../../core/event-validation.js'
-import { groupFilters, validateLimit } from '../../core/filters.js'
+import { validateEvent } from '../../core/event-validation.js'
+import { groupFilters, includeTombstones, validateLimit } from '../../core/filters.js'
 import type {
   Checkpoint,
   CheckpointKey,
@@ -31,10 +31,12 @@ import {
   checkOptionsObject,
   describe,
   loadBetterSqlite3,
-  truncate,
 } from './sqlite-options.js'
 import type { CommonSettings } from './sqlite-options.js'
+import { planBatch } from './sqlite-append.js'
 import { buildLoadQuery } from './sqlite-queries.js'
+import { EVENT_COLUMNS, rowToEvent } from './sqlite-rows.js'
+import type { EventRow } from './sqlite-rows.js'
 import { SqliteTransactions } from './sqlite-transaction.js'
 import type {
   OpenSqliteStoreOptions,
@@ -139,18 +141,6 @@ export async function openSqliteStore(options: OpenSqliteStoreOptions): Promise<
   }
 }
 
-/** A row of the `events` table as the store reads it (INTEGER columns as bigint). */
-interface EventRow {
-  readonly seq: bigint
-  readonly id: string
-  readonly type: string
-  readonly aggregate_id: string
-  readonly data: string
-  readonly metadata: string | null
-}
-
-const EVENT_COLUMNS = 'seq, id, type, aggregate_id, data, metadata'
-
 /** The largest `seq` SQLite can hold (a signed 64-bit integer). */
 const MAX_SEQ = 2n ** 63n - 1n
 
@@ -169,9 +159,13 @@ class SqliteEventStore implements SqliteStore {
   readonly #selectCheckpoint: SqliteStatement
   readonly #upsertCheckpoint: SqliteStatement
   readonly #keepEpoch: SqliteStatement
+  readonly #replaceEpoch: SqliteStatement
   readonly #selectState: SqliteStatement
   readonly #upsertState: SqliteStatement
   readonly #deleteState: SqliteStatement
+  /** The stored event of an id, if any (for {@link planBatch}). */
+  readonly #lookup = (id: string): EventRow | undefined =>
+    this.#selectById.get(id) as EventRow | undefined
   /** SQL → prepared load statement, least recently used first. */
   readonly #loadStatements = new Map<string, SqliteStatement>()
   #closed = false
@@ -192,7 +186,7 @@ class SqliteEventStore implements SqliteStore {
       this.#transactions = new SqliteTransactions(database)
       this.#insertEvent = this.#prepare(
         'INSERT INTO events (id, type, aggregate_id, tenant, data, metadata, created_at) ' +
-          'VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
+          'VALUES (?, ?, ?, ?, ?, ?, ?)',
       )
       this.#selectById = this.#prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?`)
       this.#selectLatest = this.#prepare('SELECT max(seq) AS seq FROM events')
@@ -207,6 +201,10 @@ class SqliteEventStore implements SqliteStore {
       this.#keepEpoch = this.#prepare(
         "INSERT INTO sync_kit_meta (key, value) VALUES ('epoch', ?) " +
           'ON CONFLICT (key) DO UPDATE SET value = value RETURNING value',
+      )
+      this.#replaceEpoch = this.#prepare(
+        "INSERT INTO sync_kit_meta (key, value) VALUES ('epoch', ?) " +
+          'ON CONFLICT (key) DO UPDATE SET value = excluded.value',
       )
       this.#selectState = this.#prepare('SELECT value FROM sync_kit_state WHERE key = ?')
       this.#upsertState = this.#prepare(
@@ -248,10 +246,25 @@ class SqliteEventStore implements SqliteStore {
     if (valid.length === 0 && checkpoint === undefined) return []
     const createdAt = this.#now()
     try {
+      // Looked up first, without the write lock: a batch of duplicates answers from this read,
+      // with no transaction, no write and no sequence number drawn.
+      const planned = planBatch(valid, this.#lookup)
+      if (planned.fresh.length === 0 && checkpoint === undefined) return planned.results
       return this.#transactions.run(() => {
-        const results = valid.map((event) => this.#insert(event, createdAt))
+        // Again under the write lock: another connection may have stored some of them meanwhile.
+        const plan = planBatch(valid, this.#lookup)
+        for (const index of plan.fresh) {
+          plan.results[index] = this.#insert(valid[index] as Event, createdAt)
+        }
+        // In-batch repeats of a new id take the version its first occurrence got.
+        for (const [index, first] of plan.repeats) {
+          plan.results[index] = {
+            version: (plan.results[first] as StoreResult).version,
+            duplicate: true,
+          }
+        }
         if (checkpoint !== undefined) this.#writeCheckpoint(checkpoint.key, checkpoint.value)
-        return results
+        return plan.results
       })
     } catch (error) {
       throw toSyncKitError(error, what)
@@ -370,17 +383,21 @@ class SqliteEventStore implements SqliteStore {
       const row = this.#transactions.run(() => this.#keepEpoch.get(epoch)) as { value: string }
       return row.value
     } catch (error) {
-      const code = (error as { code?: unknown }).code
-      if (typeof code === 'string' && code.startsWith('SQLITE_READONLY')) {
-        throw new SyncKitError(
-          'unavailable',
-          `${SQLITE_PREFIX} cannot write to the database (${code}: ${error instanceof Error ? error.message : String(error)}); a server needs write access to the file and its directory`,
-          {},
-          { cause: error },
-        )
-      }
+      // A read-only file or filesystem becomes `unavailable` ("cannot write to the database").
       throw toSyncKitError(error, 'loadOrCreateEpoch')
     }
+  }
+
+  /** Replaces the epoch in `sync_kit_meta`, under SQLite's write lock (`BEGIN IMMEDIATE`). */
+  async renewEpoch(candidate: string, options?: SignalOptions): Promise<string> {
+    this.#guard('renewEpoch', options?.signal)
+    const epoch = checkEpoch(candidate, COMPONENT)
+    try {
+      this.#transactions.run(() => this.#replaceEpoch.run(epoch))
+    } catch (error) {
+      throw toSyncKitError(error, 'renewEpoch')
+    }
+    return epoch
   }
 
   /**
@@ -411,7 +428,8 @@ class SqliteEventStore implements SqliteStore {
     // the largest seq (a client's garbage Last-Event-ID) has nothing after it, as at the maximum.
     const after = bigintMin(SequenceVersion.from(since).value, MAX_SEQ)
     const limit = validateLimit(options?.limit, COMPONENT)
-    const groups = groupFilters(options?.filters, COMPONENT)
+    // A `type` filter matches deletes too (the delete rule of `Filter`).
+    const groups = includeTombstones(groupFilters(options?.filters, COMPONENT))
     const query = buildLoadQuery(aggregateId, after, groups, limit)
     let rows: EventRow[]
     try {
@@ -450,16 +468,7 @@ class SqliteEventStore implements SqliteStore {
       metadata === undefined ? null : JSON.stringify(metadata),
       createdAt,
     )
-    if (inserted.changes === 1) {
-      return { version: new SequenceVersion(BigInt(inserted.lastInsertRowid)), duplicate: false }
-    }
-    const existing = rowToEvent(this.#selectById.get(event.id) as EventRow)
-    if (eventsEqual(existing.event, event)) return { version: existing.version, duplicate: true }
-    throw new SyncKitError(
-      'event-id-conflict',
-      `${SQLITE_PREFIX} event "${truncate(event.id)}" is already stored with different content; nothing of this batch was stored. Give a changed event a new id`,
-      { eventId: event.id },
-    )
+    return { version: new SequenceVersion(BigInt(inserted.lastInsertRowid)), duplicate: false }
   }
 
   #writeCheckpoint(key: CheckpointKey, value: Checkpoint): void {
@@ -499,29 +508,4 @@ class SqliteEventStore implements SqliteStore {
       )
     }
   }
-}
-
-function rowToEvent(row: EventRow): EventWithVersion {
-  let event: Event
-  try {
-    const data: unknown = JSON.parse(row.data)
-    event =
-      row.metadata === null
-        ? { id: row.id, type: row.type, aggregateId: row.aggregate_id, data }
-        : {
-            id: row.id,
-            type: row.type,
-            aggregateId: row.aggregate_id,
-            data,
-            metadata: JSON.parse(row.metadata) as Event['metadata'] & object,
-          }
-  } catch (error) {
-    throw new SyncKitError(
-      'internal',
-      `${SQLITE_PREFIX} the stored event "${truncate(String(row.id))}" (seq ${String(row.seq)}) has data or metadata that is not JSON; the database was changed outside sync-kit`,
-      {},
-      { cause: error },
-    )
-  }
-  return { event, version: new SequenceVersion(row.seq) }
 }

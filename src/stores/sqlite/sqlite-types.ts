@@ -217,6 +217,16 @@ export interface SqliteStore extends EventStore {
    */
   loadOrCreateEpoch(candidate: string, options?: SignalOptions): Promise<string>
   /**
+   * Gives the log a new epoch (see `EventStore.renewEpoch`), replacing the one in the
+   * `sync_kit_meta` table in one transaction; for a database restored from a backup.
+   * @param candidate - the new epoch; a non-empty string.
+   * @param options - cancellation.
+   * @returns `candidate`, the database's epoch from now on.
+   * @throws SyncKitError `invalid-argument` (empty candidate), `unavailable` (the file cannot be
+   * written, or stayed locked past `busyTimeoutMs`), `internal`, `closed`, `aborted`.
+   */
+  renewEpoch(candidate: string, options?: SignalOptions): Promise<string>
+  /**
    * Reads a small durable value (see `EventStore.setState`) from the `sync_kit_state` table.
    * @param key - 1–256 characters.
    * @param options - cancellation.

@@ -1,3 +1,4 @@
+import { TOMBSTONE_EVENT_TYPE } from '../../core/filters.js'
 import type { Event, EventStore, StoreResult } from '../../types/index.js'
 import { assertEqual, assertRejects } from '../conformance-api.js'
 import { assertEvents, ev, ids, storeAll, versionsOf } from './helpers.js'
@@ -116,6 +117,44 @@ export const FILTERS_CASES: CaseTable = {
       )
       const latest = await store.latestVersion()
       assertEqual(ids(await store.load(latest, { filters: typeA })), [], 'after the latest')
+    },
+  },
+
+  'a type filter also matches tombstones; tenant and aggregate_id filters still apply to them': {
+    async run({ store }) {
+      await withFilterFixture(store)
+      const deletes = [
+        ev('d1', { type: TOMBSTONE_EVENT_TYPE, aggregateId: 'x', metadata: { tenant: 't1' } }),
+        ev('d2', { type: TOMBSTONE_EVENT_TYPE, aggregateId: 'y', metadata: { tenant: 't2' } }),
+      ]
+      await storeAll(store, deletes)
+      const typeA = await store.load(null, { filters: [{ key: 'type', value: 'A' }] })
+      assertEqual(ids(typeA), ['f1', 'f3', 'f6', 'd1', 'd2'], 'type A, and every delete')
+      const typeAInT1 = await store.load(null, {
+        filters: [
+          { key: 'type', value: 'A' },
+          { key: 'tenant', value: 't1' },
+        ],
+      })
+      assertEqual(ids(typeAInT1), ['f1', 'd1'], "type A in tenant t1: only that tenant's delete")
+      const typeBOfY = await store.load(null, {
+        filters: [
+          { key: 'type', value: 'B' },
+          { key: 'aggregate_id', value: 'y' },
+        ],
+      })
+      assertEqual(ids(typeBOfY), ['d2'], 'type B of aggregate y: its delete')
+      const byAggregate = await store.loadByAggregate('x', null, {
+        filters: [{ key: 'type', value: 'C' }],
+      })
+      assertEqual(ids(byAggregate), ['d1'], 'loadByAggregate x with type C: its delete')
+      const onlyTenant = await store.load(null, { filters: [{ key: 'tenant', value: 't2' }] })
+      assertEqual(ids(onlyTenant), ['f3', 'f5', 'f6', 'd2'], 'a tenant filter alone, as before')
+      const typeAAfterF6 = await store.load(null, {
+        filters: [{ key: 'type', value: 'A' }],
+        limit: 4,
+      })
+      assertEqual(ids(typeAAfterF6), ['f1', 'f3', 'f6', 'd1'], 'with a limit, in version order')
     },
   },
 

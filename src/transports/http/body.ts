@@ -6,6 +6,12 @@ export interface BodyLimits {
   readonly maxBodyBytes: number
   /** Most bytes accepted after gzip decompression. */
   readonly maxDecompressedBytes: number
+  /**
+   * Called with the size of each (decompressed) chunk before it is kept: the server's global body
+   * budget (`BodyLease.take`), which may make the read wait, or refuse it.
+   * @defaultValue none
+   */
+  readonly take?: ((bytes: number) => Promise<void> | undefined) | undefined
 }
 
 const COMPONENT = '[sync-kit] [http-server]'
@@ -66,7 +72,9 @@ export function checkBodyHeaders(headers: Headers): { readonly gzip: boolean } {
  * @param limits - the byte limits.
  * @returns the parsed JSON value.
  * @throws SyncKitError `payload-too-large` over a limit; `protocol` (400/415) for a missing,
- * non-JSON, non-UTF-8 or corrupt-gzip body; `aborted` when the client went away.
+ * non-JSON, non-UTF-8 or corrupt-gzip body (408 when the server's adapter cut a body that stopped
+ * arriving); `unavailable` when the body budget (`limits.take`) refused it; `aborted` when the
+ * client went away.
  */
 export async function readJsonBody(request: Request, limits: BodyLimits): Promise<unknown> {
   const { gzip } = checkBodyHeaders(request.headers)
@@ -105,7 +113,12 @@ export async function readJsonBody(request: Request, limits: BodyLimits): Promis
   const limit = gzip ? limits.maxDecompressedBytes : limits.maxBodyBytes
   let bytes: Uint8Array
   try {
-    bytes = await collect(source, limit, gzip ? 'decompressed request body' : 'request body')
+    bytes = await collect(
+      source,
+      limit,
+      gzip ? 'decompressed request body' : 'request body',
+      limits.take,
+    )
   } catch (error) {
     if (wireOverLimit) throw tooLarge(limits.maxBodyBytes, 'request body')
     if (isSyncKitError(error)) throw error
@@ -134,6 +147,7 @@ async function collect(
   stream: ReadableStream<Uint8Array>,
   limit: number,
   what: string,
+  take: BodyLimits['take'],
 ): Promise<Uint8Array> {
   const reader = stream.getReader()
   const chunks: Uint8Array[] = []
@@ -146,6 +160,16 @@ async function collect(
       // Stop inflating/reading right away: the rest is never pulled from the client.
       reader.cancel().catch(() => undefined)
       throw tooLarge(limit, what)
+    }
+    const wait = take?.(value.byteLength)
+    if (wait !== undefined) {
+      try {
+        // Nothing more is read meanwhile: the socket pauses, TCP holds the client back.
+        await wait
+      } catch (error) {
+        reader.cancel().catch(() => undefined)
+        throw error
+      }
     }
     chunks.push(value)
   }

@@ -19,14 +19,18 @@
  * @packageDocumentation
  */
 export {
+  DEFAULT_BODY_BUDGET_WAIT_MS,
   DEFAULT_HEARTBEAT_MS,
   DEFAULT_MAX_BATCH_EVENTS,
+  DEFAULT_MAX_BUFFERED_BODY_BYTES,
+  DEFAULT_MAX_STREAMS,
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_MAX_DECOMPRESSED_BYTES,
   DEFAULT_MAX_PAGE_LIMIT,
   DEFAULT_MAX_EVENT_BYTES,
   DEFAULT_MAX_PAGE_BYTES,
   DEFAULT_PAGE_LIMIT,
+  DEFAULT_SERVER_MAX_DRIFT_MS,
   createSyncHandler,
 } from './sync-handler.js'
 export type { SyncHandler, SyncHandlerOptions } from './sync-handler.js'

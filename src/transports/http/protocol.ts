@@ -62,6 +62,7 @@ export interface WireErrorBody {
 /** HTTP status for each error code the server can answer with. */
 const STATUS_BY_CODE: Readonly<Partial<Record<SyncKitErrorCode, number>>> = {
   'invalid-event': 422,
+  'clock-drift': 422,
   'event-id-conflict': 409,
   'epoch-mismatch': 412,
   'version-parse': 400,
@@ -166,6 +167,7 @@ export function errorFromResponse(
       )
     }
     case 422:
+      if (wire?.code === 'clock-drift') return clockDrift(prefix, wire.details)
       return invalidEvent(
         `${prefix}${hint('fix the event and push again')}`,
         detail('eventId'),
@@ -206,6 +208,30 @@ export function errorFromResponse(
   }
 }
 
+type WireDetails = Readonly<Record<string, string | number>> | undefined
+
+/** A string detail of an error body, `''` when absent or not a string. */
+function detailString(details: WireDetails, key: string): string {
+  const value = details?.[key]
+  return typeof value === 'string' ? value : ''
+}
+
+/** A number detail of an error body, `0` when absent or not a number. */
+function detailNumber(details: WireDetails, key: string): number {
+  const value = details?.[key]
+  return typeof value === 'number' ? value : 0
+}
+
+/** A server's drift refusal of one pushed event (422 `clock-drift`), naming the event. */
+function clockDrift(message: string, details: WireDetails): SyncKitError {
+  return new SyncKitError('clock-drift', message, {
+    eventId: detailString(details, 'eventId'),
+    stamp: detailString(details, 'stamp'),
+    driftMs: detailNumber(details, 'driftMs'),
+    maxDriftMs: detailNumber(details, 'maxDriftMs'),
+  })
+}
+
 function invalidEvent(message: string, eventId: unknown, field: unknown): SyncKitError {
   const details: { eventId?: string; field?: string } = {}
   if (typeof eventId === 'string') details.eventId = eventId
@@ -213,15 +239,8 @@ function invalidEvent(message: string, eventId: unknown, field: unknown): SyncKi
   return new SyncKitError('invalid-event', message, details)
 }
 
-function fromBadRequest(
-  code: string,
-  prefix: string,
-  details: Readonly<Record<string, string | number>> | undefined,
-): SyncKitError {
-  const str = (key: string): string => {
-    const value = details?.[key]
-    return typeof value === 'string' ? value : ''
-  }
+function fromBadRequest(code: string, prefix: string, details: WireDetails): SyncKitError {
+  const str = (key: string): string => detailString(details, key)
   switch (code) {
     case 'invalid-argument':
       return new SyncKitError('invalid-argument', prefix, { argument: str('argument') })

@@ -1,6 +1,8 @@
 import type { Clock } from '../../types/index.js'
 import type { SyncServer } from '../../server/index.js'
+import type { BodyBudget } from './body-budget.js'
 import type { SyncLogEntry, SyncLogger } from './logger.js'
+import type { StoreHealth } from './store-health.js'
 
 /** A log record being filled in while a request is served. */
 export type LogDraft = { -readonly [K in keyof SyncLogEntry]?: SyncLogEntry[K] }
@@ -14,6 +16,14 @@ export interface HandlerContext {
   readonly clock: Clock
   /** Ends each open stream; emptied by the handler's `close()`. */
   readonly streams: Set<() => void>
+  /** Most streams open at once. */
+  readonly maxStreams: number
+  /** Streams open or opening (taken before the first await, so the limit is exact). */
+  readonly streamSlots: { taken: number }
+  /** The global budget of request-body bytes. */
+  readonly budget: BodyBudget
+  /** The store's write health, for `/v1/health`. */
+  readonly health: StoreHealth
   /** Writes one record, if there is a logger. */
   writeLog(request: Request, started: number, entry: LogDraft): void
 }

@@ -96,8 +96,25 @@ export function errorPayload(error: unknown, status: number): WireErrorBody {
   }
 }
 
+/** `Retry-After` seconds of the handler's own refusals (a limit knows how long it lasts). */
+const RETRY_AFTER = new WeakMap<object, number>()
+
 /**
- * The error response for a failure (405 with `Allow`, 503 with `Retry-After`).
+ * An `unavailable` refusal of the handler's own (a limit reached), answered with 503 and this
+ * `Retry-After`.
+ * @param message - what limit was reached and what to do, without the component tag.
+ * @param retryAfterSeconds - the `Retry-After` to send.
+ * @returns the error.
+ */
+export function limitReached(message: string, retryAfterSeconds: number): SyncKitError {
+  const error = new SyncKitError('unavailable', `${COMPONENT} ${message}`, {})
+  RETRY_AFTER.set(error, retryAfterSeconds)
+  return error
+}
+
+/**
+ * The error response for a failure (405 with `Allow`, 503 with `Retry-After`: 1 s, or what the
+ * limit that refused it said).
  * @param error - what was thrown.
  * @returns the response.
  */
@@ -106,7 +123,10 @@ export function errorResponse(error: unknown): Response {
     return json(405, errorPayload(error, 405), { allow: error.allowed.join(', ') })
   }
   const status = statusForError(error)
-  const headers: Record<string, string> = status === 503 ? { 'retry-after': '1' } : {}
+  const retryAfter =
+    typeof error === 'object' && error !== null ? RETRY_AFTER.get(error) : undefined
+  const headers: Record<string, string> =
+    status === 503 ? { 'retry-after': String(retryAfter ?? 1) } : {}
   return json(status, errorPayload(error, status), headers)
 }
 

@@ -19,8 +19,31 @@ export async function push(
   context: HandlerContext,
   ctx: RequestContext,
 ): Promise<Response> {
-  const { server, maxBodyBytes, maxDecompressedBytes } = context
-  const body = await readJsonBody(request, { maxBodyBytes, maxDecompressedBytes })
+  const { maxBodyBytes, maxDecompressedBytes, budget } = context
+  // The body's bytes count against the server's global budget until the push is answered (the
+  // parsed events live that long); a client that goes away gives them back at once.
+  const lease = budget.open()
+  const release = (): void => lease.release()
+  request.signal.addEventListener('abort', release, { once: true })
+  try {
+    const body = await readJsonBody(request, {
+      maxBodyBytes,
+      maxDecompressedBytes,
+      take: lease.take,
+    })
+    return await store(body, context, ctx)
+  } finally {
+    request.signal.removeEventListener('abort', release)
+    lease.release()
+  }
+}
+
+async function store(
+  body: unknown,
+  context: HandlerContext,
+  ctx: RequestContext,
+): Promise<Response> {
+  const { server, maxBodyBytes } = context
   // Envelope + events array + event + data/metadata levels.
   if (exceedsDepth(body, EVENT_JSON_MAX_DEPTH + 3)) {
     throw protocolError(`the request body nests deeper than ${EVENT_JSON_MAX_DEPTH} levels`, 400)
@@ -36,7 +59,15 @@ export async function push(
     parse: parseWireEvent,
     bodyLimitBytes: maxBodyBytes,
   })
-  const result = await server.push(checked, { ifEpoch: envelope.output.ifEpoch })
+  let result: Awaited<ReturnType<typeof server.push>>
+  try {
+    result = await server.push(checked, { ifEpoch: envelope.output.ifEpoch })
+  } catch (error) {
+    context.health.recordWrite(error)
+    throw error
+  }
+  // Only a push that wrote tells that the store can write (duplicates write nothing).
+  if (result.stored > 0) context.health.recordWrite()
   ctx.log.stored = result.stored
   ctx.log.duplicates = result.duplicates
   return json(200, {

@@ -113,3 +113,17 @@ export async function version(request: Request, context: HandlerContext): Promis
   const head = await context.server.latestVersion({ signal: request.signal })
   return json(200, { latestVersion: head.latestVersion.toString(), epoch: head.epoch })
 }
+
+/**
+ * `GET /v1/health`: 200 `{"status":"ok"}` while the store can write, else 503
+ * `{"status":"unavailable","store":{"writable":false,"since","code","message"}}` (see
+ * `StoreHealth`: the last push's write, and a write probe while that failed).
+ * @param context - the handler.
+ * @returns the response.
+ */
+export async function health(context: HandlerContext): Promise<Response> {
+  const store = await context.health.check()
+  return store.writable
+    ? json(200, { status: 'ok' })
+    : json(503, { status: 'unavailable', store }, { 'retry-after': '5' })
+}

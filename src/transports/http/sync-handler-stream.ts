@@ -1,11 +1,14 @@
 import { wireJson } from '../../server/index.js'
-import type { Feed, FeedBatch } from '../../server/index.js'
+import type { Feed, FeedBatch, ServerHead } from '../../server/index.js'
 import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
 import type { Version } from '../../types/index.js'
 import type { HandlerContext, LogDraft, RequestContext } from './sync-handler-context.js'
-import { COMPONENT, errorPayload } from './sync-handler-errors.js'
+import { COMPONENT, errorPayload, limitReached } from './sync-handler-errors.js'
 import { parseQuery } from './sync-handler-reads.js'
 import { SSE_CONTENT_TYPE, statusForError } from './protocol.js'
+
+/** `Retry-After` of a stream refused because `maxStreams` are open, in seconds. */
+const STREAM_RETRY_AFTER_SECONDS = 5
 
 /**
  * `GET /v1/stream`: Server-Sent Events over a feed of the server core. A `hello` carrying the
@@ -23,20 +26,28 @@ export async function stream(
   context: HandlerContext,
   ctx: RequestContext,
 ): Promise<Response> {
-  const { server, heartbeatMs, clock, streams } = context
-  const query = parseQuery(request, context, false)
-  const head = await server.latestVersion({ signal: request.signal })
-  const start = query.since ?? head.latestVersion
-  const feed = await server.openFeed({ since: start, filters: query.filters, tenant: ctx.tenant })
-  let first: FeedBatch | undefined
+  const { heartbeatMs, clock, streams, streamSlots, maxStreams } = context
+  // The slot is taken before the first await, so concurrent requests cannot pass the limit.
+  if (streamSlots.taken >= maxStreams) {
+    throw limitReached(
+      `${maxStreams} live streams are open, the most this server allows; keep syncing by pull and subscribe again later`,
+      STREAM_RETRY_AFTER_SECONDS,
+    )
+  }
+  streamSlots.taken++
+  let slotTaken = true
+  const freeSlot = (): void => {
+    if (slotTaken) streamSlots.taken--
+    slotTaken = false
+  }
+  let opened: Awaited<ReturnType<typeof openStream>>
   try {
-    // The first page is read before answering, so a bad filter or cursor is a 4xx, not a broken
-    // stream.
-    first = await feed.next({ waitMs: 0, signal: request.signal })
+    opened = await openStream(request, context, ctx)
   } catch (error) {
-    feed.close()
+    freeSlot()
     throw error
   }
+  const { feed, head, start, first } = opened
   // The hello carries the starting cursor as its id too, so a plain EventSource that loses the
   // connection before the first event still reconnects from here, not from the newer head.
   const hello = `retry: 1000\nid: ${sseId(start)}\nevent: hello\ndata: ${JSON.stringify({
@@ -56,6 +67,7 @@ export async function stream(
     finished = true
     abort.abort()
     feed.close()
+    freeSlot()
     streams.delete(end)
     request.signal.removeEventListener('abort', end)
     const entry: LogDraft = { ...ctx.log, status: 200, stream: 'closed', events: sent }
@@ -124,6 +136,28 @@ export async function stream(
       'x-accel-buffering': 'no',
     },
   })
+}
+
+/** Reads the cursor and opens the feed, with its first page (so a bad cursor is a 4xx). */
+async function openStream(
+  request: Request,
+  context: HandlerContext,
+  ctx: RequestContext,
+): Promise<{ feed: Feed; head: ServerHead; start: Version; first: FeedBatch | undefined }> {
+  const { server } = context
+  const query = parseQuery(request, context, false)
+  const head = await server.latestVersion({ signal: request.signal })
+  const start = query.since ?? head.latestVersion
+  const feed = await server.openFeed({ since: start, filters: query.filters, tenant: ctx.tenant })
+  try {
+    // The first page is read before answering, so a bad filter or cursor is a 4xx, not a broken
+    // stream.
+    const first = await feed.next({ waitMs: 0, signal: request.signal })
+    return { feed, head, start, first }
+  } catch (error) {
+    feed.close()
+    throw error
+  }
 }
 
 /** The feed's next batch; `undefined` once the stream or the feed ended. */

@@ -1,8 +1,9 @@
 import { integerOption } from '../../core/options.js'
+import { resolveTimers } from '../../core/timers.js'
 import { SyncKitError } from '../../errors/sync-kit-error.js'
 import { createAccessPolicy, createSyncServer, loadOrCreateEpoch } from '../../server/index.js'
-import type { Clock, EventStore, IdGenerator, Timers } from '../../types/index.js'
-import type { SyncLogger } from './logger.js'
+import { BodyBudget } from './body-budget.js'
+import { StoreHealth } from './store-health.js'
 import { PROTOCOL_PREFIX, ROUTES } from './protocol.js'
 import { createLogWriter } from './sync-handler-context.js'
 import type { HandlerContext, LogDraft, RequestContext } from './sync-handler-context.js'
@@ -11,222 +12,22 @@ import {
   MethodNotAllowed,
   errorPayload,
   errorResponse,
-  json,
   protocolError,
 } from './sync-handler-errors.js'
 import { push } from './sync-handler-push.js'
-import { pull, version } from './sync-handler-reads.js'
+import { health, pull, version } from './sync-handler-reads.js'
 import { stream } from './sync-handler-stream.js'
+import {
+  DEFAULT_BODY_BUDGET_WAIT_MS,
+  DEFAULT_HEARTBEAT_MS,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_BUFFERED_BODY_BYTES,
+  DEFAULT_MAX_DECOMPRESSED_BYTES,
+  DEFAULT_MAX_STREAMS,
+} from './sync-handler-options.js'
+import type { SyncHandlerOptions } from './sync-handler-options.js'
 
-export {
-  DEFAULT_MAX_BATCH_EVENTS,
-  DEFAULT_MAX_EVENT_BYTES,
-  DEFAULT_MAX_PAGE_BYTES,
-  DEFAULT_MAX_PAGE_LIMIT,
-  DEFAULT_PAGE_LIMIT,
-} from '../../server/index.js'
-
-/**
- * Default {@link SyncHandlerOptions.maxBodyBytes}: 4 MiB.
- * @example
- * ```ts
- * import { createSyncHandler, DEFAULT_MAX_BODY_BYTES } from 'sync-kit/http'
- * import { createMemoryStore } from 'sync-kit'
- *
- * const handler = createSyncHandler({ store: createMemoryStore(), maxBodyBytes: 2 * DEFAULT_MAX_BODY_BYTES })
- * ```
- */
-export const DEFAULT_MAX_BODY_BYTES: number = 4 * 1024 * 1024
-/**
- * Default {@link SyncHandlerOptions.maxDecompressedBytes}: 16 MiB.
- * @example
- * ```ts
- * import { createSyncHandler, DEFAULT_MAX_DECOMPRESSED_BYTES } from 'sync-kit/http'
- * import { createMemoryStore } from 'sync-kit'
- *
- * const handler = createSyncHandler({
- *   store: createMemoryStore(),
- *   maxDecompressedBytes: DEFAULT_MAX_DECOMPRESSED_BYTES / 2,
- * })
- * ```
- */
-export const DEFAULT_MAX_DECOMPRESSED_BYTES: number = 16 * 1024 * 1024
-/**
- * Default {@link SyncHandlerOptions.heartbeatMs}: 15 000.
- * @example
- * ```ts
- * import { createHttpTransport, DEFAULT_HEARTBEAT_MS } from 'sync-kit/http'
- *
- * // Keep the client's idle limit above the server's heartbeat.
- * const transport = createHttpTransport({
- *   url: 'https://sync.example.com',
- *   streamIdleTimeoutMs: 3 * DEFAULT_HEARTBEAT_MS,
- * })
- * ```
- */
-export const DEFAULT_HEARTBEAT_MS = 15_000
-
-/**
- * Options of {@link createSyncHandler}.
- * @example
- * ```ts
- * import { createSyncHandler, type SyncHandlerOptions } from 'sync-kit/http'
- * import { createMemoryStore, SyncKitError } from 'sync-kit'
- *
- * const options: SyncHandlerOptions<{ tenant: string }> = {
- *   store: createMemoryStore(),
- *   authorize: async (request) => {
- *     const tenant = request.headers.get('x-tenant')
- *     if (tenant === null) throw new SyncKitError('unauthorized', 'no tenant header', {})
- *     return { tenant }
- *   },
- *   tenantOf: (principal) => principal.tenant,
- *   heartbeatMs: 10_000,
- * }
- * const handler = createSyncHandler(options)
- * ```
- */
-export interface SyncHandlerOptions<TPrincipal = unknown> {
-  /** Where events live. Any `EventStore`; `storeBatch` (when present) makes pushes atomic. */
-  readonly store: EventStore
-  /**
-   * Authenticates a request (health checks excepted). Throw a `SyncKitError` `unauthorized` (→
-   * 401) or `forbidden` (→ 403) to refuse it.
-   * @defaultValue every request is allowed, with principal `undefined`
-   */
-  readonly authorize?: (request: Request) => Promise<TPrincipal>
-  /**
-   * The tenant a principal belongs to. When it returns a string, every push, pull and stream of
-   * that principal is confined to that tenant (see `docs/protocol.md`, "Tenants"); `undefined`
-   * means unscoped (e.g. an admin).
-   * @defaultValue no tenants
-   */
-  readonly tenantOf?: (principal: TPrincipal) => string | undefined
-  /**
-   * With tenants: refuse (422 `invalid-event`, field `metadata.tenant`) a pushed event that does
-   * not name the principal's tenant, instead of writing the tenant into it. Then the server stores
-   * exactly the event the client holds, so pulling it back is a plain duplicate — set this when
-   * clients (e.g. a `SyncManager`) keep their own copies and set `metadata.tenant` themselves.
-   * An event naming another tenant is refused with 403 either way.
-   * @defaultValue false (an event without a tenant is stored with the principal's)
-   */
-  readonly requireTenant?: boolean
-  /**
-   * Path prefix the routes live under, e.g. `/sync` → `/sync/v1/events`. Starts with `/`, no
-   * trailing `/`.
-   * @defaultValue `''`
-   */
-  readonly basePath?: string
-  /**
-   * Largest request body accepted on the wire, in bytes (the compressed size when gzip).
-   * @defaultValue 4 MiB ({@link DEFAULT_MAX_BODY_BYTES})
-   */
-  readonly maxBodyBytes?: number
-  /**
-   * Largest request body accepted after gzip decompression, in bytes.
-   * @defaultValue 16 MiB ({@link DEFAULT_MAX_DECOMPRESSED_BYTES})
-   */
-  readonly maxDecompressedBytes?: number
-  /**
-   * Most events in one push.
-   * @defaultValue 1000 ({@link DEFAULT_MAX_BATCH_EVENTS})
-   */
-  readonly maxBatchEvents?: number
-  /**
-   * Largest single event accepted, in bytes of its JSON (UTF-8). A push holding a larger event is
-   * refused with 413 and stores nothing. Bounds what one page can cost the server to read.
-   * @defaultValue 1 MiB ({@link DEFAULT_MAX_EVENT_BYTES})
-   */
-  readonly maxEventBytes?: number
-  /**
-   * Byte budget of one pull page or stream batch, in bytes of event JSON. A page stops early
-   * (with `hasMore: true`) once it would pass the budget; it always holds at least one event.
-   * @defaultValue 4 MiB ({@link DEFAULT_MAX_PAGE_BYTES})
-   */
-  readonly maxPageBytes?: number
-  /**
-   * Page size of a pull that names no `limit`.
-   * @defaultValue 500 ({@link DEFAULT_PAGE_LIMIT})
-   */
-  readonly pageLimit?: number
-  /**
-   * Largest page a pull returns; larger `limit`s are clamped to it (the client sees `hasMore`).
-   * Also the page size of a stream's replay.
-   * @defaultValue 1000 ({@link DEFAULT_MAX_PAGE_LIMIT})
-   */
-  readonly maxPageLimit?: number
-  /**
-   * Idle time after which a stream sends a heartbeat comment (and re-checks the store for events
-   * written by other processes).
-   * @defaultValue 15 000 ({@link DEFAULT_HEARTBEAT_MS})
-   */
-  readonly heartbeatMs?: number
-  /**
-   * A fixed epoch. Without it, the epoch is the store's: loaded or created once through
-   * `store.loadOrCreateEpoch` (atomic: servers starting together on one database agree), or, for
-   * a store without it, kept in the checkpoint `{ remote: 'sync-kit:server', direction: 'pull' }`.
-   * @defaultValue persisted in the store
-   */
-  readonly epoch?: string
-  /**
-   * Generates a new epoch for a store that has none.
-   * @defaultValue `crypto.randomUUID()`
-   */
-  readonly generateEpoch?: IdGenerator
-  /**
-   * Receives one structured record per request (see `createJsonLineLogger`).
-   * @defaultValue no logging
-   */
-  readonly logger?: SyncLogger
-  /**
-   * Time source for log durations; a `TestClock` also times the heartbeats.
-   * @defaultValue `Date`
-   */
-  readonly clock?: Clock
-  /**
-   * Timers for the streams' heartbeats.
-   * @defaultValue the clock's, else the global `setTimeout`/`clearTimeout`
-   */
-  readonly timers?: Timers
-}
-
-/**
- * A Web-standard request handler (`Request` → `Response`) serving the sync-kit wire protocol,
- * plus control over its live streams.
- * @example
- * ```ts
- * import { createSyncHandler, type SyncHandler } from 'sync-kit/http'
- * import { createMemoryStore } from 'sync-kit'
- *
- * const store = createMemoryStore()
- * const handler: SyncHandler = createSyncHandler({ store })
- * const response = await handler(new Request('http://localhost/v1/version'))
- * await store.store({ id: 'e1', type: 'Imported', aggregateId: 'a1', data: {} })
- * handler.notify() // wake live streams for an event written without the handler
- * await handler.close()
- * ```
- */
-export interface SyncHandler {
-  /**
-   * Serves one request. Never rejects: every failure becomes an error response.
-   * @param request - the request.
-   * @returns the response.
-   */
-  (request: Request): Promise<Response>
-  /**
-   * Wakes live streams to look for new events. Pushes through this handler call it themselves;
-   * call it after writing to the store by other means (streams otherwise notice within
-   * `heartbeatMs`).
-   */
-  notify(): void
-  /** The server's epoch (created and persisted on first use). */
-  epoch(): Promise<string>
-  /**
-   * Ends every live stream and answers later requests with 503. Does not close the store.
-   * Idempotent.
-   */
-  close(): Promise<void>
-}
+export * from './sync-handler-options.js'
 
 /**
  * A Web-standard request handler (`Request` → `Response`) serving the sync-kit wire protocol,
@@ -322,6 +123,8 @@ export function createSyncHandler<TPrincipal = unknown>(
       maxPageLimit: options.maxPageLimit,
       maxPageBytes: options.maxPageBytes,
       requireTenant: options.requireTenant,
+      maxDriftMs: options.maxDriftMs,
+      clock,
       component: name,
     }),
     component: name,
@@ -329,18 +132,39 @@ export function createSyncHandler<TPrincipal = unknown>(
     ...(options.timers === undefined ? {} : { timers: options.timers }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   })
+  const maxBodyBytes = integerOption(
+    options.maxBodyBytes,
+    DEFAULT_MAX_BODY_BYTES,
+    'maxBodyBytes',
+    name,
+  )
+  const maxDecompressedBytes = integerOption(
+    options.maxDecompressedBytes,
+    DEFAULT_MAX_DECOMPRESSED_BYTES,
+    'maxDecompressedBytes',
+    name,
+  )
   const context: HandlerContext = {
     server,
-    maxBodyBytes: integerOption(options.maxBodyBytes, DEFAULT_MAX_BODY_BYTES, 'maxBodyBytes', name),
-    maxDecompressedBytes: integerOption(
-      options.maxDecompressedBytes,
-      DEFAULT_MAX_DECOMPRESSED_BYTES,
-      'maxDecompressedBytes',
-      name,
-    ),
+    maxBodyBytes,
+    maxDecompressedBytes,
     heartbeatMs: integerOption(options.heartbeatMs, DEFAULT_HEARTBEAT_MS, 'heartbeatMs', name),
     clock,
     streams: new Set(),
+    maxStreams: integerOption(options.maxStreams, DEFAULT_MAX_STREAMS, 'maxStreams', name),
+    streamSlots: { taken: 0 },
+    budget: new BodyBudget(
+      bodyBudget(options.maxBufferedBodyBytes, Math.max(maxBodyBytes, maxDecompressedBytes)),
+      integerOption(
+        options.bodyBudgetWaitMs,
+        DEFAULT_BODY_BUDGET_WAIT_MS,
+        'bodyBudgetWaitMs',
+        name,
+        0,
+      ),
+      resolveTimers(options.timers, options.clock, name),
+    ),
+    health: new StoreHealth(store, clock),
     writeLog: createLogWriter(options.logger, clock),
   }
   let closing = false
@@ -370,7 +194,7 @@ export function createSyncHandler<TPrincipal = unknown>(
     if (closing) {
       throw new SyncKitError('unavailable', `${COMPONENT} the server is shutting down; retry`, {})
     }
-    if (path === ROUTES.health) return json(200, { status: 'ok' })
+    if (path === ROUTES.health) return health(context)
 
     const principal = (
       options.authorize === undefined ? undefined : await options.authorize(request)
@@ -428,6 +252,27 @@ const ALLOWED_METHODS: Readonly<Record<string, readonly string[]>> = {
   [ROUTES.version]: ['GET'],
   [ROUTES.stream]: ['GET'],
   [ROUTES.health]: ['GET'],
+}
+
+/**
+ * The `maxBufferedBodyBytes` option: a positive integer no smaller than the largest single body,
+ * which must always fit.
+ */
+function bodyBudget(value: number | undefined, largestBody: number): number {
+  const budget = integerOption(
+    value,
+    Math.max(DEFAULT_MAX_BUFFERED_BODY_BYTES, largestBody),
+    'maxBufferedBodyBytes',
+    'http-server',
+  )
+  if (budget < largestBody) {
+    throw new SyncKitError(
+      'invalid-argument',
+      `${COMPONENT} option maxBufferedBodyBytes (${budget}) must be at least maxBodyBytes and maxDecompressedBytes (${largestBody}): the largest push must fit`,
+      { argument: 'maxBufferedBodyBytes' },
+    )
+  }
+  return budget
 }
 
 function checkBasePath(basePath: string): string {

@@ -41,6 +41,15 @@ export function pushEvents(
   return pushRequest(JSON.stringify({ events }), headers)
 }
 
+/** POSTs `{ events }` to a running server's `/v1/events`. */
+export function postEvents(url: string, events: readonly unknown[]): Promise<Response> {
+  return fetch(`${url}/v1/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ events }),
+  })
+}
+
 export function get(pathAndQuery: string, headers: Record<string, string> = {}): Request {
   return new Request(`${BASE}${pathAndQuery}`, { headers })
 }

@@ -1,0 +1,131 @@
+// Regression (issue 10): `INSERT … ON CONFLICT DO NOTHING` on the AUTOINCREMENT `events` table
+// drew a sequence number for every duplicate and wrote `sqlite_sequence`: a server receiving each
+// event ~40 times reached versions of 966,659 for 27,004 events. Now the store looks the ids up
+// first and inserts only the new ones; a batch of duplicates writes nothing at all.
+import Database from 'better-sqlite3'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { Event } from '../../types/index.js'
+import { openSqliteStore } from './index.js'
+import type { SqliteStore } from './index.js'
+
+function event(id: string): Event {
+  return { id, type: 'Created', aggregateId: 'a1', data: { n: id } }
+}
+
+let dir: string
+let files = 0
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'sync-kit-sqlite-duplicates-'))
+})
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true })
+})
+
+/** A store on a new file, and a second connection that watches the file from outside. */
+async function fileStore(): Promise<{
+  store: SqliteStore
+  observer: Database.Database
+  path: string
+}> {
+  const path = join(dir, `store-${++files}.db`)
+  const store = await openSqliteStore({ path })
+  const observer = new Database(path, { readonly: true })
+  opened.push(async () => {
+    observer.close()
+    await store.close()
+  })
+  return { store, observer, path }
+}
+const opened: (() => Promise<void>)[] = []
+afterEach(async () => {
+  for (const close of opened.splice(0)) await close()
+})
+
+/** The AUTOINCREMENT counter: the last sequence number SQLite handed out. */
+function sequence(observer: Database.Database): number {
+  const row = observer.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").get() as
+    { seq: number } | undefined
+  return row?.seq ?? 0
+}
+
+/** Changes whenever another connection commits a change to the file (`PRAGMA data_version`). */
+function dataVersion(observer: Database.Database): number {
+  return observer.pragma('data_version', { simple: true }) as number
+}
+
+describe('sqlite store: duplicates cost nothing', () => {
+  it('Given a file holding three events, When they are stored again (one by one and as a batch), Then no sequence number is drawn, nothing is written and every result is a duplicate', async () => {
+    const { store, observer } = await fileStore()
+    const events = [event('e1'), event('e2'), event('e3')]
+    const first = await store.storeBatch(events)
+    const before = { sequence: sequence(observer), data: dataVersion(observer) }
+    expect(before.sequence).toBe(3)
+
+    for (let round = 0; round < 5; round++) {
+      for (const e of events) expect((await store.store(e)).duplicate).toBe(true)
+      const again = await store.storeBatch([...events, events[0] as Event])
+      expect(again.map((r) => r.duplicate)).toEqual([true, true, true, true])
+      expect(again.map((r) => r.version.toString())).toEqual(['1', '2', '3', '1'])
+    }
+
+    expect(sequence(observer)).toBe(before.sequence)
+    expect(dataVersion(observer)).toBe(before.data)
+    expect((await store.latestVersion()).toString()).toBe('3')
+    expect(first.map((r) => r.version.toString())).toEqual(['1', '2', '3'])
+  })
+
+  it('Given a file holding three events, When a batch mixes them with two new events (one repeated), Then exactly two sequence numbers are drawn, right after the last', async () => {
+    const { store, observer } = await fileStore()
+    await store.storeBatch([event('e1'), event('e2'), event('e3')])
+
+    const results = await store.storeBatch([
+      event('e2'),
+      event('n1'),
+      event('e1'),
+      event('n2'),
+      event('n1'),
+      event('e3'),
+    ])
+
+    expect(results.map((r) => [r.version.toString(), r.duplicate])).toEqual([
+      ['2', true],
+      ['4', false],
+      ['1', true],
+      ['5', false],
+      ['4', true],
+      ['3', true],
+    ])
+    expect(sequence(observer)).toBe(5)
+    expect((await store.latestVersion()).toString()).toBe('5')
+    expect((await store.store(event('n3'))).version.toString()).toBe('6')
+  })
+
+  it('Given a batch of duplicates with a checkpoint, When it is stored, Then only the checkpoint is written and no sequence number is drawn', async () => {
+    const { store, observer } = await fileStore()
+    await store.storeBatch([event('e1')])
+    const key = { remote: 'https://example.test', direction: 'pull' } as const
+
+    await store.storeBatch([event('e1')], { checkpoint: { key, value: { version: '9' } } })
+
+    expect(await store.getCheckpoint(key)).toEqual({ version: '9' })
+    expect(sequence(observer)).toBe(1)
+  })
+
+  it('Given another connection on the same file stored one id of a batch, When the batch is stored, Then that id is a duplicate and only the new one takes a number', async () => {
+    const { store, path } = await fileStore()
+    const other = await openSqliteStore({ path })
+    opened.push(() => other.close())
+    await store.storeBatch([event('e1')])
+    await other.storeBatch([event('n1')])
+
+    const results = await store.storeBatch([event('n1'), event('n2')])
+
+    expect(results.map((r) => [r.version.toString(), r.duplicate])).toEqual([
+      ['2', true],
+      ['3', false],
+    ])
+  })
+})
