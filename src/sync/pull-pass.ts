@@ -41,25 +41,10 @@ export async function pullAll(
   const { epochs } = parts
   const opts = signalOptions(signal)
   const totals = { pulled: 0, conflicts: 0, resolved: 0 }
-  const add = (counts: PullCounts): void => {
-    totals.pulled += counts.pulled
-    totals.conflicts += counts.conflicts
-    totals.resolved += counts.resolved
-  }
   // Events the local store refused come first, until they are stored or the app drops them.
   const refused = (await parts.refusals.list(signal)).filter((r) => r.by === 'local')
-  if (refused.length > 0) {
-    add(
-      await ingest(
-        ctx,
-        parts,
-        refused.map((r) => r.event),
-        undefined,
-        undefined,
-        signal,
-      ),
-    )
-  }
+  const retry = refused.map((r) => r.event)
+  if (retry.length > 0) await ingest(ctx, parts, totals, retry, signal)
   const cp = await ctx.store.getCheckpoint(ctx.pullKey, opts)
   const restart = cp?.epoch === REGRESSED
   let since: Version | null =
@@ -137,7 +122,7 @@ export async function pullAll(
     }
     const events = page.events.map((e) => e.event)
     const checkpoint = withEpoch(last.version.toString(), page.epoch)
-    add(await ingest(ctx, parts, events, checkpoint, page.epoch, signal))
+    await ingest(ctx, parts, totals, events, signal, checkpoint, page.epoch)
     since = last.version
     if (!page.hasMore) break
   }
@@ -188,20 +173,20 @@ async function regressed(
 }
 
 /**
- * Stores pulled events, advances the pull checkpoint with them (when given), records what the
- * remote holds, and runs conflict detection.
+ * Stores pulled events, advances the pull checkpoint with them and records what the remote holds
+ * (for a page), runs conflict detection, and adds what it did to `totals`.
  */
 async function ingest(
   ctx: SyncContext,
   parts: SyncParts,
+  totals: PullCounts,
   events: readonly Event[],
-  checkpoint: Checkpoint | undefined,
-  epoch: string | undefined,
   signal: AbortSignal | undefined,
-): Promise<PullCounts> {
+  checkpoint?: Checkpoint,
+  epoch?: string,
+): Promise<void> {
   const { causal, conflicts: queue } = parts
   const results = await storePage(ctx, parts, events, checkpoint, signal)
-  let pulled = 0
   const held: Event[] = []
   // Take the whole page into account before resolving anything: it is stored and checkpointed
   // already, so if a resolver fails or the sync is aborted half-way, the clocks and heads must
@@ -219,7 +204,7 @@ async function ingest(
       // checkpoint write failed after the events were stored): take it into account now.
       if (!causal.isUnobserved(event)) continue
     } else {
-      pulled++
+      totals.pulled++
       if (event.metadata?.origin === ctx.nodeId) causal.reportNodeIdReuse(event)
     }
     causal.receiveStamp(event)
@@ -229,7 +214,8 @@ async function ingest(
   if (checkpoint) await parts.holds.add(held, epoch, signal)
   for (const [head, stored] of found) queue.add(head.ewv, stored)
   const { conflicts, resolved } = await queue.decide(signal)
-  return { pulled, conflicts, resolved }
+  totals.conflicts += conflicts
+  totals.resolved += resolved
 }
 
 /**

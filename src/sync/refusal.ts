@@ -55,14 +55,12 @@ export function isRefusal(error: unknown): error is SyncKitError {
   return isSyncKitError(error) && REFUSALS.has(error.code)
 }
 
-const utf8 = new TextEncoder()
-
-/** The refusal list of one manager: loaded once, changed in place, saved when it changes. */
+/** The refusal list of one manager: loaded once, replaced (never changed in place) and saved. */
 export class Refusals {
   /** Set by `retryRefusals()`: the next push pass sends the remote's refusals again. */
   retry = false
   readonly #ctx: SyncContext
-  #list: Refusal[] | undefined
+  #list: readonly Refusal[] | undefined
 
   /** @param ctx - the store and the remote's name; refusals are emitted there as `error`. */
   constructor(ctx: SyncContext) {
@@ -72,10 +70,11 @@ export class Refusals {
   /**
    * The refusals, oldest first.
    * @param signal - cancels the first read.
-   * @returns the list (the live array: copy before handing it out).
+   * @returns the list.
    */
-  async list(signal?: AbortSignal): Promise<Refusal[]> {
-    return (this.#list ??= [...(((await loadState(this.#ctx, 'refused', signal)) ?? []) as [])])
+  async list(signal?: AbortSignal): Promise<readonly Refusal[]> {
+    this.#list ??= ((await loadState(this.#ctx, 'refused', signal)) ?? []) as unknown as Refusal[]
+    return this.#list
   }
 
   /**
@@ -94,25 +93,23 @@ export class Refusals {
     signal: AbortSignal | undefined,
   ): Promise<void> {
     const list = await this.list(signal)
-    const before = list.length
-    if (before + refused.length === 0) return
+    if (list.length + refused.length === 0) return
     const ids = new Set(tried.map((event) => event.id))
-    this.#remove((r) => r.by === by && ids.has(r.event.id))
+    const next = list.filter((r) => r.by !== by || !ids.has(r.event.id))
     for (const [event, error] of refused) {
-      const bytes = utf8.encode(JSON.stringify(event)).length
-      list.push({ event, by, code: error.code, message: error.message, bytes })
-      const who = by === 'remote' ? 'the remote' : 'the local store'
+      const bytes = new TextEncoder().encode(JSON.stringify(event)).length
+      next.push({ event, by, code: error.code, message: error.message, bytes })
       this.#ctx.events.emit(
         'error',
         new SyncKitError(
           error.code,
-          `[sync-manager] ${who} refused event "${event.id.slice(0, 64)}" (${bytes} bytes; see refusals()): ${error.message}`,
+          `[sync-manager] ${by === 'remote' ? 'the remote' : 'the local store'} refused event "${event.id.slice(0, 64)}" (${bytes} bytes; see refusals()): ${error.message}`,
           { ...error.details, eventId: event.id, bytes } as never,
           { cause: error },
         ),
       )
     }
-    if (refused.length > 0 || list.length !== before) await this.save(signal)
+    if (next.length !== list.length || refused.length > 0) await this.#save(next, signal)
   }
 
   /**
@@ -122,23 +119,14 @@ export class Refusals {
    */
   async drop(id: string): Promise<boolean> {
     const list = await this.list()
-    const before = list.length
-    this.#remove((r) => r.event.id === id)
-    if (list.length === before) return false
-    await this.save(undefined)
-    return true
+    const next = list.filter((r) => r.event.id !== id)
+    if (next.length < list.length) await this.#save(next, undefined)
+    return next.length < list.length
   }
 
-  /**
-   * Saves the list.
-   * @param signal - cancels.
-   */
-  async save(signal: AbortSignal | undefined): Promise<void> {
-    await saveState(this.#ctx, 'refused', (await this.list(signal)) as unknown as JsonValue, signal)
-  }
-
-  #remove(match: (refusal: Refusal) => boolean): void {
-    const list = this.#list ?? []
-    for (let i = list.length - 1; i >= 0; i--) if (match(list[i] as Refusal)) list.splice(i, 1)
+  /** Replaces the list (at once, so no later change is lost) and saves it. */
+  #save(list: readonly Refusal[], signal: AbortSignal | undefined): Promise<void> {
+    this.#list = list
+    return saveState(this.#ctx, 'refused', list as unknown as JsonValue, signal)
   }
 }

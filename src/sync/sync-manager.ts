@@ -244,7 +244,7 @@ export class SyncManager {
    * @throws SyncKitError `closed`, and whatever the store's `getState` throws.
    */
   async refusals(): Promise<readonly Refusal[]> {
-    return [...(await this.#parts.refusals.list())]
+    return this.#parts.refusals.list()
   }
 
   /**
