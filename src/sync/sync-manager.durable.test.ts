@@ -36,10 +36,15 @@ async function sqlite(path: string): Promise<SqliteStore> {
   return store
 }
 
-/** A sync-kit HTTP server on a memory store, with a per-event size limit. */
-async function httpServer(maxEventBytes: number) {
+/** A sync-kit HTTP server on a memory store, with a per-event size limit and a drift bound. */
+async function httpServer(maxEventBytes: number, maxDriftMs?: number) {
   const store = createMemoryStore()
-  const server = await serve({ handler: createSyncHandler({ store, maxEventBytes }), port: 0 })
+  const handler = createSyncHandler({
+    store,
+    maxEventBytes,
+    ...(maxDriftMs === undefined ? {} : { maxDriftMs }),
+  })
+  const server = await serve({ handler, port: 0 })
   cleanups.push(() => server.close())
   return { store, url: server.url }
 }
@@ -47,7 +52,7 @@ async function httpServer(maxEventBytes: number) {
 function manager(
   store: EventStore,
   transport: Transport,
-  extra: { resolver?: ConflictResolver } = {},
+  extra: { resolver?: ConflictResolver; clock?: { now(): number } } = {},
 ) {
   const m = new SyncManager({ store, transport, nodeId: 'a', ...extra })
   const errors: unknown[] = []
@@ -103,6 +108,35 @@ describe('SyncManager: refusals survive a restart', () => {
     expect(await b.manager.dropRefusal('e500')).toBe(false)
     expect((await b.manager.sync()).pushed).toBe(1)
     expect(await b.manager.refusals()).toEqual([])
+  })
+
+  it('Given a replica whose clock runs an hour ahead, When the HTTP server refuses its event beyond its drift bound, Then the refusal is listed with code clock-drift, and the others still arrive', async () => {
+    // Given a server with a one-minute drift bound and a replica whose clock is an hour ahead
+    const remote = await httpServer(1_000_000, 60_000)
+    let skewMs = 0
+    const clock = { now: () => Date.now() + skewMs }
+    const a = manager(
+      await sqlite(join(tempDir(), 'a.db')),
+      createHttpTransport({ url: remote.url }),
+      {
+        clock,
+      },
+    )
+    await a.manager.record({ id: 'fine', type: 'T', aggregateId: 'x', data: 1 })
+    skewMs = 3_600_000
+    await a.manager.record({ id: 'ahead', type: 'T', aggregateId: 'y', data: 2 })
+
+    // When it syncs
+    const result = await a.manager.sync()
+
+    // Then only the one stamped beyond the bound is refused, reported and listed
+    expect(result.pushed).toBe(1)
+    expect((await remote.store.load(null)).map((e) => e.event.id)).toEqual(['fine'])
+    const refusals = await a.manager.refusals()
+    expect(refusals.map((r) => [r.event.id, r.by, r.code])).toEqual([
+      ['ahead', 'remote', 'clock-drift'],
+    ])
+    expect(a.errors.filter((e) => isSyncKitError(e, 'clock-drift'))).toHaveLength(1)
   })
 
   it('Given a refused event, When the remote’s limit is raised and the app calls retryRefusals, Then it is pushed and leaves the list', async () => {
