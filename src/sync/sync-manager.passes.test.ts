@@ -104,13 +104,11 @@ describe('SyncManager: a remote restored from a backup (same epoch)', () => {
   async function scenario() {
     // Given a and b synced through the remote; a backup; then a pushes a2 and a3
     const remote = restorableRemote()
+    const replica = (nodeId: string, store: EventStore = createMemoryStore()): SyncManager =>
+      new SyncManager({ store, transport: remote.connect(nodeId), nodeId })
     const aStore = createMemoryStore()
-    const a = new SyncManager({ store: aStore, transport: remote.connect('a'), nodeId: 'a' })
-    const b = new SyncManager({
-      store: createMemoryStore(),
-      transport: remote.connect('b'),
-      nodeId: 'b',
-    })
+    const a = replica('a', aStore)
+    const b = replica('b')
     await a.record({ id: 'a1', type: 'T', aggregateId: 'x', data: 1 })
     await a.sync()
     await b.record({ id: 'b1', type: 'T', aggregateId: 'y', data: 1 })
@@ -122,11 +120,7 @@ describe('SyncManager: a remote restored from a backup (same epoch)', () => {
     await a.sync()
     // When the remote is restored (it loses a2 and a3) and a new replica c writes after it
     await remote.restore()
-    const c = new SyncManager({
-      store: createMemoryStore(),
-      transport: remote.connect('c'),
-      nodeId: 'c',
-    })
+    const c = replica('c')
     await c.record({ id: 'c1', type: 'T', aggregateId: 'z', data: 1 })
     await c.sync()
     return { remote, a, aStore }
