@@ -126,8 +126,8 @@ export async function pushAll(
 /**
  * Pushes one page. When the remote refuses it for a bad event (an id it holds with other content,
  * an event it finds invalid, over its size limit or stamped beyond its drift bound), each half is
- * pushed on its own, down to the single events it refuses, so the rest still arrive (in order);
- * the refused ones go to the refusal list.
+ * pushed on its own, down to the single events it refuses, so the rest still arrive (in order,
+ * all in the epoch the first part went to); the refused ones go to the refusal list.
  * @returns the last answer, and how many events went through.
  */
 async function pushPage(
@@ -137,9 +137,17 @@ async function pushPage(
   opts: PushOptions,
 ): Promise<PushResult & { sent: number }> {
   const refused: [Event, SyncKitError][] = []
+  // The parts after the first go to the epoch the first went to: a reset between two parts must
+  // not leave the page split across two logs.
+  let ifEpoch = opts.ifEpoch
   const send = async (part: readonly Event[]): Promise<PushResult | undefined> => {
     try {
-      return await ctx.transport.push(part, opts)
+      const answer = await ctx.transport.push(
+        part,
+        ifEpoch === undefined ? opts : { ...opts, ifEpoch },
+      )
+      ifEpoch ??= answer.epoch
+      return answer
     } catch (error) {
       if (!isRefusal(error)) throw error
       if (part.length === 1) return void refused.push([part[0] as Event, error])

@@ -3,7 +3,7 @@
  * several remotes (issue 10 §1). Each test names the scenario that once went wrong.
  */
 import { describe, expect, it } from 'vitest'
-import { isSyncKitError } from '../errors/sync-kit-error.js'
+import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
 import { createMemoryStore } from '../stores/memory/index.js'
 import { createLoopbackHub } from '../transports/loopback/index.js'
 import type { LoopbackHub } from '../transports/loopback/index.js'
@@ -198,5 +198,44 @@ describe('SyncManager: several remotes over one store', () => {
     expect((await toOne.sync()).pushed + (await toTwo.sync()).pushed).toBe(0)
     expect((await idsOf(one.store)).sort()).toEqual(['from-one', 'from-two'])
     expect((await idsOf(two.store)).sort()).toEqual(['from-one', 'from-two'])
+  })
+})
+
+describe('SyncManager: a page halved around a refused event', () => {
+  it('Given a page the remote refuses for one event, When the server is reset between two halves, Then no half goes to the new log alone: everything is re-sent there', async () => {
+    // Given e1, bad, e3 in one page; the remote refuses "bad"; it is reset after storing e1
+    const hub = createLoopbackHub()
+    const inner = hub.connect('a')
+    let resetAfterFirst = true
+    const transport: Transport = {
+      push: async (events, options) => {
+        if (events.some((e) => e.id === 'bad')) {
+          throw new SyncKitError('invalid-event', 'bad', { eventId: 'bad' })
+        }
+        const result = await inner.push(events, options)
+        if (resetAfterFirst) {
+          resetAfterFirst = false
+          await hub.reset()
+        }
+        return result
+      },
+      pull: (since, options) => hub.connect('a').pull(since, options),
+      latestVersion: (options) => hub.connect('a').latestVersion(options),
+      parseVersion: (value) => inner.parseVersion(value),
+      close: () => Promise.resolve(),
+    }
+    const a = new SyncManager({ store: createMemoryStore(), transport, nodeId: 'a' })
+    a.on('error', () => undefined)
+    for (const id of ['e1', 'bad', 'e3']) {
+      await a.record({ id, type: 'T', aggregateId: 'x', data: null })
+    }
+
+    // When it syncs (e1 lands in the old log, which is then replaced)
+    await a.sync().catch(() => undefined)
+    await a.sync()
+
+    // Then the new log holds every event but the refused one, in order
+    expect(await idsOf(hub.store)).toEqual(['e1', 'e3'])
+    expect((await a.refusals()).map((r) => r.event.id)).toEqual(['bad'])
   })
 })
