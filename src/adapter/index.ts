@@ -52,7 +52,8 @@ export {
   checkCheckpointKey,
   checkCheckpointValue,
 } from '../core/checkpoint.js'
-export { integerOption } from '../core/options.js'
+export { integerOption, refuseRenamedOptions } from '../core/options.js'
+export { isEventStore } from '../core/store-shape.js'
 export { MAX_STATE_KEY_LENGTH, checkStateKey, checkStateValue } from '../core/state.js'
 export { SYSTEM_CLOCK, resolveTimers } from '../core/timers.js'
 export { backoffDelay, resolveBackoff } from '../core/backoff.js'

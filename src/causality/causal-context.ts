@@ -4,8 +4,9 @@
  * writer's dot, {@link causalContextOf}) and the projections' and resolvers' whole-clock comparison
  * ({@link causalClockOf}).
  *
- * Seam: a later bound on the size of causal contexts belongs in `parse`, the one place that reads
- * them.
+ * A context longer than `MAX_VECTOR_CLOCK_ENTRIES` does not parse and counts as missing: the
+ * `SyncManager` writes bounded contexts (rule 4 of docs/causality.md), so only a foreign or forged
+ * event carries one, and it takes no part in causality.
  *
  * @module
  */

@@ -62,4 +62,23 @@ describe('causality', () => {
     expect(causalClockOf(noDot)?.toString()).toBe('a:1')
     expect(eventRelation(malformed, noDot)).toBe('unknown')
   })
+
+  it('Given contexts that each claim to have seen the other (forged, or a reused node id), then both relations are concurrent, mirrored', () => {
+    const a = event('a2', { origin: 'a', causal: 'a:2,b:1' })
+    const b = event('b1', { origin: 'b', causal: 'a:2,b:1' })
+
+    expect(causalRelation(a, b)).toBe('concurrent')
+    expect(causalRelation(b, a)).toBe('concurrent')
+    expect(eventRelation(a, b)).toBe('concurrent')
+  })
+
+  it('Given a bounded context that dropped an entry the earlier event carries, then eventRelation still finds happened-before by the dot', () => {
+    // a1's writer had seen c:3; b1's writer saw a1 but kept only a and b in its bounded context.
+    const a1 = event('a1', { origin: 'a', causal: 'a:1,c:3' })
+    const b1 = event('b1', { origin: 'b', causal: 'a:1,b:1' })
+
+    expect(eventRelation(a1, b1)).toBe('before')
+    expect(eventRelation(b1, a1)).toBe('after')
+    expect(VectorClock.parse('a:1,c:3').relation(VectorClock.parse('a:1,b:1'))).toBe('concurrent')
+  })
 })

@@ -1,7 +1,7 @@
 /**
- * The causal relation of two events, two ways over the one cache of `causal-context.ts`: by the
- * writer's dot ({@link causalRelation}, {@link relate}: conflict detection) and by the whole
- * vector clock ({@link eventRelation}: projections and resolvers, which also meet merge events).
+ * The causal relation of two events over the one cache of `causal-context.ts`: by the writers'
+ * dots ({@link causalRelation}, {@link relate}: conflict detection), and by dots or, for merge
+ * events that have none, whole vector clocks ({@link eventRelation}: projections and resolvers).
  *
  * @module
  */
@@ -38,28 +38,33 @@ export function causalRelation(a: Event, b: Event): EventRelation {
 }
 
 /**
- * {@link causalRelation} on already-parsed contexts.
+ * {@link causalRelation} on already-parsed contexts. Antisymmetric even for contexts no honest
+ * writer produces (each claiming to have seen the other, e.g. a forged stamp or a reused node id):
+ * such a pair is `concurrent`, so both replicas of a conflict see the mirrored relation.
  * @param x - the first context.
  * @param y - the second context.
  * @returns the relation of x to y.
  */
 export function relate(x: CausalContext, y: CausalContext): Exclude<EventRelation, 'unknown'> {
   if (x.origin === y.origin && x.seq === y.seq) return 'equal'
-  if (y.clock.get(x.origin) >= x.seq) return 'before'
-  if (x.clock.get(y.origin) >= y.seq) return 'after'
-  return 'concurrent'
+  const before = y.clock.get(x.origin) >= x.seq
+  if (before === x.clock.get(y.origin) >= y.seq) return 'concurrent'
+  return before ? 'before' : 'after'
 }
 
 /**
- * The causal relation of two events, by comparing their whole causal contexts (vector clocks):
- * `a` happened before `b` iff `a.causal ≤ b.causal` entry by entry and they differ.
+ * The causal relation of two events, the one projections and resolvers use (rule 1 of
+ * docs/causality.md: causality first, clocks second). Two events with a writer's dot compare by
+ * their dots, exactly as {@link causalRelation}; when one has no dot (a merge event written by a
+ * resolver, whose context is the join of its inputs'), by whole vector clocks: `a` happened before
+ * `b` iff `a.causal ≤ b.causal` entry by entry and they differ.
  *
- * For an event recorded by the `SyncManager` (whose causal context includes its own increment)
- * this is the same answer as the dot test of {@link causalRelation}. It also works for merge
- * events, which have no writer and hence no dot of their own: their context is the join of their
- * inputs, and an event that has seen both inputs has seen everything the merge was made from.
+ * For events recorded by the `SyncManager` with exact contexts both tests give the same answer;
+ * the dot test stays exact when contexts are bounded (a writer keeps its own entry, and those of the
+ * aggregate's heads, but may drop others), where whole clocks would lose happened-before.
  *
- * Source: C. J. Fidge (1988) and F. Mattern (1989): vector clocks characterise happened-before.
+ * Source: C. J. Fidge (1988) and F. Mattern (1989): vector clocks characterise happened-before;
+ * dots as in Preguiça et al., "Dotted Version Vectors" (2010).
  *
  * @param a - one event.
  * @param b - another event.
@@ -67,8 +72,10 @@ export function relate(x: CausalContext, y: CausalContext): Exclude<EventRelatio
  * causal context.
  */
 export function eventRelation(a: Event, b: Event): EventRelation {
-  const x = causalClockOf(a)
-  const y = causalClockOf(b)
-  if (x === undefined || y === undefined) return 'unknown'
-  return x.relation(y)
+  const x = causalContextOf(a)
+  const y = causalContextOf(b)
+  if (x !== undefined && y !== undefined) return relate(x, y)
+  const cx = causalClockOf(a)
+  const cy = causalClockOf(b)
+  return cx === undefined || cy === undefined ? 'unknown' : cx.relation(cy)
 }

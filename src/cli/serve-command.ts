@@ -29,6 +29,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { dirname, resolve } from 'node:path'
 
 import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
+import type { EventStore } from '../types/index.js'
 import { openSqliteStore } from '../stores/sqlite/index.js'
 import type { SqliteStore } from '../stores/sqlite/index.js'
 import { createSyncHandler } from '../transports/http/index.js'
@@ -166,9 +167,10 @@ export async function runServe(
         }),
       })
       // Reads or creates the epoch now, atomically (servers started together on a new file agree
-      // on one), and writes to the file, so that a database SQLite can only read fails the start
-      // instead of every push.
+      // on one), then writes the start time beside the log, so that a database SQLite can only
+      // read fails the start instead of every push.
       epoch = await handler.epoch()
+      await checkWritable(store, db)
       server = await serve({
         handler,
         port: options.port,
@@ -255,6 +257,24 @@ function defined<T extends Record<string, number | undefined>>(
     if (value !== undefined) out[key] = value
   }
   return out
+}
+
+/**
+ * Writes when this server started (`sync-kit:serve:started`, state beside the log) — a real write,
+ * so a database the server may only read (permissions, a read-only mount or directory) fails the
+ * start with a clear message rather than every push with 503.
+ */
+async function checkWritable(store: EventStore, db: string): Promise<void> {
+  try {
+    await store.setState?.('sync-kit:serve:started', new Date().toISOString())
+  } catch (error) {
+    throw new SyncKitError(
+      'unavailable',
+      `[sync-kit] [cli] cannot write to --db ${JSON.stringify(db)} (${error instanceof Error ? error.message : String(error)}); the server needs write access to the file and its directory`,
+      {},
+      { cause: error },
+    )
+  }
 }
 
 async function closeStore(store: SqliteStore, log: CliLog): Promise<boolean> {

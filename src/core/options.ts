@@ -34,3 +34,40 @@ export function integerOption(
   }
   return value
 }
+
+/**
+ * Refuses options that were renamed, so an old spelling fails loudly instead of being ignored
+ * (which would silently change behaviour, e.g. a test's timers falling back to real time).
+ * @param options - the options object as given (anything; non-objects are left to other checks).
+ * @param renamed - old name → what to use instead, e.g. `{ setTimeout: 'timers' }`.
+ * @param component - names the component, e.g. `http-client`.
+ * @throws SyncKitError `invalid-argument` naming the first old option found.
+ * @example
+ * ```ts
+ * import { refuseRenamedOptions } from 'sync-kit/adapter'
+ *
+ * refuseRenamedOptions({ setTimeout }, { setTimeout: 'timers' }, 'my-transport') // throws
+ * ```
+ */
+export function refuseRenamedOptions(
+  options: unknown,
+  renamed: Readonly<Record<string, string>>,
+  component: string,
+): void {
+  if (typeof options !== 'object' || options === null) return
+  for (const name of Object.keys(renamed)) {
+    if (name in options) {
+      throw new SyncKitError(
+        'invalid-argument',
+        `[sync-kit] [${component}] option ${name} was renamed: use ${renamed[name] ?? ''}`,
+        { argument: name },
+      )
+    }
+  }
+}
+
+/** The timer options that became one `timers` option (for {@link refuseRenamedOptions}). */
+export const TIMER_RENAMES: Readonly<Record<string, string>> = {
+  setTimeout: 'timers: { setTimeout, clearTimeout } (a TestClock works)',
+  clearTimeout: 'timers: { setTimeout, clearTimeout } (a TestClock works)',
+}

@@ -3,7 +3,7 @@ import { isSyncKitError } from '../errors/sync-kit-error.js'
 import { TestClock } from '../testing/test-clock.js'
 import { backoffDelay, resolveBackoff } from './backoff.js'
 import { checkBatchCheckpoint, checkCheckpointKey, checkCheckpointValue } from './checkpoint.js'
-import { integerOption } from './options.js'
+import { TIMER_RENAMES, integerOption, refuseRenamedOptions } from './options.js'
 import { GLOBAL_TIMERS, resolveTimers } from './timers.js'
 
 function argumentOf(fn: () => unknown): string | undefined {
@@ -95,5 +95,18 @@ describe('resolveTimers', () => {
     expect(argumentOf(() => resolveTimers({ setTimeout: () => 1 } as never, undefined, 'c'))).toBe(
       'timers',
     )
+  })
+})
+
+describe('refuseRenamedOptions', () => {
+  it('refuses an old option name with what to use instead, and lets everything else through', () => {
+    expect(
+      argumentOf(() => refuseRenamedOptions({ setTimeout: () => 1 }, TIMER_RENAMES, 'c')),
+    ).toBe('setTimeout')
+    expect(() => refuseRenamedOptions({ clearTimeout: undefined }, TIMER_RENAMES, 'c')).toThrow(
+      /option clearTimeout was renamed: use timers/,
+    )
+    expect(() => refuseRenamedOptions({ timers: {} }, TIMER_RENAMES, 'c')).not.toThrow()
+    expect(() => refuseRenamedOptions(undefined, TIMER_RENAMES, 'c')).not.toThrow()
   })
 })

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { ev } from '../resolvers/resolvers.fixture.js'
-import { compareEvents } from './event-order.js'
+import { compareCausally, compareEvents } from './event-order.js'
 import { compareCodePoints, compareJson } from './json-order.js'
 
 describe('compareEvents', () => {
@@ -15,6 +15,54 @@ describe('compareEvents', () => {
       ev('w', {}, { node: 'A', wall: 2 }),
     ]
     expect([...events].sort(compareEvents).map((e) => e.id)).toEqual(['x', 'y', 'z', 'w', 'a', 'b'])
+  })
+})
+
+describe('compareCausally', () => {
+  it('lets the causally later event win whatever the stamps, and the HLC decide concurrent ones', () => {
+    const ahead = ev('a1', {}, { node: 'a', wall: 9_000, causal: { a: 1 } })
+    const after = ev('b1', {}, { node: 'b', wall: 1_000, causal: { a: 1, b: 1 } })
+    const concurrent = ev('c1', {}, { node: 'c', wall: 5_000, causal: { c: 1 } })
+    const unstamped = ev('u1', {}, { node: 'u' })
+
+    expect(compareEvents(ahead, after)).toBe(1)
+    expect(compareCausally(ahead, after)).toBe(-1)
+    expect(compareCausally(after, ahead)).toBe(1)
+    expect(compareCausally(concurrent, ahead)).toBe(-1)
+    expect(compareCausally(concurrent, after)).toBe(1)
+    expect(compareCausally(unstamped, after)).toBe(-1)
+    expect(compareCausally(after, after)).toBe(0)
+  })
+
+  it('is antisymmetric on any pair (property, seeded)', () => {
+    const arb = fc.record({
+      node: fc.constantFrom('a', 'b', 'c'),
+      wall: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
+      a: fc.nat({ max: 2 }),
+      b: fc.nat({ max: 2 }),
+      c: fc.nat({ max: 2 }),
+    })
+    const make = (
+      id: string,
+      r: { node: string; wall: number | undefined; a: number; b: number; c: number },
+    ) =>
+      ev(
+        id,
+        {},
+        {
+          node: r.node,
+          ...(r.wall !== undefined ? { wall: r.wall } : {}),
+          causal: { a: r.a, b: r.b, c: r.c, [r.node]: Math.max(1, r[r.node as 'a']) },
+        },
+      )
+    fc.assert(
+      fc.property(arb, arb, (x, y) => {
+        const p = make('p', x)
+        const q = make('q', y)
+        expect(compareCausally(p, q)).toBe(-compareCausally(q, p))
+      }),
+      { seed: 4_2026, numRuns: 500 },
+    )
   })
 })
 

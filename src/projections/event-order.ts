@@ -1,3 +1,4 @@
+import { eventRelation } from '../causality/event-relation.js'
 import type { Event } from '../types/index.js'
 import { Hlc } from '../versions/hlc.js'
 import { compareCodePoints } from './json-order.js'
@@ -30,8 +31,9 @@ export function hlcOf(event: Event): string | undefined {
 }
 
 /**
- * The order in which resolvers pick "earlier" and "later" and projections apply events: a total
- * order, identical on every replica whatever order the events arrived in.
+ * The clock order of events: a total order, identical on every replica whatever order the events
+ * arrived in. It sorts lists (applied edits, merge inputs) and decides between concurrent events;
+ * between causally related ones {@link compareCausally} decides (rule 1: causality first).
  *
  * 1. By HLC stamp (`metadata.hlc`): wall time, then counter, then node id by byte order — the
  *    string form sorts exactly like that. Events without a valid stamp (written before sync-kit
@@ -39,9 +41,10 @@ export function hlcOf(event: Event): string | undefined {
  * 2. Ties (the same stamp, or both unstamped) by event id in code-point (UTF-8 byte) order.
  *
  * Because the `SyncManager` stamps events with a hybrid logical clock, an event that causally
- * follows another has a greater stamp, so this order extends happened-before — with one exception:
- * a remote stamp beyond the drift bound is quarantined (it does not advance the local clock), so
- * local events written after seeing it can sort before it until wall time catches up.
+ * follows another usually has a greater stamp — but not always: a remote stamp beyond the drift
+ * bound is quarantined (it does not advance the local clock), so local events written after seeing
+ * it sort before it until wall time catches up. That is why resolvers and projections never let
+ * this order overrule causality.
  *
  * @param a - one event.
  * @param b - another event.
@@ -62,4 +65,25 @@ export function compareEvents(a: Event, b: Event): -1 | 0 | 1 {
     return x < y ? -1 : 1
   }
   return compareCodePoints(a.id, b.id)
+}
+
+/**
+ * Rule 1 of docs/causality.md, "causality first, clocks second", for one pair: when one event
+ * happened after the other (its writer had seen it, {@link eventRelation} says `before`/`after`),
+ * it is the later, whatever the stamps; only concurrent events, and events without causal context,
+ * are ordered by {@link compareEvents} (HLC, then id).
+ *
+ * Antisymmetric (`compareCausally(a, b) === -compareCausally(b, a)`), so both replicas of a
+ * conflict order its pair alike; but not transitive once a stamp contradicts causality (a → b with
+ * `hlc(a) > hlc(b)`, and c concurrent with both and stamped between them), so it decides pairs and
+ * is never a sort comparator. `materializeAggregate` applies it per field among the field's
+ * causally latest writes (see there).
+ *
+ * @param a - one event.
+ * @param b - another event.
+ * @returns `-1` when `b` wins over `a`, `1` when `a` wins, `0` for the same id.
+ */
+export function compareCausally(a: Event, b: Event): -1 | 0 | 1 {
+  const relation = eventRelation(a, b)
+  return relation === 'before' ? -1 : relation === 'after' ? 1 : compareEvents(a, b)
 }

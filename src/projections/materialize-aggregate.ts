@@ -36,13 +36,13 @@ export interface MaterializedAggregate {
   readonly status: AggregateStatus
   /** The fields; `{}` unless `live`. */
   readonly data: Readonly<Record<string, JsonValue>>
-  /** The edits that make up `data`, in the order they were applied. */
+  /** The edits that make up `data`, in `compareEvents` order (HLC, then id). */
   readonly appliedEventIds: readonly string[]
-  /** The edits a delete removed (seen by it, stamped before it, or concurrent under delete-wins). */
+  /** The edits a delete removed (seen by it, or concurrent and stamped before it or delete-wins). */
   readonly discardedEventIds: readonly string[]
   /** When `deleted`: the delete (the last one in event order). */
   readonly deletedBy?: string
-  /** The HLC stamp of the last applied edit (or of `deletedBy`), when it has one. */
+  /** The HLC stamp of the last applied edit in that order (or of `deletedBy`), when it has one. */
   readonly hlc?: string
 }
 
@@ -50,21 +50,24 @@ export interface MaterializedAggregate {
  * Computes an aggregate's state from its events — the same state on every replica, for any order
  * in which the events arrived, and whatever duplicates were delivered.
  *
- * Rules:
- * 1. Events are deduplicated by id and applied in `compareEvents` order (HLC stamp, then id), a
- *    total order that extends happened-before.
- * 2. An edit's `data` (a plain object, or `null` for "no change") is a patch of top-level fields:
- *    a value sets the field, `null` clears it; `counter` fields add their delta, `set` fields
- *    apply their add/remove operation (add-wins for concurrent add and remove).
- * 3. A tombstone (`TOMBSTONE_EVENT_TYPE`) removes every edit it had seen (per vector clock), every
- *    edit stamped before it, and — under `delete-wins`, the default — every edit concurrent with
- *    it. Under `edit-wins` a concurrent edit stamped after it survives. An edit that causally
- *    follows a delete re-creates the aggregate from empty. So a late-arriving or older write never
- *    resurrects a deleted aggregate. Without causal context (`metadata.causal`) the order of rule 1
- *    decides.
+ * Rules (docs/causality.md, rule 1: causality first, clocks second):
+ * 1. Events are deduplicated by id. An edit's `data` (a plain object, or `null` for "no change")
+ *    is a patch of top-level fields: a value sets the field, `null` clears it; `counter` fields add
+ *    their delta, `set` fields apply their add/remove operation (add-wins for concurrent add and
+ *    remove).
+ * 2. A value field takes the value of its causally latest write: of the writes no other write of
+ *    the field happened after (per `eventRelation`), the latest in `compareEvents` order (HLC, then
+ *    id). A write made after seeing another replaces it whatever the stamps say — an event stamped
+ *    ten years ahead loses to an edit made after it — and concurrent writes (or writes without
+ *    causal context) are decided by HLC, exactly as the resolvers decide them.
+ * 3. A tombstone (`TOMBSTONE_EVENT_TYPE`) removes every edit it had seen (per vector clock), and
+ *    of the edits concurrent with it (or without causal context) those stamped before it and —
+ *    under `delete-wins`, the default — all of them. Under `edit-wins` a concurrent edit stamped
+ *    after it survives. An edit that causally follows a delete re-creates the aggregate from empty,
+ *    whatever its stamp. So a late-arriving or older write never resurrects a deleted aggregate.
  *
- * Merge events of the built-in resolvers are edits like any other: they sort after their inputs
- * and carry the join of their causal contexts.
+ * Merge events of the built-in resolvers are edits like any other: their causal context is the
+ * join of their inputs', so they happened after them, and they are stamped after them.
  *
  * @param events - one aggregate's events (or `EventWithVersion`s, as a store returns them), in any
  * order.
@@ -292,11 +295,32 @@ function observes(remover: Event, adder: Event): boolean {
   }
 }
 
+/**
+ * Rule 1 for one value field: of its writes that no other write of the field happened after (the
+ * field's causal frontier — the values a multi-value register would hold), the latest in
+ * `compareEvents` order. So a write made after seeing another always replaces it, whatever the
+ * stamps, and concurrent writes are decided by HLC exactly as the resolvers decide them.
+ *
+ * Source: the multi-value register of Shapiro, Preguiça, Baquero, Zawirski, "A comprehensive study
+ * of Convergent and Commutative Replicated Data Types" (INRIA RR-7506, 2011), resolved to one value
+ * by the HLC (Kulkarni et al. 2014) as last-writer-wins registers are.
+ * @param writes - the field's writes, in `compareEvents` order (at least one).
+ * @returns the winning write; the last one when forged contexts leave no frontier (a cycle).
+ */
+function latestWrite<T extends { readonly event: Event }>(writes: readonly T[]): T {
+  for (let i = writes.length - 1; i >= 0; i--) {
+    const write = writes[i] as T
+    if (!writes.some((other) => eventRelation(write.event, other.event) === 'before')) return write
+  }
+  return writes[writes.length - 1] as T
+}
+
 function applyEdits(
   applied: readonly Event[],
   config: MaterializeConfig,
 ): Record<string, JsonValue> {
   const state = new Map<string, JsonValue>()
+  const writes = new Map<string, { event: Event; value: JsonValue }[]>()
   const adds = new Map<string, { event: Event; key: string; value: JsonValue }[]>()
   const removals = new Map<string, { event: Event; key: string }[]>()
   for (const event of applied) {
@@ -317,12 +341,17 @@ function applyEdits(
         const r = removals.get(field) ?? []
         for (const item of op.remove) r.push({ event, key: canonicalJson(item) })
         removals.set(field, r)
-      } else if (value === null) {
-        state.delete(field)
       } else {
-        state.set(field, value)
+        const write = { event, value }
+        const list = writes.get(field)
+        if (list === undefined) writes.set(field, [write])
+        else list.push(write)
       }
     }
+  }
+  for (const [field, list] of writes) {
+    const { value } = latestWrite(list)
+    if (value !== null) state.set(field, value)
   }
   for (const field of new Set([...adds.keys(), ...removals.keys()])) {
     const present = new Map<string, JsonValue>()

@@ -14,9 +14,9 @@ export { TOMBSTONE_EVENT_TYPE }
  *   stamped after the delete keeps the aggregate alive — with the fields of the edits the delete
  *   had not seen, not those it removed.
  *
- * In both modes an edit the delete had seen, or one stamped before it, never resurrects the
- * aggregate; an edit that causally follows the delete (its writer had seen the delete) re-creates
- * it from empty.
+ * In both modes an edit the delete had seen, or a concurrent one stamped before it, never
+ * resurrects the aggregate; an edit that causally follows the delete (its writer had seen the
+ * delete) re-creates it from empty, whatever its stamp (rule 1 of docs/causality.md).
  */
 export type DeleteRule = 'delete-wins' | 'edit-wins'
 

@@ -1,23 +1,33 @@
 import { eventsEqual, jsonEqual } from '../core/event-validation.js'
 import { SyncKitError } from '../errors/sync-kit-error.js'
-import { compareEvents, hlcOf } from '../projections/event-order.js'
+import { eventRelation } from '../causality/event-relation.js'
+import { compareCausally, hlcOf } from '../projections/event-order.js'
 import { compareCodePoints, isJsonObject } from '../projections/json-order.js'
 import { isTombstone } from '../projections/tombstone.js'
 import type { DeleteRule } from '../projections/tombstone.js'
 import type { Conflict, Event, JsonValue, ResolvedConflict } from '../types/index.js'
 
 /**
- * A conflict seen from no replica in particular: its two events ordered by `compareEvents`
- * (HLC, then id). Every replica gets the same pair for the same conflict, whichever side was
- * local, which is what makes a resolver built on it deterministic.
+ * A conflict seen from no replica in particular: its two events ordered by rule 1 of
+ * docs/causality.md (causality first, clocks second: `compareCausally`). Every replica gets the
+ * same pair for the same conflict, whichever side was local, which is what makes a resolver built
+ * on it deterministic.
  */
 export interface ConflictPair {
   /** The aggregate both events change. */
   readonly aggregateId: string
-  /** The event that comes first in `compareEvents` order. */
+  /** The event that comes first: causally earlier, else earlier in `compareEvents` order. */
   readonly earlier: Event
   /** The event that comes second. */
   readonly later: Event
+  /**
+   * True when `later` happened after `earlier` (its writer had seen it), whatever their stamps:
+   * then `later` simply supersedes `earlier` and the built-in resolvers keep it without applying
+   * their rule. The `SyncManager` raises conflicts between concurrent events only; a causal pair
+   * reaches a resolver when it is called directly. False for concurrent events and for events
+   * without causal context, which are in `compareEvents` (HLC, then id) order.
+   */
+  readonly causal: boolean
 }
 
 /**
@@ -41,7 +51,7 @@ export function orderConflict(conflict: Conflict, component: string): ConflictPa
   if (local.aggregateId !== remote.aggregateId) {
     throw new SyncKitError(
       'invalid-argument',
-      `[sync-kit] [${component}] conflicting events "${local.id}" and "${remote.id}" belong to different aggregates ("${local.aggregateId}", "${remote.aggregateId}"); only events of one aggregate conflict`,
+      `[sync-kit] [${component}] conflicting events "${local.id}" and "${remote.id}" belong to different aggregates ("${local.aggregateId}", "${remote.aggregateId}")`,
       { argument: 'conflict' },
     )
   }
@@ -54,8 +64,9 @@ export function orderConflict(conflict: Conflict, component: string): ConflictPa
       { argument: 'conflict' },
     )
   }
-  const [earlier, later] = compareEvents(local, remote) < 0 ? [local, remote] : [remote, local]
-  return { aggregateId: local.aggregateId, earlier, later }
+  const [earlier, later] = compareCausally(local, remote) < 0 ? [local, remote] : [remote, local]
+  const causal = eventRelation(earlier, later) === 'before'
+  return { aggregateId: local.aggregateId, earlier, later, causal }
 }
 
 /**
@@ -81,38 +92,51 @@ export function keepEvent(
 }
 
 /**
- * Decides a conflict in which a side is a tombstone, by the delete rule (the same rule
+ * The outcomes no resolver option changes: a causally later event supersedes the earlier one
+ * (rule 1, whatever the stamps and whichever side deletes — `materializeAggregate` agrees), and a
+ * conflict in which a side is a tombstone follows the delete rule (the same rule
  * `materializeAggregate` applies, so resolver and projection agree).
  * @param conflict - the conflict.
  * @param pair - its ordered events.
  * @param rule - the delete rule.
  * @param component - the resolver's name, for the reasons.
- * @returns the resolution, or `undefined` when neither side is a tombstone.
+ * @returns the resolution, or `undefined` when the pair is concurrent and neither side is a
+ * tombstone: then the resolver's own rule decides.
  */
-export function resolveTombstoneConflict(
+export function resolveFixed(
   conflict: Conflict,
   pair: ConflictPair,
   rule: DeleteRule,
   component: string,
 ): ResolvedConflict | undefined {
-  const earlierDeletes = isTombstone(pair.earlier)
-  const laterDeletes = isTombstone(pair.later)
-  if (!earlierDeletes && !laterDeletes) return undefined
-  if (earlierDeletes && laterDeletes) {
-    return keepEvent(conflict, pair.later, [
-      `${component}: both ${describe(pair.earlier)} and ${describe(pair.later)} delete the aggregate; the later delete is kept`,
-    ])
-  }
-  const tombstone = earlierDeletes ? pair.earlier : pair.later
-  const edit = earlierDeletes ? pair.later : pair.earlier
-  if (rule === 'delete-wins') {
-    return keepEvent(conflict, tombstone, [
-      `${component}: delete ${describe(tombstone)} is concurrent with edit ${describe(edit)}; delete-wins keeps the delete`,
-    ])
-  }
-  return keepEvent(conflict, pair.later, [
-    `${component}: delete ${describe(tombstone)} is concurrent with edit ${describe(edit)}; edit-wins keeps the later one, ${describe(pair.later)}`,
-  ])
+  const { earlier, later } = pair
+  const earlierDeletes = isTombstone(earlier)
+  let winner = later
+  let why: string
+  if (pair.causal) why = `${describe(later)} was written after seeing ${describe(earlier)}`
+  else if (earlierDeletes && isTombstone(later)) {
+    why = `both ${describe(earlier)} and ${describe(later)} delete the aggregate; the later delete is kept`
+  } else if (earlierDeletes || isTombstone(later)) {
+    const [tombstone, edit] = earlierDeletes ? [earlier, later] : [later, earlier]
+    if (rule === 'delete-wins') winner = tombstone
+    why = `delete ${describe(tombstone)} is concurrent with edit ${describe(edit)}; ${rule === 'delete-wins' ? 'delete-wins keeps the delete' : `edit-wins keeps the later one, ${describe(later)}`}`
+  } else return undefined
+  return keepEvent(conflict, winner, [`${component}: ${why}`])
+}
+
+/**
+ * Keeps the later event of a causal pair: its writer had seen the earlier one (rule 1).
+ * @param conflict - the conflict.
+ * @param pair - its ordered events, `pair.causal` true.
+ * @param component - the resolver's name, for the reasons.
+ * @returns the resolution: `later` wins, nothing new is written.
+ */
+export function keepSuperseding(
+  conflict: Conflict,
+  pair: ConflictPair,
+  component: string,
+): ResolvedConflict {
+  return resolveFixed(conflict, pair, 'delete-wins', component) as ResolvedConflict
 }
 
 /** What {@link prevailingPatch} computed. */

@@ -8,7 +8,7 @@ import { checkDeleteRule } from '../projections/tombstone.js'
 import type { DeleteRule } from '../projections/tombstone.js'
 import type { ConflictResolver, Event, JsonValue, ResolvedConflict } from '../types/index.js'
 import type { ConflictPair } from './conflict-pair.js'
-import { describe, orderConflict, resolveTombstoneConflict } from './conflict-pair.js'
+import { describe, orderConflict, resolveFixed } from './conflict-pair.js'
 import { createMergeEvent } from './merge-event.js'
 
 /** Options for {@link fieldMerge}. */
@@ -50,7 +50,9 @@ const KINDS: ReadonlySet<string> = new Set(['counter', 'set'])
  * the contested fields; it sorts after both inputs, so projections apply it last.
  *
  * Decision `merge`, no single winner. A conflict with a delete follows `deleteRule`. Payloads
- * that are not objects are merged as one value by `defaultRule`.
+ * that are not objects are merged as one value by `defaultRule`. Rules merge concurrent events
+ * only (rule 1 of docs/causality.md): of two events one of which was written after seeing the
+ * other, the later is kept as it is (`keep-…`), whatever the stamps.
  *
  * @param options - per-field rules, the default rule, the delete rule.
  * @returns the resolver.
@@ -118,7 +120,7 @@ export function createFieldResolver(
       throwIfAborted(resolveOptions?.signal, `[sync-kit] [${name}] resolve`)
       const pair = orderConflict(conflict, name)
       return (
-        resolveTombstoneConflict(conflict, pair, deleteRule, name) ??
+        resolveFixed(conflict, pair, deleteRule, name) ??
         mergeFields(pair, name, rules, defaultRule)
       )
     },

@@ -7,7 +7,7 @@ import {
   keepEvent,
   orderConflict,
   prevailingPatch,
-  resolveTombstoneConflict,
+  resolveFixed,
 } from './conflict-pair.js'
 import { createMergeEvent } from './merge-event.js'
 
@@ -21,11 +21,12 @@ export interface FirstWriteWinsOptions {
 }
 
 /**
- * The earlier event wins (smaller HLC stamp; ties by event id in code-point order; unstamped
- * before stamped — see `compareEvents`). Useful for "claim" semantics: the first to book a seat
- * keeps it.
+ * Of two concurrent events the earlier wins (smaller HLC stamp; ties by event id in code-point
+ * order; unstamped before stamped — see `compareEvents`). Useful for "claim" semantics: the first
+ * to book a seat keeps it. Causality first (rule 1 of docs/causality.md): an event written after
+ * seeing the other is no rival claim but its successor, so it wins, and nothing is written.
  *
- * Projections apply events in HLC order, which by itself lets the later event's values prevail.
+ * Projections let the later of two concurrent writes of a field prevail (by HLC).
  * So when the later event set some field the earlier one also set, to another value, the
  * resolver writes one correction merge event (`createMergeEvent`: deterministic id and content,
  * sorted after both) that restores the earlier event's values of those fields. Fields only the
@@ -48,7 +49,7 @@ export function firstWriteWins(options: FirstWriteWinsOptions = {}): ConflictRes
     async resolve(conflict, resolveOptions) {
       throwIfAborted(resolveOptions?.signal, '[sync-kit] [first-write-wins] resolve')
       const pair = orderConflict(conflict, 'first-write-wins')
-      const byDelete = resolveTombstoneConflict(conflict, pair, deleteRule, 'first-write-wins')
+      const byDelete = resolveFixed(conflict, pair, deleteRule, 'first-write-wins')
       if (byDelete !== undefined) return byDelete
       const { earlier, later } = pair
       const reasons = [`first-write-wins: ${describe(earlier)} is earlier than ${describe(later)}`]

@@ -2,7 +2,7 @@ import { throwIfAborted } from '../errors/abort.js'
 import { checkDeleteRule } from '../projections/tombstone.js'
 import type { DeleteRule } from '../projections/tombstone.js'
 import type { ConflictResolver } from '../types/index.js'
-import { describe, keepEvent, orderConflict, resolveTombstoneConflict } from './conflict-pair.js'
+import { describe, keepEvent, orderConflict, resolveFixed } from './conflict-pair.js'
 
 /** Options for {@link lastWriteWins}. */
 export interface LastWriteWinsOptions {
@@ -14,9 +14,11 @@ export interface LastWriteWinsOptions {
 }
 
 /**
- * The default resolver: the later event wins, "later" meaning the greater HLC stamp
- * (`metadata.hlc`: wall time, counter, node id by byte order), ties broken by event id in
- * code-point order, unstamped events before stamped ones (see `compareEvents`).
+ * The default resolver: the later event wins. Causality first (rule 1 of docs/causality.md): an
+ * event written after seeing the other is the later, whatever the stamps. Between concurrent
+ * events "later" means the greater HLC stamp (`metadata.hlc`: wall time, counter, node id by byte
+ * order), ties broken by event id in code-point order, unstamped events before stamped ones (see
+ * `compareEvents`).
  *
  * The outcome is the event already stored, so no new event is written. Events are patches of
  * top-level fields: the winner's value prevails for every field both events set; a field only the
@@ -44,7 +46,7 @@ export function lastWriteWins(options: LastWriteWinsOptions = {}): ConflictResol
       throwIfAborted(resolveOptions?.signal, '[sync-kit] [last-write-wins] resolve')
       const pair = orderConflict(conflict, 'last-write-wins')
       return (
-        resolveTombstoneConflict(conflict, pair, deleteRule, 'last-write-wins') ??
+        resolveFixed(conflict, pair, deleteRule, 'last-write-wins') ??
         keepEvent(conflict, pair.later, [
           `last-write-wins: ${describe(pair.later)} is later than ${describe(pair.earlier)}`,
         ])

@@ -1,3 +1,4 @@
+import { isEventStore } from '../core/store-shape.js'
 import { throwIfAborted } from '../errors/abort.js'
 import { SyncKitError } from '../errors/sync-kit-error.js'
 import { compareCodePoints } from '../projections/json-order.js'
@@ -15,7 +16,13 @@ import type {
   Version,
 } from '../types/index.js'
 import type { ConflictPair } from './conflict-pair.js'
-import { describe, keepEvent, orderConflict, prevailingPatch } from './conflict-pair.js'
+import {
+  describe,
+  keepEvent,
+  keepSuperseding,
+  orderConflict,
+  prevailingPatch,
+} from './conflict-pair.js'
 import { createMergeEvent } from './merge-event.js'
 import { sha256Hex } from './sha256.js'
 
@@ -143,7 +150,8 @@ interface StoredConflict {
  * A resolver that leaves conflicts to the app: each conflict is parked (persisted, decision
  * `defer`) and listed by `pendingConflicts()`; the app settles it later with
  * `resolve(conflictId, choice)`, also after a restart. Until then both events stay and
- * projections show the HLC-ordered outcome.
+ * projections show the HLC-ordered outcome. Only concurrent events are parked: an event written
+ * after seeing the other supersedes it (rule 1 of docs/causality.md) and is kept at once.
  *
  * A settlement writes one resolution event built by `createMergeEvent` (deterministic id and
  * content, sorted after both inputs, `metadata.merged` = the two ids): for `keep-…` the kept
@@ -223,6 +231,8 @@ export function manualResolver(options: ManualResolverOptions): ManualResolver {
   async function park(conflict: Conflict, opts: SignalOptions): Promise<ResolvedConflict> {
     throwIfAborted(opts.signal, '[sync-kit] [manual-resolver] resolve')
     const pair = orderConflict(conflict, 'manual-resolver')
+    // Rule 1: an event written after seeing the other is no conflict to ask the app about.
+    if (pair.causal) return keepSuperseding(conflict, pair, 'manual-resolver')
     const id = conflictIdOf(pair)
     return exclusive(async () => {
       const existing = await backend.findResolution(pair, opts)
@@ -435,17 +445,6 @@ interface Backend {
   parseVersion(value: string): Version
   append(event: Event, options: SignalOptions): Promise<void>
   findResolution(pair: ConflictPair, options: SignalOptions): Promise<Event | undefined>
-}
-
-function isEventStore(value: object): value is EventStore {
-  const s = value as Partial<EventStore>
-  return (
-    typeof s.getCheckpoint === 'function' &&
-    typeof s.setCheckpoint === 'function' &&
-    typeof s.store === 'function' &&
-    typeof s.loadByAggregate === 'function' &&
-    typeof s.parseVersion === 'function'
-  )
 }
 
 function toBackend(store: unknown, name: string): Backend {

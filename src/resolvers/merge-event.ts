@@ -52,7 +52,7 @@ export interface MergeEventOptions {
  *   + 1), so the merge sorts after both inputs in HLC order. Inputs without stamps give
  *   `000000000000-0000-merge`, after every unstamped and before every stamped event.
  * - `metadata.causal`: the join (entry-wise max) of the inputs' causal contexts, when all have
- *   one; `metadata.origin`: {@link MERGE_ORIGIN}.
+ *   one and the join fits `MAX_VECTOR_CLOCK_ENTRIES`; `metadata.origin`: {@link MERGE_ORIGIN}.
  * - `metadata.merged`: the input ids in code-point order; `metadata.resolver`: who merged;
  *   `metadata.tenant`: kept when all inputs share it.
  * - `id`: `merge:` + the first 32 hex digits (128 bits) of the SHA-256 of the canonical JSON
@@ -148,7 +148,14 @@ function joinCausal(inputs: readonly Event[]): string | undefined {
   for (const event of inputs) {
     const clock = causalClockOf(event)
     if (clock === undefined) return undefined
-    joined = joined === undefined ? clock : joined.merge(clock)
+    try {
+      joined = joined === undefined ? clock : joined.merge(clock)
+    } catch {
+      // A join past MAX_VECTOR_CLOCK_ENTRIES (clock-overflow): no context rather than a cut one —
+      // a merge has no dot, so dropping entries would claim it happened before events that never
+      // saw its inputs. Without context it is ordered by its stamp, right after its inputs.
+      return undefined
+    }
   }
   return joined?.toString()
 }

@@ -9,7 +9,13 @@ import type {
   SignalOptions,
 } from '../types/index.js'
 import type { ConflictPair } from './conflict-pair.js'
-import { describe, keepEvent, orderConflict, prevailingPatch } from './conflict-pair.js'
+import {
+  describe,
+  keepEvent,
+  keepSuperseding,
+  orderConflict,
+  prevailingPatch,
+} from './conflict-pair.js'
 import { createMergeEvent } from './merge-event.js'
 
 /**
@@ -22,8 +28,8 @@ export interface ResolveContext extends ConflictPair {
   readonly conflict: Conflict
   /**
    * Keeps one event: its values prevail for every field both events set. When it is the earlier
-   * event, a correction merge event is written (HLC order alone would let the later one's values
-   * prevail).
+   * event, a correction merge event is written (projections alone would let the later one's
+   * values prevail).
    * @param event - `earlier` or `later`.
    * @param reasons - why, for logs.
    * @returns the resolution (`keep-local` or `keep-remote`).
@@ -40,8 +46,8 @@ export interface ResolveContext extends ConflictPair {
    */
   merge(data: JsonValue, reasons?: readonly string[]): ResolvedConflict
   /**
-   * Leaves the conflict unresolved (decision `defer`); both events stay and projections apply
-   * them in HLC order.
+   * Leaves the conflict unresolved (decision `defer`); both events stay and projections let the
+   * later one (by HLC) prevail for the fields both set.
    * @param reasons - why, for logs.
    * @returns the resolution.
    */
@@ -70,7 +76,9 @@ export interface ResolveWithOptions {
  * Turns a function into a resolver. The function sees the conflict's events ordered the same way
  * on every replica (`earlier`, `later`) and builds its answer with helpers that keep the result
  * deterministic: `keep(event)`, `merge(data)` (a content-addressed merge event) and `defer()`.
- * Its result is checked before it reaches the `SyncManager`.
+ * Its result is checked before it reaches the `SyncManager`. The function decides concurrent
+ * events only: an event written after seeing the other supersedes it (rule 1 of
+ * docs/causality.md) and is kept without calling `fn`.
  *
  * @param fn - the strategy.
  * @param options - a name for merge events and errors.
@@ -112,6 +120,8 @@ export function resolveWith(
       const signal = resolveOptions?.signal
       throwIfAborted(signal, `[sync-kit] [${name}] resolve`)
       const pair = orderConflict(conflict, name)
+      // Rule 1: the strategy decides concurrent events only; a causally later one supersedes.
+      if (pair.causal) return keepSuperseding(conflict, pair, name)
       const context: ResolveContext = {
         ...pair,
         conflict,

@@ -2,7 +2,7 @@ import { throwIfAborted } from '../errors/abort.js'
 import { SyncKitError } from '../errors/sync-kit-error.js'
 import type { ConflictResolver } from '../types/index.js'
 import type { ConflictPair } from './conflict-pair.js'
-import { orderConflict } from './conflict-pair.js'
+import { keepSuperseding, orderConflict } from './conflict-pair.js'
 import { lastWriteWins } from './last-write-wins.js'
 
 /**
@@ -46,7 +46,8 @@ export interface RuleBasedOptions {
  * rule that matched.
  *
  * Matching is symmetric (a type matches when either event has it), so the same rule is chosen on
- * every replica.
+ * every replica. Rules choose between concurrent events only: an event written after seeing the
+ * other supersedes it (rule 1 of docs/causality.md) before any rule is tried.
  *
  * @param options - the rules and the fallback.
  * @returns the resolver.
@@ -138,6 +139,8 @@ export function ruleBased(options: RuleBasedOptions): ConflictResolver {
     async resolve(conflict, resolveOptions) {
       throwIfAborted(resolveOptions?.signal, '[sync-kit] [rule-based] resolve')
       const pair = orderConflict(conflict, 'rule-based')
+      // Rule 1 before any rule: a causally later event supersedes, whichever resolver would match.
+      if (pair.causal) return keepSuperseding(conflict, pair, 'rule-based')
       for (const rule of checked) {
         if (
           rule.types !== undefined &&

@@ -107,7 +107,9 @@ export class Feed {
   begin(cursor: Version, replay: boolean): void {
     this.#cursor = cursor
     this.#begun = true
-    this.#stale = replay
+    // A push or notify() between registering and now already marked the feed stale: the head the
+    // server read may predate that write, so keep it (re-reading after the head is harmless).
+    this.#stale ||= replay
     this.#live = !replay
     this.#trim()
     this.#wake()

@@ -7,7 +7,7 @@
  * import { createSyncServer } from '../server/index.js'
  * import { createMemoryStore } from '../stores/memory/index.js'
  *
- * const server = createSyncServer({ store: createMemoryStore() })
+ * const server = createSyncServer({ store: createMemoryStore(), epoch: 'epoch-1' })
  * const result = await server.push(server.checkPush([{ id: 'e1', type: 'T', aggregateId: 'a', data: {} }]))
  * ```
  *

@@ -463,6 +463,30 @@ describe('server core: live feeds', () => {
     ])
   })
 
+  it('Given a shared store whose head is read slowly, When a push lands while a feed without since starts, Then the feed still delivers it (regression: the start reset the stale mark)', async () => {
+    // Given a store that answers latestVersion with a value read before a push lands
+    const inner = createMemoryStore()
+    const slowHead: EventStore = {
+      ...plainStore(inner),
+      latestVersion: async (o) => {
+        const head = await inner.latestVersion(o)
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        return head
+      },
+    }
+    const server = serverOn({ store: slowHead, soleWriter: false })
+    const live = collector()
+    // When a feed starts (registered, then reading the head) and a push lands meanwhile
+    const subscribed = server.subscribe(live.handler)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    await push(server, [event('e1')])
+    await subscribed
+    await server.idle()
+    // Then the pushed event is delivered live
+    expect(ids(live.events())).toEqual(['e1'])
+    await server.close()
+  })
+
   it('Given no since, When subscribing, Then only events pushed afterwards arrive', async () => {
     const server = serverOn()
     await push(server, [event('old')])

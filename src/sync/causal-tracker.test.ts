@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { isSyncKitError } from '../errors/sync-kit-error.js'
+import type { EventStore } from '../types/index.js'
 import { ev } from '../resolvers/resolvers.fixture.js'
 import { TestClock } from '../testing/test-clock.js'
 import { Hlc } from '../versions/hlc.js'
 import { SequenceVersion } from '../versions/sequence-version.js'
-import { CausalTracker } from './causal-tracker.js'
+import { causalRelation } from '../causality/event-relation.js'
+import { CausalTracker, MERGED_STAMP_KEY } from './causal-tracker.js'
 import { partsContext, stored } from './sync-parts.fixture.js'
 
 describe('CausalTracker', () => {
@@ -84,5 +86,83 @@ describe('CausalTracker', () => {
 
     expect(emitted).toHaveLength(1)
     expect(isSyncKitError(emitted[0]?.[1], 'invalid-argument')).toBe(true)
+  })
+
+  it('Given a saved merged stamp, when a new tracker starts with the wall clock stepped back, then its first stamp follows the saved one', async () => {
+    const clock = new TestClock(1_000_000)
+    const { ctx, store } = partsContext({ clock })
+    const tracker = new CausalTracker(ctx)
+    await tracker.init(undefined)
+    tracker.receiveStamp(ev('b1', null, { node: 'b', wall: 1_030_000 }))
+    await tracker.persist(undefined)
+    clock.set(1_000_000 - 120_000)
+
+    const restarted = new CausalTracker(partsContext({ clock, store }).ctx)
+    await restarted.init(undefined)
+
+    expect(await store.getState?.(MERGED_STAMP_KEY)).toBe('0000000fb770-0001-a')
+    expect(Hlc.parse(restarted.stamp((s) => s.hlc)).compare(Hlc.parse('0000000fb770-0001-a'))).toBe(
+      1,
+    )
+  })
+
+  it('Given a store without getState/setState, when restarted with the wall clock stepped back, then own stamps are restored and received ones only within the drift bound of the current clock (the documented fallback)', async () => {
+    const clock = new TestClock(1_000_000)
+    const memory = partsContext({ clock }).store
+    // The scan only loads; this store has no getState/setState.
+    const store = { load: memory.load.bind(memory) } as unknown as EventStore
+    await memory.store(ev('a1', null, { node: 'a', wall: 900_000, causal: { a: 1 } }))
+    await memory.store(ev('b1', null, { node: 'b', wall: 1_030_000, causal: { b: 1 } }))
+    clock.set(1_000_000 - 120_000)
+    const { ctx } = partsContext({ clock, store })
+    const tracker = new CausalTracker(ctx)
+
+    await tracker.init(undefined)
+    await tracker.persist(undefined)
+
+    expect(Hlc.parse(tracker.stamp((s) => s.hlc)).wallMs).toBe(900_000)
+  })
+
+  it('Given more seen writers than the bound, when stamping for an aggregate, then the context keeps its own entry, the head writers, then the most recent writers', async () => {
+    const { ctx, store } = partsContext({ maxContextEntries: 3 } as never)
+    const tracker = new CausalTracker(ctx)
+    await tracker.init(undefined)
+    tracker.observe(await stored(store, 'h1', 'h', { h: 1 }))
+    for (const node of ['p', 'q', 'r']) {
+      const e = ev(`${node}1`, null, { node, causal: { [node]: 1 }, aggregateId: 'other', wall: 1 })
+      tracker.observe({ event: e, version: (await store.store(e)).version })
+    }
+
+    expect(tracker.stamp((s) => s.causal, 'doc')).toBe('a:1,h:1,r:1')
+    expect(tracker.stamp((s) => s.causal)).toBe('a:2,q:1,r:1')
+  })
+
+  it('Given the worked example of rule 4 in docs/causality.md, then the kiosk writes a:5,b:2,kiosk:1: its own entry, the head’s writer and what the head had seen', async () => {
+    const { ctx, store } = partsContext({ nodeId: 'kiosk', maxContextEntries: 3 } as never)
+    const tracker = new CausalTracker(ctx)
+    await tracker.init(undefined)
+    const seen = async (
+      id: string,
+      node: string,
+      causal: Record<string, number>,
+      aggregateId: string,
+    ) => {
+      const e = ev(id, null, { node, causal, aggregateId, wall: 1 })
+      return tracker.observe({ event: e, version: (await store.store(e)).version })
+    }
+    await seen('a5', 'a', { a: 5 }, 'todo-1')
+    await seen('b2', 'b', { a: 5, b: 2 }, 'todo-1')
+    await seen('d1', 'd', { d: 1 }, 'x')
+    await seen('c7', 'c', { c: 7 }, 'y')
+
+    const causal = tracker.stamp((s) => s.causal, 'todo-1')
+    const k1 = ev('k1', null, { node: 'kiosk', causal: { a: 5, b: 2, kiosk: 1 } })
+
+    expect(causal).toBe('a:5,b:2,kiosk:1')
+    expect(causalRelation(ev('b2', null, { node: 'b', causal: { a: 5, b: 2 } }), k1)).toBe('before')
+    expect(causalRelation(ev('a5', null, { node: 'a', causal: { a: 5 } }), k1)).toBe('before')
+    // c and d fell out: k1 looks concurrent with their events, of other aggregates.
+    expect(causalRelation(ev('c7', null, { node: 'c', causal: { c: 7 } }), k1)).toBe('concurrent')
+    expect(tracker.stamp((s) => s.causal, 'y')).toBe('c:7,d:1,kiosk:2')
   })
 })

@@ -4,8 +4,13 @@
  * per manager, kept up to date with every event stored since, and used to stamp local events and
  * to find the heads a newly stored event is concurrent with (its conflicts).
  *
- * Seams: the HLC's start (today: after the last stamps in the store, see `#scan`) is where clocks
- * monotonic across restarts go; {@link CausalTracker.stamp} is where causal contexts get a bound.
+ * Two rules of docs/causality.md live here. Rule 3, monotonic stamps across restarts: the HLC
+ * after received stamps moved it is kept in the store's optional state ({@link persist}), and the
+ * start-up scan continues after it and after the replica's own last stamp. Rule 4, bounded causal
+ * contexts: the seen clock has no bound, but a context written into an event keeps at most
+ * {@link DEFAULT_CONTEXT_ENTRIES} entries — its own, the writers of the aggregate's heads and the
+ * writers those heads had seen, then the most recently advanced writers — so many writers cost
+ * precision (more conflicts), never availability.
  *
  * @module
  */
@@ -20,6 +25,32 @@ import type { SyncContext } from './sync-options.js'
 
 /** Events per page of the start-up scan of the local store. */
 const INIT_PAGE = 1_000
+
+/**
+ * Key, in the store's optional state (`getState`/`setState`), of the HLC stamp a replica reached
+ * by merging received stamps: restored at start-up, so no later stamp sorts below one it merged.
+ */
+export const MERGED_STAMP_KEY = 'sync-kit:hlc'
+
+/**
+ * Most entries of a causal context the manager writes: 512. Half of `MAX_VECTOR_CLOCK_ENTRIES`, so
+ * the join of two contexts (a merge event's) still parses everywhere; at ~20 bytes an entry, a
+ * full context is ~10 KB.
+ */
+export const DEFAULT_CONTEXT_ENTRIES = 512
+
+/**
+ * Internal `SyncManager` options the tracker reads (the manager's options are spread into its
+ * context): not part of the public option type, so that tests can shrink the bound.
+ */
+export interface CausalTrackerOptions {
+  /**
+   * Most entries of a causal context this replica writes: an integer from 1 to
+   * `MAX_VECTOR_CLOCK_ENTRIES` (not checked: tests only).
+   * @defaultValue {@link DEFAULT_CONTEXT_ENTRIES}
+   */
+  readonly maxContextEntries?: number
+}
 
 /** One of an aggregate's latest events, with its parsed causal context. */
 export interface Head {
@@ -36,15 +67,24 @@ export interface LocalStamps {
 /** The HLC, the seen vector clock and the aggregate heads of one manager. */
 export class CausalTracker {
   readonly #ctx: SyncContext
+  readonly #bound: number
   #hlc: HybridLogicalClock | undefined
-  #seen: VectorClock = VectorClock.EMPTY
+  /**
+   * What this replica has seen: node id → count, unbounded (a plain map, not a `VectorClock`,
+   * whose entry bound would stop the replica), in the order the counts last grew.
+   */
+  readonly #seen = new Map<string, number>()
   readonly #heads = new Map<string, Head[]>()
   #initializing: Promise<void> | undefined
   #nodeIdReuseReported = false
+  /** A received stamp moved the HLC since it was last saved. */
+  #unsaved = false
 
   /** @param ctx - the node id, store, clock and drift bound; `clock-drift` is emitted there. */
   constructor(ctx: SyncContext) {
     this.#ctx = ctx
+    this.#bound =
+      (ctx as SyncContext & CausalTrackerOptions).maxContextEntries ?? DEFAULT_CONTEXT_ENTRIES
   }
 
   /**
@@ -61,17 +101,37 @@ export class CausalTracker {
   }
 
   /**
-   * Stamps a new local event: the next HLC stamp and the seen clock with this replica's next dot.
-   * The dot counts as used only when `build` returns (a refused input does not use one).
+   * Stamps a new local event: the next HLC stamp and a causal context with this replica's next
+   * dot. The context is the whole seen clock while that, with this replica's own entry, has at
+   * most `maxContextEntries` entries; past it, this replica's own entry, then those of the
+   * writers of `aggregateId`'s heads, of the writers those heads had seen, and of the writers
+   * whose counts grew most recently, up to the bound (rule 4 of docs/causality.md). Entries are
+   * dropped, never lowered or raised, so a context never claims more than the writer had seen.
+   * The dot counts as used only when `build` returns.
    * @param build - makes (and checks) the event from the stamps; may throw.
+   * @param aggregateId - the aggregate the event changes, whose heads' writers the context keeps.
    * @returns what `build` returned.
    * @throws SyncKitError `internal` before `init`, `clock-overflow`, and whatever `build` throws.
    */
-  stamp<TEvent>(build: (stamps: LocalStamps) => TEvent): TEvent {
+  stamp<TEvent>(build: (stamps: LocalStamps) => TEvent, aggregateId?: string): TEvent {
     const hlc = this.#requireHlc().now()
-    const seen = this.#seen.increment(this.#ctx.nodeId)
-    const event = build({ hlc: hlc.toString(), causal: seen.toString() })
-    this.#seen = seen
+    const { nodeId } = this.#ctx
+    const seq = (this.#seen.get(nodeId) ?? 0) + 1
+    const context = new Map([[nodeId, seq]])
+    const keep = (node: string): void => {
+      if (context.size < this.#bound && !context.has(node)) {
+        context.set(node, this.#seen.get(node) as number)
+      }
+    }
+    const heads = this.#heads.get(aggregateId as string) ?? []
+    const recent = [...this.#seen.keys()].reverse()
+    heads.forEach((head) => keep(head.ctx.origin))
+    // The writers the heads had seen, so that the edit still follows what they followed (e.g. a
+    // delete a head re-created the aggregate after), then anyone, most recent first.
+    recent.filter((node) => heads.some((head) => head.ctx.clock.get(node) > 0)).forEach(keep)
+    recent.forEach(keep)
+    const event = build({ hlc: hlc.toString(), causal: VectorClock.from(context).toString() })
+    this.#raise(nodeId, seq)
     return event
   }
 
@@ -84,7 +144,7 @@ export class CausalTracker {
   observe(stored: EventWithVersion): Head[] {
     const ctx = causalContextOf(stored.event)
     if (ctx === undefined) return []
-    this.#seen = this.#seen.merge(ctx.clock)
+    for (const [node, count] of ctx.clock.entries()) this.#raise(node, count)
     const aggregateId = stored.event.aggregateId
     const heads = this.#heads.get(aggregateId)
     if (heads === undefined) {
@@ -116,10 +176,25 @@ export class CausalTracker {
     if (stamp === undefined) return
     try {
       this.#requireHlc().receive(stamp)
+      this.#unsaved = true
     } catch (error) {
       if (!isSyncKitError(error, 'clock-drift')) throw error
       this.#ctx.events.emit('clock-drift', { event, error })
     }
+  }
+
+  /**
+   * Saves the HLC in the store's optional state after received stamps moved it — one write per
+   * call at most (the pull pass calls it once per page), none when nothing was received or the
+   * store has no `setState` (what a restart then restores is said at the start-up scan, `#scan`).
+   * @param signal - cancels the write.
+   * @throws whatever the store throws.
+   */
+  async persist(signal: AbortSignal | undefined): Promise<void> {
+    if (!this.#unsaved) return
+    const stamp = this.#requireHlc().last.toString()
+    await this.#ctx.store.setState?.(MERGED_STAMP_KEY, stamp, signalOptions(signal))
+    this.#unsaved = false
   }
 
   /**
@@ -131,7 +206,7 @@ export class CausalTracker {
   isUnobserved(event: Event): boolean {
     if (event.metadata?.origin === this.#ctx.nodeId) return false
     const ctx = causalContextOf(event)
-    return ctx !== undefined && this.#seen.get(ctx.origin) < ctx.seq
+    return ctx !== undefined && (this.#seen.get(ctx.origin) ?? 0) < ctx.seq
   }
 
   /**
@@ -149,19 +224,28 @@ export class CausalTracker {
       'error',
       new SyncKitError(
         'invalid-argument',
-        `[sync-manager] pulled event "${event.id.slice(0, 64)}" was recorded under this replica's node id "${nodeId}" but is not in its store: the store was wiped or restored, or another replica uses the same node id; give every replica, and every wiped store, a node id of its own`,
+        `[sync-manager] pulled event "${event.id.slice(0, 64)}" has this replica's node id "${nodeId}" but is not in its store: give each replica, and each wiped store, its own node id`,
         { argument: 'nodeId' },
       ),
     )
   }
 
+  /**
+   * The start-up scan: observes every stored event, then starts the HLC after the greatest of the
+   * replica's own last stamp in the log (always: stamps never go backwards, whatever the wall
+   * clock did), the stamp saved by {@link CausalTracker.persist}, and the received stamps in the
+   * log that pass the drift bound against the current wall clock. The saved stamp is what makes
+   * stamps monotonic across a restart with the clock stepped back; a store without
+   * `getState`/`setState` has only the last two, so after such a restart a stamp received after
+   * the replica's last own event and now beyond the drift bound is not restored (the replica's
+   * causally later edits still win, by rule 1).
+   */
   async #scan(signal: AbortSignal | undefined): Promise<void> {
     const { nodeId, clock, maxDriftMs, store } = this.#ctx
-    const options = { nodeId, clock, ...(maxDriftMs !== undefined ? { maxDriftMs } : {}) }
-    // Received stamps go through the receive rule and its drift bound; our own stamps are restored
-    // unconditionally, so stamps never go backwards even if the wall clock stepped back since.
+    const options = { nodeId, clock, maxDriftMs }
     const receiver = new HybridLogicalClock(options)
-    let ownLast: Hlc | undefined
+    const saved = await store.getState?.(MERGED_STAMP_KEY, signalOptions(signal))
+    let last = parseStamp(saved) ?? receiver.last
     let since: Version | null = null
     for (;;) {
       const page = await store.load(since, { limit: INIT_PAGE, ...signalOptions(signal) })
@@ -170,7 +254,7 @@ export class CausalTracker {
         const stamp = parseStamp(stored.event.metadata?.hlc)
         if (stamp === undefined) continue
         if (stamp.nodeId === nodeId) {
-          if (ownLast === undefined || stamp.compare(ownLast) > 0) ownLast = stamp
+          if (stamp.compare(last) > 0) last = stamp
         } else {
           try {
             receiver.receive(stamp)
@@ -182,9 +266,15 @@ export class CausalTracker {
       if (page.length < INIT_PAGE) break
       since = (page[page.length - 1] as EventWithVersion).version
     }
-    const last =
-      ownLast !== undefined && ownLast.compare(receiver.last) > 0 ? ownLast : receiver.last
+    if (receiver.last.compare(last) > 0) last = receiver.last
     this.#hlc = new HybridLogicalClock({ ...options, last })
+  }
+
+  /** Raises a seen count, moving the node to the most recent end. */
+  #raise(node: string, count: number): void {
+    if (count <= (this.#seen.get(node) as number)) return // false for an unknown node
+    this.#seen.delete(node)
+    this.#seen.set(node, count)
   }
 
   #requireHlc(): HybridLogicalClock {

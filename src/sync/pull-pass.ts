@@ -211,6 +211,7 @@ async function ingest(
     const stored: EventWithVersion = { event, version: result.version }
     for (const head of causal.observe(stored)) found.push([head, stored])
   }
+  await causal.persist(signal)
   if (checkpoint) await parts.holds.add(held, epoch, signal)
   for (const [head, stored] of found) queue.add(head.ewv, stored)
   const { conflicts, resolved } = await queue.decide(signal)

@@ -62,8 +62,9 @@ export async function pushAll(
     if (page.length === 0) break
     // Conditioned on the epoch of our checkpoint: if the remote was wiped or replaced meanwhile,
     // it stores nothing, and we re-send our history from the beginning first, so its new log
-    // never holds an effect before its cause.
-    const ifEpoch = checkpointEpoch ?? epochs.remote
+    // never holds an effect before its cause. Without a checkpoint, the epoch we last pulled in
+    // (the holds record's, whose skips this push relies on).
+    const ifEpoch = checkpointEpoch ?? epochs.remote ?? holds.epoch
     const send = page.filter((e) => !holds.has(e.event, ifEpoch)).map((e) => e.event)
     let result: PushResult & { sent: number }
     try {
@@ -108,7 +109,7 @@ export async function pushAll(
   if (refusals.retry) {
     // retryRefusals(): the remote's refusals once more (their causes were pushed long before).
     const again = (await refusals.list(signal)).filter((r) => r.by === 'remote')
-    const ifEpoch = checkpointEpoch ?? epochs.remote
+    const ifEpoch = checkpointEpoch ?? epochs.remote ?? holds.epoch
     const options = ifEpoch === undefined ? opts : { ...opts, ifEpoch }
     pushed += (
       await pushPage(

@@ -42,6 +42,11 @@ export class RemoteHolds {
     this.#ctx = ctx
   }
 
+  /** The epoch the record is for, `undefined` when none (or the remote has no epochs). */
+  get epoch(): string | undefined {
+    return this.#epoch ?? undefined
+  }
+
   /**
    * Reads the record once per manager.
    * @param signal - cancels.

@@ -78,7 +78,7 @@ describe('Scheduler', () => {
     expect(scheduler.running).toBe(false)
   })
 
-  it('Given live mode and a remote that refuses the first subscriptions, then it subscribes again after each good sync (no retry loop of its own) and syncs on notifications', async () => {
+  it('Given live mode and a remote that refuses the first subscriptions, then it re-subscribes with backoff and syncs on notifications', async () => {
     let attempts = 0
     let notify: (() => void) | undefined
     let unsubscribed = 0
@@ -91,42 +91,21 @@ describe('Scheduler', () => {
     })
     const { clock, errors, runs, scheduler } = setup({ transport, live: true })
 
-    // start(): one attempt, refused; the sync at 0 succeeds and tries again at once (refused)
     scheduler.start()
-    await clock.advance(9_999)
-    expect(attempts).toBe(2)
-    // the next good sync (the interval, 10 s) tries once more, and that one is accepted
+    await clock.advance(499)
+    expect(attempts).toBe(1)
     await clock.advance(1)
+    expect(attempts).toBe(2)
+    await clock.advance(1_000)
     expect(attempts).toBe(3)
-    clock.set(10_700)
+    clock.set(1_700)
     notify?.()
     await clock.advance(0)
-    await clock.advance(30_000)
     await scheduler.stop()
 
     expect(errors.map((e) => (e as Error).message)).toEqual(['refused', 'refused'])
-    expect(runs).toEqual([0, 10_000, 10_700, 20_000, 30_000, 40_000])
-    expect(attempts).toBe(3)
+    expect(runs).toEqual([0, 1_700])
     expect(unsubscribed).toBe(1)
-  })
-
-  it('Given live mode and a failing remote, then subscribing waits for the sync backoff: no attempts while syncs fail', async () => {
-    let attempts = 0
-    const transport = subscribingTransport(() => {
-      attempts++
-      return Promise.reject(new Error('down'))
-    })
-    const { clock, scheduler, fail } = setup({ transport, live: true })
-    fail(3)
-
-    scheduler.start()
-    await clock.advance(3_499)
-    // Only the attempt at start: the three failed syncs (0, 500, 1 500) did not re-subscribe.
-    expect(attempts).toBe(1)
-    await clock.advance(1)
-    // The fourth sync (3 500) succeeds and re-subscribes once.
-    expect(attempts).toBe(2)
-    await scheduler.stop()
   })
 
   it('Given stop() while a subscribe is still running, then that attempt is aborted through its signal', async () => {
@@ -141,6 +120,35 @@ describe('Scheduler', () => {
     await scheduler.stop()
 
     expect(signal?.aborted).toBe(true)
+  })
+
+  it('Given stop() then start() at once while a subscribe hangs, then the new start gets a live subscription of its own', async () => {
+    const signals: AbortSignal[] = []
+    let unsubscribed = 0
+    const transport = subscribingTransport((_handler, options) => {
+      if (options?.signal) signals.push(options.signal)
+      if (signals.length === 1) {
+        // The first attempt hangs until aborted.
+        return new Promise((_, reject) =>
+          options?.signal?.addEventListener('abort', () => reject(new Error('aborted'))),
+        )
+      }
+      const sub: Subscription = { unsubscribe: () => Promise.resolve(void unsubscribed++) }
+      return Promise.resolve(sub)
+    })
+    const { clock, errors, scheduler } = setup({ transport, live: true })
+
+    scheduler.start()
+    await scheduler.stop()
+    scheduler.start()
+    await clock.advance(0)
+
+    expect(signals).toHaveLength(2)
+    expect(signals[0]?.aborted).toBe(true)
+    expect(signals[1]?.aborted).toBe(false)
+    expect(errors).toEqual([]) // the abandoned attempt is not a failure
+    await scheduler.stop()
+    expect(unsubscribed).toBe(1)
   })
 
   it('Given a live stream that fails after it was established (an epoch change, a refusal), then it is ended, a sync runs after the stream backoff, and a new subscription follows that good sync', async () => {

@@ -1,14 +1,14 @@
 /**
  * Background sync after `start()`: one sync now, then one every `intervalMs`; after a failure,
  * retries with exponential backoff and full jitter (`core/backoff`); with `live`, also a
- * subscription to the remote that syncs as soon as it reports new events. Errors are emitted as
- * `error`, never thrown.
+ * subscription to the remote that syncs as soon as it reports new events (re-subscribing with the
+ * same backoff when subscribing fails). Errors are emitted as `error`, never thrown.
  *
- * One retry layer per path: a transport retries its own calls (the HTTP client retries a request,
- * and its stream reconnects itself once established); this scheduler retries whole syncs with
- * backoff. A failed `subscribe` is therefore not retried in a loop of its own — it is tried again
- * after the next successful sync, so re-subscribing follows the sync schedule (and its backoff
- * while the remote is down) instead of stacking a second backoff on the transport's.
+ * Retry layers (docs/protocol.md, "One retry layer per path"): a transport retries one call —
+ * the HTTP client a request, or a `subscribe` until the server accepts the stream, and an
+ * accepted stream reconnects itself. This scheduler retries what the transport gave up on, with
+ * backoff between whole attempts: syncs, and subscriptions. `stop()` aborts a `subscribe` still
+ * in flight through its signal.
  *
  * A live subscription that reports a failure (`onError`) may have ended for good — a stream
  * refused, or resumed into a new epoch of the remote — so the scheduler replaces it rather than
@@ -30,8 +30,11 @@ export class Scheduler {
   #failures = 0
   #timer: unknown
   #subscription: Subscription | undefined
-  #subscribing: AbortController | undefined
+  #subscribing = false
+  /** Aborts the subscribe in flight (and the backoff wait between attempts) on `stop()`. */
+  #stopSubscribing: AbortController | undefined
   readonly #lost: () => void
+  /** Live streams that failed in a row (a delivered batch resets it). */
   #streamFailures = 0
 
   /**
@@ -68,8 +71,8 @@ export class Scheduler {
     this.#running = false
     if (this.#timer !== undefined) this.#ctx.timers.clearTimeout(this.#timer)
     this.#timer = undefined
-    // A subscribe still running (e.g. retrying inside the transport) stops with the manager.
-    this.#subscribing?.abort()
+    this.#stopSubscribing?.abort()
+    this.#stopSubscribing = undefined
     const sub = this.#subscription
     this.#subscription = undefined
     await sub?.unsubscribe().catch(() => undefined)
@@ -90,6 +93,7 @@ export class Scheduler {
       await this.#sync()
       this.#failures = 0
       this.#schedule(this.#ctx.intervalMs)
+      // After a failed stream was replaced, a good sync subscribes again.
       if (this.#ctx.live) void this.#subscribeLive()
     } catch (error) {
       this.#failures++
@@ -111,49 +115,59 @@ export class Scheduler {
     return backoffDelay(attempt, this.#ctx.backoff, this.#ctx.random)
   }
 
-  /** One attempt to subscribe; a failure is reported and tried again after the next good sync. */
   async #subscribeLive(): Promise<void> {
     const ctx = this.#ctx
     const subscribe = ctx.transport.subscribe?.bind(ctx.transport)
-    if (subscribe === undefined || this.#subscribing || this.#subscription) return
-    const attempt = new AbortController()
-    this.#subscribing = attempt
+    if (subscribe === undefined || this.#subscribing || this.#subscription !== undefined) return
+    this.#subscribing = true
     const onError = (error: unknown): void => ctx.events.emit('error', error)
-    let sub: Subscription | undefined
-    let failed = false
-    const onStreamError = (error: unknown): void => {
-      onError(error)
-      if (failed) return
-      failed = true
-      this.#lost()
-      if (sub !== undefined && this.#subscription === sub) this.#replace(sub)
-    }
+    let attempt = 0
     try {
-      sub = await subscribe(
-        () => {
-          this.#streamFailures = 0
-          if (this.#running) void this.#sync().catch(onError)
-        },
-        {
-          ...(ctx.filters ? { filters: ctx.filters } : {}),
-          onError: onStreamError,
-          signal: attempt.signal,
-        },
-      )
-      if (this.#running && !attempt.signal.aborted && !failed) this.#subscription = sub
-      else {
-        await sub.unsubscribe()
-        if (failed) this.#replace()
+      while (this.#running && this.#subscription === undefined) {
+        // A fresh controller after a stop(): a start() that followed gets attempts of its own.
+        const stopping = (this.#stopSubscribing ??= new AbortController())
+        let sub: Subscription | undefined
+        let failed = false
+        const onStreamError = (error: unknown): void => {
+          onError(error)
+          if (failed) return
+          failed = true
+          this.#lost()
+          if (sub !== undefined && this.#subscription === sub) this.#replace(sub)
+        }
+        try {
+          sub = await subscribe(
+            () => {
+              this.#streamFailures = 0
+              if (this.#running) void this.#sync().catch(onError)
+            },
+            {
+              ...(ctx.filters ? { filters: ctx.filters } : {}),
+              onError: onStreamError,
+              signal: stopping.signal,
+            },
+          )
+          if (!this.#running || stopping.signal.aborted || failed) {
+            await sub.unsubscribe()
+            if (failed) return this.#replace()
+            // A start() during that wait found this attempt still running and left the live
+            // subscription to it: the loop condition checks again.
+            continue
+          }
+          this.#subscription = sub
+        } catch (error) {
+          // An attempt abandoned by stop() (e.g. its transport closed since) is not a failure.
+          if (!this.#running) return
+          if (stopping.signal.aborted) continue
+          onError(error)
+          attempt++
+          await new Promise<void>((resolve) => {
+            ctx.timers.setTimeout(resolve, this.#delay(attempt))
+          })
+        }
       }
-    } catch (error) {
-      // An attempt abandoned by stop() (e.g. its transport closed since) is not a failure.
-      if (this.#running && !attempt.signal.aborted) onError(error)
     } finally {
-      if (this.#subscribing === attempt) this.#subscribing = undefined
-    }
-    // A start() while this attempt was abandoned by stop() wants its own subscription.
-    if (this.#running && ctx.live && !this.#subscription && attempt.signal.aborted) {
-      void this.#subscribeLive()
+      this.#subscribing = false
     }
   }
 }

@@ -160,6 +160,7 @@ export class SyncManager {
           'sync-manager',
           { freeze: true },
         ) as Event<TInput['type'], TInput['data']>,
+      input.aggregateId,
     )
     const result = await store.store(event, signalOptions(options.signal))
     const stored = { event, version: result.version }

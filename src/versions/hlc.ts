@@ -1,6 +1,7 @@
 import { SYSTEM_CLOCK } from '../core/timers.js'
 import { SyncKitError } from '../errors/sync-kit-error.js'
 import type { Clock, Version } from '../types/index.js'
+import { mismatchError, parseError } from './version-errors.js'
 
 /** Largest wall time an HLC stamp holds: 2^48 − 1 ms (about the year 10889). */
 export const HLC_MAX_WALL_MS: number = 2 ** 48 - 1
@@ -33,10 +34,7 @@ export function assertNodeId(nodeId: string): void {
 function parseForeign(other: Version): Hlc {
   const s = String(other)
   if (STAMP.test(s)) return Hlc.parse(s)
-  throw new SyncKitError('version-mismatch', `expected an HLC stamp, got "${s.slice(0, 80)}"`, {
-    expected: 'hlc',
-    actual: s.slice(0, 80),
-  })
+  throw mismatchError(s, 'hlc')
 }
 
 /**
@@ -97,11 +95,7 @@ export class Hlc implements Version {
   static parse(value: string): Hlc {
     const m = typeof value === 'string' ? STAMP.exec(value) : null
     if (m === null) {
-      throw new SyncKitError(
-        'version-parse',
-        `"${String(value).slice(0, 80)}" is not an HLC stamp; expected 12 hex digits, '-', 4 hex digits, '-', node id`,
-        { value: String(value).slice(0, 256) },
-      )
+      throw parseError(value, "an HLC stamp (12 hex digits, '-', 4 hex digits, '-', node id)")
     }
     return new Hlc(parseInt(m[1] as string, 16), parseInt(m[2] as string, 16), m[3] as string)
   }
@@ -145,7 +139,7 @@ export interface HybridLogicalClockOptions {
    * are rejected with `clock-drift` and do not move this clock.
    * @defaultValue {@link DEFAULT_MAX_DRIFT_MS}
    */
-  readonly maxDriftMs?: number
+  readonly maxDriftMs?: number | undefined
   /** The last stamp issued before a restart (persisted by the caller); stamps continue after it. */
   readonly last?: Hlc
 }

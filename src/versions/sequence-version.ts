@@ -1,5 +1,6 @@
 import { SyncKitError } from '../errors/sync-kit-error.js'
 import type { Version } from '../types/index.js'
+import { mismatchError, parseError } from './version-errors.js'
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
 const DIGITS = /^(0|[1-9][0-9]{0,39})$/
@@ -34,26 +35,18 @@ export class SequenceVersion implements Version {
    * @throws SyncKitError `invalid-argument` for negative, fractional or unsafe numbers.
    */
   constructor(value: bigint | number) {
-    if (typeof value === 'number') {
-      if (!Number.isSafeInteger(value) || value < 0) {
-        throw new SyncKitError(
-          'invalid-argument',
-          `sequence version must be a non-negative safe integer, got ${String(value)}; pass a bigint for larger values`,
-          { argument: 'value' },
-        )
-      }
-      this.small = value
-    } else {
-      if (typeof value !== 'bigint' || value < 0n) {
-        throw new SyncKitError(
-          'invalid-argument',
-          `sequence version must be ≥ 0, got ${String(value)}`,
-          { argument: 'value' },
-        )
-      }
-      if (value <= MAX_SAFE) this.small = Number(value)
-      else this.big = value
+    const number = typeof value === 'number'
+    if (
+      number ? !Number.isSafeInteger(value) || value < 0 : typeof value !== 'bigint' || value < 0n
+    ) {
+      throw new SyncKitError(
+        'invalid-argument',
+        `sequence version must be a non-negative safe integer or bigint, got ${String(value)}`,
+        { argument: 'value' },
+      )
     }
+    if (number || value <= MAX_SAFE) this.small = Number(value)
+    else this.big = value
   }
 
   /** The position, ≥ 0, exact at any size. */
@@ -78,11 +71,7 @@ export class SequenceVersion implements Version {
    */
   static parse(value: string): SequenceVersion {
     if (typeof value !== 'string' || !DIGITS.test(value)) {
-      throw new SyncKitError(
-        'version-parse',
-        `"${String(value).slice(0, 64)}" is not a sequence version; expected a non-negative decimal integer such as "42"`,
-        { value: String(value).slice(0, 256) },
-      )
+      throw parseError(value, 'a sequence version (a non-negative decimal integer such as "42")')
     }
     if (value === '0') return SequenceVersion.ZERO
     return new SequenceVersion(value.length <= 15 ? Number(value) : BigInt(value))
@@ -100,11 +89,7 @@ export class SequenceVersion implements Version {
     // A copy from another package instance: accept it by its string form.
     const s = String(version)
     if (DIGITS.test(s)) return SequenceVersion.parse(s)
-    throw new SyncKitError(
-      'version-mismatch',
-      `expected a sequence version, got "${s.slice(0, 64)}"; pass a version this store or transport produced`,
-      { expected: 'sequence', actual: s.slice(0, 64) },
-    )
+    throw mismatchError(s, 'sequence')
   }
 
   /** The following position. */

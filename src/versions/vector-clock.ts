@@ -1,12 +1,14 @@
 import { SyncKitError } from '../errors/sync-kit-error.js'
 import type { Version } from '../types/index.js'
 import { assertNodeId } from './hlc.js'
+import { mismatchError, parseError } from './version-errors.js'
 
 /**
  * Largest number of entries (distinct node ids) a vector clock may hold: 1024. Past it,
  * `increment`/`merge` throw `clock-overflow` and `parse` throws `version-parse`, instead of letting
- * every event's causal context grow without bound; retire replica ids (reuse a device's id across
- * app reinstalls) to stay under it.
+ * every event's causal context grow without bound. The `SyncManager` never meets it: its seen clock
+ * is not a `VectorClock`, and the contexts it writes keep at most 512 entries (rule 4 of
+ * docs/causality.md).
  */
 export const MAX_VECTOR_CLOCK_ENTRIES = 1024
 
@@ -79,19 +81,19 @@ export class VectorClock implements Version {
    * than {@link MAX_VECTOR_CLOCK_ENTRIES} entries.
    */
   static parse(value: string): VectorClock {
-    if (typeof value !== 'string') throw parseError(String(value), 'not a string')
+    if (typeof value !== 'string') throw invalid(String(value), 'not a string')
     if (value === '') return VectorClock.EMPTY
     const parts = value.split(',')
-    if (parts.length > MAX_VECTOR_CLOCK_ENTRIES) throw parseError(value, 'too many entries')
+    if (parts.length > MAX_VECTOR_CLOCK_ENTRIES) throw invalid(value, 'too many entries')
     const map = new Map<string, number>()
     let previous = ''
     for (const part of parts) {
       const m = ENTRY.exec(part)
-      if (m === null) throw parseError(value, `bad entry "${part.slice(0, 80)}"`)
+      if (m === null) throw invalid(value, `bad entry "${part.slice(0, 80)}"`)
       const node = m[1] as string
       const count = Number(m[2])
-      if (!Number.isSafeInteger(count)) throw parseError(value, `count of "${node}" too large`)
-      if (map.size > 0 && node <= previous) throw parseError(value, 'ids not sorted and unique')
+      if (!Number.isSafeInteger(count)) throw invalid(value, `count of "${node}" too large`)
+      if (map.size > 0 && node <= previous) throw invalid(value, 'ids not sorted and unique')
       map.set(node, count)
       previous = node
     }
@@ -226,16 +228,15 @@ export class VectorClock implements Version {
 function overflow(size: number): SyncKitError {
   return new SyncKitError(
     'clock-overflow',
-    `vector clock would hold ${size} entries, over the bound of ${MAX_VECTOR_CLOCK_ENTRIES}; retire unused replica ids`,
+    `vector clock would hold ${size} entries, over the bound of ${MAX_VECTOR_CLOCK_ENTRIES}`,
     {},
   )
 }
 
-function parseError(value: string, why: string): SyncKitError {
-  return new SyncKitError(
-    'version-parse',
-    `"${value.slice(0, 80)}" is not a vector clock (${why}); expected sorted "node:count" pairs joined by ","`,
-    { value: value.slice(0, 256) },
+function invalid(value: string, why: string): SyncKitError {
+  return parseError(
+    value,
+    `a vector clock (${why}); expected sorted "node:count" pairs joined by ","`,
   )
 }
 
@@ -243,11 +244,6 @@ function foreign(other: Version): VectorClock {
   try {
     return VectorClock.parse(String(other))
   } catch (cause) {
-    throw new SyncKitError(
-      'version-mismatch',
-      `expected a vector clock, got "${String(other).slice(0, 80)}"`,
-      { expected: 'vector-clock', actual: String(other).slice(0, 80) },
-      { cause },
-    )
+    throw mismatchError(other, 'vector-clock', cause)
   }
 }

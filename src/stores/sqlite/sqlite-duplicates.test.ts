@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Event } from '../../types/index.js'
-import { openSqliteStore } from './index.js'
+import { createSyncHandler } from '../../transports/http/index.js'
+import { createSqliteStore, openSqliteStore } from './index.js'
 import type { SqliteStore } from './index.js'
 
 function event(id: string): Event {
@@ -127,5 +128,34 @@ describe('sqlite store: duplicates cost nothing', () => {
       ['2', true],
       ['3', false],
     ])
+  })
+})
+
+describe('a server on a database it may only read', () => {
+  it('Given a database with an epoch, opened read-only, When a handler serves it, Then reads answer 200 with the kept epoch (loadOrCreateEpoch writes nothing when the epoch exists)', async () => {
+    // Given a database a server wrote, with an epoch and an event
+    const path = join(mkdtempSync(join(tmpdir(), 'sync-kit-readonly-')), 'f.db')
+    const writer = await openSqliteStore({ path })
+    const epoch = await writer.loadOrCreateEpoch('epoch-1')
+    await writer.store({ id: 'e1', type: 'T', aggregateId: 'a', data: {} })
+    await writer.close()
+    // When it is opened read-only and served
+    const database = new Database(path, { readonly: true })
+    const store = createSqliteStore({ database, configureConnection: false })
+    const handler = createSyncHandler({ store })
+    const version = await handler(new Request('http://localhost/v1/version'))
+    const pull = await handler(new Request('http://localhost/v1/events'))
+    // Then reads work and the epoch is the kept one
+    expect(version.status).toBe(200)
+    expect(((await version.json()) as { epoch: string }).epoch).toBe(epoch)
+    expect(pull.status).toBe(200)
+    expect(
+      ((await pull.json()) as { events: { event: { id: string } }[] }).events.map(
+        (e) => e.event.id,
+      ),
+    ).toEqual(['e1'])
+    await handler.close()
+    await store.close()
+    database.close()
   })
 })

@@ -276,9 +276,10 @@ describe('migrations across connections', () => {
   })
 
   it('Given a file SQLite opens read-only, When the epoch is asked for, Then it rejects unavailable saying it cannot write', async () => {
+    // A database without an epoch yet: creating one needs a write, which the file refuses.
     const path = join(dir, 'read-only.db')
     const setup = new Database(path)
-    await createSqliteStore({ database: setup }).loadOrCreateEpoch('kept')
+    createSqliteStore({ database: setup })
     setup.close()
     const readOnly = new Database(path, { readonly: true })
     try {
@@ -286,6 +287,20 @@ describe('migrations across connections', () => {
       const error = await store.loadOrCreateEpoch('other').catch((e: unknown) => e)
       expect(isSyncKitError(error, 'unavailable')).toBe(true)
       expect((error as Error).message).toContain('cannot write')
+    } finally {
+      readOnly.close()
+    }
+  })
+
+  it('Given a file SQLite opens read-only that has an epoch, When the epoch is asked for, Then it is read without a write', async () => {
+    const path = join(dir, 'read-only-with-epoch.db')
+    const setup = new Database(path)
+    await createSqliteStore({ database: setup }).loadOrCreateEpoch('kept')
+    setup.close()
+    const readOnly = new Database(path, { readonly: true })
+    try {
+      const store = createSqliteStore({ database: readOnly, configureConnection: false })
+      expect(await store.loadOrCreateEpoch('other')).toBe('kept')
     } finally {
       readOnly.close()
     }

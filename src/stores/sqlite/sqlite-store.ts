@@ -158,6 +158,7 @@ class SqliteEventStore implements SqliteStore {
   readonly #selectLatest: SqliteStatement
   readonly #selectCheckpoint: SqliteStatement
   readonly #upsertCheckpoint: SqliteStatement
+  readonly #selectEpoch: SqliteStatement
   readonly #keepEpoch: SqliteStatement
   readonly #replaceEpoch: SqliteStatement
   readonly #selectState: SqliteStatement
@@ -197,10 +198,9 @@ class SqliteEventStore implements SqliteStore {
         'INSERT INTO checkpoints (remote, direction, version, epoch) VALUES (?, ?, ?, ?) ' +
           'ON CONFLICT (remote, direction) DO UPDATE SET version = excluded.version, epoch = excluded.epoch',
       )
-      // Writes even when the epoch exists (the row is updated to itself): see loadOrCreateEpoch.
+      this.#selectEpoch = this.#prepare("SELECT value FROM sync_kit_meta WHERE key = 'epoch'")
       this.#keepEpoch = this.#prepare(
-        "INSERT INTO sync_kit_meta (key, value) VALUES ('epoch', ?) " +
-          'ON CONFLICT (key) DO UPDATE SET value = value RETURNING value',
+        "INSERT INTO sync_kit_meta (key, value) VALUES ('epoch', ?) ON CONFLICT (key) DO NOTHING",
       )
       this.#replaceEpoch = this.#prepare(
         "INSERT INTO sync_kit_meta (key, value) VALUES ('epoch', ?) " +
@@ -370,18 +370,23 @@ class SqliteEventStore implements SqliteStore {
   }
 
   /**
-   * Reads the epoch or keeps `candidate` as it, in one statement under SQLite's write lock
-   * (`BEGIN IMMEDIATE`): servers opening one new file together all get the first one's epoch.
-   * It always writes (an existing epoch is written back unchanged), so a file SQLite opened
-   * read-only (permissions, a read-only mount) fails here, at a server's start, rather than at
-   * its first push.
+   * Reads the epoch; when there is none, keeps `candidate` as it under SQLite's write lock
+   * (`BEGIN IMMEDIATE`) and reads it back: servers opening one new file together all get the first
+   * one's epoch. An existing epoch costs no write, so a read-only database still serves reads.
    */
   async loadOrCreateEpoch(candidate: string, options?: SignalOptions): Promise<string> {
     this.#guard('loadOrCreateEpoch', options?.signal)
     const epoch = checkEpoch(candidate, COMPONENT)
     try {
-      const row = this.#transactions.run(() => this.#keepEpoch.get(epoch)) as { value: string }
-      return row.value
+      // An existing epoch is only read, so a server on a database it may only read still serves
+      // reads. A new one is created under SQLite's write lock (`BEGIN IMMEDIATE`) and read back:
+      // servers opening one new file together all get the first one's epoch.
+      const kept = this.#selectEpoch.get() as { value: string } | undefined
+      if (kept !== undefined) return kept.value
+      return this.#transactions.run(() => {
+        this.#keepEpoch.run(epoch)
+        return (this.#selectEpoch.get() as { value: string }).value
+      })
     } catch (error) {
       // A read-only file or filesystem becomes `unavailable` ("cannot write to the database").
       throw toSyncKitError(error, 'loadOrCreateEpoch')

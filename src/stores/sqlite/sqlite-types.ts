@@ -207,8 +207,9 @@ export interface SqliteStore extends EventStore {
   latestVersion(options?: SignalOptions): Promise<SequenceVersion>
   /**
    * The epoch of this log for a server (see `EventStore.loadOrCreateEpoch`): read, or created
-   * from `candidate`, atomically under SQLite's write lock, in the `sync_kit_meta` table. Always
-   * writes, so a database SQLite can only read fails here.
+   * from `candidate`, atomically under SQLite's write lock, in the `sync_kit_meta` table. Reading
+   * an existing epoch writes nothing (a read-only database can serve reads); creating one on a
+   * database SQLite can only read fails with `unavailable`.
    * @param candidate - the epoch to keep when the database has none; a non-empty string.
    * @param options - cancellation.
    * @returns the database's epoch.

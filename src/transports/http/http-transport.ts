@@ -1,6 +1,7 @@
 import { integerOption } from '../../core/options.js'
 import { validateEvent } from '../../core/event-validation.js'
 import { validateLimit } from '../../core/filters.js'
+import { TIMER_RENAMES, refuseRenamedOptions } from '../../core/options.js'
 import { resolveTimers } from '../../core/timers.js'
 import { throwIfAborted, untilAborted } from '../../errors/abort.js'
 import { SyncKitError } from '../../errors/sync-kit-error.js'
@@ -256,6 +257,7 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
     options.parseVersion ?? ((value: string) => SequenceVersion.parse(value))
   const random = options.random ?? Math.random
   const clock = options.clock ?? Date
+  refuseRenamedOptions(options, TIMER_RENAMES, COMPONENT)
   const timers = resolveTimers(options.timers, options.clock, COMPONENT)
   const lifetime = new AbortController()
   const subscriptions = new Set<SseSubscription>()

@@ -144,3 +144,28 @@ describe('createHttpTransport: one retry layer per path', () => {
     await transport.close()
   })
 })
+
+describe('renamed client options (regression: old spellings were silently ignored)', () => {
+  it('Given the old retry.baseDelayMs / maxDelayMs or top-level setTimeout / clearTimeout, When the transport is created, Then invalid-argument says what to use', () => {
+    const url = 'http://127.0.0.1:9'
+    const cases: [Record<string, unknown>, string, RegExp][] = [
+      [{ retry: { baseDelayMs: 1 } }, 'baseDelayMs', /use retry\.initialMs/],
+      [{ retry: { maxDelayMs: 1 } }, 'maxDelayMs', /use retry\.maxMs/],
+      [{ setTimeout: () => 1 }, 'setTimeout', /use timers/],
+      [{ clearTimeout: () => undefined }, 'clearTimeout', /use timers/],
+    ]
+    for (const [extra, argument, message] of cases) {
+      expect(() =>
+        createHttpTransport({ url, ...extra } as unknown as Parameters<
+          typeof createHttpTransport
+        >[0]),
+      ).toThrow(
+        expect.objectContaining({
+          code: 'invalid-argument',
+          details: { argument },
+          message: expect.stringMatching(message),
+        }),
+      )
+    }
+  })
+})

@@ -1,3 +1,4 @@
+import { refuseRenamedOptions } from '../../core/options.js'
 import { backoffDelay, resolveBackoff } from '../../core/backoff.js'
 import type { BackoffOptions } from '../../core/backoff.js'
 import { integerOption } from '../../core/options.js'
@@ -71,6 +72,11 @@ export const DEFAULT_RETRY: ResolvedRetryOptions = {
  * ≥ 0, or `initialMs` or `maxMs` is not a positive integer.
  */
 export function resolveRetry(retry: RetryOptions | undefined): ResolvedRetryOptions {
+  refuseRenamedOptions(
+    retry,
+    { baseDelayMs: 'retry.initialMs', maxDelayMs: 'retry.maxMs' },
+    'http-client',
+  )
   const backoff = resolveBackoff(retry, DEFAULT_RETRY, 'retry', 'http-client')
   return {
     retries: integerOption(

@@ -639,3 +639,23 @@ async function openStream(pending: Promise<Response>): Promise<SseReader> {
   if (response.body === null) throw new Error('the stream response has no body')
   return new SseReader(response.body)
 }
+
+describe('createSyncHandler options (regressions of the server-core restructuring)', () => {
+  it('Given no store or a misspelt one, When the handler is created, Then invalid-argument names the store — never a hidden memory store that loses acknowledged pushes', () => {
+    for (const options of [{}, { stores: createMemoryStore() }, { store: 'events.db' }]) {
+      expect(() => createSyncHandler(options as unknown as SyncHandlerOptions)).toThrow(
+        expect.objectContaining({ code: 'invalid-argument', details: { argument: 'store' } }),
+      )
+    }
+  })
+
+  it('Given an epoch that is not a non-empty string, When the handler is created, Then invalid-argument at once, not a 500 on every request', () => {
+    for (const epoch of ['', () => 'e', 42]) {
+      expect(() =>
+        createSyncHandler({ store: createMemoryStore(), epoch } as unknown as SyncHandlerOptions),
+      ).toThrow(
+        expect.objectContaining({ code: 'invalid-argument', details: { argument: 'epoch' } }),
+      )
+    }
+  })
+})

@@ -1,3 +1,4 @@
+import { isEventStore } from '../../core/store-shape.js'
 import { integerOption } from '../../core/options.js'
 import { resolveTimers } from '../../core/timers.js'
 import { SyncKitError } from '../../errors/sync-kit-error.js'
@@ -113,6 +114,20 @@ export function createSyncHandler<TPrincipal = unknown>(
   const prefix = basePath + PROTOCOL_PREFIX
   const clock = options.clock ?? Date
   const { store } = options
+  if (!isEventStore(store)) {
+    throw new SyncKitError(
+      'invalid-argument',
+      `[sync-kit] [${name}] createSyncHandler needs a store (an EventStore, e.g. openSqliteStore({ path }) or createMemoryStore()), got ${store === undefined ? 'none' : typeof store}`,
+      { argument: 'store' },
+    )
+  }
+  if (options.epoch !== undefined && (typeof options.epoch !== 'string' || options.epoch === '')) {
+    throw new SyncKitError(
+      'invalid-argument',
+      `[sync-kit] [${name}] option epoch must be a non-empty string (the handler keeps the epoch in the store when it is not given)`,
+      { argument: 'epoch' },
+    )
+  }
   const generateEpoch = options.generateEpoch ?? ((): string => crypto.randomUUID())
   const server = createSyncServer({
     store,

@@ -1,6 +1,6 @@
 import { compileFilters } from '../../core/filters.js'
 import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
-import type { EventStore, Filter } from '../../types/index.js'
+import type { Filter } from '../../types/index.js'
 import type { LoopbackConnection, LoopbackOp } from './loopback-transport.js'
 
 /** Longest client id accepted: 256 characters. */
@@ -35,15 +35,6 @@ export function checkOpen(connection: LoopbackConnection, op: LoopbackOp): void 
       {},
     )
   }
-}
-
-/** True when the value looks like an `EventStore` (the methods the hub calls). */
-export function isStore(value: unknown): value is EventStore {
-  if (typeof value !== 'object' || value === null) return false
-  const s = value as Record<string, unknown>
-  return ['store', 'load', 'latestVersion', 'parseVersion', 'close'].every(
-    (method) => typeof s[method] === 'function',
-  )
 }
 
 /**

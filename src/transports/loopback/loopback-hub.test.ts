@@ -245,6 +245,12 @@ describe('loopback hub: pushes, pulls and copies', () => {
     expect(() => hub.connect('a', { latencyMs: -5 })).toThrow(/latencyMs/)
   })
 
+  it('Given the old top-level setTimeout / clearTimeout options, When creating a test hub, Then invalid-argument says to use timers (they were silently ignored)', () => {
+    for (const old of [{ setTimeout: () => 1 }, { clearTimeout: () => undefined }]) {
+      expect(() => createTestHub(old as never)).toThrow(/was renamed: use timers/)
+    }
+  })
+
   it('Given an option of the test hub, When creating a plain hub, Then invalid-argument names createTestHub', () => {
     const testOnly: Record<string, unknown>[] = [
       { latencyMs: 10 },

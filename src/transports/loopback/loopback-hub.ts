@@ -1,3 +1,4 @@
+import { isEventStore } from '../../core/store-shape.js'
 import { validateLimit } from '../../core/filters.js'
 import { signalOptions, throwIfAborted } from '../../errors/abort.js'
 import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
@@ -29,7 +30,6 @@ import {
   checkClientId,
   checkOpen,
   checkFilters,
-  isStore,
 } from './loopback-checks.js'
 import { LoopbackConnection } from './loopback-transport.js'
 import type { ConnectionHost, LoopbackOp } from './loopback-transport.js'
@@ -110,7 +110,7 @@ export class Hub implements LoopbackHub, ConnectionHost, DeliveryHost, CallHooks
       throw badOption('options', 'hub options must be an object')
     }
     const store = options.store
-    if (store !== undefined && typeof store !== 'function' && !isStore(store)) {
+    if (store !== undefined && typeof store !== 'function' && !isEventStore(store)) {
       throw badOption(
         'store',
         'store must be an EventStore or a function returning one, e.g. () => createMemoryStore()',
@@ -463,7 +463,7 @@ export class Hub implements LoopbackHub, ConnectionHost, DeliveryHost, CallHooks
   #openServer(): SyncServer {
     const option = this.#storeOption
     const store = typeof option === 'function' ? option() : option
-    if (store !== undefined && !isStore(store)) {
+    if (store !== undefined && !isEventStore(store)) {
       throw badOption('store', 'the store factory must return an EventStore')
     }
     return createSyncServer({

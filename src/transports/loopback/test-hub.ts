@@ -1,3 +1,4 @@
+import { TIMER_RENAMES, refuseRenamedOptions } from '../../core/options.js'
 import { resolveTimers } from '../../core/timers.js'
 import type { FailNextOptions, LoopbackFaults } from './faults.js'
 import { Hub } from './loopback-hub.js'
@@ -55,6 +56,7 @@ class TestLoopbackHub extends Hub implements TestHub {
   readonly #calls: SimulatedCalls
 
   constructor(options: TestHubOptions) {
+    refuseRenamedOptions(options, TIMER_RENAMES, 'loopback')
     super(options)
     const latency = options.latencyMs ?? 0
     if (typeof latency !== 'function') checkLatency(latency, 'latencyMs')
