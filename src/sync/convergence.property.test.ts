@@ -948,6 +948,22 @@ describe('regressions found by the convergence property', () => {
         ],
       }),
     ],
+    [
+      // seed 175033685: a restarted replica that had only pulled skipped what it held, unsent
+      'a replica that only pulled, restarted, then a server reset (seed 175033685)',
+      scenario({
+        replicas: 3,
+        live: [false, false, true, false, false],
+        issue9: true,
+        actions: [
+          { kind: 'crowd', writers: 4, aggregate: 0 },
+          { kind: 'tick', ms: 0 },
+          { kind: 'restart', r: 2, stepBackMs: 0 },
+          { kind: 'edit', r: 0, aggregate: 0, data: { tags: { add: ['b'] } } },
+          { kind: 'reset' },
+        ],
+      }),
+    ],
   ])('converges after %s', async (_name, fixed) => {
     const outcome = await runScenario(fixed)
     expect(outcome.problems).toEqual([])

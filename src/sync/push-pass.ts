@@ -100,7 +100,9 @@ export async function pushAll(
     }
     if (result.stored > 0) epochs.stored = true
     const last = page[page.length - 1] as EventWithVersion
-    const value: Checkpoint = withEpoch(last.version.toString(), checkpointEpoch ?? epochs.remote)
+    // Tagged with the epoch the events were sent — or skipped as held — in: when it turns out to be
+    // stale, everything after the start is sent again.
+    const value: Checkpoint = withEpoch(last.version.toString(), checkpointEpoch ?? ifEpoch)
     await ctx.store.setCheckpoint(ctx.pushKey, value, opts)
     pushed += result.sent
     since = last.version

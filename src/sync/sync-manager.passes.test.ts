@@ -239,3 +239,28 @@ describe('SyncManager: a page halved around a refused event', () => {
     expect((await a.refusals()).map((r) => r.event.id)).toEqual(['bad'])
   })
 })
+
+describe('SyncManager: a replica that only pulled', () => {
+  it('Given a replica that only ever pulled, When it restarts, its remote is reset and it syncs, Then it re-sends what it pulled from the old log', async () => {
+    // Given b pulled x's event, and restarted (a new manager, no push checkpoint yet)
+    const hub = createLoopbackHub()
+    const store = createMemoryStore()
+    const x = new SyncManager({
+      store: createMemoryStore(),
+      transport: hub.connect('x'),
+      nodeId: 'x',
+    })
+    await x.record({ id: 'from-x', type: 'T', aggregateId: 'a', data: null })
+    await x.sync()
+    await new SyncManager({ store, transport: hub.connect('b'), nodeId: 'b' }).sync()
+    const b = new SyncManager({ store, transport: hub.connect('b2'), nodeId: 'b' })
+    await b.sync()
+
+    // When the remote is replaced by an empty one and b syncs
+    await hub.reset()
+    await b.sync()
+
+    // Then the new log holds x's event again, relayed by b
+    expect(await idsOf(hub.store)).toEqual(['from-x'])
+  })
+})
