@@ -3,8 +3,10 @@
  * skips one it lacks. Three replicas and two remotes; replica r0 has a manager for each remote over
  * one store (it relays), r1 syncs with the first remote and r2 with the second. Random records,
  * syncs (both ways, push only, pull only), server resets (new epochs) and restarts (new managers on
- * the same stores), with page sizes of 1, 2 and 500. After everyone syncs until nothing moves,
- * both remotes and every replica must hold every recorded event.
+ * the same stores), events of foreign writers written straight into a remote's log (only the
+ * replicas that pulled them can re-send them), with page sizes of 1, 2 and 500. After everyone
+ * syncs until nothing moves, both remotes and every replica must hold every recorded event and
+ * every event any replica holds.
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
@@ -29,6 +31,7 @@ type Action =
   | { readonly kind: 'sync'; readonly manager: number; readonly only: 'both' | 'push' | 'pull' }
   | { readonly kind: 'reset'; readonly remote: number }
   | { readonly kind: 'restart'; readonly manager: number }
+  | { readonly kind: 'foreign'; readonly remote: number }
 
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('record' as const), replica: fc.nat(2) }) },
@@ -41,6 +44,7 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('reset' as const), remote: fc.nat(1) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('foreign' as const), remote: fc.nat(1) }) },
   {
     weight: 1,
     arbitrary: fc.record({
@@ -66,6 +70,7 @@ async function run(batchSize: number, actions: readonly Action[]): Promise<strin
   }
   const managers = MANAGERS.map((_, m) => open(m))
   const recorded: string[] = []
+  let foreign = 0
   try {
     for (const action of actions) {
       switch (action.kind) {
@@ -86,6 +91,14 @@ async function run(batchSize: number, actions: readonly Action[]): Promise<strin
         case 'restart':
           await (managers[action.manager] as SyncManager).close()
           managers[action.manager] = open(action.manager)
+          break
+        case 'foreign': {
+          // A writer that is no replica here: it never sends its event again.
+          const origin = `f${++foreign}`
+          const metadata = { origin, causal: `${origin}:1` }
+          const event = { id: origin, type: 'T', aggregateId: 'x', data: null, metadata }
+          await (hubs[action.remote] as LoopbackHub).store.store(event)
+        }
       }
     }
     for (let round = 0; round < 8; round++) {
@@ -98,9 +111,12 @@ async function run(batchSize: number, actions: readonly Action[]): Promise<strin
     }
     const problems: string[] = []
     const places = [...hubs.map((hub) => hub.store), ...stores]
+    const expected = new Set(recorded)
+    for (const store of stores)
+      for (const { event } of await store.load(null)) expected.add(event.id)
     for (const [i, store] of places.entries()) {
       const held = new Set((await store.load(null)).map((e) => e.event.id))
-      const missing = recorded.filter((id) => !held.has(id))
+      const missing = [...expected].filter((id) => !held.has(id))
       const name = i < hubs.length ? `remote-${i}` : `r${i - hubs.length}`
       if (missing.length > 0) problems.push(`${name} lacks ${missing.join(', ')}`)
     }
