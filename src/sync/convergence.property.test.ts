@@ -237,20 +237,25 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   },
 )
 
-const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
-  replicas: fc.integer({ min: 2, max: NODE_IDS.length }),
-  skewsMs: fc.array(fc.integer({ min: -MAX_SKEW_MS, max: MAX_SKEW_MS }), {
-    minLength: NODE_IDS.length,
-    maxLength: NODE_IDS.length,
-  }),
-  live: fc.array(fc.boolean(), { minLength: NODE_IDS.length, maxLength: NODE_IDS.length }),
-  resolver: fc.constantFrom(...(Object.keys(RESOLVERS) as ResolverName[])),
-  latencyMs: fc.constantFrom(0, 3, 20),
-  offlineDeliveries: fc.constantFrom('withhold' as const, 'drop' as const),
-  batchSize: fc.constantFrom(1, 2, 500),
-  randomSeed: fc.integer(),
-  actions: fc.array(actionArb, { minLength: 1, maxLength: 50, size: 'max' }),
-})
+/** Scenarios of 2–5 replicas with clocks up to `maxSkewMs` apart, doing up to 50 `actions`. */
+function scenarioArbOf(actions: fc.Arbitrary<Action>, maxSkewMs: number): fc.Arbitrary<Scenario> {
+  return fc.record({
+    replicas: fc.integer({ min: 2, max: NODE_IDS.length }),
+    skewsMs: fc.array(fc.integer({ min: -maxSkewMs, max: maxSkewMs }), {
+      minLength: NODE_IDS.length,
+      maxLength: NODE_IDS.length,
+    }),
+    live: fc.array(fc.boolean(), { minLength: NODE_IDS.length, maxLength: NODE_IDS.length }),
+    resolver: fc.constantFrom(...(Object.keys(RESOLVERS) as ResolverName[])),
+    latencyMs: fc.constantFrom(0, 3, 20),
+    offlineDeliveries: fc.constantFrom('withhold' as const, 'drop' as const),
+    batchSize: fc.constantFrom(1, 2, 500),
+    randomSeed: fc.integer(),
+    actions: fc.array(actions, { minLength: 1, maxLength: 50, size: 'max' }),
+  })
+}
+
+const scenarioArb: fc.Arbitrary<Scenario> = scenarioArbOf(actionArb, MAX_SKEW_MS)
 
 /** Issue 9: skews of hours, clocks set back on restart, a crowd of writers, refusals. */
 const MAX_SKEW_9_MS = 6 * 3_600_000
@@ -288,21 +293,9 @@ const issue9ActionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'fix' as const }) },
 )
 
-const issue9ScenarioArb: fc.Arbitrary<Scenario> = fc.record({
-  replicas: fc.integer({ min: 2, max: NODE_IDS.length }),
-  skewsMs: fc.array(fc.integer({ min: -MAX_SKEW_9_MS, max: MAX_SKEW_9_MS }), {
-    minLength: NODE_IDS.length,
-    maxLength: NODE_IDS.length,
-  }),
-  live: fc.array(fc.boolean(), { minLength: NODE_IDS.length, maxLength: NODE_IDS.length }),
-  resolver: fc.constantFrom(...(Object.keys(RESOLVERS) as ResolverName[])),
-  latencyMs: fc.constantFrom(0, 3, 20),
-  offlineDeliveries: fc.constantFrom('withhold' as const, 'drop' as const),
-  batchSize: fc.constantFrom(1, 2, 500),
-  randomSeed: fc.integer(),
-  actions: fc.array(issue9ActionArb, { minLength: 1, maxLength: 50, size: 'max' }),
-  issue9: fc.constant(true),
-})
+const issue9ScenarioArb: fc.Arbitrary<Scenario> = scenarioArbOf(issue9ActionArb, MAX_SKEW_9_MS).map(
+  (scenario) => ({ ...scenario, issue9: true }),
+)
 
 // ---- running a scenario -------------------------------------------------------------------------
 
@@ -805,32 +798,41 @@ async function runScenario(scenario: Scenario): Promise<Outcome> {
 
 // ---- the property -------------------------------------------------------------------------------
 
+/**
+ * Runs the property over `scenarios` and checks the runs exercised what they claim to.
+ * @returns what all runs did together.
+ */
+async function assertConverges(scenarios: fc.Arbitrary<Scenario>, label: string): Promise<Stats> {
+  const total: Stats = {
+    events: 0,
+    conflicts: 0,
+    drifts: 0,
+    transientFailures: 0,
+    deletes: 0,
+    refusals: 0,
+  }
+  await fc.assert(
+    fc.asyncProperty(scenarios, async (scenario) => {
+      const outcome = await runScenario(scenario)
+      for (const key of Object.keys(total) as (keyof Stats)[]) total[key] += outcome.stats[key]
+      if (outcome.problems.length > 0) {
+        throw new Error(`did not converge:\n- ${outcome.problems.join('\n- ')}`)
+      }
+    }),
+    { numRuns: RUNS, seed: SEED },
+  )
+  if (VERBOSE) console.log(`${label}: ${RUNS} runs, seed ${SEED}`, total)
+  expect(total.events).toBeGreaterThan(RUNS)
+  return total
+}
+
 describe('convergence under faults (issue 4 §5)', () => {
   it(
     `Given 2–5 replicas, random edits/deletes, random syncs, loopback faults and ±10 min clock skew, when healed and synced, then all converge (${RUNS} runs)`,
     async () => {
-      const total: Stats = {
-        events: 0,
-        conflicts: 0,
-        drifts: 0,
-        transientFailures: 0,
-        deletes: 0,
-        refusals: 0,
-      }
-      await fc.assert(
-        fc.asyncProperty(scenarioArb, async (scenario) => {
-          const outcome = await runScenario(scenario)
-          for (const key of Object.keys(total) as (keyof Stats)[]) total[key] += outcome.stats[key]
-          if (outcome.problems.length > 0) {
-            throw new Error(`did not converge:\n- ${outcome.problems.join('\n- ')}`)
-          }
-        }),
-        { numRuns: RUNS, seed: SEED },
-      )
-      if (VERBOSE) console.log(`convergence: ${RUNS} runs, seed ${SEED}`, total)
+      const total = await assertConverges(scenarioArb, 'convergence')
       // The runs exercised what they claim to: events synced, conflicts resolved, deletes made,
       // skewed stamps quarantined, injected faults hit.
-      expect(total.events).toBeGreaterThan(RUNS)
       for (const key of ['conflicts', 'drifts', 'transientFailures', 'deletes'] as const) {
         expect(total[key], key).toBeGreaterThan(0)
       }
@@ -843,26 +845,7 @@ describe('convergence under skew, restarts, many writers and refusals (issue 9)'
   it(
     `Given 2–5 replicas with clocks up to ±6 h apart, restarts that set clocks back, more writers than the causal-context bound and events refused by the remote or a store, when healed and synced, then all converge, no recorded event is lost and every refusal list is exact (${RUNS} runs)`,
     async () => {
-      const total: Stats = {
-        events: 0,
-        conflicts: 0,
-        drifts: 0,
-        transientFailures: 0,
-        deletes: 0,
-        refusals: 0,
-      }
-      await fc.assert(
-        fc.asyncProperty(issue9ScenarioArb, async (scenario) => {
-          const outcome = await runScenario(scenario)
-          for (const key of Object.keys(total) as (keyof Stats)[]) total[key] += outcome.stats[key]
-          if (outcome.problems.length > 0) {
-            throw new Error(`did not converge:\n- ${outcome.problems.join('\n- ')}`)
-          }
-        }),
-        { numRuns: RUNS, seed: SEED },
-      )
-      if (VERBOSE) console.log(`convergence (issue 9): ${RUNS} runs, seed ${SEED}`, total)
-      expect(total.events).toBeGreaterThan(RUNS)
+      const total = await assertConverges(issue9ScenarioArb, 'convergence (issue 9)')
       for (const key of ['conflicts', 'drifts', 'transientFailures', 'refusals'] as const) {
         expect(total[key], key).toBeGreaterThan(0)
       }
