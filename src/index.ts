@@ -38,6 +38,7 @@ export {
   DEFAULT_SYNC_INTERVAL_MS,
 } from './sync/sync-options.js'
 export { SyncManager } from './sync/sync-manager.js'
+export type { Refusal } from './sync/refusal.js'
 export type {
   ConflictReport,
   RecordInput,

@@ -78,4 +78,68 @@ describe('live mode over HTTP', () => {
     expect(pullsByB - pullsBefore).toBe(1)
     expect((await storeOfB.load(null)).map((item) => item.event.id)).toEqual([recorded.event.id])
   })
+
+  it('a live replica subscribes again after the server was reset (new epoch), and then sees new events without polling', async () => {
+    // Given a server on a memory database (a restart gives it a new epoch) and a live replica B
+    // that has pushed an event
+    let opened = 0
+    let onOpen: (() => void) | undefined
+    const server: SyncServerProcess = await startSyncServer({
+      db: ':memory:',
+      onLog: (record) => {
+        if (record['path'] === '/v1/stream' && record['stream'] === 'open') {
+          opened++
+          onOpen?.()
+        }
+      },
+    })
+    cleanups.push(() => server.stop())
+    const streamOpened = async (count: number): Promise<void> => {
+      while (opened < count) await new Promise<void>((resolve) => (onOpen = resolve))
+    }
+    const storeOfB = createMemoryStore()
+    const b = new SyncManager({
+      store: storeOfB,
+      transport: createHttpTransport({ url: server.url, retry: { retries: 0 } }),
+      nodeId: 'b',
+      live: true,
+      intervalMs: 3_600_000,
+      backoff: { initialMs: 100, maxMs: 1_000 },
+    })
+    cleanups.push(() => b.close())
+    let opensBeforeReset = 0
+    const epochChanged = new Promise<void>((resolve) => {
+      b.on('epoch-changed', () => {
+        opensBeforeReset = opened
+        resolve()
+      })
+    })
+    let onPulled: (() => void) | undefined
+    b.on('sync', (result) => {
+      if (result.pulled > 0) onPulled?.()
+    })
+    await b.record({ type: 'Noted', aggregateId: 'n0', data: { text: 'before' } })
+    b.start()
+    await streamOpened(1)
+
+    // When the server is reset: restarted on a new, empty database
+    await server.restart()
+    // Then B notices the new epoch and opens a new stream on its own (its old one, resumed
+    // into the new epoch, is refused by the client)
+    await epochChanged
+    await streamOpened(opensBeforeReset + 1)
+
+    // and an event another replica pushes now reaches B through it, long before the next poll
+    const a = new SyncManager({
+      store: createMemoryStore(),
+      transport: createHttpTransport({ url: server.url }),
+      nodeId: 'a',
+    })
+    cleanups.push(() => a.close())
+    const delivered = new Promise<void>((resolve) => (onPulled = resolve))
+    const recorded = await a.record({ type: 'Noted', aggregateId: 'n1', data: { text: 'after' } })
+    expect((await a.sync()).pushed).toBe(1)
+    await delivered
+    expect((await storeOfB.load(null)).map((item) => item.event.id)).toContain(recorded.event.id)
+  })
 })

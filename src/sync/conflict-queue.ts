@@ -5,13 +5,27 @@
  * reported as `error`); when the sync is aborted or the store fails while one is decided, it and
  * the rest stay queued for the next sync rather than being lost.
  *
+ * The queue survives a restart: it is saved with `setState` under `sync-kit:conflicts:<remote>`
+ * (as `[localEvent, localVersion, remoteEvent, remoteVersion]` rows) before the first decision
+ * after new conflicts were queued, and after each round of decisions; a new manager decides the
+ * saved conflicts first. (Between storing a pulled page and saving the conflicts it raised lies
+ * one state write: a crash exactly there loses those undecided conflicts, not their events.) In
+ * memory only when the store has no state.
+ *
  * @module
  */
 import { signalOptions } from '../errors/abort.js'
 import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
-import type { Conflict, EventWithVersion, ResolvedConflict } from '../types/index.js'
+import type {
+  Conflict,
+  Event,
+  EventWithVersion,
+  JsonValue,
+  ResolvedConflict,
+} from '../types/index.js'
 import type { CausalTracker } from './causal-tracker.js'
 import { changedFields } from './changed-fields.js'
+import { loadState, saveState } from './manager-state.js'
 import { isRefusal } from './refusal.js'
 import type { SyncContext } from './sync-options.js'
 
@@ -23,11 +37,15 @@ export interface DecidedCounts {
   resolved: number
 }
 
+type Saved = [Event, string, Event, string]
+
 /** Undecided conflicts, `[local head, remote event]`, and the deciding of them. */
 export class ConflictQueue {
   readonly #ctx: SyncContext
   readonly #causal: CausalTracker
   readonly #pending: (readonly [EventWithVersion, EventWithVersion])[] = []
+  #loaded = false
+  #dirty = false
 
   /**
    * @param ctx - the resolver, the store and the node id; `conflict` and `error` are emitted there.
@@ -45,6 +63,7 @@ export class ConflictQueue {
    */
   add(local: EventWithVersion, remote: EventWithVersion): void {
     this.#pending.push([local, remote])
+    this.#dirty = true
   }
 
   /**
@@ -54,16 +73,39 @@ export class ConflictQueue {
    * @throws SyncKitError `aborted`, and whatever the store throws (the queue keeps the rest).
    */
   async decide(signal: AbortSignal | undefined): Promise<DecidedCounts> {
+    const { store } = this.#ctx
+    if (!this.#loaded) {
+      // Conflicts saved by an earlier manager are older than any queued since: they come first.
+      const saved = ((await loadState(this.#ctx, 'conflicts', signal)) ?? []) as Saved[]
+      const ewv = (event: Event, version: string): EventWithVersion => ({
+        event,
+        version: store.parseVersion(version),
+      })
+      this.#pending.unshift(...saved.map(([le, lv, re, rv]) => [ewv(le, lv), ewv(re, rv)] as const))
+      this.#loaded = true
+    }
+    if (this.#dirty) await this.#save(signal)
     let conflicts = 0
     let resolved = 0
-    for (;;) {
-      const next = this.#pending[0]
-      if (next === undefined) break
-      if (await this.#resolve(next[0], next[1], signal)) resolved++
-      conflicts++
-      this.#pending.shift()
+    try {
+      for (;;) {
+        const next = this.#pending[0]
+        if (next === undefined) break
+        if (await this.#resolve(next[0], next[1], signal)) resolved++
+        conflicts++
+        this.#pending.shift()
+      }
+    } finally {
+      // Without the signal: the decisions made before an abort must be kept too.
+      if (conflicts > 0) await this.#save(undefined)
     }
     return { conflicts, resolved }
+  }
+
+  #save(signal: AbortSignal | undefined): Promise<void> {
+    this.#dirty = false
+    const rows = this.#pending.map(([l, r]) => [l.event, `${l.version}`, r.event, `${r.version}`])
+    return saveState(this.#ctx, 'conflicts', rows as unknown as JsonValue, signal)
   }
 
   async #resolve(

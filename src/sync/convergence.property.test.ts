@@ -8,6 +8,13 @@
  * may be lost, every conflict decided on several replicas must have been decided the same way, and
  * only concurrent events may conflict.
  *
+ * The second property (issue 9) runs the same machinery harder: clocks up to ±6 h apart, restarts
+ * that step a replica's wall clock back, a crowd of more writers than the causal-context bound
+ * (shrunk to 3 entries), and events refused — by the remote (a push it refuses as invalid) or by
+ * one replica's store (until the store is fixed, then retried). No recorded event may be lost (a
+ * remote-refused one stays with its writer) and every refusal list must be exactly the events
+ * refused.
+ *
  * Runs and seed: 300 runs from a fixed seed by default, so CI checks the same cases every time.
  * For longer local runs: `npm run test:convergence -- --runs 10000 [--seed N | --seed random]`, or
  * the environment variables it sets: `SYNC_KIT_RUNS=10000 SYNC_KIT_SEED=random npx vitest run
@@ -18,7 +25,8 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 
-import { isSyncKitError } from '../errors/sync-kit-error.js'
+import { canonicalJson } from '../core/json-value.js'
+import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
 import { materializeAggregate } from '../projections/materialize-aggregate.js'
 import type { MaterializeOptions } from '../projections/materialize-aggregate.js'
 import { createTombstone } from '../projections/tombstone.js'
@@ -105,8 +113,14 @@ type Action =
     }
   | { readonly kind: 'reorder'; readonly on: boolean }
   | { readonly kind: 'tick'; readonly ms: number }
-  /** The replica's process restarts: a new manager on the same store. */
-  | { readonly kind: 'restart'; readonly r: number }
+  /** The replica's process restarts: a new manager on the same store (its clock maybe set back). */
+  | { readonly kind: 'restart'; readonly r: number; readonly stepBackMs?: number }
+  /** An edit of the poison aggregate refused by the remote, or by one replica's store. */
+  | { readonly kind: 'poison'; readonly r: number; readonly by: 'remote' | number }
+  /** Events from `writers` writers no replica knows, written into the hub's log. */
+  | { readonly kind: 'crowd'; readonly writers: number; readonly aggregate: number }
+  /** The stores that refused events accept them from now on. */
+  | { readonly kind: 'fix' }
   /** The server is replaced: an empty log under a new epoch. */
   | { readonly kind: 'reset' }
 
@@ -127,6 +141,8 @@ interface Scenario {
   readonly batchSize: number
   readonly randomSeed: number
   readonly actions: readonly Action[]
+  /** The issue 9 world: refusing transports and stores, a bounded causal context. */
+  readonly issue9?: boolean
 }
 
 const replicaIndex = fc.nat({ max: NODE_IDS.length - 1 })
@@ -221,27 +237,73 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   },
 )
 
-const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
-  replicas: fc.integer({ min: 2, max: NODE_IDS.length }),
-  skewsMs: fc.array(fc.integer({ min: -MAX_SKEW_MS, max: MAX_SKEW_MS }), {
-    minLength: NODE_IDS.length,
-    maxLength: NODE_IDS.length,
-  }),
-  live: fc.array(fc.boolean(), { minLength: NODE_IDS.length, maxLength: NODE_IDS.length }),
-  resolver: fc.constantFrom(...(Object.keys(RESOLVERS) as ResolverName[])),
-  latencyMs: fc.constantFrom(0, 3, 20),
-  offlineDeliveries: fc.constantFrom('withhold' as const, 'drop' as const),
-  batchSize: fc.constantFrom(1, 2, 500),
-  randomSeed: fc.integer(),
-  actions: fc.array(actionArb, { minLength: 1, maxLength: 50, size: 'max' }),
-})
+/** Scenarios of 2–5 replicas with clocks up to `maxSkewMs` apart, doing up to 50 `actions`. */
+function scenarioArbOf(actions: fc.Arbitrary<Action>, maxSkewMs: number): fc.Arbitrary<Scenario> {
+  return fc.record({
+    replicas: fc.integer({ min: 2, max: NODE_IDS.length }),
+    skewsMs: fc.array(fc.integer({ min: -maxSkewMs, max: maxSkewMs }), {
+      minLength: NODE_IDS.length,
+      maxLength: NODE_IDS.length,
+    }),
+    live: fc.array(fc.boolean(), { minLength: NODE_IDS.length, maxLength: NODE_IDS.length }),
+    resolver: fc.constantFrom(...(Object.keys(RESOLVERS) as ResolverName[])),
+    latencyMs: fc.constantFrom(0, 3, 20),
+    offlineDeliveries: fc.constantFrom('withhold' as const, 'drop' as const),
+    batchSize: fc.constantFrom(1, 2, 500),
+    randomSeed: fc.integer(),
+    actions: fc.array(actions, { minLength: 1, maxLength: 50, size: 'max' }),
+  })
+}
+
+const scenarioArb: fc.Arbitrary<Scenario> = scenarioArbOf(actionArb, MAX_SKEW_MS)
+
+/** Issue 9: skews of hours, clocks set back on restart, a crowd of writers, refusals. */
+const MAX_SKEW_9_MS = 6 * 3_600_000
+/** The causal-context bound of the issue 9 world (the crowd has more writers than this). */
+const CONTEXT_BOUND = 3
+/** The aggregate of the events a remote refuses (they stay with their writer, so no state check). */
+const POISON_AGGREGATE = 'poison'
+
+const issue9ActionArb: fc.Arbitrary<Action> = fc.oneof(
+  { weight: 10, arbitrary: actionArb },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('restart' as const),
+      r: replicaIndex,
+      stepBackMs: fc.constantFrom(0, 120_000, 3_600_000),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('poison' as const),
+      r: replicaIndex,
+      by: fc.oneof(fc.constant('remote' as const), replicaIndex),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('crowd' as const),
+      writers: fc.integer({ min: CONTEXT_BOUND + 1, max: CONTEXT_BOUND + 4 }),
+      aggregate: aggregateIndex,
+    }),
+  },
+  { weight: 1, arbitrary: fc.constant({ kind: 'fix' as const }) },
+)
+
+const issue9ScenarioArb: fc.Arbitrary<Scenario> = scenarioArbOf(issue9ActionArb, MAX_SKEW_9_MS).map(
+  (scenario) => ({ ...scenario, issue9: true }),
+)
 
 // ---- running a scenario -------------------------------------------------------------------------
 
 interface Replica {
   readonly nodeId: string
   readonly store: EventStore
-  readonly skewMs: number
+  /** Off the test clock by this much (set back by a restart that steps the clock back). */
+  skewMs: number
   readonly live: boolean
   readonly conflicts: ConflictReport[]
   /** The current manager (replaced on restart) and its transport. */
@@ -265,6 +327,14 @@ interface World {
   readonly unexpected: unknown[]
   /** What happened, to show the runs exercise the faults. */
   readonly stats: Stats
+  /** Issue 9: the events the remote refuses, by id, with the replica that recorded each. */
+  readonly refusedByRemote: Map<string, string>
+  /** Issue 9: the events one replica's store refuses (until fixed), by id, with that replica. */
+  readonly refusedByStore: Map<string, string>
+  /** Issue 9: the refusing stores were fixed. */
+  fixed: boolean
+  /** Issue 9: events the crowd pushed so far (their ids and dots). */
+  crowd: number
 }
 
 interface Stats {
@@ -278,6 +348,8 @@ interface Stats {
   transientFailures: number
   /** Deletes recorded. */
   deletes: number
+  /** Refusals reported (issue 9). */
+  refusals: number
 }
 
 /** What the checks found, in words, for the failure message. */
@@ -336,12 +408,17 @@ function createWorld(scenario: Scenario): World {
     pending: [],
     recorded: [],
     unexpected: [],
-    stats: { events: 0, conflicts: 0, drifts: 0, transientFailures: 0, deletes: 0 },
+    stats: { events: 0, conflicts: 0, drifts: 0, transientFailures: 0, deletes: 0, refusals: 0 },
+    refusedByRemote: new Map(),
+    refusedByStore: new Map(),
+    fixed: false,
+    crowd: 0,
   }
   for (let r = 0; r < scenario.replicas; r++) {
+    const nodeId = NODE_IDS[r] as string
     const replica = {
-      nodeId: NODE_IDS[r] as string,
-      store: createMemoryStore(),
+      nodeId,
+      store: scenario.issue9 ? refusingStore(world, nodeId) : createMemoryStore(),
       skewMs: scenario.skewsMs[r] ?? 0,
       live: scenario.live[r] ?? false,
       conflicts: [],
@@ -358,10 +435,12 @@ function openManager(
   replica: Omit<Replica, 'manager' | 'transport'>,
 ): Pick<Replica, 'manager' | 'transport'> {
   const { clock, hub, scenario, random, stats } = world
-  const transport = hub.connect(replica.nodeId)
+  const connection = hub.connect(replica.nodeId)
+  const transport = scenario.issue9 ? refusingRemote(world, connection) : connection
   const manager = new SyncManager({
     store: replica.store,
     transport,
+    ...(scenario.issue9 ? { maxContextEntries: CONTEXT_BOUND } : {}),
     nodeId: replica.nodeId,
     resolver: RESOLVERS[scenario.resolver].create(),
     batchSize: scenario.batchSize,
@@ -378,6 +457,7 @@ function openManager(
   manager.on('conflict', (report) => replica.conflicts.push(report))
   manager.on('error', (error) => {
     if (isTransient(error)) stats.transientFailures++
+    else if (isPoisonRefusal(world, error)) stats.refusals++
     else world.unexpected.push(error)
   })
   manager.on('clock-drift', () => stats.drifts++)
@@ -453,9 +533,50 @@ async function perform(world: World, action: Action): Promise<void> {
       const replica = replicaAt(action.r)
       await drive(clock, replica.manager.close())
       await replica.transport.close()
+      // The process comes back with its wall clock set back (a dead RTC battery, a bad NTP step).
+      replica.skewMs -= action.stepBackMs ?? 0
       Object.assign(replica, openManager(world, replica))
       return
     }
+    case 'poison': {
+      const replica = replicaAt(action.r)
+      const target = action.by === 'remote' ? 'remote' : replicaAt(action.by).nodeId
+      // A replica's own store accepts what it records: the refusing store is another one's.
+      if (target === replica.nodeId) return
+      // Marked before it is recorded: a background sync may push it at once.
+      const refusals = target === 'remote' ? world.refusedByRemote : world.refusedByStore
+      refusals.set(
+        `${replica.nodeId}-${replica.ids + 1}`,
+        target === 'remote' ? replica.nodeId : target,
+      )
+      const input = { type: 'TodoChanged', aggregateId: POISON_AGGREGATE, data: { refuse: target } }
+      const recorded = await drive(clock, replica.manager.record(input))
+      world.recorded.push(recorded.event.id)
+      return
+    }
+    case 'crowd': {
+      // More writers than the context bound: each has written one event, seen by nobody yet.
+      const aggregateId = AGGREGATES[action.aggregate] as string
+      const now = clock.now()
+      const events = Array.from({ length: action.writers }, () => {
+        const origin = `crowd-${world.crowd++}`
+        const hlc = `${now.toString(16).padStart(12, '0')}-0000-${origin}`
+        const data = { title: origin }
+        return {
+          id: origin,
+          type: 'TodoChanged',
+          aggregateId,
+          data,
+          metadata: { hlc, origin, causal: `${origin}:1` },
+        }
+      })
+      // Written straight into the hub's log, as another server process would (no faults apply).
+      for (const event of events) await hub.store.store(event)
+      return
+    }
+    case 'fix':
+      world.fixed = true
+      return
     case 'reset':
       await drive(clock, hub.reset())
       return
@@ -466,6 +587,7 @@ async function perform(world: World, action: Action): Promise<void> {
 async function healAndSync(world: World, problems: string[]): Promise<void> {
   const { hub, replicas, clock } = world
   for (const run of world.pending.splice(0)) await drive(clock, run)
+  world.fixed = true
   hub.clearFaults()
   hub.heal()
   for (const replica of replicas) hub.setOffline(replica.nodeId, false)
@@ -495,7 +617,14 @@ async function check(world: World, scenario: Scenario): Promise<Outcome> {
   await healAndSync(world, problems)
   const { replicas, hub } = world
   const logs = await Promise.all(replicas.map((r) => r.store.load(null)))
-  const idSets = logs.map((log) => log.map((e) => e.event.id).sort())
+  const refusedByRemote = world.refusedByRemote
+  // Events the remote refused stay with their writer: compare the rest.
+  const idSets = logs.map((log) =>
+    log
+      .map((e) => e.event.id)
+      .filter((id) => !refusedByRemote.has(id))
+      .sort(),
+  )
   const hubIds = (await hub.store.load(null)).map((e) => e.event.id).sort()
 
   // 1. Every replica holds the same event set (and so does the hub).
@@ -504,20 +633,41 @@ async function check(world: World, scenario: Scenario): Promise<Outcome> {
       problems.push(`${NODE_IDS[r]} holds [${ids.join(', ')}], the hub [${hubIds.join(', ')}]`)
     }
   })
-  // 2. No acknowledged (recorded) event is lost.
+  // 2. No acknowledged (recorded) event is lost: one the remote refused is kept by its writer.
   for (const id of world.recorded) {
-    idSets.forEach((ids, r) => {
-      if (!ids.includes(id)) problems.push(`recorded event ${id} is missing on ${NODE_IDS[r]}`)
+    const writer = refusedByRemote.get(id)
+    logs.forEach((log, r) => {
+      const holds = log.some((e) => e.event.id === id)
+      if (writer === undefined ? !holds : writer === NODE_IDS[r] && !holds) {
+        problems.push(`recorded event ${id} is missing on ${NODE_IDS[r]}`)
+      }
     })
   }
+  // 2b. Each refusal list holds exactly the events refused: by the remote, those its replica
+  // recorded; by a store, none once the stores were fixed and the events retried.
+  for (const replica of replicas) {
+    const listed = (await replica.manager.refusals()).map((r) => `${r.by}:${r.event.id}`).sort()
+    const expected = [...refusedByRemote]
+      .filter(([, writer]) => writer === replica.nodeId)
+      .map(([id]) => `remote:${id}`)
+      .sort()
+    if (JSON.stringify(listed) !== JSON.stringify(expected)) {
+      problems.push(
+        `${replica.nodeId} lists refusals [${listed.join(', ')}], not [${expected.join(', ')}]`,
+      )
+    }
+  }
   // 3. Each log respects causal order: nothing stored before an event it causally follows (also
-  // after a server reset: the manager probes the epoch before pushing past a checkpoint).
+  // after a server reset: the manager probes the epoch before pushing past a checkpoint) — except
+  // after an event some replica's store refused: that one stores it when it retries it, after what
+  // followed it, and relays (after a reset) what it holds without it, so others may get it late.
   logs.forEach((log, r) => {
     for (let j = 0; j < log.length; j++) {
       for (let i = 0; i < j; i++) {
         const earlier = (log[i] as { event: Event }).event
         const later = (log[j] as { event: Event }).event
-        if (causalRelation(later, earlier) === 'before') {
+        const late = world.refusedByStore.has(later.id)
+        if (!late && causalRelation(later, earlier) === 'before') {
           problems.push(`${NODE_IDS[r]} stores ${earlier.id} before ${later.id}, its cause`)
         }
       }
@@ -557,7 +707,8 @@ async function check(world: World, scenario: Scenario): Promise<Outcome> {
         // keep-local on one replica is keep-remote on the other: compare the winner instead
         decision: /^keep-(local|remote)$/.test(resolution.decision) ? 'keep' : resolution.decision,
         winner: resolution.winner ?? null,
-        events: resolution.resolvedEvents.map((e) => JSON.stringify(e)).sort(),
+        // by value: an event read back from the store's state has its keys in canonical order
+        events: resolution.resolvedEvents.map((e) => canonicalJson(e)).sort(),
       })
       const byReplica = decisions.get(pair) ?? new Map<string, string>()
       if (!byReplica.has(replica.nodeId)) byReplica.set(replica.nodeId, decision)
@@ -579,6 +730,61 @@ async function check(world: World, scenario: Scenario): Promise<Outcome> {
   return { problems, stats: world.stats }
 }
 
+/** Issue 9: a connection to the hub that refuses every push holding an event for the remote to refuse. */
+function refusingRemote(world: World, connection: Transport): Transport {
+  return {
+    push: (events, options) => {
+      const bad = events.find((e) => world.refusedByRemote.has(e.id))
+      if (bad === undefined) return connection.push(events, options)
+      const error = new SyncKitError('invalid-event', `[test] the remote refuses "${bad.id}"`, {
+        eventId: bad.id,
+      })
+      return Promise.reject(error)
+    },
+    pull: (since, options) => connection.pull(since, options),
+    latestVersion: (options) => connection.latestVersion(options),
+    subscribe: (handler, options) =>
+      (connection.subscribe as NonNullable<Transport['subscribe']>)(handler, options),
+    parseVersion: (value) => connection.parseVersion(value),
+    close: () => connection.close(),
+  }
+}
+
+/** Issue 9: a memory store that refuses the events meant for it until the world is fixed. */
+function refusingStore(world: World, nodeId: string): EventStore {
+  const inner = createMemoryStore()
+  const refuses = (event: Event): boolean =>
+    !world.fixed && world.refusedByStore.get(event.id) === nodeId
+  const refusal = (event: Event): SyncKitError<'invalid-event'> =>
+    new SyncKitError('invalid-event', `[test] ${nodeId} refuses "${event.id}"`, {
+      eventId: event.id,
+    })
+  return {
+    store: (event, options) =>
+      refuses(event) ? Promise.reject(refusal(event)) : inner.store(event, options),
+    storeBatch: (events, options) => {
+      const bad = events.find(refuses)
+      return bad ? Promise.reject(refusal(bad)) : inner.storeBatch(events, options)
+    },
+    load: (since, options) => inner.load(since, options),
+    loadByAggregate: (id, since, options) => inner.loadByAggregate(id, since, options),
+    latestVersion: (options) => inner.latestVersion(options),
+    parseVersion: (value) => inner.parseVersion(value),
+    getCheckpoint: (key, options) => inner.getCheckpoint(key, options),
+    setCheckpoint: (key, value, options) => inner.setCheckpoint(key, value, options),
+    getState: async (key, options) => inner.getState?.(key, options),
+    setState: async (key, value, options) => inner.setState?.(key, value, options),
+    close: () => inner.close(),
+  }
+}
+
+/** Issue 9: a refusal the world arranged (reported as `error`, with the event's id). */
+function isPoisonRefusal(world: World, error: unknown): boolean {
+  if (!isSyncKitError(error, 'invalid-event')) return false
+  const id = error.details.eventId ?? ''
+  return world.refusedByRemote.has(id) || world.refusedByStore.has(id)
+}
+
 async function runScenario(scenario: Scenario): Promise<Outcome> {
   const world = createWorld(scenario)
   try {
@@ -592,26 +798,55 @@ async function runScenario(scenario: Scenario): Promise<Outcome> {
 
 // ---- the property -------------------------------------------------------------------------------
 
+/**
+ * Runs the property over `scenarios` and checks the runs exercised what they claim to.
+ * @returns what all runs did together.
+ */
+async function assertConverges(scenarios: fc.Arbitrary<Scenario>, label: string): Promise<Stats> {
+  const total: Stats = {
+    events: 0,
+    conflicts: 0,
+    drifts: 0,
+    transientFailures: 0,
+    deletes: 0,
+    refusals: 0,
+  }
+  await fc.assert(
+    fc.asyncProperty(scenarios, async (scenario) => {
+      const outcome = await runScenario(scenario)
+      for (const key of Object.keys(total) as (keyof Stats)[]) total[key] += outcome.stats[key]
+      if (outcome.problems.length > 0) {
+        throw new Error(`did not converge:\n- ${outcome.problems.join('\n- ')}`)
+      }
+    }),
+    { numRuns: RUNS, seed: SEED },
+  )
+  if (VERBOSE) console.log(`${label}: ${RUNS} runs, seed ${SEED}`, total)
+  expect(total.events).toBeGreaterThan(RUNS)
+  return total
+}
+
 describe('convergence under faults (issue 4 §5)', () => {
   it(
     `Given 2–5 replicas, random edits/deletes, random syncs, loopback faults and ±10 min clock skew, when healed and synced, then all converge (${RUNS} runs)`,
     async () => {
-      const total: Stats = { events: 0, conflicts: 0, drifts: 0, transientFailures: 0, deletes: 0 }
-      await fc.assert(
-        fc.asyncProperty(scenarioArb, async (scenario) => {
-          const outcome = await runScenario(scenario)
-          for (const key of Object.keys(total) as (keyof Stats)[]) total[key] += outcome.stats[key]
-          if (outcome.problems.length > 0) {
-            throw new Error(`did not converge:\n- ${outcome.problems.join('\n- ')}`)
-          }
-        }),
-        { numRuns: RUNS, seed: SEED },
-      )
-      if (VERBOSE) console.log(`convergence: ${RUNS} runs, seed ${SEED}`, total)
+      const total = await assertConverges(scenarioArb, 'convergence')
       // The runs exercised what they claim to: events synced, conflicts resolved, deletes made,
       // skewed stamps quarantined, injected faults hit.
-      expect(total.events).toBeGreaterThan(RUNS)
       for (const key of ['conflicts', 'drifts', 'transientFailures', 'deletes'] as const) {
+        expect(total[key], key).toBeGreaterThan(0)
+      }
+    },
+    Math.max(120_000, RUNS * 1_000),
+  )
+})
+
+describe('convergence under skew, restarts, many writers and refusals (issue 9)', () => {
+  it(
+    `Given 2–5 replicas with clocks up to ±6 h apart, restarts that set clocks back, more writers than the causal-context bound and events refused by the remote or a store, when healed and synced, then all converge, no recorded event is lost and every refusal list is exact (${RUNS} runs)`,
+    async () => {
+      const total = await assertConverges(issue9ScenarioArb, 'convergence (issue 9)')
+      for (const key of ['conflicts', 'drifts', 'transientFailures', 'refusals'] as const) {
         expect(total[key], key).toBeGreaterThan(0)
       }
     },
@@ -675,6 +910,40 @@ describe('regressions found by the convergence property', () => {
         actions: [
           { kind: 'restart', r: 1 },
           { kind: 'fail', r: 'hub', n: 1, op: 'any', afterStore: false, code: 'unavailable' },
+        ],
+      }),
+    ],
+    [
+      // seed 58343705: a page halved around a refused event, the server reset between two halves
+      'a refused event splitting a page across a server reset (seed 58343705)',
+      scenario({
+        latencyMs: 3,
+        batchSize: 500,
+        issue9: true,
+        actions: [
+          { kind: 'sync', r: 3, only: 'both', wait: false },
+          { kind: 'edit', r: 0, aggregate: 0, data: { tags: { add: ['c'] } } },
+          { kind: 'poison', r: 0, by: 'remote' },
+          { kind: 'reset' },
+          { kind: 'sync', r: 0, only: 'both', wait: false },
+          { kind: 'edit', r: 0, aggregate: 0, data: { likes: 0 } },
+          { kind: 'reset' },
+        ],
+      }),
+    ],
+    [
+      // seed 175033685: a restarted replica that had only pulled skipped what it held, unsent
+      'a replica that only pulled, restarted, then a server reset (seed 175033685)',
+      scenario({
+        replicas: 3,
+        live: [false, false, true, false, false],
+        issue9: true,
+        actions: [
+          { kind: 'crowd', writers: 4, aggregate: 0 },
+          { kind: 'tick', ms: 0 },
+          { kind: 'restart', r: 2, stepBackMs: 0 },
+          { kind: 'edit', r: 0, aggregate: 0, data: { tags: { add: ['b'] } } },
+          { kind: 'reset' },
         ],
       }),
     ],

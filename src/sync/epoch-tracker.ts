@@ -1,7 +1,9 @@
 /**
  * What the manager knows of the remote's epoch (the identity of its log, new when it is wiped or
  * replaced): the epoch last reported, whether a pull found a change the push pass must still act
- * on, the `epoch-changed` event (once per change), and the bound on restarts within one pass.
+ * on, the `epoch-changed` event (once per change), and the bound on restarts within one pass; and
+ * what hints that the remote regressed within its epoch (a restored backup), so that the manager
+ * asks for its head only then.
  *
  * @module
  */
@@ -15,12 +17,25 @@ import type { SyncContext } from './sync-options.js'
  */
 export const MAX_EPOCH_RESTARTS = 3
 
+/**
+ * The epoch tag of checkpoints taken in a log that regressed: it matches no remote's epoch, so
+ * both passes start over from the beginning, also after a restart.
+ */
+export const REGRESSED = 'sync-kit:regressed'
+
 /** The remote's epoch as this manager last saw it. */
 export class EpochTracker {
   /** The epoch the remote reported last, `undefined` before its first answer that had one. */
   remote: string | undefined
   /** A pull found the epoch changed: the push checkpoint is stale, re-send this sync. */
   resetPending = false
+  /** A push of this sync stored events new to the remote: the pull must find them after our cursor. */
+  stored = false
+  /**
+   * Ask the remote for its head before the next sync: true for a new manager (a restart) and after
+   * a failed sync or a lost live stream — when a server may have been restored meanwhile.
+   */
+  probe = true
   readonly #ctx: SyncContext
   #lastChange: string | undefined
 
@@ -35,6 +50,8 @@ export class EpochTracker {
    * @param current - the epoch the remote reports now.
    */
   changed(previous: string, current: string): void {
+    // A regression was reported when it was found.
+    if (previous === REGRESSED) return
     const key = `${previous}\n${current}`
     if (this.#lastChange === key) return
     this.#lastChange = key

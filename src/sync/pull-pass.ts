@@ -1,38 +1,33 @@
 /**
- * The pull pass: fetches the remote's events after the pull checkpoint, page by page; starts over
- * from the beginning when the remote's epoch changed (and asks the push pass to re-send); stores
- * each page with its checkpoint (atomically when the store has `storeBatch`, else one event at a
- * time, quarantining the events the store refuses); and takes the page into account — HLC, seen
- * clock, heads — queueing and deciding the conflicts it finds.
- *
- * Seams: `storePage` is where refused events get a durable quarantine (today they are reported as
- * `error` and skipped); the check in {@link pullAll} that the remote moved past the requested
- * version is where regression detection goes.
+ * The pull pass: first retries the pulled events the local store refused before (the refusal
+ * list); then fetches the remote's events after the pull checkpoint, page by page, following
+ * `hasMore` past empty pages (a bounded number of them); starts over from the beginning when the
+ * remote's epoch changed or the remote regressed (and asks the push pass to re-send); stores each
+ * page with its checkpoint (atomically when the store has `storeBatch`, else one event at a time,
+ * handing the events the store refuses to the refusal list before the checkpoint moves); records
+ * what the remote holds; and takes the page into account — HLC, seen clock, heads — queueing and
+ * deciding the conflicts it finds.
  *
  * @module
  */
 import { signalOptions, throwIfAborted } from '../errors/abort.js'
 import { SyncKitError } from '../errors/sync-kit-error.js'
 import type { Checkpoint, Event, EventWithVersion, StoreResult, Version } from '../types/index.js'
-import type { CausalTracker, Head } from './causal-tracker.js'
-import type { ConflictQueue } from './conflict-queue.js'
-import { type EpochTracker, withEpoch } from './epoch-tracker.js'
-import { skipEcho } from './push-pass.js'
+import type { Head } from './causal-tracker.js'
+import { REGRESSED, withEpoch } from './epoch-tracker.js'
 import { isRefusal } from './refusal.js'
-import type { PullCounts, SyncContext } from './sync-options.js'
+import type { PullCounts, SyncContext, SyncParts } from './sync-options.js'
 
-/** The stateful parts of a manager (all but the scheduler), which a pull pass updates. */
-export interface SyncParts {
-  readonly causal: CausalTracker
-  readonly conflicts: ConflictQueue
-  readonly epochs: EpochTracker
-}
+/**
+ * Consecutive empty pages with `hasMore: true` a pull follows before it gives up with `protocol`:
+ * a remote may end a page early (e.g. filtering after paging), but not forever.
+ */
+export const MAX_EMPTY_PAGES = 8
 
 /**
  * Pulls everything after the pull checkpoint.
- * @param ctx - the store, transport, checkpoint keys, batch size, filters and node id; refused
- * events are emitted there as `error`.
- * @param parts - the causal state, conflict queue and epoch it updates.
+ * @param ctx - the store, transport, checkpoint keys, batch size, filters and node id.
+ * @param parts - the causal state, conflict queue, epoch, holds record and refusal list it updates.
  * @param signal - cancels; stored pages keep their checkpoint.
  * @returns events new to the store, conflicts found and conflicts decided.
  * @throws SyncKitError `aborted`, `protocol` for a remote that does not move forward,
@@ -45,17 +40,26 @@ export async function pullAll(
 ): Promise<PullCounts> {
   const { epochs } = parts
   const opts = signalOptions(signal)
+  const totals = { pulled: 0, conflicts: 0, resolved: 0 }
+  // Events the local store refused come first, until they are stored or the app drops them.
+  const refused = (await parts.refusals.list(signal)).filter((r) => r.by === 'local')
+  const retry = refused.map((r) => r.event)
+  if (retry.length > 0) await ingest(ctx, parts, totals, retry, signal)
   const cp = await ctx.store.getCheckpoint(ctx.pullKey, opts)
-  let since: Version | null = cp === undefined ? null : ctx.transport.parseVersion(cp.version)
-  let checkpointEpoch = cp?.epoch
+  const restart = cp?.epoch === REGRESSED
+  let since: Version | null =
+    cp === undefined || restart ? null : ctx.transport.parseVersion(cp.version)
+  let checkpointEpoch = restart ? undefined : cp?.epoch
+  if (restart) epochs.resetPending = true
   // Without a pull checkpoint (nothing pulled yet), the push checkpoint still says which epoch
   // our pushed events went to: a reset since then must be noticed here, or they are never resent.
   const pushedEpoch =
     checkpointEpoch === undefined && ctx.direction !== 'pull'
       ? (await ctx.store.getCheckpoint(ctx.pushKey, opts))?.epoch
       : undefined
-  const totals = { pulled: 0, conflicts: 0, resolved: 0 }
   let restarts = 0
+  let empty = 0
+  let seen = false
   for (;;) {
     throwIfAborted(signal, '[sync-manager] pull')
     const page = await ctx.transport.pull(since, {
@@ -85,7 +89,28 @@ export async function pullAll(
       }
       checkpointEpoch = page.epoch
     }
-    if (page.events.length === 0) break
+    if (page.events.length === 0) {
+      if (!page.hasMore) {
+        // Our push stored events new to the remote, yet nothing follows our cursor: they were
+        // stored at or below it, so the remote's log regressed.
+        if (!epochs.stored || seen || since === null) break
+        epochs.stored = false
+        await regressed(ctx, parts, signal)
+        epochs.resetPending = true
+        since = null
+        continue
+      }
+      if (++empty > MAX_EMPTY_PAGES) {
+        throw new SyncKitError(
+          'protocol',
+          `[sync-manager] the remote answered ${empty} empty pages in a row with hasMore: true; a page must hold events or end the pull`,
+          {},
+        )
+      }
+      continue
+    }
+    empty = 0
+    seen = true
     const last = page.events[page.events.length - 1] as EventWithVersion
     if (since !== null && last.version.compare(since) <= 0) {
       // A remote that does not move past `since` would be asked for the same page forever.
@@ -95,38 +120,74 @@ export async function pullAll(
         {},
       )
     }
-    const counts = await ingest(
-      ctx,
-      parts,
-
-      page.events,
-      withEpoch(last.version.toString(), page.epoch),
-      signal,
-    )
-    totals.pulled += counts.pulled
-    totals.conflicts += counts.conflicts
-    totals.resolved += counts.resolved
+    const events = page.events.map((e) => e.event)
+    const checkpoint = withEpoch(last.version.toString(), page.epoch)
+    await ingest(ctx, parts, totals, events, signal, checkpoint, page.epoch)
     since = last.version
     if (!page.hasMore) break
   }
   return totals
 }
 
-/** Stores one pulled page, advances the pull checkpoint with it, and runs conflict detection. */
+/**
+ * Asks the remote for its head and compares it with our pull cursor: below it, the remote
+ * regressed. (Nothing to compare, and no call, before the first pull.)
+ * @param ctx - the store, the transport and the checkpoint keys.
+ * @param parts - the epoch and the holds record.
+ * @param signal - cancels.
+ */
+export async function checkHead(
+  ctx: SyncContext,
+  parts: SyncParts,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const opts = signalOptions(signal)
+  const cp = await ctx.store.getCheckpoint(ctx.pullKey, opts)
+  if (cp === undefined) return
+  const head = await ctx.transport.latestVersion(opts)
+  if (head.compare(ctx.transport.parseVersion(cp.version)) < 0) await regressed(ctx, parts, signal)
+}
+
+/**
+ * Handles a remote that regressed within its epoch (a server restored from a backup, a replaced
+ * server that kept the epoch): it lost events we pulled, and maybe events we pushed, so it is
+ * treated like a reset. What it is known to hold is forgotten, and both checkpoints are tagged
+ * {@link REGRESSED}, so both passes start over from the beginning (also after a restart);
+ * `epoch-changed` is emitted with `previous` equal to `current`.
+ */
+async function regressed(
+  ctx: SyncContext,
+  parts: SyncParts,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const opts = signalOptions(signal)
+  const { store, pullKey, pushKey } = ctx
+  const cp = await store.getCheckpoint(pullKey, opts)
+  if (cp === undefined || cp.epoch === REGRESSED) return
+  await parts.holds.reset(signal)
+  const push = await store.getCheckpoint(pushKey, opts)
+  if (push) await store.setCheckpoint(pushKey, withEpoch(push.version, REGRESSED), opts)
+  await store.setCheckpoint(pullKey, withEpoch(cp.version, REGRESSED), opts)
+  const epoch = cp.epoch ?? ''
+  ctx.events.emit('epoch-changed', { previous: epoch, current: epoch })
+}
+
+/**
+ * Stores pulled events, advances the pull checkpoint with them and records what the remote holds
+ * (for a page), runs conflict detection, and adds what it did to `totals`.
+ */
 async function ingest(
   ctx: SyncContext,
   parts: SyncParts,
-  remote: readonly EventWithVersion[],
-  checkpoint: Checkpoint,
+  totals: PullCounts,
+  events: readonly Event[],
   signal: AbortSignal | undefined,
-): Promise<PullCounts> {
-  const { causal, conflicts: queue, epochs } = parts
-  const opts = signalOptions(signal)
-  const events = remote.map((e) => e.event)
-  const { results, atomic } = await storePage(ctx, events, checkpoint, signal)
-  let pulled = 0
-  let firstNew: number | undefined
-  let lastNew: number | undefined
+  checkpoint?: Checkpoint,
+  epoch?: string,
+): Promise<void> {
+  const { causal, conflicts: queue } = parts
+  const results = await storePage(ctx, parts, events, checkpoint, signal)
+  const held: Event[] = []
   // Take the whole page into account before resolving anything: it is stored and checkpointed
   // already, so if a resolver fails or the sync is aborted half-way, the clocks and heads must
   // still cover every event of it, or later local edits would not follow events this replica
@@ -136,14 +197,14 @@ async function ingest(
     const result = results[i]
     if (result === undefined) continue
     const event = events[i] as Event
+    // An own event is known to be this very one only when the store already held it.
+    if (result.duplicate || event.metadata?.origin !== ctx.nodeId) held.push(event)
     if (result.duplicate) {
       // Stored by an earlier attempt that failed before taking it into account (e.g. the
       // checkpoint write failed after the events were stored): take it into account now.
       if (!causal.isUnobserved(event)) continue
     } else {
-      firstNew ??= i
-      lastNew = i
-      pulled++
+      totals.pulled++
       if (event.metadata?.origin === ctx.nodeId) causal.reportNodeIdReuse(event)
     }
     causal.receiveStamp(event)
@@ -151,58 +212,52 @@ async function ingest(
     for (const head of causal.observe(stored)) found.push([head, stored])
   }
   await causal.persist(signal)
+  if (checkpoint) await parts.holds.add(held, epoch, signal)
   for (const [head, stored] of found) queue.add(head.ewv, stored)
   const { conflicts, resolved } = await queue.decide(signal)
-  // Only an atomic batch is known to occupy consecutive versions: stored one at a time, a local
-  // event recorded meanwhile may sit between two pulled events, and must still be pushed.
-  if (atomic && firstNew !== undefined && lastNew !== undefined) {
-    await skipEcho(
-      ctx,
-      epochs,
-
-      events[firstNew] as Event,
-      (results[lastNew] as StoreResult).version,
-      opts,
-    )
-  }
-  return { pulled, conflicts, resolved }
+  totals.conflicts += conflicts
+  totals.resolved += resolved
 }
 
 /**
- * Stores a pulled page and advances the pull checkpoint.
- * @returns one result per event (`undefined` for a quarantined event), and whether the page
- * was stored as one atomic batch.
+ * Stores pulled events and advances the pull checkpoint (when given).
+ * @returns one result per event (`undefined` for a refused event).
  */
 async function storePage(
   ctx: SyncContext,
+  { refusals }: SyncParts,
   events: readonly Event[],
-  checkpoint: Checkpoint,
+  checkpoint: Checkpoint | undefined,
   signal: AbortSignal | undefined,
-): Promise<{ results: (StoreResult | undefined)[]; atomic: boolean }> {
+): Promise<(StoreResult | undefined)[]> {
   const opts = signalOptions(signal)
+  const key = ctx.pullKey
   if (ctx.store.storeBatch !== undefined) {
     try {
       const results = await ctx.store.storeBatch(events, {
         ...opts,
-        checkpoint: { key: ctx.pullKey, value: checkpoint },
+        ...(checkpoint ? { checkpoint: { key, value: checkpoint } } : {}),
       })
-      return { results, atomic: true }
+      await refusals.settle('local', events, [], signal)
+      return results
     } catch (error) {
-      // One bad event must not block the stream forever: fall back to one at a time and
-      // quarantine the events the store refuses.
+      // One bad event must not block the stream forever: fall back to one at a time.
       if (!isRefusal(error)) throw error
     }
   }
   const results: (StoreResult | undefined)[] = []
+  const refused: [Event, SyncKitError][] = []
   for (const event of events) {
     try {
       results.push(await ctx.store.store(event, opts))
     } catch (error) {
       if (!isRefusal(error)) throw error
-      ctx.events.emit('error', error)
+      refused.push([event, error])
       results.push(undefined)
     }
   }
-  await ctx.store.setCheckpoint(ctx.pullKey, checkpoint, opts)
-  return { results, atomic: false }
+  // The refused events are kept before the checkpoint moves past them.
+  await refusals.settle('local', events, refused, signal)
+  if (checkpoint) await ctx.store.setCheckpoint(key, checkpoint, opts)
+  return results
 }

@@ -1,18 +1,15 @@
 /**
  * The push pass: sends the local events after the push checkpoint to the remote, page by page,
  * under the epoch of the checkpoint (`ifEpoch`), and advances the checkpoint after each
- * acknowledged page; starts over from the beginning when the remote's epoch changed; skips the
- * events a remote refuses one by one; and lets the pull pass move the checkpoint past pulled
- * events (echoes) that need not go back.
- *
- * Seam (no echo): today every stored event after the checkpoint is pushed, pulled ones included,
- * and {@link skipEcho} moves the checkpoint past a pulled batch where it safely can. Pushing only
- * events recorded locally replaces the page {@link pushAll} loads, and with it `skipEcho`.
+ * acknowledged page. It skips the events the remote is known to hold (pulled from it: no echo, see
+ * `remote-holds`), hands the events the remote refuses to the refusal list (they are not counted
+ * as pushed), and, when the remote's epoch changed, lets the pull pass learn the new log first and
+ * then sends everything it lacks from the beginning.
  *
  * @module
  */
 import { signalOptions, throwIfAborted } from '../errors/abort.js'
-import { isSyncKitError } from '../errors/sync-kit-error.js'
+import { type SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
 import type {
   Checkpoint,
   Event,
@@ -21,27 +18,30 @@ import type {
   PushResult,
   Version,
 } from '../types/index.js'
-import { type EpochTracker, withEpoch } from './epoch-tracker.js'
+import { type EpochTracker, REGRESSED, withEpoch } from './epoch-tracker.js'
 import { isRefusal } from './refusal.js'
-import type { SyncContext } from './sync-options.js'
+import type { SyncContext, SyncParts } from './sync-options.js'
 
 /**
- * Pushes everything after the push checkpoint (up to `until`).
- * @param ctx - the store, transport, checkpoint key, batch size and filters; refused events are
- * emitted there as `error`.
- * @param epochs - the remote's epoch.
+ * Pushes everything after the push checkpoint (up to `until`) that the remote does not hold.
+ * @param ctx - the store, transport, checkpoint key, batch size and filters.
+ * @param parts - the remote's epoch, what it holds, and the refusal list.
  * @param signal - cancels; acknowledged pages keep their checkpoint.
  * @param until - push nothing stored after this local version.
- * @returns the number of events sent.
+ * @param pullFirst - when the remote's epoch changed, stop and leave the re-send to after the
+ * pull (`epochs.resetPending`), so events the new log already holds are not sent again.
+ * @returns the number of events sent and accepted (refused ones are not counted).
  * @throws SyncKitError `aborted`, `unavailable` when the epoch keeps changing, and transport or
  * store errors.
  */
 export async function pushAll(
   ctx: SyncContext,
-  epochs: EpochTracker,
+  parts: SyncParts,
   signal: AbortSignal | undefined,
   until?: Version,
+  pullFirst = false,
 ): Promise<number> {
+  const { epochs, holds, refusals } = parts
   const opts = signalOptions(signal)
   const loadOptions = {
     limit: ctx.batchSize,
@@ -50,7 +50,9 @@ export async function pushAll(
   }
   const cp = await ctx.store.getCheckpoint(ctx.pushKey, opts)
   let since: Version | null = pushStart(ctx, epochs, cp)
-  let checkpointEpoch = cp?.epoch
+  // Starting over, the checkpoint's epoch means nothing: push under the remote's current one.
+  let checkpointEpoch = since === null ? undefined : cp?.epoch
+  await holds.load(signal)
   let pushed = 0
   let restarts = 0
   for (;;) {
@@ -60,17 +62,23 @@ export async function pushAll(
     if (page.length === 0) break
     // Conditioned on the epoch of our checkpoint: if the remote was wiped or replaced meanwhile,
     // it stores nothing, and we re-send our history from the beginning first, so its new log
-    // never holds an effect before its cause.
-    const ifEpoch = checkpointEpoch ?? epochs.remote
-    let result: PushResult
+    // never holds an effect before its cause. Without a checkpoint, the epoch we last pulled in
+    // (the holds record's, whose skips this push relies on).
+    const ifEpoch = checkpointEpoch ?? epochs.remote ?? holds.epoch
+    const send = page.filter((e) => !holds.has(e.event, ifEpoch)).map((e) => e.event)
+    let result: PushResult & { sent: number }
     try {
-      result = await pushPage(ctx, page, ifEpoch === undefined ? opts : { ...opts, ifEpoch })
+      result = await pushPage(ctx, parts, send, ifEpoch === undefined ? opts : { ...opts, ifEpoch })
     } catch (error) {
       if (!isSyncKitError(error, 'epoch-mismatch')) throw error
       const current = error.details.actual
       epochs.remote = current
       epochs.checkRestarts(++restarts, ifEpoch ?? '', current)
       epochs.changed(ifEpoch ?? '', current)
+      if (pullFirst) {
+        epochs.resetPending = true
+        return pushed
+      }
       checkpointEpoch = current
       since = null
       continue
@@ -90,83 +98,74 @@ export async function pushAll(
       }
       checkpointEpoch = result.epoch
     }
+    if (result.stored > 0) epochs.stored = true
     const last = page[page.length - 1] as EventWithVersion
-    const value: Checkpoint = withEpoch(last.version.toString(), result.epoch ?? epochs.remote)
+    // Tagged with the epoch the events were sent — or skipped as held — in: when it turns out to be
+    // stale, everything after the start is sent again.
+    const value: Checkpoint = withEpoch(last.version.toString(), checkpointEpoch ?? ifEpoch)
     await ctx.store.setCheckpoint(ctx.pushKey, value, opts)
-    pushed += page.length
+    pushed += result.sent
     since = last.version
     if (loaded.length < ctx.batchSize || page.length < loaded.length) break
+  }
+  if (refusals.retry) {
+    // retryRefusals(): the remote's refusals once more (their causes were pushed long before).
+    const again = (await refusals.list(signal)).filter((r) => r.by === 'remote')
+    const ifEpoch = checkpointEpoch ?? epochs.remote ?? holds.epoch
+    const options = ifEpoch === undefined ? opts : { ...opts, ifEpoch }
+    pushed += (
+      await pushPage(
+        ctx,
+        parts,
+        again.map((r) => r.event),
+        options,
+      )
+    ).sent
+    refusals.retry = false
   }
   return pushed
 }
 
 /**
- * Events pulled from the remote need not be pushed back to it. When every local event before the
- * pulled batch was already pushed, move the push checkpoint past the batch. The check is made
- * after storing, on versions, so a local event recorded meanwhile is never skipped.
- * @param ctx - the manager's context.
- * @param epochs - the remote's epoch.
- * @param firstNew - the first event of the batch that was new to the store.
- * @param lastNewVersion - the local version of the last one.
- * @param opts - cancellation.
- */
-export async function skipEcho(
-  ctx: SyncContext,
-  epochs: EpochTracker,
-  firstNew: Event,
-  lastNewVersion: Version,
-  opts: { signal?: AbortSignal },
-): Promise<void> {
-  if (ctx.direction !== 'both' || ctx.filters !== undefined || ctx.store.storeBatch === undefined)
-    return
-  const cp = await ctx.store.getCheckpoint(ctx.pushKey, opts)
-  const since = pushStart(ctx, epochs, cp)
-  const next = await ctx.store.load(since, { limit: 1, ...opts })
-  if (next[0]?.event.id !== firstNew.id) return
-  await ctx.store.setCheckpoint(
-    ctx.pushKey,
-    withEpoch(lastNewVersion.toString(), cp?.epoch ?? epochs.remote),
-    opts,
-  )
-}
-
-/**
- * Pushes one page. When the remote refuses the page for one bad event (an id it holds with other
- * content, an event it finds invalid, or one over its size limit), the events are sent one at a
- * time so the rest still arrive; the refused ones are reported as `error` and skipped.
+ * Pushes one page. When the remote refuses it for a bad event (an id it holds with other content,
+ * an event it finds invalid, over its size limit or stamped beyond its drift bound), each half is
+ * pushed on its own, down to the single events it refuses, so the rest still arrive (in order,
+ * all in the epoch the first part went to); the refused ones go to the refusal list.
+ * @returns the last answer, and how many events went through.
  */
 async function pushPage(
   ctx: SyncContext,
-  page: readonly EventWithVersion[],
+  { refusals }: SyncParts,
+  events: readonly Event[],
   opts: PushOptions,
-): Promise<PushResult> {
-  try {
-    return await ctx.transport.push(
-      page.map((e) => e.event),
-      opts,
-    )
-  } catch (error) {
-    if (!isRefusal(error)) throw error
-    if (page.length === 1) {
-      ctx.events.emit('error', error)
-      return { stored: 0, duplicates: 0 }
-    }
-  }
-  let stored = 0
-  let duplicates = 0
-  let epoch: string | undefined
-  for (const { event } of page) {
+): Promise<PushResult & { sent: number }> {
+  const refused: [Event, SyncKitError][] = []
+  // The parts after the first go to the epoch the first went to: a reset between two parts must
+  // not leave the page split across two logs.
+  let ifEpoch = opts.ifEpoch
+  const send = async (part: readonly Event[]): Promise<PushResult | undefined> => {
     try {
-      const one = await ctx.transport.push([event], opts)
-      stored += one.stored
-      duplicates += one.duplicates
-      epoch = one.epoch ?? epoch
+      const answer = await ctx.transport.push(
+        part,
+        ifEpoch === undefined ? opts : { ...opts, ifEpoch },
+      )
+      ifEpoch ??= answer.epoch
+      return answer
     } catch (error) {
       if (!isRefusal(error)) throw error
-      ctx.events.emit('error', error)
+      if (part.length === 1) return void refused.push([part[0] as Event, error])
+      const half = Math.ceil(part.length / 2)
+      const first = await send(part.slice(0, half))
+      return (await send(part.slice(half))) ?? first
     }
   }
-  return epoch === undefined ? { stored, duplicates } : { stored, duplicates, epoch }
+  const result = (events.length > 0 ? await send(events) : undefined) ?? {
+    stored: 0,
+    duplicates: 0,
+  }
+  // Saved before the checkpoint moves past them.
+  await refusals.settle('remote', events, refused, opts.signal)
+  return { ...result, sent: events.length - refused.length }
 }
 
 /** Where pushing starts: after the checkpoint, or from the beginning when there is none. */
@@ -175,7 +174,7 @@ function pushStart(
   epochs: EpochTracker,
   cp: Checkpoint | undefined,
 ): Version | null {
-  if (cp === undefined) return null
+  if (cp === undefined || cp.epoch === REGRESSED) return null
   // A checkpoint taken against another epoch of the remote is meaningless: start over.
   const remote = epochs.remote
   if (remote !== undefined && cp.epoch !== undefined && cp.epoch !== remote) return null

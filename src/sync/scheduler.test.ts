@@ -10,7 +10,7 @@ function subscribingTransport(subscribe: NonNullable<Transport['subscribe']>): T
   return { subscribe } as unknown as Transport
 }
 
-function setup(extra: Partial<SyncManagerOptions> = {}) {
+function setup(extra: Partial<SyncManagerOptions> = {}, lost?: () => void) {
   const clock = new TestClock(0)
   const ctx = resolveSyncOptions({
     store: createMemoryStore(),
@@ -26,14 +26,18 @@ function setup(extra: Partial<SyncManagerOptions> = {}) {
   ctx.events.on('error', (e) => errors.push(e))
   const runs: number[] = []
   let failing = 0
-  const scheduler = new Scheduler(ctx, () => {
-    runs.push(clock.now())
-    if (failing > 0) {
-      failing--
-      return Promise.reject(new Error('offline'))
-    }
-    return Promise.resolve()
-  })
+  const scheduler = new Scheduler(
+    ctx,
+    () => {
+      runs.push(clock.now())
+      if (failing > 0) {
+        failing--
+        return Promise.reject(new Error('offline'))
+      }
+      return Promise.resolve()
+    },
+    lost,
+  )
   return { clock, ctx, errors, runs, scheduler, fail: (n: number) => (failing = n) }
 }
 
@@ -145,5 +149,45 @@ describe('Scheduler', () => {
     expect(errors).toEqual([]) // the abandoned attempt is not a failure
     await scheduler.stop()
     expect(unsubscribed).toBe(1)
+  })
+
+  it('Given a live stream that fails after it was established (an epoch change, a refusal), then it is ended, a sync runs after the stream backoff, and a new subscription follows that good sync', async () => {
+    const onErrors: ((error: unknown) => void)[] = []
+    const handlers: ((batch: []) => unknown)[] = []
+    let unsubscribed = 0
+    const transport = subscribingTransport((handler, options) => {
+      handlers.push(handler as (batch: []) => unknown)
+      if (options?.onError) onErrors.push(options.onError)
+      return Promise.resolve({ unsubscribe: () => Promise.resolve(void unsubscribed++) })
+    })
+    let losses = 0
+    const { clock, errors, runs, scheduler } = setup({ transport, live: true }, () => losses++)
+    scheduler.start()
+    await clock.advance(1_000)
+    expect(onErrors).toHaveLength(1)
+
+    // When the stream fails twice in a row: the syncs wait 500 then 1 000 (full jitter at 0.5 of
+    // windows 1 000 and 2 000), and each good sync subscribes again
+    onErrors[0]?.(new Error('stream refused'))
+    await clock.advance(1_000)
+    expect(onErrors).toHaveLength(2)
+    onErrors[1]?.(new Error('stream refused'))
+    await clock.advance(1_500)
+    expect(onErrors).toHaveLength(3)
+    // A delivered batch shows the stream works: the next failure starts the backoff over
+    void handlers[2]?.([])
+    await clock.advance(0)
+    onErrors[2]?.(new Error('stream refused'))
+    await clock.advance(1_000)
+    await scheduler.stop()
+
+    expect(runs).toEqual([0, 1_500, 3_000, 3_500, 4_000])
+    expect(losses).toBe(3)
+    expect(unsubscribed).toBe(4)
+    expect(errors.map((e) => (e as Error).message)).toEqual([
+      'stream refused',
+      'stream refused',
+      'stream refused',
+    ])
   })
 })

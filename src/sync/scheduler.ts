@@ -10,6 +10,12 @@
  * backoff between whole attempts: syncs, and subscriptions. `stop()` aborts a `subscribe` still
  * in flight through its signal.
  *
+ * A live subscription that reports a failure (`onError`) may have ended for good — a stream
+ * refused, or resumed into a new epoch of the remote — so the scheduler replaces it rather than
+ * waiting for the transport to reconnect it: it ends it, runs a sync soon (which notices an epoch
+ * change and pulls what the stream missed), and subscribes again after that good sync. While
+ * streams keep failing, the sync waits the scheduler's backoff (reset by a delivered batch).
+ *
  * @module
  */
 import { backoffDelay } from '../core/backoff.js'
@@ -27,15 +33,20 @@ export class Scheduler {
   #subscribing = false
   /** Aborts the subscribe in flight (and the backoff wait between attempts) on `stop()`. */
   #stopSubscribing: AbortController | undefined
+  readonly #lost: () => void
+  /** Live streams that failed in a row (a delivered batch resets it). */
+  #streamFailures = 0
 
   /**
    * @param ctx - the interval, backoff, random source, timers, transport, filters and `live`;
    * failures are emitted there as `error`.
    * @param sync - one sync (the manager's coalescing `sync()`).
+   * @param lost - called when the live stream failed (the remote may have been restored).
    */
-  constructor(ctx: SyncContext, sync: () => Promise<unknown>) {
+  constructor(ctx: SyncContext, sync: () => Promise<unknown>, lost: () => void = () => undefined) {
     this.#ctx = ctx
     this.#sync = sync
+    this.#lost = lost
   }
 
   /** True between {@link Scheduler.start} and {@link Scheduler.stop}. */
@@ -82,11 +93,22 @@ export class Scheduler {
       await this.#sync()
       this.#failures = 0
       this.#schedule(this.#ctx.intervalMs)
+      // After a failed stream was replaced, a good sync subscribes again.
+      if (this.#ctx.live) void this.#subscribeLive()
     } catch (error) {
       this.#failures++
       this.#ctx.events.emit('error', error)
       this.#schedule(this.#delay(this.#failures))
     }
+  }
+
+  /** Ends a failed stream, and syncs after the stream backoff; a good sync subscribes again. */
+  #replace(sub?: Subscription): void {
+    if (sub !== undefined) {
+      this.#subscription = undefined
+      void sub.unsubscribe().catch(() => undefined)
+    }
+    this.#schedule(this.#delay(++this.#streamFailures))
   }
 
   #delay(attempt: number): number {
@@ -104,15 +126,30 @@ export class Scheduler {
       while (this.#running && this.#subscription === undefined) {
         // A fresh controller after a stop(): a start() that followed gets attempts of its own.
         const stopping = (this.#stopSubscribing ??= new AbortController())
+        let sub: Subscription | undefined
+        let failed = false
+        const onStreamError = (error: unknown): void => {
+          onError(error)
+          if (failed) return
+          failed = true
+          this.#lost()
+          if (sub !== undefined && this.#subscription === sub) this.#replace(sub)
+        }
         try {
-          const sub = await subscribe(
+          sub = await subscribe(
             () => {
+              this.#streamFailures = 0
               if (this.#running) void this.#sync().catch(onError)
             },
-            { ...(ctx.filters ? { filters: ctx.filters } : {}), onError, signal: stopping.signal },
+            {
+              ...(ctx.filters ? { filters: ctx.filters } : {}),
+              onError: onStreamError,
+              signal: stopping.signal,
+            },
           )
-          if (!this.#running || stopping.signal.aborted) {
+          if (!this.#running || stopping.signal.aborted || failed) {
             await sub.unsubscribe()
+            if (failed) return this.#replace()
             // A start() during that wait found this attempt still running and left the live
             // subscription to it: the loop condition checks again.
             continue

@@ -2,9 +2,10 @@
  * The `SyncManager`: the public facade over the parts of `src/sync/`, one job each —
  * `sync-options` (options, defaults, the shared context), `emitter` (events), `causal-tracker`
  * (HLC, seen vector clock, aggregate heads), `push-pass`, `pull-pass`, `conflict-queue`,
- * `epoch-tracker` and `scheduler` (interval, backoff, live subscription), with `refusal` as a
- * helper (and `untilAborted` from `errors/abort`). The facade records events, runs one sync
- * (push, then pull) and coalesces concurrent calls.
+ * `epoch-tracker`, `remote-holds` (what the remote holds: no echo), `refusal` (the refusal list)
+ * and `scheduler` (interval, backoff, live subscription), with `manager-state` (what survives a
+ * restart) as a helper (and `untilAborted` from `errors/abort`). The facade records events, runs
+ * one sync (push, then pull) and coalesces concurrent calls.
  *
  * @module
  */
@@ -16,14 +17,17 @@ import type { Event, EventWithVersion } from '../types/index.js'
 import { CausalTracker } from './causal-tracker.js'
 import { ConflictQueue } from './conflict-queue.js'
 import { EpochTracker } from './epoch-tracker.js'
-import { type SyncParts, pullAll } from './pull-pass.js'
+import { checkHead, pullAll } from './pull-pass.js'
 import { pushAll } from './push-pass.js'
+import { type Refusal, Refusals } from './refusal.js'
+import { RemoteHolds } from './remote-holds.js'
 import { Scheduler } from './scheduler.js'
 import {
   type PullCounts,
   type RecordInput,
   type SyncContext,
   type SyncManagerEvents,
+  type SyncParts,
   type SyncManagerOptions,
   type SyncOptions,
   type SyncResult,
@@ -42,6 +46,13 @@ const SYNC = '[sync-manager] sync'
  * - **Checkpoints**: one per direction, stored in the local store, advanced only after a batch is
  *   acknowledged (push) or stored (pull, in the same atomic step when the store has
  *   `storeBatch`). A restart neither re-sends nor re-pulls finished work.
+ * - **No echo**: an event pulled from the remote is never pushed back to it (the manager keeps
+ *   what the remote is known to hold); events pulled from another remote are relayed.
+ * - **Nothing is skipped silently**: an event the remote or the local store refuses is reported
+ *   as `error`, not counted, and listed by {@link SyncManager.refusals} until it goes through or
+ *   the app drops it.
+ * - **Regressions**: a remote whose latest version falls below the pull cursor (restored from a
+ *   backup) is treated like a reset.
  * - **At-least-once is harmless**: stores dedup by event id, so duplicates, retries and own
  *   echoes change nothing and are never conflicts.
  * - **Causality**: `record` stamps each event with an HLC (`metadata.hlc`), its writer
@@ -88,12 +99,19 @@ export class SyncManager {
     this.nodeId = ctx.nodeId
     this.#ctx = ctx
     const causal = new CausalTracker(ctx)
+    const epochs = new EpochTracker(ctx)
     this.#parts = {
       causal,
-      epochs: new EpochTracker(ctx),
+      epochs,
       conflicts: new ConflictQueue(ctx, causal),
+      holds: new RemoteHolds(ctx),
+      refusals: new Refusals(ctx),
     }
-    this.#scheduler = new Scheduler(ctx, () => this.sync())
+    this.#scheduler = new Scheduler(
+      ctx,
+      () => this.sync(),
+      () => (epochs.probe = true),
+    )
   }
 
   /**
@@ -218,6 +236,39 @@ export class SyncManager {
     this.#closed = true
   }
 
+  /**
+   * The events refused for good, oldest first: pushed events the remote refused (`by: 'remote'`,
+   * sent again only by {@link SyncManager.retryRefusals}) and pulled events the local store
+   * refused (`by: 'local'`, retried by every sync). Each was reported as `error` when refused. To
+   * fix one, record a corrected copy (a new id) and drop the refused one.
+   * @returns the refusals, each with its event, code, message and size in bytes.
+   * @throws SyncKitError `closed`, and whatever the store's `getState` throws.
+   */
+  async refusals(): Promise<readonly Refusal[]> {
+    return this.#parts.refusals.list()
+  }
+
+  /**
+   * Removes an event from the refusal list for good: it is neither retried nor listed any more.
+   * @param id - the refused event's id.
+   * @returns whether it was listed.
+   * @throws SyncKitError `closed`, and whatever the store's `setState` throws.
+   */
+  dropRefusal(id: string): Promise<boolean> {
+    return this.#parts.refusals.drop(id)
+  }
+
+  /**
+   * Sends the events the remote refused once more (e.g. after its limits were raised), in one
+   * `sync()`: those that go through leave the refusal list and count as pushed.
+   * @returns the sync's result.
+   * @throws SyncKitError as {@link SyncManager.sync}.
+   */
+  retryRefusals(): Promise<SyncResult> {
+    this.#parts.refusals.retry = true
+    return this.sync()
+  }
+
   /** True while background sync runs (between `start()` and `stop()`). */
   get isRunning(): boolean {
     return this.#scheduler.running
@@ -232,28 +283,43 @@ export class SyncManager {
     return tracked
   }
 
-  /** One sync: push, then decide carried conflicts and pull, then re-send after an epoch reset. */
+  /**
+   * One sync: (after a restart or a failure, check the remote's head), push, then decide carried
+   * conflicts and pull, then re-send after an epoch reset or a regression.
+   */
   async #run(options: SyncOptions): Promise<SyncResult> {
     const { signal, only, pushUntil: until } = options
     const ctx = this.#ctx
     const parts = this.#parts
+    const { epochs } = parts
     const started = ctx.clock.now()
-    await parts.causal.init(signal)
     const push = ctx.direction !== 'pull' && only !== 'pull'
     const pull = ctx.direction !== 'push' && only !== 'push'
-    let pushed = push ? await pushAll(ctx, parts.epochs, signal, until) : 0
+    let pushed: number
     let pulled: PullCounts = { pulled: 0, conflicts: 0, resolved: 0 }
-    if (pull) {
-      // Conflicts a failed or aborted sync detected but did not get to decide come first.
-      const carried = await parts.conflicts.decide(signal)
-      pulled = await pullAll(ctx, parts, signal)
-      pulled.conflicts += carried.conflicts
-      pulled.resolved += carried.resolved
-      // An epoch change found while pulling resets the push checkpoint: re-send now.
-      if (push && parts.epochs.resetPending) {
-        parts.epochs.resetPending = false
-        pushed += await pushAll(ctx, parts.epochs, signal, until)
+    try {
+      await parts.causal.init(signal)
+      epochs.stored = false
+      // A server may have been restored while we could not reach it: before pushing past our
+      // checkpoints, compare its head with our cursor (one call, only then).
+      if (pull && epochs.probe) await checkHead(ctx, parts, signal)
+      pushed = push ? await pushAll(ctx, parts, signal, until, pull) : 0
+      if (pull) {
+        // Conflicts a failed or aborted sync detected but did not get to decide come first.
+        const carried = await parts.conflicts.decide(signal)
+        pulled = await pullAll(ctx, parts, signal)
+        pulled.conflicts += carried.conflicts
+        pulled.resolved += carried.resolved
+        // An epoch change or regression found by either pass: re-send what the remote lacks.
+        if (push && epochs.resetPending) {
+          epochs.resetPending = false
+          pushed += await pushAll(ctx, parts, signal, until)
+        }
+        epochs.probe = false
       }
+    } catch (error) {
+      epochs.probe = true
+      throw error
     }
     const result: SyncResult = {
       pushed,

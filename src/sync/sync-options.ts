@@ -26,6 +26,11 @@ import type {
   Version,
 } from '../types/index.js'
 import { assertNodeId } from '../versions/hlc.js'
+import type { CausalTracker } from './causal-tracker.js'
+import type { ConflictQueue } from './conflict-queue.js'
+import type { EpochTracker } from './epoch-tracker.js'
+import type { Refusals } from './refusal.js'
+import type { RemoteHolds } from './remote-holds.js'
 
 /** Default number of events per push or pull request: 500. */
 export const DEFAULT_BATCH_SIZE = 500
@@ -141,11 +146,19 @@ export interface SyncManagerEvents {
   sync: SyncResult
   /** A conflict was detected and resolved (or deferred). */
   conflict: ConflictReport
-  /** Something failed: a background sync, a resolver, a quarantined event. */
+  /**
+   * Something failed: a background sync, the live stream, a resolver, or an event was refused —
+   * by the remote or by the local store — and listed in `refusals()` (a `SyncKitError` of the
+   * refusal's code, with `details.eventId` and `details.bytes`).
+   */
   error: unknown
   /** A remote event's HLC stamp was beyond the drift bound: stored, but the clock was not moved. */
   'clock-drift': { readonly event: Event; readonly error: SyncKitError<'clock-drift'> }
-  /** The remote's epoch changed (wiped or replaced): checkpoints were reset and data re-sent. */
+  /**
+   * The remote's epoch changed (wiped or replaced), or the remote regressed within its epoch
+   * (restored from a backup: then `previous` equals `current`): checkpoints were reset, what the
+   * remote lacks is re-sent and its log pulled again from the beginning.
+   */
   'epoch-changed': { readonly previous: string; readonly current: string }
 }
 
@@ -157,6 +170,15 @@ export interface PullCounts {
   conflicts: number
   /** Conflicts decided (any decision but `defer`). */
   resolved: number
+}
+
+/** The stateful parts of a manager (all but the scheduler), which the passes update. */
+export interface SyncParts {
+  readonly causal: CausalTracker
+  readonly conflicts: ConflictQueue
+  readonly epochs: EpochTracker
+  readonly holds: RemoteHolds
+  readonly refusals: Refusals
 }
 
 /**
