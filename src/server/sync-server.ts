@@ -10,6 +10,7 @@ import type {
   Filter,
   SignalOptions,
   StoreResult,
+  StoreWatchOptions,
   Subscription,
   Timers,
   Version,
@@ -21,6 +22,7 @@ import type { LogPage } from './page.js'
 import type { AccessPolicy, CheckPushOptions } from './access.js'
 import { validateEvent } from '../core/event-validation.js'
 import { WorkTracker } from './work.js'
+import { StoreWake } from './store-watch.js'
 import { createMemoryStore } from '../stores/memory/index.js'
 
 /** Options of {@link createSyncServer}. */
@@ -51,6 +53,16 @@ export interface SyncServerOptions {
    * @defaultValue false
    */
   readonly soleWriter?: boolean
+  /**
+   * Live delivery of what other processes store, when the store offers the `watch` capability
+   * (`EventStore.watch`: a store shared by several server instances, such as the PostgreSQL
+   * store) and `soleWriter` is false: the server watches the store from its first feed on and
+   * calls {@link SyncServer.notify} at every wake-up. `false` turns it off (feeds then find such
+   * events only when they re-read for another reason); an object is passed to `watch` (its
+   * fallback poll, reconnect backoff, timers).
+   * @defaultValue true
+   */
+  readonly watch?: boolean | StoreWatchOptions | undefined
   /** Time source; a `TestClock` also gives its timers. @defaultValue `Date.now` */
   readonly clock?: Clock
   /** Timers for the waits of feeds. @defaultValue the clock's, else the globals */
@@ -168,8 +180,10 @@ export interface SyncServer {
    */
   checkPush(events: readonly unknown[], options?: CheckPushOptions): CheckedPush
   /**
-   * Stores a checked push: under the server's write lock (so feeds see versions in order), checks
-   * `ifEpoch`, stores idempotently, then hands the new events to every feed.
+   * Stores a checked push: checks `ifEpoch`, stores idempotently, then hands the new events to
+   * every feed. With a sole writer, pushes run one at a time (the server's write lock), so that
+   * feeds are handed versions in order; otherwise they run concurrently (feeds re-read the store,
+   * which orders them), so that a store can merge them (the PostgreSQL store's group commit).
    * @param push - from {@link SyncServer.checkPush}.
    * @param options - `ifEpoch`, cancellation.
    * @returns stored and duplicate counts, the epoch and the new head.
@@ -218,15 +232,16 @@ export interface SyncServer {
   subscribe(handler: FeedHandler, options?: ServerSubscribeOptions): Promise<Subscription>
   /**
    * Wakes every feed to re-read the store: call it after others wrote to the store (another
-   * process, a database notification).
+   * process, a database notification). A store with the `watch` capability calls it by itself
+   * (see {@link SyncServerOptions.watch}).
    */
   notify(): void
   /** Resolves once no push, feed read or delivery of this server is in flight. */
   idle(): Promise<void>
   /**
-   * Stops live delivery: ends every feed and refuses new ones (`closed`), then waits for the
-   * pushes in flight. Pushes, pulls and head reads keep working, so requests in flight finish
-   * during a graceful shutdown; the store stays open. Idempotent.
+   * Stops live delivery: ends every feed and refuses new ones (`closed`), stops watching the
+   * store, then waits for the pushes in flight. Pushes, pulls and head reads keep working, so
+   * requests in flight finish during a graceful shutdown; the store stays open. Idempotent.
    */
   close(): Promise<void>
 }
@@ -251,8 +266,12 @@ class Server implements SyncServer, FeedHost {
   #epoch: Promise<string> | undefined
   readonly #feeds = new Set<Feed>()
   readonly #work = new WorkTracker()
-  /** Serialises writes, so that feeds are offered versions in order. */
+  /** Serialises writes with a sole writer, so that feeds are offered versions in order. */
   #writes: Promise<unknown> = Promise.resolve()
+  /** Pushes in flight without a sole writer, awaited by `close()`. */
+  readonly #pushes = new Set<Promise<unknown>>()
+  /** Wakes the feeds for writes of other processes (the store's `watch`). */
+  readonly #wake: StoreWake | undefined
   #closed = false
 
   constructor(options: SyncServerOptions) {
@@ -262,6 +281,11 @@ class Server implements SyncServer, FeedHost {
     this.soleWriter = options.soleWriter === true
     this.timers = resolveTimers(options.timers, options.clock, component)
     this.#access = options.access
+    const watch = options.watch ?? true
+    this.#wake =
+      this.soleWriter || watch === false || this.store.watch === undefined
+        ? undefined
+        : new StoreWake(this.store, watch === true ? {} : watch, () => this.notify())
     const epoch = options.epoch
     if (typeof epoch === 'function') this.#loadEpoch = epoch
     else if (typeof epoch === 'string' && epoch !== '') {
@@ -307,8 +331,18 @@ class Server implements SyncServer, FeedHost {
   }
 
   push(push: CheckedPush, options: ServerPushOptions = {}): Promise<ServerPushResult> {
-    const run = this.#writes.then(() => this.#store(push, options))
-    this.#writes = run.catch(() => undefined)
+    let run: Promise<ServerPushResult>
+    if (this.soleWriter) {
+      run = this.#writes.then(() => this.#store(push, options))
+      this.#writes = run.catch(() => undefined)
+    } else {
+      run = this.#store(push, options)
+      const settled: Promise<unknown> = run.then(
+        () => this.#pushes.delete(settled),
+        () => this.#pushes.delete(settled),
+      )
+      this.#pushes.add(settled)
+    }
     this.track(run)
     return run
   }
@@ -362,6 +396,7 @@ class Server implements SyncServer, FeedHost {
     })
     // Registered before anything is read: no push can slip between the read and the hand-over.
     this.#feeds.add(feed)
+    this.#wake?.start()
     const { signal } = options
     const since = options.since ?? null
     try {
@@ -392,7 +427,8 @@ class Server implements SyncServer, FeedHost {
   async close(): Promise<void> {
     this.#closed = true
     for (const feed of [...this.#feeds]) feed.close()
-    await this.#writes
+    await this.#wake?.stop()
+    await Promise.all([this.#writes, ...this.#pushes])
   }
 
   track(work: Promise<unknown>): void {
