@@ -57,7 +57,9 @@ const cliConfig: Options = {
   platform: 'node',
   splitting: false,
   treeshake: true,
-  external: ['better-sqlite3'],
+  // Optional peer dependencies, loaded from the user's node_modules: better-sqlite3 for a SQLite
+  // --db, pg (imported only for a postgres:// --db) for PostgreSQL.
+  external: ['better-sqlite3', 'pg'],
 }
 
 const configs: Options[] = [config, cliConfig]
