@@ -33,7 +33,10 @@ const MEMORY_DB = ':memory:'
 /** How long a new PostgreSQL connection may take before the attempt fails, in ms. */
 export const PG_CONNECT_TIMEOUT_MS = 5_000
 
-/** The `application_name` of the CLI's PostgreSQL connections (seen in `pg_stat_activity`). */
+/**
+ * The `application_name` of the CLI's PostgreSQL connections (seen in `pg_stat_activity`), unless
+ * the URL names one.
+ */
 export const PG_APPLICATION_NAME = 'sync-kit serve'
 
 /** The part of the `pg` module the CLI uses: its `Pool`. */
@@ -133,7 +136,10 @@ async function openPostgres(
     // Finds a peer that vanished without closing (the listening connection idles for long).
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
-    application_name: PG_APPLICATION_NAME,
+    // One the URL names (`?application_name=…`) wins: it tells instances apart.
+    ...(hasParameter(options.db, 'application_name')
+      ? {}
+      : { application_name: PG_APPLICATION_NAME }),
     ...(statementTimeout > 0 ? { statement_timeout: statementTimeout } : {}),
   })
   // An idle connection the server closes emits 'error' on the pool; unheard, it would end the
@@ -171,6 +177,14 @@ function pgModule(loaded: unknown): PgModule {
     throw new TypeError('the pg module has no Pool')
   }
   return candidate as PgModule
+}
+
+function hasParameter(url: string, name: string): boolean {
+  try {
+    return new URL(url).searchParams.has(name)
+  } catch {
+    return false
+  }
 }
 
 /**
