@@ -25,7 +25,7 @@ interface Waiting {
 /** Sends one folded statement for the events of one or more appends (concatenated). */
 export type SendFolded = (
   events: readonly EncodedEvent[],
-  createdAt: (index: number) => string,
+  createdAt: string | readonly string[],
   checkpoint: { readonly key: CheckpointKey; readonly value: Checkpoint } | undefined,
 ) => Promise<FoldedOutcome>
 
@@ -141,12 +141,8 @@ export class AppendQueue {
   }
 }
 
-/** `created_at` per event of a group: each append's own time for its events. */
-function timesOf(group: readonly Waiting[]): (index: number) => string {
-  if (group.length === 1) {
-    const only = (group[0] as Waiting).createdAt
-    return () => only
-  }
-  const times = group.flatMap((w) => w.events.map(() => w.createdAt))
-  return (index) => times[index] as string
+/** `created_at` of a group: its one append's time, or each append's own for its events. */
+function timesOf(group: readonly Waiting[]): string | string[] {
+  if (group.length === 1) return (group[0] as Waiting).createdAt
+  return group.flatMap((w) => w.events.map(() => w.createdAt))
 }

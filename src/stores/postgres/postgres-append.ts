@@ -166,12 +166,12 @@ export async function writeAppendStatement(
     if (checkpoint !== undefined) await writeCheckpoint(db, names, checkpoint.key, checkpoint.value)
     return appendResults(plan, new Map())
   }
-  const values = rowValues(fresh, () => createdAt)
+  const values = rowValues(fresh, createdAt)
   // The lock CTE is read by the reservation, and the reservation by every write, so the lock is
   // taken before any number is drawn.
   const text =
     `WITH lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(${LOCK_CLASS.append}, ${names.lockKey})), ` +
-    insertClauses(names, count, checkpoint, values) +
+    insertClauses(names, count, checkpoint, values, false) +
     ' SELECT i.seq::text AS seq, i.id FROM inserted i, notified'
   const result = await db.query(text, values)
   const inserted = new Map<string, SequenceVersion>()
@@ -218,7 +218,8 @@ export async function writeCheckpoint(
  * @param names - the store's object names.
  * @param events - first occurrences of ids, in order; at least one. Several appends merged into
  * one statement may be concatenated here, as long as no id appears twice.
- * @param createdAt - ISO 8601 time for `created_at`, per event.
+ * @param createdAt - ISO 8601 time for `created_at`: one for all, or one per event (merged
+ * appends keep their own).
  * @param checkpoint - the checkpoint to write in the same statement, if any.
  * @returns the versions inserted, or the stored events among the ids.
  * @throws the driver's error (23505 on a race, see above).
@@ -227,36 +228,43 @@ export async function foldedAppend(
   db: Pick<PostgresPool, 'query'>,
   names: PostgresNames,
   events: readonly EncodedEvent[],
-  createdAt: (index: number) => string,
+  createdAt: string | readonly string[],
   checkpoint: { readonly key: CheckpointKey; readonly value: Checkpoint } | undefined,
 ): Promise<FoldedOutcome> {
   const values = rowValues(events, createdAt)
+  const count = events.length
   // `stored` is read first (the lock's condition needs it); the lock only when nothing is stored.
   const text =
     `WITH stored AS MATERIALIZED (SELECT ${EVENT_COLUMNS} FROM ${names.events} WHERE id = ANY($1::text[])), ` +
     `lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(${LOCK_CLASS.append}, ${names.lockKey}) WHERE NOT EXISTS (SELECT 1 FROM stored)), ` +
-    insertClauses(names, events.length, checkpoint, values) +
-    " SELECT 'i' AS kind, i.seq::text AS seq, i.id, NULL AS type, NULL AS aggregate_id, NULL AS data, NULL AS metadata FROM inserted i, notified" +
+    insertClauses(names, count, checkpoint, values, typeof createdAt !== 'string') +
+    // One row when it inserted (the last number: the batch holds the `count` numbers up to it,
+    // in order), the stored events when it did not.
+    " SELECT 'i' AS kind, r.last::text AS seq, NULL AS id, NULL AS type, NULL AS aggregate_id, NULL AS data, NULL AS metadata FROM reserved r, notified" +
     " UNION ALL SELECT 's', seq, id, type, aggregate_id, data, metadata FROM stored"
   const result = await db.query(text, values)
   const rows = result.rows as (EventRow & { kind: 'i' | 's' })[]
-  if (rows.some((row) => row.kind === 's')) {
-    const stored = new Map<string, StoredEvent>()
-    for (const row of rows) {
-      const { event, version } = rowToEvent(row)
-      stored.set(event.id, { event, version: version as SequenceVersion })
-    }
-    return { stored }
+  const first = rows[0]
+  if (first?.kind === 'i') {
+    const last = BigInt(first.seq)
+    const inserted = new Map<string, SequenceVersion>()
+    events.forEach((e, i) => {
+      inserted.set(e.event.id, new SequenceVersion(last - BigInt(count - 1 - i)))
+    })
+    return { inserted }
   }
-  const inserted = new Map<string, SequenceVersion>()
-  for (const row of rows) inserted.set(row.id, new SequenceVersion(BigInt(row.seq)))
-  return { inserted }
+  const stored = new Map<string, StoredEvent>()
+  for (const row of rows) {
+    const { event, version } = rowToEvent(row)
+    stored.set(event.id, { event, version: version as SequenceVersion })
+  }
+  return { stored }
 }
 
-/** The `$1`…`$7` values of an insert: one array per column, in `unnest` order. */
+/** The `$1`…`$7` values of an insert: one array per column, in `unnest` order, and the time. */
 function rowValues(
   events: readonly EncodedEvent[],
-  createdAt: (index: number) => string,
+  createdAt: string | readonly string[],
 ): unknown[] {
   return [
     events.map((e) => e.event.id),
@@ -265,7 +273,7 @@ function rowValues(
     events.map((e) => e.tenant),
     events.map((e) => e.data),
     events.map((e) => e.metadata),
-    events.map((_, i) => createdAt(i)),
+    createdAt,
   ]
 }
 
@@ -281,14 +289,19 @@ function insertClauses(
   count: number,
   checkpoint: { readonly key: CheckpointKey; readonly value: Checkpoint } | undefined,
   values: unknown[],
+  timePerRow: boolean,
 ): string {
   const sequence = `'${names.sequence}'::regclass`
+  const unnest = timePerRow
+    ? 'unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::json[], $6::json[], $7::timestamptz[]) ' +
+      'WITH ORDINALITY AS u(id, type, aggregate_id, tenant, data, metadata, created_at, ord)'
+    : 'unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::json[], $6::json[]) ' +
+      'WITH ORDINALITY AS u(id, type, aggregate_id, tenant, data, metadata, ord)'
   let text =
     `reserved AS MATERIALIZED (SELECT setval(${sequence}, nextval(${sequence}) + ${count - 1}) AS last FROM lock), ` +
     `inserted AS (INSERT INTO ${names.events} (seq, id, type, aggregate_id, tenant, data, metadata, created_at) ` +
-    `SELECT r.last - ${count} + u.ord, u.id, u.type, u.aggregate_id, u.tenant, u.data, u.metadata, u.created_at ` +
-    'FROM reserved r, unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::json[], $6::json[], $7::timestamptz[]) ' +
-    'WITH ORDINALITY AS u(id, type, aggregate_id, tenant, data, metadata, created_at, ord) RETURNING seq, id)'
+    `SELECT r.last - ${count} + u.ord, u.id, u.type, u.aggregate_id, u.tenant, u.data, u.metadata, ${timePerRow ? 'u.created_at' : '$7::timestamptz'} ` +
+    `FROM reserved r, ${unnest} RETURNING seq, id)`
   if (checkpoint !== undefined) {
     values.push(checkpoint.key.remote, checkpoint.key.direction, checkpoint.value.version)
     values.push(checkpoint.value.epoch ?? null)
