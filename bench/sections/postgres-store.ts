@@ -177,9 +177,16 @@ function appendGroup(pool: pg.Pool, shape: AppendShape, events: readonly Event[]
   }
 }
 
-/** The baseline's append: the same rows, one statement, nothing else. */
-async function rawInsert(
-  pool: pg.Pool,
+/**
+ * The baseline's append: the same rows in one multi-row `INSERT`, numbered by the sequence, with
+ * nothing else (no lock, no duplicate check, no notification).
+ * @param pool - the pool.
+ * @param table - the events table, quoted and qualified.
+ * @param sequence - its sequence, quoted and qualified.
+ * @param events - the batch.
+ */
+export async function rawInsert(
+  pool: Pick<pg.Pool, 'query'>,
   table: string,
   sequence: string,
   events: readonly Event[],

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { SyncKitError } from '../errors/sync-kit-error.js'
+import { delegatingStore } from '../stores/memory/delegating-store.fixture.js'
 import { createMemoryStore } from '../stores/memory/index.js'
 import type { Event, EventStore, StoreWatchOptions } from '../types/index.js'
 import { createSyncServer } from './index.js'
@@ -20,7 +21,7 @@ function sharedStore() {
   let peakBatches = 0
   let release: (() => void) | undefined
   const store: EventStore = {
-    store: (e, o) => inner.store(e, o),
+    ...delegatingStore(inner),
     storeBatch: async (events, o) => {
       pendingBatches++
       peakBatches = Math.max(peakBatches, pendingBatches)
@@ -31,12 +32,6 @@ function sharedStore() {
         pendingBatches--
       }
     },
-    load: (s, o) => inner.load(s, o),
-    loadByAggregate: (a, s, o) => inner.loadByAggregate(a, s, o),
-    latestVersion: (o) => inner.latestVersion(o),
-    parseVersion: (v) => inner.parseVersion(v),
-    getCheckpoint: (k, o) => inner.getCheckpoint(k, o),
-    setCheckpoint: (k, v, o) => inner.setCheckpoint(k, v, o),
     watch: (listener, options) => {
       watchCalls.push(options)
       listeners.add(listener)
@@ -46,7 +41,6 @@ function sharedStore() {
         return Promise.resolve()
       }
     },
-    close: () => inner.close(),
   }
   return {
     store,

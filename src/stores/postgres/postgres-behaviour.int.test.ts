@@ -117,6 +117,22 @@ describe.skipIf(url === undefined)('postgres store', () => {
     throw new Error(`no statement of ${application} waited for a lock`)
   }
 
+  /**
+   * Holds an append's statement (its write) in flight, so that the next appends of the store
+   * wait for their turn, before anything of them is sent.
+   */
+  async function queueBehind(schema: string) {
+    const recorded = testPool(newPool())
+    const store = await open(recorded.pool, schema)
+    recorded.statements.length = 0
+    const hold = recorded.holdNext((text) => text.includes('pg_advisory_xact_lock'))
+    const first = store.store(ev('first'))
+    await hold.reached
+    const appendStatements = (): number =>
+      recorded.statements.filter((t) => t.includes('pg_advisory_xact_lock')).length
+    return { recorded, store, first, hold, appendStatements }
+  }
+
   describe('migrations', () => {
     // Written against whatever the latest schema is, so a new step does not rewrite these tests.
     const LATEST = POSTGRES_MIGRATIONS.length
@@ -314,19 +330,6 @@ describe.skipIf(url === undefined)('postgres store', () => {
   })
 
   describe('concurrent appends of one instance', () => {
-    /** Holds the append statement in flight, so that the next appends queue behind it. */
-    async function queueBehind(schema: string) {
-      const recorded = testPool(newPool())
-      const store = await open(recorded.pool, schema)
-      recorded.statements.length = 0
-      const hold = recorded.holdNext((text) => text.includes('pg_advisory_xact_lock'))
-      const first = store.store(ev('first'))
-      await hold.reached
-      const appendStatements = (): number =>
-        recorded.statements.filter((t) => t.includes('pg_advisory_xact_lock')).length
-      return { store, first, hold, appendStatements }
-    }
-
     it('appends waiting for the one in flight share one statement, each stored whole and consecutively', async () => {
       const schema = db.freshSchema()
       const { store, first, hold, appendStatements } = await queueBehind(schema)
@@ -567,15 +570,9 @@ describe.skipIf(url === undefined)('postgres store', () => {
 
   describe('cancellation and close', () => {
     it('an append aborted before its write is sent rejects at once with aborted and stores nothing', async () => {
-      const schema = db.freshSchema()
-      const recorded = testPool(newPool())
-      const store = await open(recorded.pool, schema)
-      recorded.statements.length = 0
-      // An append's statement is its write: hold the one in flight, so the next append waits
-      // for its turn, before anything of it is sent.
-      const hold = recorded.holdNext((text) => text.includes('pg_advisory_xact_lock'))
-      const first = store.store(ev('first'))
-      await hold.reached
+      // An append's statement is its write: the next append waits for its turn, before anything
+      // of it is sent.
+      const { recorded, store, first, hold } = await queueBehind(db.freshSchema())
       const controller = new AbortController()
       const append = store.store(ev('aborted'), { signal: controller.signal })
       await sleep(20)

@@ -2,6 +2,7 @@
 // it reports whether the database answers, with at most one ping a second, bounded in time.
 import { describe, expect, it } from 'vitest'
 import { SyncKitError } from '../../errors/sync-kit-error.js'
+import { delegatingStore } from '../../stores/memory/delegating-store.fixture.js'
 import { createMemoryStore } from '../../stores/memory/index.js'
 import { TestClock } from '../../testing/test-clock.js'
 import type { EventStore, SignalOptions } from '../../types/index.js'
@@ -17,16 +18,8 @@ function networkStore(): {
   const inner = createMemoryStore()
   let state: 'up' | 'down' | 'silent' = 'up'
   let pings = 0
-  const store = Object.assign(Object.create(null) as object, {
-    store: inner.store.bind(inner),
-    storeBatch: inner.storeBatch.bind(inner),
-    load: inner.load.bind(inner),
-    loadByAggregate: inner.loadByAggregate.bind(inner),
-    latestVersion: inner.latestVersion.bind(inner),
-    parseVersion: inner.parseVersion.bind(inner),
-    getCheckpoint: inner.getCheckpoint.bind(inner),
-    setCheckpoint: inner.setCheckpoint.bind(inner),
-    close: inner.close.bind(inner),
+  const store: EventStore = {
+    ...delegatingStore(inner),
     ping: (options?: SignalOptions): Promise<void> => {
       pings++
       if (state === 'up') return Promise.resolve()
@@ -45,7 +38,7 @@ function networkStore(): {
         )
       })
     },
-  }) as EventStore
+  }
   return { store, pings: () => pings, mode: (next) => (state = next) }
 }
 
