@@ -10,10 +10,13 @@
  * - `stream`: a bare `transport.push` until a `transport.subscribe` handler receives the event
  *   (the stream alone, no pull).
  *
- * Run: `node --import tsx bench/live-latency.ts [--iterations N] [--warmup N] [--db PATH]`.
- * Prints one JSON line on stdout (milliseconds: p50, p95, p99, max, mean) and a summary on stderr.
- * The server runs from the source through tsx on a SQLite file (`synchronous: full`, the
- * default) in a temporary directory unless `--db` names one (`:memory:` for memory).
+ * Run: `node --import tsx bench/live-latency.ts [--iterations N] [--warmup N] [--db PATH|URL]
+ * [--instances 2]`. Prints one JSON line on stdout (milliseconds: p50, p95, p99, max, mean) and a
+ * summary on stderr. The server runs from the source through tsx on a SQLite file
+ * (`synchronous: full`, the default) in a temporary directory unless `--db` names one
+ * (`:memory:` for memory, or a `postgres://` database). With `--instances 2` (PostgreSQL only) two
+ * servers run on that database: A pushes to the first, B and the stream listen on the second, so
+ * every delivery crosses instances (LISTEN/NOTIFY, then a read of the table).
  *
  * @module
  */
@@ -64,9 +67,14 @@ async function main(): Promise<void> {
       iterations: { type: 'string', default: '200' },
       warmup: { type: 'string', default: '20' },
       db: { type: 'string' },
+      instances: { type: 'string', default: '1' },
     },
     strict: true,
   })
+  const instances = Number(values.instances)
+  if (instances !== 1 && !(instances === 2 && /^postgres(ql)?:\/\//.test(values.db ?? ''))) {
+    throw new Error('--instances 2 needs a PostgreSQL --db (postgres://…); otherwise use 1')
+  }
   const iterations = Number(values.iterations)
   const warmup = Number(values.warmup)
   if (!Number.isSafeInteger(iterations) || iterations < 1 || !Number.isSafeInteger(warmup)) {
@@ -77,24 +85,31 @@ async function main(): Promise<void> {
 
   let streamOpens = 0
   let onStreamOpen: (() => void) | undefined
-  const server = await startSyncServer({
-    db,
-    onLog: (record) => {
-      if (record['path'] === '/v1/stream' && record['stream'] === 'open') {
-        streamOpens++
-        onStreamOpen?.()
-      }
-      if (record['level'] !== 'info')
-        process.stderr.write(`[sync-server] ${JSON.stringify(record)}\n`)
-    },
-  })
+  const servers = await Promise.all(
+    Array.from({ length: instances }, () =>
+      startSyncServer({
+        db,
+        onLog: (record) => {
+          if (record['path'] === '/v1/stream' && record['stream'] === 'open') {
+            streamOpens++
+            onStreamOpen?.()
+          }
+          if (record['level'] !== 'info')
+            process.stderr.write(`[sync-server] ${JSON.stringify(record)}\n`)
+        },
+      }),
+    ),
+  )
+  // A writes to the first instance; B and the stream read from the last.
+  const writer = servers[0] as (typeof servers)[number]
+  const reader = servers.at(-1) as (typeof servers)[number]
   const streamOpened = async (count: number): Promise<void> => {
     while (streamOpens < count) await new Promise<void>((resolve) => (onStreamOpen = resolve))
   }
   const transports = [
-    createHttpTransport({ url: server.url }),
-    createHttpTransport({ url: server.url }),
-    createHttpTransport({ url: server.url }),
+    createHttpTransport({ url: writer.url }),
+    createHttpTransport({ url: reader.url }),
+    createHttpTransport({ url: reader.url }),
   ] as const
   const [transportA, transportB, transportC] = transports
   const a = new SyncManager({ store: createMemoryStore(), transport: transportA, nodeId: 'a' })
@@ -153,8 +168,11 @@ async function main(): Promise<void> {
 
     const result = {
       benchmark: 'live-latency',
-      server: 'sync-kit serve (child process, tsx)',
-      db: values.db ?? 'sqlite file, synchronous=full',
+      server: `${instances} × sync-kit serve (child process, tsx)`,
+      db:
+        values.db === undefined
+          ? 'sqlite file, synchronous=full'
+          : values.db.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@'),
       iterations,
       warmup,
       node: process.version,
@@ -176,7 +194,7 @@ async function main(): Promise<void> {
     await b.close()
     await a.close()
     for (const transport of transports) await transport.close()
-    await server.stop()
+    for (const server of servers) await server.stop()
     if (dir !== undefined) await rm(dir, { recursive: true, force: true })
   }
 }
