@@ -1,7 +1,7 @@
 import { compileFilters, validateLimit } from '../core/filters.js'
 import { resolveTimers } from '../core/timers.js'
 import { signalOptions } from '../errors/abort.js'
-import { SyncKitError } from '../errors/sync-kit-error.js'
+import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
 import type {
   Clock,
   Event,
@@ -22,7 +22,6 @@ import type { LogPage } from './page.js'
 import type { AccessPolicy, CheckPushOptions } from './access.js'
 import { validateEvent } from '../core/event-validation.js'
 import { WorkTracker } from './work.js'
-import { StoreWake } from './store-watch.js'
 import { createMemoryStore } from '../stores/memory/index.js'
 
 /** Options of {@link createSyncServer}. */
@@ -266,12 +265,15 @@ class Server implements SyncServer, FeedHost {
   #epoch: Promise<string> | undefined
   readonly #feeds = new Set<Feed>()
   readonly #work = new WorkTracker()
-  /** Serialises writes with a sole writer, so that feeds are offered versions in order. */
+  /**
+   * The pushes so far, settled in order: with a sole writer they run one after the other (so
+   * that feeds are offered versions in order), else concurrently; `close()` awaits them.
+   */
   #writes: Promise<unknown> = Promise.resolve()
-  /** Pushes in flight without a sole writer, awaited by `close()`. */
-  readonly #pushes = new Set<Promise<unknown>>()
-  /** Wakes the feeds for writes of other processes (the store's `watch`). */
-  readonly #wake: StoreWake | undefined
+  /** Options for the store's `watch` (several processes on one store), or none. */
+  readonly #watch: StoreWatchOptions | undefined
+  /** Stops watching the store, once watching. */
+  #unwatch: (() => Promise<void>) | undefined
   #closed = false
 
   constructor(options: SyncServerOptions) {
@@ -282,10 +284,7 @@ class Server implements SyncServer, FeedHost {
     this.timers = resolveTimers(options.timers, options.clock, component)
     this.#access = options.access
     const watch = options.watch ?? true
-    this.#wake =
-      this.soleWriter || watch === false || this.store.watch === undefined
-        ? undefined
-        : new StoreWake(this.store, watch === true ? {} : watch, () => this.notify())
+    this.#watch = this.soleWriter || watch === false ? undefined : watch === true ? {} : watch
     const epoch = options.epoch
     if (typeof epoch === 'function') this.#loadEpoch = epoch
     else if (typeof epoch === 'string' && epoch !== '') {
@@ -331,18 +330,11 @@ class Server implements SyncServer, FeedHost {
   }
 
   push(push: CheckedPush, options: ServerPushOptions = {}): Promise<ServerPushResult> {
-    let run: Promise<ServerPushResult>
-    if (this.soleWriter) {
-      run = this.#writes.then(() => this.#store(push, options))
-      this.#writes = run.catch(() => undefined)
-    } else {
-      run = this.#store(push, options)
-      const settled: Promise<unknown> = run.then(
-        () => this.#pushes.delete(settled),
-        () => this.#pushes.delete(settled),
-      )
-      this.#pushes.add(settled)
-    }
+    const run = this.soleWriter
+      ? this.#writes.then(() => this.#store(push, options))
+      : this.#store(push, options)
+    const settled = run.catch(() => undefined)
+    this.#writes = this.soleWriter ? settled : Promise.all([this.#writes, settled])
     this.track(run)
     return run
   }
@@ -396,7 +388,15 @@ class Server implements SyncServer, FeedHost {
     })
     // Registered before anything is read: no push can slip between the read and the hand-over.
     this.#feeds.add(feed)
-    this.#wake?.start()
+    // A store several processes share wakes the feeds for what the others store.
+    if (this.#watch !== undefined && this.#unwatch === undefined) {
+      try {
+        this.#unwatch = this.store.watch?.(() => this.notify(), this.#watch)
+      } catch (error) {
+        // A closed store fails its feeds' reads anyway; the next feed tries again.
+        if (!isSyncKitError(error, 'closed')) throw error
+      }
+    }
     const { signal } = options
     const since = options.since ?? null
     try {
@@ -427,8 +427,10 @@ class Server implements SyncServer, FeedHost {
   async close(): Promise<void> {
     this.#closed = true
     for (const feed of [...this.#feeds]) feed.close()
-    await this.#wake?.stop()
-    await Promise.all([this.#writes, ...this.#pushes])
+    const unwatch = this.#unwatch
+    this.#unwatch = undefined
+    await unwatch?.().catch(() => undefined)
+    await this.#writes
   }
 
   track(work: Promise<unknown>): void {
