@@ -59,9 +59,11 @@ const cliConfig: Options = {
   platform: 'node',
   splitting: false,
   treeshake: true,
-  // ws is bundled (plain JavaScript; its optional native add-ons stay out), so `sync-kit serve`
-  // accepts WebSocket clients without the optional peer dependency installed.
-  external: ['better-sqlite3', 'bufferutil', 'utf-8-validate'],
+  // Optional peer dependencies, loaded from the user's node_modules: better-sqlite3 for a SQLite
+  // --db, pg (imported only for a postgres:// --db) for PostgreSQL. ws is bundled (plain
+  // JavaScript; its optional native add-ons stay out), so `sync-kit serve` accepts WebSocket
+  // clients without the optional peer dependency installed.
+  external: ['better-sqlite3', 'pg', 'bufferutil', 'utf-8-validate'],
 }
 
 const configs: Options[] = [config, cliConfig]

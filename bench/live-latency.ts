@@ -12,11 +12,14 @@
  * - `stream`: a bare `transport.push` until a `transport.subscribe` handler receives the event
  *   (the stream alone, no pull).
  *
- * Run: `node --import tsx bench/live-latency.ts [--iterations N] [--warmup N] [--db PATH]`.
- * Prints one JSON line on stdout (milliseconds: p50, p95, p99, max, mean; the HTTP + SSE numbers at
- * the top level as before, the WebSocket ones under `ws`) and a summary on stderr.
- * The server runs from the source through tsx on a SQLite file (`synchronous: full`, the
- * default) in a temporary directory unless `--db` names one (`:memory:` for memory).
+ * Run: `node --import tsx bench/live-latency.ts [--iterations N] [--warmup N] [--db PATH|URL]
+ * [--instances 2]`. Prints one JSON line on stdout (milliseconds: p50, p95, p99, max, mean; the
+ * HTTP + SSE numbers at the top level as before, the WebSocket ones under `ws`) and a summary on
+ * stderr. The server runs from the source through tsx on a SQLite file (`synchronous: full`, the
+ * default) in a temporary directory unless `--db` names one (`:memory:` for memory, or a
+ * `postgres://` database). With `--instances 2` (PostgreSQL only) two servers run on that
+ * database: A pushes to the first, B and the stream listen on the second, so every delivery
+ * crosses instances (LISTEN/NOTIFY, then a read of the table).
  *
  * @module
  */
@@ -71,9 +74,14 @@ async function main(): Promise<void> {
       iterations: { type: 'string', default: '200' },
       warmup: { type: 'string', default: '20' },
       db: { type: 'string' },
+      instances: { type: 'string', default: '1' },
     },
     strict: true,
   })
+  const instances = Number(values.instances)
+  if (instances !== 1 && !(instances === 2 && /^postgres(ql)?:\/\//.test(values.db ?? ''))) {
+    throw new Error('--instances 2 needs a PostgreSQL --db (postgres://…); otherwise use 1')
+  }
   const iterations = Number(values.iterations)
   const warmup = Number(values.warmup)
   if (!Number.isSafeInteger(iterations) || iterations < 1 || !Number.isSafeInteger(warmup)) {
@@ -84,45 +92,56 @@ async function main(): Promise<void> {
 
   let streamOpens = 0
   let onStreamOpen: (() => void) | undefined
-  const server = await startSyncServer({
-    db,
-    onLog: (record) => {
-      const sseOpen = record['path'] === '/v1/stream' && record['stream'] === 'open'
-      if (sseOpen || record['method'] === 'WS-SUBSCRIBE') {
-        streamOpens++
-        onStreamOpen?.()
-      }
-      if (record['level'] !== 'info')
-        process.stderr.write(`[sync-server] ${JSON.stringify(record)}\n`)
-    },
-  })
+  const servers = await Promise.all(
+    Array.from({ length: instances }, () =>
+      startSyncServer({
+        db,
+        onLog: (record) => {
+          const sseOpen = record['path'] === '/v1/stream' && record['stream'] === 'open'
+          if (sseOpen || record['method'] === 'WS-SUBSCRIBE') {
+            streamOpens++
+            onStreamOpen?.()
+          }
+          if (record['level'] !== 'info')
+            process.stderr.write(`[sync-server] ${JSON.stringify(record)}\n`)
+        },
+      }),
+    ),
+  )
   const streamOpened = async (count: number): Promise<void> => {
     while (streamOpens < count) await new Promise<void>((resolve) => (onStreamOpen = resolve))
   }
-  const wsUrl = server.url.replace(/^http/, 'ws')
-  const makeTransport: Record<
-    LiveTransport,
-    () => Transport & Required<Pick<Transport, 'subscribe'>>
-  > = {
-    'http+sse': () => createHttpTransport({ url: server.url }),
-    ws: () => createWebSocketTransport({ url: wsUrl, WebSocket }),
+  // A writes to the first instance; B and the stream read from the last.
+  const writerUrl = (servers[0] as (typeof servers)[number]).url
+  const readerUrl = (servers.at(-1) as (typeof servers)[number]).url
+  const makeTransport: Record<LiveTransport, (url: string) => LiveTransportInstance> = {
+    'http+sse': (url) => createHttpTransport({ url }),
+    ws: (url) => createWebSocketTransport({ url: url.replace(/^http/, 'ws'), WebSocket }),
   }
   const results: Partial<Record<LiveTransport, LiveRun>> = {}
   try {
     // Both wires against the same server process in the same run, HTTP + SSE first.
     for (const kind of LIVE_TRANSPORTS) {
-      results[kind] = await measure(makeTransport[kind], warmup, iterations, () =>
-        streamOpened(streamOpens + 1),
+      const make = makeTransport[kind]
+      results[kind] = await measure(
+        () => make(writerUrl),
+        () => make(readerUrl),
+        warmup,
+        iterations,
+        () => streamOpened(streamOpens + 1),
       )
     }
   } finally {
-    await server.stop()
+    for (const server of servers) await server.stop()
     if (dir !== undefined) await rm(dir, { recursive: true, force: true })
   }
   const result = {
     benchmark: 'live-latency',
-    server: 'sync-kit serve (child process, tsx)',
-    db: values.db ?? 'sqlite file, synchronous=full',
+    server: `${instances} × sync-kit serve (child process, tsx)`,
+    db:
+      values.db === undefined
+        ? 'sqlite file, synchronous=full'
+        : values.db.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@'),
     iterations,
     warmup,
     node: process.version,
@@ -149,6 +168,9 @@ async function main(): Promise<void> {
 type LiveTransport = 'http+sse' | 'ws'
 const LIVE_TRANSPORTS: readonly LiveTransport[] = ['http+sse', 'ws']
 
+/** A transport of one wire, with its live subscription. */
+type LiveTransportInstance = Transport & Required<Pick<Transport, 'subscribe'>>
+
 /** The three measurements of one wire. */
 interface LiveRun {
   readonly managerFromRecordMs: LatencySummary
@@ -159,19 +181,21 @@ interface LiveRun {
 /**
  * Measures one wire: replica A records and pushes, live replica B stores; then a bare push until a
  * subscribe handler receives it.
- * @param make - creates a transport of the wire to the server.
+ * @param toWriter - creates a transport of the wire to the instance A writes to.
+ * @param toReader - creates one to the instance B and the stream read from (the same with one).
  * @param warmup - unmeasured events first.
  * @param iterations - measured events.
  * @param nextStreamOpen - resolves once the server logged one more live subscription.
  * @returns the latency summaries.
  */
 async function measure(
-  make: () => Transport & Required<Pick<Transport, 'subscribe'>>,
+  toWriter: () => LiveTransportInstance,
+  toReader: () => LiveTransportInstance,
   warmup: number,
   iterations: number,
   nextStreamOpen: () => Promise<void>,
 ): Promise<LiveRun> {
-  const transports = [make(), make(), make()] as const
+  const transports = [toWriter(), toReader(), toReader()] as const
   const [transportA, transportB, transportC] = transports
   const a = new SyncManager({ store: createMemoryStore(), transport: transportA, nodeId: 'a' })
   const b = new SyncManager({

@@ -24,6 +24,7 @@ import pg from 'pg'
 import { resolveNames } from '../src/stores/postgres/postgres-names.js'
 import { createPostgresStore } from '../src/stores/postgres/postgres-store.js'
 import type { EventWithVersion, Event, Version } from '../src/types/index.js'
+import { rawInsert } from './sections/postgres-store.js'
 
 type Contender = 'store' | 'raw-insert'
 
@@ -166,8 +167,9 @@ async function measure(contender: Contender, writers: number, batch: number): Pr
       while (performance.now() < deadline) {
         const events = makeBatch()
         const started = performance.now()
-        if (contender === 'raw-insert') await rawInsert(pool, names.events, events)
-        else await store.storeBatch(events)
+        if (contender === 'raw-insert') {
+          await rawInsert(pool, names.events, names.sequence, events)
+        } else await store.storeBatch(events)
         const done = performance.now()
         latencies.push(done - started)
         for (const event of events) acknowledged.set(event.id, done)
@@ -197,22 +199,4 @@ async function measure(contender: Contender, writers: number, batch: number): Pr
     p99Ms: at(0.99),
     lagP99Ms: quantile(lags, 0.99),
   }
-}
-
-/** The same rows inserted by plain `pg`: a sequence default, no lock, no duplicate check. */
-async function rawInsert(pool: pg.Pool, table: string, events: readonly Event[]): Promise<void> {
-  const sequence = table.replace(/events"$/, 'event_sequence"')
-  await pool.query(
-    `INSERT INTO ${table} (seq, id, type, aggregate_id, tenant, data, metadata, created_at) ` +
-      `SELECT nextval('${sequence}'::regclass), u.id, u.type, u.aggregate_id, u.tenant, u.data, u.metadata, now() ` +
-      'FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::json[], $6::json[]) AS u(id, type, aggregate_id, tenant, data, metadata)',
-    [
-      events.map((e) => e.id),
-      events.map((e) => e.type),
-      events.map((e) => e.aggregateId),
-      events.map((e) => (typeof e.metadata?.tenant === 'string' ? e.metadata.tenant : null)),
-      events.map((e) => JSON.stringify(e.data)),
-      events.map((e) => (e.metadata === undefined ? null : JSON.stringify(e.metadata))),
-    ],
-  )
 }

@@ -26,6 +26,7 @@ import { runSizeSection, type SizeResult, sizeRows } from './sections/bundle-siz
 import { runEndToEndSection } from './sections/end-to-end.js'
 import { type HeapResult, heapRows, runHeapSection } from './sections/heap.js'
 import { runMemorySection } from './sections/memory-store.js'
+import { runPostgresSection } from './sections/postgres-store.js'
 import { runScalingSection, type ScalingResult } from './sections/scaling.js'
 import { runSqliteSection } from './sections/sqlite-store.js'
 import { type TargetResult, evaluateTargets, renderTargets } from './targets.js'
@@ -39,7 +40,7 @@ export interface BenchResults {
   readonly table: readonly TableRow[]
   /** The targets of the issue and where sync-kit stands. */
   readonly targets: readonly TargetResult[]
-  /** Sections 1–3: every measured operation with every contender's samples summary. */
+  /** Sections 1–3 and 7: every measured operation with every contender's samples summary. */
   readonly groups: readonly GroupResult[]
   /** Section 4: time and memory per event against log size. */
   readonly scaling?: ScalingResult
@@ -86,13 +87,19 @@ interface CliOptions {
   readonly chart: string
 }
 
-const ALL_SECTIONS = [1, 2, 3, 4, 5, 6] as const
+const ALL_SECTIONS = [1, 2, 3, 4, 5, 6, 7] as const
+/**
+ * Sections that need a service of their own (7: a PostgreSQL server), left out of a `--quick` run
+ * unless `--only` names them; the full run skips them, saying why, when the service is missing.
+ */
+const SERVICE_SECTIONS: readonly number[] = [7]
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url))
 const USAGE =
   'usage: node --expose-gc --import tsx bench/run.ts [--quick] [--only 1,2,…] [--out results.json] [--chart results.svg]'
 
 function parseArgs(argv: readonly string[]): CliOptions {
   let quick = false
+  let chosen = false
   let sections: readonly number[] = ALL_SECTIONS
   let out = join(BENCH_DIR, 'results.json')
   let chart = join(BENCH_DIR, 'results.svg')
@@ -105,16 +112,18 @@ function parseArgs(argv: readonly string[]): CliOptions {
     }
     if (arg === '--quick') quick = true
     else if (arg === '--only') {
+      chosen = true
       sections = value()
         .split(',')
         .map((s) => Number(s.trim()))
       if (sections.some((s) => !(ALL_SECTIONS as readonly number[]).includes(s))) {
-        throw new Error(`[sync-kit] [bench] --only takes section numbers 1 to 6; ${USAGE}`)
+        throw new Error(`[sync-kit] [bench] --only takes section numbers 1 to 7; ${USAGE}`)
       }
     } else if (arg === '--out') out = value()
     else if (arg === '--chart') chart = value()
     else throw new Error(`[sync-kit] [bench] unknown argument ${arg}; ${USAGE}`)
   }
+  if (quick && !chosen) sections = sections.filter((s) => !SERVICE_SECTIONS.includes(s))
   return { quick, sections, out, chart }
 }
 
@@ -185,6 +194,7 @@ export async function runBench(argv: readonly string[]): Promise<BenchResults> {
     if (has(4)) scaling = await guard(4, () => runScalingSection(ctx))
     if (has(5)) heap = await guard(5, () => runHeapSection(ctx))
     if (has(6)) size = await guard(6, () => runSizeSection(ctx))
+    if (has(7)) groups.push(...((await guard(7, () => runPostgresSection(ctx))) ?? []))
   } finally {
     await rm(tmpDir, { recursive: true, force: true })
   }

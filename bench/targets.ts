@@ -120,6 +120,18 @@ export function evaluateTargets(inputs: TargetInputs): TargetResult[] {
       0.7,
     ),
     ratioTarget(
+      'PostgreSQL append ≥ 0.7× raw pg batch insert on the same schema',
+      byId('postgres.append.batch'),
+      'raw pg',
+      0.7,
+    ),
+    ratioTarget(
+      'PostgreSQL append ≥ 0.7× raw pg batch insert, 8 concurrent writers on one pool',
+      byId('postgres.append.concurrent'),
+      'raw pg',
+      0.7,
+    ),
+    ratioTarget(
       'end-to-end HTTP sync ≥ 0.4× the baseline pipeline',
       byId('e2e.http'),
       'HTTP + raw better-sqlite3',

@@ -30,6 +30,11 @@ export interface LoadOptions {
   readonly serverInstances: number
   /** The server's store. @defaultValue `'sqlite'` */
   readonly store: LoadStoreKind
+  /**
+   * The PostgreSQL server `--store postgres` creates its database on (`--pg-url`).
+   * @defaultValue absent: `npm run load` then takes `SYNC_KIT_TEST_PG`
+   */
+  readonly pgUrl?: string
   /** How long after the writers stop every client must hold every event, seconds. @defaultValue 15 */
   readonly settleTimeoutS: number
   /**
@@ -46,8 +51,9 @@ export interface LoadOptions {
 /** Usage text of `npm run load -- --help`. */
 export const LOAD_USAGE = `Usage: npm run load -- --clients N --rate R --duration S [flags]
 
-Starts a real sync-kit serve (SQLite, a temporary database, the built CLI dist/cli/main.js),
-drives N live SyncManager clients over HTTP from worker processes, each recording R events per
+Starts a real sync-kit serve (SQLite, a temporary database, the built CLI dist/cli/main.js) or
+several on one new PostgreSQL database (--store postgres --server-instances K), drives N live
+SyncManager clients (spread over the instances round-robin) over HTTP from worker processes, each recording R events per
 second for S seconds on shared aggregates, then checks that every client and the server hold
 every recorded event exactly once. One JSON report on stdout, a summary on stderr.
 
@@ -63,7 +69,9 @@ Flags:
                          they settle, then check; the run still fails            (default: 0)
   --server-instances K   server processes (more than 1 needs --store postgres) (default: 1)
   --store sqlite|postgres
-                         the server's store; postgres is not available yet     (default: sqlite)
+                         the server's store                                    (default: sqlite)
+  --pg-url URL           the PostgreSQL server --store postgres creates its database on (dropped
+                         afterwards)                          (default: $SYNC_KIT_TEST_PG)
   --json FILE            also write the JSON report to FILE
   --profile DIR          run the workers under the V8 CPU profiler (.cpuprofile files in DIR)
                          and report where the clients' time goes
@@ -115,6 +123,7 @@ export function parseLoadArgs(argv: readonly string[]): LoadOptions | 'help' {
     store,
     settleTimeoutS: positive(values['settle-timeout'], 'settle-timeout', 15),
     drainTimeoutS: positive(values['drain-timeout'], 'drain-timeout', 0, true),
+    ...pgUrlOption(values['pg-url']),
     ...(values.json === undefined ? {} : { json: values.json }),
     ...(values.profile === undefined ? {} : { profile: values.profile }),
   }
@@ -134,6 +143,7 @@ function parse(argv: readonly string[]) {
       'drain-timeout': { type: 'string' },
       'server-instances': { type: 'string' },
       store: { type: 'string' },
+      'pg-url': { type: 'string' },
       json: { type: 'string' },
       profile: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -141,6 +151,10 @@ function parse(argv: readonly string[]) {
     strict: true,
     allowPositionals: true,
   })
+}
+
+function pgUrlOption(flag: string | undefined): { pgUrl?: string } {
+  return flag === undefined || flag === '' ? {} : { pgUrl: flag }
 }
 
 function integer(

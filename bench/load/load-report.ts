@@ -36,6 +36,16 @@ export interface LoadReport {
     readonly notes: readonly string[]
     /** Exit codes of the instances after SIGTERM (0: clean shutdown). */
     readonly exitCodes: readonly (number | null)[]
+    /** What each instance's request log says it served (same order as `urls`). */
+    readonly wireByInstance: readonly {
+      readonly url: string
+      readonly pushRequests: number
+      readonly storedEvents: number
+      readonly duplicateEvents: number
+      readonly pullRequests: number
+      readonly streamsOpened: number
+      readonly refused: Record<string, number>
+    }[]
   }
   /** Counts and rates of events. */
   readonly events: {
@@ -197,6 +207,12 @@ export function formatSummary(report: LoadReport): string {
       : []),
     `server: CPU ${pct(sr.writing.cpuPercentMean)} of a core while writing (peak ${pct(sr.writing.cpuPercentPeak)}), RSS mean ${mib(sr.writing.rssMeanMiB)}, peak ${mib(sr.run.rssPeakMiB)}`,
     `clients: CPU ${pct(cr.writing.cpuPercentMean)} while writing, RSS peak ${mib(cr.run.rssPeakMiB)}, event-loop delay p99 ${cr.eventLoopDelayP99Ms} ms, max ${cr.eventLoopDelayMaxMs} ms`,
+    ...(report.server.wireByInstance.length > 1
+      ? report.server.wireByInstance.map(
+          (i, n) =>
+            `  instance ${n + 1} (${i.url}): ${i.pushRequests.toLocaleString('en-US')} pushes storing ${i.storedEvents.toLocaleString('en-US')} events, ${i.pullRequests.toLocaleString('en-US')} pulls, ${i.streamsOpened} streams, refused ${JSON.stringify(i.refused)}`,
+        )
+      : []),
     `wire: ${w.pushedEvents.toLocaleString('en-US')} events pushed for ${w.storedEvents.toLocaleString('en-US')} stored (echo ratio ${w.echoRatio ?? '—'}), ${w.pushRequests.toLocaleString('en-US')} pushes, ${w.pullRequests.toLocaleString('en-US')} pulls, refused ${JSON.stringify(w.refused)}; server sequence at ${report.sequence.latestVersion} for ${report.sequence.events.toLocaleString('en-US')} events`,
     s.settled
       ? `settled: every client held every event ${ms(s.afterWritersStopMs)} after the writers stopped`

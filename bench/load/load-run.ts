@@ -51,7 +51,11 @@ export async function runLoad(
 ): Promise<LoadReport> {
   const runStarted = performance.now()
   const loadAverageBefore = loadavg().map(round2)
-  const servers = await launcher({ instances: options.serverInstances, progress })
+  const servers = await launcher({
+    instances: options.serverInstances,
+    progress,
+    pgUrl: options.pgUrl,
+  })
   progress(
     `[load] ${servers.description}: ${servers.urls.join(', ')} (pid ${servers.pids.join(', ')})`,
   )
@@ -245,9 +249,12 @@ async function drive(
   const total = (key: keyof WorkerStats): number =>
     stats.reduce((n, s) => n + (typeof s[key] === 'number' ? s[key] : 0), 0)
   const ackedInWindow = total('ackedInWindow')
+  // The PostgreSQL server's URL may hold a password: the report names the database instead.
+  const shownOptions: LoadOptions = { ...options }
+  delete (shownOptions as { pgUrl?: string }).pgUrl
   return {
     benchmark: 'load',
-    options,
+    options: shownOptions,
     machine: {
       date: new Date().toISOString(),
       node: process.version,
@@ -262,6 +269,15 @@ async function drive(
       pids: servers.pids,
       notes: servers.notes,
       exitCodes,
+      wireByInstance: servers.wireByInstance.map((counters, i) => ({
+        url: servers.urls[i] as string,
+        pushRequests: counters.pushRequests,
+        storedEvents: counters.storedEvents,
+        duplicateEvents: counters.duplicateEvents,
+        pullRequests: counters.pullRequests,
+        streamsOpened: counters.streamsOpened,
+        refused: counters.refused,
+      })),
     },
     events: {
       recorded: recorded.size,

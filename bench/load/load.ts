@@ -1,6 +1,7 @@
 /**
- * `npm run load`: the load test of issue 10 — one real `sync-kit serve` (SQLite) and hundreds of
- * live `SyncManager` clients over HTTP in worker processes. See `npm run load -- --help` and
+ * `npm run load`: the load test of issue 10 — one real `sync-kit serve` (SQLite), or several on
+ * one PostgreSQL database (issue 12), and hundreds of live `SyncManager` clients over HTTP in
+ * worker processes. See `npm run load -- --help` and
  * docs/benchmarks.md ("Load test").
  *
  * Prints the JSON report on stdout (and to `--json FILE`), a summary on stderr. Exit code 0 when
@@ -33,9 +34,12 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${LOAD_USAGE}\n`)
     return 0
   }
+  if (options.pgUrl === undefined && process.env['SYNC_KIT_TEST_PG'] !== undefined) {
+    options = { ...options, pgUrl: process.env['SYNC_KIT_TEST_PG'] }
+  }
   let launcher
   try {
-    launcher = launcherFor(options.store, options.serverInstances)
+    launcher = launcherFor(options.store, options.serverInstances, options.pgUrl)
   } catch (error) {
     progress(error instanceof Error ? error.message : String(error))
     return 2

@@ -57,6 +57,10 @@ describe('load test servers', () => {
   it('runs SQLite as one instance and says PostgreSQL is not there yet', () => {
     expect(typeof launcherFor('sqlite', 1)).toBe('function')
     expect(() => launcherFor('sqlite', 3)).toThrow(/one server instance/)
-    expect(() => launcherFor('postgres', 3)).toThrow(/not available yet.*issue 12/)
+    // Without a PostgreSQL server to create its database on, --store postgres says how to get one.
+    expect(() => launcherFor('postgres', 3)).toThrow(/needs a PostgreSQL server.*start-postgres/)
+    expect(typeof launcherFor('postgres', 3, 'postgres://u@127.0.0.1:5432/postgres')).toBe(
+      'function',
+    )
   })
 })

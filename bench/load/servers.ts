@@ -1,17 +1,20 @@
 /**
  * The servers a load run drives, behind one seam: a {@link ServerLauncher} starts them and
  * returns their URLs (clients are spread over them round-robin), their process ids (sampled for
- * RSS and CPU) and the wire counters it keeps from their request logs. Today: one `sync-kit serve`
- * on a SQLite file. Issue 12's PostgreSQL server (several instances on one database) adds a
- * launcher here; nothing else in the load test changes.
+ * RSS and CPU) and the wire counters it keeps from their request logs. Two launchers: one
+ * `sync-kit serve` on a SQLite file, or N `sync-kit serve --db postgres://…` instances on one
+ * PostgreSQL database (issue 12); nothing else in the load test changes.
  *
  * @module
  */
+import { randomBytes } from 'node:crypto'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { execFileSync } from 'node:child_process'
+
+import pg from 'pg'
 
 import { REPO_ROOT, startSyncServer } from '../../examples/http-mode.js'
 import type { ServerLogRecord, SyncServerProcess } from '../../examples/http-mode.js'
@@ -52,8 +55,10 @@ export interface LaunchedServers {
   readonly urls: readonly string[]
   /** The process id of each instance. */
   readonly pids: readonly number[]
-  /** Counters kept from the request logs, live. */
+  /** Counters kept from the request logs, live, summed over the instances. */
   readonly wire: WireCounters
+  /** The same counters per instance (same order as `urls`). */
+  readonly wireByInstance: readonly WireCounters[]
   /** Notes for the report (e.g. that the CLI was built first). */
   readonly notes: readonly string[]
   /**
@@ -69,6 +74,8 @@ export interface LaunchOptions {
   readonly instances: number
   /** Receives progress lines. */
   readonly progress: (line: string) => void
+  /** The PostgreSQL server (`postgres://…`) a PostgreSQL launcher creates its database on. */
+  readonly pgUrl?: string | undefined
 }
 
 /** Starts the servers of a run. */
@@ -203,6 +210,7 @@ export const launchSqliteServer: ServerLauncher = async (options) => {
     urls: [server.url],
     pids: [server.pid],
     wire,
+    wireByInstance: [wire],
     notes,
     stop: async () => {
       const exit = await server.stop('SIGTERM')
@@ -212,20 +220,88 @@ export const launchSqliteServer: ServerLauncher = async (options) => {
   }
 }
 
+const NO_POSTGRES =
+  '[sync-kit] [load] --store postgres needs a PostgreSQL server to create its database on: pass --pg-url postgres://user@host:port/db or set SYNC_KIT_TEST_PG (a throwaway one: eval "$(scripts/start-postgres.sh)")'
+
+/**
+ * N `sync-kit serve` processes (the built CLI) on one new PostgreSQL database, created on the
+ * server `pgUrl` names and dropped after the run; each on 127.0.0.1 on a free port, with the
+ * CLI's defaults (a pool of 10 connections per instance, log level info: their request records
+ * are the wire counters, per instance and summed). Each instance's connections carry its name
+ * (`application_name=sync-kit-load-<n>`).
+ * @param options - instances, progress sink, the PostgreSQL server.
+ * @returns the running servers.
+ * @throws Error without a PostgreSQL server, or when an instance does not start.
+ */
+export const launchPostgresServers: ServerLauncher = async (options) => {
+  if (options.pgUrl === undefined || options.pgUrl === '') throw new Error(NO_POSTGRES)
+  const notes = ensureBuiltCli(options.progress)
+  const name = `sync_kit_load_${Date.now()}_${randomBytes(3).toString('hex')}`
+  const admin = new pg.Client({ connectionString: options.pgUrl })
+  await admin.connect()
+  const drop = async (): Promise<void> => {
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => undefined)
+    await admin.end().catch(() => undefined)
+  }
+  await admin.query(`CREATE DATABASE "${name}"`)
+  const wireByInstance = Array.from({ length: options.instances }, emptyWireCounters)
+  const wire = emptyWireCounters()
+  let servers: SyncServerProcess[]
+  try {
+    servers = await Promise.all(
+      wireByInstance.map((own, i) => {
+        const db = new URL(options.pgUrl as string)
+        db.pathname = `/${name}`
+        db.searchParams.set('application_name', `sync-kit-load-${i + 1}`)
+        return startSyncServer({
+          db: db.toString(),
+          command: [process.execPath, BUILT_CLI],
+          onLog: (record) => {
+            countLogRecord(own, record)
+            countLogRecord(wire, record)
+          },
+        })
+      }),
+    )
+  } catch (error) {
+    await drop()
+    throw error
+  }
+  const shown = new URL(options.pgUrl)
+  shown.password = ''
+  shown.pathname = `/${name}`
+  return {
+    description: `${options.instances} × sync-kit serve (${BUILT_CLI}) on one PostgreSQL database (${shown.toString()}; pool 10 per instance, log level info)`,
+    urls: servers.map((s) => s.url),
+    pids: servers.map((s) => s.pid),
+    wire,
+    wireByInstance,
+    notes,
+    stop: async () => {
+      const exits = await Promise.all(servers.map((s) => s.stop('SIGTERM')))
+      await drop()
+      return exits.map((exit) => exit.code)
+    },
+  }
+}
+
 /**
  * The launcher for a store and a number of instances.
- * @param store - `sqlite` (one instance) or `postgres`.
+ * @param store - `sqlite` (one instance) or `postgres` (any number, on one database).
  * @param instances - server processes.
+ * @param pgUrl - the PostgreSQL server for `postgres`.
  * @returns the launcher.
- * @throws Error for `postgres` (issue 12's multi-instance PostgreSQL server does not exist yet)
- * and for several SQLite instances.
+ * @throws Error for several SQLite instances, and for `postgres` without a server.
  */
-export function launcherFor(store: LoadStoreKind, instances: number): ServerLauncher {
+export function launcherFor(
+  store: LoadStoreKind,
+  instances: number,
+  pgUrl?: string,
+): ServerLauncher {
   if (store === 'sqlite') {
     if (instances !== 1) throw new Error(SQLITE_ONE_INSTANCE)
     return launchSqliteServer
   }
-  throw new Error(
-    "[sync-kit] [load] --store postgres is not available yet: it needs issue 12's server (sync-kit serve --db postgres://…, several instances on one database); until then use --store sqlite",
-  )
+  if (pgUrl === undefined || pgUrl === '') throw new Error(NO_POSTGRES)
+  return (options) => launchPostgresServers({ ...options, pgUrl })
 }

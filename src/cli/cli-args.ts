@@ -48,6 +48,22 @@ export const MAX_CLI_DRIFT_MS: number = 365 * 24 * 3_600_000
 /** Largest `--body-budget`: 1 TiB. */
 export const MAX_CLI_BODY_BUDGET_BYTES: number = 2 ** 40
 
+/** Default `--pg-pool-size`: 10 connections per instance (one of them listens for appends). */
+export const DEFAULT_PG_POOL_SIZE = 10
+/** Largest `--pg-pool-size`. */
+export const MAX_PG_POOL_SIZE = 1000
+/** Default `--pg-statement-timeout`: 30 000 ms (`statement_timeout` of every connection). */
+export const DEFAULT_PG_STATEMENT_TIMEOUT_MS = 30_000
+
+/**
+ * Tells a PostgreSQL `--db` (a `postgres://` or `postgresql://` URL) from a SQLite path.
+ * @param db - the `--db` value.
+ * @returns true for a PostgreSQL connection URL.
+ */
+export function isPostgresUrl(db: string): boolean {
+  return /^postgres(?:ql)?:\/\//i.test(db)
+}
+
 /** The log levels of `--log-level`, least severe first. */
 export const LOG_LEVELS: readonly ['info', 'warn', 'error'] = ['info', 'warn', 'error']
 /** A log level: `info` (everything), `warn` (warnings and errors), `error` (errors only). */
@@ -62,7 +78,7 @@ const COMPONENT = '[sync-kit] [cli]'
 export const CLI_USAGE = `Usage: sync-kit <command> [flags]
 
 Commands:
-  serve            run the sync-kit HTTP sync server on a SQLite database
+  serve            run the sync-kit HTTP sync server on a SQLite or PostgreSQL database
   epoch            print the epoch of a database, or give a restored one a new epoch
 
 Flags:
@@ -77,11 +93,13 @@ Exit codes: 0 success, 1 runtime failure, 2 bad command line.`
 export const SERVE_USAGE: string = `Usage: sync-kit serve [--db PATH] [--port N] [--host HOST] [flags]
 
 Runs the sync-kit HTTP sync server (wire protocol v1: POST/GET <base>/v1/events, GET
-<base>/v1/version, GET <base>/v1/stream, GET <base>/v1/health) on a SQLite database.
+<base>/v1/version, GET <base>/v1/stream, GET <base>/v1/health) on a SQLite database, or on
+PostgreSQL, where several instances can serve one database behind a load balancer.
 
 Flags:
-  --db PATH                 SQLite database file, created when missing; :memory: keeps events in
-                            memory only (lost on exit)            (default: ${DEFAULT_DB_PATH})
+  --db PATH|URL             SQLite database file, created when missing; :memory: keeps events in
+                            memory only (lost on exit); or a postgres://user:password@host:port/db
+                            URL (needs the pg package: npm install pg) (default: ${DEFAULT_DB_PATH})
   --port N                  TCP port, 0 … 65535; 0 picks a free one (default: ${DEFAULT_PORT})
   --host HOST               interface to listen on; 0.0.0.0 or :: accepts other hosts
                                                                   (default: ${DEFAULT_HOST})
@@ -93,6 +111,10 @@ Flags:
                             survives process crashes              (default: full)
   --log-level info|warn|error
                             least severe log records written      (default: info)
+  --pg-pool-size N          PostgreSQL connections of this instance, one of them listening for
+                            other instances' appends              (default: ${DEFAULT_PG_POOL_SIZE})
+  --pg-statement-timeout MS PostgreSQL statement_timeout of every connection; 0: none
+                                                                  (default: ${DEFAULT_PG_STATEMENT_TIMEOUT_MS})
 
 Limits (each refusal is logged; see docs/server.md):
   --max-connections N       open connections; more are closed at once
@@ -114,7 +136,8 @@ Limits (each refusal is logged; see docs/server.md):
 Logs: one JSON object per line; info on stdout, warn and error on stderr. The first line,
 {"level":"info","msg":"listening","url":"http://127.0.0.1:${DEFAULT_PORT}",...}, says where clients
 connect (createHttpTransport({ url })). SIGINT or SIGTERM shuts down gracefully: new requests get
-503, live streams end, in-flight requests finish, the database closes, exit code 0. A second
+503, live streams end, in-flight requests finish, the database closes (PostgreSQL: the
+listening connection and the pool), exit code 0. A second
 signal exits at once with code 1.
 
 The server has no authentication: keep it on 127.0.0.1 or behind a proxy that authenticates, or
@@ -138,7 +161,10 @@ Exit codes: 0 success, 1 the database cannot be opened or written, 2 bad command
 
 /** The options of `sync-kit serve`, with defaults filled in. */
 export interface ServeCommandOptions {
-  /** SQLite database path or `':memory:'`. @defaultValue {@link DEFAULT_DB_PATH} */
+  /**
+   * SQLite database path, `':memory:'`, or a PostgreSQL URL (`postgres://…`).
+   * @defaultValue {@link DEFAULT_DB_PATH}
+   */
   readonly db: string
   /** TCP port; 0 picks a free one. @defaultValue {@link DEFAULT_PORT} */
   readonly port: number
@@ -173,6 +199,13 @@ export interface ServeCommandOptions {
    * @defaultValue true (absent)
    */
   readonly websocket?: boolean
+  /** `--pg-pool-size` (PostgreSQL only). @defaultValue {@link DEFAULT_PG_POOL_SIZE} */
+  readonly pgPoolSize?: number
+  /**
+   * `--pg-statement-timeout`, ms; 0 turns it off (PostgreSQL only).
+   * @defaultValue {@link DEFAULT_PG_STATEMENT_TIMEOUT_MS}
+   */
+  readonly pgStatementTimeoutMs?: number
 }
 
 /** The options of `sync-kit epoch`. */
@@ -242,6 +275,8 @@ function parseServe(argv: readonly string[]): CliCommand {
     'body-budget': { type: 'string' },
     'max-drift': { type: 'string' },
     'no-websocket': { type: 'boolean' },
+    'pg-pool-size': { type: 'string' },
+    'pg-statement-timeout': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   })
   if (values.help === true) return { kind: 'help', text: SERVE_USAGE }
@@ -250,7 +285,8 @@ function parseServe(argv: readonly string[]): CliCommand {
     throw usage('command', `unexpected argument ${JSON.stringify(stray.slice(0, 40))}`)
   }
   const db = stringFlag(values, 'db') ?? DEFAULT_DB_PATH
-  if (db === '') throw usage('db', '--db needs a file path or :memory:')
+  if (db === '') throw usage('db', '--db needs a file path, :memory: or a postgres:// URL')
+  checkDbFlags(values, db)
   const host = stringFlag(values, 'host') ?? DEFAULT_HOST
   if (host === '') throw usage('host', '--host needs an interface, e.g. 127.0.0.1 or 0.0.0.0')
   const basePath = stringFlag(values, 'base-path') ?? ''
@@ -299,7 +335,39 @@ function parseServe(argv: readonly string[]): CliCommand {
       ),
       ...limit(values, 'max-drift', 'maxDriftMs', 0, MAX_CLI_DRIFT_MS),
       ...(values['no-websocket'] === true ? { websocket: false } : {}),
+      ...limit(values, 'pg-pool-size', 'pgPoolSize', 1, MAX_PG_POOL_SIZE),
+      ...limit(values, 'pg-statement-timeout', 'pgStatementTimeoutMs', 0, MAX_CLI_DURATION_MS),
     },
+  }
+}
+
+/** A PostgreSQL URL must parse; flags of the other database refuse to mix with it. */
+function checkDbFlags(values: ParsedValues, db: string): void {
+  if (!isPostgresUrl(db)) {
+    for (const flag of ['pg-pool-size', 'pg-statement-timeout']) {
+      if (stringFlag(values, flag) !== undefined) {
+        throw usage(flag, `--${flag} applies to a PostgreSQL --db (postgres://…) only`)
+      }
+    }
+    return
+  }
+  let url: URL
+  try {
+    url = new URL(db)
+  } catch {
+    throw usage(
+      'db',
+      '--db postgres://… is not a valid URL (postgres://user:password@host:port/database)',
+    )
+  }
+  if (url.hostname === '' && !url.searchParams.has('host')) {
+    throw usage('db', '--db postgres://… needs a host, e.g. postgres://user@127.0.0.1:5432/app')
+  }
+  if (stringFlag(values, 'synchronous') !== undefined) {
+    throw usage(
+      'synchronous',
+      '--synchronous applies to a SQLite --db only (PostgreSQL commits durably)',
+    )
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * `sync-kit serve`: the HTTP sync server (`createSyncHandler` on `node:http`, and WebSocket clients
- * on the same port unless `--no-websocket`) over a SQLite event store, with JSON-lines logs and
- * graceful shutdown on SIGINT/SIGTERM.
+ * on the same port unless `--no-websocket`) over a SQLite event store or a PostgreSQL one
+ * (`--db postgres://…`, several instances on one database), with JSON-lines logs and graceful
+ * shutdown on SIGINT/SIGTERM.
  *
  * @example
  * ```ts
@@ -25,14 +26,10 @@
  *
  * @module
  */
-import { statSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { dirname, resolve } from 'node:path'
 
 import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
 import type { EventStore } from '../types/index.js'
-import { openSqliteStore } from '../stores/sqlite/index.js'
-import type { SqliteStore } from '../stores/sqlite/index.js'
 import { createSyncHandler } from '../transports/http/index.js'
 import type { SyncHandler } from '../transports/http/index.js'
 import { serve } from '../transports/http/node.js'
@@ -41,6 +38,8 @@ import { createWebSocketServer } from '../transports/ws/node.js'
 import type { ServeCommandOptions } from './cli-args.js'
 import { errorFields } from './json-log.js'
 import type { CliLog } from './json-log.js'
+import { openServeStore } from './open-store.js'
+import type { OpenedStore } from './open-store.js'
 
 /** Exit code: the server ran and shut down cleanly. */
 export const EXIT_OK = 0
@@ -54,9 +53,6 @@ export const EXIT_USAGE = 2
  * before the process gives up and exits with {@link EXIT_FAILURE}.
  */
 export const SHUTDOWN_GRACE_MS = 5_000
-
-/** The in-memory database name SQLite understands. */
-const MEMORY_DB = ':memory:'
 
 /** What {@link runServe} needs from its environment (the process, in `main.ts`). */
 export interface ServeDependencies {
@@ -78,6 +74,8 @@ export interface ServeDependencies {
   readonly version: string
   /** Base of a relative `--db`. @defaultValue `process.cwd()` */
   readonly cwd?: string
+  /** Loads the `pg` module for a PostgreSQL `--db` (tests). @defaultValue `import('pg')` */
+  readonly importPg?: () => Promise<unknown>
 }
 
 /**
@@ -135,22 +133,16 @@ export async function runServe(
   })
 
   try {
-    const db = options.db === MEMORY_DB ? MEMORY_DB : resolve(deps.cwd ?? process.cwd(), options.db)
-    if (db !== MEMORY_DB && !isDirectory(dirname(db))) {
-      log.error('start failed', {
-        code: 'invalid-argument',
-        message: `[sync-kit] [cli] the directory of --db ${JSON.stringify(db)} does not exist; create it or pick another path`,
-      })
-      return EXIT_USAGE
+    const opened = await openServeStore(options, {
+      cwd: deps.cwd ?? process.cwd(),
+      warn: (msg, fields) => log.warn(msg, fields),
+      ...(deps.importPg === undefined ? {} : { importPg: deps.importPg }),
+    })
+    if (opened.kind === 'failed') {
+      log.error('start failed', opened.fields)
+      return opened.usage ? EXIT_USAGE : EXIT_FAILURE
     }
-
-    let store: SqliteStore
-    try {
-      store = await openSqliteStore({ path: db, synchronous: options.synchronous })
-    } catch (error) {
-      log.error('start failed', { ...errorFields(error), db })
-      return EXIT_FAILURE
-    }
+    const { store, db } = opened
 
     let handler: SyncHandler
     let server: RunningServer
@@ -168,9 +160,9 @@ export async function runServe(
           maxDriftMs: options.maxDriftMs,
         }),
       })
-      // Reads or creates the epoch now, atomically (servers started together on a new file agree
-      // on one), then writes the start time beside the log, so that a database SQLite can only
-      // read fails the start instead of every push.
+      // Reads or creates the epoch now, atomically (servers started together on a new database
+      // agree on one), then writes the start time beside the log, so that a database that can
+      // only be read fails the start instead of every push.
       epoch = await handler.epoch()
       await checkWritable(store, db)
       server = await serve({
@@ -195,7 +187,7 @@ export async function runServe(
       })
     } catch (error) {
       log.error('start failed', { ...errorFields(error), db })
-      await closeStore(store, log)
+      await closeStore(opened, log)
       return isSyncKitError(error, 'invalid-argument') ? EXIT_USAGE : EXIT_FAILURE
     }
     // Counts open requests (live streams included) so the shutdown can report any it cut off.
@@ -244,7 +236,7 @@ export async function runServe(
     }, options.shutdownTimeoutMs)
     try {
       await server.close()
-      const closed = await closeStore(store, log)
+      const closed = await closeStore(opened, log)
       log.info('stopped', { signal, ms: Math.round(performance.now() - stopping) })
       return closed ? EXIT_OK : EXIT_FAILURE
     } finally {
@@ -286,26 +278,12 @@ async function checkWritable(store: EventStore, db: string): Promise<void> {
   }
 }
 
-async function closeStore(store: SqliteStore, log: CliLog): Promise<boolean> {
+async function closeStore(store: OpenedStore, log: CliLog): Promise<boolean> {
   try {
     await store.close()
     return true
   } catch (error) {
     log.error('database close failed', errorFields(error))
     return false
-  }
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory()
-  } catch (error) {
-    if ((error as { code?: unknown }).code === 'ENOENT') return false
-    throw new SyncKitError(
-      'internal',
-      `[sync-kit] [cli] could not inspect ${JSON.stringify(path)}: ${error instanceof Error ? error.message : String(error)}`,
-      {},
-      { cause: error },
-    )
   }
 }

@@ -2,6 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { SERVER_EPOCH_CHECKPOINT_KEY } from '../core/epoch.js'
 import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
+import { delegatingStore } from '../stores/memory/delegating-store.fixture.js'
 import { createMemoryStore } from '../stores/memory/index.js'
 import { TestClock } from '../testing/test-clock.js'
 import type { Event, EventStore, EventWithVersion } from '../types/index.js'
@@ -28,16 +29,9 @@ const ids = (items: readonly EventWithVersion[]): string[] => items.map((i) => i
 
 /** A store without the optional capabilities: the server falls back to its own ways. */
 function plainStore(inner = createMemoryStore()): EventStore {
-  return {
-    store: (e, o) => inner.store(e, o),
-    load: (s, o) => inner.load(s, o),
-    loadByAggregate: (a, s, o) => inner.loadByAggregate(a, s, o),
-    latestVersion: (o) => inner.latestVersion(o),
-    parseVersion: (v) => inner.parseVersion(v),
-    getCheckpoint: (k, o) => inner.getCheckpoint(k, o),
-    setCheckpoint: (k, v, o) => inner.setCheckpoint(k, v, o),
-    close: () => inner.close(),
-  }
+  const plain = delegatingStore(inner)
+  delete plain.storeBatch
+  return plain
 }
 
 /** A server as the HTTP handler makes it (with an access policy), unless told otherwise. */

@@ -1,7 +1,7 @@
 import { compileFilters, validateLimit } from '../core/filters.js'
 import { resolveTimers } from '../core/timers.js'
 import { signalOptions } from '../errors/abort.js'
-import { SyncKitError } from '../errors/sync-kit-error.js'
+import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
 import type {
   Clock,
   Event,
@@ -10,6 +10,7 @@ import type {
   Filter,
   SignalOptions,
   StoreResult,
+  StoreWatchOptions,
   Subscription,
   Timers,
   Version,
@@ -51,6 +52,16 @@ export interface SyncServerOptions {
    * @defaultValue false
    */
   readonly soleWriter?: boolean
+  /**
+   * Live delivery of what other processes store, when the store offers the `watch` capability
+   * (`EventStore.watch`: a store shared by several server instances, such as the PostgreSQL
+   * store) and `soleWriter` is false: the server watches the store from its first feed on and
+   * calls {@link SyncServer.notify} at every wake-up. `false` turns it off (feeds then find such
+   * events only when they re-read for another reason); an object is passed to `watch` (its
+   * fallback poll, reconnect backoff, timers).
+   * @defaultValue true
+   */
+  readonly watch?: boolean | StoreWatchOptions | undefined
   /** Time source; a `TestClock` also gives its timers. @defaultValue `Date.now` */
   readonly clock?: Clock
   /** Timers for the waits of feeds. @defaultValue the clock's, else the globals */
@@ -168,8 +179,10 @@ export interface SyncServer {
    */
   checkPush(events: readonly unknown[], options?: CheckPushOptions): CheckedPush
   /**
-   * Stores a checked push: under the server's write lock (so feeds see versions in order), checks
-   * `ifEpoch`, stores idempotently, then hands the new events to every feed.
+   * Stores a checked push: checks `ifEpoch`, stores idempotently, then hands the new events to
+   * every feed. With a sole writer, pushes run one at a time (the server's write lock), so that
+   * feeds are handed versions in order; otherwise they run concurrently (feeds re-read the store,
+   * which orders them), so that a store can merge them (the PostgreSQL store's group commit).
    * @param push - from {@link SyncServer.checkPush}.
    * @param options - `ifEpoch`, cancellation.
    * @returns stored and duplicate counts, the epoch and the new head.
@@ -218,15 +231,16 @@ export interface SyncServer {
   subscribe(handler: FeedHandler, options?: ServerSubscribeOptions): Promise<Subscription>
   /**
    * Wakes every feed to re-read the store: call it after others wrote to the store (another
-   * process, a database notification).
+   * process, a database notification). A store with the `watch` capability calls it by itself
+   * (see {@link SyncServerOptions.watch}).
    */
   notify(): void
   /** Resolves once no push, feed read or delivery of this server is in flight. */
   idle(): Promise<void>
   /**
-   * Stops live delivery: ends every feed and refuses new ones (`closed`), then waits for the
-   * pushes in flight. Pushes, pulls and head reads keep working, so requests in flight finish
-   * during a graceful shutdown; the store stays open. Idempotent.
+   * Stops live delivery: ends every feed and refuses new ones (`closed`), stops watching the
+   * store, then waits for the pushes in flight. Pushes, pulls and head reads keep working, so
+   * requests in flight finish during a graceful shutdown; the store stays open. Idempotent.
    */
   close(): Promise<void>
 }
@@ -251,8 +265,15 @@ class Server implements SyncServer, FeedHost {
   #epoch: Promise<string> | undefined
   readonly #feeds = new Set<Feed>()
   readonly #work = new WorkTracker()
-  /** Serialises writes, so that feeds are offered versions in order. */
+  /**
+   * The pushes so far, settled in order: with a sole writer they run one after the other (so
+   * that feeds are offered versions in order), else concurrently; `close()` awaits them.
+   */
   #writes: Promise<unknown> = Promise.resolve()
+  /** Options for the store's `watch` (several processes on one store), or none. */
+  readonly #watch: StoreWatchOptions | undefined
+  /** Stops watching the store, once watching. */
+  #unwatch: (() => Promise<void>) | undefined
   #closed = false
 
   constructor(options: SyncServerOptions) {
@@ -262,6 +283,8 @@ class Server implements SyncServer, FeedHost {
     this.soleWriter = options.soleWriter === true
     this.timers = resolveTimers(options.timers, options.clock, component)
     this.#access = options.access
+    const watch = options.watch ?? true
+    this.#watch = this.soleWriter || watch === false ? undefined : watch === true ? {} : watch
     const epoch = options.epoch
     if (typeof epoch === 'function') this.#loadEpoch = epoch
     else if (typeof epoch === 'string' && epoch !== '') {
@@ -307,8 +330,11 @@ class Server implements SyncServer, FeedHost {
   }
 
   push(push: CheckedPush, options: ServerPushOptions = {}): Promise<ServerPushResult> {
-    const run = this.#writes.then(() => this.#store(push, options))
-    this.#writes = run.catch(() => undefined)
+    const run = this.soleWriter
+      ? this.#writes.then(() => this.#store(push, options))
+      : this.#store(push, options)
+    const settled = run.catch(() => undefined)
+    this.#writes = this.soleWriter ? settled : Promise.all([this.#writes, settled])
     this.track(run)
     return run
   }
@@ -362,6 +388,15 @@ class Server implements SyncServer, FeedHost {
     })
     // Registered before anything is read: no push can slip between the read and the hand-over.
     this.#feeds.add(feed)
+    // A store several processes share wakes the feeds for what the others store.
+    if (this.#watch !== undefined && this.#unwatch === undefined) {
+      try {
+        this.#unwatch = this.store.watch?.(() => this.notify(), this.#watch)
+      } catch (error) {
+        // A closed store fails its feeds' reads anyway; the next feed tries again.
+        if (!isSyncKitError(error, 'closed')) throw error
+      }
+    }
     const { signal } = options
     const since = options.since ?? null
     try {
@@ -392,6 +427,9 @@ class Server implements SyncServer, FeedHost {
   async close(): Promise<void> {
     this.#closed = true
     for (const feed of [...this.#feeds]) feed.close()
+    const unwatch = this.#unwatch
+    this.#unwatch = undefined
+    await unwatch?.().catch(() => undefined)
     await this.#writes
   }
 

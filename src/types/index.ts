@@ -19,6 +19,7 @@ export type {
   LoadOptions,
   StoreBatchOptions,
   StoreResult,
+  StoreWatchOptions,
 } from './store.js'
 export type {
   EventHandler,

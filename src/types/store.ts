@@ -1,4 +1,4 @@
-import type { Filter, SignalOptions } from './common.js'
+import type { Filter, SignalOptions, Timers } from './common.js'
 import type { Event, EventWithVersion, JsonValue } from './event.js'
 import type { Version } from './version.js'
 
@@ -50,6 +50,35 @@ export interface StoreBatchOptions extends SignalOptions {
    * (or behind) the events it covers.
    */
   readonly checkpoint?: { readonly key: CheckpointKey; readonly value: Checkpoint }
+}
+
+/**
+ * Options for {@link EventStore.watch}.
+ * @example
+ * ```ts
+ * import type { StoreWatchOptions } from 'sync-kit/types'
+ *
+ * const options: StoreWatchOptions = { pollIntervalMs: 10_000, backoff: { initialMs: 200, maxMs: 30_000 } }
+ * ```
+ */
+export interface StoreWatchOptions {
+  /**
+   * The fallback poll: the listener is also called this often, in milliseconds, so that a
+   * wake-up lost with a dropped connection is late by at most this long.
+   * @defaultValue the store's (5000 for the PostgreSQL store)
+   */
+  readonly pollIntervalMs?: number
+  /**
+   * Waits between attempts to reconnect after the store's listening connection broke (full
+   * jitter: the same spelling as every backoff of sync-kit).
+   * @defaultValue the store's (`{ initialMs: 100, maxMs: 10_000 }` for the PostgreSQL store)
+   */
+  readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number }
+  /**
+   * The timers for the poll and the reconnect waits (a `TestClock` in tests).
+   * @defaultValue the global `setTimeout`/`clearTimeout`
+   */
+  readonly timers?: Timers
 }
 
 /**
@@ -204,6 +233,29 @@ export interface EventStore {
    * `aborted`.
    */
   setState?(key: string, value: JsonValue | undefined, options?: SignalOptions): Promise<void>
+  /**
+   * Optional capability of stores that several processes share (the instances of a server on
+   * one database): calls `listener` when any of them appends, so a server can wake its live
+   * feeds for events it did not store itself (the server core calls `notify()` from it). A
+   * wake-up, not a feed: read from your cursor, the store is the truth. Wake-ups may be late,
+   * repeated or spurious, never lost for good: a store whose notifications can be missed (a
+   * dropped connection) calls `listener` once it listens again and polls every
+   * `pollIntervalMs` whatever happens.
+   * @param listener - called with the newest version as a string when the store knows it,
+   * without an argument otherwise (a poll, a reconnect). What it throws is ignored.
+   * @param options - the fallback poll, the reconnect backoff, the timers.
+   * @returns a function that stops watching and releases what watching holds (a connection).
+   * @throws SyncKitError `invalid-argument` for bad options, `closed` after `close()`.
+   */
+  watch?(listener: (latest?: string) => void, options?: StoreWatchOptions): () => Promise<void>
+  /**
+   * Optional capability of stores reached over a network: one round trip to the database, for
+   * health checks (`GET /v1/health` reports whether the database is reachable). Changes nothing.
+   * @param options - cancellation (a health check bounds the wait with it).
+   * @throws SyncKitError `unavailable` when the database cannot be reached or does not answer,
+   * `closed`, `aborted`.
+   */
+  ping?(options?: SignalOptions): Promise<void>
   /** Releases resources. Idempotent. Every later call rejects with `closed`. */
   close(): Promise<void>
 }

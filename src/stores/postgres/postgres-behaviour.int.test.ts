@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { isSyncKitError } from '../../errors/sync-kit-error.js'
 import type { Event, EventWithVersion, Version } from '../../types/index.js'
 import { POSTGRES_MIGRATIONS, migratePostgresSchema } from './postgres-migrations.js'
-import { resolveNames } from './postgres-names.js'
+import { LOCK_CLASS, resolveNames } from './postgres-names.js'
 import { createPostgresStore } from './postgres-store.js'
 import type { PostgresPool, PostgresStore, PostgresStoreOptions } from './postgres-types.js'
 import { createTestDatabase, postgresUrl, testPool, type TestDatabase } from './postgres.fixture.js'
@@ -115,6 +115,22 @@ describe.skipIf(url === undefined)('postgres store', () => {
       await sleep(10)
     }
     throw new Error(`no statement of ${application} waited for a lock`)
+  }
+
+  /**
+   * Holds an append's statement (its write) in flight, so that the next appends of the store
+   * wait for their turn, before anything of them is sent.
+   */
+  async function queueBehind(schema: string) {
+    const recorded = testPool(newPool())
+    const store = await open(recorded.pool, schema)
+    recorded.statements.length = 0
+    const hold = recorded.holdNext((text) => text.includes('pg_advisory_xact_lock'))
+    const first = store.store(ev('first'))
+    await hold.reached
+    const appendStatements = (): number =>
+      recorded.statements.filter((t) => t.includes('pg_advisory_xact_lock')).length
+    return { recorded, store, first, hold, appendStatements }
   }
 
   describe('migrations', () => {
@@ -263,9 +279,24 @@ describe.skipIf(url === undefined)('postgres store', () => {
         [a?.version.toString(), true],
       ])
       expect(await sequenceState(schema)).toBe(before)
-      // One read and nothing else: no transaction, no lock, no INSERT.
+      // One statement, which read the ids and did nothing else: no lock (it answers while
+      // another session holds the append lock), no row, no sequence number.
       expect(recorded.statements).toHaveLength(1)
-      expect(recorded.statements[0]).toMatch(/^SELECT /)
+      const names = resolveNames(schema, undefined)
+      const locker = await admin.connect()
+      try {
+        await locker.query('SELECT pg_advisory_lock($1, $2)', [LOCK_CLASS.append, names.lockKey])
+        const whileLocked = await Promise.race([
+          store.storeBatch([ev('b'), ev('a')]).then((r) => r.map((x) => x.duplicate)),
+          sleep(5000).then(() => 'blocked by the append lock'),
+        ])
+        expect(whileLocked).toEqual([true, true])
+      } finally {
+        await locker.query('SELECT pg_advisory_unlock_all()')
+        locker.release()
+      }
+      expect(await count(`"${schema}".sync_kit_events`)).toBe(2)
+      expect(await sequenceState(schema)).toBe(before)
       const [c] = await store.storeBatch([ev('c')])
       expect(c?.version.toString()).toBe(String(Number(b?.version.toString()) + 1))
     })
@@ -295,6 +326,73 @@ describe.skipIf(url === undefined)('postgres store', () => {
         expect([r1?.duplicate, r2?.duplicate].sort()).toEqual([false, true])
       }
       expect(await count(`"${schema}".sync_kit_events`)).toBe(10)
+    })
+  })
+
+  describe('concurrent appends of one instance', () => {
+    it('appends waiting for the one in flight share one statement, each stored whole and consecutively', async () => {
+      const schema = db.freshSchema()
+      const { store, first, hold, appendStatements } = await queueBehind(schema)
+      // Given five appends that arrive while another one's statement runs
+      const batches = [0, 1, 2, 3, 4].map((b) => [ev(`m${b}-1`), ev(`m${b}-2`), ev(`m${b}-3`)])
+      const appends = batches.map((batch) => store.storeBatch(batch))
+      await sleep(20)
+      // When it finishes
+      hold.release()
+      await first
+      const results = await Promise.all(appends)
+      // Then they went to the database as one more statement (one commit)
+      expect(appendStatements()).toBe(2)
+      // and each append's events are consecutive, in its order, after the first
+      for (const result of results) {
+        const versions = result.map((r) => Number(r.version.toString()))
+        expect(versions).toEqual([
+          versions[0],
+          (versions[0] as number) + 1,
+          (versions[0] as number) + 2,
+        ])
+        expect(result.every((r) => !r.duplicate)).toBe(true)
+      }
+      const all = results.flat().map((r) => Number(r.version.toString()))
+      expect(new Set(all).size).toBe(15)
+      expect(Math.min(...all)).toBe(2)
+      expect(await count(`"${schema}".sync_kit_events`)).toBe(16)
+    })
+
+    it('a duplicate or a conflict in a merged statement concerns only its own append', async () => {
+      const schema = db.freshSchema()
+      const { store, first, hold } = await queueBehind(schema)
+      await open(newPool(), schema).then((other) => other.store(ev('x')))
+      // Given, merged behind the running statement: new events, a conflicting event, and a
+      // duplicate next to a new event
+      const fresh = store.storeBatch([ev('a1'), ev('a2')])
+      const conflicting = rejection(store.store(ev('x', { data: { other: true } })))
+      const mixed = store.storeBatch([ev('x'), ev('c1')])
+      await sleep(20)
+      hold.release()
+      await first
+      // Then each append gets its own outcome
+      expect((await fresh).map((r) => r.duplicate)).toEqual([false, false])
+      expect(isSyncKitError(await conflicting, 'event-id-conflict')).toBe(true)
+      expect((await mixed).map((r) => r.duplicate)).toEqual([true, false])
+      expect(ids(await store.load(null)).sort()).toEqual(['a1', 'a2', 'c1', 'first', 'x'])
+    })
+
+    it('appends sharing an id are not merged: the event is stored once', async () => {
+      const schema = db.freshSchema()
+      const { store, first, hold, appendStatements } = await queueBehind(schema)
+      const one = store.storeBatch([ev('s1'), ev('s2')])
+      const two = store.storeBatch([ev('s2'), ev('s3')])
+      await sleep(20)
+      hold.release()
+      await first
+      const [r1, r2] = await Promise.all([one, two])
+      // The first, then each of the two alone; the second finds s2 stored and writes s3 after.
+      expect(appendStatements()).toBe(4)
+      expect(r1?.map((r) => r.duplicate)).toEqual([false, false])
+      expect(r2?.map((r) => r.duplicate)).toEqual([true, false])
+      expect(r2?.[0]?.version.toString()).toBe(r1?.[1]?.version.toString())
+      expect(await count(`"${schema}".sync_kit_events`)).toBe(4)
     })
   })
 
@@ -472,22 +570,20 @@ describe.skipIf(url === undefined)('postgres store', () => {
 
   describe('cancellation and close', () => {
     it('an append aborted before its write is sent rejects at once with aborted and stores nothing', async () => {
-      const schema = db.freshSchema()
-      const recorded = testPool(newPool())
-      const store = await open(recorded.pool, schema)
-      recorded.statements.length = 0
-      // Hold the read that plans the append (which ids exist), before any write.
-      const hold = recorded.holdNext((text) => text.includes('WHERE id = ANY'))
+      // An append's statement is its write: the next append waits for its turn, before anything
+      // of it is sent.
+      const { recorded, store, first, hold } = await queueBehind(db.freshSchema())
       const controller = new AbortController()
       const append = store.store(ev('aborted'), { signal: controller.signal })
-      await hold.reached
+      await sleep(20)
       controller.abort(new Error('the user left'))
       const error = await rejection(append)
       expect(isSyncKitError(error, 'aborted')).toBe(true)
       hold.release()
+      await first
       await sleep(50)
-      expect(recorded.statements.filter((t) => t.includes('INSERT'))).toEqual([])
-      expect(await store.load(null)).toEqual([])
+      expect(recorded.statements.filter((t) => t.includes('INSERT'))).toHaveLength(1)
+      expect(ids(await store.load(null))).toEqual(['first'])
     })
 
     it('an abort after the write was sent is ignored: the call reports what happened', async () => {

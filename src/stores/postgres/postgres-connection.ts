@@ -66,7 +66,13 @@ export function raceAbort<T>(
   })
 }
 
-function abortError(signal: AbortSignal | undefined, what: string): SyncKitError<'aborted'> {
+/**
+ * The `aborted` error of a PostgreSQL store call.
+ * @param signal - the signal that fired (its reason becomes the `cause`).
+ * @param what - the operation, for the message.
+ * @returns the error.
+ */
+export function abortError(signal: AbortSignal | undefined, what: string): SyncKitError<'aborted'> {
   return new SyncKitError(
     'aborted',
     `${POSTGRES_PREFIX} ${what} was aborted`,

@@ -29,6 +29,7 @@ const TRANSIENT_SQLSTATES: readonly string[] = [
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now
   '57P05', // idle_session_timeout
+  '57014', // query_canceled: statement_timeout (an overloaded database, a lock held long)
   '40001', // serialization_failure
   '40P01', // deadlock_detected
   '55P03', // lock_not_available
@@ -52,6 +53,8 @@ const UNAVAILABLE_NAMES: Readonly<Record<string, string>> = {
   '57P02': 'the database server crashed (crash_shutdown)',
   '57P03': 'the database server is starting up or shutting down (cannot_connect_now)',
   '57P05': 'the session was idle too long (idle_session_timeout)',
+  '57014':
+    'a statement ran past statement_timeout or was cancelled (query_canceled); the database is overloaded or a lock was held long',
   '40001': 'the transaction hit a serialization failure',
   '40P01': 'the transaction hit a deadlock',
   '55P03': 'a lock was not available (lock_not_available)',
@@ -85,7 +88,6 @@ const CONDITION_NAMES: Readonly<Record<string, string>> = {
   '42501': 'permission denied',
   '42P01': 'a table is missing',
   '42703': 'a column is missing',
-  '57014': 'the statement was cancelled (statement_timeout?)',
   '22021': 'a value is not valid UTF-8',
   '54000': 'a value is too large',
   '25P02': 'the transaction was already aborted',

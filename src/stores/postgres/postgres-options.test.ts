@@ -108,6 +108,7 @@ describe('postgres error mapping', () => {
     ['57P03', 'starting up or shutting down'],
     ['25006', 'read-only'],
     ['58030', 'I/O error'],
+    ['57014', 'statement_timeout'],
     ['08006', 'the connection to the database failed'],
     ['ECONNREFUSED', 'cannot be reached'],
   ])(

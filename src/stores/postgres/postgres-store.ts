@@ -29,10 +29,14 @@ import type {
 import { SequenceVersion } from '../../versions/sequence-version.js'
 import {
   appendResults,
-  planAppend,
+  foldedAppend,
+  freshPlan,
+  groupBatch,
+  planFromStored,
   writeAppendStatement,
   writeCheckpoint,
 } from './postgres-append.js'
+import { AppendQueue } from './postgres-append-queue.js'
 import { POSTGRES_PREFIX, errorCode, toSyncKitError } from './postgres-errors.js'
 import { migratePostgresSchema } from './postgres-migrations.js'
 import { resolveNames, type PostgresNames } from './postgres-names.js'
@@ -123,12 +127,17 @@ class PostgresEventStore implements PostgresStore {
   readonly #running = new Set<Promise<unknown>>()
   /** Stop functions of the running watchers, called by `close()`. */
   readonly #watchers = new Set<() => Promise<void>>()
+  /** The folded statements of appends, one in flight, concurrent appends merged. */
+  readonly #appends: AppendQueue
   #closed = false
 
   constructor(pool: PostgresPool, names: PostgresNames, clock: Clock) {
     this.pool = pool
     this.#names = names
     this.#clock = clock
+    this.#appends = new AppendQueue((events, createdAt, checkpoint) =>
+      foldedAppend(pool, names, events, createdAt, checkpoint),
+    )
   }
 
   async store(event: Event, options?: SignalOptions): Promise<StoreResult> {
@@ -287,6 +296,12 @@ class PostgresEventStore implements PostgresStore {
     return candidate
   }
 
+  async ping(options?: SignalOptions): Promise<void> {
+    const signal = options?.signal
+    this.#guard('ping', signal)
+    await this.#read('ping', signal, () => this.pool.query('SELECT 1'))
+  }
+
   watch(listener: (latest?: string) => void, options?: PostgresWatchOptions): () => Promise<void> {
     this.#guard('watch', undefined)
     if (typeof listener !== 'function') {
@@ -323,20 +338,40 @@ class PostgresEventStore implements PostgresStore {
     if (checkpoint !== undefined) checkedCheckpoint(checkpoint.key, checkpoint.value)
     if (encoded.length === 0 && checkpoint === undefined) return []
     const createdAt = this.#now()
+    const batch = groupBatch(encoded)
+    if (batch.unique.length === 0) {
+      // A checkpoint alone: one statement, atomic on its own.
+      this.#guard(what, signal)
+      await this.#write(what, () =>
+        writeCheckpoint(
+          this.pool,
+          this.#names,
+          checkpoint?.key as CheckpointKey,
+          checkpoint?.value as Checkpoint,
+        ),
+      )
+      return []
+    }
     for (let attempt = 1; ; attempt++) {
-      const plan = await this.#read(what, signal, () => planAppend(this.pool, this.#names, encoded))
-      // Only duplicates and no checkpoint: answered by the read, with no lock and no write.
-      if (plan.fresh.length === 0 && checkpoint === undefined) {
-        return appendResults(plan, new Map())
-      }
-      // The last moment to abort: once the write is sent, the call reports its outcome.
+      // The last moment to abort: once the statement is sent, the call reports its outcome (the
+      // queue still honours the signal while the append waits for its turn).
       this.#guard(what, signal)
       try {
+        const outcome = await this.#track(
+          this.#appends.submit(batch.unique, createdAt, checkpoint, attempt > 1, signal, what),
+        )
+        if (outcome.inserted !== undefined) return appendResults(freshPlan(batch), outcome.inserted)
+        // Some ids are stored: duplicates (free: no lock, no number, no write) or a conflict.
+        const plan = planFromStored(batch, outcome.stored)
+        if (plan.fresh.length === 0 && checkpoint === undefined) {
+          return appendResults(plan, new Map())
+        }
+        this.#guard(what, signal)
         return await this.#track(
           writeAppendStatement(this.pool, this.#names, plan, checkpoint, createdAt),
         )
       } catch (error) {
-        // Another append stored one of these ids after the plan's read: plan again.
+        // Another append stored one of these ids since this one read them: start again.
         if (errorCode(error) === UNIQUE_VIOLATION && attempt < MAX_APPEND_ATTEMPTS) continue
         throw toSyncKitError(error, what)
       }
@@ -384,7 +419,7 @@ class PostgresEventStore implements PostgresStore {
     const running = work().catch((error: unknown) => {
       throw toSyncKitError(error, what)
     })
-    return raceAbort(this.#track(running), signal, `${POSTGRES_PREFIX} ${what}`)
+    return raceAbort(this.#track(running), signal, what)
   }
 
   #track<T>(work: Promise<T>): Promise<T> {

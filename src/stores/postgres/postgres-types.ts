@@ -1,4 +1,3 @@
-import type { BackoffOptions } from '../../core/backoff.js'
 import type {
   Clock,
   Event,
@@ -7,7 +6,7 @@ import type {
   SignalOptions,
   StoreBatchOptions,
   StoreResult,
-  Timers,
+  StoreWatchOptions,
 } from '../../types/index.js'
 import type { SequenceVersion } from '../../versions/sequence-version.js'
 
@@ -82,7 +81,8 @@ export interface PostgresNotification {
 }
 
 /**
- * Options for {@link PostgresStore.watch}.
+ * Options for {@link PostgresStore.watch}: the store contract's watch options (the fallback poll,
+ * default 5000 ms; the reconnect backoff, default 100 ms doubling to 10 s; the timers).
  * @example
  * ```ts
  * import type { PostgresWatchOptions } from 'sync-kit/postgres'
@@ -90,24 +90,7 @@ export interface PostgresNotification {
  * const options: PostgresWatchOptions = { pollIntervalMs: 10_000, backoff: { initialMs: 200, maxMs: 30_000 } }
  * ```
  */
-export interface PostgresWatchOptions {
-  /**
-   * The fallback poll: the listener is also called this often, in milliseconds, so that a
-   * notification lost with a dropped connection delays a wake-up by at most this long.
-   * @defaultValue `5000`
-   */
-  readonly pollIntervalMs?: number
-  /**
-   * Waits between attempts to reconnect the listening connection after it broke (full jitter).
-   * @defaultValue `{ initialMs: 100, maxMs: 10_000 }`
-   */
-  readonly backoff?: BackoffOptions
-  /**
-   * The timers for the poll and the reconnect waits (a `TestClock` in tests).
-   * @defaultValue the global `setTimeout`/`clearTimeout`
-   */
-  readonly timers?: Timers
-}
+export type PostgresWatchOptions = StoreWatchOptions
 
 /**
  * The part of a `pg` (node-postgres) `Pool` the store uses: a `new Pool(config)` from `pg` 8
@@ -269,6 +252,12 @@ export interface PostgresStore extends EventStore {
    * @throws SyncKitError `invalid-argument` for bad options, `closed` after `close()`.
    */
   watch(listener: (latest?: string) => void, options?: PostgresWatchOptions): () => Promise<void>
+  /**
+   * One round trip to the database (`SELECT 1`), for health checks; changes nothing.
+   * @param options - cancellation: rejects with `aborted` as soon as the signal fires.
+   * @throws SyncKitError `unavailable` when the database cannot be reached, `closed`, `aborted`.
+   */
+  ping(options?: SignalOptions): Promise<void>
   /** The pool the store uses (yours). */
   readonly pool: PostgresPool
   /**

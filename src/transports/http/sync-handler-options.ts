@@ -1,4 +1,10 @@
-import type { Clock, EventStore, IdGenerator, Timers } from '../../types/index.js'
+import type {
+  Clock,
+  EventStore,
+  IdGenerator,
+  StoreWatchOptions,
+  Timers,
+} from '../../types/index.js'
 import type { SyncLogger } from './logger.js'
 
 export {
@@ -222,6 +228,16 @@ export interface SyncHandlerOptions<TPrincipal = unknown> {
    * @defaultValue 15 000 ({@link DEFAULT_HEARTBEAT_MS})
    */
   readonly heartbeatMs?: number
+  /**
+   * Live streams of events that other server instances stored: when the store offers `watch`
+   * (one shared by several processes, such as the PostgreSQL store), the handler watches it from
+   * the first stream on and wakes its streams at every append of any instance (LISTEN/NOTIFY for
+   * PostgreSQL, with a fallback poll and reconnects). `false` turns it off (streams then find
+   * such events at their next heartbeat); an object is handed to `store.watch` (its
+   * `pollIntervalMs`, `backoff`, `timers`).
+   * @defaultValue true
+   */
+  readonly watch?: boolean | StoreWatchOptions
   /**
    * A fixed epoch. Without it, the epoch is the store's: loaded or created once through
    * `store.loadOrCreateEpoch` (atomic: servers starting together on one database agree), or, for

@@ -109,13 +109,20 @@ export async function version(request: Request, context: HandlerContext): Promis
 /**
  * `GET /v1/health`: 200 `{"status":"ok"}` while the store can write, else 503
  * `{"status":"unavailable","store":{"writable":false,"since","code","message"}}` (see
- * `StoreHealth`: the last push's write, and a write probe while that failed).
+ * `StoreHealth`: the last push's write, and a write probe while that failed). For a store
+ * reached over a network (with `ping`: PostgreSQL), the body also says whether the database
+ * answers, `"database":{"reachable":true,"latencyMs":1}`, and the status is 503 while it does
+ * not (`"database":{"reachable":false,"since","code","message"}`).
  * @param context - the handler.
  * @returns the response.
  */
 export async function health(context: HandlerContext): Promise<Response> {
-  const store = await context.health.check()
-  return store.writable
-    ? json(200, { status: 'ok' })
-    : json(503, { status: 'unavailable', store }, { 'retry-after': '5' })
+  const [store, database] = await Promise.all([context.health.check(), context.health.database()])
+  const healthy = store.writable && database?.reachable !== false
+  const body = {
+    status: healthy ? 'ok' : 'unavailable',
+    ...(store.writable ? {} : { store }),
+    ...(database === undefined ? {} : { database }),
+  }
+  return healthy ? json(200, body) : json(503, body, { 'retry-after': '5' })
 }

@@ -157,6 +157,7 @@ export function createSyncHandler<TPrincipal = unknown>(
     access,
     component: name,
     epoch: options.epoch ?? (() => loadOrCreateEpoch(store, generateEpoch, name)),
+    ...(options.watch === undefined ? {} : { watch: options.watch }),
     ...(options.timers === undefined ? {} : { timers: options.timers }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   })
@@ -194,7 +195,7 @@ export function createSyncHandler<TPrincipal = unknown>(
       ),
       resolveTimers(options.timers, options.clock, name),
     ),
-    health: new StoreHealth(store, clock),
+    health: new StoreHealth(store, clock, resolveTimers(options.timers, options.clock, name)),
     writeLog: createLogWriter(options.logger, clock),
   }
   let closing = false
