@@ -40,7 +40,7 @@ export type { CausalRelation }
  */
 export class VectorClock implements Version {
   /** The empty clock (nothing seen). */
-  static readonly EMPTY: VectorClock = new VectorClock(new Map())
+  static readonly EMPTY: VectorClock = /* @__PURE__ */ new VectorClock(new Map())
 
   private readonly counts: ReadonlyMap<string, number>
   private cachedString: string | undefined
