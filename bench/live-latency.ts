@@ -6,7 +6,7 @@
  *
  * Two measurements, each over `--iterations` events after `--warmup` unmeasured ones:
  * - `manager`: replica A `record`s an event and `sync`s (push); replica B, a `SyncManager` with
- *   `live: true` and a one-hour poll interval, is woken by the server's event stream and pulls
+ *   `features: [liveMode()]` and a one-hour poll interval, is woken by the server's event stream and pulls
  *   the event into its store. Timed from before A's `record` to B's `sync` event reporting the
  *   pull, and from A's push being acknowledged to the same moment.
  * - `stream`: a bare `transport.push` until a `transport.subscribe` handler receives the event
@@ -29,7 +29,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 
 import { startSyncServer } from '../examples/http-mode.js'
-import { SyncManager, createMemoryStore } from '../src/index.js'
+import { SyncManager, createMemoryStore, liveMode } from '../src/index.js'
 import { WebSocket } from 'ws'
 
 import type { Transport } from '../src/index.js'
@@ -202,7 +202,7 @@ async function measure(
     store: createMemoryStore(),
     transport: transportB,
     nodeId: 'b',
-    live: true,
+    features: [liveMode()],
     intervalMs: 3_600_000,
   })
   try {

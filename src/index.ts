@@ -13,6 +13,10 @@
  * import { SyncManager, createMemoryStore, createLoopbackHub, lastWriteWins } from 'sync-kit'
  * ```
  *
+ * Features of the `SyncManager` that cost bytes are reached through imports, not options:
+ * `liveMode()`, `refusalList()`, `durableConflicts()` (pass them in `features`), the resolvers
+ * beyond `lastWriteWins`, `VectorClock`; what an app does not import, it does not ship.
+ *
  * @packageDocumentation
  */
 export type * from './types/index.js'
@@ -38,6 +42,10 @@ export {
   DEFAULT_SYNC_INTERVAL_MS,
 } from './sync/sync-options.js'
 export { SyncManager } from './sync/sync-manager.js'
+export { liveMode } from './sync/live-mode.js'
+export { refusalList } from './sync/refusal-list.js'
+export { durableConflicts } from './sync/durable-conflicts.js'
+export type { SyncFeature } from './sync/feature.js'
 export type { Refusal } from './sync/refusal.js'
 export type {
   ConflictReport,

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 
 import { startSyncServer } from '../examples/http-mode.js'
 import type { SyncServerProcess } from '../examples/http-mode.js'
-import { SyncManager, createMemoryStore } from '../src/index.js'
+import { SyncManager, createMemoryStore, liveMode } from '../src/index.js'
 import type { SyncResult } from '../src/index.js'
 import { createHttpTransport } from '../src/transports/http/index.js'
 
@@ -43,7 +43,7 @@ describe('live mode over HTTP', () => {
       store: storeOfB,
       transport: createHttpTransport({ url: server.url, fetch: countingFetch }),
       nodeId: 'b',
-      live: true,
+      features: [liveMode()],
       intervalMs: 3_600_000,
     })
     cleanups.push(
@@ -102,7 +102,7 @@ describe('live mode over HTTP', () => {
       store: storeOfB,
       transport: createHttpTransport({ url: server.url, retry: { retries: 0 } }),
       nodeId: 'b',
-      live: true,
+      features: [liveMode()],
       intervalMs: 3_600_000,
       backoff: { initialMs: 100, maxMs: 1_000 },
     })

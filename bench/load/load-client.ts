@@ -1,5 +1,5 @@
 /**
- * One client of the load test: a live `SyncManager` (`live: true`, `start()`) with its own memory
+ * One client of the load test: a live `SyncManager` (`features: [liveMode()]`, `start()`) with its own memory
  * store and an HTTP transport to one server instance, both wrapped so that the client can measure
  * without changing what the manager sees:
  *
@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { SyncManager, createMemoryStore } from '../../src/index.js'
+import { SyncManager, createMemoryStore, liveMode } from '../../src/index.js'
 import type { Event, EventStore, StoreResult, Transport } from '../../src/index.js'
 import { createHttpTransport } from '../../src/transports/http/index.js'
 import type { Histogram } from './histogram.js'
@@ -98,7 +98,7 @@ export class LoadClient {
       store: this.store,
       transport: this.#transport,
       nodeId: options.nodeId,
-      live: true,
+      features: [liveMode()],
       generateId: () => `${options.nodeId}.${this.#seq}`,
     })
     this.#manager.on('conflict', () => this.#metrics.conflicts++)

@@ -11,7 +11,9 @@
  * @module
  */
 import type { Event } from '../types/index.js'
-import { VectorClock } from '../versions/vector-clock.js'
+import { type ClockMap, readClock } from '../versions/clock-map.js'
+
+export type { ClockMap }
 
 /** An event's causal identity: its writer, its position in the writer's history, and its context. */
 export interface CausalContext {
@@ -19,8 +21,8 @@ export interface CausalContext {
   readonly origin: string
   /** The event's own counter in the writer's history: `causal[origin]`. */
   readonly seq: number
-  /** What the writer had seen, including this event (`metadata.causal`). */
-  readonly clock: VectorClock
+  /** What the writer had seen, including this event (`metadata.causal`): node id → count. */
+  readonly clock: ClockMap
 }
 
 /**
@@ -36,22 +38,17 @@ export const MAX_CAUSAL_COUNT: number = 2 ** 48
  * its context when it also has a writer with a plausible dot. `null` when `metadata.causal` is
  * missing or malformed.
  */
-type Parsed = { readonly clock: VectorClock; readonly context: CausalContext | undefined } | null
+type Parsed = { readonly clock: ClockMap; readonly context: CausalContext | undefined } | null
 
 const cache = new WeakMap<Event, Parsed>()
 
 function parse(event: Event): Parsed {
-  const raw = event.metadata?.causal
-  if (typeof raw !== 'string') return null
-  let clock: VectorClock
-  try {
-    clock = VectorClock.parse(raw)
-  } catch {
-    return null
-  }
+  const clock = readClock(event.metadata?.causal)
+  if (clock === undefined) return null
   const origin = event.metadata?.origin
-  const seq = typeof origin === 'string' ? clock.get(origin) : 0
-  const plausible = seq > 0 && clock.entries().every(([, count]) => count <= MAX_CAUSAL_COUNT)
+  const seq = (typeof origin === 'string' && clock.get(origin)) || 0
+  let plausible = seq > 0
+  for (const count of clock.values()) if (count > MAX_CAUSAL_COUNT) plausible = false
   return { clock, context: plausible ? { origin: origin as string, seq, clock } : undefined }
 }
 
@@ -79,6 +76,6 @@ export function causalContextOf(event: Event): CausalContext | undefined {
  * @param event - any event.
  * @returns the parsed clock, or `undefined`.
  */
-export function causalClockOf(event: Event): VectorClock | undefined {
+export function causalClockOf(event: Event): ClockMap | undefined {
   return parsed(event)?.clock
 }

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Event } from '../types/index.js'
+import { clockRelation } from '../versions/clock-map.js'
 import { type CausalContext, causalClockOf, causalContextOf } from './causal-context.js'
 
 /** The causal relation of two events, or `unknown` when one lacks causal context. */
@@ -47,8 +48,8 @@ export function causalRelation(a: Event, b: Event): EventRelation {
  */
 export function relate(x: CausalContext, y: CausalContext): Exclude<EventRelation, 'unknown'> {
   if (x.origin === y.origin && x.seq === y.seq) return 'equal'
-  const before = y.clock.get(x.origin) >= x.seq
-  if (before === x.clock.get(y.origin) >= y.seq) return 'concurrent'
+  const before = (y.clock.get(x.origin) ?? 0) >= x.seq
+  if (before === (x.clock.get(y.origin) ?? 0) >= y.seq) return 'concurrent'
   return before ? 'before' : 'after'
 }
 
@@ -77,5 +78,5 @@ export function eventRelation(a: Event, b: Event): EventRelation {
   if (x !== undefined && y !== undefined) return relate(x, y)
   const cx = causalClockOf(a)
   const cy = causalClockOf(b)
-  return cx === undefined || cy === undefined ? 'unknown' : cx.relation(cy)
+  return cx === undefined || cy === undefined ? 'unknown' : clockRelation(cx, cy)
 }

@@ -5,7 +5,7 @@ import { compareCodePoints } from '../projections/json-order.js'
 import { compareEvents, hlcOf } from '../projections/event-order.js'
 import type { Event, EventMetadata, JsonValue } from '../types/index.js'
 import { HLC_MAX_COUNTER, Hlc } from '../versions/hlc.js'
-import type { VectorClock } from '../versions/vector-clock.js'
+import { VectorClock } from '../versions/vector-clock.js'
 import { sha256Hex } from './sha256.js'
 
 /**
@@ -146,9 +146,10 @@ function successorStamp(latest: string | undefined): string {
 function joinCausal(inputs: readonly Event[]): string | undefined {
   let joined: VectorClock | undefined
   for (const event of inputs) {
-    const clock = causalClockOf(event)
-    if (clock === undefined) return undefined
+    const parsed = causalClockOf(event)
+    if (parsed === undefined) return undefined
     try {
+      const clock = VectorClock.from(parsed)
       joined = joined === undefined ? clock : joined.merge(clock)
     } catch {
       // A join past MAX_VECTOR_CLOCK_ENTRIES (clock-overflow): no context rather than a cut one —

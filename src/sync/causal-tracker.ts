@@ -20,7 +20,7 @@ import { signalOptions } from '../errors/abort.js'
 import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
 import type { Event, EventWithVersion, Version } from '../types/index.js'
 import { Hlc, HybridLogicalClock } from '../versions/hlc.js'
-import { VectorClock } from '../versions/vector-clock.js'
+import { writeClock } from '../versions/clock-map.js'
 import type { SyncContext } from './sync-options.js'
 
 /** Events per page of the start-up scan of the local store. */
@@ -128,9 +128,9 @@ export class CausalTracker {
     heads.forEach((head) => keep(head.ctx.origin))
     // The writers the heads had seen, so that the edit still follows what they followed (e.g. a
     // delete a head re-created the aggregate after), then anyone, most recent first.
-    recent.filter((node) => heads.some((head) => head.ctx.clock.get(node) > 0)).forEach(keep)
+    recent.filter((node) => heads.some((head) => head.ctx.clock.has(node))).forEach(keep)
     recent.forEach(keep)
-    const event = build({ hlc: hlc.toString(), causal: VectorClock.from(context).toString() })
+    const event = build({ hlc: hlc.toString(), causal: writeClock(context) })
     this.#raise(nodeId, seq)
     return event
   }
@@ -144,7 +144,7 @@ export class CausalTracker {
   observe(stored: EventWithVersion): Head[] {
     const ctx = causalContextOf(stored.event)
     if (ctx === undefined) return []
-    for (const [node, count] of ctx.clock.entries()) this.#raise(node, count)
+    for (const [node, count] of ctx.clock) this.#raise(node, count)
     const aggregateId = stored.event.aggregateId
     const heads = this.#heads.get(aggregateId)
     if (heads === undefined) {

@@ -5,27 +5,18 @@
  * reported as `error`); when the sync is aborted or the store fails while one is decided, it and
  * the rest stay queued for the next sync rather than being lost.
  *
- * The queue survives a restart: it is saved with `setState` under `sync-kit:conflicts:<remote>`
- * (as `[localEvent, localVersion, remoteEvent, remoteVersion]` rows) before the first decision
- * after new conflicts were queued, and after each round of decisions; a new manager decides the
- * saved conflicts first. (Between storing a pulled page and saving the conflicts it raised lies
- * one state write: a crash exactly there loses those undecided conflicts, not their events.) In
- * memory only when the store has no state.
+ * With the `durableConflicts()` feature (`durable-conflicts`) the queue also survives a restart:
+ * it is saved before the first decision after new conflicts were queued, and after each round of
+ * decisions, and a new manager decides the saved conflicts first. Without it the queue is kept in
+ * memory: a restart forgets undecided conflicts, never their events.
  *
  * @module
  */
 import { signalOptions } from '../errors/abort.js'
 import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
-import type {
-  Conflict,
-  Event,
-  EventWithVersion,
-  JsonValue,
-  ResolvedConflict,
-} from '../types/index.js'
+import type { Conflict, EventWithVersion, ResolvedConflict } from '../types/index.js'
 import type { CausalTracker } from './causal-tracker.js'
 import { changedFields } from './changed-fields.js'
-import { loadState, saveState } from './manager-state.js'
 import { isRefusal } from './refusal.js'
 import type { SyncContext } from './sync-options.js'
 
@@ -37,13 +28,36 @@ export interface DecidedCounts {
   resolved: number
 }
 
-type Saved = [Event, string, Event, string]
+/** A queued conflict: the local head and the stored event concurrent with it. */
+export type PendingConflict = readonly [EventWithVersion, EventWithVersion]
+
+/** Where a queue is kept across restarts: the `durableConflicts()` feature. */
+export interface ConflictStorage {
+  /**
+   * Reads the queue an earlier manager saved.
+   * @param ctx - the store and the remote's name.
+   * @param signal - cancels.
+   * @returns the saved conflicts, oldest first.
+   */
+  load(ctx: SyncContext, signal: AbortSignal | undefined): Promise<PendingConflict[]>
+  /**
+   * Saves the queue.
+   * @param ctx - the store and the remote's name.
+   * @param pending - the undecided conflicts, oldest first.
+   * @param signal - cancels.
+   */
+  save(
+    ctx: SyncContext,
+    pending: readonly PendingConflict[],
+    signal: AbortSignal | undefined,
+  ): Promise<void>
+}
 
 /** Undecided conflicts, `[local head, remote event]`, and the deciding of them. */
 export class ConflictQueue {
   readonly #ctx: SyncContext
   readonly #causal: CausalTracker
-  readonly #pending: (readonly [EventWithVersion, EventWithVersion])[] = []
+  readonly #pending: PendingConflict[] = []
   #loaded = false
   #dirty = false
 
@@ -73,17 +87,12 @@ export class ConflictQueue {
    * @throws SyncKitError `aborted`, and whatever the store throws (the queue keeps the rest).
    */
   async decide(signal: AbortSignal | undefined): Promise<DecidedCounts> {
-    const { store } = this.#ctx
-    if (!this.#loaded) {
+    const storage = this.#ctx.conflictStorage
+    if (!this.#loaded && storage !== undefined) {
       // Conflicts saved by an earlier manager are older than any queued since: they come first.
-      const saved = ((await loadState(this.#ctx, 'conflicts', signal)) ?? []) as Saved[]
-      const ewv = (event: Event, version: string): EventWithVersion => ({
-        event,
-        version: store.parseVersion(version),
-      })
-      this.#pending.unshift(...saved.map(([le, lv, re, rv]) => [ewv(le, lv), ewv(re, rv)] as const))
-      this.#loaded = true
+      this.#pending.unshift(...(await storage.load(this.#ctx, signal)))
     }
+    this.#loaded = true
     if (this.#dirty) await this.#save(signal)
     let conflicts = 0
     let resolved = 0
@@ -102,10 +111,9 @@ export class ConflictQueue {
     return { conflicts, resolved }
   }
 
-  #save(signal: AbortSignal | undefined): Promise<void> {
+  async #save(signal: AbortSignal | undefined): Promise<void> {
     this.#dirty = false
-    const rows = this.#pending.map(([l, r]) => [l.event, `${l.version}`, r.event, `${r.version}`])
-    return saveState(this.#ctx, 'conflicts', rows as unknown as JsonValue, signal)
+    await this.#ctx.conflictStorage?.save(this.#ctx, this.#pending, signal)
   }
 
   async #resolve(

@@ -42,6 +42,9 @@ import type { ConflictResolver, Event, EventStore, JsonValue, Transport } from '
 import { causalRelation } from '../causality/event-relation.js'
 import { SyncManager } from './sync-manager.js'
 import type { ConflictReport } from './sync-options.js'
+import { liveMode } from './live-mode.js'
+import { durableConflicts } from './durable-conflicts.js'
+import { refusalList } from './refusal-list.js'
 
 /** Runs in CI (override with `SYNC_KIT_RUNS`). */
 const DEFAULT_RUNS = 300
@@ -452,7 +455,8 @@ function openManager(
     timers: { setTimeout: clock.setTimeout, clearTimeout: clock.clearTimeout },
     intervalMs: 60_000,
     backoff: { initialMs: 50, maxMs: 2_000 },
-    live: replica.live,
+    // Every feature: refusals are listed and checked, conflicts outlive restarts.
+    features: [refusalList(), durableConflicts(), ...(replica.live ? [liveMode()] : [])],
   })
   manager.on('conflict', (report) => replica.conflicts.push(report))
   manager.on('error', (error) => {
@@ -999,7 +1003,14 @@ describe('regressions found by the convergence property', () => {
     const timers = { setTimeout: clock.setTimeout, clearTimeout: clock.clearTimeout }
     const errors: unknown[] = []
     const store = createMemoryStore()
-    const a = new SyncManager({ store, transport, nodeId: 'a', clock, timers, live: true })
+    const a = new SyncManager({
+      store,
+      transport,
+      nodeId: 'a',
+      clock,
+      timers,
+      features: [liveMode()],
+    })
     a.on('error', (error) => errors.push(error))
     a.start()
     // When it is closed, and the caller closes the transport it owns

@@ -108,21 +108,13 @@ export async function pushAll(
     since = last.version
     if (loaded.length < ctx.batchSize || page.length < loaded.length) break
   }
-  if (refusals.retry) {
-    // retryRefusals(): the remote's refusals once more (their causes were pushed long before).
-    const again = (await refusals.list(signal)).filter((r) => r.by === 'remote')
-    const ifEpoch = checkpointEpoch ?? epochs.remote ?? holds.epoch
-    const options = ifEpoch === undefined ? opts : { ...opts, ifEpoch }
-    pushed += (
-      await pushPage(
-        ctx,
-        parts,
-        again.map((r) => r.event),
-        options,
-      )
-    ).sent
-    refusals.retry = false
-  }
+  const ifEpoch = checkpointEpoch ?? epochs.remote ?? holds.epoch
+  const options = ifEpoch === undefined ? opts : { ...opts, ifEpoch }
+  pushed +=
+    (await refusals.resend?.(
+      signal,
+      async (events) => (await pushPage(ctx, parts, events, options)).sent,
+    )) ?? 0
   return pushed
 }
 

@@ -1,25 +1,23 @@
 /**
- * Events refused for good, and which errors refuse an event rather than the connection. Retrying
- * such an event as it is cannot help, so the push and pull passes go on with the rest — but
- * nothing is skipped silently: each refused event is reported as `error` (with its id, code and
- * size) and kept in the refusal list until it goes through or the app drops it.
+ * Which errors refuse an event rather than the connection, and what happens to a refused event.
+ * Retrying such an event as it is cannot help, so the push and pull passes go on with the rest —
+ * but nothing is skipped silently: each refused event is reported as `error`, a `SyncKitError`
+ * of the refusal's code with the event's id and size in `details.eventId` and `details.bytes`.
  *
  * - `by: 'remote'` — the remote refused a push. The push checkpoint moves on; the event is not
- *   counted as pushed, and is sent again only by `retryRefusals()` (or when everything is re-sent
- *   after a reset). The app fixes it by recording a corrected copy under a new id, then drops it.
+ *   counted as pushed and stays in the local store. The app fixes it by recording a corrected copy
+ *   under a new id.
  * - `by: 'local'` — the local store refused an event pulled from the remote. The pull checkpoint
- *   moves on (a bad event must not block the stream), so the list is the only copy: it is retried
- *   at the start of every pull pass, and reported each time it fails, until stored or dropped.
+ *   moves on (a bad event must not block the stream); the event stays on the remote.
  *
- * Kept with `setState` under `sync-kit:refused:<remote>` (saved before the checkpoint that moves
- * past the event); in memory only when the store has no state.
+ * The `refusalList()` feature (`refusal-list`) also keeps them: listed by `refusals()`, retried,
+ * dropped by the app, and kept across restarts.
  *
  * @module
  */
 import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
 import type { SyncKitErrorCode } from '../errors/sync-kit-error.js'
-import type { Event, JsonValue } from '../types/index.js'
-import { loadState, saveState } from './manager-state.js'
+import type { Event } from '../types/index.js'
 import type { SyncContext } from './sync-options.js'
 
 /** The codes that refuse an event: sending or storing it again unchanged cannot help. */
@@ -46,6 +44,40 @@ export interface Refusal {
   readonly bytes: number
 }
 
+/** What the passes hand refused events to: the refusal list, or (without it) the reporter. */
+export interface RefusalHandler {
+  /**
+   * The kept refusals, oldest first (none without the refusal list).
+   * @param signal - cancels the first read.
+   */
+  list(signal?: AbortSignal): Promise<readonly Refusal[]>
+  /**
+   * Takes the outcome of sending or storing events: reports the refused ones (the refusal list
+   * also keeps them, and forgets the ones that went through).
+   * @param by - who was asked: the remote (a push) or the local store (pulled events).
+   * @param tried - the events tried.
+   * @param refused - the refused ones among them, each with its error.
+   * @param signal - cancels.
+   */
+  settle(
+    by: Refusal['by'],
+    tried: readonly Event[],
+    refused: readonly (readonly [Event, SyncKitError])[],
+    signal: AbortSignal | undefined,
+  ): Promise<void>
+  /**
+   * Sends the remote's refusals once more, when `retryRefusals()` asked for it (the refusal list
+   * only).
+   * @param signal - cancels.
+   * @param push - pushes events, returning how many went through.
+   * @returns how many went through.
+   */
+  resend?(
+    signal: AbortSignal | undefined,
+    push: (events: readonly Event[]) => Promise<number>,
+  ): Promise<number>
+}
+
 /**
  * Tells whether an error refuses particular events (not the connection).
  * @param error - what a store or transport threw.
@@ -55,78 +87,45 @@ export function isRefusal(error: unknown): error is SyncKitError {
   return isSyncKitError(error) && REFUSALS.has(error.code)
 }
 
-/** The refusal list of one manager: loaded once, replaced (never changed in place) and saved. */
-export class Refusals {
-  /** Set by `retryRefusals()`: the next push pass sends the remote's refusals again. */
-  retry = false
-  readonly #ctx: SyncContext
-  #list: readonly Refusal[] | undefined
-
-  /** @param ctx - the store and the remote's name; refusals are emitted there as `error`. */
-  constructor(ctx: SyncContext) {
-    this.#ctx = ctx
+/**
+ * The refusals of a manager without the refusal list: reported as `error`, not kept.
+ * @param ctx - refusals are emitted there.
+ * @returns the handler.
+ */
+export function refusalReporter(ctx: SyncContext): RefusalHandler {
+  return {
+    list: () => Promise.resolve([]),
+    settle: async (by, _tried, refused) => {
+      for (const [event, error] of refused) reportRefusal(ctx, by, event, error, '')
+    },
   }
+}
 
-  /**
-   * The refusals, oldest first.
-   * @param signal - cancels the first read.
-   * @returns the list.
-   */
-  async list(signal?: AbortSignal): Promise<readonly Refusal[]> {
-    this.#list ??= ((await loadState(this.#ctx, 'refused', signal)) ?? []) as unknown as Refusal[]
-    return this.#list
-  }
-
-  /**
-   * Takes the outcome of sending or storing events: those that went through leave the list, the
-   * refused ones enter it (replacing an earlier refusal of the same event) and are reported.
-   * Saves the list when it changed.
-   * @param by - who was asked: the remote (a push) or the local store (pulled events).
-   * @param tried - the events tried.
-   * @param refused - the refused ones among them, each with its error.
-   * @param signal - cancels.
-   */
-  async settle(
-    by: Refusal['by'],
-    tried: readonly Event[],
-    refused: readonly (readonly [Event, SyncKitError])[],
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    const list = await this.list(signal)
-    if (list.length + refused.length === 0) return
-    const ids = new Set(tried.map((event) => event.id))
-    const next = list.filter((r) => r.by !== by || !ids.has(r.event.id))
-    for (const [event, error] of refused) {
-      const bytes = new TextEncoder().encode(JSON.stringify(event)).length
-      next.push({ event, by, code: error.code, message: error.message, bytes })
-      this.#ctx.events.emit(
-        'error',
-        new SyncKitError(
-          error.code,
-          `[sync-manager] ${by === 'remote' ? 'the remote' : 'the local store'} refused event "${event.id.slice(0, 64)}" (${bytes} bytes; see refusals()): ${error.message}`,
-          { ...error.details, eventId: event.id, bytes } as never,
-          { cause: error },
-        ),
-      )
-    }
-    if (next.length !== list.length || refused.length > 0) await this.#save(next, signal)
-  }
-
-  /**
-   * Drops an event from the list for good.
-   * @param id - the event's id.
-   * @returns whether it was listed.
-   */
-  async drop(id: string): Promise<boolean> {
-    const list = await this.list()
-    const next = list.filter((r) => r.event.id !== id)
-    if (next.length < list.length) await this.#save(next, undefined)
-    return next.length < list.length
-  }
-
-  /** Replaces the list (at once, so no later change is lost) and saves it. */
-  #save(list: readonly Refusal[], signal: AbortSignal | undefined): Promise<void> {
-    this.#list = list
-    return saveState(this.#ctx, 'refused', list as unknown as JsonValue, signal)
-  }
+/**
+ * Reports a refused event as `error`.
+ * @param ctx - the emitter.
+ * @param by - who refused it.
+ * @param event - the event.
+ * @param error - the refusal.
+ * @param listed - what the message adds after the size, e.g. `; see refusals()`.
+ * @returns the refusal, as the list keeps it.
+ */
+export function reportRefusal(
+  ctx: SyncContext,
+  by: Refusal['by'],
+  event: Event,
+  error: SyncKitError,
+  listed: string,
+): Refusal {
+  const bytes = new TextEncoder().encode(JSON.stringify(event)).length
+  ctx.events.emit(
+    'error',
+    new SyncKitError(
+      error.code,
+      `[sync-manager] ${by === 'remote' ? 'the remote' : 'the local store'} refused event "${event.id.slice(0, 64)}" (${bytes} bytes${listed}): ${error.message}`,
+      { ...error.details, eventId: event.id, bytes } as never,
+      { cause: error },
+    ),
+  )
+  return { event, by, code: error.code, message: error.message, bytes }
 }

@@ -4,6 +4,7 @@ import { TestClock } from '../testing/test-clock.js'
 import type { Subscription, Transport } from '../types/index.js'
 import { Scheduler } from './scheduler.js'
 import { type SyncManagerOptions, resolveSyncOptions } from './sync-options.js'
+import { liveMode } from './live-mode.js'
 
 /** A transport that only subscribes: the scheduler uses nothing else of it. */
 function subscribingTransport(subscribe: NonNullable<Transport['subscribe']>): Transport {
@@ -89,7 +90,7 @@ describe('Scheduler', () => {
       const sub: Subscription = { unsubscribe: () => Promise.resolve(void unsubscribed++) }
       return Promise.resolve(sub)
     })
-    const { clock, errors, runs, scheduler } = setup({ transport, live: true })
+    const { clock, errors, runs, scheduler } = setup({ transport, features: [liveMode()] })
 
     scheduler.start()
     await clock.advance(499)
@@ -114,7 +115,7 @@ describe('Scheduler', () => {
       signal = options?.signal
       return new Promise(() => undefined)
     })
-    const { scheduler } = setup({ transport, live: true })
+    const { scheduler } = setup({ transport, features: [liveMode()] })
 
     scheduler.start()
     await scheduler.stop()
@@ -136,7 +137,7 @@ describe('Scheduler', () => {
       const sub: Subscription = { unsubscribe: () => Promise.resolve(void unsubscribed++) }
       return Promise.resolve(sub)
     })
-    const { clock, errors, scheduler } = setup({ transport, live: true })
+    const { clock, errors, scheduler } = setup({ transport, features: [liveMode()] })
 
     scheduler.start()
     await scheduler.stop()
@@ -161,7 +162,10 @@ describe('Scheduler', () => {
       return Promise.resolve({ unsubscribe: () => Promise.resolve(void unsubscribed++) })
     })
     let losses = 0
-    const { clock, errors, runs, scheduler } = setup({ transport, live: true }, () => losses++)
+    const { clock, errors, runs, scheduler } = setup(
+      { transport, features: [liveMode()] },
+      () => losses++,
+    )
     scheduler.start()
     await clock.advance(1_000)
     expect(onErrors).toHaveLength(1)

@@ -18,6 +18,8 @@ import { createLoopbackHub } from '../transports/loopback/index.js'
 import type { ConflictResolver, EventStore, Transport } from '../types/index.js'
 import { SyncManager } from './sync-manager.js'
 import type { ConflictReport } from './sync-options.js'
+import { durableConflicts } from './durable-conflicts.js'
+import { refusalList } from './refusal-list.js'
 
 const cleanups: (() => unknown)[] = []
 afterEach(async () => {
@@ -54,7 +56,8 @@ function manager(
   transport: Transport,
   extra: { resolver?: ConflictResolver; clock?: { now(): number } } = {},
 ) {
-  const m = new SyncManager({ store, transport, nodeId: 'a', ...extra })
+  const features = [refusalList(), durableConflicts()]
+  const m = new SyncManager({ store, transport, nodeId: 'a', features, ...extra })
   const errors: unknown[] = []
   const conflicts: ConflictReport[] = []
   m.on('error', (e) => errors.push(e))

@@ -15,6 +15,7 @@ import { SequenceVersion } from '../versions/sequence-version.js'
 import { causalRelation } from '../causality/event-relation.js'
 import { SyncManager } from './sync-manager.js'
 import type { ConflictReport, SyncManagerOptions } from './sync-options.js'
+import { liveMode } from './live-mode.js'
 
 let ids = 0
 const nextId = (): string => `f${++ids}`
@@ -234,7 +235,7 @@ describe('SyncManager under faults and races', () => {
   it('Given live mode, When start(), stop() and start() follow each other at once, Then the manager ends up with a live subscription', async () => {
     const clock = new TestClock()
     const hub = createLoopbackHub()
-    const a = replica(hub, 'a', { clock, timers: clock, live: true })
+    const a = replica(hub, 'a', { clock, timers: clock, features: [liveMode()] })
 
     a.manager.start()
     await a.manager.stop()

@@ -10,6 +10,7 @@ import type { LoopbackHub } from '../transports/loopback/index.js'
 import type { EventStore, PullResult, Transport } from '../types/index.js'
 import { MAX_EMPTY_PAGES } from './pull-pass.js'
 import { SyncManager } from './sync-manager.js'
+import { refusalList } from './refusal-list.js'
 
 async function idsOf(store: EventStore): Promise<string[]> {
   return (await store.load(null)).map((e) => e.event.id)
@@ -224,7 +225,12 @@ describe('SyncManager: a page halved around a refused event', () => {
       parseVersion: (value) => inner.parseVersion(value),
       close: () => Promise.resolve(),
     }
-    const a = new SyncManager({ store: createMemoryStore(), transport, nodeId: 'a' })
+    const a = new SyncManager({
+      store: createMemoryStore(),
+      transport,
+      nodeId: 'a',
+      features: [refusalList()],
+    })
     a.on('error', () => undefined)
     for (const id of ['e1', 'bad', 'e3']) {
       await a.record({ id, type: 'T', aggregateId: 'x', data: null })

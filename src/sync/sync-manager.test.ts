@@ -9,6 +9,7 @@ import { Hlc } from '../versions/hlc.js'
 import { causalRelation } from '../causality/event-relation.js'
 import { SyncManager } from './sync-manager.js'
 import type { ConflictReport, SyncManagerOptions } from './sync-options.js'
+import { liveMode } from './live-mode.js'
 
 let ids = 0
 const nextId = (): string => `e${++ids}`
@@ -333,7 +334,7 @@ describe('SyncManager', () => {
 
   it('Given live mode, when another replica pushes, then this replica pulls it without waiting for the interval', async () => {
     const hub = createLoopbackHub()
-    const a = replica(hub, 'a', { live: true, intervalMs: 3_600_000 })
+    const a = replica(hub, 'a', { features: [liveMode()], intervalMs: 3_600_000 })
     const b = replica(hub, 'b')
     const pulled = new Promise<void>((resolve) => {
       a.manager.on('sync', (r) => {

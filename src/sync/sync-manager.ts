@@ -18,8 +18,10 @@ import { CausalTracker } from './causal-tracker.js'
 import { ConflictQueue } from './conflict-queue.js'
 import { EpochTracker } from './epoch-tracker.js'
 import { checkHead, pullAll } from './pull-pass.js'
+import { missingFeature } from './feature.js'
 import { pushAll } from './push-pass.js'
-import { type Refusal, Refusals } from './refusal.js'
+import { type Refusal, refusalReporter } from './refusal.js'
+import type { Refusals } from './refusal-list.js'
 import { RemoteHolds } from './remote-holds.js'
 import { Scheduler } from './scheduler.js'
 import {
@@ -105,7 +107,7 @@ export class SyncManager {
       epochs,
       conflicts: new ConflictQueue(ctx, causal),
       holds: new RemoteHolds(ctx),
-      refusals: new Refusals(ctx),
+      refusals: ctx.makeRefusals?.(ctx) ?? refusalReporter(ctx),
     }
     this.#scheduler = new Scheduler(
       ctx,
@@ -245,7 +247,7 @@ export class SyncManager {
    * @throws SyncKitError `closed`, and whatever the store's `getState` throws.
    */
   async refusals(): Promise<readonly Refusal[]> {
-    return this.#parts.refusals.list()
+    return this.#refusalList('refusals()').list()
   }
 
   /**
@@ -255,7 +257,7 @@ export class SyncManager {
    * @throws SyncKitError `closed`, and whatever the store's `setState` throws.
    */
   dropRefusal(id: string): Promise<boolean> {
-    return this.#parts.refusals.drop(id)
+    return this.#refusalList('dropRefusal()').drop(id)
   }
 
   /**
@@ -265,7 +267,7 @@ export class SyncManager {
    * @throws SyncKitError as {@link SyncManager.sync}.
    */
   retryRefusals(): Promise<SyncResult> {
-    this.#parts.refusals.retry = true
+    this.#refusalList('retryRefusals()').retry = true
     return this.sync()
   }
 
@@ -328,6 +330,13 @@ export class SyncManager {
     }
     ctx.events.emit('sync', result)
     return result
+  }
+
+  /** The refusal list, or `invalid-argument` when the manager was made without it. */
+  #refusalList(call: string): Refusals {
+    const list = this.#parts.refusals
+    if (!('drop' in list)) throw missingFeature(call, 'refusalList')
+    return list as Refusals
   }
 
   #assertOpen(): void {

@@ -10,6 +10,7 @@ import { SYSTEM_CLOCK, resolveTimers } from '../core/timers.js'
 import { SyncKitError } from '../errors/sync-kit-error.js'
 import { lastWriteWins } from '../resolvers/last-write-wins.js'
 import { Emitter } from './emitter.js'
+import { type FeatureSlots, type SyncFeature, applyFeatures } from './feature.js'
 import type {
   CheckpointKey,
   Clock,
@@ -29,7 +30,7 @@ import { assertNodeId } from '../versions/hlc.js'
 import type { CausalTracker } from './causal-tracker.js'
 import type { ConflictQueue } from './conflict-queue.js'
 import type { EpochTracker } from './epoch-tracker.js'
-import type { Refusals } from './refusal.js'
+import type { RefusalHandler } from './refusal.js'
 import type { RemoteHolds } from './remote-holds.js'
 
 /** Default number of events per push or pull request: 500. */
@@ -80,8 +81,12 @@ export interface SyncManagerOptions {
    * @defaultValue `{ initialMs: 1000, maxMs: 60000 }`
    */
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number }
-  /** After `start()`, also subscribe to the remote and sync as soon as it reports new events. @defaultValue false */
-  readonly live?: boolean
+  /**
+   * Features the app imports, e.g. `[liveMode(), refusalList(), durableConflicts()]`: code an app
+   * does not import is not in its bundle.
+   * @defaultValue none
+   */
+  readonly features?: readonly SyncFeature[]
   /** Random source in [0, 1) for jitter. @defaultValue `Math.random` */
   readonly random?: () => number
   /**
@@ -178,14 +183,14 @@ export interface SyncParts {
   readonly conflicts: ConflictQueue
   readonly epochs: EpochTracker
   readonly holds: RemoteHolds
-  readonly refusals: Refusals
+  readonly refusals: RefusalHandler
 }
 
 /**
  * What every part of a manager reads: {@link SyncManagerOptions} checked, with every default
- * filled in, and the manager's emitter.
+ * filled in, the manager's emitter, and the slots its features filled.
  */
-export interface SyncContext {
+export interface SyncContext extends Readonly<FeatureSlots> {
   readonly nodeId: string
   readonly store: EventStore
   readonly transport: Transport
@@ -199,7 +204,6 @@ export interface SyncContext {
   readonly intervalMs: number
   /** Retry windows of the scheduler, in ms. */
   readonly backoff: ResolvedBackoff
-  readonly live: boolean
   readonly random: () => number
   /** The `timers` option, else the clock's timers, else the global ones. */
   readonly timers: Timers
@@ -241,7 +245,7 @@ export function resolveSyncOptions(options: SyncManagerOptions): SyncContext {
   const timers = resolveTimers(options.timers, options.clock, COMPONENT)
   const remote = options.remote ?? 'default'
   if (typeof remote !== 'string' || remote === '') throw invalid('remote', 'a non-empty string')
-  return {
+  const ctx: SyncContext = {
     ...options,
     resolver: options.resolver ?? lastWriteWins(),
     batchSize,
@@ -250,13 +254,14 @@ export function resolveSyncOptions(options: SyncManagerOptions): SyncContext {
     generateId: options.generateId ?? (() => globalThis.crypto.randomUUID()),
     intervalMs,
     backoff,
-    live: options.live ?? false,
     random: options.random ?? Math.random,
     timers,
     pushKey: { remote, direction: 'push' },
     pullKey: { remote, direction: 'pull' },
     events: new Emitter(),
   }
+  applyFeatures(options, ctx as FeatureSlots)
+  return ctx
 }
 
 function invalid(name: string, want: string): SyncKitError {

@@ -58,7 +58,7 @@ function parseForeign(other: Version): Hlc {
  */
 export class Hlc implements Version {
   /** The zero stamp, before every other. */
-  static readonly ZERO: Hlc = new Hlc(0, 0, '0')
+  static readonly ZERO: Hlc = /* @__PURE__ */ new Hlc(0, 0, '0')
 
   /** Wall-clock part in ms since the Unix epoch, 0 … {@link HLC_MAX_WALL_MS}. */
   readonly wallMs: number

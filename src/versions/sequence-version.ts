@@ -22,7 +22,7 @@ const DIGITS = /^(0|[1-9][0-9]{0,39})$/
  */
 export class SequenceVersion implements Version {
   /** The zero version, before every event. */
-  static readonly ZERO: SequenceVersion = new SequenceVersion(0n)
+  static readonly ZERO: SequenceVersion = /* @__PURE__ */ new SequenceVersion(0n)
 
   /** The position while it is a safe integer (the common case: plain number arithmetic). */
   private readonly small: number | undefined

@@ -1,21 +1,18 @@
 import { SyncKitError } from '../errors/sync-kit-error.js'
 import type { Version } from '../types/index.js'
+import {
+  type CausalRelation,
+  MAX_VECTOR_CLOCK_ENTRIES,
+  clockRelation,
+  isDominated,
+  readClock,
+  writeClock,
+} from './clock-map.js'
 import { assertNodeId } from './hlc.js'
 import { mismatchError, parseError } from './version-errors.js'
 
-/**
- * Largest number of entries (distinct node ids) a vector clock may hold: 1024. Past it,
- * `increment`/`merge` throw `clock-overflow` and `parse` throws `version-parse`, instead of letting
- * every event's causal context grow without bound. The `SyncManager` never meets it: its seen clock
- * is not a `VectorClock`, and the contexts it writes keep at most 512 entries (rule 4 of
- * docs/causality.md).
- */
-export const MAX_VECTOR_CLOCK_ENTRIES = 1024
-
-/** How two vector clocks relate causally. */
-export type CausalRelation = 'before' | 'after' | 'equal' | 'concurrent'
-
-const ENTRY = /^([A-Za-z0-9._~-]{1,64}):([1-9][0-9]{0,15})$/
+export { MAX_VECTOR_CLOCK_ENTRIES }
+export type { CausalRelation }
 
 /**
  * A vector clock: for each node id, how many of that node's events are known. Immutable.
@@ -43,7 +40,7 @@ const ENTRY = /^([A-Za-z0-9._~-]{1,64}):([1-9][0-9]{0,15})$/
  */
 export class VectorClock implements Version {
   /** The empty clock (nothing seen). */
-  static readonly EMPTY: VectorClock = new VectorClock(new Map())
+  static readonly EMPTY: VectorClock = /* @__PURE__ */ new VectorClock(new Map())
 
   private readonly counts: ReadonlyMap<string, number>
   private cachedString: string | undefined
@@ -81,21 +78,13 @@ export class VectorClock implements Version {
    * than {@link MAX_VECTOR_CLOCK_ENTRIES} entries.
    */
   static parse(value: string): VectorClock {
-    if (typeof value !== 'string') throw invalid(String(value), 'not a string')
     if (value === '') return VectorClock.EMPTY
-    const parts = value.split(',')
-    if (parts.length > MAX_VECTOR_CLOCK_ENTRIES) throw invalid(value, 'too many entries')
-    const map = new Map<string, number>()
-    let previous = ''
-    for (const part of parts) {
-      const m = ENTRY.exec(part)
-      if (m === null) throw invalid(value, `bad entry "${part.slice(0, 80)}"`)
-      const node = m[1] as string
-      const count = Number(m[2])
-      if (!Number.isSafeInteger(count)) throw invalid(value, `count of "${node}" too large`)
-      if (map.size > 0 && node <= previous) throw invalid(value, 'ids not sorted and unique')
-      map.set(node, count)
-      previous = node
+    const map = readClock(value)
+    if (map === undefined) {
+      throw parseError(
+        value,
+        `a vector clock: sorted, unique "node:count" pairs joined by "," (at most ${MAX_VECTOR_CLOCK_ENTRIES}, counts below 2^53)`,
+      )
     }
     const clock = new VectorClock(map)
     clock.cachedString = value
@@ -163,10 +152,7 @@ export class VectorClock implements Version {
    * the other's).
    */
   isDominatedBy(other: VectorClock): boolean {
-    for (const [node, count] of this.counts) {
-      if (count > other.get(node)) return false
-    }
-    return true
+    return isDominated(this.counts, other.counts)
   }
 
   /**
@@ -175,12 +161,7 @@ export class VectorClock implements Version {
    * @returns `before` (this happened before `other`), `after`, `equal`, or `concurrent`.
    */
   relation(other: VectorClock): CausalRelation {
-    const le = this.isDominatedBy(other)
-    const ge = other.isDominatedBy(this)
-    if (le && ge) return 'equal'
-    if (le) return 'before'
-    if (ge) return 'after'
-    return 'concurrent'
+    return clockRelation(this.counts, other.counts)
   }
 
   /**
@@ -202,9 +183,7 @@ export class VectorClock implements Version {
 
   /** The sorted string form. */
   toString(): string {
-    this.cachedString ??= this.entries()
-      .map(([node, count]) => `${node}:${count}`)
-      .join(',')
+    this.cachedString ??= writeClock(this.counts)
     return this.cachedString
   }
 
@@ -230,13 +209,6 @@ function overflow(size: number): SyncKitError {
     'clock-overflow',
     `vector clock would hold ${size} entries, over the bound of ${MAX_VECTOR_CLOCK_ENTRIES}`,
     {},
-  )
-}
-
-function invalid(value: string, why: string): SyncKitError {
-  return parseError(
-    value,
-    `a vector clock (${why}); expected sorted "node:count" pairs joined by ","`,
   )
 }
 

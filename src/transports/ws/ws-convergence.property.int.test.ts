@@ -1,6 +1,6 @@
 /**
  * Convergence over WebSocket with dropped connections (issue 13): 2–3 live replicas (`SyncManager`
- * with `live: true` over `sync-kit/ws`, real sockets on 127.0.0.1) record random edits of a few
+ * with `features: [liveMode()]` over `sync-kit/ws`, real sockets on 127.0.0.1) record random edits of a few
  * aggregates and sync at random, while every TCP connection of the server is killed at random
  * moments, some of them mid-push or mid-delivery. After the drops stop and every replica synced
  * again, every replica must hold exactly the events recorded anywhere, none lost, none twice, and
@@ -21,6 +21,7 @@ import { createMemoryStore } from '../../stores/memory/index.js'
 import { SyncManager } from '../../sync/sync-manager.js'
 import type { EventStore } from '../../types/index.js'
 import { startWsServer, wsClient } from '../../../test/ws.fixture.js'
+import { liveMode } from '../../sync/live-mode.js'
 
 const RUNS = Number(process.env['SYNC_KIT_WS_RUNS'] ?? 30)
 const SEED_ENV = process.env['SYNC_KIT_SEED']
@@ -93,7 +94,7 @@ describe('convergence over WebSocket with dropped connections (property)', () =>
               transport: wsClient(server.url, { retry: { retries: 2, initialMs: 2, maxMs: 10 } }),
               nodeId: `r${r}`,
               resolver: lastWriteWins(),
-              live: true,
+              features: [liveMode()],
               intervalMs: 3_600_000,
               backoff: { initialMs: 5, maxMs: 20 },
             })

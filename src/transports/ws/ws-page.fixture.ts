@@ -2,7 +2,7 @@
 // (esbuild, no Node built-ins: it also proves sync-kit/ws bundles without `ws`): registers the
 // transport conformance suite on the browser's own WebSocket, each case's server started on the
 // Node side through functions the test exposes to the page, and a live SyncManager scenario.
-import { SyncManager, createMemoryStore } from '../../index.js'
+import { SyncManager, createMemoryStore, liveMode } from '../../index.js'
 import { transportConformance } from '../../testing/index.js'
 import { createPageSuite } from '../../../test/page-suite.fixture.js'
 import type { PageSuite } from '../../../test/page-suite.fixture.js'
@@ -67,7 +67,7 @@ const page: WsPage = {
       store,
       transport: tb,
       nodeId: 'page-b',
-      live: true,
+      features: [liveMode()],
       intervalMs: 3_600_000,
     })
     try {

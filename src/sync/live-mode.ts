@@ -1,0 +1,135 @@
+/**
+ * Live mode, the `liveMode()` feature: after `start()`, a subscription to the remote that syncs as
+ * soon as it reports new events, re-subscribing with the scheduler's backoff when subscribing
+ * fails. Without it, a started manager syncs on its interval only.
+ *
+ * A live subscription that reports a failure (`onError`) may have ended for good — a stream
+ * refused, or resumed into a new epoch of the remote — so it is replaced rather than left to the
+ * transport to reconnect: it is ended, a sync runs soon (which notices an epoch change and pulls
+ * what the stream missed), and a new subscription follows that good sync. While streams keep
+ * failing, the sync waits the scheduler's backoff (reset by a delivered batch). `stop()` aborts a
+ * `subscribe` still in flight through its signal.
+ *
+ * @module
+ */
+import type { Subscription } from '../types/index.js'
+import { type SyncFeature, defineFeature } from './feature.js'
+import type { Scheduler } from './scheduler.js'
+
+/**
+ * Live mode: after `start()`, the manager also subscribes to the remote (through the transport's
+ * `subscribe`) and syncs as soon as it reports new events; a failed stream is replaced after a
+ * good sync. Transports without `subscribe` sync on the interval only.
+ * @returns the feature, for the manager's `features` option.
+ * @example
+ * ```ts
+ * import { SyncManager, liveMode } from 'sync-kit'
+ *
+ * const manager = new SyncManager({ store, transport, nodeId: 'phone', features: [liveMode()] })
+ * manager.start()
+ * ```
+ */
+export function liveMode(): SyncFeature {
+  return defineFeature('live', (slots) => {
+    slots.makeLive = (scheduler) => new LiveMode(scheduler)
+  })
+}
+
+/** The live subscription of one scheduler. */
+export class LiveMode {
+  readonly #scheduler: Scheduler
+  #subscription: Subscription | undefined
+  #subscribing = false
+  /** Aborts the subscribe in flight (and the backoff wait between attempts) on `stop()`. */
+  #stopSubscribing: AbortController | undefined
+  /** Live streams that failed in a row (a delivered batch resets it). */
+  #streamFailures = 0
+
+  /** @param scheduler - the scheduler it belongs to. */
+  constructor(scheduler: Scheduler) {
+    this.#scheduler = scheduler
+  }
+
+  /** Subscribes, unless a subscription is there or on its way (after `start()`, a good sync). */
+  resume(): void {
+    void this.#subscribe()
+  }
+
+  /**
+   * Ends the subscription and aborts a subscribe in flight.
+   * @returns when the subscription has ended.
+   */
+  async stop(): Promise<void> {
+    this.#stopSubscribing?.abort()
+    this.#stopSubscribing = undefined
+    const sub = this.#subscription
+    this.#subscription = undefined
+    await sub?.unsubscribe().catch(() => undefined)
+  }
+
+  /** Ends a failed stream, and syncs after the stream backoff; a good sync subscribes again. */
+  #replace(sub?: Subscription): void {
+    if (sub !== undefined) {
+      this.#subscription = undefined
+      void sub.unsubscribe().catch(() => undefined)
+    }
+    this.#scheduler.schedule(this.#scheduler.delay(++this.#streamFailures))
+  }
+
+  async #subscribe(): Promise<void> {
+    const scheduler = this.#scheduler
+    const { ctx } = scheduler
+    const subscribe = ctx.transport.subscribe?.bind(ctx.transport)
+    if (subscribe === undefined || this.#subscribing || this.#subscription !== undefined) return
+    this.#subscribing = true
+    const onError = (error: unknown): void => ctx.events.emit('error', error)
+    let attempt = 0
+    try {
+      while (scheduler.running && this.#subscription === undefined) {
+        // A fresh controller after a stop(): a start() that followed gets attempts of its own.
+        const stopping = (this.#stopSubscribing ??= new AbortController())
+        let sub: Subscription | undefined
+        let failed = false
+        const onStreamError = (error: unknown): void => {
+          onError(error)
+          if (failed) return
+          failed = true
+          scheduler.lost()
+          if (sub !== undefined && this.#subscription === sub) this.#replace(sub)
+        }
+        try {
+          sub = await subscribe(
+            () => {
+              this.#streamFailures = 0
+              if (scheduler.running) void scheduler.sync().catch(onError)
+            },
+            {
+              ...(ctx.filters ? { filters: ctx.filters } : {}),
+              onError: onStreamError,
+              signal: stopping.signal,
+            },
+          )
+          if (!scheduler.running || stopping.signal.aborted || failed) {
+            await sub.unsubscribe()
+            if (failed) return this.#replace()
+            // A start() during that wait found this attempt still running and left the live
+            // subscription to it: the loop condition checks again.
+            continue
+          }
+          this.#subscription = sub
+        } catch (error) {
+          // An attempt abandoned by stop() (e.g. its transport closed since) is not a failure.
+          if (!scheduler.running) return
+          if (stopping.signal.aborted) continue
+          onError(error)
+          attempt++
+          await new Promise<void>((resolve) => {
+            ctx.timers.setTimeout(resolve, scheduler.delay(attempt))
+          })
+        }
+      }
+    } finally {
+      this.#subscribing = false
+    }
+  }
+}
