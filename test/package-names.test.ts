@@ -1,0 +1,48 @@
+import { readFileSync, readdirSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { describe, expect, it } from 'vitest'
+
+import { entries } from '../tsup.config.js'
+import { root, specifier, subpaths } from './package.fixture.js'
+
+// Inside the checkout, `sync-kit` and `sync-kit/*` resolve to the source through tsconfig.json
+// `paths` (tsc and tsx read them; vitest.config.ts turns on `resolve.tsconfigPaths`), so the
+// examples and the doc samples import the package by name and need no build.
+
+interface TsConfig {
+  readonly compilerOptions: { readonly paths?: Record<string, readonly string[]> }
+}
+
+/** The source file of an `exports` entry, through the tsup entry that builds its file. */
+function sourceOf(conditions: Record<string, Record<string, string>>): string {
+  const built = (conditions['import']?.['default'] ?? '').replace(/^\.\/dist\//, '')
+  return `./${entries[built.replace(/\.js$/, '')] ?? `(no tsup entry builds ${built})`}`
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? filesUnder(join(dir, entry.name)) : [join(dir, entry.name)],
+  )
+}
+
+describe('the package by name inside the checkout (issue 15 §4)', () => {
+  it('maps every exports entry, and nothing else, to its source in tsconfig.json paths', () => {
+    const tsconfig = JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8')) as TsConfig
+    const expected = Object.fromEntries(
+      subpaths().map(([key, conditions]) => [specifier(key), [sourceOf(conditions)]]),
+    )
+    expect(tsconfig.compilerOptions.paths).toEqual(expected)
+  })
+
+  it('the examples import sync-kit by its published names, never its source', () => {
+    const offenders = filesUnder(join(root, 'examples'))
+      .filter((file) => file.endsWith('.ts'))
+      .flatMap((file) =>
+        [...readFileSync(file, 'utf8').matchAll(/\bfrom\s+'([^']+)'|import\('([^']+)'\)/g)]
+          .map((match) => match[1] ?? match[2] ?? '')
+          .filter((path) => /(^|\/)(src|dist)\//.test(path) || path.startsWith('../../'))
+          .map((path) => `${relative(root, file)}: ${path}`),
+      )
+    expect(offenders).toEqual([])
+  })
+})
