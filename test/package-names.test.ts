@@ -1,9 +1,10 @@
-import { readFileSync, readdirSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 
 import { entries } from '../tsup.config.js'
-import { root, specifier, subpaths } from './package.fixture.js'
+import { linkedProject, pkg, root, specifier, subpaths } from './package.fixture.js'
 
 // Inside the checkout, `sync-kit` and `sync-kit/*` resolve to the source through tsconfig.json
 // `paths` (tsc and tsx read them; vitest.config.ts turns on `resolve.tsconfigPaths`), so the
@@ -44,5 +45,58 @@ describe('the package by name inside the checkout (issue 15 §4)', () => {
           .map((path) => `${relative(root, file)}: ${path}`),
       )
     expect(offenders).toEqual([])
+  })
+})
+
+// TypeScript's node10 resolution (`moduleResolution: "node"`, the default of `module: "commonjs"`)
+// ignores `exports`; `typesVersions` maps each subpath to its CommonJS declarations for it.
+describe('the subpaths under node10 resolution (typesVersions)', () => {
+  it('maps every subpath but the root to the declarations its require condition names', () => {
+    const typesVersions = (pkg as { typesVersions?: Record<string, unknown> }).typesVersions
+    const expected = Object.fromEntries(
+      subpaths()
+        .filter(([key]) => key !== '.')
+        .map(([key, conditions]) => [key.slice(2), [conditions['require']?.['types']]]),
+    )
+    expect(typesVersions).toEqual({ '*': expected })
+  })
+
+  describe('published declarations compile under module commonjs, moduleResolution node10', () => {
+    const project = linkedProject('sync-kit-node10-')
+    afterAll(() => project.remove())
+
+    it('from a CommonJS project that imports every entry', () => {
+      const dir = project.dir
+      symlinkSync(join(root, 'node_modules', '@types'), join(dir, 'node_modules', '@types'), 'dir')
+      const body = subpaths()
+        .map(
+          ([key], i) =>
+            `import type * as m${i} from '${specifier(key)}'\nexport type T${i} = typeof m${i}`,
+        )
+        .join('\n')
+      writeFileSync(join(dir, 'app.ts'), `${body}\n`)
+      writeFileSync(
+        join(dir, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            module: 'commonjs',
+            moduleResolution: 'node10',
+            target: 'es2022',
+            strict: true,
+            noEmit: true,
+            types: ['node'],
+          },
+          files: ['app.ts'],
+        }),
+      )
+      const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
+      let output = ''
+      try {
+        execFileSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8' })
+      } catch (error) {
+        output = String((error as { stdout?: string }).stdout ?? error)
+      }
+      expect(output).toBe('')
+    })
   })
 })
