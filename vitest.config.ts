@@ -1,9 +1,14 @@
 import { defineConfig, type ViteUserConfig } from 'vitest/config'
 
+// `sync-kit` and `sync-kit/*` resolve to the source through tsconfig.json `paths` (as in tsc and tsx), so
+// the examples import the package by name and test the code beside them, not a stale `dist/`.
+const resolve = { tsconfigPaths: true }
+
 const config: ViteUserConfig = defineConfig({
   test: {
     projects: [
       {
+        resolve,
         test: {
           name: 'unit',
           include: [
@@ -22,6 +27,7 @@ const config: ViteUserConfig = defineConfig({
         },
       },
       {
+        resolve,
         test: {
           name: 'integration',
           include: [
@@ -37,6 +43,7 @@ const config: ViteUserConfig = defineConfig({
       },
       {
         // Tests in real Chromium (test/chromium.fixture.ts); alone: `npm run test:browser`.
+        resolve,
         test: {
           name: 'browser',
           include: ['src/**/*.browser.int.test.ts', 'test/**/*.browser.int.test.ts'],

@@ -17,8 +17,8 @@ import {
   type EventWithVersion,
   type LoopbackHub,
   type Version,
-} from '../src/index.js'
-import { TestClock, createTestHub, type TestHub } from '../src/testing/index.js'
+} from 'sync-kit'
+import { TestClock, createTestHub, type TestHub } from 'sync-kit/testing'
 
 // --- The app's sync code ---------------------------------------------------------------------
 

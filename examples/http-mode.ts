@@ -18,21 +18,26 @@
  */
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { WebSocket } from 'ws'
 
-import { SyncKitError, createLoopbackHub, createMemoryStore } from '../src/index.js'
-import type { EventStore, Transport } from '../src/index.js'
-import { openSqliteStore } from '../src/stores/sqlite/index.js'
-import { createHttpTransport } from '../src/transports/http/index.js'
-import { createWebSocketTransport } from '../src/transports/ws/index.js'
+import { SyncKitError, createLoopbackHub, createMemoryStore } from 'sync-kit'
+import type { EventStore, Transport } from 'sync-kit'
+import { openSqliteStore } from 'sync-kit/sqlite'
+import { createHttpTransport } from 'sync-kit/http'
+import { createWebSocketTransport } from 'sync-kit/ws'
 import type { ReplicaSetup } from './traces/replay.js'
 
-/** The repository root (the CLI runs from the source there, through `tsx`). */
+/**
+ * The folder above `examples/`: the repository root (the CLI runs from the source there, through
+ * `tsx`), or the app the examples were copied into.
+ */
 export const REPO_ROOT: string = fileURLToPath(new URL('..', import.meta.url))
 
 /** Runs the CLI from the source: `node --import tsx src/cli/main.ts`. */
@@ -42,6 +47,19 @@ export const SOURCE_CLI_COMMAND: readonly string[] = [
   'tsx',
   'src/cli/main.ts',
 ]
+
+/**
+ * The command of the CLI the process runs by default: in the sync-kit checkout, the source
+ * ({@link SOURCE_CLI_COMMAND}, no build needed); in a copy of the examples, the `sync-kit`
+ * executable of the installed package (its package.json `bin`), as an app runs it.
+ * @returns the program and its first arguments, before `serve`.
+ */
+export function defaultCliCommand(): readonly string[] {
+  if (existsSync(join(REPO_ROOT, 'src', 'cli', 'main.ts'))) return SOURCE_CLI_COMMAND
+  const manifest = createRequire(import.meta.url).resolve('sync-kit/package.json')
+  const { bin } = JSON.parse(readFileSync(manifest, 'utf8')) as { bin: Record<string, string> }
+  return [process.execPath, join(dirname(manifest), bin['sync-kit'] ?? 'dist/cli/main.js')]
+}
 
 /** Default time the server gets to print `listening`: 30 s (tsx compiles the source first). */
 export const DEFAULT_START_TIMEOUT_MS = 30_000
@@ -62,7 +80,7 @@ export interface SyncServerProcessOptions {
   readonly args?: readonly string[]
   /**
    * The command that runs the CLI, before `serve`.
-   * @defaultValue {@link SOURCE_CLI_COMMAND}, in {@link REPO_ROOT}
+   * @defaultValue {@link defaultCliCommand}, in {@link REPO_ROOT}
    */
   readonly command?: readonly string[]
   /** Receives every log record the server writes (stdout and stderr). @defaultValue ignore */
@@ -120,7 +138,7 @@ interface Running {
  * @example
  * ```ts
  * import { startSyncServer } from './http-mode.js'
- * import { createHttpTransport } from '../src/transports/http/index.js'
+ * import { createHttpTransport } from 'sync-kit/http'
  *
  * const server = await startSyncServer({ db: ':memory:' })
  * const transport = createHttpTransport({ url: server.url })
@@ -169,7 +187,7 @@ export async function startSyncServer(
 }
 
 async function launch(options: SyncServerProcessOptions, port: number): Promise<Running> {
-  const [program, ...prefix] = options.command ?? SOURCE_CLI_COMMAND
+  const [program, ...prefix] = options.command ?? defaultCliCommand()
   if (program === undefined) {
     throw new SyncKitError('invalid-argument', '[sync-kit] [http-mode] command is empty', {
       argument: 'command',

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { isSyncKitError } from '../../src/index.js'
+import { isSyncKitError } from 'sync-kit'
 import {
   DEMO_USAGE,
   EXIT_CONVERGED,

@@ -17,7 +17,7 @@
 import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
 
-import { SyncKitError, isSyncKitError } from '../../src/index.js'
+import { SyncKitError, isSyncKitError } from 'sync-kit'
 import { DEMO_STORES, DEMO_TRANSPORTS, createDemoSetup } from '../http-mode.js'
 import type { DemoStoreKind, DemoTransportKind } from '../http-mode.js'
 import { DEFAULT_REPLICAS, DEFAULT_SEGMENT, MAX_REPLICAS, runTraceDemo } from './replay.js'

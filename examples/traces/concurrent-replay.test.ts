@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest'
 
-import {
-  type EventWithVersion,
-  SequenceVersion,
-  VectorClock,
-  isSyncKitError,
-} from '../../src/index.js'
+import { type EventWithVersion, SequenceVersion, VectorClock, isSyncKitError } from 'sync-kit'
 import {
   CONCURRENT_DOCUMENT_ID,
   CONCURRENT_TXN_EVENT_TYPE,

@@ -19,7 +19,7 @@
  */
 import { basename } from 'node:path'
 
-import { type CausalContext, causalContextOf, relate } from '../../src/adapter/index.js'
+import { type CausalContext, causalContextOf, relate } from 'sync-kit/adapter'
 import {
   SyncKitError,
   SyncManager,
@@ -29,7 +29,7 @@ import {
   type EventStore,
   type EventWithVersion,
   type Version,
-} from '../../src/index.js'
+} from 'sync-kit'
 import { type ConcurrentTrace, type Trace, loadTrace } from './trace-file.js'
 
 /**

@@ -26,7 +26,7 @@ import {
   type EventWithVersion,
   type Transport,
   type Version,
-} from '../../src/index.js'
+} from 'sync-kit'
 import { TextDocument } from './text-document.js'
 import {
   type SequentialTrace,

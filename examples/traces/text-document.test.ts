@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 
-import { isSyncKitError } from '../../src/index.js'
+import { isSyncKitError } from 'sync-kit'
 import { TextDocument } from './text-document.js'
 import type { TracePatch } from './trace-file.js'
 import { bundledTracePath, loadTrace } from './trace-file.js'

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { SyncKitError } from '../../src/index.js'
+import { SyncKitError } from 'sync-kit'
 import type { TracePatch } from './trace-file.js'
 
 /**

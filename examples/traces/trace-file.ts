@@ -16,7 +16,7 @@ import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { gunzipSync } from 'node:zlib'
 
-import { SyncKitError } from '../../src/index.js'
+import { SyncKitError } from 'sync-kit'
 
 /**
  * One edit: at code-point offset `pos`, delete `numDeleted` code points, then insert `inserted`

@@ -122,31 +122,36 @@ export function remoteVersion<TVersion>(
 }
 
 /**
- * Checks a client's `url` option: absolute, one of `schemes`, no query or fragment.
+ * Checks a client's `url` option: absolute, one of `schemes`, no query or fragment. A URL written
+ * without its scheme (`localhost:8787`, `example.com/sync`) gets a hint with the scheme added:
+ * the first of `schemes` for a local host, the second (the TLS one) for any other.
  * @param url - the option.
- * @param schemes - the accepted protocols, e.g. `['http:', 'https:']`.
+ * @param schemes - the accepted protocols, plain before TLS, e.g. `['http:', 'https:']`.
  * @param client - the client's message tag.
  * @returns the parsed URL.
  * @throws SyncKitError `invalid-argument`.
  */
 export function checkClientUrl(url: string, schemes: readonly string[], client: string): URL {
-  let parsed: URL
+  let parsed: URL | undefined
+  let cause: unknown
   try {
     parsed = new URL(url)
   } catch (error) {
-    throw new SyncKitError(
-      'invalid-argument',
-      `${client} url "${String(url).slice(0, 200)}" is not an absolute URL`,
-      { argument: 'url' },
-      { cause: error },
-    )
+    cause = error
   }
-  if (!schemes.includes(parsed.protocol)) {
+  if (parsed === undefined || !schemes.includes(parsed.protocol)) {
+    const text = String(url).slice(0, 200)
     const named = `${schemes.slice(0, -1).join(', ')} or ${schemes.at(-1) ?? ''}`
+    const guess = withScheme(text, schemes)
     throw new SyncKitError(
       'invalid-argument',
-      `${client} url must be ${named}, got ${parsed.protocol}`,
+      guess !== undefined
+        ? `${client} url "${text}" has no scheme (${named}); did you mean "${guess}"?`
+        : parsed === undefined
+          ? `${client} url "${text}" is not an absolute URL`
+          : `${client} url must be ${named}, got ${parsed.protocol}`,
       { argument: 'url' },
+      cause === undefined ? {} : { cause },
     )
   }
   if (parsed.search !== '' || parsed.hash !== '') {
@@ -155,4 +160,24 @@ export function checkClientUrl(url: string, schemes: readonly string[], client: 
     })
   }
   return parsed
+}
+
+/**
+ * What a URL written without its scheme (`localhost:8787`, `example.com/sync`) was meant to be:
+ * the first of `schemes` added for a local host, the second (the TLS one) for any other.
+ * @param url - the option, as text.
+ * @param schemes - the accepted protocols, plain first.
+ * @returns e.g. `http://localhost:8787`, or `undefined` when the URL has a scheme (`x://`) or the
+ * guess does not parse either.
+ */
+function withScheme(url: string, schemes: readonly string[]): string | undefined {
+  if (/^[a-z][a-z\d+.-]*:\/\//i.test(url) || url.trim() === '') return undefined
+  const local = /^(localhost|127\.[\d.]+|\[::1\])(:|\/|$)/i.test(url)
+  const guess = `${(local ? schemes[0] : schemes[1]) ?? schemes[0] ?? 'https:'}//${url}`
+  try {
+    new URL(guess)
+    return guess
+  } catch {
+    return undefined
+  }
 }

@@ -26,7 +26,7 @@ import type {
   Transport,
   Version,
 } from '../types/index.js'
-import { assertNodeId } from '../versions/hlc.js'
+import { checkNodeIdOption } from './node-id-option.js'
 import type { CausalTracker } from './causal-tracker.js'
 import type { ConflictQueue } from './conflict-queue.js'
 import type { EpochTracker } from './epoch-tracker.js'
@@ -225,7 +225,7 @@ const COMPONENT = 'sync-manager'
  * direction, remote or timers.
  */
 export function resolveSyncOptions(options: SyncManagerOptions): SyncContext {
-  assertNodeId(options.nodeId)
+  checkNodeIdOption(options.nodeId, options.store)
   const batchSize = integerOption(options.batchSize, DEFAULT_BATCH_SIZE, 'batchSize', COMPONENT)
   const direction = options.direction ?? 'both'
   if (!['both', 'push', 'pull'].includes(direction))
