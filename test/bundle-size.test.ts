@@ -2,8 +2,9 @@
 // createMemoryStore, createLoopbackHub and lastWriteWins. Issue 8 (the restructuring) had to stay
 // at or under the size before it, 17,954 B min+gzip; the correctness work of issues 9 and 10
 // (causality first, bounded contexts, monotonic stamps, no echo, the refusal list, regression
-// detection, durable conflicts) added ~1.5 kB before the size work of issue 14 takes the set
-// down, so the ceiling here is briefly 19,600 B. Measured as an app's bundler does it:
+// detection, durable conflicts) added ~1.5 kB; the first size work of issue 14 (live mode, the
+// refusal list and durable conflicts as imported features) took it to 19,005 B, so the ceiling is
+// 19,100 B until the rest of that work takes the set under 17,954 B. Measured as an app's bundler does it:
 // `sync-kit` installed (a link to this package), its built `dist/`, esbuild minifying browser
 // ESM, gzip -9. `npm test` builds before vitest runs.
 import { build } from 'esbuild'
@@ -14,7 +15,7 @@ import { describe, expect, it } from 'vitest'
 import { linkedProject, root } from './package.fixture.js'
 
 /** Most bytes (min+gzip) the app set may take (see the header). */
-const APP_SET_MAX_GZIP_BYTES = 19_600
+const APP_SET_MAX_GZIP_BYTES = 19_100
 
 /** The app set's source: what an app that syncs through the in-process hub imports. */
 const APP_SET = `import { SyncManager, createMemoryStore, createLoopbackHub, lastWriteWins } from 'sync-kit'
