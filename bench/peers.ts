@@ -63,6 +63,12 @@ async function loadPeer<TModule>(
     const module = (await import(pkg)) as TModule
     return { name: `${label} ${await packageVersion(pkg)}`, module }
   } catch (error) {
+    if ((error as { code?: unknown } | null)?.code === 'ERR_MODULE_NOT_FOUND') {
+      return {
+        name: label,
+        reason: `${pkg} is not installed in bench/node_modules (npm run bench installs the peers; a --quick run leaves out the optional ones)`,
+      }
+    }
     return {
       name: label,
       reason: `${pkg} does not load on Node ${process.version} here (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`,

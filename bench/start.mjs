@@ -1,10 +1,13 @@
 // `npm run bench`: installs the benchmark's peers on demand, then runs bench/run.ts.
 //
-// The peers (logux, emmett, emmett-sqlite and its native sqlite3 driver) are the dependencies of
-// bench/package.json, a package of its own with its own package-lock.json, so `npm ci` at the root
-// installs only what the library, its tests and its demos need. The first `npm run bench` (or a
-// run after bench/package-lock.json changed) runs `npm ci` in bench/ and says so; a peer that
-// still does not install or load becomes a "not measured: why" row, never a failed run.
+// The peers are the dependencies of bench/package.json, a package of its own with its own
+// package-lock.json, so `npm ci` at the root installs only what the library, its tests and its
+// demos need. Before a run, the peers bench/node_modules lacks (or holds at another version than
+// the lock) are installed with `npm ci` in bench/, and the run says so: logux and emmett always;
+// the optional ones (emmett-sqlite and its native sqlite3 driver, which builds from source for a
+// few minutes) only for a full run — a `--quick` run leaves them out (`--omit=optional`), so the
+// smoke test in `npm test` stays fast. A peer that still does not install or load becomes a
+// "not measured: why" row, never a failed run.
 //
 // Usage: npm run bench [-- --quick] [-- --out file] [-- --chart file] (see bench/run.ts).
 import { spawnSync } from 'node:child_process'
@@ -14,12 +17,11 @@ import { fileURLToPath } from 'node:url'
 
 const bench = dirname(fileURLToPath(import.meta.url))
 const root = dirname(bench)
+const quick = process.argv.includes('--quick')
 
-/** The peers bench/package-lock.json pins that bench/node_modules lacks or holds at another version. */
-function missingPeers() {
-  const lock = JSON.parse(readFileSync(join(bench, 'package-lock.json'), 'utf8'))
-  const wanted = Object.keys(lock.packages[''].dependencies ?? {})
-  return wanted.filter((name) => {
+/** The peers the lock pins that bench/node_modules lacks or holds at another version. */
+function missingPeers(names, lock) {
+  return names.filter((name) => {
     const file = join(bench, 'node_modules', name, 'package.json')
     if (!existsSync(file)) return true
     const { version } = JSON.parse(readFileSync(file, 'utf8'))
@@ -27,17 +29,22 @@ function missingPeers() {
   })
 }
 
-const missing = missingPeers()
+const lock = JSON.parse(readFileSync(join(bench, 'package-lock.json'), 'utf8'))
+const { dependencies = {}, optionalDependencies = {} } = lock.packages['']
+const wanted = Object.keys(dependencies).filter((name) => !(name in optionalDependencies))
+if (!quick) wanted.push(...Object.keys(optionalDependencies))
+const missing = missingPeers(wanted, lock)
 if (missing.length > 0) {
+  const omit = quick ? ['--omit=optional'] : []
   console.error(
-    `[bench] installing the benchmark's peers into bench/node_modules (npm ci in bench/, once; ` +
-      `sqlite3 builds from source, which takes a few minutes): ${missing.join(', ')}`,
+    `[bench] installing the benchmark's peers into bench/node_modules (npm ci ${omit.join(' ')}in ` +
+      `bench/; ${quick ? 'a quick run leaves out the optional emmett-sqlite and sqlite3' : 'sqlite3 builds from source, which takes a few minutes'}): ${missing.join(', ')}`,
   )
   const started = Date.now()
   const npm = process.env.npm_execpath
   const [command, args] =
     npm === undefined || !npm.endsWith('.js') ? ['npm', []] : [process.execPath, [npm]]
-  const install = spawnSync(command, [...args, 'ci', '--no-audit', '--no-fund'], {
+  const install = spawnSync(command, [...args, 'ci', ...omit, '--no-audit', '--no-fund'], {
     cwd: bench,
     // npm's own output goes to stderr: stdout is the benchmark's table.
     stdio: ['ignore', process.stderr, process.stderr],
