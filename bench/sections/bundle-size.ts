@@ -17,7 +17,8 @@ import { gzipSync } from 'node:zlib'
 import { build } from 'esbuild'
 
 import type { BenchContext } from '../context.js'
-import type { TableRow } from '../report.js'
+import { isLoaded, loadLogux } from '../peers.js'
+import { type TableRow, formatRatio } from '../report.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -41,6 +42,29 @@ export interface EntrySize {
   readonly largestInputs: readonly { readonly file: string; readonly bytes: number }[]
 }
 
+/** A working app's bundle, against the Logux app that does the same, in the same run. */
+export interface AppSetSize {
+  /** The app set, e.g. `app: loopback (SyncManager + createMemoryStore + createLoopbackHub + lastWriteWins)`. */
+  readonly entry: string
+  /** Minified bytes. */
+  readonly minBytes: number
+  /** Minified and gzipped bytes. */
+  readonly gzipBytes: number
+  /** The issue's target: below this many bytes min+gzip. */
+  readonly targetBytes: number
+  /** The largest source files, minified bytes each (from bundling the sources). */
+  readonly largestInputs: readonly { readonly file: string; readonly bytes: number }[]
+  /** The Logux app of the same kind, bundled the same way. */
+  readonly logux: {
+    /** What it imports, e.g. `logux 0.12.1: ClientNode + LocalPair + MemoryStore + Log`. */
+    readonly name: string
+    /** Its size, or why it was not measured. */
+    readonly minBytes?: number
+    readonly gzipBytes?: number
+    readonly notMeasured?: string
+  }
+}
+
 /** What section 6 measured. */
 export interface SizeResult {
   /** `dist` (the build) or `src` (no build found). */
@@ -49,7 +73,58 @@ export interface SizeResult {
   readonly esbuild: string
   /** One per entry. */
   readonly entries: readonly EntrySize[]
+  /** The working apps, against Logux's. */
+  readonly apps?: readonly AppSetSize[]
 }
+
+/**
+ * The app sets: what an app that syncs imports (a store, a transport, a resolver and the
+ * manager), each with the Logux app of the same kind, and the issue's target. Each import names
+ * the package entry (`.` is `sync-kit`, `./http` is `sync-kit/http`).
+ */
+export const APP_SETS: readonly {
+  readonly entry: string
+  readonly imports: readonly {
+    readonly subpath: string
+    readonly src: string
+    readonly names: readonly string[]
+  }[]
+  readonly targetBytes: number
+  readonly logux: readonly string[]
+}[] = [
+  {
+    entry: 'app: loopback (SyncManager + createMemoryStore + createLoopbackHub + lastWriteWins)',
+    imports: [
+      {
+        subpath: '.',
+        src: 'src/index.ts',
+        names: ['SyncManager', 'createMemoryStore', 'createLoopbackHub', 'lastWriteWins'],
+      },
+    ],
+    targetBytes: 6_300,
+    logux: ['ClientNode', 'LocalPair', 'MemoryStore', 'Log'],
+  },
+  {
+    entry: 'app: HTTP (SyncManager + createMemoryStore + createHttpTransport + lastWriteWins)',
+    imports: [
+      {
+        subpath: '.',
+        src: 'src/index.ts',
+        names: ['SyncManager', 'createMemoryStore', 'lastWriteWins'],
+      },
+      { subpath: './http', src: 'src/transports/http/index.ts', names: ['createHttpTransport'] },
+    ],
+    targetBytes: 7_000,
+    // A working Logux client: the node, its log and store, the WebSocket connection that
+    // reconnects (the issue's HTTP-side counterpart).
+    logux: ['ClientNode', 'Log', 'MemoryStore', 'WsConnection', 'Reconnect'],
+  },
+  // The browser app set (the IndexedDB store with the HTTP transport) joins here (issue 14's
+  // browser row, added with the browser work), with its Logux counterpart.
+]
+
+/** Where the peers are installed: `@logux/core` resolves from here. */
+const BENCH_DIR = fileURLToPath(new URL('..', import.meta.url))
 
 interface ExportTarget {
   readonly import?: { readonly default?: string }
@@ -84,12 +159,24 @@ async function measure(
   file: string,
   names: readonly string[] | undefined,
 ): Promise<Pick<EntrySize, 'minBytes' | 'gzipBytes' | 'largestInputs'>> {
+  return measureSource(
+    `export ${names === undefined ? '*' : `{ ${names.join(', ')} }`} from ${JSON.stringify(file)}`,
+    ROOT,
+  )
+}
+
+/**
+ * Bundles an app's source as its bundler would and measures it.
+ * @param contents - the app's only file (imports and re-exports).
+ * @param resolveDir - where its bare imports resolve from.
+ * @returns minified and min+gzip bytes, and the largest inputs.
+ */
+async function measureSource(
+  contents: string,
+  resolveDir: string,
+): Promise<Pick<EntrySize, 'minBytes' | 'gzipBytes' | 'largestInputs'>> {
   const result = await build({
-    stdin: {
-      contents: `export ${names === undefined ? '*' : `{ ${names.join(', ')} }`} from ${JSON.stringify(file)}`,
-      resolveDir: ROOT,
-      loader: 'ts',
-    },
+    stdin: { contents, resolveDir, loader: 'ts' },
     bundle: true,
     minify: true,
     treeShaking: true,
@@ -156,7 +243,53 @@ export async function runSizeSection(ctx: BenchContext): Promise<SizeResult> {
     })
   }
   const { version } = (await import('esbuild')) as { version: string }
-  return { source: useDist ? 'dist' : 'src', esbuild: version, entries }
+  const apps = await measureApps(ctx, pkg.exports, useDist)
+  return { source: useDist ? 'dist' : 'src', esbuild: version, entries, apps }
+}
+
+/** The app sets against Logux's: see {@link APP_SETS}. */
+async function measureApps(
+  ctx: BenchContext,
+  exports: Record<string, ExportTarget | string>,
+  useDist: boolean,
+): Promise<AppSetSize[]> {
+  const logux = await loadLogux()
+  const apps: AppSetSize[] = []
+  for (const app of APP_SETS) {
+    ctx.log(`[bench] 6 size: ${app.entry}`)
+    const source = (dist: boolean): string =>
+      app.imports
+        .map((i) => {
+          const target = exports[i.subpath]
+          const rel = typeof target === 'object' ? target.import?.default : undefined
+          const file = dist && rel !== undefined ? join(ROOT, rel) : join(ROOT, i.src)
+          return `export { ${i.names.join(', ')} } from ${JSON.stringify(file)}`
+        })
+        .join('\n')
+    const measured = await measureSource(source(useDist), ROOT)
+    const breakdown = useDist
+      ? (await measureSource(source(false), ROOT)).largestInputs
+      : measured.largestInputs
+    const name = `${logux.name}: ${app.logux.join(' + ')}`
+    let peer: AppSetSize['logux']
+    if (!isLoaded(logux)) peer = { name, notMeasured: logux.reason }
+    else {
+      const l = await measureSource(
+        `export { ${app.logux.join(', ')} } from '@logux/core'`,
+        BENCH_DIR,
+      )
+      peer = { name, minBytes: l.minBytes, gzipBytes: l.gzipBytes }
+    }
+    apps.push({
+      entry: app.entry,
+      minBytes: measured.minBytes,
+      gzipBytes: measured.gzipBytes,
+      targetBytes: app.targetBytes,
+      largestInputs: breakdown,
+      logux: peer,
+    })
+  }
+  return apps
 }
 
 /**
@@ -171,18 +304,35 @@ export async function runSizeSection(ctx: BenchContext): Promise<SizeResult> {
  * ```
  */
 export function sizeRows(size: SizeResult): TableRow[] {
-  return size.entries.map((e) => ({
+  const apps = (size.apps ?? []).map((a) => ({
     section: 6,
-    id: `size.${e.entry}`,
-    operation: `min+gzip of ${e.entry} (esbuild ${size.esbuild}, from ${size.source}/)`,
-    syncKit: `${e.gzipBytes} B (min ${e.minBytes} B)`,
-    versus: e.entry === 'sync-kit' ? 'target' : e.entry === 'sync-kit/types' ? 'target' : '—',
+    id: `size.${a.entry}`,
+    operation: `min+gzip of ${a.entry} (esbuild ${size.esbuild}, from ${size.source}/)`,
+    syncKit: `${a.gzipBytes} B (min ${a.minBytes} B)`,
+    versus: a.logux.name,
     other:
-      e.entry === 'sync-kit'
-        ? `< ${CORE_TARGET_BYTES} B`
-        : e.entry === 'sync-kit/types'
-          ? '0 B'
-          : '—',
-    ratio: '—',
+      a.logux.gzipBytes === undefined
+        ? `not measured: ${a.logux.notMeasured ?? 'unknown'}`
+        : `${a.logux.gzipBytes} B (min ${a.logux.minBytes ?? 0} B)`,
+    ratio: a.logux.gzipBytes === undefined ? '—' : formatRatio(a.logux.gzipBytes / a.gzipBytes),
+    ...(a.logux.gzipBytes === undefined ? {} : { ratioValue: a.logux.gzipBytes / a.gzipBytes }),
+    note: `target < ${a.targetBytes} B; ratio = Logux's bytes / sync-kit's (above 1: sync-kit is smaller)`,
   }))
+  return [
+    ...size.entries.map((e) => ({
+      section: 6,
+      id: `size.${e.entry}`,
+      operation: `min+gzip of ${e.entry} (esbuild ${size.esbuild}, from ${size.source}/)`,
+      syncKit: `${e.gzipBytes} B (min ${e.minBytes} B)`,
+      versus: e.entry === 'sync-kit' ? 'target' : e.entry === 'sync-kit/types' ? 'target' : '—',
+      other:
+        e.entry === 'sync-kit'
+          ? `< ${CORE_TARGET_BYTES} B`
+          : e.entry === 'sync-kit/types'
+            ? '0 B'
+            : '—',
+      ratio: '—',
+    })),
+    ...apps,
+  ]
 }
