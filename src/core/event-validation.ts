@@ -284,8 +284,11 @@ function copyJson(value: unknown, depth: number, freeze: boolean): JsonValue {
   try {
     if (isArray) {
       // By index, as JSON.stringify reads arrays: an array's own iterator is not its content.
-      out = []
-      for (; key < value.length; key++) out.push(copyJson(value[key], depth + 1, freeze))
+      // Sized up front: an array grown by push from [] reserves 16 slots or more, which for the
+      // small arrays events hold doubles their footprint in a store.
+      const length = value.length
+      const items: JsonValue[] = (out = new Array<JsonValue>(length))
+      for (; key < length; key++) items[key] = copyJson(value[key], depth + 1, freeze)
     } else {
       const source = value as Readonly<Record<string, unknown>>
       out = {}
