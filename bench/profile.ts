@@ -113,6 +113,17 @@ type Scenario = (
   n: number,
 ) => Promise<{ prepare?: () => Promise<void>; run: () => Promise<void> }>
 
+/** A sync server on a fresh SQLite file, as section 3 runs it. */
+async function startServer(
+  ctx: BenchContext,
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = await serve({
+    handler: createSyncHandler({ store: openSyncKitSqlite(freshDbPath(ctx, 'server')) }),
+    port: 0,
+  })
+  return { url: server.url, close: () => server.close() }
+}
+
 async function filled(events: readonly Event[]): Promise<MemoryStore> {
   const store = createMemoryStore()
   for (const batch of chunks(events, 1_000)) await store.storeBatch(batch)
@@ -216,11 +227,8 @@ const SCENARIOS: Record<string, Scenario> = {
     let close: (() => Promise<void>) | undefined
     return {
       prepare: async () => {
-        const server = await serve({
-          handler: createSyncHandler({ store: openSyncKitSqlite(freshDbPath(ctx, 'server')) }),
-          port: 0,
-        })
-        close = () => server.close()
+        const server = await startServer(ctx)
+        close = server.close
         const storeA = openSyncKitSqlite(freshDbPath(ctx, 'a'))
         a = new SyncManager({
           store: storeA,
@@ -250,12 +258,7 @@ const SCENARIOS: Record<string, Scenario> = {
     let close: (() => Promise<void>) | undefined
     return {
       prepare: async () => {
-        const server = await serve({
-          handler: createSyncHandler({ store: openSyncKitSqlite(freshDbPath(ctx, 'server')) }),
-          port: 0,
-        })
-        url = server.url
-        close = () => server.close()
+        ;({ url, close } = await startServer(ctx))
       },
       run: async () => {
         const gzip =
