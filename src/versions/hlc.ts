@@ -197,7 +197,8 @@ export class HybridLogicalClock {
    * clock (this clock is left unchanged), `clock-overflow`.
    */
   receive(remote: Hlc): Hlc {
-    return Hlc.parse(this.#clock.receive(remote.toString()))
+    this.#clock.receive(remote.toString())
+    return this.last
   }
 
   /**
