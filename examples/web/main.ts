@@ -49,7 +49,7 @@ function render(replica: Replica): void {
     ...status.conflicts.map((note) => {
       const item = document.createElement('li')
       item.dataset['aggregateId'] = note.aggregateId
-      item.textContent = note.text
+      item.textContent = `“${replica.titleOf(note.aggregateId) ?? note.aggregateId}”: ${note.text}`
       return item
     }),
   )

@@ -20,7 +20,15 @@
  *
  * @module
  */
-import { SyncManager, createProjection, isSyncKitError, lastWriteWins, liveMode } from 'sync-kit'
+import {
+  SyncManager,
+  createProjection,
+  isSyncKitError,
+  isTombstone,
+  lastWriteWins,
+  liveMode,
+  materializeAggregate,
+} from 'sync-kit'
 import type { RecordInput, Version } from 'sync-kit'
 import { createHttpTransport } from 'sync-kit/http'
 import { indexedDbChannelName, openIndexedDbStore } from 'sync-kit/indexeddb'
@@ -39,7 +47,7 @@ export interface SyncStatus {
   /** Events recorded on this device that the server has not acknowledged yet. */
   readonly pending: number
   /** The message of the last failure, until a sync succeeds. */
-  readonly lastError?: string
+  readonly lastError?: string | undefined
   /** When the last good sync ended, ms since the epoch. */
   readonly lastSyncAt?: number
   /** The conflicts the manager reported since this tab started syncing, newest first. */
@@ -64,6 +72,11 @@ export interface Replica {
   readonly syncing: boolean
   /** The live todos, oldest first. */
   todos(): Todo[]
+  /**
+   * A todo's title: its current one, or for a deleted todo the last one this tab saw.
+   * @param aggregateId - the todo.
+   */
+  titleOf(aggregateId: string): string | undefined
   /** The sync state (in a tab that does not sync: as the syncing tab last reported it). */
   status(): SyncStatus
   /**
@@ -122,7 +135,16 @@ export async function openReplica(options: ReplicaOptions): Promise<Replica> {
           const last = page.at(-1)
           if (last === undefined) break
           for (const id of projection.apply(page)) {
-            const title = projection.get(id).data['title']
+            const state = projection.get(id)
+            // A deleted todo is named by its title before the delete: its edits without the
+            // tombstone, materialized by the same rules (the same name in every order of arrival).
+            const edits =
+              state.status === 'deleted'
+                ? (await store.loadByAggregate(id, null)).filter((e) => !isTombstone(e.event))
+                : []
+            const title = (
+              state.status === 'deleted' ? materializeAggregate(edits, TODO_FIELDS) : state
+            ).data['title']
             if (typeof title === 'string') titles.set(id, title)
           }
           seen = last.version
@@ -191,7 +213,7 @@ export async function openReplica(options: ReplicaOptions): Promise<Replica> {
   void navigator.locks.request(`todo-app:${options.name}:sync`, async () => {
     manager = startSyncing(store, options, {
       onSynced: () => {
-        setStatus({ network: 'online', lastSyncAt: Date.now() })
+        setStatus({ network: 'online', lastSyncAt: Date.now(), lastError: undefined })
         void readStore().then(updatePending)
       },
       onError: (error) =>
@@ -201,7 +223,6 @@ export async function openReplica(options: ReplicaOptions): Promise<Replica> {
         }),
       onConflict: (note) =>
         setStatus({ conflicts: [note, ...status.conflicts].slice(0, MAX_CONFLICTS) }),
-      titleOf: (id) => titles.get(id),
     })
     setStatus({ network: navigator.onLine ? 'starting' : 'offline' })
     await updatePending()
@@ -237,6 +258,7 @@ export async function openReplica(options: ReplicaOptions): Promise<Replica> {
       return manager !== undefined
     },
     todos: () => todoList(projection),
+    titleOf: (id) => titles.get(id),
     status: () => status,
     record: (input) => {
       // A fixed id, so an edit sent again after a late answer is recognised as the same one.
@@ -251,7 +273,6 @@ interface SyncHooks {
   readonly onSynced: () => void
   readonly onError: (error: unknown) => void
   readonly onConflict: (note: ConflictNote) => void
-  readonly titleOf: (aggregateId: string) => string | undefined
 }
 
 function startSyncing(
@@ -276,9 +297,7 @@ function startSyncing(
   })
   manager.on('sync', hooks.onSynced)
   manager.on('error', hooks.onError)
-  manager.on('conflict', (report) =>
-    hooks.onConflict(describeConflict(report, store.replicaId, hooks.titleOf)),
-  )
+  manager.on('conflict', (report) => hooks.onConflict(describeConflict(report, store.replicaId)))
   manager.start()
   return manager
 }

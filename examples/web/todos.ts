@@ -138,69 +138,56 @@ export function todoList(projection: Projection): Todo[] {
 
 /** A conflict as the page lists it. */
 export interface ConflictNote {
-  /** The todo both devices changed. */
+  /** The todo both devices changed; the page puts its title before the text. */
   readonly aggregateId: string
   /** The id of the event that prevailed (when one side won outright). */
   readonly winner?: string
-  /** One sentence for the user. */
+  /** What happened, for the user: what each device did and what was kept. */
   readonly text: string
 }
 
 /**
- * Says what the `SyncManager` decided about a conflict, in the user's words: which todo, what
- * each device did, what was kept.
+ * Says what the `SyncManager` decided about a conflict, in the user's words: what each device did
+ * and what was kept. The todo's title is left to the page (the latest one it knows, which does not
+ * depend on when the conflict was detected).
  * @param report - the manager's `conflict` event.
  * @param replicaId - this device's replica id, to tell "this device" from "another device".
- * @param titleOf - the todo's last known title, for a todo that is now deleted.
  * @returns the note.
  */
-export function describeConflict(
-  report: ConflictReport,
-  replicaId: string,
-  titleOf: (aggregateId: string) => string | undefined,
-): ConflictNote {
+export function describeConflict(report: ConflictReport, replicaId: string): ConflictNote {
   const { conflict, resolution } = report
   const sides = [conflict.local.event, conflict.remote.event]
   const winner = sides.find((event) => event.id === resolution.winner)
   const loser = sides.find((event) => event !== winner)
-  const title = titleOf(conflict.aggregateId) ?? titleIn(sides) ?? conflict.aggregateId
   const where = (event: Event): string =>
     event.metadata?.origin === replicaId ? 'this device' : 'another device'
   const base = { aggregateId: conflict.aggregateId, ...(winner ? { winner: winner.id } : {}) }
   if (winner === undefined || loser === undefined) {
-    return { ...base, text: `“${title}”: changed on two devices at once (${resolution.decision})` }
+    return { ...base, text: `changed on two devices at once (${resolution.decision})` }
   }
   if (isTombstone(winner)) {
     return {
       ...base,
-      text: `“${title}”: deleted on ${where(winner)} while ${what(loser)} on ${where(loser)} — the delete wins`,
+      text: `deleted on ${where(winner)} while ${what(loser)} on ${where(loser)} — the delete wins`,
     }
   }
   if (isTombstone(loser)) {
     return {
       ...base,
-      text: `“${title}”: ${what(winner)} on ${where(winner)} after the delete on ${where(loser)} — kept`,
+      text: `${what(winner)} on ${where(winner)} after the delete on ${where(loser)} — kept`,
     }
   }
   const contested = contestedFields(winner, loser)
   if (contested.length === 0) {
     return {
       ...base,
-      text: `“${title}”: ${what(winner)} on ${where(winner)} and ${what(loser)} on ${where(loser)} — both kept`,
+      text: `${what(winner)} on ${where(winner)} and ${what(loser)} on ${where(loser)} — both kept`,
     }
   }
   const kept = contested
     .map((field) => `${field} ${show(field, winner)} (${where(winner)}) over ${show(field, loser)}`)
     .join(', ')
-  return { ...base, text: `“${title}”: both devices changed it — kept ${kept}` }
-}
-
-function titleIn(events: readonly Event[]): string | undefined {
-  for (const event of events) {
-    const title = (event.data as Record<string, unknown> | null)?.['title']
-    if (typeof title === 'string') return title
-  }
-  return undefined
+  return { ...base, text: `both devices changed it — kept ${kept}` }
 }
 
 function what(event: Event): string {
