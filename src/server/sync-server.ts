@@ -274,6 +274,8 @@ class Server implements SyncServer, FeedHost {
   readonly #watch: StoreWatchOptions | undefined
   /** Stops watching the store, once watching. */
   #unwatch: (() => Promise<void>) | undefined
+  /** True during the synchronous part of this server's own store call (see `#own`). */
+  #writing = false
   #closed = false
 
   constructor(options: SyncServerOptions) {
@@ -391,7 +393,9 @@ class Server implements SyncServer, FeedHost {
     // A store several processes share wakes the feeds for what the others store.
     if (this.#watch !== undefined && this.#unwatch === undefined) {
       try {
-        this.#unwatch = this.store.watch?.(() => this.notify(), this.#watch)
+        this.#unwatch = this.store.watch?.(() => {
+          if (!this.#writing) this.notify()
+        }, this.#watch)
       } catch (error) {
         // A closed store fails its feeds' reads anyway; the next feed tries again.
         if (!isSyncKitError(error, 'closed')) throw error
@@ -460,15 +464,33 @@ class Server implements SyncServer, FeedHost {
    * `store` per event (then a later conflict cannot undo earlier events).
    */
   async #storeAll(events: readonly Event[], options: SignalOptions): Promise<StoreResult[]> {
+    const { store } = this
+    const batch = store.storeBatch
     try {
-      if (this.store.storeBatch !== undefined) return await this.store.storeBatch(events, options)
+      if (batch !== undefined) return await this.#own(() => batch.call(store, events, options))
       const results: StoreResult[] = []
-      for (const event of events) results.push(await this.store.store(event, options))
+      for (const event of events) results.push(await this.#own(() => store.store(event, options)))
       return results
     } catch (error) {
       throw this.#access === undefined
         ? error
         : this.#access.storeError(error, events, this.#component)
+    }
+  }
+
+  /**
+   * Starts a write of this server's own. A store that learns of appends in-process (memory,
+   * SQLite, IndexedDB) wakes its watchers synchronously inside the call: such a wake-up is this
+   * write, which `#store` offers to the feeds itself, so it must not mark every feed stale a
+   * second time (a second read per feed and push). Wake-ups that come later (a database
+   * notification, another process, another writer on the same object) still notify.
+   */
+  #own<T>(write: () => T): T {
+    this.#writing = true
+    try {
+      return write()
+    } finally {
+      this.#writing = false
     }
   }
 
