@@ -23,15 +23,16 @@
 import {
   SyncManager,
   createProjection,
+  keepCurrent,
   isSyncKitError,
   isTombstone,
   lastWriteWins,
   liveMode,
   materializeAggregate,
 } from 'sync-kit'
-import type { RecordInput, Version } from 'sync-kit'
+import type { RecordInput } from 'sync-kit'
 import { createHttpTransport } from 'sync-kit/http'
-import { indexedDbChannelName, openIndexedDbStore } from 'sync-kit/indexeddb'
+import { openIndexedDbStore } from 'sync-kit/indexeddb'
 import type { IndexedDbStore } from 'sync-kit/indexeddb'
 
 import { TODO_FIELDS, describeConflict, todoList } from './todos.js'
@@ -118,44 +119,30 @@ export async function openReplica(options: ReplicaOptions): Promise<Replica> {
   let manager: SyncManager | undefined
   let status: SyncStatus = { network: 'starting', pending: 0, conflicts: [] }
 
-  // The list: every event of the store, then what was stored since, whichever tab stored it.
-  let seen: Version | null = null
-  let reading: Promise<void> | undefined
-  let readAgain = false
-  const readStore = (): Promise<void> => {
-    if (reading !== undefined) {
-      readAgain = true
-      return reading
-    }
-    reading = (async () => {
-      do {
-        readAgain = false
-        for (;;) {
-          const page = await store.load(seen, { limit: 500 })
-          const last = page.at(-1)
-          if (last === undefined) break
-          for (const id of projection.apply(page)) {
-            const state = projection.get(id)
-            // A deleted todo is named by its title before the delete: its edits without the
-            // tombstone, materialized by the same rules (the same name in every order of arrival).
-            const edits =
-              state.status === 'deleted'
-                ? (await store.loadByAggregate(id, null)).filter((e) => !isTombstone(e.event))
-                : []
-            const title = (
-              state.status === 'deleted' ? materializeAggregate(edits, TODO_FIELDS) : state
-            ).data['title']
-            if (typeof title === 'string') titles.set(id, title)
-          }
-          seen = last.version
-        }
-      } while (readAgain)
-    })().finally(() => (reading = undefined))
-    return reading.then(changed)
+  // The list: every event of the store, then each change — recorded here, pulled, or stored by
+  // another tab (the IndexedDB store hears their BroadcastChannel messages).
+  const nameTodo = async (id: string): Promise<void> => {
+    const state = projection.get(id)
+    // A deleted todo is named by its title before the delete: its edits without the tombstone,
+    // materialized by the same rules (so the same name whatever order the events came in).
+    const named =
+      state.status === 'deleted'
+        ? materializeAggregate(
+            (await store.loadByAggregate(id, null)).filter((e) => !isTombstone(e.event)),
+            TODO_FIELDS,
+          )
+        : state
+    const title = named.data['title']
+    if (typeof title === 'string') titles.set(id, title)
   }
-  const written = new BroadcastChannel(indexedDbChannelName(options.name))
-  written.onmessage = () => void readStore()
-  await readStore()
+  await new Promise<void>((loaded) => {
+    keepCurrent(store, { projection }, (_view, ids) => {
+      void Promise.all(ids.map(nameTodo)).then(() => {
+        loaded()
+        changed()
+      })
+    })
+  })
 
   const post = (message: TabMessage): void => tabs.postMessage(message)
   const setStatus = (next: Partial<SyncStatus>): void => {
@@ -189,7 +176,6 @@ export async function openReplica(options: ReplicaOptions): Promise<Replica> {
       // The same edit again (a tab resent it when the answer was late): it is already stored.
       if (!isSyncKitError(error, 'event-id-conflict')) throw error
     }
-    await readStore()
     await updatePending()
     // Live mode pushes on its interval; an edit goes out at once.
     void active.sync().catch(() => undefined)
@@ -214,7 +200,7 @@ export async function openReplica(options: ReplicaOptions): Promise<Replica> {
     manager = startSyncing(store, options, {
       onSynced: () => {
         setStatus({ network: 'online', lastSyncAt: Date.now(), lastError: undefined })
-        void readStore().then(updatePending)
+        void updatePending()
       },
       onError: (error) =>
         setStatus({
@@ -245,7 +231,7 @@ export async function openReplica(options: ReplicaOptions): Promise<Replica> {
         post({ kind: 'record', requestId, input })
       })
       waiting.delete(requestId)
-      if (answer === undefined) return readStore()
+      if (answer === undefined) return
       if (answer !== 'timeout') throw new Error(answer)
       // No syncing tab answered (it was closing): this one may hold the lock by now.
       if (manager !== undefined) return recordHere(input)
@@ -287,9 +273,9 @@ function startSyncing(
       : { headers: { authorization: `Bearer ${options.token}` } }),
   })
   const manager = new SyncManager({
+    // No nodeId: the manager takes the store's replica id, kept in the database.
     store,
     transport,
-    nodeId: store.replicaId,
     resolver: lastWriteWins({ deleteRule: 'delete-wins' }),
     features: [liveMode()],
     // A device coming back online should not wait a minute: retry within 5 s at most.
