@@ -129,7 +129,7 @@ describe('sync-kit serve --cors --auth-tokens', () => {
           headers: { authorization: `Bearer ${ACME}`, origin: APP },
           retry: { retries: 0 },
         }),
-        resolver: lastWriteWins,
+        resolver: lastWriteWins(),
         nodeId,
       })
       const errors: unknown[] = []

@@ -34,7 +34,7 @@ const page: CorsPage = {
         retry: { retries: 0 },
         ...(token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } }),
       }),
-      resolver: lastWriteWins,
+      resolver: lastWriteWins(),
       nodeId: `page-${++replicas}`,
     })
     try {

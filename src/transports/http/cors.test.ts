@@ -40,9 +40,9 @@ function preflight(
 
 function corsHeaders(response: Response): Record<string, string> {
   const out: Record<string, string> = {}
-  for (const [key, value] of response.headers) {
+  response.headers.forEach((value, key) => {
     if (key.startsWith('access-control-') || key === 'vary') out[key] = value
-  }
+  })
   return out
 }
 
