@@ -72,43 +72,49 @@ export interface AuthTokens {
 /** Characters of a bearer token (RFC 6750 `b64token`). */
 const TOKEN_CHARS = /^[A-Za-z0-9\-._~+/]+=*$/
 
-const entrySchema = v.strictObject({
-  token: v.optional(
-    v.pipe(
-      v.string('must be a string'),
-      v.minLength(
-        MIN_TOKEN_LENGTH,
-        `must be at least ${MIN_TOKEN_LENGTH} characters (make one with: openssl rand -hex 32)`,
-      ),
-      v.maxLength(4096, 'must be at most 4096 characters'),
-      v.regex(TOKEN_CHARS, 'may hold only letters, digits and - . _ ~ + / (then = padding)'),
-    ),
-  ),
-  sha256: v.optional(
-    v.pipe(
-      v.string('must be a string'),
-      v.regex(
-        /^[0-9a-fA-F]{64}$/,
-        'must be 64 hex digits, the SHA-256 of the token (printf %s "$TOKEN" | sha256sum)',
+const entrySchema = v.strictObject(
+  {
+    token: v.optional(
+      v.pipe(
+        v.string('must be a string'),
+        v.minLength(
+          MIN_TOKEN_LENGTH,
+          `must be at least ${MIN_TOKEN_LENGTH} characters (make one with: openssl rand -hex 32)`,
+        ),
+        v.maxLength(4096, 'must be at most 4096 characters'),
+        v.regex(TOKEN_CHARS, 'may hold only letters, digits and - . _ ~ + / (then = padding)'),
       ),
     ),
-  ),
-  tenant: v.nullable(
-    v.pipe(v.string('must be a string or null'), v.minLength(1, 'must not be empty')),
-    'must be a string or null (null: the token sees every tenant)',
-  ),
-})
+    sha256: v.optional(
+      v.pipe(
+        v.string('must be a string'),
+        v.regex(
+          /^[0-9a-fA-F]{64}$/,
+          'must be 64 hex digits, the SHA-256 of the token (printf %s "$TOKEN" | sha256sum)',
+        ),
+      ),
+    ),
+    // null: the token sees every tenant (an administrator, or an app without tenants).
+    tenant: v.nullable(
+      v.pipe(v.string('must be a string or null'), v.minLength(1, 'must not be empty')),
+    ),
+  },
+  'must be an object { "token": …, "tenant": … }',
+)
 
-const fileSchema = v.strictObject({
-  version: v.literal(
-    AUTH_TOKENS_VERSION,
-    `must be ${AUTH_TOKENS_VERSION} (the token file format this sync-kit reads)`,
-  ),
-  tokens: v.pipe(
-    v.array(entrySchema, 'must be an array of { "token": …, "tenant": … }'),
-    v.minLength(1, 'must hold at least one token'),
-  ),
-})
+const fileSchema = v.strictObject(
+  {
+    version: v.literal(
+      AUTH_TOKENS_VERSION,
+      `must be ${AUTH_TOKENS_VERSION} (the token file format this sync-kit reads)`,
+    ),
+    tokens: v.pipe(
+      v.array(entrySchema, 'must be an array of { "token": …, "tenant": … }'),
+      v.minLength(1, 'must hold at least one token'),
+    ),
+  },
+  `must be an object { "version": ${AUTH_TOKENS_VERSION}, "tokens": [ … ] }`,
+)
 
 /**
  * Reads and checks a token file.
@@ -149,15 +155,7 @@ export function readAuthTokens(file: string): AuthTokens {
     )
   }
   const parsed = v.safeParse(fileSchema, json)
-  if (!parsed.success) {
-    const issue = parsed.issues[0]
-    const path = v.getDotPath(issue)
-    throw fail(
-      `${path === null ? 'the file' : path.replace(/\.(\d+)(?=\.|$)/g, '[$1]')} ${issue.message}${
-        path === null ? ` (expected { "version": ${AUTH_TOKENS_VERSION}, "tokens": [ … ] })` : ''
-      }`,
-    )
-  }
+  if (!parsed.success) throw fail(describeIssue(parsed.issues[0]))
   const hashes: Buffer[] = []
   const tenants: (string | null)[] = []
   const seen = new Map<string, number>()
@@ -220,6 +218,18 @@ export function readAuthTokens(file: string): AuthTokens {
     },
     tenantOf: (principal) => principal.tenant ?? undefined,
   }
+}
+
+/** A valibot issue as `<path> <problem>`, with `tokens[2].tenant` style paths. */
+function describeIssue(issue: v.BaseIssue<unknown>): string {
+  const dotted = v.getDotPath(issue)
+  const path = dotted === null ? 'the file' : dotted.replace(/\.(\d+)(?=\.|$)/g, '[$1]')
+  if (issue.type === 'strict_object' && dotted !== null) {
+    // A missing field, or one the format does not have (a typo such as "tennant").
+    if (issue.expected === 'never') return `${path} is not a field of the token file format`
+    if (issue.received === 'undefined') return `${path} is missing`
+  }
+  return `${path} ${issue.message}`
 }
 
 function sha256(text: string): Buffer {

@@ -101,10 +101,10 @@ export function createOriginPolicy(
 ): OriginPolicy {
   if (origins === undefined) return NO_ORIGINS
   if (origins === '*') return { any: true, origins: [], allows: () => true }
-  const fail = (problem: string): SyncKitError<'invalid-argument'> =>
+  const fail = (problem: string, at = ''): SyncKitError<'invalid-argument'> =>
     new SyncKitError(
       'invalid-argument',
-      `[sync-kit] [${component}] option ${argument} ${problem}`,
+      `[sync-kit] [${component}] option ${argument}${at} ${problem}`,
       {
         argument,
       },
@@ -115,7 +115,7 @@ export function createOriginPolicy(
   const list: string[] = []
   for (const [index, origin] of (origins as readonly unknown[]).entries()) {
     const problem = originProblem(origin)
-    if (problem !== undefined) throw fail(`[${index}] ${problem}`)
+    if (problem !== undefined) throw fail(problem, `[${index}]`)
     list.push(origin as string)
   }
   const allowed = new Set(list)

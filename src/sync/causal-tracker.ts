@@ -75,6 +75,11 @@ export class CausalTracker {
    */
   readonly #seen = new Map<string, number>()
   readonly #heads = new Map<string, Head[]>()
+  /**
+   * The version of the last stored event the start-up scan observed: where a replica whose
+   * store others write to too (`sharedReplica()`) catches up from.
+   */
+  cursor: Version | null = null
   #initializing: Promise<void> | undefined
   #nodeIdReuseReported = false
   /** A received stamp moved the HLC since it was last saved. */
@@ -263,9 +268,10 @@ export class CausalTracker {
           }
         }
       }
+      since = page[page.length - 1]?.version ?? since
       if (page.length < INIT_PAGE) break
-      since = (page[page.length - 1] as EventWithVersion).version
     }
+    this.cursor = since
     if (receiver.last.compare(last) > 0) last = receiver.last
     this.#hlc = new HybridLogicalClock({ ...options, last })
   }

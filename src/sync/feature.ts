@@ -17,7 +17,9 @@
  */
 import { SyncKitError } from '../errors/sync-kit-error.js'
 import type { ConflictStorage } from './conflict-queue.js'
+import type { CausalTracker } from './causal-tracker.js'
 import type { LiveMode } from './live-mode.js'
+import type { RecordGate } from './record-gate.js'
 import type { Refusals } from './refusal-list.js'
 import type { Scheduler } from './scheduler.js'
 import type { SyncContext } from './sync-options.js'
@@ -54,6 +56,8 @@ export interface FeatureSlots {
   makeRefusals?: (ctx: SyncContext) => Refusals
   /** `durableConflicts()`: where the conflict queue is kept. */
   conflictStorage?: ConflictStorage
+  /** `sharedReplica()` of `sync-kit/indexeddb`: records under a lock, after catching up. */
+  makeRecordGate?: (ctx: SyncContext, causal: CausalTracker) => RecordGate
 }
 
 /**
