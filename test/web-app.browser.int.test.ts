@@ -223,7 +223,7 @@ describeInChromium('the web todo app in Chromium (examples/web)', () => {
   })
 
   it(
-    'Given a device with the app open, When it opens a second tab, Then both tabs are one replica: one syncs, the other sends it its edits, both show every change',
+    'Given a device with the app open, When it opens a second tab, Then both tabs are one replica: both record, one syncs, both show every change',
     async () => {
       if (deviceA === undefined || pageA === undefined) throw new Error('runs after the first test')
       const first = pageA
@@ -243,7 +243,7 @@ describeInChromium('the web todo app in Chromium (examples/web)', () => {
       expect(await replicaOf(second)).toBe(await replicaOf(first))
       await showsList(second, CONVERGED)
       expect([await syncsHere(first), await syncsHere(second)]).toEqual(['true', 'false'])
-      // When the second tab adds a todo and the first checks one
+      // When the second tab adds a todo (recorded there, pushed by the first) and the first checks one
       await add(second, 'Walk the dog')
       await check(first, 'Book dentist')
       // Then both tabs show both changes

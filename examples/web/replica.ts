@@ -1,13 +1,11 @@
 /**
- * The todo app's replica in one browser: the IndexedDB store shared by every tab of the app, the
- * `SyncManager` that syncs it with the server — run by exactly one tab, the one holding a Web Lock
- * — and what every tab needs to show: the todo list (a projection kept current from the store),
- * the sync state and the conflicts.
- *
- * Why one tab: a replica's causal stamps (its HLC and its dots) are kept by the manager that
- * records, so two managers recording under one replica id would hand out the same dots. The other
- * tabs send their edits to the syncing tab over a `BroadcastChannel` and hear its sync state
- * back; when that tab closes, the lock passes to another and it starts syncing.
+ * The todo app's replica in one browser: the IndexedDB store shared by every tab of the app, a
+ * `SyncManager` in each tab that records its edits (the `sharedReplica()` feature keeps their
+ * causal stamps apart under one replica id), of which exactly one — the tab `runInOneTab` picks,
+ * by a Web Lock — syncs with the server, and what every tab needs to show: the todo list (a
+ * projection `keepCurrent` keeps current from the store, whichever tab or pull wrote to it), the
+ * sync state and the conflicts, which the syncing tab sends to the others on a
+ * `BroadcastChannel`. When that tab closes, the next one takes over.
  *
  * @example
  * ```ts
@@ -24,15 +22,15 @@ import {
   SyncManager,
   createProjection,
   keepCurrent,
-  isSyncKitError,
   isTombstone,
   lastWriteWins,
   liveMode,
   materializeAggregate,
+  watchChanges,
 } from 'sync-kit'
 import type { RecordInput } from 'sync-kit'
 import { createHttpTransport } from 'sync-kit/http'
-import { openIndexedDbStore } from 'sync-kit/indexeddb'
+import { openIndexedDbStore, runInOneTab, sharedReplica } from 'sync-kit/indexeddb'
 import type { IndexedDbStore } from 'sync-kit/indexeddb'
 
 import { TODO_FIELDS, describeConflict, todoList } from './todos.js'
@@ -69,7 +67,7 @@ export interface ReplicaOptions {
 export interface Replica {
   /** The replica id, kept in the database: the same in every tab and after a reload. */
   readonly replicaId: string
-  /** Whether this tab syncs (holds the lock); the others send it their edits. */
+  /** Whether this tab syncs (holds the lock); the others only record. */
   readonly syncing: boolean
   /** The live todos, oldest first. */
   todos(): Todo[]
@@ -81,7 +79,7 @@ export interface Replica {
   /** The sync state (in a tab that does not sync: as the syncing tab last reported it). */
   status(): SyncStatus
   /**
-   * Records an edit: here when this tab syncs, else in the syncing tab.
+   * Records an edit in this tab; the syncing tab pushes it at once.
    * @param input - the event, from `addTodo`, `renameTodo`, `setDone` or `deleteTodo`.
    */
   record(input: RecordInput): Promise<void>
@@ -94,14 +92,9 @@ export interface Replica {
 
 /** Most conflicts the page lists. */
 const MAX_CONFLICTS = 20
-/** How long a tab waits for the syncing tab to take an edit, per attempt. */
-const FORWARD_TIMEOUT_MS = 2_000
 
 type TabMessage =
-  | { readonly kind: 'record'; readonly requestId: string; readonly input: RecordInput }
-  | { readonly kind: 'recorded'; readonly requestId: string; readonly error?: string }
-  | { readonly kind: 'status'; readonly status: SyncStatus }
-  | { readonly kind: 'hello' }
+  { readonly kind: 'status'; readonly status: SyncStatus } | { readonly kind: 'hello' }
 
 /**
  * Opens the replica in this tab: the store, the todo list, and the race for the sync lock.
@@ -116,7 +109,8 @@ export async function openReplica(options: ReplicaOptions): Promise<Replica> {
   const listeners: (() => void)[] = []
   const changed = (): void => listeners.forEach((listener) => listener())
   const tabs = new BroadcastChannel(`todo-app:${options.name}:tabs`)
-  let manager: SyncManager | undefined
+  const manager = createManager(store, options)
+  let syncing = false
   let status: SyncStatus = { network: 'starting', pending: 0, conflicts: [] }
 
   // The list: every event of the store, then each change — recorded here, pulled, or stored by
@@ -151,34 +145,11 @@ export async function openReplica(options: ReplicaOptions): Promise<Replica> {
     changed()
   }
 
-  const waiting = new Map<string, (error?: string) => void>()
   tabs.onmessage = ({ data }: MessageEvent<TabMessage>) => {
-    if (data.kind === 'recorded') waiting.get(data.requestId)?.(data.error)
-    else if (data.kind === 'status' && manager === undefined) {
+    if (data.kind === 'status' && !syncing) {
       status = data.status
       changed()
-    } else if (data.kind === 'hello' && manager !== undefined) post({ kind: 'status', status })
-    else if (data.kind === 'record' && manager !== undefined) {
-      const { requestId, input } = data
-      recordHere(input).then(
-        () => post({ kind: 'recorded', requestId }),
-        (error: unknown) => post({ kind: 'recorded', requestId, error: messageOf(error) }),
-      )
-    }
-  }
-
-  const recordHere = async (input: RecordInput): Promise<void> => {
-    const active = manager
-    if (active === undefined) throw new Error('this tab does not sync')
-    try {
-      await active.record(input)
-    } catch (error) {
-      // The same edit again (a tab resent it when the answer was late): it is already stored.
-      if (!isSyncKitError(error, 'event-id-conflict')) throw error
-    }
-    await updatePending()
-    // Live mode pushes on its interval; an edit goes out at once.
-    void active.sync().catch(() => undefined)
+    } else if (data.kind === 'hello' && syncing) post({ kind: 'status', status })
   }
 
   const updatePending = async (): Promise<void> => {
@@ -195,97 +166,79 @@ export async function openReplica(options: ReplicaOptions): Promise<Replica> {
     if (pending !== status.pending) setStatus({ pending })
   }
 
-  // The race for the sync lock: the tab that gets it syncs until it closes.
-  void navigator.locks.request(`todo-app:${options.name}:sync`, async () => {
-    manager = startSyncing(store, options, {
-      onSynced: () => {
-        setStatus({ network: 'online', lastSyncAt: Date.now(), lastError: undefined })
-        void updatePending()
+  manager.on('sync', () => {
+    setStatus({ network: 'online', lastSyncAt: Date.now(), lastError: undefined })
+    void updatePending()
+  })
+  manager.on('error', (error) =>
+    setStatus({
+      network: navigator.onLine ? 'unreachable' : 'offline',
+      lastError: messageOf(error),
+    }),
+  )
+  manager.on('conflict', (report) => {
+    const note = describeConflict(report, store.replicaId)
+    setStatus({ conflicts: [note, ...status.conflicts].slice(0, MAX_CONFLICTS) })
+  })
+
+  // One tab syncs: it starts the manager, and pushes at once what any tab of this replica
+  // records (live mode pulls at once; pushes would wait for the interval).
+  runInOneTab(options.name, async (signal) => {
+    syncing = true
+    manager.start()
+    const stopWatching = watchChanges(
+      store,
+      ({ events }) => {
+        if (events.some((e) => e.event.metadata?.origin === store.replicaId)) {
+          void manager.sync().catch(() => undefined)
+          void updatePending()
+        }
       },
-      onError: (error) =>
-        setStatus({
-          network: navigator.onLine ? 'unreachable' : 'offline',
-          lastError: messageOf(error),
-        }),
-      onConflict: (note) =>
-        setStatus({ conflicts: [note, ...status.conflicts].slice(0, MAX_CONFLICTS) }),
-    })
+      { signal },
+    )
     setStatus({ network: navigator.onLine ? 'starting' : 'offline' })
     await updatePending()
-    // Held until the tab closes: the lock is released with it.
-    await new Promise<never>(() => undefined)
+    return async () => {
+      stopWatching()
+      syncing = false
+      await manager.stop()
+    }
   })
   post({ kind: 'hello' })
-  addEventListener('offline', () => manager && setStatus({ network: 'offline' }))
-  addEventListener('online', () => void manager?.sync().catch(() => undefined))
-
-  const forward = async (input: RecordInput): Promise<void> => {
-    const requestId = crypto.randomUUID()
-    for (;;) {
-      const answer = await new Promise<string | undefined | 'timeout'>((resolve) => {
-        const timer = setTimeout(() => resolve('timeout'), FORWARD_TIMEOUT_MS)
-        waiting.set(requestId, (error) => {
-          clearTimeout(timer)
-          resolve(error)
-        })
-        post({ kind: 'record', requestId, input })
-      })
-      waiting.delete(requestId)
-      if (answer === undefined) return
-      if (answer !== 'timeout') throw new Error(answer)
-      // No syncing tab answered (it was closing): this one may hold the lock by now.
-      if (manager !== undefined) return recordHere(input)
-    }
-  }
+  addEventListener('offline', () => syncing && setStatus({ network: 'offline' }))
+  addEventListener('online', () => syncing && void manager.sync().catch(() => undefined))
 
   return {
     replicaId: store.replicaId,
     get syncing() {
-      return manager !== undefined
+      return syncing
     },
     todos: () => todoList(projection),
     titleOf: (id) => titles.get(id),
     status: () => status,
-    record: (input) => {
-      // A fixed id, so an edit sent again after a late answer is recognised as the same one.
-      const withId = { ...input, id: input.id ?? crypto.randomUUID() }
-      return manager === undefined ? forward(withId) : recordHere(withId)
+    record: async (input) => {
+      await manager.record(input)
     },
     onChange: (listener) => void listeners.push(listener),
   }
 }
 
-interface SyncHooks {
-  readonly onSynced: () => void
-  readonly onError: (error: unknown) => void
-  readonly onConflict: (note: ConflictNote) => void
-}
-
-function startSyncing(
-  store: IndexedDbStore,
-  options: ReplicaOptions,
-  hooks: SyncHooks,
-): SyncManager {
+function createManager(store: IndexedDbStore, options: ReplicaOptions): SyncManager {
   const transport = createHttpTransport({
     url: options.syncUrl,
     ...(options.token === undefined
       ? {}
       : { headers: { authorization: `Bearer ${options.token}` } }),
   })
-  const manager = new SyncManager({
+  return new SyncManager({
     // No nodeId: the manager takes the store's replica id, kept in the database.
     store,
     transport,
     resolver: lastWriteWins({ deleteRule: 'delete-wins' }),
-    features: [liveMode()],
+    features: [sharedReplica(), liveMode()],
     // A device coming back online should not wait a minute: retry within 5 s at most.
     backoff: { initialMs: 500, maxMs: 5_000 },
   })
-  manager.on('sync', hooks.onSynced)
-  manager.on('error', hooks.onError)
-  manager.on('conflict', (report) => hooks.onConflict(describeConflict(report, store.replicaId)))
-  manager.start()
-  return manager
 }
 
 function messageOf(error: unknown): string {

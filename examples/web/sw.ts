@@ -9,6 +9,9 @@
  * @module
  */
 
+// A module (its names are its own, not globals of every file of the program).
+export {}
+
 /** The cache version, set by build.ts (a hash of the page's files). */
 declare const SW_CACHE_VERSION: string
 
