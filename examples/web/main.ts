@@ -2,7 +2,8 @@
  * The todo app's page: plain DOM over the replica (replica.ts). It renders the list, the sync
  * state and the conflicts whenever the replica changes, and turns clicks into events. The sync
  * server's URL comes from `<meta name="sync-kit-server">` (the page server writes it) or the
- * `server` query parameter; `?db=` picks another database (another device in one browser).
+ * `server` query parameter; `?db=` picks another database (another device in one browser), and
+ * `?token=…&tenant=…` sign in to a server started with `--auth-tokens`.
  *
  * @module
  */
@@ -15,6 +16,18 @@ const $ = <TElement extends HTMLElement>(id: string): TElement => {
   const element = document.getElementById(id)
   if (element === null) throw new Error(`the page has no #${id}`)
   return element as TElement
+}
+
+function showError(text: string): void {
+  $('last-error').hidden = false
+  $('last-error').textContent = text
+}
+
+/** Runs an edit; one the store refused (quota, a closed database) is shown, not lost silently. */
+function act(edit: Promise<unknown>): void {
+  edit.catch((error: unknown) => {
+    showError(`Not saved: ${error instanceof Error ? error.message : String(error)}`)
+  })
 }
 
 function syncUrl(): string {
@@ -68,12 +81,12 @@ function renderTodos(replica: Replica, todos: readonly Todo[]): void {
       box.type = 'checkbox'
       box.checked = todo.done
       box.ariaLabel = `done: ${todo.title}`
-      box.onchange = () => void replica.record(setDone(todo.id, box.checked))
+      box.onchange = () => act(replica.record(setDone(todo.id, box.checked)))
       const title = document.createElement('span')
       title.className = 'title'
       title.textContent = todo.title
       const rename = button('Rename', () => startRename(replica, item, todo))
-      const remove = button('Delete', () => void replica.record(deleteTodo(todo.id)))
+      const remove = button('Delete', () => act(replica.record(deleteTodo(todo.id))))
       item.append(box, title, rename, remove)
       return item
     }),
@@ -93,7 +106,7 @@ function startRename(replica: Replica, item: HTMLLIElement, todo: Todo): void {
     input.remove()
     const title = cleanTitle(input.value)
     if (save && title !== '' && title !== todo.title) {
-      void replica.record(renameTodo(todo.id, title)).finally(() => render(replica))
+      act(replica.record(renameTodo(todo.id, title)).finally(() => render(replica)))
     } else render(replica)
   }
   input.onkeydown = (event) => {
@@ -117,8 +130,18 @@ function button(label: string, onClick: () => void): HTMLButtonElement {
 async function main(): Promise<void> {
   const server = syncUrl()
   $('server').textContent = server
-  const name = new URLSearchParams(location.search).get('db') ?? 'sync-kit-todos'
-  const replica = await openReplica({ name, syncUrl: server })
+  const query = new URLSearchParams(location.search)
+  const name = query.get('db') ?? 'sync-kit-todos'
+  // A real app has a sign-in; the demo takes a token of `sync-kit serve --auth-tokens` and its
+  // tenant from the URL.
+  const token = query.get('token')
+  const tenant = query.get('tenant')
+  const replica = await openReplica({
+    name,
+    syncUrl: server,
+    ...(token === null ? {} : { token }),
+    ...(tenant === null ? {} : { tenant }),
+  })
   $('replica').textContent = replica.replicaId
   replica.onChange(() => render(replica))
   $<HTMLFormElement>('add').onsubmit = (event) => {
@@ -127,7 +150,7 @@ async function main(): Promise<void> {
     const title = cleanTitle(input.value)
     if (title === '') return
     input.value = ''
-    void replica.record(addTodo(title, Date.now()))
+    act(replica.record(addTodo(title, Date.now())))
   }
   render(replica)
   document.body.dataset['ready'] = 'true'
@@ -136,7 +159,5 @@ async function main(): Promise<void> {
 // The page loads offline too: its files come from the service worker's cache.
 if ('serviceWorker' in navigator) void navigator.serviceWorker.register('./sw.js')
 main().catch((error: unknown) => {
-  const message = error instanceof Error ? error.message : String(error)
-  $('last-error').hidden = false
-  $('last-error').textContent = `The app could not start: ${message}`
+  showError(`The app could not start: ${error instanceof Error ? error.message : String(error)}`)
 })

@@ -59,8 +59,10 @@ export interface ReplicaOptions {
   readonly name: string
   /** The sync server. */
   readonly syncUrl: string
-  /** Sent as `authorization: Bearer <token>` when given. */
+  /** Sent as `authorization: Bearer <token>` when given (`sync-kit serve --auth-tokens`). */
   readonly token?: string
+  /** The token's tenant: every event names it in `metadata.tenant`, as the server requires. */
+  readonly tenant?: string
 }
 
 /** The replica as one tab sees it. */
@@ -217,7 +219,10 @@ export async function openReplica(options: ReplicaOptions): Promise<Replica> {
     titleOf: (id) => titles.get(id),
     status: () => status,
     record: async (input) => {
-      await manager.record(input)
+      const { tenant } = options
+      await manager.record(
+        tenant === undefined ? input : { ...input, metadata: { ...input.metadata, tenant } },
+      )
     },
     onChange: (listener) => void listeners.push(listener),
   }
