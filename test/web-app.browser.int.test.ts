@@ -6,6 +6,10 @@
 //
 // It lives in test/ rather than beside the example because examples/ may not import from outside
 // it (test/package-names.test.ts), and it needs the Chromium helpers of chromium.fixture.ts.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
 import { chromium } from 'playwright-core'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -274,4 +278,56 @@ describeInChromium('the web todo app in Chromium (examples/web)', () => {
     },
     SCENARIO_TIMEOUT_MS,
   )
+  describe('a server with --auth-tokens', () => {
+    const TOKEN = 'c0ffee00c0ffee00c0ffee00c0ffee00'
+    let secured: WebDemo | undefined
+    let folder: string | undefined
+    beforeAll(async () => {
+      folder = await mkdtemp(join(tmpdir(), 'sync-kit-web-tokens-'))
+      const file = join(folder, 'tokens.json')
+      await writeFile(
+        file,
+        JSON.stringify({ version: 1, tokens: [{ token: TOKEN, tenant: 'acme' }] }),
+        {
+          mode: 0o600,
+        },
+      )
+      secured = await startWebDemo({ port: 0, syncPort: 0, serverArgs: ['--auth-tokens', file] })
+    }, 90_000)
+    afterAll(async () => {
+      expect(await secured?.stop()).toBe(0)
+      if (folder !== undefined) await rm(folder, { recursive: true, force: true })
+    })
+
+    async function openWith(query: string): Promise<{ context: BrowserContext; page: Page }> {
+      if (secured === undefined) throw new Error('see beforeAll')
+      const context = await running().browser.newContext()
+      const page = await context.newPage()
+      page.on('pageerror', (error) => pageErrors.push(String(error)))
+      await page.goto(`${secured.pageUrl}?${query}`, { timeout: SHOW_TIMEOUT_MS })
+      await ready(page)
+      return { context, page }
+    }
+
+    it(
+      "Given pages signed in with the token of tenant acme, When one adds a todo, Then the other receives it; a page with another token keeps its edit pending and shows the server's refusal",
+      async () => {
+        const one = await openWith(`token=${TOKEN}&tenant=acme`)
+        const two = await openWith(`token=${TOKEN}&tenant=acme`)
+        const stranger = await openWith('token=not-a-token-of-this-server&tenant=acme')
+        await add(one.page, 'Order paper')
+        await showsList(two.page, [{ title: 'Order paper', done: false }])
+        await Promise.all([showsPending(one.page, 0), showsState(one.page, 'online')])
+        await add(stranger.page, 'Sneak in')
+        await showsState(stranger.page, 'refused')
+        await showsPending(stranger.page, 1)
+        await expect
+          .poll(() => stranger.page.textContent('#last-error'), { timeout: SHOW_TIMEOUT_MS })
+          .toMatch(/bearer token is not known to this server/)
+        await showsList(two.page, [{ title: 'Order paper', done: false }])
+        await Promise.all([one.context.close(), two.context.close(), stranger.context.close()])
+      },
+      SCENARIO_TIMEOUT_MS,
+    )
+  })
 })

@@ -47,7 +47,9 @@ function render(replica: Replica): void {
       ? 'online · synced'
       : status.network === 'unreachable'
         ? 'online · server unreachable'
-        : status.network
+        : status.network === 'refused'
+          ? 'online · refused by the server'
+          : status.network
   const pending = $('pending')
   pending.dataset['count'] = String(status.pending)
   pending.textContent = `${status.pending} pending`

@@ -22,6 +22,7 @@ import {
   SyncManager,
   createProjection,
   keepCurrent,
+  isSyncKitError,
   isTombstone,
   lastWriteWins,
   liveMode,
@@ -37,11 +38,14 @@ import { TODO_FIELDS, describeConflict, todoList } from './todos.js'
 import type { ConflictNote, Todo } from './todos.js'
 
 /** How the page can reach the sync server. */
-export type NetworkState = 'starting' | 'online' | 'offline' | 'unreachable'
+export type NetworkState = 'starting' | 'online' | 'offline' | 'unreachable' | 'refused'
 
 /** The sync state the page shows; the syncing tab sends it to the others. */
 export interface SyncStatus {
-  /** `online` after a good sync; `offline` when the browser says so; `unreachable` otherwise. */
+  /**
+   * `online` after a good sync; `offline` when the browser says so; `refused` when the server
+   * turned the token down (401, 403); `unreachable` otherwise.
+   */
   readonly network: NetworkState
   /** Events recorded on this device that the server has not acknowledged yet. */
   readonly pending: number
@@ -174,7 +178,11 @@ export async function openReplica(options: ReplicaOptions): Promise<Replica> {
   })
   manager.on('error', (error) =>
     setStatus({
-      network: navigator.onLine ? 'unreachable' : 'offline',
+      network: !navigator.onLine
+        ? 'offline'
+        : isSyncKitError(error, 'unauthorized') || isSyncKitError(error, 'forbidden')
+          ? 'refused'
+          : 'unreachable',
       lastError: messageOf(error),
     }),
   )
