@@ -1,5 +1,6 @@
 import { SyncKitError } from '../errors/sync-kit-error.js'
 import type { AccessPolicy } from './access.js'
+import type { OriginPolicy } from './origins.js'
 import type { SyncServer } from './sync-server.js'
 
 /** Live subscriptions open at once across every wire of one endpoint, and their limit. */
@@ -66,6 +67,11 @@ export interface SyncEndpoint {
    * `tenantOf` that returns something other than a non-empty string.
    */
   authenticate(request: Request): Promise<string | undefined>
+  /**
+   * The browser origins that may call (the HTTP handler's `cors.origins`): HTTP answers them with
+   * CORS headers, the WebSocket server refuses an upgrade from any other origin.
+   */
+  readonly origins: OriginPolicy
   /** The live subscriptions of every wire and their limit. */
   readonly liveSlots: LiveSlots
   /** Bytes of pushes held in memory at once, across every wire. */

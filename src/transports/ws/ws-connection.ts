@@ -1,3 +1,4 @@
+import { crossOriginHint } from '../../core/client-calls.js'
 import { errorFromWire } from '../../core/wire-error.js'
 import type { WireDetails } from '../../core/wire-error.js'
 import { SyncKitError } from '../../errors/sync-kit-error.js'
@@ -322,7 +323,10 @@ export class WsConnection {
     }
     return new SyncKitError(
       'unavailable',
-      `${CLIENT} the connection to ${this.#config.url} closed (${code})${why}; reconnecting`,
+      `${CLIENT} the connection to ${this.#config.url} closed (${code})${why}; reconnecting${
+        // Refused before the welcome, in a browser: perhaps the server's Origin check (403).
+        this.#welcome === undefined && code === 1006 ? crossOriginHint(this.#config.url) : ''
+      }`,
       {},
     )
   }

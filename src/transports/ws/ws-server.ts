@@ -6,6 +6,7 @@ import { integerOption } from '../../core/options.js'
 import { resolveTimers } from '../../core/timers.js'
 import { toWireError } from '../../core/wire-error.js'
 import { SyncKitError } from '../../errors/sync-kit-error.js'
+import { isSameHost } from '../../server/index.js'
 import type { SyncEndpoint } from '../../server/index.js'
 import type { Timers } from '../../types/index.js'
 import { WS_CLOSE, WS_PATH, WS_SUBPROTOCOL } from './protocol.js'
@@ -139,8 +140,8 @@ export interface WebSocketServerOptions {
 export interface WebSocketSyncServer {
   /**
    * Takes one upgrade request: `<basePath>/v1/ws` with the `sync-kit.v1` subprotocol becomes a
-   * session; anything else is refused (404, 400, or 503 while shutting down) and its socket
-   * closed.
+   * session; anything else is refused (404, 400, 403 for a browser page of an origin the
+   * handler's `cors` option does not allow, or 503 while shutting down) and its socket closed.
    * @param request - the upgrade request.
    * @param socket - its socket.
    * @param head - the first bytes after the headers.
@@ -291,6 +292,24 @@ export function createWebSocketServer(options: WebSocketServerOptions): WebSocke
         refuseUpgrade(socket, 503, 'unavailable', 'the server is shutting down; retry')
         return
       }
+      // Browsers send Origin on a WebSocket upgrade and CORS does not apply to WebSockets: a page
+      // of another origin may connect only when the handler's cors option allows it, as for HTTP.
+      // Clients that are not browsers send no Origin.
+      const origin = request.headers.origin
+      if (
+        origin !== undefined &&
+        !isSameHost(origin, request.headers.host) &&
+        !endpoint.origins.allows(origin)
+      ) {
+        const shown = origin.slice(0, 200)
+        refuseUpgrade(
+          socket,
+          403,
+          'forbidden',
+          `origin ${JSON.stringify(shown)} may not open a WebSocket here; allow it with the HTTP handler's cors option (createSyncHandler({ cors: { origins: [${JSON.stringify(shown)}] } })) or sync-kit serve --cors ${shown}`,
+        )
+        return
+      }
       const offered = String(request.headers['sec-websocket-protocol'] ?? '')
         .split(',')
         .map((p) => p.trim())
@@ -357,13 +376,19 @@ function rawText(data: RawData): string {
 /** Answers a refused upgrade with an HTTP error (the one body of every wire) and closes it. */
 function refuseUpgrade(socket: Duplex, status: number, code: string, message: string): void {
   const error = new SyncKitError(
-    code === 'unavailable' ? 'unavailable' : 'protocol',
+    code === 'unavailable' ? 'unavailable' : code === 'forbidden' ? 'forbidden' : 'protocol',
     `${SERVER} ${message}`,
     {},
   )
   const body = JSON.stringify(toWireError(error, SERVER))
   const reason =
-    status === 404 ? 'Not Found' : status === 503 ? 'Service Unavailable' : 'Bad Request'
+    status === 404
+      ? 'Not Found'
+      : status === 503
+        ? 'Service Unavailable'
+        : status === 403
+          ? 'Forbidden'
+          : 'Bad Request'
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${status === 503 ? 'Retry-After: 1\r\n' : ''}\r\n${body}`,
   )
