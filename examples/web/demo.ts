@@ -88,7 +88,14 @@ export async function startWebDemo(options: WebDemoOptions = {}): Promise<WebDem
     const server = await startSyncServer({
       db: options.db ?? join(folder, 'server.db'),
       port: options.syncPort ?? DEFAULT_SYNC_PORT,
-      args: ['--cors', page.origin, ...(options.serverArgs ?? [])],
+      // The page's origin as printed, and as `localhost`, which a browser treats as another one.
+      args: [
+        '--cors',
+        page.origin,
+        '--cors',
+        page.origin.replace('//127.0.0.1:', '//localhost:'),
+        ...(options.serverArgs ?? []),
+      ],
       detached: true,
       ...(options.onLog === undefined ? {} : { onLog: options.onLog }),
     })
@@ -143,7 +150,9 @@ async function runFromCommandLine(): Promise<void> {
   console.log(
     `sync-kit web demo: open ${demo.pageUrl} (in two windows, or ?db=device-2 for a second device)`,
   )
-  console.log(`  sync server ${demo.syncUrl} (--cors ${new URL(demo.pageUrl).origin})`)
+  console.log(
+    `  sync server ${demo.syncUrl} (--cors ${new URL(demo.pageUrl).origin}, and its localhost)`,
+  )
   console.log(`  app.js ${app?.bytes ?? 0} B, ${app?.gzipBytes ?? 0} B gzip · Ctrl-C stops`)
   let stopping = false
   const stop = (signal: string): void => {
