@@ -72,16 +72,34 @@ describeInChromium('the web todo app in Chromium (examples/web)', () => {
         done: (item as HTMLElement).dataset['done'] === 'true',
       })),
     )
+  /** A wait that, when it fails, says what the page's sync state was. */
+  async function showing(page: Page, wait: () => Promise<void>): Promise<void> {
+    try {
+      await wait()
+    } catch (error) {
+      const state = await page.textContent('#sync').catch(() => '(page gone)')
+      throw new Error(
+        `${String(error)}\n  the page's sync state: ${state?.replace(/\s+/g, ' ').trim()}`,
+        {
+          cause: error,
+        },
+      )
+    }
+  }
   const showsList = (page: Page, list: readonly Shown[]) =>
-    expect.poll(() => shown(page), { timeout: SHOW_TIMEOUT_MS }).toEqual(list)
+    showing(page, () => expect.poll(() => shown(page), { timeout: SHOW_TIMEOUT_MS }).toEqual(list))
   const showsState = (page: Page, state: string) =>
-    expect
-      .poll(() => page.getAttribute('#network', 'data-state'), { timeout: SHOW_TIMEOUT_MS })
-      .toBe(state)
+    showing(page, () =>
+      expect
+        .poll(() => page.getAttribute('#network', 'data-state'), { timeout: SHOW_TIMEOUT_MS })
+        .toBe(state),
+    )
   const showsPending = (page: Page, count: number) =>
-    expect
-      .poll(() => page.getAttribute('#pending', 'data-count'), { timeout: SHOW_TIMEOUT_MS })
-      .toBe(String(count))
+    showing(page, () =>
+      expect
+        .poll(() => page.getAttribute('#pending', 'data-count'), { timeout: SHOW_TIMEOUT_MS })
+        .toBe(String(count)),
+    )
   const conflicts = (page: Page): Promise<string[]> =>
     page.locator('#conflicts li').allTextContents()
   const replicaOf = (page: Page): Promise<string | null> => page.textContent('#replica')

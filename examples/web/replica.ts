@@ -251,6 +251,10 @@ function createManager(store: IndexedDbStore, options: ReplicaOptions): SyncMana
     features: [sharedReplica(), liveMode()],
     // A device coming back online should not wait a minute: retry within 5 s at most.
     backoff: { initialMs: 500, maxMs: 5_000 },
+    // Live mode pulls when the server reports news, but a stream reports only what the server
+    // stores after it started: a push by another device between this tab's last pull and its
+    // stream's start (as when both devices come back online at once) waits for the interval.
+    intervalMs: 10_000,
   })
 }
 
