@@ -68,6 +68,12 @@ export class Session {
   readonly #inFlight = new Set<RequestId>()
   readonly #leases = new Set<ByteLease>()
   #paused = false
+  /**
+   * Frames that arrived while paused: `ws` still emits the frames of data it already read after
+   * `pause()` (a whole TCP chunk, hundreds of small requests), so they wait here, in order, until a
+   * request finishes, instead of passing `maxInFlight`.
+   */
+  readonly #backlog: [data: string, binary: boolean][] = []
   /** When the socket last received or sent a message, by the endpoint's clock. */
   lastReceived: number
   lastSent: number
@@ -104,6 +110,14 @@ export class Session {
   receive(data: string, binary: boolean): void {
     this.lastReceived = this.#settings.endpoint.now()
     if (this.#state === 'closed') return
+    if (this.#paused) {
+      this.#backlog.push([data, binary])
+      return
+    }
+    this.#handle(data, binary)
+  }
+
+  #handle(data: string, binary: boolean): void {
     if (binary) {
       this.#refuse(
         undefined,
@@ -156,6 +170,7 @@ export class Session {
   close(code: number, reason: string): void {
     if (this.#state === 'closed') return
     this.#state = 'closed'
+    this.#backlog.length = 0
     this.#subs.endAll()
     for (const lease of this.#leases) lease.release()
     this.#leases.clear()
@@ -264,10 +279,14 @@ export class Session {
 
   #done(id: RequestId): void {
     this.#inFlight.delete(id)
-    if (this.#paused && this.#inFlight.size < this.#settings.maxInFlight) {
-      this.#paused = false
-      if (this.#state !== 'closed') this.#socket.resume()
+    if (!this.#paused || this.#inFlight.size >= this.#settings.maxInFlight) return
+    this.#paused = false
+    // The frames that arrived while paused first, until the bound is reached again.
+    let next: [string, boolean] | undefined
+    while (!this.#paused && this.#state !== 'closed' && (next = this.#backlog.shift())) {
+      this.#handle(...next)
     }
+    if (!this.#paused && this.#state !== 'closed') this.#socket.resume()
   }
 
   /** One request onto the server core; resolves to the reply's text. */

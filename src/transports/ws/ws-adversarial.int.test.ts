@@ -1,0 +1,76 @@
+// Adversarial probes of the WebSocket wire on real sockets (127.0.0.1): pipelined floods against
+// the in-flight bound, client-side closes the standard WebSocket refuses, and the ends of sockets
+// in the middle of calls.
+import { afterEach, describe, expect, it } from 'vitest'
+import { WebSocket } from 'ws'
+import { createMemoryStore } from '../../stores/memory/index.js'
+import type { Version } from '../../types/index.js'
+import { startWsServer } from '../../../test/ws.fixture.js'
+import type { WsTestServer } from '../../../test/ws.fixture.js'
+import { WS_SUBPROTOCOL } from './protocol.js'
+
+const running: (() => Promise<void>)[] = []
+afterEach(async () => {
+  for (const stop of running.splice(0).reverse()) await stop().catch(() => undefined)
+})
+
+async function server(options: Parameters<typeof startWsServer>[0] = {}): Promise<WsTestServer> {
+  const started = await startWsServer(options)
+  running.push(() => started.close())
+  return started
+}
+
+async function waitFor(check: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+/** A raw socket after its welcome, recording every message it receives. */
+async function rawSocket(url: string) {
+  const socket = new WebSocket(`${url}/v1/ws`, [WS_SUBPROTOCOL])
+  const messages: Record<string, unknown>[] = []
+  let closed: { code: number; reason: string } | undefined
+  socket.on('message', (data: Buffer) => messages.push(JSON.parse(data.toString()) as never))
+  socket.on('close', (code: number, reason: Buffer) => {
+    closed = { code, reason: reason.toString() }
+  })
+  socket.on('error', () => undefined)
+  running.push(async () => socket.terminate())
+  await new Promise((resolve) => socket.once('open', resolve))
+  socket.send(JSON.stringify({ type: 'hello', protocol: 1 }))
+  await waitFor(() => messages.length > 0 || closed !== undefined, 'the welcome')
+  return { socket, messages, closed: () => closed }
+}
+
+describe('ws adversarial: inbound flood', () => {
+  it('Given maxInFlight 4 and a slow store, When a client pipelines 300 requests in one burst, Then at most 4 run at once and every one is answered', async () => {
+    const store = createMemoryStore()
+    const latest = store.latestVersion.bind(store)
+    let now = 0
+    let most = 0
+    store.latestVersion = async (options): Promise<Version> => {
+      now++
+      most = Math.max(most, now)
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 5))
+        return await latest(options)
+      } finally {
+        now--
+      }
+    }
+    const srv = await server({ store, ws: { maxInFlight: 4 } })
+    const raw = await rawSocket(srv.url)
+    most = 0
+    // One write: the frames arrive in one TCP chunk, which `ws` parses whole even when paused.
+    const frames = Array.from({ length: 300 }, (_, i) => JSON.stringify({ type: 'latest', id: i }))
+    for (const frame of frames) raw.socket.send(frame)
+    await waitFor(() => raw.messages.length >= 301, 'an answer to every request', 20_000)
+    const answers = raw.messages.slice(1)
+    expect(answers.every((m) => m['type'] === 'result')).toBe(true)
+    expect(new Set(answers.map((m) => m['id'])).size).toBe(300)
+    expect(most).toBeLessThanOrEqual(4)
+  })
+})
