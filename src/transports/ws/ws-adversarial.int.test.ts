@@ -3,11 +3,13 @@
 // in the middle of calls.
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
+import { isSyncKitError } from '../../errors/sync-kit-error.js'
 import { createMemoryStore } from '../../stores/memory/index.js'
 import type { Version } from '../../types/index.js'
 import { startWsServer } from '../../../test/ws.fixture.js'
 import type { WsTestServer } from '../../../test/ws.fixture.js'
 import { WS_SUBPROTOCOL } from './protocol.js'
+import { createWebSocketTransport } from './ws-transport.js'
 
 const running: (() => Promise<void>)[] = []
 afterEach(async () => {
@@ -72,5 +74,68 @@ describe('ws adversarial: inbound flood', () => {
     expect(answers.every((m) => m['type'] === 'result')).toBe(true)
     expect(new Set(answers.map((m) => m['id'])).size).toBe(300)
     expect(most).toBeLessThanOrEqual(4)
+  })
+})
+
+/**
+ * The `ws` package's WebSocket with the close rule of the WHATWG standard (browsers, the global
+ * WebSocket of Node ≥ 22): `close(code)` throws `InvalidAccessError` unless the code is 1000 or
+ * in 3000–4999. The `ws` package itself accepts any valid code, so a test on it alone misses this.
+ */
+class StandardCloseWebSocket extends WebSocket {
+  override close(code?: number, reason?: string): void {
+    if (code !== undefined && code !== 1000 && (code < 3000 || code > 4999)) {
+      throw new DOMException(
+        `The close code must be either 1000, or between 3000 and 4999. ${code} is neither.`,
+        'InvalidAccessError',
+      )
+    }
+    super.close(code, reason)
+  }
+}
+
+const welcome = JSON.stringify({
+  type: 'welcome',
+  protocol: 1,
+  epoch: 'e',
+  latestVersion: '0',
+  heartbeatMs: 10_000,
+  idleTimeoutMs: 30_000,
+  limits: {
+    maxMessageBytes: 1000,
+    maxBatchEvents: 10,
+    maxEventBytes: 1000,
+    maxPageLimit: 10,
+    maxPageBytes: 1000,
+    maxSubscriptions: 1,
+  },
+})
+
+describe('ws adversarial: a hostile server and the standard WebSocket', () => {
+  it('Given a standard WebSocket, When the server answers a call with a frame that is not a message, Then the call fails with protocol and the client really closes the socket', async () => {
+    const { WebSocketServer } = await import('ws')
+    const hostile = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+    running.push(() => new Promise((resolve) => hostile.close(() => resolve(undefined))))
+    await new Promise((resolve) => hostile.once('listening', resolve))
+    const closes: number[] = []
+    hostile.on('connection', (socket) => {
+      socket.on('close', (code: number) => closes.push(code))
+      socket.on('message', (data: Buffer) => {
+        const message = JSON.parse(data.toString()) as { type: string }
+        socket.send(message.type === 'hello' ? welcome : 'not json at all')
+      })
+    })
+    const port = (hostile.address() as { port: number }).port
+    const transport = createWebSocketTransport({
+      url: `ws://127.0.0.1:${port}`,
+      WebSocket: StandardCloseWebSocket,
+      retry: { retries: 0 },
+      timeoutMs: 2000,
+    })
+    running.push(() => transport.close())
+    const error = await transport.latestVersion().catch((e: unknown) => e)
+    expect(isSyncKitError(error, 'protocol')).toBe(true)
+    // Not left open for the server to find idle much later: closed now, by the client.
+    await waitFor(() => closes.length === 1, 'the client to close the socket', 2000)
   })
 })
