@@ -6,7 +6,7 @@ import { WebSocket } from 'ws'
 import { isSyncKitError } from '../../errors/sync-kit-error.js'
 import { createMemoryStore } from '../../stores/memory/index.js'
 import type { Version } from '../../types/index.js'
-import { startWsServer } from '../../../test/ws.fixture.js'
+import { startWsServer, wsClient } from '../../../test/ws.fixture.js'
 import type { WsTestServer } from '../../../test/ws.fixture.js'
 import { WS_SUBPROTOCOL } from './protocol.js'
 import { createWebSocketTransport } from './ws-transport.js'
@@ -137,5 +137,59 @@ describe('ws adversarial: a hostile server and the standard WebSocket', () => {
     expect(isSyncKitError(error, 'protocol')).toBe(true)
     // Not left open for the server to find idle much later: closed now, by the client.
     await waitFor(() => closes.length === 1, 'the client to close the socket', 2000)
+  })
+})
+
+describe('ws adversarial: stopping while the server is slow', () => {
+  /** A server whose store answers latestVersion slowly once `slow` is set (after the welcome). */
+  async function slowServer(ms: number) {
+    const store = createMemoryStore()
+    const latest = store.latestVersion.bind(store)
+    const state = { slow: false }
+    store.latestVersion = async (options): Promise<Version> => {
+      if (state.slow) await new Promise((resolve) => setTimeout(resolve, ms))
+      return latest(options)
+    }
+    return { srv: await server({ store }), state }
+  }
+
+  it('Given a subscribe the server has not answered yet, When its signal aborts, Then subscribe rejects with aborted at once, not when the server answers', async () => {
+    const { srv, state } = await slowServer(3000)
+    const transport = wsClient(srv.url, { timeoutMs: 5000 })
+    running.push(() => transport.close())
+    await transport.latestVersion()
+    state.slow = true
+    const abort = new AbortController()
+    const subscribing = transport.subscribe(() => undefined, { signal: abort.signal })
+    const outcome = subscribing.then(
+      () => 'subscribed',
+      (e: unknown) => e,
+    )
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const started = Date.now()
+    abort.abort()
+    const error = await outcome
+    expect(isSyncKitError(error, 'aborted')).toBe(true)
+    expect(Date.now() - started).toBeLessThan(1000)
+    // The client told the server: the subscription's live slot is free before its feed opened.
+    await waitFor(() => srv.handler.endpoint.liveSlots.taken === 0, 'the live slot', 1000)
+  })
+
+  it('Given a subscribe the server has not answered yet, When the transport closes, Then close resolves at once and subscribe rejects with transport-closed', async () => {
+    const { srv, state } = await slowServer(3000)
+    const transport = wsClient(srv.url, { timeoutMs: 5000 })
+    await transport.latestVersion()
+    state.slow = true
+    const outcome = transport
+      .subscribe(() => undefined)
+      .then(
+        () => 'subscribed',
+        (e: unknown) => e,
+      )
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const started = Date.now()
+    await transport.close()
+    expect(Date.now() - started).toBeLessThan(1000)
+    expect(isSyncKitError(await outcome, 'transport-closed')).toBe(true)
   })
 })
