@@ -5,10 +5,13 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { isSyncKitError } from '../../errors/sync-kit-error.js'
 import { createMemoryStore } from '../../stores/memory/index.js'
+import { serve } from '../http/node.js'
+import { createSyncHandler } from '../http/sync-handler.js'
 import type { Version } from '../../types/index.js'
 import { startWsServer, wsClient } from '../../../test/ws.fixture.js'
 import type { WsTestServer } from '../../../test/ws.fixture.js'
 import { WS_SUBPROTOCOL } from './protocol.js'
+import { createWebSocketServer } from './ws-server.js'
 import { createWebSocketTransport } from './ws-transport.js'
 
 const running: (() => Promise<void>)[] = []
@@ -191,5 +194,57 @@ describe('ws adversarial: stopping while the server is slow', () => {
     await transport.close()
     expect(Date.now() - started).toBeLessThan(1000)
     expect(isSyncKitError(await outcome, 'transport-closed')).toBe(true)
+  })
+})
+
+describe('ws adversarial: timeouts of the HTTP server and the heartbeat', () => {
+  it('Given short HTTP header and request timeouts, When a live subscriber stays idle far past them, Then its socket is not cut: the WebSocket lives by its own heartbeat', async () => {
+    const store = createMemoryStore()
+    const handler = createSyncHandler({ store, heartbeatMs: 100 })
+    const ws = createWebSocketServer({ handler })
+    const srv = await serve({
+      handler,
+      upgrade: ws,
+      host: '127.0.0.1',
+      port: 0,
+      headersTimeoutMs: 300,
+      requestTimeoutMs: 300,
+      closeTimeoutMs: 1000,
+    })
+    running.push(() => srv.close())
+    let upgrades = 0
+    srv.server.on('upgrade', () => upgrades++)
+    const url = srv.url.replace(/^http:/, 'ws:')
+    const transport = wsClient(url)
+    running.push(() => transport.close())
+    const received: string[] = []
+    const errors: unknown[] = []
+    await transport.subscribe((batch) => void received.push(...batch.map((e) => e.event.id)), {
+      onError: (e) => errors.push(e),
+    })
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    const pusher = wsClient(url)
+    running.push(() => pusher.close())
+    await pusher.push([{ id: 'late', type: 'T', aggregateId: 'a', data: {} }])
+    await waitFor(() => received.length === 1, 'the live event')
+    expect(errors).toEqual([])
+    expect(upgrades).toBe(2)
+  })
+
+  it('Given an idle timeout not twice the heartbeat, When the server is created, Then it is refused: the server would close live clients before it pings them', () => {
+    const handler = createSyncHandler({ store: createMemoryStore(), heartbeatMs: 1000 })
+    for (const idleTimeoutMs of [500, 1000, 1999]) {
+      const error = (() => {
+        try {
+          createWebSocketServer({ handler, idleTimeoutMs })
+          return undefined
+        } catch (e) {
+          return e
+        }
+      })()
+      expect(isSyncKitError(error, 'invalid-argument')).toBe(true)
+      expect((error as Error).message).toMatch(/idleTimeoutMs.*heartbeatMs/)
+    }
+    expect(() => createWebSocketServer({ handler, idleTimeoutMs: 2000 })).not.toThrow()
   })
 })

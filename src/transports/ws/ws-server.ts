@@ -110,7 +110,8 @@ export interface WebSocketServerOptions {
   readonly maxInFlight?: number
   /**
    * A socket that sends nothing (not even a `pong`) for this long is closed (4000). The server
-   * pings after the handler's `heartbeatMs` of silence, so a live client always answers in time.
+   * pings after the handler's `heartbeatMs` of silence, so a live client always answers in time;
+   * at least twice `heartbeatMs`.
    * @defaultValue three times the handler's `heartbeatMs`
    */
   readonly idleTimeoutMs?: number
@@ -163,7 +164,8 @@ export interface WebSocketSyncServer {
  * @param options - the handler, base path, message and buffer limits; see
  * {@link WebSocketServerOptions}.
  * @returns the server, for `serve({ upgrade })`.
- * @throws SyncKitError `invalid-argument` for a bad option.
+ * @throws SyncKitError `invalid-argument` for a bad option, or an `idleTimeoutMs` below twice the
+ * handler's `heartbeatMs`.
  * @example
  * ```ts
  * import { createSyncHandler } from 'sync-kit/http'
@@ -222,6 +224,15 @@ export function createWebSocketServer(options: WebSocketServerOptions): WebSocke
       'helloTimeoutMs',
       name,
     ),
+  }
+  if (settings.idleTimeoutMs < 2 * endpoint.heartbeatMs) {
+    // The server pings after heartbeatMs of silence: a shorter idle timeout would close a live,
+    // answering client before its ping (and the client, taking the same timeout, would too).
+    throw new SyncKitError(
+      'invalid-argument',
+      `${SERVER} option idleTimeoutMs (${settings.idleTimeoutMs}) must be at least twice the handler's heartbeatMs (${endpoint.heartbeatMs}), or idle clients are closed before they are pinged`,
+      { argument: 'idleTimeoutMs' },
+    )
   }
   const timers = resolveTimers(options.timers, undefined, name)
   const wss = new WebSocketServer({
