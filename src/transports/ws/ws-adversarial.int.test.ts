@@ -3,14 +3,14 @@
 // in the middle of calls.
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
-import { isSyncKitError } from '../../errors/sync-kit-error.js'
+import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
 import { createMemoryStore } from '../../stores/memory/index.js'
 import { serve } from '../http/node.js'
 import { createSyncHandler } from '../http/sync-handler.js'
 import type { Version } from '../../types/index.js'
 import { startWsServer, wsClient } from '../../../test/ws.fixture.js'
 import type { WsTestServer } from '../../../test/ws.fixture.js'
-import { WS_SUBPROTOCOL } from './protocol.js'
+import { WS_CLOSE, WS_SUBPROTOCOL } from './protocol.js'
 import { createWebSocketServer } from './ws-server.js'
 import { createWebSocketTransport } from './ws-transport.js'
 
@@ -246,5 +246,68 @@ describe('ws adversarial: timeouts of the HTTP server and the heartbeat', () => 
       expect((error as Error).message).toMatch(/idleTimeoutMs.*heartbeatMs/)
     }
     expect(() => createWebSocketServer({ handler, idleTimeoutMs: 2000 })).not.toThrow()
+  })
+})
+
+describe('ws adversarial: what a page may set in the hello', () => {
+  /** A server whose authorize trusts the session cookie, but only from its own origin. */
+  async function cookieServer() {
+    const seen: (string | null)[] = []
+    const srv = await server({
+      handler: {
+        authorize: (request) => {
+          seen.push(request.headers.get('origin'))
+          if (request.headers.get('origin') !== 'https://app.example.com') {
+            throw new SyncKitError('forbidden', 'cross-origin socket', {})
+          }
+          if (request.headers.get('cookie') !== 'session=victim') {
+            throw new SyncKitError('unauthorized', 'no session', {})
+          }
+          return 'victim'
+        },
+      },
+    })
+    return { srv, seen }
+  }
+
+  /** A socket as a page on another origin opens it: the browser adds the victim's cookie. */
+  async function crossSite(url: string, hello: Record<string, unknown>) {
+    const socket = new WebSocket(`${url}/v1/ws`, [WS_SUBPROTOCOL], {
+      origin: 'https://evil.example',
+      headers: { cookie: 'session=victim' },
+    })
+    running.push(async () => socket.terminate())
+    const got: Record<string, unknown>[] = []
+    socket.on('message', (data: Buffer) => got.push(JSON.parse(data.toString()) as never))
+    const closed = new Promise<number>((resolve) => socket.on('close', resolve))
+    socket.on('error', () => undefined)
+    await new Promise((resolve) => socket.once('open', resolve))
+    socket.send(JSON.stringify({ type: 'hello', protocol: 1, ...hello }))
+    return { got, code: await closed }
+  }
+
+  it('Given an authorize that checks Origin, When a cross-site page names the right origin in its hello headers, Then the hello is refused and authorize never sees the forged origin', async () => {
+    const { srv, seen } = await cookieServer()
+    for (const name of [
+      'origin',
+      'Origin',
+      'host',
+      'cookie',
+      'sec-fetch-site',
+      'Proxy-Authorization',
+    ]) {
+      const { got, code } = await crossSite(srv.url, {
+        headers: { [name]: name.toLowerCase() === 'origin' ? 'https://app.example.com' : 'x' },
+      })
+      expect(code).toBe(WS_CLOSE.refused)
+      expect(got[0]).toMatchObject({ type: 'error', error: { code: 'invalid-argument' } })
+      expect((got[0]?.['error'] as { message: string }).message).toContain(name)
+    }
+    expect(seen.every((origin) => origin === 'https://evil.example')).toBe(true)
+    // Without the forgery: refused by authorize, for the origin the browser set.
+    const plain = await crossSite(srv.url, {})
+    expect(plain.code).toBe(WS_CLOSE.refused)
+    expect(plain.got[0]).toMatchObject({ type: 'error', error: { code: 'forbidden' } })
+    expect(await srv.store.load(null)).toEqual([])
   })
 })
