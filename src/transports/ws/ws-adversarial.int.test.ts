@@ -311,3 +311,73 @@ describe('ws adversarial: what a page may set in the hello', () => {
     expect(await srv.store.load(null)).toEqual([])
   })
 })
+
+describe('ws adversarial: tenants and live slots', () => {
+  it('Given two tenants, When one subscribes with no filter, with the other tenant named, and pulls, Then it never sees the other tenant: the named filter is forbidden', async () => {
+    const srv = await server({
+      handler: {
+        authorize: (request) => {
+          const token = request.headers.get('authorization') ?? ''
+          if (!token.startsWith('Bearer ')) throw new SyncKitError('unauthorized', 'no token', {})
+          return token.slice(7)
+        },
+        tenantOf: (principal) => principal as string,
+      },
+    })
+    const acme = wsClient(srv.url, { headers: { authorization: 'Bearer acme' } })
+    const globex = wsClient(srv.url, { headers: { authorization: 'Bearer globex' } })
+    running.push(
+      () => acme.close(),
+      () => globex.close(),
+    )
+    const seen: string[] = []
+    await acme.subscribe((batch) => void seen.push(...batch.map((e) => e.event.id)))
+    const named = await acme
+      .subscribe(() => undefined, { filters: [{ key: 'tenant', value: 'globex' }] })
+      .catch((e: unknown) => e)
+    expect(isSyncKitError(named, 'forbidden')).toBe(true)
+    const pulled = await acme
+      .pull(null, { filters: [{ key: 'tenant', value: 'globex' }] })
+      .catch((e: unknown) => e)
+    expect(isSyncKitError(pulled, 'forbidden')).toBe(true)
+    await globex.push([{ id: 'g1', type: 'T', aggregateId: 'x', data: {} }])
+    await acme.push([{ id: 'a1', type: 'T', aggregateId: 'x', data: {} }])
+    await waitFor(() => seen.length > 0, 'acme to see its own event')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(seen).toEqual(['a1'])
+    expect((await acme.pull(null)).events.map((e) => e.event.id)).toEqual(['a1'])
+  })
+
+  it('Given sockets holding subscriptions and a large pull in flight, When their connections are cut, Then every live slot is given back and the server keeps serving', async () => {
+    const srv = await server({ handler: { maxStreams: 4 } })
+    const pusher = wsClient(srv.url)
+    running.push(() => pusher.close())
+    await pusher.push(
+      Array.from({ length: 200 }, (_, i) => ({
+        id: `e${i}`,
+        type: 'T',
+        aggregateId: 'x',
+        data: { text: 'y'.repeat(5000) },
+      })),
+    )
+    const raws = await Promise.all([rawSocket(srv.url), rawSocket(srv.url)])
+    for (const [n, raw] of raws.entries()) {
+      raw.socket.send(JSON.stringify({ type: 'subscribe', id: 's1' }))
+      raw.socket.send(JSON.stringify({ type: 'subscribe', id: 's2', since: '0' }))
+      raw.socket.send(JSON.stringify({ type: 'pull', id: `p${n}`, limit: 1000 }))
+    }
+    await waitFor(() => srv.handler.endpoint.liveSlots.taken === 4, 'four live slots')
+    // A fifth is past maxStreams.
+    const extra = await rawSocket(srv.url)
+    extra.socket.send(JSON.stringify({ type: 'subscribe', id: 'over' }))
+    await waitFor(() => extra.messages.length > 1, 'the refusal')
+    expect(extra.messages[1]).toMatchObject({ id: 'over', error: { code: 'unavailable' } })
+    for (const raw of raws) raw.socket.terminate()
+    await waitFor(() => srv.handler.endpoint.liveSlots.taken === 0, 'the slots back')
+    // The pusher's socket and the extra one remain.
+    await waitFor(() => srv.ws.sockets === 2, 'the cut sockets gone')
+    extra.socket.send(JSON.stringify({ type: 'subscribe', id: 'now' }))
+    await waitFor(() => extra.messages.some((m) => m['id'] === 'now'), 'the subscribe answer')
+    expect(extra.messages.find((m) => m['id'] === 'now')?.['type']).toBe('result')
+  })
+})
