@@ -467,3 +467,45 @@ describe('ws adversarial: a server restarted under its clients', () => {
     expect(new Set(ids).size).toBe(400)
   })
 })
+
+describe('ws adversarial: many clients', () => {
+  it('Given 100 live subscribers, When every connection is cut and the port refuses them for a while, Then they back off (a bounded number of attempts), all come back and each receives the next event once', async () => {
+    const { createServer } = await import('node:net')
+    const srv = await server()
+    const transports = Array.from({ length: 100 }, () =>
+      wsClient(srv.url, { retry: { retries: 5, initialMs: 100, maxMs: 800 } }),
+    )
+    running.push(() => Promise.all(transports.map((t) => t.close())).then(() => undefined))
+    const seen = transports.map(() => [] as string[])
+    await Promise.all(
+      transports.map((t, i) =>
+        t.subscribe((batch) => void seen[i]?.push(...batch.map((e) => e.event.id)), {
+          onError: () => undefined,
+        }),
+      ),
+    )
+    expect(srv.ws.sockets).toBe(100)
+    // The server goes away; for 1.5 s its port takes TCP connections and drops them at once.
+    const port = Number(new URL(srv.httpUrl).port)
+    await srv.close()
+    let attempts = 0
+    const refuser = createServer((socket) => {
+      attempts++
+      socket.destroy()
+    })
+    await new Promise<void>((resolve) => refuser.listen(port, '127.0.0.1', resolve))
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    await new Promise((resolve) => refuser.close(resolve))
+    // Full-jitter backoff from 100 ms to 800 ms: a handful of attempts each, not a storm.
+    expect(attempts).toBeGreaterThan(100)
+    expect(attempts).toBeLessThan(100 * 12)
+    const back = await startWsServer({ store: srv.store, port })
+    running.push(() => back.close())
+    await waitFor(() => back.ws.sockets === 100, 'every subscriber back', 15_000)
+    const pusher = wsClient(back.url)
+    running.push(() => pusher.close())
+    await pusher.push([{ id: 'after', type: 'T', aggregateId: 'x', data: {} }])
+    await waitFor(() => seen.every((ids) => ids.length === 1), 'the event everywhere')
+    expect(seen.every((ids) => ids[0] === 'after')).toBe(true)
+  })
+})
