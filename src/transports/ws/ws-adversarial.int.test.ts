@@ -509,3 +509,21 @@ describe('ws adversarial: many clients', () => {
     expect(seen.every((ids) => ids[0] === 'after')).toBe(true)
   })
 })
+
+describe('ws adversarial: before the welcome', () => {
+  it('Given a socket that has not said hello, When it sends binary, not JSON or not a message, Then each is refused with an error and a 1008 close, as docs/protocol.md says', async () => {
+    const srv = await server()
+    for (const frame of [Buffer.from([1, 2, 3]), '{not json', '[1]', '{"type":7}']) {
+      const socket = new WebSocket(`${srv.url}/v1/ws`, [WS_SUBPROTOCOL])
+      running.push(async () => socket.terminate())
+      const got: Record<string, unknown>[] = []
+      socket.on('message', (data: Buffer) => got.push(JSON.parse(data.toString()) as never))
+      const closed = new Promise<number>((resolve) => socket.on('close', resolve))
+      await new Promise((resolve) => socket.once('open', resolve))
+      socket.send(frame)
+      expect(await closed).toBe(WS_CLOSE.refused)
+      expect(got[0]).toMatchObject({ type: 'error', error: { code: 'protocol' } })
+    }
+    await waitFor(() => srv.ws.sockets === 0, 'every refused socket gone')
+  })
+})

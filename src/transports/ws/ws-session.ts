@@ -119,22 +119,16 @@ export class Session {
 
   #handle(data: string, binary: boolean): void {
     if (binary) {
-      this.#refuse(
-        undefined,
-        protocolError('binary frames are not part of the protocol; send JSON text'),
-      )
-      return
+      return this.#unreadable('binary frames are not part of the protocol; send JSON text')
     }
     let message: unknown
     try {
       message = JSON.parse(data) as unknown
     } catch {
-      this.#refuse(undefined, protocolError('the frame is not JSON'))
-      return
+      return this.#unreadable('the frame is not JSON')
     }
     if (!isObject(message) || typeof message.type !== 'string') {
-      this.#refuse(undefined, protocolError('a message is a JSON object with a string "type"'))
-      return
+      return this.#unreadable('a message is a JSON object with a string "type"')
     }
     const { type } = message
     if (type === 'ping') return this.#send('{"type":"pong"}')
@@ -159,6 +153,15 @@ export class Session {
       return
     }
     this.#run(id, type, message, data.length)
+  }
+
+  /**
+   * Refuses a frame that is not a message: the socket stays open once welcomed; before the
+   * welcome it is closed (1008), as for any frame but the hello.
+   */
+  #unreadable(problem: string): void {
+    this.#refuse(undefined, protocolError(problem))
+    if (this.#state !== 'open') this.close(WS_CLOSE.refused, 'hello first')
   }
 
   /**
