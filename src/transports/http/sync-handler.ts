@@ -210,6 +210,7 @@ export function createSyncHandler<TPrincipal = unknown>(
     authenticate,
     liveSlots: context.streamSlots,
     bodyBudget: context.budget,
+    maxBodyBytes: context.maxBodyBytes,
     heartbeatMs: context.heartbeatMs,
     get closing() {
       return closing

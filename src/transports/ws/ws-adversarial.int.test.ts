@@ -256,7 +256,7 @@ describe('ws adversarial: what a page may set in the hello', () => {
     const seen: (string | null)[] = []
     const srv = await server({
       handler: {
-        authorize: (request) => {
+        authorize: async (request) => {
           seen.push(request.headers.get('origin'))
           if (request.headers.get('origin') !== 'https://app.example.com') {
             throw new SyncKitError('forbidden', 'cross-origin socket', {})
@@ -317,7 +317,7 @@ describe('ws adversarial: tenants and live slots', () => {
   it('Given two tenants, When one subscribes with no filter, with the other tenant named, and pulls, Then it never sees the other tenant: the named filter is forbidden', async () => {
     const srv = await server({
       handler: {
-        authorize: (request) => {
+        authorize: async (request) => {
           const token = request.headers.get('authorization') ?? ''
           if (!token.startsWith('Bearer ')) throw new SyncKitError('unauthorized', 'no token', {})
           return token.slice(7)
@@ -525,5 +525,37 @@ describe('ws adversarial: before the welcome', () => {
       expect(got[0]).toMatchObject({ type: 'error', error: { code: 'protocol' } })
     }
     await waitFor(() => srv.ws.sockets === 0, 'every refused socket gone')
+  })
+})
+
+describe('ws adversarial: the push limit of HTTP', () => {
+  it('Given a handler with maxBodyBytes 16 KiB, When a 64 KiB push comes over WebSocket, Then it is refused as over HTTP (payload-too-large, nothing stored), the welcome announcing the same limit', async () => {
+    const srv = await server({ handler: { maxBodyBytes: 16 * 1024 } })
+    const big = [{ id: 'big', type: 'T', aggregateId: 'a', data: { text: 'x'.repeat(64 * 1024) } }]
+    const http = await fetch(`${srv.httpUrl}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ events: big }),
+    })
+    expect(http.status).toBe(413)
+    const transport = wsClient(srv.url)
+    running.push(() => transport.close())
+    const refused = await transport.push(big).catch((e: unknown) => e)
+    expect(isSyncKitError(refused, 'payload-too-large')).toBe(true)
+    expect(transport.limits?.maxMessageBytes).toBe(16 * 1024)
+    expect(await srv.store.load(null)).toEqual([])
+  })
+
+  it("Given a maxMessageBytes over the handler's body budget, When the server is created, Then it is refused: such a push could never be admitted", () => {
+    const handler = createSyncHandler({
+      store: createMemoryStore(),
+      maxBodyBytes: 1024 * 1024,
+      maxDecompressedBytes: 1024 * 1024,
+      maxBufferedBodyBytes: 2 * 1024 * 1024,
+    })
+    expect(() => createWebSocketServer({ handler, maxMessageBytes: 4 * 1024 * 1024 })).toThrow(
+      /maxMessageBytes.*maxBufferedBodyBytes/,
+    )
+    expect(() => createWebSocketServer({ handler, maxMessageBytes: 2 * 1024 * 1024 })).not.toThrow()
   })
 })

@@ -14,8 +14,9 @@ import { SERVER, Session } from './ws-session.js'
 import type { SessionSettings } from './ws-session.js'
 
 /**
- * Default {@link WebSocketServerOptions.maxMessageBytes}: 4 MiB, the HTTP handler's default
- * `maxBodyBytes`, so one push costs the server the same over both wires.
+ * The HTTP handler's default `maxBodyBytes`, 4 MiB: the default
+ * {@link WebSocketServerOptions.maxMessageBytes} is the handler's `maxBodyBytes`, this unless it
+ * sets another, so one push costs the server the same over both wires.
  * @example
  * ```ts
  * import { DEFAULT_MAX_MESSAGE_BYTES, createWebSocketServer } from 'sync-kit/ws/node'
@@ -86,8 +87,10 @@ export interface WebSocketServerOptions {
   readonly basePath?: string
   /**
    * Largest message accepted, in bytes; announced in `welcome`, so the client splits its pushes to
-   * fit. A larger message closes the socket with 1009.
-   * @defaultValue 4 MiB ({@link DEFAULT_MAX_MESSAGE_BYTES})
+   * fit. A larger message closes the socket with 1009. At most the handler's
+   * `maxBufferedBodyBytes` (a push holds its bytes of that budget while it is handled).
+   * @defaultValue the handler's `maxBodyBytes` (4 MiB, {@link DEFAULT_MAX_MESSAGE_BYTES}, unless
+   * it sets another), so a push over the HTTP limit is refused over WebSocket too
    */
   readonly maxMessageBytes?: number
   /**
@@ -164,8 +167,8 @@ export interface WebSocketSyncServer {
  * @param options - the handler, base path, message and buffer limits; see
  * {@link WebSocketServerOptions}.
  * @returns the server, for `serve({ upgrade })`.
- * @throws SyncKitError `invalid-argument` for a bad option, or an `idleTimeoutMs` below twice the
- * handler's `heartbeatMs`.
+ * @throws SyncKitError `invalid-argument` for a bad option, an `idleTimeoutMs` below twice the
+ * handler's `heartbeatMs`, or a `maxMessageBytes` over the handler's `maxBufferedBodyBytes`.
  * @example
  * ```ts
  * import { createSyncHandler } from 'sync-kit/http'
@@ -185,10 +188,17 @@ export function createWebSocketServer(options: WebSocketServerOptions): WebSocke
   const { access } = endpoint
   const maxMessageBytes = integerOption(
     options.maxMessageBytes,
-    DEFAULT_MAX_MESSAGE_BYTES,
+    endpoint.maxBodyBytes,
     'maxMessageBytes',
     name,
   )
+  if (maxMessageBytes > endpoint.bodyBudget.limit) {
+    throw new SyncKitError(
+      'invalid-argument',
+      `${SERVER} option maxMessageBytes (${maxMessageBytes}) is over the handler's maxBufferedBodyBytes (${endpoint.bodyBudget.limit}): a push that large could never be admitted; raise the budget or lower the limit`,
+      { argument: 'maxMessageBytes' },
+    )
+  }
   const limits: WsLimits = {
     maxMessageBytes,
     maxBatchEvents: access.maxBatchEvents,
