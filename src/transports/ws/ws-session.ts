@@ -152,7 +152,7 @@ export class Session {
       this.#refuse(id, invalid('id', `${JSON.stringify(id)} is already in use on this socket`))
       return
     }
-    this.#run(id, type, message, data.length)
+    this.#run(id, type, message, Buffer.byteLength(data))
   }
 
   /**
@@ -395,9 +395,11 @@ export class Session {
   /** Sends a frame, or closes the socket with 1013 when its send buffer is over the bound. */
   #send(text: string): void {
     if (this.#state === 'closed') return
+    // In bytes of UTF-8, as the socket counts its buffer (a text of multi-byte characters takes
+    // up to three times its length).
     if (
-      this.#socket.bufferedAmount + text.length > this.#settings.maxBufferedBytes &&
-      this.#socket.bufferedAmount > 0
+      this.#socket.bufferedAmount > 0 &&
+      this.#socket.bufferedAmount + Buffer.byteLength(text) > this.#settings.maxBufferedBytes
     ) {
       this.close(
         WS_CLOSE.slowConsumer,
