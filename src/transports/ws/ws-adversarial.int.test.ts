@@ -1,7 +1,7 @@
 // Adversarial probes of the WebSocket wire on real sockets (127.0.0.1): pipelined floods against
 // the in-flight bound, client-side closes the standard WebSocket refuses, and the ends of sockets
 // in the middle of calls.
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
 import { createMemoryStore } from '../../stores/memory/index.js'
@@ -10,46 +10,12 @@ import { createSyncHandler } from '../http/sync-handler.js'
 import { SyncManager } from '../../sync/sync-manager.js'
 import type { Version } from '../../types/index.js'
 import { startWsServer, wsClient } from '../../../test/ws.fixture.js'
-import type { WsTestServer } from '../../../test/ws.fixture.js'
 import { WS_CLOSE, WS_SUBPROTOCOL } from './protocol.js'
+import { bearerTenants, fakeWelcome, teardowns, waitFor } from './ws-raw.fixture.js'
 import { createWebSocketServer } from './ws-server.js'
 import { createWebSocketTransport } from './ws-transport.js'
 
-const running: (() => Promise<void>)[] = []
-afterEach(async () => {
-  for (const stop of running.splice(0).reverse()) await stop().catch(() => undefined)
-})
-
-async function server(options: Parameters<typeof startWsServer>[0] = {}): Promise<WsTestServer> {
-  const started = await startWsServer(options)
-  running.push(() => started.close())
-  return started
-}
-
-async function waitFor(check: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
-
-/** A raw socket after its welcome, recording every message it receives. */
-async function rawSocket(url: string) {
-  const socket = new WebSocket(`${url}/v1/ws`, [WS_SUBPROTOCOL])
-  const messages: Record<string, unknown>[] = []
-  let closed: { code: number; reason: string } | undefined
-  socket.on('message', (data: Buffer) => messages.push(JSON.parse(data.toString()) as never))
-  socket.on('close', (code: number, reason: Buffer) => {
-    closed = { code, reason: reason.toString() }
-  })
-  socket.on('error', () => undefined)
-  running.push(async () => socket.terminate())
-  await new Promise((resolve) => socket.once('open', resolve))
-  socket.send(JSON.stringify({ type: 'hello', protocol: 1 }))
-  await waitFor(() => messages.length > 0 || closed !== undefined, 'the welcome')
-  return { socket, messages, closed: () => closed }
-}
+const { running, server, rawSocket } = teardowns()
 
 describe('ws adversarial: inbound flood', () => {
   it('Given maxInFlight 4 and a slow store, When a client pipelines 300 requests in one burst, Then at most 4 run at once and every one is answered', async () => {
@@ -98,22 +64,7 @@ class StandardCloseWebSocket extends WebSocket {
   }
 }
 
-const welcome = JSON.stringify({
-  type: 'welcome',
-  protocol: 1,
-  epoch: 'e',
-  latestVersion: '0',
-  heartbeatMs: 10_000,
-  idleTimeoutMs: 30_000,
-  limits: {
-    maxMessageBytes: 1000,
-    maxBatchEvents: 10,
-    maxEventBytes: 1000,
-    maxPageLimit: 10,
-    maxPageBytes: 1000,
-    maxSubscriptions: 1,
-  },
-})
+const welcome = fakeWelcome(10_000, 30_000)
 
 describe('ws adversarial: a hostile server and the standard WebSocket', () => {
   it('Given a standard WebSocket, When the server answers a call with a frame that is not a message, Then the call fails with protocol and the client really closes the socket', async () => {
@@ -317,12 +268,7 @@ describe('ws adversarial: tenants and live slots', () => {
   it('Given two tenants, When one subscribes with no filter, with the other tenant named, and pulls, Then it never sees the other tenant: the named filter is forbidden', async () => {
     const srv = await server({
       handler: {
-        authorize: async (request) => {
-          const token = request.headers.get('authorization') ?? ''
-          if (!token.startsWith('Bearer ')) throw new SyncKitError('unauthorized', 'no token', {})
-          return token.slice(7)
-        },
-        tenantOf: (principal) => principal as string,
+        ...bearerTenants(),
       },
     })
     const acme = wsClient(srv.url, { headers: { authorization: 'Bearer acme' } })
