@@ -6,7 +6,6 @@ import { WebSocket } from 'ws'
 import { startWsServer, wsClient } from '../../../test/ws.fixture.js'
 import type { WsTestServer } from '../../../test/ws.fixture.js'
 import { SyncKitError } from '../../errors/sync-kit-error.js'
-import type { SyncHandlerOptions } from '../http/sync-handler.js'
 import { WS_SUBPROTOCOL } from './protocol.js'
 import type { WebSocketTransport } from './ws-transport.js'
 
@@ -65,7 +64,10 @@ export async function rawSocket(
  * Handler options where `Authorization: Bearer <tenant>` is the principal and its tenant.
  * @returns `authorize` and `tenantOf`.
  */
-export function bearerTenants(): Pick<SyncHandlerOptions, 'authorize' | 'tenantOf'> {
+export function bearerTenants(): {
+  authorize: (request: Request) => Promise<string>
+  tenantOf: (principal: unknown) => string
+} {
   return {
     authorize: async (request) => {
       const token = request.headers.get('authorization') ?? ''
