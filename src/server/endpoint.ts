@@ -26,6 +26,8 @@ export interface ByteLease {
 
 /** A global budget of request bytes held in memory at once, across every wire. */
 export interface ByteBudget {
+  /** The most bytes held at once: a request larger than this can never be admitted. */
+  readonly limit: number
   /**
    * Opens a lease for one request.
    * @returns the lease.
@@ -76,6 +78,11 @@ export interface SyncEndpoint {
   readonly liveSlots: LiveSlots
   /** Bytes of pushes held in memory at once, across every wire. */
   readonly bodyBudget: ByteBudget
+  /**
+   * The largest push a wire accepts, in bytes of its encoded request (the HTTP handler's
+   * `maxBodyBytes`): the WebSocket server's default message limit, so both wires refuse alike.
+   */
+  readonly maxBodyBytes: number
   /** Idle time before a live connection sends a heartbeat, in ms. */
   readonly heartbeatMs: number
   /** True once the endpoint shuts down: new requests are refused with `unavailable`. */

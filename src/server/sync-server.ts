@@ -274,7 +274,7 @@ class Server implements SyncServer, FeedHost {
   readonly #watch: StoreWatchOptions | undefined
   /** Stops watching the store, once watching. */
   #unwatch: (() => Promise<void>) | undefined
-  /** True during the synchronous part of this server's own store call (see `#own`). */
+  /** True during the synchronous part of this server's own `storeBatch` call (`#storeAll`). */
   #writing = false
   #closed = false
 
@@ -464,33 +464,26 @@ class Server implements SyncServer, FeedHost {
    * `store` per event (then a later conflict cannot undo earlier events).
    */
   async #storeAll(events: readonly Event[], options: SignalOptions): Promise<StoreResult[]> {
-    const { store } = this
-    const batch = store.storeBatch
     try {
-      if (batch !== undefined) return await this.#own(() => batch.call(store, events, options))
+      if (this.store.storeBatch !== undefined) {
+        // A store that learns of appends in-process (memory, SQLite, IndexedDB) wakes its
+        // watchers synchronously inside this call: that wake-up is this very write, which
+        // `#store` offers the feeds itself, so it must not mark them stale a second time (a
+        // second read per feed and push). Later wake-ups (a database notification, another
+        // writer on the same object) still notify.
+        this.#writing = true
+        const stored = this.store.storeBatch(events, options)
+        this.#writing = false
+        return await stored
+      }
       const results: StoreResult[] = []
-      for (const event of events) results.push(await this.#own(() => store.store(event, options)))
+      for (const event of events) results.push(await this.store.store(event, options))
       return results
     } catch (error) {
+      this.#writing = false
       throw this.#access === undefined
         ? error
         : this.#access.storeError(error, events, this.#component)
-    }
-  }
-
-  /**
-   * Starts a write of this server's own. A store that learns of appends in-process (memory,
-   * SQLite, IndexedDB) wakes its watchers synchronously inside the call: such a wake-up is this
-   * write, which `#store` offers to the feeds itself, so it must not mark every feed stale a
-   * second time (a second read per feed and push). Wake-ups that come later (a database
-   * notification, another process, another writer on the same object) still notify.
-   */
-  #own<T>(write: () => T): T {
-    this.#writing = true
-    try {
-      return write()
-    } finally {
-      this.#writing = false
     }
   }
 

@@ -76,10 +76,10 @@ export class CausalTracker {
   readonly #seen = new Map<string, number>()
   readonly #heads = new Map<string, Head[]>()
   /**
-   * The version of the last stored event the start-up scan observed: where a replica whose
-   * store others write to too (`sharedReplica()`) catches up from.
+   * Where a manager whose store others write to too (`sharedReplica()`) catches up from: set by
+   * the start-up scan to the start of its last page (re-observing a page changes nothing).
    */
-  cursor: Version | null = null
+  cursor: Version | null | undefined
   #initializing: Promise<void> | undefined
   #nodeIdReuseReported = false
   /** A received stamp moved the HLC since it was last saved. */
@@ -268,8 +268,8 @@ export class CausalTracker {
           }
         }
       }
-      since = page[page.length - 1]?.version ?? since
       if (page.length < INIT_PAGE) break
+      since = (page[page.length - 1] as EventWithVersion).version
     }
     this.cursor = since
     if (receiver.last.compare(last) > 0) last = receiver.last

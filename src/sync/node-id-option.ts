@@ -14,27 +14,14 @@ import { assertNodeId } from '../versions/hlc.js'
  * characters of `A-Z a-z 0-9 . _ ~ -`.
  */
 export function resolveNodeId(nodeId: unknown, store: unknown): string {
-  if (nodeId) {
-    assertNodeId(nodeId as string)
-    return nodeId as string
-  }
-  const id = (store as { readonly replicaId?: unknown } | null)?.replicaId
-  if (typeof id !== 'string') {
+  const id = nodeId || (store as { readonly replicaId?: unknown } | null)?.replicaId
+  if (!id) {
     throw new SyncKitError(
       'invalid-argument',
-      '[sync-manager] option nodeId is missing: pass a stable id, e.g. crypto.randomUUID() kept with the data (a store with a replicaId, such as the IndexedDB store, gives its own)',
+      '[sync-manager] option nodeId is missing: pass a stable id, e.g. crypto.randomUUID() kept with the data',
       { argument: 'nodeId' },
     )
   }
-  try {
-    assertNodeId(id)
-  } catch (cause) {
-    throw new SyncKitError(
-      'invalid-argument',
-      `[sync-manager] option nodeId is missing and store.replicaId "${id.slice(0, 80)}" cannot be one (1-64 characters of A-Z a-z 0-9 . _ ~ -): pass nodeId`,
-      { argument: 'nodeId' },
-      { cause },
-    )
-  }
-  return id
+  assertNodeId(id as string)
+  return id as string
 }

@@ -14,9 +14,10 @@
  * @module
  */
 import { signalOptions } from '../errors/abort.js'
-import type { EventWithVersion } from '../types/index.js'
+import type { EventStore } from '../types/index.js'
 import type { CausalTracker } from './causal-tracker.js'
 import { type SyncFeature, defineFeature } from './feature.js'
+import type { SyncManager } from './sync-manager.js'
 import type { SyncContext } from './sync-options.js'
 
 /** Events per read while catching up. */
@@ -28,24 +29,9 @@ const CATCH_UP_PAGE = 500
  */
 export type RecordLock = <T>(run: () => Promise<T>, signal: AbortSignal | undefined) => Promise<T>
 
-/** How a manager of a shared replica records and syncs (see the module comment). */
-export interface RecordGate {
-  /**
-   * Runs one record's stamp and write under the lock, after catching up.
-   * @param write - stamps and stores the event.
-   * @param signal - cancels the wait for the lock and the catch-up.
-   * @returns what `write` returned.
-   */
-  record<T>(write: () => Promise<T>, signal: AbortSignal | undefined): Promise<T>
-  /**
-   * Observes what the store holds beyond what this manager has seen (one catch-up at a time).
-   * @param signal - cancels the reads.
-   */
-  catchUp(signal: AbortSignal | undefined): Promise<void>
-}
-
 /**
- * Makes the feature of a replica whose store several managers write to.
+ * Makes the feature of a replica whose store several managers write to: it takes over the new
+ * manager's `record` (run under the lock, after catching up) and `sync` (after catching up).
  * @param name - the feature's name.
  * @param makeLock - gives the lock every manager of the replica shares (called once per
  * manager, with its context: e.g. to name the lock after its store); may throw to refuse.
@@ -56,50 +42,56 @@ export function sharedStoreFeature(
   makeLock: (ctx: SyncContext) => RecordLock,
 ): SyncFeature {
   return defineFeature(name, (slots) => {
-    slots.makeRecordGate = (ctx, causal) => new SharedStoreGate(ctx, causal, makeLock(ctx))
+    // The slots are the new manager's context (see `applyFeatures`).
+    const ctx = slots as SyncContext
+    slots.attach = (manager, parts) => {
+      const lock = makeLock(ctx)
+      const catchUp = catchingUp(ctx.store, parts.causal)
+      const record = manager.record.bind(manager)
+      const sync = manager.sync.bind(manager)
+      manager.record = ((input, options = {}) =>
+        lock(async () => {
+          await catchUp(options.signal)
+          return record(input, options)
+        }, options.signal)) as SyncManager['record']
+      manager.sync = async (options = {}) => {
+        await catchUp(options.signal)
+        return sync(options)
+      }
+    }
   })
 }
 
-class SharedStoreGate implements RecordGate {
-  readonly #ctx: SyncContext
-  readonly #causal: CausalTracker
-  readonly #lock: RecordLock
-  #reading: Promise<void> = Promise.resolve()
-
-  constructor(ctx: SyncContext, causal: CausalTracker, lock: RecordLock) {
-    this.#ctx = ctx
-    this.#causal = causal
-    this.#lock = lock
-  }
-
-  record<T>(write: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-    return this.#lock(async () => {
-      await this.catchUp(signal)
-      return write()
-    }, signal)
-  }
-
-  catchUp(signal: AbortSignal | undefined): Promise<void> {
-    const next = this.#reading.catch(() => undefined).then(() => this.#read(signal))
-    this.#reading = next
-    return next
-  }
-
-  async #read(signal: AbortSignal | undefined): Promise<void> {
-    const causal = this.#causal
+/**
+ * Makes the catch-up of one manager: observes what the store holds after the tracker's cursor
+ * (the other managers' events, and again its own, which changes nothing), one catch-up at a time.
+ * @param store - the replica's store.
+ * @param causal - the manager's causal tracker.
+ * @returns the catch-up; its signal cancels the reads.
+ */
+function catchingUp(
+  store: EventStore,
+  causal: CausalTracker,
+): (signal: AbortSignal | undefined) => Promise<void> {
+  let reading: Promise<void> = Promise.resolve()
+  const read = async (signal: AbortSignal | undefined): Promise<void> => {
+    // The start-up scan sets the cursor; before it, there is nothing to catch up with.
+    await causal.init(signal)
     for (;;) {
-      const page = await this.#ctx.store.load(causal.cursor, {
+      const page = await store.load(causal.cursor ?? null, {
         limit: CATCH_UP_PAGE,
         ...signalOptions(signal),
       })
-      // Observing an event this manager stored or observed itself changes nothing.
       for (const stored of page) {
         causal.observe(stored)
         causal.receiveStamp(stored.event)
       }
-      causal.cursor =
-        (page[page.length - 1] as EventWithVersion | undefined)?.version ?? causal.cursor
+      causal.cursor = page[page.length - 1]?.version ?? causal.cursor
       if (page.length < CATCH_UP_PAGE) return
     }
+  }
+  return (signal) => {
+    reading = reading.catch(() => undefined).then(() => read(signal))
+    return reading
   }
 }

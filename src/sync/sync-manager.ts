@@ -23,7 +23,6 @@ import { pushAll } from './push-pass.js'
 import { type Refusal, refusalReporter } from './refusal.js'
 import type { Refusals } from './refusal-list.js'
 import { RemoteHolds } from './remote-holds.js'
-import type { RecordGate } from './record-gate.js'
 import { Scheduler } from './scheduler.js'
 import {
   type PullCounts,
@@ -87,8 +86,6 @@ export class SyncManager {
   readonly #ctx: SyncContext
   readonly #parts: SyncParts
   readonly #scheduler: Scheduler
-  /** With `sharedReplica()`: records under a lock shared with the store's other writers. */
-  readonly #gate: RecordGate | undefined
   #inflight: Promise<SyncResult> | undefined
   #followUp: Promise<SyncResult> | undefined
   #closed = false
@@ -112,7 +109,7 @@ export class SyncManager {
       holds: new RemoteHolds(ctx),
       refusals: ctx.makeRefusals?.(ctx) ?? refusalReporter(ctx),
     }
-    this.#gate = ctx.makeRecordGate?.(ctx, causal)
+    ctx.attach?.(this, this.#parts)
     this.#scheduler = new Scheduler(
       ctx,
       () => this.sync(),
@@ -151,31 +148,27 @@ export class SyncManager {
     checkRecordInput(input)
     await this.#parts.causal.init(options.signal)
     const { nodeId, generateId, store } = this.#ctx
-    const write = async (): Promise<EventWithVersion<Event<TInput['type'], TInput['data']>>> => {
-      // A frozen copy: changes the caller makes to its input afterwards reach neither the returned
-      // event nor the conflicts this replica detects (the heads keep this very object).
-      const event = this.#parts.causal.stamp(
-        ({ hlc, causal }) =>
-          validateEvent(
-            {
-              id: input.id ?? generateId(),
-              type: input.type,
-              aggregateId: input.aggregateId,
-              data: input.data,
-              metadata: { ...input.metadata, hlc, origin: nodeId, causal },
-            },
-            'sync-manager',
-            { freeze: true },
-          ) as Event<TInput['type'], TInput['data']>,
-        input.aggregateId,
-      )
-      const result = await store.store(event, signalOptions(options.signal))
-      const stored = { event, version: result.version }
-      if (!result.duplicate) this.#parts.causal.observe(stored)
-      return stored
-    }
-    const gate = this.#gate
-    return gate === undefined ? write() : gate.record(write, options.signal)
+    // A frozen copy: changes the caller makes to its input afterwards reach neither the returned
+    // event nor the conflicts this replica detects (the heads keep this very object).
+    const event = this.#parts.causal.stamp(
+      ({ hlc, causal }) =>
+        validateEvent(
+          {
+            id: input.id ?? generateId(),
+            type: input.type,
+            aggregateId: input.aggregateId,
+            data: input.data,
+            metadata: { ...input.metadata, hlc, origin: nodeId, causal },
+          },
+          'sync-manager',
+          { freeze: true },
+        ) as Event<TInput['type'], TInput['data']>,
+      input.aggregateId,
+    )
+    const result = await store.store(event, signalOptions(options.signal))
+    const stored = { event, version: result.version }
+    if (!result.duplicate) this.#parts.causal.observe(stored)
+    return stored
   }
 
   /**
@@ -309,7 +302,6 @@ export class SyncManager {
     let pulled: PullCounts = { pulled: 0, conflicts: 0, resolved: 0 }
     try {
       await parts.causal.init(signal)
-      await this.#gate?.catchUp(signal)
       epochs.stored = false
       // A server may have been restored while we could not reach it: before pushing past our
       // checkpoints, compare its head with our cursor (one call, only then).

@@ -3,7 +3,8 @@ import {
   checkCheckpointKey,
   checkCheckpointValue,
 } from '../../core/checkpoint.js'
-import { AppendWatchers, watchWithPoll } from '../../core/append-watchers.js'
+import { wakeWatchers, watchWithPoll } from '../../core/append-watchers.js'
+import type { Watchers } from '../../core/append-watchers.js'
 import { validateEvent } from '../../core/event-validation.js'
 import { groupFilters, includeTombstones, validateLimit } from '../../core/filters.js'
 import { checkStateKey, checkStateValue } from '../../core/state.js'
@@ -107,7 +108,7 @@ class IndexedDbEventStore implements IndexedDbStore {
   readonly #db: IDBDatabase
   readonly #settings: IndexedDbSettings
   readonly #notifier: WriteNotifier
-  readonly #watchers: AppendWatchers
+  readonly #watchers: Watchers = new Set()
   /** Whether the notifier listens to other tabs' notifications (from the first `watch` on). */
   #listening = false
   /** Set once closed: by `close()` (`undefined` reason) or by the browser or another tab. */
@@ -119,7 +120,6 @@ class IndexedDbEventStore implements IndexedDbStore {
     this.#db = db
     this.#settings = settings
     this.#notifier = new WriteNotifier(settings.name, settings.broadcast)
-    this.#watchers = new AppendWatchers(settings.component)
     db.onversionchange = (event) => {
       this.#closeBy(
         event.newVersion === null
@@ -271,7 +271,7 @@ class IndexedDbEventStore implements IndexedDbStore {
     const stop = watchWithPoll(this.#watchers, listener, options, this.#settings.component)
     if (!this.#listening) {
       this.#listening = true
-      this.#notifier.listen((latest) => this.#watchers.wake(latest))
+      this.#notifier.listen((latest) => wakeWatchers(this.#watchers, latest))
     }
     return stop
   }
@@ -282,7 +282,7 @@ class IndexedDbEventStore implements IndexedDbStore {
     // Transactions under way still commit; the connection closes once they have.
     this.#db.close()
     this.#notifier.close()
-    this.#watchers.close()
+    this.#watchers.clear()
   }
 
   /** Another tab or the browser closed the database under the store. */
@@ -291,7 +291,7 @@ class IndexedDbEventStore implements IndexedDbStore {
     this.#closed = { reason }
     this.#db.close()
     this.#notifier.close()
-    this.#watchers.close()
+    this.#watchers.clear()
     try {
       this.#settings.onClosed?.(this.#closedError('the store'))
     } catch {
@@ -392,7 +392,7 @@ class IndexedDbEventStore implements IndexedDbStore {
       aggregateIds.add((events[i] as Event).aggregateId)
     })
     if (latest === undefined) return
-    this.#watchers.wake(latest.toString())
+    wakeWatchers(this.#watchers, latest.toString())
     this.#notifier.post({
       type: 'stored',
       name: this.name,

@@ -3,7 +3,8 @@ import {
   checkCheckpointKey,
   checkCheckpointValue,
 } from '../../core/checkpoint.js'
-import { AppendWatchers } from '../../core/append-watchers.js'
+import { addWatcher, wakeWatchers } from '../../core/append-watchers.js'
+import type { Watchers } from '../../core/append-watchers.js'
 import { SERVER_EPOCH_CHECKPOINT_KEY, checkEpoch } from '../../core/epoch.js'
 import { eventsEqual, validateEvent } from '../../core/event-validation.js'
 import { checkStateKey, checkStateValue } from '../../core/state.js'
@@ -161,12 +162,11 @@ class InMemoryEventStore implements MemoryStore {
   #checkpoints = new Map<string, Checkpoint>()
   /** `setState` key → frozen copy of the value. */
   #state = new Map<string, JsonValue>()
-  readonly #watchers: AppendWatchers
+  readonly #watchers: Watchers = new Set()
   #closed = false
 
   constructor(component: string) {
     this.#component = component
-    this.#watchers = new AppendWatchers(component)
   }
 
   get size(): number {
@@ -179,7 +179,7 @@ class InMemoryEventStore implements MemoryStore {
     const existing = this.#byId.get(copy.id)
     if (existing !== undefined) return this.#duplicate(existing, copy)
     const version = this.#append(copy)
-    this.#watchers.wake(version.toString())
+    wakeWatchers(this.#watchers, version.toString())
     return { version, duplicate: false }
   }
 
@@ -216,7 +216,7 @@ class InMemoryEventStore implements MemoryStore {
     if (checkpoint !== undefined) {
       this.#checkpoints.set(checkpointMapKey(checkpoint.key), Object.freeze(checkpoint.value))
     }
-    if (this.#log.length > start) this.#watchers.wake(String(this.#log.length))
+    if (this.#log.length > start) wakeWatchers(this.#watchers, String(this.#log.length))
     return results
   }
 
@@ -352,13 +352,13 @@ class InMemoryEventStore implements MemoryStore {
 
   watch(listener: (latest?: string) => void): () => Promise<void> {
     this.#enter(undefined, 'watch')
-    return this.#watchers.add(listener)
+    return addWatcher(this.#watchers, listener, this.#component)
   }
 
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    this.#watchers.close()
+    this.#watchers.clear()
     // Let the memory go: nothing can be read after close anyway.
     this.#log = []
     this.#byId = new Map()

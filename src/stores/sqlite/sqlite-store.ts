@@ -24,7 +24,8 @@ import type {
 import { SequenceVersion } from '../../versions/sequence-version.js'
 import { checkStateKey, checkStateValue } from '../../core/state.js'
 import { checkEpoch } from '../../core/epoch.js'
-import { AppendWatchers, watchWithPoll } from '../../core/append-watchers.js'
+import { wakeWatchers, watchWithPoll } from '../../core/append-watchers.js'
+import type { Watchers } from '../../core/append-watchers.js'
 import { SQLITE_PREFIX, toSyncKitError } from './sqlite-errors.js'
 import { migrateSqliteSchema } from './sqlite-migrations.js'
 import {
@@ -171,7 +172,7 @@ class SqliteEventStore implements SqliteStore {
     this.#selectById.get(id) as EventRow | undefined
   /** SQL → prepared load statement, least recently used first. */
   readonly #loadStatements = new Map<string, SqliteStatement>()
-  readonly #watchers = new AppendWatchers(COMPONENT)
+  readonly #watchers: Watchers = new Set()
   #closed = false
 
   constructor(database: SqliteDatabase, settings: CommonSettings, ownsDatabase: boolean) {
@@ -272,7 +273,7 @@ class SqliteEventStore implements SqliteStore {
       // Committed (or inside the caller's own transaction on this connection, whose reads see it).
       let latest: StoreResult | undefined
       for (const result of results) if (!result.duplicate) latest = result
-      if (latest !== undefined) this.#watchers.wake(latest.version.toString())
+      if (latest !== undefined) wakeWatchers(this.#watchers, latest.version.toString())
       return results
     } catch (error) {
       throw toSyncKitError(error, what)
@@ -425,7 +426,7 @@ class SqliteEventStore implements SqliteStore {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    this.#watchers.close()
+    this.#watchers.clear()
     this.#loadStatements.clear()
     if (this.#ownsDatabase && this.database.open) {
       try {

@@ -216,6 +216,7 @@ export function createSyncHandler<TPrincipal = unknown>(
     origins: cors?.policy ?? NO_ORIGINS,
     liveSlots: context.streamSlots,
     bodyBudget: context.budget,
+    maxBodyBytes: context.maxBodyBytes,
     heartbeatMs: context.heartbeatMs,
     get closing() {
       return closing

@@ -205,7 +205,14 @@ export class WsConnection {
     try {
       this.#socket.close(code)
     } catch {
-      // Not open yet or already closed.
+      // The standard WebSocket (browsers, Node >= 22) refuses codes other than 1000 and
+      // 3000-4999 (1008 of a server that sent garbage): close without one rather than leave the
+      // socket open; a socket not open yet or already closed throws again, harmlessly.
+      try {
+        this.#socket.close()
+      } catch {
+        // Already closed.
+      }
     }
   }
 

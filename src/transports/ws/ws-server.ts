@@ -15,8 +15,9 @@ import { SERVER, Session } from './ws-session.js'
 import type { SessionSettings } from './ws-session.js'
 
 /**
- * Default {@link WebSocketServerOptions.maxMessageBytes}: 4 MiB, the HTTP handler's default
- * `maxBodyBytes`, so one push costs the server the same over both wires.
+ * The HTTP handler's default `maxBodyBytes`, 4 MiB: the default
+ * {@link WebSocketServerOptions.maxMessageBytes} is the handler's `maxBodyBytes`, this unless it
+ * sets another, so one push costs the server the same over both wires.
  * @example
  * ```ts
  * import { DEFAULT_MAX_MESSAGE_BYTES, createWebSocketServer } from 'sync-kit/ws/node'
@@ -87,8 +88,10 @@ export interface WebSocketServerOptions {
   readonly basePath?: string
   /**
    * Largest message accepted, in bytes; announced in `welcome`, so the client splits its pushes to
-   * fit. A larger message closes the socket with 1009.
-   * @defaultValue 4 MiB ({@link DEFAULT_MAX_MESSAGE_BYTES})
+   * fit. A larger message closes the socket with 1009. At most the handler's
+   * `maxBufferedBodyBytes` (a push holds its bytes of that budget while it is handled).
+   * @defaultValue the handler's `maxBodyBytes` (4 MiB, {@link DEFAULT_MAX_MESSAGE_BYTES}, unless
+   * it sets another), so a push over the HTTP limit is refused over WebSocket too
    */
   readonly maxMessageBytes?: number
   /**
@@ -111,7 +114,8 @@ export interface WebSocketServerOptions {
   readonly maxInFlight?: number
   /**
    * A socket that sends nothing (not even a `pong`) for this long is closed (4000). The server
-   * pings after the handler's `heartbeatMs` of silence, so a live client always answers in time.
+   * pings after the handler's `heartbeatMs` of silence, so a live client always answers in time;
+   * at least twice `heartbeatMs`.
    * @defaultValue three times the handler's `heartbeatMs`
    */
   readonly idleTimeoutMs?: number
@@ -164,7 +168,8 @@ export interface WebSocketSyncServer {
  * @param options - the handler, base path, message and buffer limits; see
  * {@link WebSocketServerOptions}.
  * @returns the server, for `serve({ upgrade })`.
- * @throws SyncKitError `invalid-argument` for a bad option.
+ * @throws SyncKitError `invalid-argument` for a bad option, an `idleTimeoutMs` below twice the
+ * handler's `heartbeatMs`, or a `maxMessageBytes` over the handler's `maxBufferedBodyBytes`.
  * @example
  * ```ts
  * import { createSyncHandler } from 'sync-kit/http'
@@ -184,10 +189,17 @@ export function createWebSocketServer(options: WebSocketServerOptions): WebSocke
   const { access } = endpoint
   const maxMessageBytes = integerOption(
     options.maxMessageBytes,
-    DEFAULT_MAX_MESSAGE_BYTES,
+    endpoint.maxBodyBytes,
     'maxMessageBytes',
     name,
   )
+  if (maxMessageBytes > endpoint.bodyBudget.limit) {
+    throw new SyncKitError(
+      'invalid-argument',
+      `${SERVER} option maxMessageBytes (${maxMessageBytes}) is over the handler's maxBufferedBodyBytes (${endpoint.bodyBudget.limit}): a push that large could never be admitted; raise the budget or lower the limit`,
+      { argument: 'maxMessageBytes' },
+    )
+  }
   const limits: WsLimits = {
     maxMessageBytes,
     maxBatchEvents: access.maxBatchEvents,
@@ -223,6 +235,15 @@ export function createWebSocketServer(options: WebSocketServerOptions): WebSocke
       'helloTimeoutMs',
       name,
     ),
+  }
+  if (settings.idleTimeoutMs < 2 * endpoint.heartbeatMs) {
+    // The server pings after heartbeatMs of silence: a shorter idle timeout would close a live,
+    // answering client before its ping (and the client, taking the same timeout, would too).
+    throw new SyncKitError(
+      'invalid-argument',
+      `${SERVER} option idleTimeoutMs (${settings.idleTimeoutMs}) must be at least twice the handler's heartbeatMs (${endpoint.heartbeatMs}), or idle clients are closed before they are pinged`,
+      { argument: 'idleTimeoutMs' },
+    )
   }
   const timers = resolveTimers(options.timers, undefined, name)
   const wss = new WebSocketServer({
