@@ -272,27 +272,20 @@ async function measureBrowserApp(
  */
 export function sizeRows(size: SizeResult): TableRow[] {
   return size.entries.map((e) => {
-    const operation = `min+gzip of ${e.entry} (esbuild ${size.esbuild}, from ${size.source}/)`
-    const syncKit = `${e.gzipBytes} B (min ${e.minBytes} B)`
+    const row = {
+      section: 6,
+      id: `size.${e.entry}`,
+      operation: `min+gzip of ${e.entry} (esbuild ${size.esbuild}, from ${size.source}/)`,
+      syncKit: `${e.gzipBytes} B (min ${e.minBytes} B)`,
+    }
     if (e.peer !== undefined) {
       const { gzipBytes, minBytes, name, reason } = e.peer
       if (gzipBytes === undefined) {
-        return {
-          section: 6,
-          id: `size.${e.entry}`,
-          operation,
-          syncKit,
-          versus: name,
-          other: `not measured: ${reason ?? ''}`,
-          ratio: '—',
-        }
+        return { ...row, versus: name, other: `not measured: ${reason ?? ''}`, ratio: '—' }
       }
       const ratioValue = gzipBytes / e.gzipBytes
       return {
-        section: 6,
-        id: `size.${e.entry}`,
-        operation,
-        syncKit,
+        ...row,
         versus: name,
         other: `${gzipBytes} B (min ${minBytes ?? 0} B)`,
         ratio: `${ratioValue.toFixed(2)}× (its bytes / ours)`,
@@ -301,10 +294,7 @@ export function sizeRows(size: SizeResult): TableRow[] {
       }
     }
     return {
-      section: 6,
-      id: `size.${e.entry}`,
-      operation,
-      syncKit,
+      ...row,
       versus: e.entry === 'sync-kit' ? 'target' : e.entry === 'sync-kit/types' ? 'target' : '—',
       other:
         e.entry === 'sync-kit'
