@@ -152,7 +152,12 @@ export function keepCurrent(
           const changed = view.apply(change.events)
           if (changed.length > 0) emit(changed)
         },
-        { ...options, from: head.toString() },
+        {
+          ...options,
+          // One aggregate: only its events are read (and so only its changes reported).
+          ...(aggregateId === undefined ? {} : { aggregateId }),
+          from: head.toString(),
+        },
       )
     } catch (error) {
       if (!stopped) onError(error)
