@@ -1,4 +1,4 @@
-// Helpers of the change API suites (watch-changes.cases.fixture.ts, keep-current.cases.fixture.ts):
+// Helpers of the change API suites (test/watch-changes.cases.fixture.ts, test/keep-current.cases.fixture.ts):
 // a listener that records changes, and waits.
 import { delegatingStore } from '../stores/memory/delegating-store.fixture.js'
 import type { Event, EventStore, Transport } from '../types/index.js'

@@ -3,7 +3,7 @@ import { isSyncKitError } from '../errors/sync-kit-error.js'
 import { delegatingStore } from '../stores/memory/delegating-store.fixture.js'
 import { createMemoryStore } from '../stores/memory/index.js'
 import { createLoopbackHub } from '../transports/loopback/index.js'
-import { describeWatchChanges } from './watch-changes.cases.fixture.js'
+import { describeWatchChanges } from '../../test/watch-changes.cases.fixture.js'
 import { watchChanges } from './watch-changes.js'
 
 // The change API's cases run here on the memory store, and on the SQLite and IndexedDB stores

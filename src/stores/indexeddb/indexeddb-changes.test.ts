@@ -3,8 +3,8 @@
 // only IndexedDB has: another store object of the same database (another tab) wakes the watcher
 // through the BroadcastChannel, and its events arrive as changes.
 import { afterEach, describe, expect, it } from 'vitest'
-import { describeKeepCurrent } from '../../projections/keep-current.cases.fixture.js'
-import { describeWatchChanges } from '../../projections/watch-changes.cases.fixture.js'
+import { describeKeepCurrent } from '../../../test/keep-current.cases.fixture.js'
+import { describeWatchChanges } from '../../../test/watch-changes.cases.fixture.js'
 import { changeRecorder, settle, until } from '../../projections/watch-changes.fixture.js'
 import { watchChanges } from '../../projections/watch-changes.js'
 import { createLoopbackHub } from '../../transports/loopback/index.js'

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { isSyncKitError } from '../errors/sync-kit-error.js'
-import { createMemoryStore } from '../stores/memory/index.js'
-import { SyncManager } from '../sync/sync-manager.js'
-import type { EventStore } from '../types/index.js'
-import { createTombstone } from './tombstone.js'
-import { watchChanges } from './watch-changes.js'
+import { isSyncKitError } from '../src/errors/sync-kit-error.js'
+import { createMemoryStore } from '../src/stores/memory/index.js'
+import { SyncManager } from '../src/sync/sync-manager.js'
+import type { EventStore } from '../src/types/index.js'
+import { createTombstone } from '../src/projections/tombstone.js'
+import { watchChanges } from '../src/projections/watch-changes.js'
 import {
   changeRecorder,
   delegating,
@@ -12,8 +12,8 @@ import {
   settle,
   settleOnce,
   until,
-} from './watch-changes.fixture.js'
-import type { ChangeSuiteOptions } from './watch-changes.fixture.js'
+} from '../src/projections/watch-changes.fixture.js'
+import type { ChangeSuiteOptions } from '../src/projections/watch-changes.fixture.js'
 
 /**
  * Registers the `watchChanges` cases on one store.
