@@ -31,10 +31,28 @@ export interface WebLocks {
   ): Promise<T>
 }
 
-/** What {@link runInOneTab}'s `run` may hand back: how to end what it started. */
+/**
+ * What {@link runInOneTab}'s `run` may hand back: how to end what it started, awaited before the
+ * lock goes to another tab.
+ * @example
+ * ```ts
+ * import { runInOneTab, type OneTabCleanup } from 'sync-kit/indexeddb'
+ *
+ * runInOneTab('todo-app', (): OneTabCleanup => { manager.start(); return () => manager.stop() })
+ * ```
+ */
 export type OneTabCleanup = () => unknown
 
-/** Options for {@link runInOneTab}. */
+/**
+ * Options for {@link runInOneTab}.
+ * @example
+ * ```ts
+ * import { runInOneTab, type RunInOneTabOptions } from 'sync-kit/indexeddb'
+ *
+ * const options: RunInOneTabOptions = { withoutLocks: 'run', onError: (e) => showBanner(e) }
+ * runInOneTab('todo-app', () => manager.start(), options)
+ * ```
+ */
 export interface RunInOneTabOptions {
   /** Ends the run (or the wait for it) when it fires, as the returned stop function does. */
   readonly signal?: AbortSignal
@@ -146,7 +164,16 @@ export function runInOneTab(
   }
 }
 
-/** Options for {@link sharedReplica}. */
+/**
+ * Options for {@link sharedReplica}.
+ * @example
+ * ```ts
+ * import { sharedReplica, type SharedReplicaOptions } from 'sync-kit/indexeddb'
+ *
+ * const options: SharedReplicaOptions = { locks: navigator.locks }
+ * const manager = new SyncManager({ store, transport, features: [sharedReplica(options)] })
+ * ```
+ */
 export interface SharedReplicaOptions {
   /**
    * The Web Locks implementation.
