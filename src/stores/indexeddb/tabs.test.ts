@@ -223,6 +223,55 @@ describe('sharedReplica: several tabs, one replica', () => {
     for (const manager of [leader, follower, phone]) await manager.close()
   })
 
+  it('Given a started leader, When a follower tab records, Then the leader pushes it at once, not on its next interval, and pulled events start no sync', async () => {
+    const hubLog = createMemoryStore()
+    const hub = createLoopbackHub({ store: hubLog })
+    const [leaderStore, followerStore] = (await tabs(2)) as [IndexedDbStore, IndexedDbStore]
+    const locks = fakeWebLocks()
+    const features = [sharedReplica({ locks })]
+    const hour = 3_600_000
+    const leader = new SyncManager({
+      store: leaderStore,
+      transport: hub.connect('t'),
+      features,
+      intervalMs: hour,
+    })
+    const follower = new SyncManager({
+      store: followerStore,
+      transport: hub.connect('t'),
+      features,
+    })
+    const phone = new SyncManager({
+      store: createMemoryStore(),
+      transport: hub.connect('phone'),
+      nodeId: 'phone',
+    })
+    const syncs: number[] = []
+    leader.on('sync', (result) => syncs.push(result.pushed))
+    leader.start()
+    await until(() => syncs.length === 1, "the leader's first sync")
+    // When the follower records, the leader syncs and pushes it (the interval is an hour)
+    const { event } = await follower.record({ type: 'TodoAdded', aggregateId: 't1', data: {} })
+    await until(() => hubLog.size === 1, 'the push')
+    expect((await hubLog.load(null))[0]?.event.id).toBe(event.id)
+    await until(() => syncs.length === 2, 'the prompt sync to end')
+    expect(syncs).toEqual([0, 1])
+    // A pulled event (another writer's, after t1: no conflict to resolve) starts no sync of its own
+    await phone.sync()
+    await phone.record({ type: 'TodoDone', aggregateId: 't1', data: {} })
+    await phone.sync()
+    const before = syncs.length
+    await leader.sync()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(syncs.length).toBe(before + 1)
+    await leader.stop()
+    // Stopped: a record waits for the next sync again
+    await follower.record({ type: 'TodoAdded', aggregateId: 't2', data: {} })
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(hubLog.size).toBe(2)
+    for (const manager of [leader, follower, phone]) await manager.close()
+  })
+
   it('Given a tab that reloads, Then its manager takes the same replica id from the store and syncs on without "not in its store"', async () => {
     const hub = createLoopbackHub()
     const db = fakeIndexedDb()

@@ -188,8 +188,10 @@ export interface SharedReplicaOptions {
  * `replicaId`). Without it two tabs recording at once could give two events the same causal dot
  * and the same HLC stamp, which hides conflicts. With it every `record` holds the Web Lock
  * `sync-kit:record:<database name>` and first observes what the other tabs stored, and every
- * sync does so before it pulls, so each tab's clocks follow all of theirs. Costs one read of the
- * store per record (usually of the few events stored since the last one).
+ * sync does so before it pulls, so each tab's clocks follow all of theirs. A started manager
+ * (the one {@link runInOneTab} runs) also syncs as soon as any tab records, instead of on its next
+ * interval. Costs one read of the store per record (usually of the few events stored since the
+ * last one), and in the started manager one per change of the store.
  *
  * @param options - the Web Locks implementation.
  * @returns the feature, for the manager's `features` option.
