@@ -1,5 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { isSyncKitError } from '../src/errors/sync-kit-error.js'
+import { describe, expect, it } from 'vitest'
 import { delegatingStore } from '../src/stores/memory/delegating-store.fixture.js'
 import { createMemoryStore } from '../src/stores/memory/index.js'
 import { SyncManager } from '../src/sync/sync-manager.js'
@@ -11,6 +10,7 @@ import type { MaterializedAggregate } from '../src/projections/materialize-aggre
 import { createTombstone } from '../src/projections/tombstone.js'
 import { delegating, settle, until } from '../src/projections/watch-changes.fixture.js'
 import type { ChangeSuiteOptions } from '../src/projections/watch-changes.fixture.js'
+import { closedAfterEach, expectInvalidArguments, phoneAndLaptop } from './cases.fixture.js'
 
 /**
  * Registers the `keepCurrent` cases on one store.
@@ -18,16 +18,7 @@ import type { ChangeSuiteOptions } from '../src/projections/watch-changes.fixtur
  */
 export function describeKeepCurrent({ name, openStore, createHub }: ChangeSuiteOptions): void {
   describe(`keepCurrent on the ${name} store`, () => {
-    const open: EventStore[] = []
-    afterEach(async () => {
-      for (const store of open.splice(0)) await store.close()
-    })
-
-    async function fresh(): Promise<EventStore> {
-      const store = await openStore()
-      open.push(store)
-      return store
-    }
+    const fresh = closedAfterEach(openStore)
 
     it('Given an aggregate, Then onState gets its state after the load and after each change to it, not for other aggregates', async () => {
       const store = await fresh()
@@ -69,14 +60,8 @@ export function describeKeepCurrent({ name, openStore, createHub }: ChangeSuiteO
     })
 
     it('Given a projection, Then it holds every event after the load, and onState names the aggregates that changed, also for pulled events', async () => {
-      const hub = createHub()
-      const phone = new SyncManager({
-        store: createMemoryStore(),
-        transport: hub.connect('phone'),
-        nodeId: 'phone',
-      })
       const store = await fresh()
-      const laptop = new SyncManager({ store, transport: hub.connect('laptop'), nodeId: 'laptop' })
+      const { phone, laptop } = phoneAndLaptop(createHub(), store)
       await laptop.record({ type: 'TodoAdded', aggregateId: 't1', data: { title: 'Milk' } })
       const todos = createProjection()
       const calls: { view: Projection; changed: readonly string[] }[] = []
@@ -199,16 +184,7 @@ export function describeKeepCurrent({ name, openStore, createHub }: ChangeSuiteO
           'store',
         ],
       ]
-      for (const [call, argument] of cases) {
-        let error: unknown
-        try {
-          call()
-        } catch (caught) {
-          error = caught
-        }
-        expect(isSyncKitError(error, 'invalid-argument'), argument).toBe(true)
-        expect((error as { details: { argument: string } }).details.argument).toBe(argument)
-      }
+      expectInvalidArguments(cases)
     })
   })
 }

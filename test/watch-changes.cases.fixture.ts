@@ -1,7 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { isSyncKitError } from '../src/errors/sync-kit-error.js'
-import { createMemoryStore } from '../src/stores/memory/index.js'
-import { SyncManager } from '../src/sync/sync-manager.js'
+import { describe, expect, it } from 'vitest'
 import type { EventStore } from '../src/types/index.js'
 import { createTombstone } from '../src/projections/tombstone.js'
 import { watchChanges } from '../src/projections/watch-changes.js'
@@ -14,6 +11,7 @@ import {
   until,
 } from '../src/projections/watch-changes.fixture.js'
 import type { ChangeSuiteOptions } from '../src/projections/watch-changes.fixture.js'
+import { closedAfterEach, expectInvalidArguments, phoneAndLaptop } from './cases.fixture.js'
 
 /**
  * Registers the `watchChanges` cases on one store.
@@ -21,16 +19,7 @@ import type { ChangeSuiteOptions } from '../src/projections/watch-changes.fixtur
  */
 export function describeWatchChanges({ name, openStore, createHub }: ChangeSuiteOptions): void {
   describe(`watchChanges on the ${name} store`, () => {
-    const open: EventStore[] = []
-    afterEach(async () => {
-      for (const store of open.splice(0)) await store.close()
-    })
-
-    async function fresh(): Promise<EventStore> {
-      const store = await openStore()
-      open.push(store)
-      return store
-    }
+    const fresh = closedAfterEach(openStore)
 
     it('Given a watcher from now, When events are stored locally, Then each arrives once, in log order, with its aggregate ids', async () => {
       const store = await fresh()
@@ -67,14 +56,8 @@ export function describeWatchChanges({ name, openStore, createHub }: ChangeSuite
     })
 
     it('Given a SyncManager that pulls through a loopback hub, Then the pulled events arrive as changes, and so do its own records', async () => {
-      const hub = createHub()
-      const phone = new SyncManager({
-        store: createMemoryStore(),
-        transport: hub.connect('phone'),
-        nodeId: 'phone',
-      })
       const store = await fresh()
-      const laptop = new SyncManager({ store, transport: hub.connect('laptop'), nodeId: 'laptop' })
+      const { phone, laptop } = phoneAndLaptop(createHub(), store)
       const rec = changeRecorder()
       const stop = watchChanges(store, rec.listener)
       await settle()
@@ -259,17 +242,7 @@ export function describeWatchChanges({ name, openStore, createHub }: ChangeSuite
         [() => watchChanges(store, noop, null as never), 'options'],
         [() => watchChanges({} as never, noop), 'store'],
       ]
-      for (const [call, argument] of cases) {
-        let error: unknown
-        try {
-          call()
-        } catch (caught) {
-          error = caught
-        }
-        expect(isSyncKitError(error, 'invalid-argument'), argument).toBe(true)
-        expect((error as { details: unknown }).details).toEqual({ argument })
-        expect((error as Error).message).toMatch(/^\[sync-kit\] \[watch-changes\]/)
-      }
+      expectInvalidArguments(cases, '[sync-kit] [watch-changes]')
     })
   })
 }

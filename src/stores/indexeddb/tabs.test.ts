@@ -14,6 +14,7 @@ import { fakeIndexedDb } from './indexeddb.fixture.js'
 import { openIndexedDbStore, runInOneTab, sharedReplica } from './index.js'
 import type { IndexedDbStore } from './index.js'
 import { fakeWebLocks } from './web-locks.fixture.js'
+import { expectInvalidArguments } from '../../../test/cases.fixture.js'
 
 const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0))
 
@@ -107,16 +108,7 @@ describe('runInOneTab', () => {
         'withoutLocks',
       ],
     ]
-    for (const [call, argument] of cases) {
-      let error: unknown
-      try {
-        call()
-      } catch (caught) {
-        error = caught
-      }
-      expect(isSyncKitError(error, 'invalid-argument'), argument).toBe(true)
-      expect((error as { details: unknown }).details).toEqual({ argument })
-    }
+    expectInvalidArguments(cases)
   })
 })
 
@@ -143,6 +135,26 @@ describe('sharedReplica: several tabs, one replica', () => {
       return `${ctx?.origin}:${ctx?.seq}`
     })
     return { dots, hlcs: events.map((event) => String(event.metadata?.hlc)) }
+  }
+
+  /**
+   * Two tabs of one replica with sharedReplica() (a leader and a follower manager, one each) and
+   * a phone, all on one loopback hub whose log is `hubLog`.
+   */
+  async function leaderAndFollower(leaderOptions: { readonly intervalMs?: number } = {}) {
+    const hubLog = createMemoryStore()
+    const hub = createLoopbackHub({ store: hubLog })
+    const [leaderStore, followerStore] = (await tabs(2)) as [IndexedDbStore, IndexedDbStore]
+    const features = [sharedReplica({ locks: fakeWebLocks() })]
+    const tab = (store: IndexedDbStore, extra = {}) =>
+      new SyncManager({ store, transport: hub.connect('t'), features, ...extra })
+    const phone = new SyncManager({
+      store: createMemoryStore(),
+      transport: hub.connect('phone'),
+      nodeId: 'phone',
+    })
+    const leader = tab(leaderStore, leaderOptions)
+    return { hubLog, followerStore, leader, follower: tab(followerStore), phone }
   }
 
   async function recordInTurns(managers: readonly SyncManager[], rounds: number): Promise<void> {
@@ -187,21 +199,7 @@ describe('sharedReplica: several tabs, one replica', () => {
   })
 
   it('Given a leader tab and a follower tab, When the follower records, Then the leader pushes it and every tab sees every change', async () => {
-    const hub = createLoopbackHub()
-    const [leaderStore, followerStore] = (await tabs(2)) as [IndexedDbStore, IndexedDbStore]
-    const locks = fakeWebLocks()
-    const features = [sharedReplica({ locks })]
-    const leader = new SyncManager({ store: leaderStore, transport: hub.connect('t'), features })
-    const follower = new SyncManager({
-      store: followerStore,
-      transport: hub.connect('t'),
-      features,
-    })
-    const phone = new SyncManager({
-      store: createMemoryStore(),
-      transport: hub.connect('phone'),
-      nodeId: 'phone',
-    })
+    const { followerStore, leader, follower, phone } = await leaderAndFollower()
     const seenByFollower: string[] = []
     const stop = watchChanges(followerStore, (change) => {
       seenByFollower.push(...change.events.map((item) => item.event.id))
@@ -224,28 +222,7 @@ describe('sharedReplica: several tabs, one replica', () => {
   })
 
   it('Given a started leader, When a follower tab records, Then the leader pushes it at once, not on its next interval, and pulled events start no sync', async () => {
-    const hubLog = createMemoryStore()
-    const hub = createLoopbackHub({ store: hubLog })
-    const [leaderStore, followerStore] = (await tabs(2)) as [IndexedDbStore, IndexedDbStore]
-    const locks = fakeWebLocks()
-    const features = [sharedReplica({ locks })]
-    const hour = 3_600_000
-    const leader = new SyncManager({
-      store: leaderStore,
-      transport: hub.connect('t'),
-      features,
-      intervalMs: hour,
-    })
-    const follower = new SyncManager({
-      store: followerStore,
-      transport: hub.connect('t'),
-      features,
-    })
-    const phone = new SyncManager({
-      store: createMemoryStore(),
-      transport: hub.connect('phone'),
-      nodeId: 'phone',
-    })
+    const { hubLog, leader, follower, phone } = await leaderAndFollower({ intervalMs: 3_600_000 })
     const syncs: number[] = []
     leader.on('sync', (result) => syncs.push(result.pushed))
     leader.start()
