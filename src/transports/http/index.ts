@@ -17,6 +17,7 @@
  * ```
  *
  * @packageDocumentation
+ * @module sync-kit/http
  */
 export {
   DEFAULT_BODY_BUDGET_WAIT_MS,
