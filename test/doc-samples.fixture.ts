@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { promisify } from 'node:util'
 import ts from 'typescript'
@@ -10,9 +10,10 @@ import ts from 'typescript'
  *
  * Every ```ts and ```js block is a whole program by default: it must compile on its own under the
  * strict settings of tsconfig.json with Node's ESM resolution (`nodenext`), importing sync-kit by
- * its public names (`sync-kit`, `sync-kit/http`, …, which tsconfig.json `paths` map to the
- * source). Every ```json block must parse as JSON. An HTML comment on the line(s) right before a
- * ts/js block says otherwise:
+ * its public names (`sync-kit`, `sync-kit/http`, …) — against the built declarations an app
+ * compiles against (dist/, which `npm test` builds first; far faster to check than the source).
+ * Runs resolve the names to the source, through tsconfig.json `paths`. Every ```json block must
+ * parse as JSON. An HTML comment on the line(s) right before a ts/js block says otherwise:
  *
  * - `<!-- run -->`: the block is also run (`node --import tsx`, in its doc's sample folder) and
  *   must exit 0 within {@link RUN_TIMEOUT_MS}.
@@ -315,12 +316,64 @@ export async function runSample(written: WrittenSample): Promise<string> {
   }
 }
 
+/** The newest modification time of the library's source files under `dir`, and which file. */
+function newestSource(dir: string): { file: string; ms: number } {
+  let newest = { file: '', ms: 0 }
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name)
+    const found = entry.isDirectory()
+      ? newestSource(path)
+      : /(?<!\.test|\.test-d|\.fixture)\.ts$/.test(entry.name)
+        ? { file: path, ms: statSync(path).mtimeMs }
+        : newest
+    if (found.ms > newest.ms) newest = found
+  }
+  return newest
+}
+
+/**
+ * The package's public names mapped to their built declarations (package.json `exports`,
+ * condition `import`), as an app resolves them.
+ * @returns `paths` for the compiler.
+ * @throws Error when dist/ is missing or older than a source file: run `npm run build`.
+ */
+function builtDeclarations(): Record<string, string[]> {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    exports: Record<string, { import?: { types: string } } | string>
+  }
+  const paths: Record<string, string[]> = {}
+  let oldest = Infinity
+  for (const [key, target] of Object.entries(pkg.exports)) {
+    if (typeof target !== 'object' || target.import === undefined) continue
+    const file = join(ROOT, target.import.types)
+    let ms: number
+    try {
+      ms = statSync(file).mtimeMs
+    } catch {
+      throw new Error(
+        `${relative(ROOT, file)} is missing: run npm run build (npm test builds first)`,
+      )
+    }
+    oldest = Math.min(oldest, ms)
+    paths[key === '.' ? 'sync-kit' : `sync-kit/${key.slice(2)}`] = [file]
+  }
+  const newest = newestSource(join(ROOT, 'src'))
+  if (newest.ms > oldest) {
+    throw new Error(
+      `dist/ is older than ${relative(ROOT, newest.file)}: the samples compile against the built declarations, so run npm run build (npm test builds first)`,
+    )
+  }
+  return paths
+}
+
 /**
  * The compiler options the samples compile with: those of tsconfig.json — every strict setting —
  * with Node's ESM resolution, the strictest of the settings docs/getting-started.md names (an
- * import that compiles under `nodenext` compiles under `bundler`).
+ * import that compiles under `nodenext` compiles under `bundler`), and the public names mapped to
+ * the built declarations when a sample imports them.
+ * @param imports - whether a sample imports sync-kit.
  */
-function compilerOptions(): ts.CompilerOptions {
+function compilerOptions(imports: boolean): ts.CompilerOptions {
   const parsed = ts.getParsedCommandLineOfConfigFile(
     join(ROOT, 'tsconfig.json'),
     {},
@@ -334,6 +387,7 @@ function compilerOptions(): ts.CompilerOptions {
   if (parsed === undefined) throw new Error('tsconfig.json could not be read')
   return {
     ...parsed.options,
+    paths: imports ? builtDeclarations() : {},
     module: ts.ModuleKind.NodeNext,
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
     // isolatedDeclarations (and the declaration output it checks) is this library's rule for its
@@ -356,7 +410,9 @@ function compilerOptions(): ts.CompilerOptions {
 export function compileSamples(written: readonly WrittenSample[]): string[] {
   const program = ts.createProgram(
     written.map((w) => w.file),
-    compilerOptions(),
+    compilerOptions(
+      written.some((w) => /\bfrom\s+'sync-kit[/']/.test(w.sample.code + w.sample.context)),
+    ),
   )
   const byFile = new Map(written.map((w) => [w.file, w.sample]))
   const errors: { where: string; line: number; text: string }[] = []
