@@ -27,6 +27,7 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { resolve } from 'node:path'
 
 import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
 import type { EventStore } from '../types/index.js'
@@ -35,6 +36,8 @@ import type { SyncHandler } from '../transports/http/index.js'
 import { serve } from '../transports/http/node.js'
 import type { RunningServer } from '../transports/http/node.js'
 import { createWebSocketServer } from '../transports/ws/node.js'
+import { readAuthTokens } from './auth-tokens.js'
+import type { AuthTokens } from './auth-tokens.js'
 import type { ServeCommandOptions } from './cli-args.js'
 import { errorFields } from './json-log.js'
 import type { CliLog } from './json-log.js'
@@ -133,6 +136,25 @@ export async function runServe(
   })
 
   try {
+    // The token file is read once, here, before the database is opened: a bad file stops the
+    // start (exit code 2) with the file and the problem named.
+    let tokens: AuthTokens | undefined
+    if (options.authTokens !== undefined) {
+      const file = resolve(deps.cwd ?? process.cwd(), options.authTokens)
+      try {
+        tokens = readAuthTokens(file)
+      } catch (error) {
+        log.error('start failed', { ...errorFields(error), file })
+        return isSyncKitError(error, 'invalid-argument') ? EXIT_USAGE : EXIT_FAILURE
+      }
+      for (const warning of tokens.warnings) log.warn('auth tokens readable', { reason: warning })
+    }
+    if (options.cors === '*') {
+      log.warn('cors allows every origin', {
+        reason:
+          "--cors * lets a page of any web site call this server from its visitors' browsers; list the origins of your app instead (--cors https://app.example.com)",
+      })
+    }
     const opened = await openServeStore(options, {
       cwd: deps.cwd ?? process.cwd(),
       warn: (msg, fields) => log.warn(msg, fields),
@@ -154,6 +176,12 @@ export async function runServe(
         basePath: options.basePath,
         heartbeatMs: options.heartbeatMs,
         logger: log.request,
+        ...(options.cors === undefined ? {} : { cors: { origins: options.cors } }),
+        // Tokens name their tenant; events must name it too (the SyncManager keeps its own copy
+        // of each event, which must equal the stored one), see docs/protocol.md "Tenants".
+        ...(tokens === undefined
+          ? {}
+          : { authorize: tokens.authorize, tenantOf: tokens.tenantOf, requireTenant: true }),
         ...defined({
           maxStreams: options.maxStreams,
           maxBufferedBodyBytes: options.maxBufferedBodyBytes,
@@ -204,6 +232,8 @@ export async function runServe(
       host: options.host,
       port: server.port,
       db,
+      ...(options.cors === undefined ? {} : { cors: options.cors }),
+      ...(tokens === undefined ? {} : { authTokens: { file: tokens.file, tokens: tokens.count } }),
       epoch,
       version: deps.version,
       pid: process.pid,
