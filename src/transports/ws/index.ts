@@ -15,6 +15,7 @@
  * ```
  *
  * @packageDocumentation
+ * @module sync-kit/ws
  */
 export { DEFAULT_WS_TIMEOUT_MS, createWebSocketTransport } from './ws-transport.js'
 export type {
