@@ -35,6 +35,9 @@ const config = {
   // `SyncHandler.endpoint` is the seam a second wire of the same server (sync-kit/ws/node) plugs
   // into: apps pass the handler along and never build or call an endpoint themselves.
   intentionallyNotExported: ['SyncEndpoint'],
+  // No links to a source host: a checkout's remote may be a local path or missing (a CI clone),
+  // which TypeDoc warns about; the reference stands on the TSDoc alone.
+  disableSources: true,
   treatWarningsAsErrors: true,
   validation: { notExported: true, invalidLink: true, invalidPath: true, notDocumented: true },
 }
