@@ -210,8 +210,8 @@ export class SyncManager {
 
   /**
    * Starts background sync: one now, then every `intervalMs`; after a failure, retries with
-   * exponential backoff and full jitter. With `live: true`, also subscribes to the remote and syncs
-   * as soon as it reports new events. Errors are emitted as `error`, never thrown.
+   * exponential backoff and full jitter. With the `liveMode()` feature, also subscribes to the
+   * remote and syncs as soon as it reports new events. Errors are emitted as `error`, never thrown.
    */
   start(): void {
     this.#assertOpen()

@@ -7,10 +7,15 @@
  * @example
  * ```ts
  * import { createWebSocketTransport } from 'sync-kit/ws'
- * import { SyncManager, createMemoryStore } from 'sync-kit'
+ * import { SyncManager, createMemoryStore, liveMode } from 'sync-kit'
  *
  * const transport = createWebSocketTransport({ url: 'wss://sync.example.com' })
- * const manager = new SyncManager({ store: createMemoryStore(), transport, live: true })
+ * const manager = new SyncManager({
+ *   store: createMemoryStore(),
+ *   transport,
+ *   nodeId: 'laptop',
+ *   features: [liveMode()],
+ * })
  * manager.start()
  * ```
  *
