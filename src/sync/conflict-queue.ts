@@ -140,7 +140,7 @@ export class ConflictQueue {
       // A broken resolution (none, no events array, an event that is not an object) fails here,
       // as a resolver that throws does: it must not stop every later sync.
       if (resolution?.resolvedEvents?.some((e) => typeof e?.id !== 'string') !== false) {
-        throw new TypeError('a resolution is { decision, resolvedEvents: Event[] }')
+        throw new TypeError('not a resolution')
       }
     } catch (cause) {
       if (isSyncKitError(cause, 'aborted')) throw cause

@@ -260,14 +260,13 @@ async function storePage(
     } catch (error) {
       if (!isRefusal(error)) throw error
       refused.push([event, error])
-      results.push(undefined)
-      // Nothing keeps it: the checkpoint must stay before it.
+      // Nothing keeps it without the refusal list: the checkpoint must stay before it.
       if (!refusals.keeps) break
+      results.push(undefined)
     }
   }
   // The refused events are kept before the checkpoint moves past them.
   await refusals.settle('local', events, refused, signal)
-  const last = results.length - (refusals.keeps ? 1 : refused.length + 1)
-  if (at && last >= 0) await ctx.store.setCheckpoint(key, at(last), opts)
-  return refusals.keeps ? results : results.slice(0, last + 1)
+  if (at && results.length > 0) await ctx.store.setCheckpoint(key, at(results.length - 1), opts)
+  return results
 }
