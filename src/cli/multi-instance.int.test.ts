@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 
 import { startSyncServer } from '../../examples/http-mode.js'
 import type { ServerLogRecord, SyncServerProcess } from '../../examples/http-mode.js'
-import { SyncManager, createMemoryStore } from '../index.js'
+import { SyncManager, createMemoryStore, liveMode } from '../index.js'
 import type { Event, EventStore, Transport } from '../index.js'
 import { LOCK_CLASS, resolveNames } from '../stores/postgres/postgres-names.js'
 import { createTestDatabase, postgresUrl } from '../stores/postgres/postgres.fixture.js'
@@ -135,7 +135,7 @@ describe.skipIf(url === undefined)('sync-kit serve: several instances on one Pos
       store,
       transport,
       nodeId,
-      live: true,
+      features: [liveMode()],
       backoff: { initialMs: 50, maxMs: 500 },
     })
     const errors: string[] = []
