@@ -1,5 +1,6 @@
 /**
- * `sync-kit epoch`: prints the epoch of a sync server's SQLite database, or, with `--renew`, gives
+ * `sync-kit epoch`: prints the epoch of a sync server's database (a SQLite file or a
+ * `postgres://` URL, opened as `serve` opens it), or, with `--renew`, gives
  * a database restored from a backup a new epoch (through the store's `renewEpoch`), so clients
  * treat it as a new log: they pull it from the start and push again what the backup lacks.
  *

@@ -19,7 +19,8 @@ const notYet = (id: string) => new SyncKitError('invalid-event', 'not yet', { ev
  */
 function refusing(accepts: () => boolean, batch: boolean): EventStore {
   const inner = createMemoryStore()
-  const { storeBatch: _, ...base } = delegatingStore(inner)
+  const base: EventStore = delegatingStore(inner)
+  delete (base as { storeBatch?: unknown }).storeBatch
   const store: EventStore['store'] = (event, o) =>
     event.type === 'Later' && !accepts() ? Promise.reject(notYet(event.id)) : inner.store(event, o)
   if (!batch) return { ...base, store }
