@@ -6,7 +6,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createMemoryStore } from '../stores/memory/index.js'
 import { createLoopbackHub } from '../transports/loopback/index.js'
-import type { EventStore } from '../types/index.js'
+import { SyncKitError } from '../errors/sync-kit-error.js'
+import type { EventStore, Transport } from '../types/index.js'
 import { liveMode } from './live-mode.js'
 import { SyncManager } from './sync-manager.js'
 
@@ -64,5 +65,52 @@ describe('SyncManager live mode: the remote is replaced', () => {
     }
     expect(epochs.length).toBeGreaterThanOrEqual(2)
     expect(await ids(store)).toEqual(['a1', 'b1', 'b2'])
+  })
+
+  it('Given a live stream that failed and was replaced, When an event is stored after the replacing sync pulled and before the new subscription opened, Then the manager still pulls it without its interval', async () => {
+    // Given a transport whose first stream fails once it is open, and whose second subscribe is
+    // preceded by another replica's push (after the replacing sync, before the new stream's head)
+    const hub = createLoopbackHub()
+    const inner = hub.connect('a')
+    let subscribes = 0
+    const transport: Transport = {
+      push: (events, o) => inner.push(events, o),
+      pull: (since, o) => inner.pull(since, o),
+      latestVersion: (o) => inner.latestVersion(o),
+      parseVersion: (v) => inner.parseVersion(v),
+      close: () => inner.close(),
+      async subscribe(handler, options) {
+        subscribes++
+        if (subscribes === 2) {
+          await hub.connect('other').push([{ id: 'gap', type: 'T', aggregateId: 'g', data: {} }])
+        }
+        const sub = await (inner.subscribe as NonNullable<Transport['subscribe']>)(handler, options)
+        if (subscribes === 1) {
+          setTimeout(
+            () => options?.onError?.(new SyncKitError('unavailable', 'stream lost', {})),
+            20,
+          )
+        }
+        return sub
+      },
+    }
+    const store = createMemoryStore()
+    const a = new SyncManager({
+      store,
+      transport,
+      nodeId: 'a',
+      intervalMs: 3_600_000,
+      backoff: { initialMs: 5, maxMs: 20 },
+      features: [liveMode()],
+    })
+    managers.push(a)
+    a.on('error', () => undefined)
+
+    // When it runs (the first stream fails and is replaced)
+    a.start()
+
+    // Then the event stored in the gap arrives
+    await until(async () => subscribes >= 2)
+    await until(async () => (await ids(store)).includes('gap'))
   })
 })
