@@ -6,21 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createPostgresStore } from '../stores/postgres/index.js'
 import { createTestDatabase, postgresUrl } from '../stores/postgres/postgres.fixture.js'
 import type { TestDatabase } from '../stores/postgres/postgres.fixture.js'
-import { runCli } from './run-cli.js'
-
-async function epochCli(
-  argv: string[],
-): Promise<{ code: number; lines: string[]; records: Record<string, unknown>[] }> {
-  const lines: string[] = []
-  const code = await runCli(argv, {
-    stdout: (line) => lines.push(line),
-    stderr: (line) => lines.push(line),
-    onSignal: () => () => undefined,
-    exit: () => undefined,
-    version: '9.9.9-test',
-  })
-  return { code, lines, records: lines.map((line) => JSON.parse(line) as Record<string, unknown>) }
-}
+import { epochCli } from './epoch-cli.fixture.js'
 
 describe('sync-kit epoch --db postgres://… without a database', () => {
   it('Given an unreachable PostgreSQL URL with a password, When `sync-kit epoch` runs, Then it fails with exit code 1 naming the URL without its password', async () => {
