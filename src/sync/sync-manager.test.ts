@@ -353,7 +353,7 @@ describe('SyncManager', () => {
     expect((await a.store.load(null)).map((e) => e.event.data)).toEqual(['live'])
   })
 
-  it('Given a pulled event whose id exists locally with other content, when syncing with the refusal list, then it is quarantined and the rest still arrives', async () => {
+  it('Given a pulled event whose id exists locally with other content, when syncing, then it is quarantined and the rest still arrives', async () => {
     const hub = createLoopbackHub()
     // The refusal list is the quarantine: without it the pull stops at the refused event.
     const a = replica(hub, 'a', { features: [refusalList()] })
