@@ -10,7 +10,12 @@
  * import { SyncManager, createMemoryStore, liveMode } from 'sync-kit'
  *
  * const transport = createWebSocketTransport({ url: 'wss://sync.example.com' })
- * const manager = new SyncManager({ store: createMemoryStore(), transport, features: [liveMode()] })
+ * const manager = new SyncManager({
+ *   store: createMemoryStore(),
+ *   transport,
+ *   nodeId: 'laptop',
+ *   features: [liveMode()],
+ * })
  * manager.start()
  * ```
  *
