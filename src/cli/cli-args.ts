@@ -158,13 +158,15 @@ that authenticates, or embed createSyncHandler with authorize/tenantOf (see docs
 // eslint-disable-next-line @typescript-eslint/no-inferrable-types
 export const EPOCH_USAGE: string = `Usage: sync-kit epoch [--db PATH] [--renew]
 
-Prints the epoch (the id of the log) of a sync server's SQLite database as one JSON line. With
+Prints the epoch (the id of the log) of a sync server's database (SQLite or PostgreSQL) as one
+JSON line. With
 --renew, gives the database a new epoch first: do this after restoring it from a backup, while no
 server runs on it. Clients then see a new log, pull it from the start and push again what the
 backup lacks (see docs/server.md, "Restoring a backup").
 
 Flags:
   --db PATH    the SQLite database file; it must exist       (default: ${DEFAULT_DB_PATH})
+  --db postgres://…  a PostgreSQL database instead (every instance stopped for --renew)
   --renew      replace the epoch with a new random one
   -h, --help   show this help
 

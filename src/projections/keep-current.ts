@@ -6,7 +6,16 @@ import type { Projection } from './create-projection.js'
 import type { MaterializeOptions, MaterializedAggregate } from './materialize-aggregate.js'
 import { checkWatchChanges, reportChangeError, watchChanges } from './watch-changes.js'
 
-/** Options for {@link keepCurrent}. */
+/**
+ * Options for {@link keepCurrent}.
+ * @example
+ * ```ts
+ * import { keepCurrent, type KeepCurrentOptions } from 'sync-kit'
+ *
+ * const options: KeepCurrentOptions = { fields: { likes: 'counter' }, signal }
+ * keepCurrent(store, { aggregateId: 'post-1' }, (post) => render(post.data), options)
+ * ```
+ */
 export interface KeepCurrentOptions extends MaterializeOptions {
   /**
    * Only events of these types count (OR-ed; tombstones always match, as with every `type`
@@ -152,7 +161,12 @@ export function keepCurrent(
           const changed = view.apply(change.events)
           if (changed.length > 0) emit(changed)
         },
-        { ...options, from: head.toString() },
+        {
+          ...options,
+          // One aggregate: only its events are read (and so only its changes reported).
+          ...(aggregateId === undefined ? {} : { aggregateId }),
+          from: head.toString(),
+        },
       )
     } catch (error) {
       if (!stopped) onError(error)

@@ -8,7 +8,16 @@ import type {
   Version,
 } from '../types/index.js'
 
-/** What {@link watchChanges} hands its listener: events new to the store since the last change. */
+/**
+ * What {@link watchChanges} hands its listener: events new to the store since the last change.
+ * @example
+ * ```ts
+ * import { watchChanges, type StoreChange } from 'sync-kit'
+ *
+ * const render = ({ events, aggregateIds }: StoreChange) => console.log(events.length, aggregateIds)
+ * const stop = watchChanges(store, render)
+ * ```
+ */
 export interface StoreChange {
   /**
    * The new events, oldest first (log order), each with its local version; every event of the
@@ -22,10 +31,25 @@ export interface StoreChange {
 /**
  * Receives the changes of {@link watchChanges}, one at a time: a change is handed over only once
  * the promise the previous call returned has settled.
+ * @example
+ * ```ts
+ * import type { StoreChangeListener } from 'sync-kit'
+ *
+ * const save: StoreChangeListener = async ({ events }) => { await cache.put(events) } // awaited
+ * ```
  */
 export type StoreChangeListener = (change: StoreChange) => void | Promise<void>
 
-/** Options for {@link watchChanges}. */
+/**
+ * Options for {@link watchChanges}.
+ * @example
+ * ```ts
+ * import { watchChanges, type WatchChangesOptions } from 'sync-kit'
+ *
+ * const options: WatchChangesOptions = { aggregateId: 'todo-1', types: ['TodoRenamed'], signal }
+ * watchChanges(store, ({ events }) => console.log(events), options)
+ * ```
+ */
 export interface WatchChangesOptions {
   /**
    * Where to start: a version string of this store (`Version.toString()`); events after it are

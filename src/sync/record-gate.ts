@@ -9,11 +9,13 @@
  * (Web Locks across tabs), and first catches up: it observes what the others stored since this
  * manager last looked — their dots, stamps and heads — so its next dot and stamp come after
  * theirs and its conflicts are found against their edits too. A sync catches up as well before
- * it pulls, so that the pulled events are compared with the edits of every tab.
+ * it pulls, so that the pulled events are compared with the edits of every tab. And a started
+ * manager (the leading tab's) syncs as soon as any tab records, so their edits go out at once.
  *
  * @module
  */
 import { signalOptions } from '../errors/abort.js'
+import { watchChanges } from '../projections/watch-changes.js'
 import type { EventStore } from '../types/index.js'
 import type { CausalTracker } from './causal-tracker.js'
 import { type SyncFeature, defineFeature } from './feature.js'
@@ -58,8 +60,41 @@ export function sharedStoreFeature(
         await catchUp(options.signal)
         return sync(options)
       }
+      pushPromptly(manager, ctx)
     }
   })
+}
+
+/**
+ * While the manager runs (`start()` to `stop()`), syncs as soon as the store holds a new record of
+ * this replica — from this tab or another — instead of on the next interval: the leading tab
+ * pushes what the other tabs record at once. Pulled events (other writers) do not trigger it.
+ * @param manager - the manager, its `start`/`stop` taken over.
+ * @param ctx - its context: the store, the node id, the emitter for errors.
+ */
+function pushPromptly(manager: SyncManager, ctx: SyncContext): void {
+  const { store, nodeId, events } = ctx
+  if (typeof store.watch !== 'function') return
+  const start = manager.start.bind(manager)
+  const stop = manager.stop.bind(manager)
+  const report = (error: unknown): void => events.emit('error', error)
+  let unwatch: (() => void) | undefined
+  manager.start = () => {
+    start()
+    unwatch ??= watchChanges(
+      store,
+      (change) => {
+        const recorded = change.events.some((item) => item.event.metadata?.origin === nodeId)
+        if (recorded && manager.isRunning) manager.sync().catch(report)
+      },
+      { onError: report },
+    )
+  }
+  manager.stop = async () => {
+    unwatch?.()
+    unwatch = undefined
+    await stop()
+  }
 }
 
 /**

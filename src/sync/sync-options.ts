@@ -82,7 +82,12 @@ export interface SyncManagerOptions {
    * `[0, min(maxMs, initialMs · 2^(n−1))]` ("full jitter").
    * @defaultValue `{ initialMs: 1000, maxMs: 60000 }`
    */
-  readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number }
+  readonly backoff?: {
+    /** The first retry's window, in ms. @defaultValue {@link DEFAULT_BACKOFF_INITIAL_MS} */
+    readonly initialMs?: number
+    /** The largest window, in ms. @defaultValue {@link DEFAULT_BACKOFF_MAX_MS} */
+    readonly maxMs?: number
+  }
   /**
    * Features the app imports, e.g. `[liveMode(), refusalList(), durableConflicts()]`: code an app
    * does not import is not in its bundle.
@@ -160,13 +165,23 @@ export interface SyncManagerEvents {
    */
   error: unknown
   /** A remote event's HLC stamp was beyond the drift bound: stored, but the clock was not moved. */
-  'clock-drift': { readonly event: Event; readonly error: SyncKitError<'clock-drift'> }
+  'clock-drift': {
+    /** The pulled event (stored). */
+    readonly event: Event
+    /** The `clock-drift` error: the stamp, its lead over the clock and the bound, in ms. */
+    readonly error: SyncKitError<'clock-drift'>
+  }
   /**
    * The remote's epoch changed (wiped or replaced), or the remote regressed within its epoch
    * (restored from a backup: then `previous` equals `current`): checkpoints were reset, what the
    * remote lacks is re-sent and its log pulled again from the beginning.
    */
-  'epoch-changed': { readonly previous: string; readonly current: string }
+  'epoch-changed': {
+    /** The epoch the manager had synced with. */
+    readonly previous: string
+    /** The remote's epoch now (equal to `previous` after a regression). */
+    readonly current: string
+  }
 }
 
 /** Counts of a pull pass (or of deciding queued conflicts). */

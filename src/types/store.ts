@@ -49,7 +49,12 @@ export interface StoreBatchOptions extends SignalOptions {
    * A checkpoint to set in the same atomic step as the batch, so progress never runs ahead of
    * (or behind) the events it covers.
    */
-  readonly checkpoint?: { readonly key: CheckpointKey; readonly value: Checkpoint }
+  readonly checkpoint?: {
+    /** Which checkpoint: the remote and the direction. */
+    readonly key: CheckpointKey
+    /** Its new value. */
+    readonly value: Checkpoint
+  }
 }
 
 /**
@@ -73,7 +78,12 @@ export interface StoreWatchOptions {
    * jitter: the same spelling as every backoff of sync-kit).
    * @defaultValue the store's (`{ initialMs: 100, maxMs: 10_000 }` for the PostgreSQL store)
    */
-  readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number }
+  readonly backoff?: {
+    /** The first reconnect's window, in ms. */
+    readonly initialMs?: number
+    /** The largest window, in ms. */
+    readonly maxMs?: number
+  }
   /**
    * The timers for the poll and the reconnect waits (a `TestClock` in tests).
    * @defaultValue the global `setTimeout`/`clearTimeout`

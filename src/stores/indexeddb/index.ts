@@ -17,6 +17,7 @@
  * ```
  *
  * @packageDocumentation
+ * @module sync-kit/indexeddb
  */
 export { openIndexedDbStore } from './indexeddb-store.js'
 export { DEFAULT_INDEXEDDB_BLOCKED_TIMEOUT_MS } from './indexeddb-options.js'

@@ -31,10 +31,28 @@ export interface WebLocks {
   ): Promise<T>
 }
 
-/** What {@link runInOneTab}'s `run` may hand back: how to end what it started. */
+/**
+ * What {@link runInOneTab}'s `run` may hand back: how to end what it started, awaited before the
+ * lock goes to another tab.
+ * @example
+ * ```ts
+ * import { runInOneTab, type OneTabCleanup } from 'sync-kit/indexeddb'
+ *
+ * runInOneTab('todo-app', (): OneTabCleanup => { manager.start(); return () => manager.stop() })
+ * ```
+ */
 export type OneTabCleanup = () => unknown
 
-/** Options for {@link runInOneTab}. */
+/**
+ * Options for {@link runInOneTab}.
+ * @example
+ * ```ts
+ * import { runInOneTab, type RunInOneTabOptions } from 'sync-kit/indexeddb'
+ *
+ * const options: RunInOneTabOptions = { withoutLocks: 'run', onError: (e) => showBanner(e) }
+ * runInOneTab('todo-app', () => manager.start(), options)
+ * ```
+ */
 export interface RunInOneTabOptions {
   /** Ends the run (or the wait for it) when it fires, as the returned stop function does. */
   readonly signal?: AbortSignal
@@ -146,7 +164,16 @@ export function runInOneTab(
   }
 }
 
-/** Options for {@link sharedReplica}. */
+/**
+ * Options for {@link sharedReplica}.
+ * @example
+ * ```ts
+ * import { sharedReplica, type SharedReplicaOptions } from 'sync-kit/indexeddb'
+ *
+ * const options: SharedReplicaOptions = { locks: navigator.locks }
+ * const manager = new SyncManager({ store, transport, features: [sharedReplica(options)] })
+ * ```
+ */
 export interface SharedReplicaOptions {
   /**
    * The Web Locks implementation.
@@ -161,8 +188,10 @@ export interface SharedReplicaOptions {
  * `replicaId`). Without it two tabs recording at once could give two events the same causal dot
  * and the same HLC stamp, which hides conflicts. With it every `record` holds the Web Lock
  * `sync-kit:record:<database name>` and first observes what the other tabs stored, and every
- * sync does so before it pulls, so each tab's clocks follow all of theirs. Costs one read of the
- * store per record (usually of the few events stored since the last one).
+ * sync does so before it pulls, so each tab's clocks follow all of theirs. A started manager
+ * (the one {@link runInOneTab} runs) also syncs as soon as any tab records, instead of on its next
+ * interval. Costs one read of the store per record (usually of the few events stored since the
+ * last one), and in the started manager one per change of the store.
  *
  * @param options - the Web Locks implementation.
  * @returns the feature, for the manager's `features` option.

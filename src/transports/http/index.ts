@@ -17,6 +17,7 @@
  * ```
  *
  * @packageDocumentation
+ * @module sync-kit/http
  */
 export {
   CORS_ALLOWED_HEADERS,
@@ -37,6 +38,7 @@ export {
   createSyncHandler,
 } from './sync-handler.js'
 export type { CorsOptions, SyncHandler, SyncHandlerOptions } from './sync-handler.js'
+export type { AllowedOrigins } from '../../server/origins.js'
 export {
   DEFAULT_GZIP_THRESHOLD_BYTES,
   DEFAULT_STREAM_IDLE_TIMEOUT_MS,

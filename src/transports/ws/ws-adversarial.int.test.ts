@@ -202,11 +202,16 @@ describe('ws adversarial: timeouts of the HTTP server and the heartbeat', () => 
 })
 
 describe('ws adversarial: what a page may set in the hello', () => {
-  /** A server whose authorize trusts the session cookie, but only from its own origin. */
+  /**
+   * A server whose authorize trusts the session cookie, but only from its own origin. Its `cors`
+   * lets every origin open a socket, so what stops the forgery is the hello rule, not the
+   * upgrade's Origin check (which refuses other origins when `cors` names only some).
+   */
   async function cookieServer() {
     const seen: (string | null)[] = []
     const srv = await server({
       handler: {
+        cors: { origins: '*' },
         authorize: async (request) => {
           seen.push(request.headers.get('origin'))
           if (request.headers.get('origin') !== 'https://app.example.com') {

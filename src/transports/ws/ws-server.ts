@@ -80,7 +80,10 @@ export interface WebSocketServerOptions {
    * `authorize` and `tenantOf`, limits, live-subscription slots (`maxStreams`, shared with SSE),
    * body budget, heartbeat, health and logger.
    */
-  readonly handler: { readonly endpoint: SyncEndpoint }
+  readonly handler: {
+    /** The remote the handler serves (`SyncHandler.endpoint`). */
+    readonly endpoint: SyncEndpoint
+  }
   /**
    * The handler's `basePath`: the endpoint is `<basePath>/v1/ws`.
    * @defaultValue `''`
