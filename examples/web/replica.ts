@@ -27,7 +27,6 @@ import {
   lastWriteWins,
   liveMode,
   materializeAggregate,
-  watchChanges,
 } from 'sync-kit'
 import type { RecordInput } from 'sync-kit'
 import { createHttpTransport } from 'sync-kit/http'
@@ -141,6 +140,8 @@ export async function openReplica(options: ReplicaOptions): Promise<Replica> {
         loaded()
         changed()
       })
+      // A new event, of any tab: the syncing tab counts what is left to push.
+      if (syncing) void updatePending()
     })
   })
 
@@ -191,25 +192,14 @@ export async function openReplica(options: ReplicaOptions): Promise<Replica> {
     setStatus({ conflicts: [note, ...status.conflicts].slice(0, MAX_CONFLICTS) })
   })
 
-  // One tab syncs: it starts the manager, and pushes at once what any tab of this replica
-  // records (live mode pulls at once; pushes would wait for the interval).
-  runInOneTab(options.name, async (signal) => {
+  // One tab syncs: it starts the manager (which, with sharedReplica(), pushes at once what any
+  // tab of this replica records) and reports the sync state to the others.
+  runInOneTab(options.name, async () => {
     syncing = true
     manager.start()
-    const stopWatching = watchChanges(
-      store,
-      ({ events }) => {
-        if (events.some((e) => e.event.metadata?.origin === store.replicaId)) {
-          void manager.sync().catch(() => undefined)
-          void updatePending()
-        }
-      },
-      { signal },
-    )
     setStatus({ network: navigator.onLine ? 'starting' : 'offline' })
     await updatePending()
     return async () => {
-      stopWatching()
       syncing = false
       await manager.stop()
     }
@@ -251,10 +241,6 @@ function createManager(store: IndexedDbStore, options: ReplicaOptions): SyncMana
     features: [sharedReplica(), liveMode()],
     // A device coming back online should not wait a minute: retry within 5 s at most.
     backoff: { initialMs: 500, maxMs: 5_000 },
-    // Live mode pulls when the server reports news, but a stream reports only what the server
-    // stores after it started: a push by another device between this tab's last pull and its
-    // stream's start (as when both devices come back online at once) waits for the interval.
-    intervalMs: 10_000,
   })
 }
 
