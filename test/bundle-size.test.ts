@@ -7,8 +7,8 @@
 // 19,100 B until the rest of that work takes the set under 17,954 B. Issue 11 gave the memory
 // store the `watch` capability every store now has (~110 B: the change API, watchChanges, reads
 // from it), the server core a guard against a second read per feed for its own writes (~25 B)
-// and the SyncManager the hook of the sharedReplica() feature (~10 B): 19,127 B, so the ceiling
-// is 19,150 B. Measured as an app's bundler does it:
+// and the SyncManager the hook of the sharedReplica() feature (~10 B): +~125 B on the set of
+// its day (19,202 B), so the ceiling is 19,250 B. Measured as an app's bundler does it:
 // `sync-kit` installed (a link to this package), its built `dist/`, esbuild minifying browser
 // ESM, gzip -9. `npm test` builds before vitest runs.
 import { build } from 'esbuild'
@@ -19,7 +19,7 @@ import { describe, expect, it } from 'vitest'
 import { linkedProject, root } from './package.fixture.js'
 
 /** Most bytes (min+gzip) the app set may take (see the header). */
-const APP_SET_MAX_GZIP_BYTES = 19_150
+const APP_SET_MAX_GZIP_BYTES = 19_250
 
 /** The app set's source: what an app that syncs through the in-process hub imports. */
 const APP_SET = `import { SyncManager, createMemoryStore, createLoopbackHub, lastWriteWins } from 'sync-kit'
