@@ -52,6 +52,7 @@ describe('npm run bench -- --quick (smoke)', () => {
       'sync-kit/types',
       'sync-kit/http',
       'sync-kit { SyncManager, createMemoryStore }',
+      'browser app: SyncManager + openIndexedDbStore + createHttpTransport + lastWriteWins',
     ])
     expect(stdout).toContain('operation')
     expect(stdout).toContain('targets:')

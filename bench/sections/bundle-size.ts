@@ -10,7 +10,8 @@
  * @module
  */
 import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 
@@ -39,6 +40,20 @@ export interface EntrySize {
    * bundling the sources (the built entry is one file).
    */
   readonly largestInputs: readonly { readonly file: string; readonly bytes: number }[]
+  /** The same role in a peer library, measured the same way, or why it was not. */
+  readonly peer?: PeerSize
+}
+
+/** A peer's bundle for the same role. */
+export interface PeerSize {
+  /** The peer and what it imports, e.g. `logux 0.23.2 (ClientNode + …)`. */
+  readonly name: string
+  /** Minified and gzipped bytes, when measured. */
+  readonly gzipBytes?: number
+  /** Minified bytes, when measured. */
+  readonly minBytes?: number
+  /** Why it was not measured. */
+  readonly reason?: string
 }
 
 /** What section 6 measured. */
@@ -74,22 +89,36 @@ const ENTRIES: readonly {
   },
 ]
 
+/** `export { names } from 'file'` (`export *` without names): what an app's import keeps. */
+function reExport(file: string, names: readonly string[] | undefined): string {
+  return `export ${names === undefined ? '*' : `{ ${names.join(', ')} }`} from ${JSON.stringify(file)}\n`
+}
+
 /**
  * Bundles one entry as an app's bundler would and measures it.
  * @param file - absolute path of the entry file.
  * @param names - the exports the app imports; all of them when undefined.
  * @returns minified and min+gzip bytes.
  */
-async function measure(
+function measure(
   file: string,
   names: readonly string[] | undefined,
 ): Promise<Pick<EntrySize, 'minBytes' | 'gzipBytes' | 'largestInputs'>> {
+  return measureModule(reExport(file, names), ROOT)
+}
+
+/**
+ * Bundles a module as an app's bundler would and measures it.
+ * @param contents - the module: what the app imports.
+ * @param resolveDir - where its imports resolve from.
+ * @returns minified and min+gzip bytes.
+ */
+async function measureModule(
+  contents: string,
+  resolveDir: string,
+): Promise<Pick<EntrySize, 'minBytes' | 'gzipBytes' | 'largestInputs'>> {
   const result = await build({
-    stdin: {
-      contents: `export ${names === undefined ? '*' : `{ ${names.join(', ')} }`} from ${JSON.stringify(file)}`,
-      resolveDir: ROOT,
-      loader: 'ts',
-    },
+    stdin: { contents, resolveDir, loader: 'ts' },
     bundle: true,
     minify: true,
     treeShaking: true,
@@ -155,8 +184,79 @@ export async function runSizeSection(ctx: BenchContext): Promise<SizeResult> {
       largestInputs: breakdown,
     })
   }
+  ctx.log(`[bench] 6 size: ${BROWSER_APP_ENTRY}`)
+  entries.push(await measureBrowserApp(pkg.exports, useDist))
   const { version } = (await import('esbuild')) as { version: string }
   return { source: useDist ? 'dist' : 'src', esbuild: version, entries }
+}
+
+/** The row of the offline-first browser app (issue 11: examples/web). */
+export const BROWSER_APP_ENTRY =
+  'browser app: SyncManager + openIndexedDbStore + createHttpTransport + lastWriteWins'
+
+/** What the browser app imports, by entry. */
+const BROWSER_APP: readonly {
+  readonly subpath: string
+  readonly src: string
+  readonly names: readonly string[]
+}[] = [
+  { subpath: '.', src: 'src/index.ts', names: ['SyncManager', 'lastWriteWins'] },
+  { subpath: './indexeddb', src: 'src/stores/indexeddb/index.ts', names: ['openIndexedDbStore'] },
+  { subpath: './http', src: 'src/transports/http/index.ts', names: ['createHttpTransport'] },
+]
+
+/**
+ * Logux's client in the same role: a client node syncing over a reconnecting WebSocket, its log
+ * in IndexedDB (its transport is WebSocket only; it resolves decisions by time order itself).
+ * Resolved from `@logux/client`'s folder, so the bundle holds the `@logux/core` it depends on,
+ * as in an app that installs `@logux/client`.
+ */
+const LOGUX_APP = `export { ClientNode, WsConnection, Reconnect } from '@logux/core'
+export { IndexedStore } from '@logux/client'
+`
+
+async function measureBrowserApp(
+  exports: Record<string, ExportTarget | string>,
+  useDist: boolean,
+): Promise<EntrySize> {
+  const fileOf = (e: (typeof BROWSER_APP)[number]): string => {
+    const target = exports[e.subpath]
+    const rel = typeof target === 'object' ? target.import?.default : undefined
+    return join(ROOT, useDist && rel !== undefined ? rel : e.src)
+  }
+  const app = BROWSER_APP.map((e) => reExport(fileOf(e), e.names)).join('')
+  const measured = await measureModule(app, ROOT)
+  const breakdown = useDist
+    ? (
+        await measureModule(
+          BROWSER_APP.map((e) => reExport(join(ROOT, e.src), e.names)).join(''),
+          ROOT,
+        )
+      ).largestInputs
+    : measured.largestInputs
+  const require = createRequire(join(ROOT, 'package.json'))
+  const role = 'ClientNode + WsConnection + Reconnect + IndexedStore'
+  let peer: PeerSize
+  try {
+    const manifest = require.resolve('@logux/client/package.json')
+    const { version } = JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }
+    const logux = await measureModule(LOGUX_APP, dirname(manifest))
+    peer = {
+      name: `logux ${version} (${role})`,
+      gzipBytes: logux.gzipBytes,
+      minBytes: logux.minBytes,
+    }
+  } catch (error) {
+    const why = error instanceof Error ? error.message.split('\n')[0] : String(error)
+    peer = { name: `logux (${role})`, reason: `@logux/client does not bundle here (${why})` }
+  }
+  return {
+    entry: BROWSER_APP_ENTRY,
+    file: useDist ? 'dist/' : 'src/',
+    ...measured,
+    largestInputs: breakdown,
+    peer,
+  }
 }
 
 /**
@@ -171,18 +271,38 @@ export async function runSizeSection(ctx: BenchContext): Promise<SizeResult> {
  * ```
  */
 export function sizeRows(size: SizeResult): TableRow[] {
-  return size.entries.map((e) => ({
-    section: 6,
-    id: `size.${e.entry}`,
-    operation: `min+gzip of ${e.entry} (esbuild ${size.esbuild}, from ${size.source}/)`,
-    syncKit: `${e.gzipBytes} B (min ${e.minBytes} B)`,
-    versus: e.entry === 'sync-kit' ? 'target' : e.entry === 'sync-kit/types' ? 'target' : '—',
-    other:
-      e.entry === 'sync-kit'
-        ? `< ${CORE_TARGET_BYTES} B`
-        : e.entry === 'sync-kit/types'
-          ? '0 B'
-          : '—',
-    ratio: '—',
-  }))
+  return size.entries.map((e) => {
+    const row = {
+      section: 6,
+      id: `size.${e.entry}`,
+      operation: `min+gzip of ${e.entry} (esbuild ${size.esbuild}, from ${size.source}/)`,
+      syncKit: `${e.gzipBytes} B (min ${e.minBytes} B)`,
+    }
+    if (e.peer !== undefined) {
+      const { gzipBytes, minBytes, name, reason } = e.peer
+      if (gzipBytes === undefined) {
+        return { ...row, versus: name, other: `not measured: ${reason ?? ''}`, ratio: '—' }
+      }
+      const ratioValue = gzipBytes / e.gzipBytes
+      return {
+        ...row,
+        versus: name,
+        other: `${gzipBytes} B (min ${minBytes ?? 0} B)`,
+        ratio: `${ratioValue.toFixed(2)}× (its bytes / ours)`,
+        ratioValue,
+        note: 'logux syncs over WebSocket only; the sync-kit app also validates events, detects conflicts by causality and speaks HTTP + SSE',
+      }
+    }
+    return {
+      ...row,
+      versus: e.entry === 'sync-kit' ? 'target' : e.entry === 'sync-kit/types' ? 'target' : '—',
+      other:
+        e.entry === 'sync-kit'
+          ? `< ${CORE_TARGET_BYTES} B`
+          : e.entry === 'sync-kit/types'
+            ? '0 B'
+            : '—',
+      ratio: '—',
+    }
+  })
 }

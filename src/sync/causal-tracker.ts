@@ -75,6 +75,11 @@ export class CausalTracker {
    */
   readonly #seen = new Map<string, number>()
   readonly #heads = new Map<string, Head[]>()
+  /**
+   * Where a manager whose store others write to too (`sharedReplica()`) catches up from: set by
+   * the start-up scan to the start of its last page (re-observing a page changes nothing).
+   */
+  cursor: Version | null | undefined
   #initializing: Promise<void> | undefined
   #nodeIdReuseReported = false
   /** A received stamp moved the HLC since it was last saved. */
@@ -266,6 +271,7 @@ export class CausalTracker {
       if (page.length < INIT_PAGE) break
       since = (page[page.length - 1] as EventWithVersion).version
     }
+    this.cursor = since
     if (receiver.last.compare(last) > 0) last = receiver.last
     this.#hlc = new HybridLogicalClock({ ...options, last })
   }

@@ -109,6 +109,7 @@ export class SyncManager {
       holds: new RemoteHolds(ctx),
       refusals: ctx.makeRefusals?.(ctx) ?? refusalReporter(ctx),
     }
+    ctx.attach?.(this, this.#parts)
     this.#scheduler = new Scheduler(
       ctx,
       () => this.sync(),

@@ -26,7 +26,7 @@ import type {
   Transport,
   Version,
 } from '../types/index.js'
-import { checkNodeIdOption } from './node-id-option.js'
+import { resolveNodeId } from './node-id-option.js'
 import type { CausalTracker } from './causal-tracker.js'
 import type { ConflictQueue } from './conflict-queue.js'
 import type { EpochTracker } from './epoch-tracker.js'
@@ -55,8 +55,10 @@ export interface SyncManagerOptions {
    * This replica's id: the HLC node id and vector clock key of every event it records. Keep it
    * stable across restarts; a replica whose store was wiped needs a new id. 1–64 characters of
    * `A-Z a-z 0-9 . _ ~ -`.
+   * @defaultValue the store's `replicaId` when it has one (the IndexedDB store keeps one with
+   * its database); required otherwise
    */
-  readonly nodeId: string
+  readonly nodeId?: string
   /** Decides conflicts. @defaultValue last-write-wins by HLC */
   readonly resolver?: ConflictResolver
   /** Name of the remote, the key of the checkpoints. @defaultValue `'default'` */
@@ -240,7 +242,7 @@ const COMPONENT = 'sync-manager'
  * direction, remote or timers.
  */
 export function resolveSyncOptions(options: SyncManagerOptions): SyncContext {
-  checkNodeIdOption(options.nodeId, options.store)
+  const nodeId = resolveNodeId(options.nodeId, options.store)
   const batchSize = integerOption(options.batchSize, DEFAULT_BATCH_SIZE, 'batchSize', COMPONENT)
   const direction = options.direction ?? 'both'
   if (!['both', 'push', 'pull'].includes(direction))
@@ -262,6 +264,7 @@ export function resolveSyncOptions(options: SyncManagerOptions): SyncContext {
   if (typeof remote !== 'string' || remote === '') throw invalid('remote', 'a non-empty string')
   const ctx: SyncContext = {
     ...options,
+    nodeId,
     resolver: options.resolver ?? lastWriteWins(),
     batchSize,
     direction,

@@ -3,6 +3,8 @@ import {
   checkCheckpointKey,
   checkCheckpointValue,
 } from '../../core/checkpoint.js'
+import { addWatcher, wakeWatchers } from '../../core/append-watchers.js'
+import type { Watchers } from '../../core/append-watchers.js'
 import { SERVER_EPOCH_CHECKPOINT_KEY, checkEpoch } from '../../core/epoch.js'
 import { eventsEqual, validateEvent } from '../../core/event-validation.js'
 import { checkStateKey, checkStateValue } from '../../core/state.js'
@@ -27,6 +29,7 @@ import type {
   SignalOptions,
   StoreBatchOptions,
   StoreResult,
+  StoreWatchOptions,
   Version,
 } from '../../types/index.js'
 import { SequenceVersion } from '../../versions/sequence-version.js'
@@ -86,6 +89,17 @@ export interface MemoryStore extends EventStore {
    * @throws SyncKitError `invalid-argument`, `closed`, `aborted`.
    */
   renewEpoch(candidate: string, options?: SignalOptions): Promise<string>
+  /**
+   * Calls `listener` after every append through this store that stored new events (see
+   * `EventStore.watch`), synchronously, once the append is complete, with the newest version.
+   * Nothing but this object writes to a memory store, so no wake-up is ever missed and it never
+   * polls: the watch options are not used. `watchChanges` reads the changes themselves.
+   * @param listener - the wake-up; what it throws is ignored.
+   * @param options - not used (the contract's poll and backoff serve stores others write to).
+   * @returns stops watching (resolves at once); `close()` stops every watcher.
+   * @throws SyncKitError `invalid-argument` (a listener that is not a function), `closed`.
+   */
+  watch(listener: (latest?: string) => void, options?: StoreWatchOptions): () => Promise<void>
   /** Number of events stored (0 after `close()`). */
   readonly size: number
 }
@@ -148,6 +162,7 @@ class InMemoryEventStore implements MemoryStore {
   #checkpoints = new Map<string, Checkpoint>()
   /** `setState` key → frozen copy of the value. */
   #state = new Map<string, JsonValue>()
+  readonly #watchers: Watchers = new Set()
   #closed = false
 
   constructor(component: string) {
@@ -163,7 +178,9 @@ class InMemoryEventStore implements MemoryStore {
     const copy = validateEvent(event, this.#component, FREEZE)
     const existing = this.#byId.get(copy.id)
     if (existing !== undefined) return this.#duplicate(existing, copy)
-    return { version: this.#append(copy), duplicate: false }
+    const version = this.#append(copy)
+    wakeWatchers(this.#watchers, version.toString())
+    return { version, duplicate: false }
   }
 
   async storeBatch(events: readonly Event[], options?: StoreBatchOptions): Promise<StoreResult[]> {
@@ -199,6 +216,7 @@ class InMemoryEventStore implements MemoryStore {
     if (checkpoint !== undefined) {
       this.#checkpoints.set(checkpointMapKey(checkpoint.key), Object.freeze(checkpoint.value))
     }
+    if (this.#log.length > start) wakeWatchers(this.#watchers, String(this.#log.length))
     return results
   }
 
@@ -332,9 +350,15 @@ class InMemoryEventStore implements MemoryStore {
     return epoch
   }
 
+  watch(listener: (latest?: string) => void): () => Promise<void> {
+    this.#enter(undefined, 'watch')
+    return addWatcher(this.#watchers, listener, this.#component)
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    this.#watchers.clear()
     // Let the memory go: nothing can be read after close anyway.
     this.#log = []
     this.#byId = new Map()
