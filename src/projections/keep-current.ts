@@ -146,7 +146,7 @@ export function keepCurrent(
         retryWatch = undefined
         void unwatch().catch(() => undefined)
         void start()
-      }, options.watch)
+      })
     } catch (error) {
       onError(error)
     }
