@@ -7,6 +7,19 @@ import { delegating, ev, settle, until } from './watch-changes.fixture.js'
 // keepCurrent's start failing once (the head or the initial load cannot be read, as a busy
 // IndexedDB or SQLite file may): it used to report the error and then never call onState again.
 
+/** A store whose `loadByAggregate` always fails, counting the calls. */
+function alwaysFailingLoad(inner: EventStore): { store: EventStore; loads: () => number } {
+  let loads = 0
+  const store: EventStore = {
+    ...delegating(inner),
+    loadByAggregate: async () => {
+      loads++
+      throw new Error('disk hiccup')
+    },
+  }
+  return { store, loads: () => loads }
+}
+
 describe('keepCurrent when its initial load fails', () => {
   it('Given the initial load fails once, When the aggregate changes later, Then onError is told and onState still gets the current state', async () => {
     const inner = createMemoryStore()
@@ -39,14 +52,7 @@ describe('keepCurrent when its initial load fails', () => {
 
   it('Given a failed start, When stopped before the next change, Then no retry runs and onState is never called', async () => {
     const inner = createMemoryStore()
-    let loads = 0
-    const store: EventStore = {
-      ...delegating(inner),
-      loadByAggregate: async () => {
-        loads++
-        throw new Error('disk hiccup')
-      },
-    }
+    const { store, loads } = alwaysFailingLoad(inner)
     const errors: unknown[] = []
     let states = 0
     const stop = keepCurrent(store, { aggregateId: 'todo-1' }, () => states++, {
@@ -56,19 +62,16 @@ describe('keepCurrent when its initial load fails', () => {
     stop()
     await inner.store(ev('a1', 'todo-1'))
     await settle()
-    expect({ loads, states, errors: errors.length }).toEqual({ loads: 1, states: 0, errors: 1 })
+    expect({ loads: loads(), states, errors: errors.length }).toEqual({
+      loads: 1,
+      states: 0,
+      errors: 1,
+    })
   })
 
   it('Given a start that keeps failing, When changes come, Then each wake-up retries once and an already aborted signal starts nothing', async () => {
     const inner = createMemoryStore()
-    let loads = 0
-    const store: EventStore = {
-      ...delegating(inner),
-      loadByAggregate: async () => {
-        loads++
-        throw new Error('disk hiccup')
-      },
-    }
+    const { store, loads } = alwaysFailingLoad(inner)
     const errors: unknown[] = []
     const stop = keepCurrent(store, { aggregateId: 'todo-1' }, () => undefined, {
       onError: (e) => errors.push(e),
@@ -79,13 +82,13 @@ describe('keepCurrent when its initial load fails', () => {
     await inner.store(ev('a2', 'todo-1'))
     await until(() => errors.length === 3, 'the second retry')
     stop()
-    expect(loads).toBe(3)
+    expect(loads()).toBe(3)
     const aborted = AbortSignal.abort()
     const stopAborted = keepCurrent(store, { aggregateId: 'todo-1' }, () => undefined, {
       signal: aborted,
     })
     stopAborted()
     await settle()
-    expect(loads).toBe(3)
+    expect(loads()).toBe(3)
   })
 })
