@@ -1,5 +1,5 @@
 import { signalOptions } from '../errors/abort.js'
-import { SyncKitError } from '../errors/sync-kit-error.js'
+import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
 import type { EventStore, EventWithVersion, Filter, Version } from '../types/index.js'
 import { createProjection } from './create-projection.js'
 import type { Projection } from './create-projection.js'
@@ -27,7 +27,9 @@ export interface KeepCurrentOptions extends MaterializeOptions {
   /** Stops keeping the state current when it fires. */
   readonly signal?: AbortSignal
   /**
-   * Told of a failed read of the store and of what `onState` throws (see `watchChanges`).
+   * Told of a failed read of the store and of what `onState` throws (see `watchChanges`). A
+   * failed first read (the head or the initial load) is tried again, whole, on the store's next
+   * wake-up; after `closed` it stops.
    * @defaultValue `console.error`
    */
   readonly onError?: (error: unknown) => void
@@ -122,14 +124,34 @@ export function keepCurrent(
     else call(view.get(aggregateId), changed)
   }
   let stopWatching: (() => void) | undefined
+  // Watches for the retry of a failed start (see `retryOnWake`).
+  let retryWatch: (() => Promise<void>) | undefined
   let stopped = signal?.aborted === true
   const stop = (): void => {
     stopped = true
     signal?.removeEventListener('abort', stop)
     stopWatching?.()
+    void retryWatch?.().catch(() => undefined)
+    retryWatch = undefined
   }
   if (stopped) return stop
-  void (async () => {
+  // A start that failed (the head or the initial load could not be read) is tried again, whole,
+  // on the store's next wake-up: the load reads from the beginning, so nothing is missed.
+  const retryOnWake = (): void => {
+    if (stopped || retryWatch !== undefined || store.watch === undefined) return
+    try {
+      retryWatch = store.watch(() => {
+        const unwatch = retryWatch
+        if (unwatch === undefined || stopped) return
+        retryWatch = undefined
+        void unwatch().catch(() => undefined)
+        void start()
+      })
+    } catch (error) {
+      onError(error)
+    }
+  }
+  const start = async (): Promise<void> => {
     try {
       // Changes are read from the head before the load: what the load already had is a
       // duplicate the projection ignores, what came after is a change.
@@ -169,9 +191,13 @@ export function keepCurrent(
         },
       )
     } catch (error) {
-      if (!stopped) onError(error)
+      if (stopped) return
+      onError(error)
+      // A closed store wakes no more.
+      if (!isSyncKitError(error, 'closed')) retryOnWake()
     }
-  })()
+  }
+  void start()
   signal?.addEventListener('abort', stop, { once: true })
   return stop
 }
