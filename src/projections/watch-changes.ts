@@ -73,7 +73,9 @@ export interface WatchChangesOptions {
   /**
    * Told of a failed read of the store (the watcher keeps its cursor and reads again on the next
    * wake-up; after `closed` it stops) and of what the listener throws or rejects with (that
-   * change counts as delivered).
+   * change counts as delivered). When the first read of the store's latest version fails
+   * (without `from` there is then no starting point), the watcher stops and is told
+   * `unavailable`, with the store's error as `cause`: call `watchChanges` again.
    * @defaultValue `console.error`
    */
   readonly onError?: (error: unknown) => void
@@ -149,7 +151,28 @@ export function watchChanges(
     try {
       // The head is read after `watch` began, so an append in between is either before it or
       // wakes the watcher afterwards: nothing falls in a gap.
-      cursor ??= await store.latestVersion(signalOptions(signal))
+      if (cursor === undefined) {
+        try {
+          cursor = await store.latestVersion(signalOptions(signal))
+        } catch (error) {
+          // Without the head there is no starting point: read later, the head would already
+          // include the appends that woke the watcher, so they would be skipped unseen. Stop and
+          // say so, rather than lose them.
+          if (stopped) return
+          stop()
+          report(
+            isSyncKitError(error, 'closed')
+              ? error
+              : new SyncKitError(
+                  'unavailable',
+                  "watchChanges could not read the store's latest version to start from, so it stopped (nothing was skipped): call it again, or pass `from`",
+                  {},
+                  { cause: error },
+                ),
+          )
+          return
+        }
+      }
       while (dirty && !stopped) {
         dirty = false
         for (;;) {
