@@ -26,6 +26,13 @@ export interface Contender {
   readonly kind: ContenderKind
   /** What this contender does differently, when it cannot do exactly the same thing. */
   readonly note?: string
+  /**
+   * For a baseline: the one definition of the operation it runs (e.g. `append: array + Map`), the
+   * same function in every group that shows it. Two groups whose baselines share a definition and
+   * an event count run the very same work, so their times must agree: `baselineChecks` says
+   * whether they did.
+   */
+  readonly definition?: string
   /** Untimed set-up before every sample (warm-ups included). */
   readonly before?: () => unknown
   /**
@@ -73,6 +80,8 @@ export interface ContenderResult {
   readonly kind: ContenderKind
   /** As in {@link Contender}. */
   readonly note?: string
+  /** As in {@link Contender}. */
+  readonly definition?: string
   /** Time per call, in ms; absent when not measured. */
   readonly stats?: SampleStats
   /** Why it was not measured (a peer that does not run here, a size it cannot reach in time). */
@@ -240,7 +249,11 @@ export async function measureGroup(group: Group, sampling: SamplingOptions): Pro
   const results = group.contenders.map((c): ContenderResult => {
     const base = { name: c.name, kind: c.kind }
     if (isSkipped(c)) return { ...base, notMeasured: c.notMeasured }
-    const withNote = c.note === undefined ? base : { ...base, note: c.note }
+    const withNote = {
+      ...base,
+      ...(c.note === undefined ? {} : { note: c.note }),
+      ...(c.definition === undefined ? {} : { definition: c.definition }),
+    }
     const error = errors.get(c)
     if (error !== undefined) return { ...withNote, error }
     const list = samples.get(c) ?? []

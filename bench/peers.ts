@@ -3,6 +3,8 @@
  * "not measured: why" row instead of a failed run. Each adapter feeds the peer the same events
  * through its own public API.
  *
+ * The peers are the dependencies of `bench/package.json`, a package of its own that `npm run bench`
+ * installs on demand (`bench/start.mjs`), so the root's `npm ci` does not build or fetch them.
  * Versions (see docs/benchmarks.md): `@logux/core` 0.12.1 (declares Node 22+, runs on Node 20:
  * it uses nothing newer than `Array.prototype.toReversed`), `@event-driven-io/emmett` and
  * `@event-driven-io/emmett-sqlite` 0.38.5 (the newest emmett-sqlite whose emmett peer the
@@ -61,6 +63,12 @@ async function loadPeer<TModule>(
     const module = (await import(pkg)) as TModule
     return { name: `${label} ${await packageVersion(pkg)}`, module }
   } catch (error) {
+    if ((error as { code?: unknown } | null)?.code === 'ERR_MODULE_NOT_FOUND') {
+      return {
+        name: label,
+        reason: `${pkg} is not installed in bench/node_modules (npm run bench installs the peers; a --quick run leaves out the optional ones)`,
+      }
+    }
     return {
       name: label,
       reason: `${pkg} does not load on Node ${process.version} here (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`,
@@ -245,7 +253,9 @@ export async function loadEmmettSqlite(): Promise<LoadedPeer<EmmettSqliteModule>
   try {
     // The native driver loads lazily on the first connection: load it now, so a missing build
     // is reported as "not measured" rather than failing a benchmark.
-    await import('sqlite3')
+    // By a variable: the peers are bench/package.json's, not installed by the root's `npm ci`.
+    const driver = 'sqlite3'
+    await import(driver)
   } catch (error) {
     return {
       name: 'emmett-sqlite',

@@ -5,7 +5,7 @@
  *
  * Usage: `node --expose-gc --import tsx bench/profile.ts <scenario> [--events N] [--save file]`,
  * scenarios: `memory-append`, `memory-load-middle`, `memory-aggregate`, `sqlite-append`,
- * `sqlite-load`, `loopback-sync`, `http-sync`. `--save` also writes the raw `.cpuprofile` (open it
+ * `sqlite-load`, `loopback-sync`, `http-sync`, `http-push`. `--save` also writes the raw `.cpuprofile` (open it
  * in Chrome DevTools or speedscope).
  *
  * @module
@@ -113,6 +113,17 @@ type Scenario = (
   n: number,
 ) => Promise<{ prepare?: () => Promise<void>; run: () => Promise<void> }>
 
+/** A sync server on a fresh SQLite file, as section 3 runs it. */
+async function startServer(
+  ctx: BenchContext,
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = await serve({
+    handler: createSyncHandler({ store: openSyncKitSqlite(freshDbPath(ctx, 'server')) }),
+    port: 0,
+  })
+  return { url: server.url, close: () => server.close() }
+}
+
 async function filled(events: readonly Event[]): Promise<MemoryStore> {
   const store = createMemoryStore()
   for (const batch of chunks(events, 1_000)) await store.storeBatch(batch)
@@ -216,11 +227,8 @@ const SCENARIOS: Record<string, Scenario> = {
     let close: (() => Promise<void>) | undefined
     return {
       prepare: async () => {
-        const server = await serve({
-          handler: createSyncHandler({ store: openSyncKitSqlite(freshDbPath(ctx, 'server')) }),
-          port: 0,
-        })
-        close = () => server.close()
+        const server = await startServer(ctx)
+        close = server.close
         const storeA = openSyncKitSqlite(freshDbPath(ctx, 'a'))
         a = new SyncManager({
           store: storeA,
@@ -239,6 +247,25 @@ const SCENARIOS: Record<string, Scenario> = {
       run: async () => {
         await a?.sync({ only: 'push' })
         await b?.sync({ only: 'pull' })
+        await close?.()
+      },
+    }
+  },
+  'http-push': async (ctx, n) => {
+    // One client pushing pages of 500 into one server on SQLite (section 3's HTTP push, 1 client).
+    const pages = chunks(traceEvents(ctx.trace, { count: n }), 500)
+    let url = ''
+    let close: (() => Promise<void>) | undefined
+    return {
+      prepare: async () => {
+        ;({ url, close } = await startServer(ctx))
+      },
+      run: async () => {
+        const gzip =
+          process.env['SYNC_KIT_PROFILE_GZIP'] === '0' ? { gzipThresholdBytes: Infinity } : {}
+        const transport = createHttpTransport({ url, ...gzip })
+        for (const page of pages) await transport.push(page)
+        await transport.close()
         await close?.()
       },
     }

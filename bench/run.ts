@@ -6,7 +6,9 @@
  * [--chart file.svg]`. Prints the table to stdout (progress to stderr), writes the results as JSON
  * (default `bench/results.json`) and the scaling chart as SVG (default `bench/results.svg`).
  * `--quick` runs small logs with two samples: it checks that every benchmark runs, not how fast
- * (the smoke test in `npm test` runs it). Exits 1 when any benchmark failed.
+ * (the smoke test in `npm test` runs it), and writes to the temp directory
+ * (`sync-kit-bench-quick-results.json`, `…-results.svg`) unless `--out`/`--chart` say where.
+ * Exits 1 when any benchmark failed.
  *
  * See docs/benchmarks.md for what each number means.
  *
@@ -101,8 +103,8 @@ function parseArgs(argv: readonly string[]): CliOptions {
   let quick = false
   let chosen = false
   let sections: readonly number[] = ALL_SECTIONS
-  let out = join(BENCH_DIR, 'results.json')
-  let chart = join(BENCH_DIR, 'results.svg')
+  let out: string | undefined
+  let chart: string | undefined
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     const value = (): string => {
@@ -124,6 +126,12 @@ function parseArgs(argv: readonly string[]): CliOptions {
     else throw new Error(`[sync-kit] [bench] unknown argument ${arg}; ${USAGE}`)
   }
   if (quick && !chosen) sections = sections.filter((s) => !SERVICE_SECTIONS.includes(s))
+  // A quick run checks that everything runs; its figures mean nothing, so it never replaces the
+  // committed full run unless told where to write.
+  const dir = quick ? tmpdir() : BENCH_DIR
+  const prefix = quick ? 'sync-kit-bench-quick-' : ''
+  out ??= join(dir, `${prefix}results.json`)
+  chart ??= join(dir, `${prefix}results.svg`)
   return { quick, sections, out, chart }
 }
 
@@ -213,7 +221,7 @@ export async function runBench(argv: readonly string[]): Promise<BenchResults> {
     ...(heap === undefined ? [] : heapRows(heap)),
     ...(size === undefined ? [] : sizeRows(size)),
   ]
-  const targets = evaluateTargets({ groups, scaling, size })
+  const targets = evaluateTargets({ groups, scaling, size, heap })
   const cpuList = cpus()
   const meta: RunMeta = {
     mode: plan.mode,

@@ -5,8 +5,9 @@
  * @module
  */
 import type { ContenderResult, GroupResult } from './harness.js'
-import { formatRatio } from './report.js'
+import { formatMs, formatRatio } from './report.js'
 import { CORE_TARGET_BYTES, type SizeResult } from './sections/bundle-size.js'
+import type { HeapResult } from './sections/heap.js'
 import { type ScalingResult, growth } from './sections/scaling.js'
 
 /** Largest growth from the smallest to the largest log that still counts as flat (log n). */
@@ -30,13 +31,51 @@ export interface TargetInputs {
   readonly scaling: ScalingResult | undefined
   /** Section 6. */
   readonly size: SizeResult | undefined
+  /** Section 5. */
+  readonly heap?: HeapResult | undefined
 }
+
+/** Most a shared baseline's time may differ between two groups that run it on the same events. */
+export const BASELINE_AGREEMENT_MAX = 1.25
 
 function other(
   group: GroupResult | undefined,
   name: string,
 ): (ContenderResult & { ratio?: number }) | undefined {
-  return group?.others.find((o) => o.name === name)
+  // Peers carry their version in the name (`logux 0.12.1`): a name ending in a space matches it.
+  return group?.others.find((o) => (name.endsWith(' ') ? o.name.startsWith(name) : o.name === name))
+}
+
+/**
+ * The check that one baseline takes one time: every baseline definition run by several groups on
+ * the same events must take the same time in each (within {@link BASELINE_AGREEMENT_MAX}), or
+ * the ratios against it are not comparable (issue 14: one group's identical loop ran 2.4× slower).
+ * @param groups - the measured groups.
+ * @returns one target per definition shown by two groups or more.
+ */
+export function baselineChecks(groups: readonly GroupResult[]): TargetResult[] {
+  const byKey = new Map<string, { group: string; median: number }[]>()
+  for (const group of groups) {
+    for (const o of group.others) {
+      if (o.kind !== 'baseline' || o.definition === undefined || o.stats === undefined) continue
+      const key = `${o.definition} on ${group.n.toLocaleString('en-US')} events`
+      const list = byKey.get(key) ?? []
+      list.push({ group: group.id, median: o.stats.median })
+      byKey.set(key, list)
+    }
+  }
+  const out: TargetResult[] = []
+  for (const [key, list] of byKey) {
+    if (list.length < 2) continue
+    const medians = list.map((l) => l.median)
+    const spread = Math.max(...medians) / Math.min(...medians)
+    out.push({
+      target: `one baseline, one time: ${key} agrees across groups (≤ ${BASELINE_AGREEMENT_MAX}× apart)`,
+      measured: `${list.map((l) => `${l.group} ${formatMs(l.median)}`).join(', ')}: ${formatRatio(spread)} apart`,
+      status: spread <= BASELINE_AGREEMENT_MAX ? 'met' : 'missed',
+    })
+  }
+  return out
 }
 
 function ratioTarget(
@@ -78,12 +117,59 @@ export function evaluateTargets(inputs: TargetInputs): TargetResult[] {
       0.5,
     ),
     ratioTarget(
-      'memory-store append ≥ 0.5× the array + Map baseline (one call per event)',
+      'memory-store append ≥ 0.5× the awaited loop (one call per event)',
       byId('memory.append.single'),
-      'array + Map',
+      'array + Map, await per event',
       0.5,
     ),
   ]
+  // Page loads against logux, on the log logux is measured on.
+  for (const [prefix, what] of [
+    ['memory.load.all.', 'all events in pages'],
+    ['memory.load.middle.', 'a page from the middle'],
+  ] as const) {
+    out.push(
+      ratioTarget(
+        `memory-store page loads ≥ 1× logux (${what})`,
+        groups.find((g) => g.id.startsWith(prefix) && other(g, 'logux ')?.ratio !== undefined),
+        'logux ',
+        1,
+      ),
+    )
+  }
+  const heap = inputs.heap
+  out.push({
+    target: 'heap per stored event ≤ 1.5× the plain array of the same objects',
+    measured:
+      heap === undefined || heap.notMeasured !== undefined
+        ? 'not measured in this run'
+        : `${heap.storeBytesPerEvent} B against ${heap.plainArrayBytesPerEvent} B: ${formatRatio(heap.storeToPlainArray)} (${heap.n.toLocaleString('en-US')} events)`,
+    status:
+      heap === undefined || heap.notMeasured !== undefined
+        ? 'not measured'
+        : heap.storeToPlainArray <= 1.5
+          ? 'met'
+          : 'missed',
+  })
+  out.push(
+    ratioTarget(
+      'loopback sync of the whole trace ≥ 0.7× the bare pipeline',
+      byId('e2e.loopback'),
+      'JSON round trip + Map dedupe + array',
+      0.7,
+    ),
+  )
+  for (const group of groups.filter((g) => g.id.startsWith('e2e.http.push.'))) {
+    out.push(
+      ratioTarget(
+        `HTTP push ≥ 0.7× the bare fetch → node:http → better-sqlite3 pipeline (${group.id.slice('e2e.http.push.'.length)} clients)`,
+        group,
+        'fetch POST + node:http + raw better-sqlite3',
+        0.7,
+      ),
+    )
+  }
+  out.push(...baselineChecks(groups))
 
   // Every shared operation with a peer: sync-kit's store of the same kind must be faster.
   const misses: string[] = []
@@ -161,6 +247,29 @@ export function evaluateTargets(inputs: TargetInputs): TargetResult[] {
     status:
       core === undefined ? 'not measured' : core.gzipBytes < CORE_TARGET_BYTES ? 'met' : 'missed',
   })
+  for (const app of size?.apps ?? []) {
+    const { targetBytes } = app
+    if (targetBytes !== undefined) {
+      out.push({
+        target: `${app.entry} < ${targetBytes / 1000} kB min+gzip`,
+        measured: `${app.gzipBytes} B`,
+        status: app.gzipBytes < targetBytes ? 'met' : 'missed',
+      })
+    }
+    out.push({
+      target: `${app.entry} smaller than ${app.logux.name}`,
+      measured:
+        app.logux.gzipBytes === undefined
+          ? `not measured: ${app.logux.notMeasured ?? 'unknown'}`
+          : `${app.gzipBytes} B against ${app.logux.gzipBytes} B`,
+      status:
+        app.logux.gzipBytes === undefined
+          ? 'not measured'
+          : app.gzipBytes < app.logux.gzipBytes
+            ? 'met'
+            : 'missed',
+    })
+  }
   const types = size?.entries.find((e) => e.entry === 'sync-kit/types')
   out.push({
     target: 'sync-kit/types is 0 bytes of runtime code',

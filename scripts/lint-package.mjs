@@ -3,7 +3,7 @@
 // both pass, and their whole reports when either finds anything.
 //
 // It lints the dist/ of the last build (`npm test` builds first) and packs it once with
-// `--ignore-scripts`: `attw --pack` and publint each ran `npm pack`, whose `prepare` script rebuilt
+// `--ignore-scripts`: `attw --pack` and publint each ran `npm pack`, whose `prepack` script rebuilt
 // the package twice per run. attw's table also listed every subpath under node10 as
 // "(ignored) 💀 Resolution failed" even with `--profile node16`, because node10 resolution ignores
 // `exports`; package.json `typesVersions` now maps each subpath to its declarations, so node10

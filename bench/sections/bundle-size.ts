@@ -18,7 +18,8 @@ import { gzipSync } from 'node:zlib'
 import { build } from 'esbuild'
 
 import type { BenchContext } from '../context.js'
-import type { TableRow } from '../report.js'
+import { isLoaded, loadLogux } from '../peers.js'
+import { type TableRow, formatRatio } from '../report.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -40,20 +41,29 @@ export interface EntrySize {
    * bundling the sources (the built entry is one file).
    */
   readonly largestInputs: readonly { readonly file: string; readonly bytes: number }[]
-  /** The same role in a peer library, measured the same way, or why it was not. */
-  readonly peer?: PeerSize
 }
 
-/** A peer's bundle for the same role. */
-export interface PeerSize {
-  /** The peer and what it imports, e.g. `logux 0.23.2 (ClientNode + …)`. */
-  readonly name: string
-  /** Minified and gzipped bytes, when measured. */
-  readonly gzipBytes?: number
-  /** Minified bytes, when measured. */
-  readonly minBytes?: number
-  /** Why it was not measured. */
-  readonly reason?: string
+/** A working app's bundle, against the Logux app that does the same, in the same run. */
+export interface AppSetSize {
+  /** The app set, e.g. `app: loopback (SyncManager + createMemoryStore + createLoopbackHub + lastWriteWins)`. */
+  readonly entry: string
+  /** Minified bytes. */
+  readonly minBytes: number
+  /** Minified and gzipped bytes. */
+  readonly gzipBytes: number
+  /** The issue's target: below this many bytes min+gzip (none for the browser set). */
+  readonly targetBytes?: number
+  /** The largest source files, minified bytes each (from bundling the sources). */
+  readonly largestInputs: readonly { readonly file: string; readonly bytes: number }[]
+  /** The Logux app of the same kind, bundled the same way. */
+  readonly logux: {
+    /** What it imports, e.g. `logux 0.12.1: ClientNode + LocalPair + MemoryStore + Log`. */
+    readonly name: string
+    /** Its size, or why it was not measured. */
+    readonly minBytes?: number
+    readonly gzipBytes?: number
+    readonly notMeasured?: string
+  }
 }
 
 /** What section 6 measured. */
@@ -64,7 +74,81 @@ export interface SizeResult {
   readonly esbuild: string
   /** One per entry. */
   readonly entries: readonly EntrySize[]
+  /** The working apps, against Logux's. */
+  readonly apps?: readonly AppSetSize[]
 }
+
+/**
+ * The app sets: what an app that syncs imports (a store, a transport, a resolver and the
+ * manager), each with the Logux app of the same kind, and the issue's target. Each import names
+ * the package entry (`.` is `sync-kit`, `./http` is `sync-kit/http`).
+ */
+/** The browser app set's row name (the web example's imports, without its helpers). */
+export const BROWSER_APP_ENTRY =
+  'app: browser (SyncManager + openIndexedDbStore + createHttpTransport + lastWriteWins)'
+
+export const APP_SETS: readonly {
+  readonly entry: string
+  readonly imports: readonly {
+    readonly subpath: string
+    readonly src: string
+    readonly names: readonly string[]
+  }[]
+  /** Below this many bytes min+gzip (issue 14's targets); none for the browser set. */
+  readonly targetBytes?: number
+  /** What the Logux app imports from `@logux/core`. */
+  readonly logux: readonly string[]
+  /** What it also imports from `@logux/client` (then resolved from that package's folder). */
+  readonly loguxClient?: readonly string[]
+}[] = [
+  {
+    entry: 'app: loopback (SyncManager + createMemoryStore + createLoopbackHub + lastWriteWins)',
+    imports: [
+      {
+        subpath: '.',
+        src: 'src/index.ts',
+        names: ['SyncManager', 'createMemoryStore', 'createLoopbackHub', 'lastWriteWins'],
+      },
+    ],
+    targetBytes: 6_300,
+    logux: ['ClientNode', 'LocalPair', 'MemoryStore', 'Log'],
+  },
+  {
+    entry: 'app: HTTP (SyncManager + createMemoryStore + createHttpTransport + lastWriteWins)',
+    imports: [
+      {
+        subpath: '.',
+        src: 'src/index.ts',
+        names: ['SyncManager', 'createMemoryStore', 'lastWriteWins'],
+      },
+      { subpath: './http', src: 'src/transports/http/index.ts', names: ['createHttpTransport'] },
+    ],
+    targetBytes: 7_000,
+    // A working Logux client: the node, its log and store, the WebSocket connection that
+    // reconnects (the issue's HTTP-side counterpart).
+    logux: ['ClientNode', 'Log', 'MemoryStore', 'WsConnection', 'Reconnect'],
+  },
+  {
+    entry: BROWSER_APP_ENTRY,
+    imports: [
+      { subpath: '.', src: 'src/index.ts', names: ['SyncManager', 'lastWriteWins'] },
+      {
+        subpath: './indexeddb',
+        src: 'src/stores/indexeddb/index.ts',
+        names: ['openIndexedDbStore'],
+      },
+      { subpath: './http', src: 'src/transports/http/index.ts', names: ['createHttpTransport'] },
+    ],
+    // Logux's client in the same role (issue 11): a client node syncing over a reconnecting
+    // WebSocket, its log kept in IndexedDB. Resolved from `@logux/client`'s folder, so the bundle
+    // holds the `@logux/core` it depends on, as in an app that installs `@logux/client`.
+    logux: ['ClientNode', 'WsConnection', 'Reconnect'],
+    loguxClient: ['IndexedStore'],
+  },
+]
+
+/** Where the peers are installed: `@logux/core` resolves from here. */
+const BENCH_DIR = fileURLToPath(new URL('..', import.meta.url))
 
 interface ExportTarget {
   readonly import?: { readonly default?: string }
@@ -89,31 +173,29 @@ const ENTRIES: readonly {
   },
 ]
 
-/** `export { names } from 'file'` (`export *` without names): what an app's import keeps. */
-function reExport(file: string, names: readonly string[] | undefined): string {
-  return `export ${names === undefined ? '*' : `{ ${names.join(', ')} }`} from ${JSON.stringify(file)}\n`
-}
-
 /**
  * Bundles one entry as an app's bundler would and measures it.
  * @param file - absolute path of the entry file.
  * @param names - the exports the app imports; all of them when undefined.
  * @returns minified and min+gzip bytes.
  */
-function measure(
+async function measure(
   file: string,
   names: readonly string[] | undefined,
 ): Promise<Pick<EntrySize, 'minBytes' | 'gzipBytes' | 'largestInputs'>> {
-  return measureModule(reExport(file, names), ROOT)
+  return measureSource(
+    `export ${names === undefined ? '*' : `{ ${names.join(', ')} }`} from ${JSON.stringify(file)}`,
+    ROOT,
+  )
 }
 
 /**
- * Bundles a module as an app's bundler would and measures it.
- * @param contents - the module: what the app imports.
- * @param resolveDir - where its imports resolve from.
- * @returns minified and min+gzip bytes.
+ * Bundles an app's source as its bundler would and measures it.
+ * @param contents - the app's only file (imports and re-exports).
+ * @param resolveDir - where its bare imports resolve from.
+ * @returns minified and min+gzip bytes, and the largest inputs.
  */
-async function measureModule(
+async function measureSource(
   contents: string,
   resolveDir: string,
 ): Promise<Pick<EntrySize, 'minBytes' | 'gzipBytes' | 'largestInputs'>> {
@@ -184,78 +266,87 @@ export async function runSizeSection(ctx: BenchContext): Promise<SizeResult> {
       largestInputs: breakdown,
     })
   }
-  ctx.log(`[bench] 6 size: ${BROWSER_APP_ENTRY}`)
-  entries.push(await measureBrowserApp(pkg.exports, useDist))
   const { version } = (await import('esbuild')) as { version: string }
-  return { source: useDist ? 'dist' : 'src', esbuild: version, entries }
+  const apps = await measureApps(ctx, pkg.exports, useDist)
+  return { source: useDist ? 'dist' : 'src', esbuild: version, entries, apps }
 }
 
-/** The row of the offline-first browser app (issue 11: examples/web). */
-export const BROWSER_APP_ENTRY =
-  'browser app: SyncManager + openIndexedDbStore + createHttpTransport + lastWriteWins'
-
-/** What the browser app imports, by entry. */
-const BROWSER_APP: readonly {
-  readonly subpath: string
-  readonly src: string
-  readonly names: readonly string[]
-}[] = [
-  { subpath: '.', src: 'src/index.ts', names: ['SyncManager', 'lastWriteWins'] },
-  { subpath: './indexeddb', src: 'src/stores/indexeddb/index.ts', names: ['openIndexedDbStore'] },
-  { subpath: './http', src: 'src/transports/http/index.ts', names: ['createHttpTransport'] },
-]
-
-/**
- * Logux's client in the same role: a client node syncing over a reconnecting WebSocket, its log
- * in IndexedDB (its transport is WebSocket only; it resolves decisions by time order itself).
- * Resolved from `@logux/client`'s folder, so the bundle holds the `@logux/core` it depends on,
- * as in an app that installs `@logux/client`.
- */
-const LOGUX_APP = `export { ClientNode, WsConnection, Reconnect } from '@logux/core'
-export { IndexedStore } from '@logux/client'
-`
-
-async function measureBrowserApp(
+/** The app sets against Logux's: see {@link APP_SETS}. */
+async function measureApps(
+  ctx: BenchContext,
   exports: Record<string, ExportTarget | string>,
   useDist: boolean,
-): Promise<EntrySize> {
-  const fileOf = (e: (typeof BROWSER_APP)[number]): string => {
-    const target = exports[e.subpath]
-    const rel = typeof target === 'object' ? target.import?.default : undefined
-    return join(ROOT, useDist && rel !== undefined ? rel : e.src)
+): Promise<AppSetSize[]> {
+  const logux = await loadLogux()
+  const apps: AppSetSize[] = []
+  for (const app of APP_SETS) {
+    ctx.log(`[bench] 6 size: ${app.entry}`)
+    const source = (dist: boolean): string =>
+      app.imports
+        .map((i) => {
+          const target = exports[i.subpath]
+          const rel = typeof target === 'object' ? target.import?.default : undefined
+          const file = dist && rel !== undefined ? join(ROOT, rel) : join(ROOT, i.src)
+          return `export { ${i.names.join(', ')} } from ${JSON.stringify(file)}`
+        })
+        .join('\n')
+    const measured = await measureSource(source(useDist), ROOT)
+    const breakdown = useDist
+      ? (await measureSource(source(false), ROOT)).largestInputs
+      : measured.largestInputs
+    const name = `${logux.name}: ${[...app.logux, ...(app.loguxClient ?? [])].join(' + ')}`
+    let peer: AppSetSize['logux']
+    if (!isLoaded(logux)) peer = { name, notMeasured: logux.reason }
+    else if (app.loguxClient === undefined) {
+      const l = await measureSource(
+        `export { ${app.logux.join(', ')} } from '@logux/core'`,
+        BENCH_DIR,
+      )
+      peer = { name, minBytes: l.minBytes, gzipBytes: l.gzipBytes }
+    } else {
+      peer = await measureLoguxClient(name, app.logux, app.loguxClient)
+    }
+    apps.push({
+      entry: app.entry,
+      minBytes: measured.minBytes,
+      gzipBytes: measured.gzipBytes,
+      ...(app.targetBytes === undefined ? {} : { targetBytes: app.targetBytes }),
+      largestInputs: breakdown,
+      logux: peer,
+    })
   }
-  const app = BROWSER_APP.map((e) => reExport(fileOf(e), e.names)).join('')
-  const measured = await measureModule(app, ROOT)
-  const breakdown = useDist
-    ? (
-        await measureModule(
-          BROWSER_APP.map((e) => reExport(join(ROOT, e.src), e.names)).join(''),
-          ROOT,
-        )
-      ).largestInputs
-    : measured.largestInputs
-  const require = createRequire(join(ROOT, 'package.json'))
-  const role = 'ClientNode + WsConnection + Reconnect + IndexedStore'
-  let peer: PeerSize
+  return apps
+}
+
+/**
+ * Measures a Logux client app: `core` from `@logux/core` and `client` from `@logux/client`,
+ * resolved from `@logux/client`'s folder (the `@logux/core` it depends on, not the bench's).
+ * @param name - the row's name for it.
+ * @param core - what it imports from `@logux/core`.
+ * @param client - what it imports from `@logux/client`.
+ * @returns its size, or why it was not measured (not installed, does not bundle).
+ */
+async function measureLoguxClient(
+  name: string,
+  core: readonly string[],
+  client: readonly string[],
+): Promise<AppSetSize['logux']> {
   try {
+    const require = createRequire(join(BENCH_DIR, 'package.json'))
     const manifest = require.resolve('@logux/client/package.json')
-    const { version } = JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }
-    const logux = await measureModule(LOGUX_APP, dirname(manifest))
-    peer = {
-      name: `logux ${version} (${role})`,
-      gzipBytes: logux.gzipBytes,
-      minBytes: logux.minBytes,
+    const version = (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version
+    const l = await measureSource(
+      `export { ${core.join(', ')} } from '@logux/core'\nexport { ${client.join(', ')} } from '@logux/client'\n`,
+      dirname(manifest),
+    )
+    return {
+      name: `${name} (@logux/client ${version})`,
+      minBytes: l.minBytes,
+      gzipBytes: l.gzipBytes,
     }
   } catch (error) {
     const why = error instanceof Error ? error.message.split('\n')[0] : String(error)
-    peer = { name: `logux (${role})`, reason: `@logux/client does not bundle here (${why})` }
-  }
-  return {
-    entry: BROWSER_APP_ENTRY,
-    file: useDist ? 'dist/' : 'src/',
-    ...measured,
-    largestInputs: breakdown,
-    peer,
+    return { name, notMeasured: `@logux/client does not install or bundle here (${why ?? ''})` }
   }
 }
 
@@ -271,30 +362,26 @@ async function measureBrowserApp(
  * ```
  */
 export function sizeRows(size: SizeResult): TableRow[] {
-  return size.entries.map((e) => {
-    const row = {
+  const apps = (size.apps ?? []).map((a) => ({
+    section: 6,
+    id: `size.${a.entry}`,
+    operation: `min+gzip of ${a.entry} (esbuild ${size.esbuild}, from ${size.source}/)`,
+    syncKit: `${a.gzipBytes} B (min ${a.minBytes} B)`,
+    versus: a.logux.name,
+    other:
+      a.logux.gzipBytes === undefined
+        ? `not measured: ${a.logux.notMeasured ?? 'unknown'}`
+        : `${a.logux.gzipBytes} B (min ${a.logux.minBytes ?? 0} B)`,
+    ratio: a.logux.gzipBytes === undefined ? '—' : formatRatio(a.logux.gzipBytes / a.gzipBytes),
+    ...(a.logux.gzipBytes === undefined ? {} : { ratioValue: a.logux.gzipBytes / a.gzipBytes }),
+    note: `${a.targetBytes === undefined ? 'no target' : `target < ${a.targetBytes} B`}; ratio = Logux's bytes / sync-kit's (above 1: sync-kit is smaller)`,
+  }))
+  return [
+    ...size.entries.map((e) => ({
       section: 6,
       id: `size.${e.entry}`,
       operation: `min+gzip of ${e.entry} (esbuild ${size.esbuild}, from ${size.source}/)`,
       syncKit: `${e.gzipBytes} B (min ${e.minBytes} B)`,
-    }
-    if (e.peer !== undefined) {
-      const { gzipBytes, minBytes, name, reason } = e.peer
-      if (gzipBytes === undefined) {
-        return { ...row, versus: name, other: `not measured: ${reason ?? ''}`, ratio: '—' }
-      }
-      const ratioValue = gzipBytes / e.gzipBytes
-      return {
-        ...row,
-        versus: name,
-        other: `${gzipBytes} B (min ${minBytes ?? 0} B)`,
-        ratio: `${ratioValue.toFixed(2)}× (its bytes / ours)`,
-        ratioValue,
-        note: 'logux syncs over WebSocket only; the sync-kit app also validates events, detects conflicts by causality and speaks HTTP + SSE',
-      }
-    }
-    return {
-      ...row,
       versus: e.entry === 'sync-kit' ? 'target' : e.entry === 'sync-kit/types' ? 'target' : '—',
       other:
         e.entry === 'sync-kit'
@@ -303,6 +390,7 @@ export function sizeRows(size: SizeResult): TableRow[] {
             ? '0 B'
             : '—',
       ratio: '—',
-    }
-  })
+    })),
+    ...apps,
+  ]
 }

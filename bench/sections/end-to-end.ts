@@ -87,6 +87,39 @@ async function filledMemory(events: readonly Event[]): Promise<MemoryStore> {
   return store
 }
 
+/** A log as the bare pipeline keeps it: the events in order and their ids. */
+interface BareLog {
+  readonly events: Event[]
+  readonly ids: Set<string>
+}
+
+/** Appends the events the log lacks (by id): what an idempotent store must do at least. */
+function dedupeAppend(log: BareLog, events: readonly Event[]): void {
+  for (const event of events) {
+    if (log.ids.has(event.id)) continue
+    log.ids.add(event.id)
+    log.events.push(event)
+  }
+}
+
+/**
+ * The bare pipeline of an in-memory sync, the least work it needs: A's events in pages, each page
+ * copied once on its way to the hub (a JSON round trip: the one copy at a boundary), deduplicated
+ * by id and appended to the hub's log; then B reads the hub's log in pages and deduplicates them
+ * into its own. The one definition of the loopback anchor: every loopback group runs this.
+ */
+function barePipeline(events: readonly Event[]): number {
+  const hub: BareLog = { events: [], ids: new Set() }
+  const b: BareLog = { events: [], ids: new Set() }
+  for (const page of chunks(events, E2E_PAGE)) {
+    dedupeAppend(hub, JSON.parse(JSON.stringify(page)) as Event[])
+  }
+  for (let i = 0; i < hub.events.length; i += E2E_PAGE) {
+    dedupeAppend(b, hub.events.slice(i, i + E2E_PAGE))
+  }
+  return b.events.length
+}
+
 function loopbackGroup(
   id: string,
   events: readonly Event[],
@@ -126,6 +159,14 @@ function loopbackGroup(
         await b?.close()
         await hub?.close()
       },
+    },
+    {
+      name: 'JSON round trip + Map dedupe + array',
+      kind: 'baseline',
+      definition: 'in-memory sync: bare pipeline',
+      note: 'pages of 500: one JSON round trip into the hub, dedupe by id, append; B reads pages and dedupes',
+      sync: true,
+      run: () => barePipeline(events),
     },
   ]
   if (logux !== undefined) {
@@ -366,6 +407,105 @@ async function httpGroup(
   }
 }
 
+/** Client counts of the HTTP push groups. */
+export const PUSH_CLIENTS: readonly number[] = [1, 4, 16]
+/** Events pushed in total by the HTTP push groups (split evenly between the clients). */
+const PUSH_EVENTS = 16_000
+
+/**
+ * HTTP push with `clients` concurrent clients into one server on SQLite: sync-kit's HTTP
+ * transport (`push` of pages of 500, each client its own events) into `serve(createSyncHandler)`,
+ * against the bare pipeline — `fetch` POST of the page's JSON to a node:http server that parses it
+ * and inserts it with a prepared statement in one transaction.
+ */
+function httpPushGroup(ctx: BenchContext, events: readonly Event[], clients: number): Group {
+  const per = Math.floor(Math.min(events.length, PUSH_EVENTS) / clients)
+  const slices = Array.from({ length: clients }, (_, i) =>
+    chunks(events.slice(i * per, (i + 1) * per), E2E_PAGE),
+  )
+  const total = per * clients
+  let path = ''
+  let store: SqliteStore | undefined
+  let server: RunningServer | undefined
+  let raw: RawSqliteLog | undefined
+  let bare: Server | undefined
+  let url = ''
+  const release = async (): Promise<void> => {
+    await server?.close()
+    if (store !== undefined) {
+      await store.close()
+      store.database.close()
+    }
+    await new Promise<void>((resolve) => (bare ? bare.close(() => resolve()) : resolve()))
+    raw?.db.close()
+    if (path !== '') removeDb(path)
+    store = server = raw = bare = undefined
+    path = ''
+  }
+  return {
+    id: `e2e.http.push.${clients}`,
+    section: 3,
+    operation: `HTTP push of ${count(total)} events by ${clients} concurrent client${clients === 1 ? '' : 's'} into one server on SQLite`,
+    n: total,
+    expect: total,
+    contenders: [
+      {
+        name: 'sync-kit',
+        kind: 'sync-kit',
+        note: 'createHttpTransport().push(page of 500) per client ⇄ serve(createSyncHandler), SQLite store',
+        before: async () => {
+          path = freshDbPath(ctx, 'push-server')
+          store = openSyncKitSqlite(path)
+          server = await serve({ handler: createSyncHandler({ store }), port: 0 })
+        },
+        run: async () => {
+          const target = (server as RunningServer).url
+          await Promise.all(
+            slices.map(async (pages) => {
+              const transport = createHttpTransport({ url: target })
+              for (const page of pages) await transport.push(page)
+              await transport.close()
+            }),
+          )
+          return Number((await (store as SqliteStore).latestVersion()).value)
+        },
+        after: release,
+      },
+      {
+        name: 'fetch POST + node:http + raw better-sqlite3',
+        kind: 'baseline',
+        definition: `HTTP push: bare pipeline, ${clients} client${clients === 1 ? '' : 's'}`,
+        note: 'JSON.stringify, fetch POST, JSON.parse, prepared INSERT in one transaction per page',
+        before: async () => {
+          path = freshDbPath(ctx, 'push-raw')
+          raw = await openRawLog(path)
+          const started = await startBaselineServer(raw)
+          bare = started.server
+          url = started.url
+        },
+        run: async () => {
+          await Promise.all(
+            slices.map(async (pages) => {
+              for (const page of pages) {
+                const response = await fetch(`${url}/push`, {
+                  method: 'POST',
+                  headers: { 'content-type': 'application/json' },
+                  body: JSON.stringify(page),
+                })
+                if (!response.ok) throw new Error(`baseline push failed: ${response.status}`)
+                await response.json()
+              }
+            }),
+          )
+          const row = (raw as RawSqliteLog).db.prepare('SELECT count(*) AS n FROM events').get()
+          return (row as { n: number }).n
+        },
+        after: release,
+      },
+    ],
+  }
+}
+
 /**
  * Runs section 3.
  * @param ctx - the run's context.
@@ -405,6 +545,11 @@ export async function runEndToEndSection(ctx: BenchContext): Promise<GroupResult
     results.push(await measureGroup(http, plan.macro))
   } finally {
     http.cleanup()
+  }
+  for (const clients of PUSH_CLIENTS) {
+    const push = httpPushGroup(ctx, events, clients)
+    ctx.log(`[bench] 3 end-to-end: ${push.operation}`)
+    results.push(await measureGroup(push, plan.macro))
   }
   return results
 }

@@ -48,6 +48,30 @@ function arrayAppend(log: ArrayLog, event: Event): void {
   log.events.push(event)
 }
 
+/**
+ * The one append baseline, shared by every group that shows it (batches or one call per event:
+ * the same loop over the same batches), so that the same work is timed the same way everywhere.
+ */
+function appendAll(log: ArrayLog, batches: readonly (readonly Event[])[]): number {
+  for (const batch of batches) for (const event of batch) arrayAppend(log, event)
+  return log.events.length
+}
+
+/** One async call per event, awaited: the least an async `store(event)` per event costs. */
+async function appendOne(log: ArrayLog, event: Event): Promise<void> {
+  arrayAppend(log, event)
+}
+
+/** The awaited-loop baseline of one call per event. */
+async function appendAllAwaited(log: ArrayLog, events: readonly Event[]): Promise<number> {
+  for (const event of events) await appendOne(log, event)
+  return log.events.length
+}
+
+/** Definitions of the append baselines (see `Contender.definition`). */
+const APPEND = 'append: array + Map'
+const APPEND_AWAITED = 'append: array + Map, one awaited async call per event'
+
 async function filledMemoryStore(events: readonly Event[]): Promise<MemoryStore> {
   const store = createMemoryStore()
   for (const batch of chunks(events, PAGE)) await store.storeBatch(batch)
@@ -112,6 +136,7 @@ function appendGroups(events: readonly TxnEvent[], peers: Peers, cap: number): G
 
   const single = (size: number, withPeers: boolean): Group => {
     const slice = events.slice(0, size)
+    const sliceBatches = chunks(slice, PAGE)
     const contenders: Group['contenders'][number][] = [
       {
         name: 'sync-kit',
@@ -123,14 +148,21 @@ function appendGroups(events: readonly TxnEvent[], peers: Peers, cap: number): G
         },
       },
       {
+        name: 'array + Map, await per event',
+        kind: 'baseline',
+        definition: APPEND_AWAITED,
+        note: 'an awaited async call per event',
+        before: fresh.array,
+        run: () => appendAllAwaited(log, slice),
+      },
+      {
         name: 'array + Map',
         kind: 'baseline',
+        definition: APPEND,
+        note: 'the loop of the batch group, checked to take the same time there',
         sync: true,
         before: fresh.array,
-        run: () => {
-          for (const event of slice) arrayAppend(log, event)
-          return log.events.length
-        },
+        run: () => appendAll(log, sliceBatches),
       },
     ]
     if (withPeers) {
@@ -197,12 +229,10 @@ function appendGroups(events: readonly TxnEvent[], peers: Peers, cap: number): G
       {
         name: 'array + Map',
         kind: 'baseline',
+        definition: APPEND,
         sync: true,
         before: fresh.array,
-        run: () => {
-          for (const batch of myBatches) for (const event of batch) arrayAppend(log, event)
-          return log.events.length
-        },
+        run: () => appendAll(log, myBatches),
       },
     ]
     const { emmett, logux } = peers
@@ -317,6 +347,7 @@ async function loadGroups(
       {
         name: 'array + Map',
         kind: 'baseline',
+        definition: 'load pages: array slice',
         sync: true,
         run: () => {
           let total = 0
@@ -386,6 +417,7 @@ async function loadGroups(
       {
         name: 'array + Map',
         kind: 'baseline',
+        definition: 'load a page: array slice',
         sync: true,
         run: () => log.events.slice(mid, Math.min(size, mid + PAGE)).length,
       },
@@ -460,6 +492,7 @@ async function aggregateGroups(
       {
         name: 'array + Map',
         kind: 'baseline',
+        definition: 'aggregate: Map of arrays',
         note: 'Map from aggregate to its array of events',
         sync: true,
         run: () => byAggregate.get(next())?.length ?? 0,

@@ -88,6 +88,18 @@ describe('validateEvent', () => {
     expect(Object.isFrozen(validateEvent(base, 'test'))).toBe(false)
   })
 
+  it('Given a frozen copy it made, When validating it again with freeze, Then it is returned as it is (one copy per event)', () => {
+    const frozen = validateEvent({ ...base, data: { a: [1] } }, 'test', { freeze: true })
+    expect(validateEvent(frozen, 'memory', { freeze: true })).toBe(frozen)
+    // Without freeze the caller gets a copy of its own, as always.
+    const copy = validateEvent(frozen, 'memory')
+    expect(copy).toEqual(frozen)
+    expect(copy).not.toBe(frozen)
+    // A deep-frozen event it did not make is copied: only its own copies are known valid.
+    const foreign = deepFreeze({ ...base, data: { a: [1] } })
+    expect(validateEvent(foreign, 'memory', { freeze: true })).not.toBe(foreign)
+  })
+
   it.each([
     ['null', null],
     ['a string', 'e1'],

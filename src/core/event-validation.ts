@@ -21,6 +21,9 @@ const RESERVED_METADATA_KEYS = ['tenant', 'hlc', 'origin', 'causal'] as const
 export interface ValidateEventOptions {
   /**
    * Deep-freezes the returned copy in the same pass (cheaper than a separate {@link deepFreeze}).
+   * An event that `validateEvent` itself returned frozen is then returned as it is, not copied
+   * again: it cannot have changed, so an event is copied once however many stores and hubs it
+   * crosses.
    * @defaultValue false
    */
   readonly freeze?: boolean
@@ -70,64 +73,102 @@ export function validateEvent(
   component: string,
   options?: ValidateEventOptions,
 ): Event {
+  const freeze = options?.freeze === true
+  // A frozen copy made here cannot have changed since: one copy per event, whatever it crosses.
+  if (freeze && sealed.has(event as object)) return event as Event
+  let id: string | undefined
   try {
-    return readEvent(event, component, options)
+    if (typeof event !== 'object' || event === null || Array.isArray(event) || !isPlain(event)) {
+      throw invalid(
+        component,
+        id,
+        undefined,
+        `an event must be a plain object with id, type, aggregateId and data, got ${describe(event)}`,
+      )
+    }
+    const e = event as Record<string, unknown>
+    for (const name of FIELDS) {
+      const value = e[name]
+      const problem =
+        typeof value !== 'string'
+          ? value === undefined
+            ? `no ${name}`
+            : `a ${name} that is ${describe(value)}`
+          : value === ''
+            ? `an empty ${name}`
+            : value.length > EVENT_FIELD_MAX_LENGTH
+              ? `a ${name} of ${value.length} characters`
+              : isWellFormed(value)
+                ? undefined
+                : `a ${name} with a lone UTF-16 surrogate`
+      if (problem !== undefined) {
+        throw invalid(
+          component,
+          id,
+          name,
+          `has ${problem}; it must be a non-empty string of at most ${EVENT_FIELD_MAX_LENGTH} well-formed characters`,
+          true,
+        )
+      }
+      id ??= value as string
+    }
+    const { data, metadata } = e
+    if (data === undefined) {
+      throw invalid(component, id, 'data', 'has no data; use null for "no payload"', true)
+    }
+    let root = 'data'
+    try {
+      const copy: Record<string, unknown> = {
+        id,
+        type: e['type'],
+        aggregateId: e['aggregateId'],
+        data: copyJson(data, 0, freeze),
+      }
+      if (metadata !== undefined) {
+        root = 'metadata'
+        if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+          throw new Problem(`must be a plain object of JSON values, got ${describe(metadata)}`)
+        }
+        const meta = copyJson(metadata, 0, freeze) as EventMetadata
+        for (const key of RESERVED_METADATA_KEYS) {
+          const value = meta[key]
+          if (value !== undefined && typeof value !== 'string') {
+            const problem = new Problem(
+              `is reserved by sync-kit and must be a string, got ${describe(value)}`,
+            )
+            problem.path.push(key)
+            throw problem
+          }
+        }
+        copy['metadata'] = meta
+      }
+      if (freeze) sealed.add(Object.freeze(copy))
+      return copy as unknown as Event
+    } catch (error) {
+      if (!(error instanceof Problem)) throw error
+      const { path, objects } = error
+      let message = error.message
+      // Deep nesting found by climbing out of it: a cycle when one object is its own ancestor.
+      const back = objects?.findIndex((object, depth) => objects.indexOf(object) < depth) ?? -1
+      if (back >= 0) {
+        path.length = back
+        message = 'refers back to itself (a cycle), which is not JSON'
+      }
+      throw invalid(component, id, formatPath([root, ...path]), message)
+    }
   } catch (error) {
     if (error instanceof SyncKitError) throw error
     // A getter or a proxy trap threw: the value is not plain data. Say so, keep the cause.
-    throw unreadable(event, component, error)
-  }
-}
-
-function readEvent(event: unknown, component: string, options?: ValidateEventOptions): Event {
-  if (typeof event !== 'object' || event === null || Array.isArray(event) || !isPlain(event)) {
+    const why = error instanceof Error ? error.message : String(error)
     throw invalid(
       component,
+      id,
       undefined,
-      undefined,
-      `an event must be a plain object with id, type, aggregateId and data, got ${describe(event)}`,
+      `could not be read (${truncate(why)}); pass plain data: getters and proxies that throw are not JSON`,
+      false,
+      { cause: error },
     )
   }
-  const e = event as Record<string, unknown>
-  const id = e['id']
-  checkField(component, undefined, 'id', id)
-  const eventId = id as string
-  const type = e['type']
-  checkField(component, eventId, 'type', type)
-  const aggregateId = e['aggregateId']
-  checkField(component, eventId, 'aggregateId', aggregateId)
-
-  const freeze = options?.freeze === true
-  const data = e['data']
-  if (data === undefined) {
-    throw invalid(
-      component,
-      eventId,
-      'data',
-      'has no data; data must be a JSON value (use null for "no payload")',
-    )
-  }
-  const metadata = e['metadata']
-  let content: Content
-  try {
-    content = copyContent(data, metadata, freeze)
-  } catch (error) {
-    if (!(error instanceof JsonProblem)) throw error
-    // Slow path, only on failure: walk again tracking the path, to name the offending field.
-    const found = locateProblem(data, metadata)
-    throw invalid(component, eventId, found?.field ?? 'data', found?.message ?? error.message)
-  }
-  const copy: Event =
-    content[1] === undefined
-      ? { id: eventId, type: type as string, aggregateId: aggregateId as string, data: content[0] }
-      : {
-          id: eventId,
-          type: type as string,
-          aggregateId: aggregateId as string,
-          data: content[0],
-          metadata: content[1],
-        }
-  return freeze ? Object.freeze(copy) : copy
 }
 
 /**
@@ -160,12 +201,26 @@ export function eventsEqual(a: Event, b: Event): boolean {
   return jsonEqual(ma, mb)
 }
 
-/** Thrown by the fast path; {@link locateProblem} then finds where. */
-class JsonProblem extends Error {
-  readonly key: string | undefined
-  constructor(message: string, key?: string) {
-    super(message)
-    this.key = key
+/** The deep-frozen copies {@link validateEvent} made: valid, and unchangeable. */
+const sealed = new WeakSet<object>()
+
+/** The event fields that must be non-empty strings. */
+const FIELDS = ['id', 'type', 'aggregateId'] as const
+
+/**
+ * A value that is not allowed in `data` or `metadata`: thrown where it is found, given its path
+ * (keys from the top value down) on the way out. Climbing out of deep nesting it also collects the
+ * objects on the way, so that a cycle is told from deep nesting without tracking anything on the
+ * (common) way in.
+ */
+class Problem {
+  readonly message: string
+  readonly path: (string | number)[] = []
+  readonly objects: object[] | undefined
+
+  constructor(message: string, objects?: object[]) {
+    this.message = message
+    this.objects = objects
   }
 }
 
@@ -179,204 +234,88 @@ function isWellFormed(s: string): boolean {
     : !LONE_SURROGATE.test(s)
 }
 
-/** The copied `data` and `metadata` of an event. */
-type Content = readonly [JsonValue, EventMetadata | undefined]
-
-/**
- * Where the slow path is: the keys from the event down to the value being checked, and the
- * objects on the way (to tell a cycle from deep nesting).
- */
-interface Path {
-  readonly keys: (string | number)[]
-  readonly ancestors: object[]
+/** `is <what>, which is not JSON; <advice>`. */
+function notJson(
+  what: string,
+  advice = 'use plain objects, arrays, strings, finite numbers, booleans or null',
+): Problem {
+  return new Problem(`is ${what}, which is not JSON; ${advice}`)
 }
 
-/**
- * Validates and copies (and freezes) `data` and `metadata`, reserved metadata keys included.
- * @param path - absent on the fast path; given by {@link locateProblem} to track where it is.
- * @throws JsonProblem for the first value that is not allowed.
- */
-function copyContent(data: unknown, metadata: unknown, freeze: boolean, path?: Path): Content {
-  const dataCopy = copyJson(data, 0, freeze, path)
-  if (metadata === undefined) return [dataCopy, undefined]
-  if (path !== undefined) path.keys[0] = 'metadata'
-  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
-    throw new JsonProblem(`must be a plain object of JSON values, got ${describe(metadata)}`)
-  }
-  const metadataCopy = copyJson(metadata, 0, freeze, path) as EventMetadata
-  checkReservedMetadata(metadataCopy)
-  return [dataCopy, metadataCopy]
-}
+const SURROGATE =
+  'a lone UTF-16 surrogate, which cannot be stored or sent losslessly (String.prototype.toWellFormed fixes it)'
 
 /**
- * Validates and copies (and freezes) a JSON value in one recursive pass. The fast path (no
- * `path`) tracks nothing: cycles need no check of their own, they hit the depth limit. With a
- * `path` it keeps the keys and ancestors, so a failure names its field and a cycle is reported as
- * such rather than as deep nesting.
+ * Validates and copies (and freezes) a JSON value in one recursive pass, tracking nothing on the
+ * way in: cycles need no check of their own, they hit the depth limit.
+ * @throws Problem for the first value that is not allowed.
  */
-function copyJson(value: unknown, depth: number, freeze: boolean, path?: Path): JsonValue {
+function copyJson(value: unknown, depth: number, freeze: boolean): JsonValue {
   switch (typeof value) {
     case 'string':
-      if (!isWellFormed(value)) throw new JsonProblem(LONE_SURROGATE_PROBLEM)
-      return value
+      if (isWellFormed(value)) return value
+      throw new Problem(`contains ${SURROGATE}`)
     case 'number':
-      if (!Number.isFinite(value)) throw new JsonProblem(nonFiniteProblem(value))
-      return value === 0 ? 0 : value
+      if (Number.isFinite(value)) return value === 0 ? 0 : value
+      throw notJson(String(value), 'use a finite number or null')
     case 'boolean':
       return value
+    case 'undefined':
+      throw notJson('undefined', 'use null or leave it out')
+    case 'bigint':
+      throw notJson('a bigint', 'store it as a string')
     case 'object':
+      if (value === null) return null
       break
     default:
-      throw new JsonProblem(primitiveProblem(value))
+      throw notJson(`a ${typeof value}`)
   }
-  if (value === null) return null
-  if (path !== undefined) {
-    const { ancestors } = path
-    for (let i = 0; i < depth; i++) if (ancestors[i] === value) throw new JsonProblem(CYCLE_PROBLEM)
-    ancestors[depth] = value
+  if (depth >= EVENT_JSON_MAX_DEPTH) {
+    throw new Problem(`is nested deeper than ${EVENT_JSON_MAX_DEPTH} levels; flatten it`, [value])
   }
-  if (depth >= EVENT_JSON_MAX_DEPTH) throw new JsonProblem(DEPTH_PROBLEM)
-  const next = depth + 1
-  const keys = path?.keys
-  if (Array.isArray(value)) {
-    const source = value as readonly unknown[]
-    const out: JsonValue[] = []
-    // By index, as JSON.stringify reads arrays: an array's own iterator is not its content (a
-    // for-of would call it).
-    for (let i = 0; i < source.length; i++) {
-      keys?.push(i)
-      out.push(copyJson(source[i], next, freeze, path))
-      keys?.pop()
-    }
-    return freeze ? Object.freeze(out) : out
+  const isArray = Array.isArray(value)
+  if (!isArray && !isPlain(value)) {
+    throw value instanceof Date
+      ? notJson('a Date', 'store date.toISOString() or a number of ms')
+      : notJson(describe(value))
   }
-  if (!isPlain(value)) throw new JsonProblem(objectProblem(value))
-  const source = value as Readonly<Record<string, unknown>>
-  const out: Record<string, JsonValue> = {}
-  for (const key of Object.keys(source)) {
-    const item = source[key]
-    if (item === undefined) continue
-    keys?.push(key)
-    if (!isWellFormed(key)) throw new JsonProblem(LONE_SURROGATE_KEY_PROBLEM)
-    const itemCopy = copyJson(item, next, freeze, path)
-    keys?.pop()
-    if (key === '__proto__') {
-      // A plain assignment would set the prototype instead of creating the property.
-      Object.defineProperty(out, key, {
-        value: itemCopy,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      })
+  let key: string | number = 0
+  let out: JsonValue[] | Record<string, JsonValue>
+  try {
+    if (isArray) {
+      // By index, as JSON.stringify reads arrays: an array's own iterator is not its content.
+      // Sized up front: an array grown by push from [] reserves 16 slots or more, which for the
+      // small arrays events hold doubles their footprint in a store.
+      const length = value.length
+      const items: JsonValue[] = (out = new Array<JsonValue>(length))
+      for (; key < length; key++) items[key] = copyJson(value[key], depth + 1, freeze)
     } else {
-      out[key] = itemCopy
+      const source = value as Readonly<Record<string, unknown>>
+      out = {}
+      for (key of Object.keys(source)) {
+        const item = source[key]
+        if (item === undefined) continue
+        if (!isWellFormed(key)) throw new Problem(`is a key with ${SURROGATE}`)
+        const copy = copyJson(item, depth + 1, freeze)
+        // A plain assignment to "__proto__" would set the prototype instead of the property.
+        if (key === '__proto__') {
+          Object.defineProperty(out, key, {
+            value: copy,
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          })
+        } else out[key] = copy
+      }
     }
+  } catch (error) {
+    if (error instanceof Problem) {
+      error.path.unshift(key)
+      error.objects?.unshift(value)
+    }
+    throw error
   }
   return freeze ? Object.freeze(out) : out
-}
-
-/**
- * The slow path of {@link validateEvent}, run only after the fast path failed: the same walk over
- * `data`, then `metadata`, tracking the path, to find the first problem and where it is.
- */
-function locateProblem(
-  data: unknown,
-  metadata: unknown,
-): { readonly field: string; readonly message: string } | undefined {
-  const keys: (string | number)[] = ['data']
-  try {
-    copyContent(data, metadata, false, { keys, ancestors: [] })
-    return undefined
-  } catch (error) {
-    if (!(error instanceof JsonProblem)) throw error
-    if (error.key !== undefined) keys.push(error.key)
-    return { field: formatPath(keys), message: error.message }
-  }
-}
-
-function checkReservedMetadata(metadata: EventMetadata): void {
-  for (const key of RESERVED_METADATA_KEYS) {
-    const value = metadata[key]
-    if (value !== undefined && typeof value !== 'string') {
-      throw new JsonProblem(
-        `is reserved by sync-kit and must be a string, got ${describe(value)}`,
-        key,
-      )
-    }
-  }
-}
-
-const LONE_SURROGATE_PROBLEM =
-  'contains a lone UTF-16 surrogate, which cannot be stored or sent losslessly; fix the string (e.g. with String.prototype.toWellFormed)'
-const LONE_SURROGATE_KEY_PROBLEM =
-  'is a key with a lone UTF-16 surrogate, which cannot be stored or sent losslessly'
-const DEPTH_PROBLEM = `is nested deeper than ${EVENT_JSON_MAX_DEPTH} levels; flatten it`
-const CYCLE_PROBLEM = 'refers back to itself (a cycle), which is not JSON'
-
-function nonFiniteProblem(value: number): string {
-  return `is ${String(value)}, which is not JSON; use a finite number or null`
-}
-
-function primitiveProblem(value: unknown): string {
-  switch (typeof value) {
-    case 'undefined':
-      return 'is undefined, which is not JSON; use null or leave the element out'
-    case 'bigint':
-      return 'is a bigint, which is not JSON; store it as a string'
-    default:
-      return `is a ${typeof value}, which is not JSON`
-  }
-}
-
-function objectProblem(value: object): string {
-  return value instanceof Date
-    ? 'is a Date, which is not JSON; store date.toISOString() or a number of ms'
-    : `is ${describe(value)}, which is not JSON; use plain objects and arrays`
-}
-
-function checkField(
-  component: string,
-  eventId: string | undefined,
-  field: 'id' | 'type' | 'aggregateId',
-  value: unknown,
-): void {
-  let problem: string | undefined
-  if (typeof value !== 'string') {
-    problem =
-      value === undefined
-        ? `has no ${field}; set a non-empty string`
-        : `has a ${field} that is ${describe(value)}; it must be a non-empty string`
-  } else if (value.length === 0) {
-    problem = `has an empty ${field}; set a non-empty string`
-  } else if (value.length > EVENT_FIELD_MAX_LENGTH) {
-    problem = `has a ${field} of ${value.length} characters; at most ${EVENT_FIELD_MAX_LENGTH} are allowed`
-  } else if (!isWellFormed(value)) {
-    problem = `has a ${field} with a lone UTF-16 surrogate, which cannot be stored losslessly`
-  }
-  if (problem !== undefined) throw invalid(component, eventId, field, problem, true)
-}
-
-function unreadable(
-  event: unknown,
-  component: string,
-  cause: unknown,
-): SyncKitError<'invalid-event'> {
-  let eventId: string | undefined
-  try {
-    const id = (event as { id?: unknown } | null)?.id
-    if (typeof id === 'string' && id !== '' && id.length <= EVENT_FIELD_MAX_LENGTH) eventId = id
-  } catch {
-    // The id itself cannot be read; the message names no event.
-  }
-  const why = cause instanceof Error ? cause.message : String(cause)
-  return invalid(
-    component,
-    eventId,
-    undefined,
-    `could not be read (${truncate(why)}); pass plain data: getters and proxies that throw are not JSON`,
-    false,
-    { cause },
-  )
 }
 
 function invalid(

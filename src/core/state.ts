@@ -52,7 +52,7 @@ export function checkStateValue(value: JsonValue, component: string): string {
   } catch (cause) {
     throw new SyncKitError(
       'invalid-argument',
-      `[sync-kit] [${component}] a state value must be JSON (plain objects, arrays, strings, finite numbers, booleans, null): ${cause instanceof Error ? cause.message.replace(/^\[sync-kit\] (\[[^\]]+\] )?/, '') : String(cause)}`,
+      `[sync-kit] [${component}] a state value must be JSON: ${cause instanceof Error ? cause.message.replace(/^\[sync-kit\] (\[[^\]]+\] )?/, '') : String(cause)}`,
       { argument: 'value' },
       { cause },
     )

@@ -1,33 +1,19 @@
 import { eventRelation } from '../causality/event-relation.js'
 import type { Event } from '../types/index.js'
-import { Hlc } from '../versions/hlc.js'
+import { isHlcStamp } from '../versions/hlc-stamp.js'
 import { compareCodePoints } from './json-order.js'
-
-const stamps = new WeakMap<Event, string | null>()
 
 /**
  * The event's HLC stamp (`metadata.hlc`) when it is a valid stamp, else `undefined`. Malformed
  * stamps count as missing, exactly like the `SyncManager` treats them, so one bad event never
- * stops a resolver or a projection.
+ * stops a resolver or a projection. Valid stamp texts compare as strings exactly in HLC order.
  *
  * @param event - any event.
  * @returns the stamp's string form, or `undefined`.
  */
 export function hlcOf(event: Event): string | undefined {
-  const hit = stamps.get(event)
-  if (hit !== undefined) return hit ?? undefined
-  let stamp: string | null = null
-  const raw = event.metadata?.hlc
-  if (typeof raw === 'string') {
-    try {
-      // Re-serialise so that the string compare below is exactly the HLC order.
-      stamp = Hlc.parse(raw).toString()
-    } catch {
-      stamp = null
-    }
-  }
-  stamps.set(event, stamp)
-  return stamp ?? undefined
+  const stamp = event.metadata?.hlc
+  return isHlcStamp(stamp) ? stamp : undefined
 }
 
 /**

@@ -2,7 +2,7 @@ import { validateEvent } from '../core/event-validation.js'
 import { integerOption } from '../core/options.js'
 import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
 import type { Clock, Event, Filter } from '../types/index.js'
-import { Hlc } from '../versions/hlc.js'
+import { isHlcStamp, stampWallMs } from '../versions/hlc-stamp.js'
 
 /**
  * Default of the server's `maxBatchEvents` option (`createSyncHandler`): 1000.
@@ -277,14 +277,8 @@ function driftOption(value: number | undefined, component: string): number {
  */
 function checkDrift(event: Event, now: number, maxDriftMs: number, component: string): void {
   const stamp = event.metadata?.hlc
-  if (typeof stamp !== 'string') return
-  let wallMs: number
-  try {
-    wallMs = Hlc.parse(stamp).wallMs
-  } catch {
-    return
-  }
-  const driftMs = wallMs - now
+  if (!isHlcStamp(stamp)) return
+  const driftMs = stampWallMs(stamp) - now
   if (driftMs <= maxDriftMs) return
   throw new SyncKitError(
     'clock-drift',

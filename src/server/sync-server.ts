@@ -21,6 +21,7 @@ import { readPage } from './page.js'
 import type { LogPage } from './page.js'
 import type { AccessPolicy, CheckPushOptions } from './access.js'
 import { validateEvent } from '../core/event-validation.js'
+import type { ValidateEventOptions } from '../core/event-validation.js'
 import { WorkTracker } from './work.js'
 import { createMemoryStore } from '../stores/memory/index.js'
 
@@ -255,6 +256,8 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   return new Server(options)
 }
 
+const FROZEN: ValidateEventOptions = { freeze: true }
+
 class Server implements SyncServer, FeedHost {
   readonly store: EventStore
   readonly soleWriter: boolean
@@ -324,9 +327,11 @@ class Server implements SyncServer, FeedHost {
     if (access !== undefined) return new CheckedPush(access.admit(events, options, component))
     this.#scope([], options.tenant)
     const { parse } = options
+    // Deep-frozen copies: a sole writer hands these very events to every feed, and a store
+    // takes them as they are (they cannot change any more).
     return new CheckedPush(
       events.map((item: unknown, index) =>
-        validateEvent(parse === undefined ? item : parse(item, index), component),
+        validateEvent(parse === undefined ? item : parse(item, index), component, FROZEN),
       ),
     )
   }

@@ -19,7 +19,7 @@ import { relate } from '../causality/event-relation.js'
 import { signalOptions } from '../errors/abort.js'
 import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
 import type { Event, EventWithVersion, Version } from '../types/index.js'
-import { Hlc, HybridLogicalClock } from '../versions/hlc.js'
+import { StampClock, isHlcStamp } from '../versions/hlc-stamp.js'
 import { writeClock } from '../versions/clock-map.js'
 import type { SyncContext } from './sync-options.js'
 
@@ -68,7 +68,7 @@ export interface LocalStamps {
 export class CausalTracker {
   readonly #ctx: SyncContext
   readonly #bound: number
-  #hlc: HybridLogicalClock | undefined
+  #hlc: StampClock | undefined
   /**
    * What this replica has seen: node id → count, unbounded (a plain map, not a `VectorClock`,
    * whose entry bound would stop the replica), in the order the counts last grew.
@@ -135,7 +135,7 @@ export class CausalTracker {
     // delete a head re-created the aggregate after), then anyone, most recent first.
     recent.filter((node) => heads.some((head) => head.ctx.clock.has(node))).forEach(keep)
     recent.forEach(keep)
-    const event = build({ hlc: hlc.toString(), causal: writeClock(context) })
+    const event = build({ hlc, causal: writeClock(context) })
     this.#raise(nodeId, seq)
     return event
   }
@@ -177,8 +177,8 @@ export class CausalTracker {
    * @param event - a pulled event.
    */
   receiveStamp(event: Event): void {
-    const stamp = parseStamp(event.metadata?.hlc)
-    if (stamp === undefined) return
+    const stamp = event.metadata?.hlc
+    if (!isHlcStamp(stamp)) return
     try {
       this.#requireHlc().receive(stamp)
       this.#unsaved = true
@@ -197,7 +197,7 @@ export class CausalTracker {
    */
   async persist(signal: AbortSignal | undefined): Promise<void> {
     if (!this.#unsaved) return
-    const stamp = this.#requireHlc().last.toString()
+    const stamp = this.#requireHlc().last
     await this.#ctx.store.setState?.(MERGED_STAMP_KEY, stamp, signalOptions(signal))
     this.#unsaved = false
   }
@@ -248,18 +248,20 @@ export class CausalTracker {
   async #scan(signal: AbortSignal | undefined): Promise<void> {
     const { nodeId, clock, maxDriftMs, store } = this.#ctx
     const options = { nodeId, clock, maxDriftMs }
-    const receiver = new HybridLogicalClock(options)
+    const receiver = new StampClock(options)
     const saved = await store.getState?.(MERGED_STAMP_KEY, signalOptions(signal))
-    let last = parseStamp(saved) ?? receiver.last
+    // Stamp texts compare as the stamps do.
+    let last = isHlcStamp(saved) ? saved : receiver.last
     let since: Version | null = null
     for (;;) {
       const page = await store.load(since, { limit: INIT_PAGE, ...signalOptions(signal) })
       for (const stored of page) {
         this.observe(stored)
-        const stamp = parseStamp(stored.event.metadata?.hlc)
-        if (stamp === undefined) continue
-        if (stamp.nodeId === nodeId) {
-          if (stamp.compare(last) > 0) last = stamp
+        const stamp = stored.event.metadata?.hlc
+        if (!isHlcStamp(stamp)) continue
+        // The node id follows the 12 + 4 hex digits and their two dashes.
+        if (stamp.slice(18) === nodeId) {
+          if (stamp > last) last = stamp
         } else {
           try {
             receiver.receive(stamp)
@@ -272,8 +274,8 @@ export class CausalTracker {
       since = (page[page.length - 1] as EventWithVersion).version
     }
     this.cursor = since
-    if (receiver.last.compare(last) > 0) last = receiver.last
-    this.#hlc = new HybridLogicalClock({ ...options, last })
+    if (receiver.last > last) last = receiver.last
+    this.#hlc = new StampClock({ ...options, last })
   }
 
   /** Raises a seen count, moving the node to the most recent end. */
@@ -283,17 +285,8 @@ export class CausalTracker {
     this.#seen.set(node, count)
   }
 
-  #requireHlc(): HybridLogicalClock {
+  #requireHlc(): StampClock {
     if (this.#hlc === undefined) throw new SyncKitError('internal', 'HLC used before init', {})
     return this.#hlc
-  }
-}
-
-function parseStamp(raw: unknown): Hlc | undefined {
-  if (typeof raw !== 'string') return undefined
-  try {
-    return Hlc.parse(raw)
-  } catch {
-    return undefined
   }
 }

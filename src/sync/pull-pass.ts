@@ -116,7 +116,7 @@ export async function pullAll(
       // A remote that does not move past `since` would be asked for the same page forever.
       throw new SyncKitError(
         'protocol',
-        `[sync-manager] the remote answered a pull after version ${since.toString().slice(0, 64)} with events up to ${last.version.toString().slice(0, 64)}, not after it; it must return only events after the requested version`,
+        `[sync-manager] a pull after version ${since.toString().slice(0, 64)} returned events up to ${last.version.toString().slice(0, 64)}; a remote must return only events after the version asked for`,
         {},
       )
     }

@@ -1,34 +1,17 @@
-import { SYSTEM_CLOCK } from '../core/timers.js'
 import { SyncKitError } from '../errors/sync-kit-error.js'
 import type { Clock, Version } from '../types/index.js'
+import {
+  DEFAULT_MAX_DRIFT_MS,
+  HLC_MAX_COUNTER,
+  HLC_MAX_WALL_MS,
+  HLC_STAMP as STAMP,
+  StampClock,
+  assertNodeId,
+  writeStamp,
+} from './hlc-stamp.js'
 import { mismatchError, parseError } from './version-errors.js'
 
-/** Largest wall time an HLC stamp holds: 2^48 − 1 ms (about the year 10889). */
-export const HLC_MAX_WALL_MS: number = 2 ** 48 - 1
-/** Largest logical counter: 2^16 − 1. Past it the clock borrows 1 ms from the future. */
-export const HLC_MAX_COUNTER: number = 2 ** 16 - 1
-/** Default maximum forward drift accepted for a remote stamp: 60 000 ms (one minute). */
-export const DEFAULT_MAX_DRIFT_MS = 60_000
-
-const NODE_ID = /^[A-Za-z0-9._~-]{1,64}$/
-const STAMP = /^([0-9a-f]{12})-([0-9a-f]{4})-([A-Za-z0-9._~-]{1,64})$/
-
-/**
- * Checks a replica (node) id for use in HLC stamps and vector clocks: 1–64 characters of
- * `A-Z a-z 0-9 . _ ~ -`. ASCII only, so every runtime and language orders ids the same way
- * (byte order).
- * @param nodeId - the id.
- * @throws SyncKitError `invalid-argument`.
- */
-export function assertNodeId(nodeId: string): void {
-  if (typeof nodeId !== 'string' || !NODE_ID.test(nodeId)) {
-    throw new SyncKitError(
-      'invalid-argument',
-      `node id "${String(nodeId).slice(0, 80)}" is invalid; use 1-64 characters of A-Z a-z 0-9 . _ ~ -`,
-      { argument: 'nodeId' },
-    )
-  }
-}
+export { DEFAULT_MAX_DRIFT_MS, HLC_MAX_COUNTER, HLC_MAX_WALL_MS, assertNodeId }
 
 /** An HLC from another package copy, taken by its string form; anything else is a mismatch. */
 function parseForeign(other: Version): Hlc {
@@ -114,7 +97,7 @@ export class Hlc implements Version {
 
   /** The sortable string form. */
   toString(): string {
-    return `${this.wallMs.toString(16).padStart(12, '0')}-${this.counter.toString(16).padStart(4, '0')}-${this.nodeId}`
+    return writeStamp(this.wallMs, this.counter, this.nodeId)
   }
 
   /** Same as `toString`. */
@@ -172,9 +155,8 @@ export class HybridLogicalClock {
   readonly nodeId: string
   /** Maximum accepted forward drift of remote stamps, in ms. */
   readonly maxDriftMs: number
-  readonly #clock: Clock
-  #wall: number
-  #counter: number
+  /** The algorithm, over stamp texts (`hlc-stamp.ts`). */
+  readonly #clock: StampClock
 
   /**
    * Creates a clock.
@@ -182,23 +164,20 @@ export class HybridLogicalClock {
    * @throws SyncKitError `invalid-argument` for a bad node id or drift bound.
    */
   constructor(options: HybridLogicalClockOptions) {
-    assertNodeId(options.nodeId)
-    const maxDrift = options.maxDriftMs ?? DEFAULT_MAX_DRIFT_MS
-    if (!(maxDrift >= 0)) {
-      throw new SyncKitError('invalid-argument', `maxDriftMs must be ≥ 0, got ${maxDrift}`, {
-        argument: 'maxDriftMs',
-      })
-    }
-    this.nodeId = options.nodeId
-    this.maxDriftMs = maxDrift
-    this.#clock = options.clock ?? SYSTEM_CLOCK
-    this.#wall = options.last?.wallMs ?? 0
-    this.#counter = options.last?.counter ?? 0
+    const last = options.last
+    this.#clock = new StampClock({
+      nodeId: options.nodeId,
+      clock: options.clock,
+      maxDriftMs: options.maxDriftMs,
+      last: last === undefined ? undefined : writeStamp(last.wallMs, last.counter, '0'),
+    })
+    this.nodeId = this.#clock.nodeId
+    this.maxDriftMs = this.#clock.maxDriftMs
   }
 
   /** The last stamp issued (or restored); persist it to survive restarts. */
   get last(): Hlc {
-    return new Hlc(this.#wall, this.#counter, this.nodeId)
+    return Hlc.parse(this.#clock.last)
   }
 
   /**
@@ -207,14 +186,7 @@ export class HybridLogicalClock {
    * @throws SyncKitError `clock-overflow` past the year 10889.
    */
   now(): Hlc {
-    const pt = this.#physical()
-    if (pt > this.#wall) {
-      this.#wall = pt
-      this.#counter = 0
-    } else {
-      this.#tick()
-    }
-    return this.last
+    return Hlc.parse(this.#clock.now())
   }
 
   /**
@@ -225,56 +197,17 @@ export class HybridLogicalClock {
    * clock (this clock is left unchanged), `clock-overflow`.
    */
   receive(remote: Hlc): Hlc {
-    const pt = this.#physical()
-    this.check(remote, pt)
-    const l = Math.max(this.#wall, remote.wallMs, pt)
-    if (l === this.#wall && l === remote.wallMs) {
-      this.#counter = Math.max(this.#counter, remote.counter)
-      this.#tick()
-    } else if (l === this.#wall) {
-      this.#tick()
-    } else if (l === remote.wallMs) {
-      this.#wall = l
-      this.#counter = remote.counter
-      this.#tick()
-    } else {
-      this.#wall = l
-      this.#counter = 0
-    }
+    this.#clock.receive(remote.toString())
     return this.last
   }
 
   /**
    * Checks a remote stamp against the drift bound without changing the clock.
    * @param remote - the stamp.
+   * @param pt - the wall clock now. @defaultValue the clock's reading
    * @throws SyncKitError `clock-drift`.
    */
-  check(remote: Hlc, pt: number = this.#physical()): void {
-    const drift = remote.wallMs - pt
-    if (drift > this.maxDriftMs) {
-      throw new SyncKitError(
-        'clock-drift',
-        `remote HLC stamp ${remote.toString()} is ${drift} ms ahead of the local clock (max ${this.maxDriftMs} ms)`,
-        { stamp: remote.toString(), driftMs: drift, maxDriftMs: this.maxDriftMs },
-      )
-    }
-  }
-
-  #tick(): void {
-    if (this.#counter < HLC_MAX_COUNTER) {
-      this.#counter += 1
-      return
-    }
-    // Counter exhausted within one millisecond: borrow the next millisecond.
-    if (this.#wall >= HLC_MAX_WALL_MS) {
-      throw new SyncKitError('clock-overflow', 'HLC wall time is exhausted', {})
-    }
-    this.#wall += 1
-    this.#counter = 0
-  }
-
-  #physical(): number {
-    const t = Math.floor(this.#clock.now())
-    return Number.isFinite(t) ? Math.min(Math.max(t, 0), HLC_MAX_WALL_MS) : 0
+  check(remote: Hlc, pt?: number): void {
+    this.#clock.check(remote.toString(), pt)
   }
 }

@@ -8,7 +8,7 @@ import {
   readClock,
   writeClock,
 } from './clock-map.js'
-import { assertNodeId } from './hlc.js'
+import { assertNodeId } from './hlc-stamp.js'
 import { mismatchError, parseError } from './version-errors.js'
 
 export { MAX_VECTOR_CLOCK_ENTRIES }

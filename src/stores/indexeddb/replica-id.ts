@@ -1,5 +1,5 @@
 import { SyncKitError } from '../../errors/sync-kit-error.js'
-import { assertNodeId } from '../../versions/hlc.js'
+import { assertNodeId } from '../../versions/hlc-stamp.js'
 
 interface CryptoLike {
   randomUUID?: () => string

@@ -9,12 +9,7 @@ import { SERVER_EPOCH_CHECKPOINT_KEY, checkEpoch } from '../../core/epoch.js'
 import { eventsEqual, validateEvent } from '../../core/event-validation.js'
 import { checkStateKey, checkStateValue } from '../../core/state.js'
 import type { ValidateEventOptions } from '../../core/event-validation.js'
-import {
-  compileFilterGroups,
-  groupFilters,
-  includeTombstones,
-  validateLimit,
-} from '../../core/filters.js'
+import { compileFilterGroups, groupFilters, validateLimit } from '../../core/filters.js'
 import type { FilterGroups } from '../../core/filters.js'
 import { throwIfAborted } from '../../errors/abort.js'
 import { SyncKitError } from '../../errors/sync-kit-error.js'
@@ -106,8 +101,6 @@ export interface MemoryStore extends EventStore {
 
 const FREEZE: ValidateEventOptions = { freeze: true }
 const NO_EVENTS: readonly number[] = []
-/** Above this many OR-ed values, merging sorted position lists one by one gets slow. */
-const LINEAR_MERGE_MAX_LISTS = 8
 
 /**
  * Creates an in-memory event store: fast, dependency-free, for tests, demos, browsers and as the
@@ -118,9 +111,9 @@ const LINEAR_MERGE_MAX_LISTS = 8
  * once on the way in, so they can be handed out as they are and nobody can change them to
  * corrupt the store. Versions and `{ event, version }` records are made when asked for: the
  * store keeps one object tree per event and nothing else, which keeps appends cheap for the
- * garbage collector. Filtered and per-aggregate loads
- * walk per-type, per-tenant and per-aggregate lists of positions (binary search for the start)
- * rather than the whole log.
+ * garbage collector. Loads of one or more aggregates walk those aggregates' lists of positions
+ * (binary search for the start); other filters are checked event by event from `since` on, which
+ * stops at `limit` (an index per type and tenant would make every append pay for them).
  *
  * @param options - see {@link MemoryStoreOptions}.
  * @returns the store.
@@ -152,10 +145,6 @@ class InMemoryEventStore implements MemoryStore {
   #log: Event[] = []
   /** Event id → position. */
   #byId = new Map<string, number>()
-  /** Event type → ascending positions. */
-  #byType = new Map<string, number[]>()
-  /** `metadata.tenant` → ascending positions (events without a tenant are not listed). */
-  #byTenant = new Map<string, number[]>()
   /** Aggregate id → ascending positions. */
   #byAggregate = new Map<string, number[]>()
   /** `direction` + NUL + `remote` → frozen checkpoint. */
@@ -222,39 +211,16 @@ class InMemoryEventStore implements MemoryStore {
 
   async load(since: Version | null, options?: LoadOptions): Promise<EventWithVersion[]> {
     this.#enter(options, 'load')
-    const start = this.#startPosition(since)
-    const limit = validateLimit(options?.limit, this.#component)
-    // A `type` filter matches deletes too (the delete rule of `Filter`).
-    const groups = includeTombstones(groupFilters(options?.filters, this.#component))
-    const log = this.#log
-    if (groups === undefined) {
-      const end = limit === undefined ? log.length : Math.min(log.length, start + limit)
-      const out: EventWithVersion[] = []
-      for (let position = start; position < end; position++) {
-        out.push(record(log[position] as Event, position))
-      }
-      return out
-    }
-    // Walk the positions of the most selective filter key; check the other keys per event.
-    let best: { key: keyof FilterGroups; lists: readonly (readonly number[])[] } | undefined
-    let bestCount = Infinity
-    for (const key of ['aggregateId', 'type', 'tenant'] as const) {
-      const values = groups[key]
-      if (values === undefined) continue
-      const index =
-        key === 'type' ? this.#byType : key === 'tenant' ? this.#byTenant : this.#byAggregate
-      const lists = values.map((value) => index.get(value) ?? NO_EVENTS)
-      let count = 0
-      for (const list of lists) count += list.length
-      if (count < bestCount) {
-        best = { key, lists }
-        bestCount = count
-      }
-    }
-    if (best === undefined || bestCount === 0) return []
-    // The other keys are checked per event.
-    const match = compileFilterGroups({ ...groups, [best.key]: undefined })
-    return collect(log, mergePositions(best.lists, start), limit, match)
+    const groups = groupFilters(options?.filters, this.#component)
+    // With an aggregate filter, walk those aggregates' positions; else the log from `since`.
+    const ids = groups?.aggregateId
+    const positions =
+      ids === undefined
+        ? undefined
+        : ids.length === 1
+          ? (this.#byAggregate.get(ids[0] as string) ?? NO_EVENTS)
+          : ids.flatMap((id) => this.#byAggregate.get(id) ?? []).sort((a, b) => a - b)
+    return this.#collect(since, options, positions, groups)
   }
 
   async loadByAggregate(
@@ -270,11 +236,8 @@ class InMemoryEventStore implements MemoryStore {
         { argument: 'aggregateId' },
       )
     }
-    const start = this.#startPosition(since)
-    const limit = validateLimit(options?.limit, this.#component)
-    const match = compileFilterGroups(groupFilters(options?.filters, this.#component))
-    const positions = this.#byAggregate.get(aggregateId) ?? NO_EVENTS
-    return collect(this.#log, mergePositions([positions], start), limit, match)
+    const groups = groupFilters(options?.filters, this.#component)
+    return this.#collect(since, options, this.#byAggregate.get(aggregateId) ?? NO_EVENTS, groups)
   }
 
   async latestVersion(options?: SignalOptions): Promise<Version> {
@@ -362,8 +325,6 @@ class InMemoryEventStore implements MemoryStore {
     // Let the memory go: nothing can be read after close anyway.
     this.#log = []
     this.#byId = new Map()
-    this.#byType = new Map()
-    this.#byTenant = new Map()
     this.#byAggregate = new Map()
     this.#checkpoints = new Map()
     this.#state = new Map()
@@ -381,22 +342,41 @@ class InMemoryEventStore implements MemoryStore {
     throwIfAborted(options?.signal, `[sync-kit] [${this.#component}] ${call}`)
   }
 
-  /** Position of the first event strictly after `since`. */
-  #startPosition(since: Version | null): number {
-    const position = SequenceVersion.from(since).toSafeNumber()
-    const length = this.#log.length
+  /**
+   * The events after `since` (at most `limit`, matching the filters), from `positions` (ascending)
+   * or, without them, from the whole log.
+   */
+  #collect(
+    since: Version | null,
+    options: LoadOptions | undefined,
+    positions: readonly number[] | undefined,
+    groups: FilterGroups | undefined,
+  ): EventWithVersion[] {
+    const limit = validateLimit(options?.limit, this.#component) ?? Infinity
+    // A `type` filter matches deletes too (the delete rule of `Filter`).
+    const match = compileFilterGroups(groups)
+    const log = this.#log
     // Past 2^53 − 1 the cursor is beyond any log this store can hold.
-    return position === undefined || position >= length ? length : position
+    const start = SequenceVersion.from(since).toSafeNumber() ?? log.length
+    const out: EventWithVersion[] = []
+    const end = positions === undefined ? log.length : positions.length
+    for (let i = positions === undefined ? start : lowerBound(positions, start); i < end; i++) {
+      if (out.length >= limit) break
+      const position = positions === undefined ? i : (positions[i] as number)
+      const event = log[position] as Event
+      // A fresh record: the shared frozen event with a version object of its own.
+      if (match(event)) out.push({ event, version: new SequenceVersion(position + 1) })
+    }
+    return out
   }
 
   #append(event: Event): SequenceVersion {
     const position = this.#log.length
     this.#log.push(event)
     this.#byId.set(event.id, position)
-    addPosition(this.#byType, event.type, position)
-    addPosition(this.#byAggregate, event.aggregateId, position)
-    const tenant = event.metadata?.tenant
-    if (tenant !== undefined) addPosition(this.#byTenant, tenant, position)
+    const positions = this.#byAggregate.get(event.aggregateId)
+    if (positions === undefined) this.#byAggregate.set(event.aggregateId, [position])
+    else positions.push(position)
     return new SequenceVersion(position + 1)
   }
 
@@ -419,26 +399,12 @@ class InMemoryEventStore implements MemoryStore {
     for (let position = log.length - 1; position >= length; position--) {
       const event = log[position] as Event
       this.#byId.delete(event.id)
-      removeLastPosition(this.#byType, event.type)
-      removeLastPosition(this.#byAggregate, event.aggregateId)
-      const tenant = event.metadata?.tenant
-      if (tenant !== undefined) removeLastPosition(this.#byTenant, tenant)
+      const positions = this.#byAggregate.get(event.aggregateId) as number[]
+      positions.pop()
+      if (positions.length === 0) this.#byAggregate.delete(event.aggregateId)
     }
     log.length = length
   }
-}
-
-function addPosition(index: Map<string, number[]>, key: string, position: number): void {
-  const positions = index.get(key)
-  if (positions === undefined) index.set(key, [position])
-  else positions.push(position)
-}
-
-function removeLastPosition(index: Map<string, number[]>, key: string): void {
-  const positions = index.get(key)
-  if (positions === undefined) return
-  positions.pop()
-  if (positions.length === 0) index.delete(key)
 }
 
 /** First index in the ascending `positions` whose value is ≥ `start` (binary search). */
@@ -451,66 +417,6 @@ function lowerBound(positions: readonly number[], start: number): number {
     else high = mid
   }
   return low
-}
-
-/**
- * Positions ≥ `start` from ascending, pairwise disjoint lists (the lists of OR-ed values of one
- * key), in ascending order, lazily so a `limit` stops the work early.
- */
-function* mergePositions(lists: readonly (readonly number[])[], start: number): Generator<number> {
-  if (lists.length === 1) {
-    const list = lists[0] as readonly number[]
-    for (let i = lowerBound(list, start); i < list.length; i++) yield list[i] as number
-    return
-  }
-  if (lists.length > LINEAR_MERGE_MAX_LISTS) {
-    // Many values (e.g. hundreds of aggregate ids): gather and sort once instead of scanning
-    // every list head per step.
-    const all: number[] = []
-    for (const list of lists) {
-      for (let i = lowerBound(list, start); i < list.length; i++) all.push(list[i] as number)
-    }
-    all.sort((a, b) => a - b)
-    yield* all
-    return
-  }
-  const cursors = lists.map((list) => lowerBound(list, start))
-  for (;;) {
-    let min = Infinity
-    let which = -1
-    for (let k = 0; k < lists.length; k++) {
-      const value = (lists[k] as readonly number[])[cursors[k] as number]
-      if (value !== undefined && value < min) {
-        min = value
-        which = k
-      }
-    }
-    if (which < 0) return
-    cursors[which] = (cursors[which] as number) + 1
-    yield min
-  }
-}
-
-/** A fresh record: the shared frozen event with a new version object of its own. */
-function record(event: Event, position: number): EventWithVersion {
-  return { event, version: new SequenceVersion(position + 1) }
-}
-
-function collect(
-  log: readonly Event[],
-  positions: Iterable<number>,
-  limit: number | undefined,
-  match: (event: Event) => boolean,
-): EventWithVersion[] {
-  const out: EventWithVersion[] = []
-  const max = limit ?? Infinity
-  for (const position of positions) {
-    const event = log[position] as Event
-    if (!match(event)) continue
-    out.push(record(event, position))
-    if (out.length >= max) break
-  }
-  return out
 }
 
 /** The map key of a checked checkpoint key. */

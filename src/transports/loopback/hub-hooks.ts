@@ -1,11 +1,12 @@
 /**
  * The hook points of the plain loopback hub: methods the hub calls before each call's work, after
- * it stored, when it finished, and around each live delivery. The plain hub's are no-ops (a call
- * each is all they cost); the test hub (`createTestHub` in `test-hub.ts`, shipped by
- * `sync-kit/testing`) overrides them to plug its simulated network in: latency, offline clients
- * and injected failures around each call, the call record after it, the delivery faults around
- * each live batch. One hub, one path to the server core: the test hub adds behaviour at these
- * points, never a second copy.
+ * it stored and when it finished, and the delivery it makes for each subscription. The plain
+ * hub's hooks are no-ops (a call each is all they cost) and its deliveries hand each batch to the
+ * handler; the test hub (`createTestHub` in `test-hub.ts`, shipped by `sync-kit/testing`)
+ * overrides them to plug its simulated network in: latency, offline clients and injected failures
+ * around each call, the call record after it, and deliveries that queue each live batch for the
+ * delivery faults (`DeliveryHooks`, `live-delivery.ts`). One hub, one path to the server core: the
+ * test hub adds behaviour at these points, never a second copy.
  *
  * @module
  */
@@ -40,7 +41,7 @@ export interface InFlight {
   readonly live: boolean
 }
 
-/** Hooks around every live delivery. */
+/** Hooks around every live delivery of a test hub (`LiveDelivery`). */
 export interface DeliveryHooks {
   /** How many copies of a live batch go to the client: 0 (dropped), 1, or 2 (duplicated). */
   copies(clientId: string): number

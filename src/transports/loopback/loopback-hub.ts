@@ -9,7 +9,6 @@ import type {
   Event,
   EventHandler,
   EventStore,
-  EventWithVersion,
   PullOptions,
   PullResult,
   PushOptions,
@@ -19,9 +18,9 @@ import type {
   Subscription,
   Version,
 } from '../../types/index.js'
-import type { AfterStore, CallHooks, InFlight } from './hub-hooks.js'
-import { LiveDelivery } from './live-delivery.js'
-import type { DeliveryHost } from './live-delivery.js'
+import type { AfterStore, CallHooks } from './hub-hooks.js'
+import { HubDelivery } from './hub-delivery.js'
+import type { HubDeliveryHost } from './hub-delivery.js'
 import { DEFAULT_LOOPBACK_PAGE_LIMIT } from './loopback-hub-api.js'
 import type { LoopbackHub, LoopbackHubOptions } from './loopback-hub-api.js'
 import {
@@ -45,8 +44,10 @@ const TEST_HUB_OPTIONS = ['latencyMs', 'clock', 'timers', 'offlineDeliveries']
  * pushes are validated (`validateEvent`) and stored idempotently by id in one `storeBatch` (all or
  * nothing; stores without `storeBatch` get one `store` call per event), then fanned out to every
  * live subscription in version order; pulls are paged with `hasMore` and the hub's `epoch`.
- * Everything crossing the hub is copied as if serialised. `settle()` waits for calls and
- * deliveries, `reset()` simulates a replaced server with a new epoch.
+ * A push is copied (and deep-frozen) on its way in, as a client serialising its request would;
+ * what a client receives is the log's own frozen event, shared, never copied again: nobody can
+ * change it. `settle()` waits for calls and deliveries, `reset()` simulates a replaced server with
+ * a new epoch.
  *
  * Fault injection (failed calls, lost acknowledgements, offline clients, partitions, dropped /
  * duplicated / reordered deliveries), latency and a record of calls live in `createTestHub` from
@@ -84,11 +85,11 @@ export interface Outcome<T> {
 
 /**
  * The hub. `createTestHub` extends it, overriding the hook points (before each call, after it
- * stored, when it finished, around each live batch) to plug its simulated network in.
+ * stored, when it finished) and the deliveries of subscriptions to plug its simulated network in.
  */
-export class Hub implements LoopbackHub, ConnectionHost, DeliveryHost, CallHooks {
+export class Hub implements LoopbackHub, ConnectionHost, HubDeliveryHost, CallHooks {
   /** Every live delivery, one per subscription. */
-  readonly live: Set<LiveDelivery> = new Set<LiveDelivery>()
+  readonly live: Set<HubDelivery> = new Set<HubDelivery>()
   readonly #pageLimit: number
   /** The server core holding the current log; replaced by `reset()`. */
   #server: SyncServer
@@ -257,7 +258,7 @@ export class Hub implements LoopbackHub, ConnectionHost, DeliveryHost, CallHooks
           filters,
           ...signalOptions(options?.signal),
         })
-        const events = page.events.map((item) => this.copy(item))
+        const { events } = page
         return {
           value: { events, hasMore: page.hasMore, epoch: page.epoch },
           events: events.length,
@@ -269,7 +270,7 @@ export class Hub implements LoopbackHub, ConnectionHost, DeliveryHost, CallHooks
   latestVersion(connection: LoopbackConnection, options?: SignalOptions): Promise<Version> {
     return this.#call(connection, 'latestVersion', options, 0, () => async () => {
       const head = await this.#server.latestVersion(signalOptions(options?.signal))
-      return { value: this.#copyVersion(head.latestVersion), events: 0 }
+      return { value: head.latestVersion, events: 0 }
     })
   }
 
@@ -282,14 +283,14 @@ export class Hub implements LoopbackHub, ConnectionHost, DeliveryHost, CallHooks
       if (typeof handler !== 'function') {
         throw badOption('handler', 'subscribe takes a handler function that receives batches')
       }
-      const onError = options.onError
+      const { onError } = options
       if (onError !== undefined && typeof onError !== 'function') {
         throw badOption('onError', 'onError must be a function')
       }
       const filters = checkFilters(options.filters)
       const since = options.since === undefined ? null : this.#parseSince(options.since)
       return async () => {
-        const delivery = new LiveDelivery(this, connection, handler, onError, options.signal)
+        const delivery = this.deliver(connection, handler, onError, options.signal)
         try {
           // The core registers the feed before its replay reads the store: no live batch can
           // slip between; the delivery takes each batch synchronously and queues it.
@@ -319,26 +320,21 @@ export class Hub implements LoopbackHub, ConnectionHost, DeliveryHost, CallHooks
     for (const delivery of [...this.live]) if (delivery.connection === connection) delivery.end()
   }
 
-  // ---- delivery host --------------------------------------------------------------------------
-
   /** The hub's random source, clamped to [0, 1). */
   random(): number {
     const r = this.#randomSource()
     return Number.isFinite(r) ? Math.min(Math.max(r, 0), 1 - Number.EPSILON) : 0
   }
 
-  copy(item: EventWithVersion): EventWithVersion {
-    return {
-      event: JSON.parse(JSON.stringify(item.event)) as Event,
-      version: this.#copyVersion(item.version),
-    }
-  }
-
+  /**
+   * Lets `settle()` wait for the promise.
+   * @param promise - work of the hub.
+   */
   track(promise: Promise<unknown>): void {
     this.#work.track(promise)
   }
 
-  // ---- hook points: no-ops here; the test hub overrides them (see hub-hooks.ts) -------------
+  // ---- hook points: the plain hub's; the test hub overrides them (see hub-hooks.ts) ---------
 
   before(
     _connection: LoopbackConnection,
@@ -352,16 +348,21 @@ export class Hub implements LoopbackHub, ConnectionHost, DeliveryHost, CallHooks
     // The plain hub keeps no record of calls.
   }
 
-  copies(_clientId: string): number {
-    return 1
-  }
-
-  isOffline(_clientId: string): boolean {
-    return false
-  }
-
-  pick(_clientId: string, _queue: readonly InFlight[]): number {
-    return 0
+  /**
+   * Makes the delivery of a new subscription: the handler is called with each batch.
+   * @param connection - the subscriber's connection.
+   * @param handler - the client's handler.
+   * @param onError - the client's error hook.
+   * @param signal - ends the subscription when it aborts.
+   * @returns the delivery, registered in {@link Hub.live}.
+   */
+  deliver(
+    connection: LoopbackConnection,
+    handler: EventHandler,
+    onError: ((error: unknown) => void) | undefined,
+    signal: AbortSignal | undefined,
+  ): HubDelivery {
+    return new HubDelivery(this, connection, handler, onError, signal)
   }
 
   // ---- internals -----------------------------------------------------------------------------
@@ -448,10 +449,6 @@ export class Hub implements LoopbackHub, ConnectionHost, DeliveryHost, CallHooks
   #parseSince(since: Version | null | undefined): Version | null {
     // As if the version travelled as a string: only this hub's own version format is accepted.
     return since === null || since === undefined ? null : this.#server.parseVersion(String(since))
-  }
-
-  #copyVersion(version: Version): Version {
-    return this.#server.parseVersion(version.toString())
   }
 
   /**

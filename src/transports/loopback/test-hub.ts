@@ -4,9 +4,12 @@ import type { FailNextOptions, LoopbackFaults } from './faults.js'
 import { Hub } from './loopback-hub.js'
 import { badArgument, checkClientId } from './loopback-checks.js'
 import type { SyncKitErrorCode } from '../../errors/sync-kit-error.js'
-import type { AfterStore, InFlight } from './hub-hooks.js'
+import type { EventHandler } from '../../types/index.js'
+import type { AfterStore, DeliveryHooks, InFlight } from './hub-hooks.js'
+import { LiveDelivery } from './live-delivery.js'
 import type { LoopbackConnection, LoopbackOp } from './loopback-transport.js'
 import { Network } from './network-simulation.js'
+import type { NetworkHost } from './network-simulation.js'
 import { SimulatedCalls, checkLatency } from './simulated-calls.js'
 import type {
   LoopbackCall,
@@ -51,7 +54,7 @@ export function createTestHub(options: TestHubOptions = {}): TestHub {
   return new TestLoopbackHub(options)
 }
 
-class TestLoopbackHub extends Hub implements TestHub {
+class TestLoopbackHub extends Hub implements TestHub, DeliveryHooks {
   readonly #network: Network
   readonly #calls: SimulatedCalls
 
@@ -69,7 +72,8 @@ class TestLoopbackHub extends Hub implements TestHub {
       throw badArgument('clock', 'clock must be an object with a now() method, e.g. a TestClock')
     }
     const timers = resolveTimers(options.timers, clock, 'loopback')
-    this.#network = new Network(this, mode)
+    // Every delivery of a test hub is a LiveDelivery (see deliver).
+    this.#network = new Network(this as unknown as NetworkHost, mode)
     this.#calls = new SimulatedCalls(this.#network, latency, clock, timers)
   }
 
@@ -87,11 +91,20 @@ class TestLoopbackHub extends Hub implements TestHub {
     this.#calls.done(clientId, op, events, error)
   }
 
-  override copies(clientId: string): number {
+  override deliver(
+    connection: LoopbackConnection,
+    handler: EventHandler,
+    onError: ((error: unknown) => void) | undefined,
+    signal: AbortSignal | undefined,
+  ): LiveDelivery {
+    return new LiveDelivery(this, connection, handler, onError, signal)
+  }
+
+  copies(clientId: string): number {
     return this.#network.copies(clientId)
   }
 
-  override pick(clientId: string, queue: readonly InFlight[]): number {
+  pick(clientId: string, queue: readonly InFlight[]): number {
     return this.#network.pick(clientId, queue)
   }
 
@@ -142,7 +155,7 @@ class TestLoopbackHub extends Hub implements TestHub {
     this.#network.setOffline(clientId, offline)
   }
 
-  override isOffline(clientId: string): boolean {
+  isOffline(clientId: string): boolean {
     return this.#network.isOffline(clientId)
   }
 
