@@ -506,7 +506,7 @@ class Server implements SyncServer, FeedHost {
     if (ifEpoch !== undefined && ifEpoch !== epoch) {
       throw new SyncKitError(
         'epoch-mismatch',
-        `[sync-kit] [${component}] the push expected epoch "${ifEpoch.slice(0, 100)}" but this server's log is "${epoch}" (it was wiped or replaced); nothing was stored — re-send from the beginning`,
+        `[sync-kit] [${component}] the push expected epoch "${ifEpoch.slice(0, 100)}" but this server's log is "${epoch}" (it was replaced); nothing was stored: re-send from the start`,
         { expected: ifEpoch.slice(0, 1024), actual: epoch },
       )
     }

@@ -177,8 +177,7 @@ export class Hub implements LoopbackHub, ConnectionHost, HubDeliveryHost, CallHo
     if (!this.#ownsStore) {
       throw badOption(
         'store',
-        'reset() needs to create a fresh store, but the hub was given a store instance; ' +
-          'pass a factory instead, e.g. store: () => createMemoryStore()',
+        'reset() needs a store factory, e.g. store: () => createMemoryStore(), not a store',
       )
     }
     const old = this.#server
@@ -188,7 +187,7 @@ export class Hub implements LoopbackHub, ConnectionHost, HubDeliveryHost, CallHo
     const error = new SyncKitError(
       'unavailable',
       `[sync-kit] [loopback] the hub was reset (new epoch "${this.#currentEpoch}"); ` +
-        'subscribe again and discard checkpoints taken against the old epoch',
+        'subscribe again, dropping checkpoints of the old epoch',
       {},
     )
     for (const delivery of [...this.live]) delivery.end(error)
@@ -436,8 +435,8 @@ export class Hub implements LoopbackHub, ConnectionHost, HubDeliveryHost, CallHo
       if (this.#generation !== generation) {
         return new SyncKitError(
           'unavailable',
-          `[sync-kit] [loopback] ${op} failed: the hub was reset during the call (new epoch ` +
-            `"${this.#currentEpoch}"); retry, and discard checkpoints of the old epoch`,
+          `[sync-kit] [loopback] ${op} failed: the hub was reset (new epoch ` +
+            `"${this.#currentEpoch}"); retry, dropping checkpoints of the old epoch`,
           {},
           { cause: error },
         )
