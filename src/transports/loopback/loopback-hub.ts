@@ -1,5 +1,6 @@
 import { isEventStore } from '../../core/store-shape.js'
 import { validateLimit } from '../../core/filters.js'
+import { checkEpoch } from '../../core/epoch.js'
 import { signalOptions, throwIfAborted } from '../../errors/abort.js'
 import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
 import type { SyncKitErrorCode } from '../../errors/sync-kit-error.js'
@@ -114,7 +115,7 @@ export class Hub implements LoopbackHub, ConnectionHost, HubDeliveryHost, CallHo
     if (store !== undefined && typeof store !== 'function' && !isEventStore(store)) {
       throw badOption(
         'store',
-        'store must be an EventStore or a function returning one, e.g. () => createMemoryStore()',
+        'store must be an EventStore or a factory, e.g. () => createMemoryStore()',
       )
     }
     this.#storeOption = store
@@ -128,13 +129,8 @@ export class Hub implements LoopbackHub, ConnectionHost, HubDeliveryHost, CallHo
     validateLimit(pageLimit, 'loopback')
     this.#pageLimit = pageLimit
 
-    if (
-      options.epoch !== undefined &&
-      (typeof options.epoch !== 'string' || options.epoch === '')
-    ) {
-      throw badOption('epoch', 'epoch must be a non-empty string')
-    }
-    this.#currentEpoch = options.epoch ?? this.#drawEpoch()
+    this.#currentEpoch =
+      options.epoch === undefined ? this.#drawEpoch() : checkEpoch(options.epoch, 'loopback')
     this.#server = this.#openServer()
   }
 
