@@ -165,12 +165,7 @@ class InMemoryEventStore implements MemoryStore {
 
   async store(event: Event, options?: SignalOptions): Promise<StoreResult> {
     this.#enter(options, 'store')
-    const copy = validateEvent(event, this.#component, FREEZE)
-    const existing = this.#byId.get(copy.id)
-    if (existing !== undefined) return this.#duplicate(existing, copy)
-    const version = this.#append(copy)
-    wakeWatchers(this.#watchers, version.toString())
-    return { version, duplicate: false }
+    return this.#put([validateEvent(event, this.#component, FREEZE)])[0] as StoreResult
   }
 
   async storeBatch(events: readonly Event[], options?: StoreBatchOptions): Promise<StoreResult[]> {
@@ -186,6 +181,14 @@ class InMemoryEventStore implements MemoryStore {
     const checkpoint = checkBatchCheckpoint(options?.checkpoint, this.#component)
     const copies: Event[] = []
     for (const event of events) copies.push(validateEvent(event, this.#component, FREEZE))
+    return this.#put(copies, checkpoint)
+  }
+
+  /**
+   * Appends validated copies (all or, on an id conflict, none), then writes the checkpoint and
+   * wakes the watchers: the body of `store` and `storeBatch`.
+   */
+  #put(copies: Event[], checkpoint?: ReturnType<typeof checkBatchCheckpoint>): StoreResult[] {
     const results: StoreResult[] = []
     const start = this.#log.length
     try {

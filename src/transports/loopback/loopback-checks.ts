@@ -31,7 +31,7 @@ export function checkOpen(connection: LoopbackConnection, op: LoopbackOp): void 
     throw new SyncKitError(
       'transport-closed',
       `[sync-kit] [loopback] ${op} on a closed transport (client "${connection.clientId}"); ` +
-        'connect again with hub.connect()',
+        'get a new one from hub.connect()',
       {},
     )
   }
