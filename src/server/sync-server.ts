@@ -292,10 +292,9 @@ class Server implements SyncServer, FeedHost {
     this.#watch = this.soleWriter || watch === false ? undefined : watch === true ? {} : watch
     const epoch = options.epoch
     if (typeof epoch === 'function') this.#loadEpoch = epoch
-    else if (typeof epoch === 'string' && epoch !== '') {
-      this.#epoch = Promise.resolve(epoch)
+    else if (typeof epoch === 'string' && epoch !== '')
       this.#loadEpoch = () => Promise.resolve(epoch)
-    } else {
+    else {
       throw new SyncKitError(
         'invalid-argument',
         `[sync-kit] [${component}] option epoch must be a non-empty string or a function`,
