@@ -75,7 +75,7 @@ export function checkCheckpointValue(value: unknown, component: string): Checkpo
     throw invalid(
       component,
       'value.epoch',
-      `a checkpoint epoch must be a string when present, got ${describe(epoch)}`,
+      `a checkpoint epoch must be a string, got ${describe(epoch)}`,
     )
   }
   return epoch === undefined ? { version } : { version, epoch }

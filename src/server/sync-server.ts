@@ -292,10 +292,9 @@ class Server implements SyncServer, FeedHost {
     this.#watch = this.soleWriter || watch === false ? undefined : watch === true ? {} : watch
     const epoch = options.epoch
     if (typeof epoch === 'function') this.#loadEpoch = epoch
-    else if (typeof epoch === 'string' && epoch !== '') {
-      this.#epoch = Promise.resolve(epoch)
+    else if (typeof epoch === 'string' && epoch !== '')
       this.#loadEpoch = () => Promise.resolve(epoch)
-    } else {
+    else {
       throw new SyncKitError(
         'invalid-argument',
         `[sync-kit] [${component}] option epoch must be a non-empty string or a function`,
@@ -506,7 +505,7 @@ class Server implements SyncServer, FeedHost {
     if (ifEpoch !== undefined && ifEpoch !== epoch) {
       throw new SyncKitError(
         'epoch-mismatch',
-        `[sync-kit] [${component}] the push expected epoch "${ifEpoch.slice(0, 100)}" but this server's log is "${epoch}" (it was wiped or replaced); nothing was stored — re-send from the beginning`,
+        `[sync-kit] [${component}] the push expected epoch "${ifEpoch.slice(0, 100)}" but this server's log is "${epoch}" (it was replaced); nothing was stored: re-send from the start`,
         { expected: ifEpoch.slice(0, 1024), actual: epoch },
       )
     }

@@ -229,7 +229,7 @@ export class CausalTracker {
       'error',
       new SyncKitError(
         'invalid-argument',
-        `[sync-manager] pulled event "${event.id.slice(0, 64)}" has this replica's node id "${nodeId}" but is not in its store: give each replica, and each wiped store, its own node id`,
+        `[sync-manager] pulled event "${event.id.slice(0, 64)}" has this replica's node id "${nodeId}" but is not in its store: give each replica (and wiped store) its own node id`,
         { argument: 'nodeId' },
       ),
     )

@@ -109,7 +109,7 @@ export function applyFeatures(
 export function missingFeature(call: string, factory: string): SyncKitError<'invalid-argument'> {
   return invalidFeatures(
     'features',
-    `${call} needs the ${factory}() feature: import it and pass features: [${factory}()]`,
+    `${call} needs a feature: import ${factory} and pass features: [${factory}()]`,
   )
 }
 

@@ -18,7 +18,7 @@ export function resolveNodeId(nodeId: unknown, store: unknown): string {
   if (!id) {
     throw new SyncKitError(
       'invalid-argument',
-      '[sync-manager] option nodeId is missing: pass a stable id, e.g. crypto.randomUUID() kept with the data',
+      '[sync-manager] option nodeId is missing: pass a stable id, e.g. a stored crypto.randomUUID()',
       { argument: 'nodeId' },
     )
   }

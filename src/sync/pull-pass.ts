@@ -103,7 +103,7 @@ export async function pullAll(
       if (++empty > MAX_EMPTY_PAGES) {
         throw new SyncKitError(
           'protocol',
-          `[sync-manager] the remote answered ${empty} empty pages in a row with hasMore: true; a page must hold events or end the pull`,
+          `[sync-manager] the remote answered ${empty} empty pages in a row with hasMore: true; a page must hold events or end`,
           {},
         )
       }
@@ -116,7 +116,7 @@ export async function pullAll(
       // A remote that does not move past `since` would be asked for the same page forever.
       throw new SyncKitError(
         'protocol',
-        `[sync-manager] a pull after version ${since.toString().slice(0, 64)} returned events up to ${last.version.toString().slice(0, 64)}; a remote must return only events after the version asked for`,
+        `[sync-manager] a pull after version ${since.toString().slice(0, 64)} returned events up to ${last.version.toString().slice(0, 64)}; a remote must return only later events`,
         {},
       )
     }

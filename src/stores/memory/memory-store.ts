@@ -10,6 +10,7 @@ import { eventsEqual, validateEvent } from '../../core/event-validation.js'
 import { checkStateKey, checkStateValue } from '../../core/state.js'
 import type { ValidateEventOptions } from '../../core/event-validation.js'
 import { compileFilterGroups, groupFilters, validateLimit } from '../../core/filters.js'
+import { describe } from '../../core/json-value.js'
 import type { FilterGroups } from '../../core/filters.js'
 import { throwIfAborted } from '../../errors/abort.js'
 import { SyncKitError } from '../../errors/sync-kit-error.js'
@@ -132,7 +133,7 @@ export function createMemoryStore(options?: MemoryStoreOptions): MemoryStore {
   if (name !== undefined && typeof name !== 'string') {
     throw new SyncKitError(
       'invalid-argument',
-      `[sync-kit] [memory] name must be a string, got ${typeof name}`,
+      `[sync-kit] [memory] name must be a string, got ${describe(name)}`,
       { argument: 'name' },
     )
   }
@@ -164,12 +165,7 @@ class InMemoryEventStore implements MemoryStore {
 
   async store(event: Event, options?: SignalOptions): Promise<StoreResult> {
     this.#enter(options, 'store')
-    const copy = validateEvent(event, this.#component, FREEZE)
-    const existing = this.#byId.get(copy.id)
-    if (existing !== undefined) return this.#duplicate(existing, copy)
-    const version = this.#append(copy)
-    wakeWatchers(this.#watchers, version.toString())
-    return { version, duplicate: false }
+    return this.#put([validateEvent(event, this.#component, FREEZE)])[0] as StoreResult
   }
 
   async storeBatch(events: readonly Event[], options?: StoreBatchOptions): Promise<StoreResult[]> {
@@ -177,7 +173,7 @@ class InMemoryEventStore implements MemoryStore {
     if (!Array.isArray(events)) {
       throw new SyncKitError(
         'invalid-argument',
-        `[sync-kit] [${this.#component}] storeBatch takes an array of events, got ${events === null ? 'null' : typeof events}`,
+        `[sync-kit] [${this.#component}] storeBatch takes an array of events, got ${describe(events)}`,
         { argument: 'events' },
       )
     }
@@ -185,6 +181,14 @@ class InMemoryEventStore implements MemoryStore {
     const checkpoint = checkBatchCheckpoint(options?.checkpoint, this.#component)
     const copies: Event[] = []
     for (const event of events) copies.push(validateEvent(event, this.#component, FREEZE))
+    return this.#put(copies, checkpoint)
+  }
+
+  /**
+   * Appends validated copies (all or, on an id conflict, none), then writes the checkpoint and
+   * wakes the watchers: the body of `store` and `storeBatch`.
+   */
+  #put(copies: Event[], checkpoint?: ReturnType<typeof checkBatchCheckpoint>): StoreResult[] {
     const results: StoreResult[] = []
     const start = this.#log.length
     try {
@@ -232,7 +236,7 @@ class InMemoryEventStore implements MemoryStore {
     if (typeof aggregateId !== 'string' || aggregateId === '') {
       throw new SyncKitError(
         'invalid-argument',
-        `[sync-kit] [${this.#component}] loadByAggregate needs a non-empty aggregate id, got ${typeof aggregateId === 'string' ? 'an empty string' : typeof aggregateId}`,
+        `[sync-kit] [${this.#component}] loadByAggregate needs a non-empty aggregate id, got ${describe(aggregateId)}`,
         { argument: 'aggregateId' },
       )
     }
@@ -386,7 +390,7 @@ class InMemoryEventStore implements MemoryStore {
     if (!eventsEqual(stored, event)) {
       throw new SyncKitError(
         'event-id-conflict',
-        `[sync-kit] [${this.#component}] event "${event.id.slice(0, 64)}" already exists with different content (stored at version ${position + 1}); events are immutable, record a new event with a new id`,
+        `[sync-kit] [${this.#component}] event "${event.id.slice(0, 64)}" already exists with different content (version ${position + 1}); events are immutable: use a new id`,
         { eventId: event.id },
       )
     }
