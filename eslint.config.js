@@ -34,6 +34,7 @@ export default tseslint.config(
       'node_modules/**',
       'coverage/**',
       '.tmp/**',
+      'api/**',
       '.tmp-readme-*/**',
       'bench/results.json',
     ],

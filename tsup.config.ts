@@ -51,7 +51,15 @@ const cliConfig: Options = {
   entry: { main: 'src/cli/main.ts' },
   outDir: 'dist/cli',
   format: ['esm'],
-  banner: { js: '#!/usr/bin/env node' },
+  // The `require` of the bundled CommonJS (ws asks for Node's built-ins with it): esbuild's ESM
+  // output has none of its own.
+  banner: {
+    js: [
+      '#!/usr/bin/env node',
+      "import { createRequire as __syncKitCreateRequire } from 'node:module'",
+      'const require = __syncKitCreateRequire(import.meta.url)',
+    ].join('\n'),
+  },
   dts: false,
   clean: true,
   sourcemap: true,
@@ -64,6 +72,9 @@ const cliConfig: Options = {
   // JavaScript; its optional native add-ons stay out), so `sync-kit serve` accepts WebSocket
   // clients without the optional peer dependency installed.
   external: ['better-sqlite3', 'pg', 'bufferutil', 'utf-8-validate'],
+  // tsup leaves every (peer) dependency external by default: without this, main.js imported `ws`
+  // and `sync-kit serve` failed to load where `ws` was not installed.
+  noExternal: ['ws'],
 }
 
 const configs: Options[] = [config, cliConfig]

@@ -56,6 +56,13 @@ describe('npm run bench -- --quick (smoke)', () => {
       'sync-kit/http',
       'sync-kit { SyncManager, createMemoryStore }',
     ])
+    // The working apps, each against Logux's app of the same kind, measured in the same run
+    expect(results.size?.apps?.map((a) => a.entry)).toEqual([
+      'app: loopback (SyncManager + createMemoryStore + createLoopbackHub + lastWriteWins)',
+      'app: HTTP (SyncManager + createMemoryStore + createHttpTransport + lastWriteWins)',
+      'app: browser (SyncManager + openIndexedDbStore + createHttpTransport + lastWriteWins)',
+    ])
+    for (const app of results.size?.apps ?? []) expect(app.gzipBytes, app.entry).toBeGreaterThan(0)
     expect(stdout).toContain('operation')
     expect(stdout).toContain('targets:')
   })

@@ -87,6 +87,12 @@ export interface SyncServerProcessOptions {
   readonly onLog?: (record: ServerLogRecord) => void
   /** Time the server gets to print `listening`. @defaultValue {@link DEFAULT_START_TIMEOUT_MS} */
   readonly startTimeoutMs?: number
+  /**
+   * Runs the server in a process group of its own, so a Ctrl-C in the terminal reaches only the
+   * parent, which then stops the server once (a second signal would force its exit).
+   * @defaultValue `false`
+   */
+  readonly detached?: boolean
 }
 
 /** How the server process ended. */
@@ -205,6 +211,7 @@ async function launch(options: SyncServerProcessOptions, port: number): Promise<
   const child = spawn(program, args, {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
   })
   // 'close' rather than 'exit': it comes after the last stdout and stderr lines.
   const exited = new Promise<ServerExit>((resolve) => {

@@ -18,6 +18,7 @@
  * beyond `lastWriteWins`, `VectorClock`; what an app does not import, it does not ship.
  *
  * @packageDocumentation
+ * @module sync-kit
  */
 export type * from './types/index.js'
 export { SyncKitError, isSyncKitError } from './errors/sync-kit-error.js'

@@ -35,7 +35,7 @@ export interface WsTestServer {
 
 /**
  * Starts the HTTP handler and the WebSocket server on one `serve()` on 127.0.0.1.
- * @param options - handler and WebSocket server options.
+ * @param options - handler and WebSocket server options, the store, the port.
  * @returns the server.
  */
 export async function startWsServer(
@@ -43,6 +43,8 @@ export async function startWsServer(
     handler?: Partial<SyncHandlerOptions>
     ws?: Partial<WebSocketServerOptions>
     store?: EventStore
+    /** The port to listen on (a restarted server's). @defaultValue 0: any free port */
+    port?: number
   } = {},
 ): Promise<WsTestServer> {
   const store = options.store ?? createMemoryStore()
@@ -52,7 +54,7 @@ export async function startWsServer(
     handler,
     upgrade: ws,
     host: '127.0.0.1',
-    port: 0,
+    port: options.port ?? 0,
     closeTimeoutMs: 2000,
   })
   const sockets = new Set<Socket>()

@@ -10,7 +10,8 @@
  * @module
  */
 import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 
@@ -50,8 +51,8 @@ export interface AppSetSize {
   readonly minBytes: number
   /** Minified and gzipped bytes. */
   readonly gzipBytes: number
-  /** The issue's target: below this many bytes min+gzip. */
-  readonly targetBytes: number
+  /** The issue's target: below this many bytes min+gzip (none for the browser set). */
+  readonly targetBytes?: number
   /** The largest source files, minified bytes each (from bundling the sources). */
   readonly largestInputs: readonly { readonly file: string; readonly bytes: number }[]
   /** The Logux app of the same kind, bundled the same way. */
@@ -82,6 +83,10 @@ export interface SizeResult {
  * manager), each with the Logux app of the same kind, and the issue's target. Each import names
  * the package entry (`.` is `sync-kit`, `./http` is `sync-kit/http`).
  */
+/** The browser app set's row name (the web example's imports, without its helpers). */
+export const BROWSER_APP_ENTRY =
+  'app: browser (SyncManager + openIndexedDbStore + createHttpTransport + lastWriteWins)'
+
 export const APP_SETS: readonly {
   readonly entry: string
   readonly imports: readonly {
@@ -89,8 +94,12 @@ export const APP_SETS: readonly {
     readonly src: string
     readonly names: readonly string[]
   }[]
-  readonly targetBytes: number
+  /** Below this many bytes min+gzip (issue 14's targets); none for the browser set. */
+  readonly targetBytes?: number
+  /** What the Logux app imports from `@logux/core`. */
   readonly logux: readonly string[]
+  /** What it also imports from `@logux/client` (then resolved from that package's folder). */
+  readonly loguxClient?: readonly string[]
 }[] = [
   {
     entry: 'app: loopback (SyncManager + createMemoryStore + createLoopbackHub + lastWriteWins)',
@@ -119,8 +128,23 @@ export const APP_SETS: readonly {
     // reconnects (the issue's HTTP-side counterpart).
     logux: ['ClientNode', 'Log', 'MemoryStore', 'WsConnection', 'Reconnect'],
   },
-  // The browser app set (the IndexedDB store with the HTTP transport) joins here (issue 14's
-  // browser row, added with the browser work), with its Logux counterpart.
+  {
+    entry: BROWSER_APP_ENTRY,
+    imports: [
+      { subpath: '.', src: 'src/index.ts', names: ['SyncManager', 'lastWriteWins'] },
+      {
+        subpath: './indexeddb',
+        src: 'src/stores/indexeddb/index.ts',
+        names: ['openIndexedDbStore'],
+      },
+      { subpath: './http', src: 'src/transports/http/index.ts', names: ['createHttpTransport'] },
+    ],
+    // Logux's client in the same role (issue 11): a client node syncing over a reconnecting
+    // WebSocket, its log kept in IndexedDB. Resolved from `@logux/client`'s folder, so the bundle
+    // holds the `@logux/core` it depends on, as in an app that installs `@logux/client`.
+    logux: ['ClientNode', 'WsConnection', 'Reconnect'],
+    loguxClient: ['IndexedStore'],
+  },
 ]
 
 /** Where the peers are installed: `@logux/core` resolves from here. */
@@ -270,26 +294,60 @@ async function measureApps(
     const breakdown = useDist
       ? (await measureSource(source(false), ROOT)).largestInputs
       : measured.largestInputs
-    const name = `${logux.name}: ${app.logux.join(' + ')}`
+    const name = `${logux.name}: ${[...app.logux, ...(app.loguxClient ?? [])].join(' + ')}`
     let peer: AppSetSize['logux']
     if (!isLoaded(logux)) peer = { name, notMeasured: logux.reason }
-    else {
+    else if (app.loguxClient === undefined) {
       const l = await measureSource(
         `export { ${app.logux.join(', ')} } from '@logux/core'`,
         BENCH_DIR,
       )
       peer = { name, minBytes: l.minBytes, gzipBytes: l.gzipBytes }
+    } else {
+      peer = await measureLoguxClient(name, app.logux, app.loguxClient)
     }
     apps.push({
       entry: app.entry,
       minBytes: measured.minBytes,
       gzipBytes: measured.gzipBytes,
-      targetBytes: app.targetBytes,
+      ...(app.targetBytes === undefined ? {} : { targetBytes: app.targetBytes }),
       largestInputs: breakdown,
       logux: peer,
     })
   }
   return apps
+}
+
+/**
+ * Measures a Logux client app: `core` from `@logux/core` and `client` from `@logux/client`,
+ * resolved from `@logux/client`'s folder (the `@logux/core` it depends on, not the bench's).
+ * @param name - the row's name for it.
+ * @param core - what it imports from `@logux/core`.
+ * @param client - what it imports from `@logux/client`.
+ * @returns its size, or why it was not measured (not installed, does not bundle).
+ */
+async function measureLoguxClient(
+  name: string,
+  core: readonly string[],
+  client: readonly string[],
+): Promise<AppSetSize['logux']> {
+  try {
+    const require = createRequire(join(BENCH_DIR, 'package.json'))
+    const manifest = require.resolve('@logux/client/package.json')
+    const version = (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version
+    const l = await measureSource(
+      `export { ${core.join(', ')} } from '@logux/core'\nexport { ${client.join(', ')} } from '@logux/client'\n`,
+      dirname(manifest),
+    )
+    return {
+      name: `${name} (@logux/client ${version})`,
+      minBytes: l.minBytes,
+      gzipBytes: l.gzipBytes,
+    }
+  } catch (error) {
+    const why = error instanceof Error ? error.message.split('\n')[0] : String(error)
+    return { name, notMeasured: `@logux/client does not install or bundle here (${why ?? ''})` }
+  }
 }
 
 /**
@@ -316,7 +374,7 @@ export function sizeRows(size: SizeResult): TableRow[] {
         : `${a.logux.gzipBytes} B (min ${a.logux.minBytes ?? 0} B)`,
     ratio: a.logux.gzipBytes === undefined ? '—' : formatRatio(a.logux.gzipBytes / a.gzipBytes),
     ...(a.logux.gzipBytes === undefined ? {} : { ratioValue: a.logux.gzipBytes / a.gzipBytes }),
-    note: `target < ${a.targetBytes} B; ratio = Logux's bytes / sync-kit's (above 1: sync-kit is smaller)`,
+    note: `${a.targetBytes === undefined ? 'no target' : `target < ${a.targetBytes} B`}; ratio = Logux's bytes / sync-kit's (above 1: sync-kit is smaller)`,
   }))
   return [
     ...size.entries.map((e) => ({

@@ -27,6 +27,7 @@
  * ```
  *
  * @packageDocumentation
+ * @module sync-kit/adapter
  */
 export {
   EVENT_FIELD_MAX_LENGTH,

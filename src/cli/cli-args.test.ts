@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 
 import { isSyncKitError } from '../errors/sync-kit-error.js'
@@ -212,5 +214,62 @@ describe('parseCliArgs', () => {
     expect(rejectedArgument(['epoch', '--port', '1'])).toBe('port')
     expect(rejectedArgument(['epoch', 'extra'])).toBe('command')
     expect(CLI_USAGE).toContain('epoch')
+  })
+
+  it('reads --cors repeated or as a comma list, and --auth-tokens, as the serve options', () => {
+    expect(
+      parseCliArgs([
+        'serve',
+        '--cors',
+        'http://localhost:5173, https://app.example.com',
+        '--cors=https://app.example.com',
+        '--cors',
+        'capacitor://localhost',
+        '--auth-tokens',
+        'tokens.json',
+      ]),
+    ).toMatchObject({
+      kind: 'serve',
+      options: {
+        cors: ['http://localhost:5173', 'https://app.example.com', 'capacitor://localhost'],
+        authTokens: 'tokens.json',
+      },
+    })
+    expect(parseCliArgs(['serve', '--cors', '*'])).toMatchObject({ options: { cors: '*' } })
+    const bare = parseCliArgs(['serve'])
+    if (bare.kind !== 'serve') throw new Error('expected serve')
+    expect(Object.keys(bare.options)).not.toContain('cors')
+    expect(Object.keys(bare.options)).not.toContain('authTokens')
+  })
+
+  it.each([
+    [['--cors', 'example.com'], 'has no scheme; write it as https://example.com'],
+    [['--cors', 'https://example.com/'], 'ends with "/"'],
+    [['--cors', 'https://app.example.com,*'], 'give it alone'],
+    [['--cors', ','], '--cors needs an origin'],
+    [['--cors'], 'argument missing'],
+    [['--auth-tokens', ''], '--auth-tokens needs the path'],
+  ])('rejects %j with a usage error saying how to fix it', (flags, problem) => {
+    try {
+      parseCliArgs(['serve', ...flags])
+      expect.fail('accepted')
+    } catch (error) {
+      if (!isSyncKitError(error, 'invalid-argument')) throw error
+      expect(error.details.argument).toBe(flags[0]?.slice(2))
+      expect(error.message).toContain(problem)
+    }
+  })
+
+  it('keeps the flag table of docs/server.md in step with sync-kit serve --help', () => {
+    const helpFlags = new Set(
+      [...SERVE_USAGE.matchAll(/^ {2}(?:-h, )?(--[a-z-]+)/gm)].map((match) => match[1]),
+    )
+    const docs = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'server.md'), 'utf8')
+    const table = /## Flags\n([\s\S]*?)\n## /.exec(docs)?.[1] ?? ''
+    const docFlags = new Set(
+      [...table.matchAll(/^\| `(?:-h`, `)?(--[a-z-]+)/gm)].map((match) => match[1]),
+    )
+    expect(helpFlags.size).toBeGreaterThan(20)
+    expect([...docFlags].sort()).toEqual([...helpFlags].sort())
   })
 })

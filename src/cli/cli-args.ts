@@ -15,6 +15,7 @@
 import { parseArgs } from 'node:util'
 
 import { SyncKitError } from '../errors/sync-kit-error.js'
+import { originProblem } from '../server/index.js'
 import {
   DEFAULT_BODY_BUDGET_WAIT_MS,
   DEFAULT_MAX_BUFFERED_BODY_BYTES,
@@ -131,6 +132,16 @@ Limits (each refusal is logged; see docs/server.md):
                             server's clock; 0: no bound           (default: ${DEFAULT_SERVER_MAX_DRIFT_MS})
   --no-websocket            do not accept WebSocket clients (sync-kit/ws) on <base>/v1/ws of the
                             same port; they are accepted by default
+
+Browsers and auth (see docs/server.md, "Serving browsers: CORS and tokens"):
+  --cors ORIGIN             let pages of ORIGIN (scheme://host[:port], e.g. http://localhost:5173)
+                            call the server: CORS headers, preflights, WebSocket Origin check;
+                            repeat it or give a comma list; * allows every origin (logged as a
+                            warning)                              (default: none)
+  --auth-tokens FILE        require Authorization: Bearer <token> on every request but health; FILE
+                            maps tokens to tenants: {"version":1,"tokens":[{"token":"…","tenant":
+                            "acme"}]}; read once at start (restart to apply changes)
+                                                                  (default: no authentication)
   -h, --help                show this help
 
 Logs: one JSON object per line; info on stdout, warn and error on stderr. The first line,
@@ -140,20 +151,22 @@ connect (createHttpTransport({ url })). SIGINT or SIGTERM shuts down gracefully:
 listening connection and the pool), exit code 0. A second
 signal exits at once with code 1.
 
-The server has no authentication: keep it on 127.0.0.1 or behind a proxy that authenticates, or
-embed createSyncHandler with authorize/tenantOf (see docs/server.md).`
+Without --auth-tokens the server has no authentication: keep it on 127.0.0.1 or behind a proxy
+that authenticates, or embed createSyncHandler with authorize/tenantOf (see docs/server.md).`
 
 /** The help text of `sync-kit epoch --help`. */
 // eslint-disable-next-line @typescript-eslint/no-inferrable-types
 export const EPOCH_USAGE: string = `Usage: sync-kit epoch [--db PATH] [--renew]
 
-Prints the epoch (the id of the log) of a sync server's SQLite database as one JSON line. With
+Prints the epoch (the id of the log) of a sync server's database (SQLite or PostgreSQL) as one
+JSON line. With
 --renew, gives the database a new epoch first: do this after restoring it from a backup, while no
 server runs on it. Clients then see a new log, pull it from the start and push again what the
 backup lacks (see docs/server.md, "Restoring a backup").
 
 Flags:
   --db PATH    the SQLite database file; it must exist       (default: ${DEFAULT_DB_PATH})
+  --db postgres://…  a PostgreSQL database instead (every instance stopped for --renew)
   --renew      replace the epoch with a new random one
   -h, --help   show this help
 
@@ -199,6 +212,18 @@ export interface ServeCommandOptions {
    * @defaultValue true (absent)
    */
   readonly websocket?: boolean
+  /**
+   * `--cors`: the browser origins allowed to call the server (`createSyncHandler`'s
+   * `cors.origins`), each `scheme://host[:port]`, or `'*'` for every origin.
+   * @defaultValue none (absent)
+   */
+  readonly cors?: readonly string[] | '*'
+  /**
+   * `--auth-tokens`: the path of the JSON file mapping bearer tokens to tenants, as given (relative
+   * to the working directory).
+   * @defaultValue no authentication (absent)
+   */
+  readonly authTokens?: string
   /** `--pg-pool-size` (PostgreSQL only). @defaultValue {@link DEFAULT_PG_POOL_SIZE} */
   readonly pgPoolSize?: number
   /**
@@ -275,6 +300,8 @@ function parseServe(argv: readonly string[]): CliCommand {
     'body-budget': { type: 'string' },
     'max-drift': { type: 'string' },
     'no-websocket': { type: 'boolean' },
+    cors: { type: 'string', multiple: true },
+    'auth-tokens': { type: 'string' },
     'pg-pool-size': { type: 'string' },
     'pg-statement-timeout': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -298,6 +325,11 @@ function parseServe(argv: readonly string[]): CliCommand {
       `--base-path must start with "/" and not end with "/", e.g. /sync; got ${JSON.stringify(basePath.slice(0, 100))}`,
     )
   }
+  const authTokens = stringFlag(values, 'auth-tokens')
+  if (authTokens === '') {
+    throw usage('auth-tokens', '--auth-tokens needs the path of a JSON token file')
+  }
+  const cors = corsFlag(values)
   return {
     kind: 'serve',
     options: {
@@ -335,10 +367,39 @@ function parseServe(argv: readonly string[]): CliCommand {
       ),
       ...limit(values, 'max-drift', 'maxDriftMs', 0, MAX_CLI_DRIFT_MS),
       ...(values['no-websocket'] === true ? { websocket: false } : {}),
+      ...(cors === undefined ? {} : { cors }),
+      ...(authTokens === undefined ? {} : { authTokens }),
       ...limit(values, 'pg-pool-size', 'pgPoolSize', 1, MAX_PG_POOL_SIZE),
       ...limit(values, 'pg-statement-timeout', 'pgStatementTimeoutMs', 0, MAX_CLI_DURATION_MS),
     },
   }
+}
+
+/**
+ * `--cors`, repeated or comma-separated: the origins, checked by the handler's own rule so a bad
+ * one exits 2 before anything is opened.
+ */
+function corsFlag(values: ParsedValues): readonly string[] | '*' | undefined {
+  const raw = values.cors
+  if (!Array.isArray(raw)) return undefined
+  const origins = raw
+    .flatMap((value) => String(value).split(','))
+    .map((value) => value.trim())
+    .filter((value) => value !== '')
+  if (origins.length === 0) {
+    throw usage('cors', '--cors needs an origin, e.g. --cors http://localhost:5173')
+  }
+  if (origins.includes('*')) {
+    if (origins.length > 1) {
+      throw usage('cors', '--cors * allows every origin; give it alone, without other origins')
+    }
+    return '*'
+  }
+  for (const origin of origins) {
+    const problem = originProblem(origin)
+    if (problem !== undefined) throw usage('cors', `--cors ${problem}`)
+  }
+  return [...new Set(origins)]
 }
 
 /** A PostgreSQL URL must parse; flags of the other database refuse to mix with it. */
@@ -408,7 +469,7 @@ type ParsedValues = Record<string, string | boolean | (string | boolean)[] | und
 
 function strictParse(
   argv: readonly string[],
-  options: Record<string, { type: 'string' | 'boolean'; short?: string }>,
+  options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>,
 ): { values: ParsedValues; positionals: string[] } {
   try {
     return parseArgs({ args: [...argv], options, strict: true, allowPositionals: true })

@@ -9,25 +9,11 @@ import type { SqliteStore } from '../stores/sqlite/index.js'
 import { createHttpTransport, createSyncHandler } from '../transports/http/index.js'
 import { serve } from '../transports/http/node.js'
 import type { RunningServer } from '../transports/http/node.js'
-import { runCli } from './run-cli.js'
+import { epochCli } from './epoch-cli.fixture.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'sync-kit-epoch-command-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 let files = 0
-
-async function epochCli(
-  argv: string[],
-): Promise<{ code: number; records: Record<string, unknown>[] }> {
-  const lines: string[] = []
-  const code = await runCli(argv, {
-    stdout: (line) => lines.push(line),
-    stderr: (line) => lines.push(line),
-    onSignal: () => () => undefined,
-    exit: () => undefined,
-    version: '9.9.9-test',
-  })
-  return { code, records: lines.map((line) => JSON.parse(line) as Record<string, unknown>) }
-}
 
 /** A sync server on a SQLite file, started in-process (the same pieces as `sync-kit serve`). */
 async function startServer(path: string): Promise<{ server: RunningServer; store: SqliteStore }> {

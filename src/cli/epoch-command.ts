@@ -1,5 +1,6 @@
 /**
- * `sync-kit epoch`: prints the epoch of a sync server's SQLite database, or, with `--renew`, gives
+ * `sync-kit epoch`: prints the epoch of a sync server's database (a SQLite file or a
+ * `postgres://` URL, opened as `serve` opens it), or, with `--renew`, gives
  * a database restored from a backup a new epoch (through the store's `renewEpoch`), so clients
  * treat it as a new log: they pull it from the start and push again what the backup lacks.
  *
@@ -21,9 +22,10 @@ import { resolve } from 'node:path'
 
 import { renewEpoch } from '../server/index.js'
 import { openSqliteStore } from '../stores/sqlite/index.js'
-import type { SqliteStore } from '../stores/sqlite/index.js'
-import type { EpochCommandOptions } from './cli-args.js'
+import type { EventStore } from '../types/index.js'
+import { type EpochCommandOptions, isPostgresUrl } from './cli-args.js'
 import { errorFields } from './json-log.js'
+import { openServeStore } from './open-store.js'
 import type { CliLog } from './json-log.js'
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './serve-command.js'
 
@@ -35,6 +37,8 @@ export interface EpochDependencies {
   readonly cwd?: string
   /** Makes the new epoch. @defaultValue `crypto.randomUUID()` */
   readonly generateEpoch?: () => string
+  /** Loads `pg` for a `--db postgres://…`. @defaultValue `import('pg')` */
+  readonly importPg?: () => Promise<unknown>
 }
 
 /**
@@ -57,6 +61,22 @@ export async function runEpoch(
   deps: EpochDependencies,
 ): Promise<number> {
   const { log } = deps
+  if (isPostgresUrl(options.db)) {
+    // The serve command's opener: the same pool settings, and the password kept out of records.
+    const opened = await openServeStore(
+      { db: options.db, synchronous: 'full', pgPoolSize: 2 },
+      {
+        cwd: deps.cwd ?? process.cwd(),
+        warn: log.warn,
+        ...(deps.importPg ? { importPg: deps.importPg } : {}),
+      },
+    )
+    if (opened.kind === 'failed') {
+      log.error('epoch failed', opened.fields)
+      return opened.usage ? EXIT_USAGE : EXIT_FAILURE
+    }
+    return epochOf(opened.store, opened.db, options.renew, deps, () => opened.close())
+  }
   const db = resolve(deps.cwd ?? process.cwd(), options.db)
   if (!existsSync(db)) {
     log.error('epoch failed', {
@@ -65,17 +85,32 @@ export async function runEpoch(
     })
     return EXIT_USAGE
   }
-  let store: SqliteStore
+  let store: EventStore
   try {
     store = await openSqliteStore({ path: db })
   } catch (error) {
     log.error('epoch failed', { ...errorFields(error), db })
     return EXIT_FAILURE
   }
+  return epochOf(store, db, options.renew, deps, () => store.close())
+}
+
+/** Prints or renews the epoch of an open store, then closes it. */
+async function epochOf(
+  store: EventStore,
+  db: string,
+  renew: boolean,
+  deps: EpochDependencies,
+  close: () => Promise<void>,
+): Promise<number> {
+  const { log } = deps
   const generate = deps.generateEpoch ?? ((): string => crypto.randomUUID())
   try {
-    const previous = await store.loadOrCreateEpoch(generate())
-    if (!options.renew) {
+    // Both stores the command opens (SQLite, PostgreSQL) have the epoch capability.
+    const previous = await (store.loadOrCreateEpoch as (candidate: string) => Promise<string>)(
+      generate(),
+    )
+    if (!renew) {
       log.info('epoch', { db, epoch: previous })
       return EXIT_OK
     }
@@ -86,6 +121,6 @@ export async function runEpoch(
     log.error('epoch failed', { ...errorFields(error), db })
     return EXIT_FAILURE
   } finally {
-    await store.close().catch(() => undefined)
+    await close().catch(() => undefined)
   }
 }

@@ -68,7 +68,11 @@ export async function runCli(argv: readonly string[], env: CliEnvironment): Prom
   }
   if (command.kind === 'epoch') {
     const log = createCliLog({ stdout: env.stdout, stderr: env.stderr })
-    return runEpoch(command.options, { log, ...(env.cwd === undefined ? {} : { cwd: env.cwd }) })
+    return runEpoch(command.options, {
+      log,
+      ...(env.cwd === undefined ? {} : { cwd: env.cwd }),
+      ...(env.importPg === undefined ? {} : { importPg: env.importPg }),
+    })
   }
   const log = createCliLog({
     stdout: env.stdout,

@@ -27,6 +27,7 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { resolve } from 'node:path'
 
 import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
 import type { EventStore } from '../types/index.js'
@@ -34,7 +35,9 @@ import { createSyncHandler } from '../transports/http/index.js'
 import type { SyncHandler } from '../transports/http/index.js'
 import { serve } from '../transports/http/node.js'
 import type { RunningServer } from '../transports/http/node.js'
-import { createWebSocketServer } from '../transports/ws/node.js'
+import type { WebSocketServerOptions, WebSocketSyncServer } from '../transports/ws/node.js'
+import { readAuthTokens } from './auth-tokens.js'
+import type { AuthTokens } from './auth-tokens.js'
 import type { ServeCommandOptions } from './cli-args.js'
 import { errorFields } from './json-log.js'
 import type { CliLog } from './json-log.js'
@@ -76,6 +79,11 @@ export interface ServeDependencies {
   readonly cwd?: string
   /** Loads the `pg` module for a PostgreSQL `--db` (tests). @defaultValue `import('pg')` */
   readonly importPg?: () => Promise<unknown>
+  /**
+   * Loads the WebSocket server (`sync-kit/ws/node`, which needs the optional peer `ws`) unless
+   * `--no-websocket` (tests). @defaultValue `import('../transports/ws/node.js')`
+   */
+  readonly importWebSocketServer?: () => Promise<WebSocketServerModule>
 }
 
 /**
@@ -133,6 +141,25 @@ export async function runServe(
   })
 
   try {
+    // The token file is read once, here, before the database is opened: a bad file stops the
+    // start (exit code 2) with the file and the problem named.
+    let tokens: AuthTokens | undefined
+    if (options.authTokens !== undefined) {
+      const file = resolve(deps.cwd ?? process.cwd(), options.authTokens)
+      try {
+        tokens = readAuthTokens(file)
+      } catch (error) {
+        log.error('start failed', { ...errorFields(error), file })
+        return isSyncKitError(error, 'invalid-argument') ? EXIT_USAGE : EXIT_FAILURE
+      }
+      for (const warning of tokens.warnings) log.warn('auth tokens readable', { reason: warning })
+    }
+    if (options.cors === '*') {
+      log.warn('cors allows every origin', {
+        reason:
+          "--cors * lets a page of any web site call this server from its visitors' browsers; list the origins of your app instead (--cors https://app.example.com)",
+      })
+    }
     const opened = await openServeStore(options, {
       cwd: deps.cwd ?? process.cwd(),
       warn: (msg, fields) => log.warn(msg, fields),
@@ -154,6 +181,12 @@ export async function runServe(
         basePath: options.basePath,
         heartbeatMs: options.heartbeatMs,
         logger: log.request,
+        ...(options.cors === undefined ? {} : { cors: { origins: options.cors } }),
+        // Tokens name their tenant; events must name it too (the SyncManager keeps its own copy
+        // of each event, which must equal the stored one), see docs/protocol.md "Tenants".
+        ...(tokens === undefined
+          ? {}
+          : { authorize: tokens.authorize, tenantOf: tokens.tenantOf, requireTenant: true }),
         ...defined({
           maxStreams: options.maxStreams,
           maxBufferedBodyBytes: options.maxBufferedBodyBytes,
@@ -165,15 +198,17 @@ export async function runServe(
       // only be read fails the start instead of every push.
       epoch = await handler.epoch()
       await checkWritable(store, db)
+      const upgrade =
+        options.websocket === false
+          ? undefined
+          : await webSocketUpgrade(handler, options.basePath, deps, log)
       server = await serve({
         handler,
         port: options.port,
         host: options.host,
         closeTimeoutMs: options.shutdownTimeoutMs,
         // WebSocket clients (sync-kit/ws) on <base>/v1/ws of the same port, on the same core.
-        ...(options.websocket === false
-          ? {}
-          : { upgrade: createWebSocketServer({ handler, basePath: options.basePath }) }),
+        ...(upgrade === undefined ? {} : { upgrade }),
         onError: (error) => log.error('request failed', errorFields(error)),
         // Requests refused before the handler (parser errors, timeouts, dropped connections, a
         // shutdown under way) are logged as `request` records too.
@@ -204,6 +239,8 @@ export async function runServe(
       host: options.host,
       port: server.port,
       db,
+      ...(options.cors === undefined ? {} : { cors: options.cors }),
+      ...(tokens === undefined ? {} : { authTokens: { file: tokens.file, tokens: tokens.count } }),
       epoch,
       version: deps.version,
       pid: process.pid,
@@ -286,4 +323,43 @@ async function closeStore(store: OpenedStore, log: CliLog): Promise<boolean> {
     log.error('database close failed', errorFields(error))
     return false
   }
+}
+
+/** What `serve` takes from `sync-kit/ws/node`. */
+interface WebSocketServerModule {
+  readonly createWebSocketServer: (options: WebSocketServerOptions) => WebSocketSyncServer
+}
+
+/**
+ * The WebSocket server of `serve` (`<base>/v1/ws` on the same port), loaded on demand: it needs
+ * the optional peer `ws`. Without `ws` installed the server still starts, for HTTP + SSE
+ * clients, and says so in a `websocket off` warning that names the fix.
+ * @param handler - the HTTP handler whose server core the sockets share.
+ * @param basePath - the `--base-path`.
+ * @param deps - `importWebSocketServer` (tests).
+ * @param log - the CLI log.
+ * @returns the upgrade listener, or `undefined` without `ws`.
+ * @throws whatever loading the WebSocket server throws for another reason than a missing `ws`.
+ */
+async function webSocketUpgrade(
+  handler: SyncHandler,
+  basePath: string,
+  deps: ServeDependencies,
+  log: CliLog,
+): Promise<WebSocketSyncServer | undefined> {
+  let module: WebSocketServerModule
+  try {
+    module = await (deps.importWebSocketServer ?? (() => import('../transports/ws/node.js')))()
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code
+    if (code !== 'ERR_MODULE_NOT_FOUND' || !String((error as Error).message).includes("'ws'")) {
+      throw error
+    }
+    log.warn('websocket off', {
+      reason:
+        'WebSocket clients (sync-kit/ws) need the optional peer `ws`: install it next to sync-kit (npm install ws) and start again; HTTP + SSE clients are served meanwhile (--no-websocket silences this)',
+    })
+    return undefined
+  }
+  return module.createWebSocketServer({ handler, basePath })
 }

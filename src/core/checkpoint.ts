@@ -75,7 +75,7 @@ export function checkCheckpointValue(value: unknown, component: string): Checkpo
     throw invalid(
       component,
       'value.epoch',
-      `a checkpoint epoch must be a string when present, got ${describe(epoch)}`,
+      `a checkpoint epoch must be a string, got ${describe(epoch)}`,
     )
   }
   return epoch === undefined ? { version } : { version, epoch }
@@ -98,7 +98,14 @@ export function checkCheckpointValue(value: unknown, component: string): Checkpo
 export function checkBatchCheckpoint(
   checkpoint: StoreBatchOptions['checkpoint'] | undefined,
   component: string,
-): { readonly key: CheckpointKey; readonly value: Checkpoint } | undefined {
+):
+  | {
+      /** The checked key. */
+      readonly key: CheckpointKey
+      /** The checked value. */
+      readonly value: Checkpoint
+    }
+  | undefined {
   if (checkpoint === undefined) return undefined
   if (typeof checkpoint !== 'object' || checkpoint === null) {
     throw invalid(

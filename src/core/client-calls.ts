@@ -181,3 +181,21 @@ function withScheme(url: string, schemes: readonly string[]): string | undefined
     return undefined
   }
 }
+
+/**
+ * The likely cause of a failed connection from a browser page to a server of another origin: the
+ * server does not allow the page's origin (CORS for HTTP, the Origin check for WebSockets), which
+ * the browser reports only as a network error ("Failed to fetch").
+ * @param url - the server's URL (http, https, ws or wss).
+ * @returns `''` outside a browser or for a same-origin URL, else a hint naming the server flag.
+ */
+export function crossOriginHint(url: string): string {
+  const page = (globalThis as { location?: { origin?: unknown } }).location?.origin
+  if (typeof page !== 'string') return ''
+  try {
+    if (new URL(url.replace(/^ws/i, 'http')).origin === page) return ''
+  } catch {
+    return ''
+  }
+  return `; is this page's origin allowed by the server (CORS)? sync-kit serve --cors ${page}`
+}

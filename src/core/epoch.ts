@@ -1,4 +1,5 @@
 import { SyncKitError } from '../errors/sync-kit-error.js'
+import { describe } from './json-value.js'
 import type { CheckpointKey } from '../types/index.js'
 
 /**
@@ -25,7 +26,7 @@ export function checkEpoch(candidate: unknown, component: string): string {
   if (typeof candidate !== 'string' || candidate === '') {
     throw new SyncKitError(
       'invalid-argument',
-      `[sync-kit] [${component}] an epoch must be a non-empty string, got ${typeof candidate === 'string' ? 'an empty string' : typeof candidate}`,
+      `[sync-kit] [${component}] an epoch must be a non-empty string, got ${describe(candidate)}`,
       { argument: 'epoch' },
     )
   }

@@ -268,8 +268,7 @@ function notJson(
   return new Problem(`is ${what}, which is not JSON; ${advice}`)
 }
 
-const SURROGATE =
-  'a lone UTF-16 surrogate, which cannot be stored or sent losslessly (String.prototype.toWellFormed fixes it)'
+const SURROGATE = 'a lone UTF-16 surrogate, which cannot be kept losslessly (use toWellFormed())'
 
 /**
  * Validates and copies (and freezes) a JSON value in one recursive pass, tracking nothing on the

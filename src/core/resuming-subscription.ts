@@ -124,9 +124,11 @@ export abstract class ResumingSubscription implements Subscription {
    * The server accepted a connection (SSE `hello`, the WebSocket subscribe's answer).
    * @param epoch - the epoch it reported.
    * @param start - the cursor it starts after (used when the subscription had none).
-   * @returns a fatal outcome when the epoch changed under a cursor, else `undefined`.
+   * @param head - the server's latest version, when the wire reports it (the SSE `hello`).
+   * @returns a fatal outcome when the epoch changed under a cursor, or the log's head fell below
+   * the cursor (a server restored from a backup), else `undefined`.
    */
-  protected accept(epoch: string, start: string): ConnectionOutcome | undefined {
+  protected accept(epoch: string, start: string, head?: string): ConnectionOutcome | undefined {
     const previous = this.#epoch
     if (previous !== undefined && epoch !== previous) {
       return {
@@ -134,6 +136,22 @@ export abstract class ResumingSubscription implements Subscription {
         error: new SyncKitError(
           'protocol',
           `${this.#base.client} subscribe: the server's epoch changed from "${previous.slice(0, 64)}" to "${epoch.slice(0, 64)}"; it was wiped or replaced, so cursors are meaningless — pull from the beginning and subscribe again`,
+          {},
+        ),
+      }
+    }
+    // Same epoch, yet the log ends before our cursor: it regressed, and resuming would wait past
+    // the events written since the restore. Fatal, so the caller pulls again and re-subscribes.
+    if (
+      head !== undefined &&
+      this.cursorVersion !== undefined &&
+      this.#base.toVersion(head).compare(this.cursorVersion) < 0
+    ) {
+      return {
+        kind: 'fatal',
+        error: new SyncKitError(
+          'protocol',
+          `${this.#base.client} subscribe: the server's log ends at ${head.slice(0, 64)}, before this subscription's cursor ${String(this.cursor).slice(0, 64)}; it regressed (restored from a backup?), so pull it again and subscribe again`,
           {},
         ),
       }

@@ -55,7 +55,7 @@ export type ResolvedRetryOptions = Required<RetryOptions>
  * })
  * ```
  */
-export const DEFAULT_RETRY: ResolvedRetryOptions = {
+export const DEFAULT_RETRY: Required<RetryOptions> = {
   retries: 4,
   initialMs: 250,
   maxMs: 10_000,

@@ -5,9 +5,13 @@ import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
  * `error` message): a sync-kit error code, a message saying what to do, string or number details.
  */
 export interface WireErrorBody {
+  /** The error. */
   readonly error: {
+    /** A sync-kit error code (`SyncKitErrorCode`), e.g. `payload-too-large`. */
     readonly code: string
+    /** What was wrong and what to do. */
     readonly message: string
+    /** The code's details (`SyncKitErrorDetails`), when it has any. */
     readonly details?: Readonly<Record<string, string | number>> | undefined
   }
 }

@@ -27,40 +27,113 @@
  * - `internal` — a bug or an unexpected failure; `cause` has the original error.
  */
 export interface SyncKitErrorDetails {
-  'invalid-event': { readonly eventId?: string; readonly field?: string }
-  'event-id-conflict': { readonly eventId: string }
-  'epoch-mismatch': { readonly expected: string; readonly actual: string }
-  'version-parse': { readonly value: string }
-  'version-mismatch': { readonly expected?: string; readonly actual?: string }
-  'invalid-argument': { readonly argument: string }
-  'unsupported-filter': { readonly key: string }
+  /** An event failed validation. */
+  'invalid-event': {
+    /** The event's id, when it has a usable one. */
+    readonly eventId?: string
+    /** The field that failed, e.g. `aggregateId` or `metadata.tenant`. */
+    readonly field?: string
+  }
+  /** An event id is taken by an event with other content. */
+  'event-id-conflict': {
+    /** The id. */
+    readonly eventId: string
+  }
+  /** A push conditioned on the remote's epoch found another one. */
+  'epoch-mismatch': {
+    /** The epoch the push was conditioned on (`ifEpoch`), cut to 1024 characters. */
+    readonly expected: string
+    /** The remote's epoch. */
+    readonly actual: string
+  }
+  /** A version string could not be parsed. */
+  'version-parse': {
+    /** The string. */
+    readonly value: string
+  }
+  /** A version of another kind. */
+  'version-mismatch': {
+    /** The kind expected: `hlc`, `vector-clock` or `sequence`. */
+    readonly expected?: string
+    /** The version given, in its string form (cut to 80 characters). */
+    readonly actual?: string
+  }
+  /** A bad argument or option. */
+  'invalid-argument': {
+    /** Its name, e.g. `limit` or `nodeId`. */
+    readonly argument: string
+  }
+  /** A filter key the adapter does not support. */
+  'unsupported-filter': {
+    /** The key. */
+    readonly key: string
+  }
+  /** An HLC stamp too far ahead of the wall clock. */
   'clock-drift': {
+    /** The stamp, in its string form. */
     readonly stamp: string
+    /** How far ahead of the clock it is, in ms. */
     readonly driftMs: number
+    /** The bound it passed, in ms. */
     readonly maxDriftMs: number
     /** The event carrying the stamp, when a server refused a push for it. */
     readonly eventId?: string
   }
-  'clock-overflow': { readonly stamp?: string }
+  /** The HLC counter or wall time out of range. */
+  'clock-overflow': {
+    /** The stamp that would have overflowed, when there is one. */
+    readonly stamp?: string
+  }
+  /** The store was closed. */
   closed: Record<string, never>
+  /** The transport was closed. */
   'transport-closed': Record<string, never>
+  /** The call's `AbortSignal` fired. */
   aborted: Record<string, never>
-  unavailable: { readonly status?: number }
-  timeout: { readonly timeoutMs: number }
+  /** The remote could not be reached (transient). */
+  unavailable: {
+    /** The HTTP status the remote answered with, when it answered. */
+    readonly status?: number
+  }
+  /** The remote did not answer in time (transient). */
+  timeout: {
+    /** The time allowed, in ms. */
+    readonly timeoutMs: number
+  }
+  /** A request, a batch or one event over a size limit. */
   'payload-too-large': {
+    /**
+     * The byte limit passed: of one event, or of the request body (the body's, or 0, for a push of
+     * more events than the server's `maxBatchEvents`).
+     */
     readonly limitBytes: number
     /** The one event over the limit, when a single event is refused for its size. */
     readonly eventId?: string
   }
+  /** Authentication failed. */
   unauthorized: Record<string, never>
+  /** Authorisation failed. */
   forbidden: Record<string, never>
-  protocol: { readonly status?: number }
-  'resolver-failed': { readonly aggregateId: string }
+  /** The remote's answer is not the sync-kit protocol. */
+  protocol: {
+    /** The HTTP status of the answer, when there was one. */
+    readonly status?: number
+  }
+  /** A conflict resolver threw or returned something unusable. */
+  'resolver-failed': {
+    /** The aggregate of the conflict. */
+    readonly aggregateId: string
+  }
+  /** A database the store cannot use. */
   'incompatible-database': {
+    /** The database's schema version (SQLite `user_version`; 0 for a database sync-kit never wrote). */
     readonly userVersion: number
+    /** The newest schema version this sync-kit knows. */
     readonly supportedVersion: number
+    /** The table that is missing, or that sync-kit did not create. */
     readonly table?: string
   }
+  /** A bug or an unexpected failure; `cause` has the original error. */
   internal: Record<string, never>
 }
 

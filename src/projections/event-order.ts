@@ -19,7 +19,7 @@ export function hlcOf(event: Event): string | undefined {
 /**
  * The clock order of events: a total order, identical on every replica whatever order the events
  * arrived in. It sorts lists (applied edits, merge inputs) and decides between concurrent events;
- * between causally related ones {@link compareCausally} decides (rule 1: causality first).
+ * between causally related ones causality decides (rule 1: causality first).
  *
  * 1. By HLC stamp (`metadata.hlc`): wall time, then counter, then node id by byte order — the
  *    string form sorts exactly like that. Events without a valid stamp (written before sync-kit

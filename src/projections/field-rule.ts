@@ -26,9 +26,19 @@ export interface FieldRuleInput {
   /** The aggregate. */
   readonly aggregateId: string
   /** The earlier event and its value of the field. */
-  readonly earlier: { readonly event: Event; readonly value: JsonValue }
+  readonly earlier: {
+    /** The event. */
+    readonly event: Event
+    /** Its value of the field. */
+    readonly value: JsonValue
+  }
   /** The later event and its value of the field. */
-  readonly later: { readonly event: Event; readonly value: JsonValue }
+  readonly later: {
+    /** The event. */
+    readonly event: Event
+    /** Its value of the field. */
+    readonly value: JsonValue
+  }
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * Projections: an aggregate's state from its events (field patches, counters, sets), tombstones
- * and the delete-vs-concurrent-edit rule, the same on every replica for any delivery order.
- * Re-exported from `sync-kit`.
+ * and the delete-vs-concurrent-edit rule, the same on every replica for any delivery order; and
+ * the change API that keeps views current as the store's log grows (`watchChanges`,
+ * `keepCurrent`). Re-exported from `sync-kit`.
  *
  * @example
  * ```ts
@@ -27,3 +28,7 @@ export {
   isTombstone,
 } from './tombstone.js'
 export type { DeleteRule, TombstoneEvent, TombstoneOptions } from './tombstone.js'
+export { watchChanges } from './watch-changes.js'
+export type { StoreChange, StoreChangeListener, WatchChangesOptions } from './watch-changes.js'
+export { keepCurrent } from './keep-current.js'
+export type { KeepCurrentOptions } from './keep-current.js'

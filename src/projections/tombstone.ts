@@ -1,4 +1,5 @@
 import { TOMBSTONE_EVENT_TYPE } from '../core/filters.js'
+import { describe } from '../core/json-value.js'
 import { SyncKitError } from '../errors/sync-kit-error.js'
 import type { Event, EventMetadata, JsonValue } from '../types/index.js'
 
@@ -131,7 +132,7 @@ export function checkDeleteRule(value: unknown, component: string): DeleteRule {
   if (value === 'delete-wins' || value === 'edit-wins') return value
   throw new SyncKitError(
     'invalid-argument',
-    `[sync-kit] [${component}] deleteRule must be 'delete-wins' or 'edit-wins', got ${JSON.stringify(value) ?? String(value)}`,
+    `[sync-kit] [${component}] deleteRule must be 'delete-wins' or 'edit-wins', got ${describe(value)}`,
     { argument: 'deleteRule' },
   )
 }

@@ -84,7 +84,13 @@ export interface PendingConflict {
  * sides as in `PendingConflict.conflict`), or write merged `data` (a patch applied after both
  * events).
  */
-export type ManualChoice = 'keep-local' | 'keep-remote' | { readonly data: JsonValue }
+export type ManualChoice =
+  | 'keep-local'
+  | 'keep-remote'
+  | {
+      /** The merged data: a patch applied after both events. */
+      readonly data: JsonValue
+    }
 
 /** A resolver that parks conflicts for the app; see {@link manualResolver}. */
 export interface ManualResolver extends ConflictResolver {

@@ -5,7 +5,7 @@ import type { Clock, Event, Filter } from '../types/index.js'
 import { isHlcStamp, stampWallMs } from '../versions/hlc-stamp.js'
 
 /**
- * Default {@link AccessPolicyOptions.maxBatchEvents}: 1000.
+ * Default of the server's `maxBatchEvents` option (`createSyncHandler`): 1000.
  * @example
  * ```ts
  * import { DEFAULT_MAX_BATCH_EVENTS } from 'sync-kit/http'
@@ -15,7 +15,7 @@ import { isHlcStamp, stampWallMs } from '../versions/hlc-stamp.js'
  */
 export const DEFAULT_MAX_BATCH_EVENTS = 1000
 /**
- * Default {@link AccessPolicyOptions.maxEventBytes}: 1 MiB.
+ * Default of the server's `maxEventBytes` option (`createSyncHandler`): 1 MiB.
  * @example
  * ```ts
  * import { DEFAULT_MAX_EVENT_BYTES, createSyncHandler } from 'sync-kit/http'
@@ -26,7 +26,7 @@ export const DEFAULT_MAX_BATCH_EVENTS = 1000
  */
 export const DEFAULT_MAX_EVENT_BYTES: number = 1024 * 1024
 /**
- * Default {@link AccessPolicyOptions.maxPageBytes}: 4 MiB.
+ * Default of the server's `maxPageBytes` option (`createSyncHandler`): 4 MiB.
  * @example
  * ```ts
  * import { DEFAULT_MAX_PAGE_BYTES, createSyncHandler } from 'sync-kit/http'
@@ -37,7 +37,7 @@ export const DEFAULT_MAX_EVENT_BYTES: number = 1024 * 1024
  */
 export const DEFAULT_MAX_PAGE_BYTES: number = 4 * 1024 * 1024
 /**
- * Default {@link AccessPolicyOptions.pageLimit}: 500.
+ * Default of the server's `pageLimit` option (`createSyncHandler`): 500.
  * @example
  * ```ts
  * import { createSyncHandler, DEFAULT_PAGE_LIMIT } from 'sync-kit/http'
@@ -48,7 +48,7 @@ export const DEFAULT_MAX_PAGE_BYTES: number = 4 * 1024 * 1024
  */
 export const DEFAULT_PAGE_LIMIT = 500
 /**
- * Default {@link AccessPolicyOptions.maxPageLimit}: 1000.
+ * Default of the server's `maxPageLimit` option (`createSyncHandler`): 1000.
  * @example
  * ```ts
  * import { createSyncHandler, DEFAULT_MAX_PAGE_LIMIT } from 'sync-kit/http'
@@ -60,7 +60,7 @@ export const DEFAULT_PAGE_LIMIT = 500
 export const DEFAULT_MAX_PAGE_LIMIT = 1000
 
 /**
- * Default {@link AccessPolicyOptions.maxDriftMs}: 5 minutes. Far above the skew of clocks kept by
+ * Default of the server's `maxDriftMs` option (`createSyncHandler`): 5 minutes. Far above the skew of clocks kept by
  * NTP (milliseconds) and of a phone that was off for a while, far below the damage a clock years
  * ahead does (its events would outrank every later edit of their aggregates until then).
  * @example

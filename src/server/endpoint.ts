@@ -1,5 +1,6 @@
 import { SyncKitError } from '../errors/sync-kit-error.js'
 import type { AccessPolicy } from './access.js'
+import type { OriginPolicy } from './origins.js'
 import type { SyncServer } from './sync-server.js'
 
 /** Live subscriptions open at once across every wire of one endpoint, and their limit. */
@@ -25,6 +26,8 @@ export interface ByteLease {
 
 /** A global budget of request bytes held in memory at once, across every wire. */
 export interface ByteBudget {
+  /** The most bytes held at once: a request larger than this can never be admitted. */
+  readonly limit: number
   /**
    * Opens a lease for one request.
    * @returns the lease.
@@ -66,10 +69,20 @@ export interface SyncEndpoint {
    * `tenantOf` that returns something other than a non-empty string.
    */
   authenticate(request: Request): Promise<string | undefined>
+  /**
+   * The browser origins that may call (the HTTP handler's `cors.origins`): HTTP answers them with
+   * CORS headers, the WebSocket server refuses an upgrade from any other origin.
+   */
+  readonly origins: OriginPolicy
   /** The live subscriptions of every wire and their limit. */
   readonly liveSlots: LiveSlots
   /** Bytes of pushes held in memory at once, across every wire. */
   readonly bodyBudget: ByteBudget
+  /**
+   * The largest push a wire accepts, in bytes of its encoded request (the HTTP handler's
+   * `maxBodyBytes`): the WebSocket server's default message limit, so both wires refuse alike.
+   */
+  readonly maxBodyBytes: number
   /** Idle time before a live connection sends a heartbeat, in ms. */
   readonly heartbeatMs: number
   /** True once the endpoint shuts down: new requests are refused with `unavailable`. */

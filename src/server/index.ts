@@ -35,6 +35,8 @@ export { pageBody, wireJson } from './page.js'
 export { WorkTracker } from './work.js'
 export { loadOrCreateEpoch, renewEpoch } from './epoch.js'
 export { createAuthenticator } from './endpoint.js'
+export { NO_ORIGINS, createOriginPolicy, isSameHost, originProblem } from './origins.js'
+export type { AllowedOrigins, OriginPolicy } from './origins.js'
 export type {
   AuthenticatorOptions,
   ByteBudget,

@@ -169,4 +169,50 @@ describe('server core: a store shared by several processes (watch)', () => {
     expect(shared.peakBatches).toBe(1)
     await server.close()
   })
+
+  it('Given a server (no sole writer) on a store that wakes its watchers in-process (memory, SQLite), When it stores pushes, Then each feed reads each push once, and an append by other code on the same store is still delivered', async () => {
+    // Given the memory store (its watch wakes synchronously inside storeBatch), seen through a
+    // wrapper that counts the feeds' reads
+    const inner = createMemoryStore()
+    let loads = 0
+    const store: EventStore = {
+      ...delegatingStore(inner),
+      load: (since, options) => {
+        loads++
+        return inner.load(since, options)
+      },
+      watch: (listener, options) => inner.watch(listener, options),
+    }
+    const server = createSyncServer({ store, epoch: 'e-1' })
+    const batches: FeedBatch[][] = [[], []]
+    const subs = await Promise.all(
+      batches.map((into) => server.subscribe((batch) => void into.push(batch))),
+    )
+    await server.idle()
+    loads = 0
+    // When the server stores five pushes, one after the other
+    for (let n = 1; n <= 5; n++) {
+      await server.push(server.checkPush([event(`p${n}`)]))
+      await server.idle()
+    }
+    // Then each of the two feeds read the store once per push: its own write's wake-up did not
+    // make it read a second time
+    expect(loads).toBe(2 * 5)
+    // And an append by other code of this process on the same store reaches the feeds through the
+    // store's wake-up
+    await inner.store(event('beside'))
+    await server.idle()
+    for (const into of batches) {
+      expect(into.flatMap((b) => b.events.map((e) => e.event.id))).toEqual([
+        'p1',
+        'p2',
+        'p3',
+        'p4',
+        'p5',
+        'beside',
+      ])
+    }
+    for (const sub of subs) await sub.unsubscribe()
+    await server.close()
+  })
 })

@@ -504,7 +504,8 @@ describe('server core: live feeds', () => {
 
   it('Given events written to the store by someone else, When notify() is called, Then feeds read them from the store', async () => {
     for (const soleWriter of [true, false]) {
-      const server = serverOn({ soleWriter })
+      // watch: false — the memory store would announce a write through the same object itself.
+      const server = serverOn({ soleWriter, watch: false })
       const live = collector()
       await server.subscribe(live.handler)
       await server.store.store(event('outside'))
@@ -518,7 +519,8 @@ describe('server core: live feeds', () => {
 
   it('Given a shared store and a feed waiting with waitMs, When the time passes, Then it returns an empty batch and the next call finds writes nobody announced', async () => {
     const clock = new TestClock()
-    const server = serverOn({ clock })
+    // watch: false — a write nobody announced (the memory store's own watch would announce it).
+    const server = serverOn({ clock, watch: false })
     const feed = await server.openFeed({ since: SequenceVersion.ZERO })
     expect(await feed.next({ waitMs: 0 })).toEqual({ events: [], live: true })
     const waiting = feed.next({ waitMs: 1_000 })

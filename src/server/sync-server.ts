@@ -277,6 +277,8 @@ class Server implements SyncServer, FeedHost {
   readonly #watch: StoreWatchOptions | undefined
   /** Stops watching the store, once watching. */
   #unwatch: (() => Promise<void>) | undefined
+  /** True during the synchronous part of this server's own `storeBatch` call (`#storeAll`). */
+  #writing = false
   #closed = false
 
   constructor(options: SyncServerOptions) {
@@ -290,10 +292,9 @@ class Server implements SyncServer, FeedHost {
     this.#watch = this.soleWriter || watch === false ? undefined : watch === true ? {} : watch
     const epoch = options.epoch
     if (typeof epoch === 'function') this.#loadEpoch = epoch
-    else if (typeof epoch === 'string' && epoch !== '') {
-      this.#epoch = Promise.resolve(epoch)
+    else if (typeof epoch === 'string' && epoch !== '')
       this.#loadEpoch = () => Promise.resolve(epoch)
-    } else {
+    else {
       throw new SyncKitError(
         'invalid-argument',
         `[sync-kit] [${component}] option epoch must be a non-empty string or a function`,
@@ -396,7 +397,9 @@ class Server implements SyncServer, FeedHost {
     // A store several processes share wakes the feeds for what the others store.
     if (this.#watch !== undefined && this.#unwatch === undefined) {
       try {
-        this.#unwatch = this.store.watch?.(() => this.notify(), this.#watch)
+        this.#unwatch = this.store.watch?.(() => {
+          if (!this.#writing) this.notify()
+        }, this.#watch)
       } catch (error) {
         // A closed store fails its feeds' reads anyway; the next feed tries again.
         if (!isSyncKitError(error, 'closed')) throw error
@@ -466,11 +469,22 @@ class Server implements SyncServer, FeedHost {
    */
   async #storeAll(events: readonly Event[], options: SignalOptions): Promise<StoreResult[]> {
     try {
-      if (this.store.storeBatch !== undefined) return await this.store.storeBatch(events, options)
+      if (this.store.storeBatch !== undefined) {
+        // A store that learns of appends in-process (memory, SQLite, IndexedDB) wakes its
+        // watchers synchronously inside this call: that wake-up is this very write, which
+        // `#store` offers the feeds itself, so it must not mark them stale a second time (a
+        // second read per feed and push). Later wake-ups (a database notification, another
+        // writer on the same object) still notify.
+        this.#writing = true
+        const stored = this.store.storeBatch(events, options)
+        this.#writing = false
+        return await stored
+      }
       const results: StoreResult[] = []
       for (const event of events) results.push(await this.store.store(event, options))
       return results
     } catch (error) {
+      this.#writing = false
       throw this.#access === undefined
         ? error
         : this.#access.storeError(error, events, this.#component)
@@ -491,7 +505,7 @@ class Server implements SyncServer, FeedHost {
     if (ifEpoch !== undefined && ifEpoch !== epoch) {
       throw new SyncKitError(
         'epoch-mismatch',
-        `[sync-kit] [${component}] the push expected epoch "${ifEpoch.slice(0, 100)}" but this server's log is "${epoch}" (it was wiped or replaced); nothing was stored — re-send from the beginning`,
+        `[sync-kit] [${component}] the push expected epoch "${ifEpoch.slice(0, 100)}" but this server's log is "${epoch}" (it was replaced); nothing was stored: re-send from the start`,
         { expected: ifEpoch.slice(0, 1024), actual: epoch },
       )
     }

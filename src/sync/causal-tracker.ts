@@ -75,6 +75,11 @@ export class CausalTracker {
    */
   readonly #seen = new Map<string, number>()
   readonly #heads = new Map<string, Head[]>()
+  /**
+   * Where a manager whose store others write to too (`sharedReplica()`) catches up from: set by
+   * the start-up scan to the start of its last page (re-observing a page changes nothing).
+   */
+  cursor: Version | null | undefined
   #initializing: Promise<void> | undefined
   #nodeIdReuseReported = false
   /** A received stamp moved the HLC since it was last saved. */
@@ -224,7 +229,7 @@ export class CausalTracker {
       'error',
       new SyncKitError(
         'invalid-argument',
-        `[sync-manager] pulled event "${event.id.slice(0, 64)}" has this replica's node id "${nodeId}" but is not in its store: give each replica, and each wiped store, its own node id`,
+        `[sync-manager] pulled event "${event.id.slice(0, 64)}" has this replica's node id "${nodeId}" but is not in its store: give each replica (and wiped store) its own node id`,
         { argument: 'nodeId' },
       ),
     )
@@ -268,6 +273,7 @@ export class CausalTracker {
       if (page.length < INIT_PAGE) break
       since = (page[page.length - 1] as EventWithVersion).version
     }
+    this.cursor = since
     if (receiver.last > last) last = receiver.last
     this.#hlc = new StampClock({ ...options, last })
   }

@@ -137,6 +137,11 @@ export class ConflictQueue {
     let resolution: ResolvedConflict
     try {
       resolution = await this.#ctx.resolver.resolve(conflict, opts)
+      // A broken resolution (none, no events array, an event that is not an object) fails here,
+      // as a resolver that throws does: it must not stop every later sync.
+      if (resolution?.resolvedEvents?.some((e) => typeof e?.id !== 'string') !== false) {
+        throw new TypeError('not a resolution')
+      }
     } catch (cause) {
       if (isSyncKitError(cause, 'aborted')) throw cause
       this.#failed(conflict, 'resolver failed', cause)

@@ -70,7 +70,7 @@ export class EpochTracker {
     if (restarts <= MAX_EPOCH_RESTARTS) return
     throw new SyncKitError(
       'unavailable',
-      `[sync-manager] the remote's epoch changed ${restarts} times in one sync (last "${previous.slice(0, 64)}" to "${current.slice(0, 64)}"): servers with separate logs behind one address, or repeated resets; retry later`,
+      `[sync-manager] the remote's epoch changed ${restarts} times in one sync (last "${previous.slice(0, 64)}" to "${current.slice(0, 64)}"): several logs behind one address, or resets; retry later`,
       {},
     )
   }

@@ -20,7 +20,8 @@ import type { ConflictStorage } from './conflict-queue.js'
 import type { LiveMode } from './live-mode.js'
 import type { Refusals } from './refusal-list.js'
 import type { Scheduler } from './scheduler.js'
-import type { SyncContext } from './sync-options.js'
+import type { SyncManager } from './sync-manager.js'
+import type { SyncContext, SyncParts } from './sync-options.js'
 
 /**
  * A feature of the `SyncManager` that an app opts into by importing it: `liveMode()`,
@@ -54,6 +55,11 @@ export interface FeatureSlots {
   makeRefusals?: (ctx: SyncContext) => Refusals
   /** `durableConflicts()`: where the conflict queue is kept. */
   conflictStorage?: ConflictStorage
+  /**
+   * `sharedReplica()` of `sync-kit/indexeddb`: takes over `record` and `sync` of the new manager
+   * (records under a lock, after catching up with the other managers of the replica).
+   */
+  attach?: (manager: SyncManager, parts: SyncParts) => void
 }
 
 /**
@@ -103,7 +109,7 @@ export function applyFeatures(
 export function missingFeature(call: string, factory: string): SyncKitError<'invalid-argument'> {
   return invalidFeatures(
     'features',
-    `${call} needs the ${factory}() feature: import it and pass features: [${factory}()]`,
+    `${call} needs a feature: import ${factory} and pass features: [${factory}()]`,
   )
 }
 

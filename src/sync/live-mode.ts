@@ -117,6 +117,9 @@ export class LiveMode {
             continue
           }
           this.#subscription = sub
+          // The stream starts at the remote's head when it opened: what was stored between the
+          // last pull and then would wait for the interval. One sync covers that gap.
+          void scheduler.sync().catch(onError)
         } catch (error) {
           // An attempt abandoned by stop() (e.g. its transport closed since) is not a failure.
           if (!scheduler.running) return

@@ -103,7 +103,7 @@ export async function pullAll(
       if (++empty > MAX_EMPTY_PAGES) {
         throw new SyncKitError(
           'protocol',
-          `[sync-manager] the remote answered ${empty} empty pages in a row with hasMore: true; a page must hold events or end the pull`,
+          `[sync-manager] the remote answered ${empty} empty pages in a row with hasMore: true; a page must hold events or end`,
           {},
         )
       }
@@ -116,13 +116,15 @@ export async function pullAll(
       // A remote that does not move past `since` would be asked for the same page forever.
       throw new SyncKitError(
         'protocol',
-        `[sync-manager] a pull after version ${since.toString().slice(0, 64)} returned events up to ${last.version.toString().slice(0, 64)}; a remote must return only events after the version asked for`,
+        `[sync-manager] a pull after version ${since.toString().slice(0, 64)} returned events up to ${last.version.toString().slice(0, 64)}; a remote must return only later events`,
         {},
       )
     }
     const events = page.events.map((e) => e.event)
-    const checkpoint = withEpoch(last.version.toString(), page.epoch)
-    await ingest(ctx, parts, totals, events, signal, checkpoint, page.epoch)
+    const at = (i: number): Checkpoint =>
+      withEpoch((page.events[i] as EventWithVersion).version.toString(), page.epoch)
+    // Without the refusal list, a refused event ends the pull before it (fetched again next time).
+    if (await ingest(ctx, parts, totals, events, signal, at, page.epoch)) break
     since = last.version
     if (!page.hasMore) break
   }
@@ -174,7 +176,9 @@ async function regressed(
 
 /**
  * Stores pulled events, advances the pull checkpoint with them and records what the remote holds
- * (for a page), runs conflict detection, and adds what it did to `totals`.
+ * (for a page: `at(i)` is the checkpoint after its event `i`), runs conflict detection, and adds
+ * what it did to `totals`.
+ * @returns true when the page was stored only up to an event the store refused (no refusal list).
  */
 async function ingest(
   ctx: SyncContext,
@@ -182,11 +186,11 @@ async function ingest(
   totals: PullCounts,
   events: readonly Event[],
   signal: AbortSignal | undefined,
-  checkpoint?: Checkpoint,
+  at?: (index: number) => Checkpoint,
   epoch?: string,
-): Promise<void> {
+): Promise<boolean> {
   const { causal, conflicts: queue } = parts
-  const results = await storePage(ctx, parts, events, checkpoint, signal)
+  const results = await storePage(ctx, parts, events, at, signal)
   const held: Event[] = []
   // Take the whole page into account before resolving anything: it is stored and checkpointed
   // already, so if a resolver fails or the sync is aborted half-way, the clocks and heads must
@@ -212,22 +216,25 @@ async function ingest(
     for (const head of causal.observe(stored)) found.push([head, stored])
   }
   await causal.persist(signal)
-  if (checkpoint) await parts.holds.add(held, epoch, signal)
+  if (at) await parts.holds.add(held, epoch, signal)
   for (const [head, stored] of found) queue.add(head.ewv, stored)
   const { conflicts, resolved } = await queue.decide(signal)
   totals.conflicts += conflicts
   totals.resolved += resolved
+  return results.length < events.length
 }
 
 /**
- * Stores pulled events and advances the pull checkpoint (when given).
- * @returns one result per event (`undefined` for a refused event).
+ * Stores pulled events and advances the pull checkpoint (when `at` is given, to `at(i)` after the
+ * last event `i` it may pass).
+ * @returns one result per event (`undefined` for a refused event); without the refusal list, only
+ * the results up to the first refused event.
  */
 async function storePage(
   ctx: SyncContext,
   { refusals }: SyncParts,
   events: readonly Event[],
-  checkpoint: Checkpoint | undefined,
+  at: ((index: number) => Checkpoint) | undefined,
   signal: AbortSignal | undefined,
 ): Promise<(StoreResult | undefined)[]> {
   const opts = signalOptions(signal)
@@ -236,7 +243,7 @@ async function storePage(
     try {
       const results = await ctx.store.storeBatch(events, {
         ...opts,
-        ...(checkpoint ? { checkpoint: { key, value: checkpoint } } : {}),
+        ...(at ? { checkpoint: { key, value: at(events.length - 1) } } : {}),
       })
       await refusals.settle('local', events, [], signal)
       return results
@@ -253,11 +260,13 @@ async function storePage(
     } catch (error) {
       if (!isRefusal(error)) throw error
       refused.push([event, error])
+      // Nothing keeps it without the refusal list: the checkpoint must stay before it.
+      if (!refusals.keeps) break
       results.push(undefined)
     }
   }
   // The refused events are kept before the checkpoint moves past them.
   await refusals.settle('local', events, refused, signal)
-  if (checkpoint) await ctx.store.setCheckpoint(key, checkpoint, opts)
+  if (at && results.length > 0) await ctx.store.setCheckpoint(key, at(results.length - 1), opts)
   return results
 }

@@ -44,6 +44,8 @@ export function refusalList(): SyncFeature {
 export class Refusals implements RefusalHandler {
   /** Set by `retryRefusals()`: the next push pass sends the remote's refusals again. */
   retry = false
+  /** The list keeps what it is handed: the pull checkpoint may move past a refused event. */
+  readonly keeps = true
   readonly #ctx: SyncContext
   #list: readonly Refusal[] | undefined
 

@@ -7,8 +7,10 @@
  * - `by: 'remote'` — the remote refused a push. The push checkpoint moves on; the event is not
  *   counted as pushed and stays in the local store. The app fixes it by recording a corrected copy
  *   under a new id.
- * - `by: 'local'` — the local store refused an event pulled from the remote. The pull checkpoint
- *   moves on (a bad event must not block the stream); the event stays on the remote.
+ * - `by: 'local'` — the local store refused an event pulled from the remote. With the refusal
+ *   list, the pull checkpoint moves on (a bad event must not block the stream) and the list keeps
+ *   the event; without it, the pull checkpoint stays before the event, so every sync fetches it
+ *   again (and reports it) until the store accepts it, and the events after it wait.
  *
  * The `refusalList()` feature (`refusal-list`) also keeps them: listed by `refusals()`, retried,
  * dropped by the app, and kept across restarts.
@@ -46,6 +48,11 @@ export interface Refusal {
 
 /** What the passes hand refused events to: the refusal list, or (without it) the reporter. */
 export interface RefusalHandler {
+  /**
+   * True when refused events are kept (the refusal list), so the pull checkpoint may move past
+   * them; without it, the pull stops at a refused event and fetches it again at the next sync.
+   */
+  readonly keeps?: boolean
   /**
    * The kept refusals, oldest first (none without the refusal list).
    * @param signal - cancels the first read.

@@ -10,6 +10,7 @@ import { causalRelation } from '../causality/event-relation.js'
 import { SyncManager } from './sync-manager.js'
 import type { ConflictReport, SyncManagerOptions } from './sync-options.js'
 import { liveMode } from './live-mode.js'
+import { refusalList } from './refusal-list.js'
 
 let ids = 0
 const nextId = (): string => `e${++ids}`
@@ -354,7 +355,8 @@ describe('SyncManager', () => {
 
   it('Given a pulled event whose id exists locally with other content, when syncing, then it is quarantined and the rest still arrives', async () => {
     const hub = createLoopbackHub()
-    const a = replica(hub, 'a')
+    // The refusal list is the quarantine: without it the pull stops at the refused event.
+    const a = replica(hub, 'a', { features: [refusalList()] })
     await a.store.store({ id: 'dup', type: 'T', aggregateId: 'x', data: 'mine' })
     const other = hub.connect('other')
     await other.push([
@@ -367,5 +369,10 @@ describe('SyncManager', () => {
     expect(result.pulled).toBe(1)
     expect(a.errors.some((e) => isSyncKitError(e, 'event-id-conflict'))).toBe(true)
     expect((await a.store.load(null)).map((e) => e.event.id)).toContain('fine')
+    // (listed twice: the remote refused the local 'dup' too)
+    expect((await a.manager.refusals()).map((r) => [r.event.id, r.by, r.code])).toEqual([
+      ['dup', 'remote', 'event-id-conflict'],
+      ['dup', 'local', 'event-id-conflict'],
+    ])
   })
 })

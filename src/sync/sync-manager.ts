@@ -109,6 +109,7 @@ export class SyncManager {
       holds: new RemoteHolds(ctx),
       refusals: ctx.makeRefusals?.(ctx) ?? refusalReporter(ctx),
     }
+    ctx.attach?.(this, this.#parts)
     this.#scheduler = new Scheduler(
       ctx,
       () => this.sync(),
@@ -310,7 +311,12 @@ export class SyncManager {
       epochs.stored = false
       // A server may have been restored while we could not reach it: before pushing past our
       // checkpoints, compare its head with our cursor (one call, only then).
-      if (pull && epochs.probe) await checkHead(ctx, parts, signal)
+      // Cleared before the check, not after the run: a stream lost while this run goes on asks
+      // the next run to check again.
+      if (pull && epochs.probe) {
+        epochs.probe = false
+        await checkHead(ctx, parts, signal)
+      }
       pushed = push ? await pushAll(ctx, parts, signal, until, pull) : 0
       if (pull) {
         // Conflicts a failed or aborted sync detected but did not get to decide come first.
@@ -323,7 +329,6 @@ export class SyncManager {
           epochs.resetPending = false
           pushed += await pushAll(ctx, parts, signal, until)
         }
-        epochs.probe = false
       }
     } catch (error) {
       epochs.probe = true

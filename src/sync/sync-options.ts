@@ -26,7 +26,7 @@ import type {
   Transport,
   Version,
 } from '../types/index.js'
-import { checkNodeIdOption } from './node-id-option.js'
+import { resolveNodeId } from './node-id-option.js'
 import type { CausalTracker } from './causal-tracker.js'
 import type { ConflictQueue } from './conflict-queue.js'
 import type { EpochTracker } from './epoch-tracker.js'
@@ -55,8 +55,10 @@ export interface SyncManagerOptions {
    * This replica's id: the HLC node id and vector clock key of every event it records. Keep it
    * stable across restarts; a replica whose store was wiped needs a new id. 1–64 characters of
    * `A-Z a-z 0-9 . _ ~ -`.
+   * @defaultValue the store's `replicaId` when it has one (the IndexedDB store keeps one with
+   * its database); required otherwise
    */
-  readonly nodeId: string
+  readonly nodeId?: string
   /** Decides conflicts. @defaultValue last-write-wins by HLC */
   readonly resolver?: ConflictResolver
   /** Name of the remote, the key of the checkpoints. @defaultValue `'default'` */
@@ -80,7 +82,12 @@ export interface SyncManagerOptions {
    * `[0, min(maxMs, initialMs · 2^(n−1))]` ("full jitter").
    * @defaultValue `{ initialMs: 1000, maxMs: 60000 }`
    */
-  readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number }
+  readonly backoff?: {
+    /** The first retry's window, in ms. @defaultValue {@link DEFAULT_BACKOFF_INITIAL_MS} */
+    readonly initialMs?: number
+    /** The largest window, in ms. @defaultValue {@link DEFAULT_BACKOFF_MAX_MS} */
+    readonly maxMs?: number
+  }
   /**
    * Features the app imports, e.g. `[liveMode(), refusalList(), durableConflicts()]`: code an app
    * does not import is not in its bundle.
@@ -158,13 +165,23 @@ export interface SyncManagerEvents {
    */
   error: unknown
   /** A remote event's HLC stamp was beyond the drift bound: stored, but the clock was not moved. */
-  'clock-drift': { readonly event: Event; readonly error: SyncKitError<'clock-drift'> }
+  'clock-drift': {
+    /** The pulled event (stored). */
+    readonly event: Event
+    /** The `clock-drift` error: the stamp, its lead over the clock and the bound, in ms. */
+    readonly error: SyncKitError<'clock-drift'>
+  }
   /**
    * The remote's epoch changed (wiped or replaced), or the remote regressed within its epoch
    * (restored from a backup: then `previous` equals `current`): checkpoints were reset, what the
    * remote lacks is re-sent and its log pulled again from the beginning.
    */
-  'epoch-changed': { readonly previous: string; readonly current: string }
+  'epoch-changed': {
+    /** The epoch the manager had synced with. */
+    readonly previous: string
+    /** The remote's epoch now (equal to `previous` after a regression). */
+    readonly current: string
+  }
 }
 
 /** Counts of a pull pass (or of deciding queued conflicts). */
@@ -225,7 +242,7 @@ const COMPONENT = 'sync-manager'
  * direction, remote or timers.
  */
 export function resolveSyncOptions(options: SyncManagerOptions): SyncContext {
-  checkNodeIdOption(options.nodeId, options.store)
+  const nodeId = resolveNodeId(options.nodeId, options.store)
   const batchSize = integerOption(options.batchSize, DEFAULT_BATCH_SIZE, 'batchSize', COMPONENT)
   const direction = options.direction ?? 'both'
   if (!['both', 'push', 'pull'].includes(direction))
@@ -247,6 +264,7 @@ export function resolveSyncOptions(options: SyncManagerOptions): SyncContext {
   if (typeof remote !== 'string' || remote === '') throw invalid('remote', 'a non-empty string')
   const ctx: SyncContext = {
     ...options,
+    nodeId,
     resolver: options.resolver ?? lastWriteWins(),
     batchSize,
     direction,

@@ -18,6 +18,7 @@ import { REOPEN_CASES } from './store-cases/reopen.js'
 import { ROUND_TRIP_CASES } from './store-cases/round-trip.js'
 import { STATE_CASES } from './store-cases/state.js'
 import { VERSIONS_CASES } from './store-cases/versions.js'
+import { WATCH_CASES } from './store-cases/watch.js'
 
 export type { ConformanceSkips, ConformanceTestApi } from './conformance-api.js'
 
@@ -67,6 +68,12 @@ export interface EventStoreConformanceOptions {
    * @defaultValue detected like `storeBatch`
    */
   readonly state?: boolean
+  /**
+   * Whether the store has the optional `watch`. When false, the watch cases are registered as
+   * skipped with that reason; when true and `watch` is missing, they fail.
+   * @defaultValue detected like `storeBatch`
+   */
+  readonly watch?: boolean
   /**
    * Opens the database of a closed store again, for the durability cases: events, versions,
    * `latestVersion`, checkpoints and state must survive `close()` and reopen. The suite closes the
@@ -157,6 +164,10 @@ export const EVENT_STORE_CASES = [
   'reopen keeps a batch and its checkpoint together (batch)',
   'reopen keeps state (state)',
   'reopen keeps a renewed epoch',
+  'watch: an append through the store wakes the listener, and the store then holds the event',
+  'watch: a stopped watcher is not woken again; other watchers are',
+  'watch: a listener that throws changes nothing: the append succeeds and others are woken',
+  'watch: a listener that is not a function is refused with invalid-argument; after close, watch rejects with closed',
 ] as const
 
 /** One case name of {@link eventStoreConformance}. */
@@ -175,6 +186,7 @@ const CASES: CaseTable = {
   ...STATE_CASES,
   ...EPOCH_CASES,
   ...REOPEN_CASES,
+  ...WATCH_CASES,
 }
 
 /**
@@ -182,8 +194,8 @@ const CASES: CaseTable = {
  * {@link EventStore} against its contract — versions and ordering, strictly-after loads and
  * paging, idempotency by id and conflicts, atomic batches, filters, per-aggregate loads, JSON,
  * Unicode and metadata round trips, versions parsing, checkpoints, abort, close, immutability
- * of returned values, a server's epoch (created once, renewed), and with a `reopen` hook what
- * survives a close. Each case gets a fresh store from `createStore` and closes it afterwards.
+ * of returned values, a server's epoch (created once, renewed), the `watch` wake-ups, and with a
+ * `reopen` hook what survives a close. Each case gets a fresh store from `createStore` and closes it afterwards.
  *
  * @param options - the store factory, the runner's functions and skips; see
  * {@link EventStoreConformanceOptions}.
@@ -211,11 +223,12 @@ export function eventStoreConformance(options: EventStoreConformanceOptions): vo
   checkOptions(suite, options)
   const skips = checkSkips(suite, EVENT_STORE_CASES, options.skip)
   const detected =
-    options.storeBatch === undefined || options.state === undefined
+    options.storeBatch === undefined || options.state === undefined || options.watch === undefined
       ? detectCapabilities(options.createStore)
       : undefined
   const hasBatch = options.storeBatch ?? detected?.storeBatch ?? true
   const hasState = options.state ?? detected?.state ?? true
+  const hasWatch = options.watch ?? detected?.watch ?? true
   const reopen = options.reopen
   const { test } = options
 
@@ -232,6 +245,8 @@ export function eventStoreConformance(options: EventStoreConformanceOptions): vo
         test.skip(name, 'the store has no storeBatch (optional capability)')
       } else if (definition.state === true && !hasState) {
         test.skip(name, 'the store has no getState/setState (optional capability)')
+      } else if (definition.watch === true && !hasWatch) {
+        test.skip(name, 'the store has no watch (optional capability)')
       } else if (definition.reopen === true && typeof reopen !== 'function') {
         test.skip(
           name,
@@ -307,6 +322,7 @@ async function runCase(
 function detectCapabilities(createStore: () => EventStore | Promise<EventStore>): {
   storeBatch: boolean
   state: boolean
+  watch: boolean
 } {
   const probe = createStore()
   if (typeof (probe as Promise<EventStore> | null)?.then === 'function') {
@@ -315,12 +331,13 @@ function detectCapabilities(createStore: () => EventStore | Promise<EventStore>)
       (store) => store.close(),
       () => undefined,
     )
-    return { storeBatch: true, state: true }
+    return { storeBatch: true, state: true, watch: true }
   }
   const store = probe as EventStore
   const found = {
     storeBatch: typeof store.storeBatch === 'function',
     state: typeof store.getState === 'function' && typeof store.setState === 'function',
+    watch: typeof store.watch === 'function',
   }
   store.close().catch(() => undefined)
   return found
@@ -333,6 +350,9 @@ function checkOptions(suite: string, options: EventStoreConformanceOptions): voi
   }
   if (options.state !== undefined && typeof options.state !== 'boolean') {
     throw bad('state', 'state must be a boolean when given')
+  }
+  if (options.watch !== undefined && typeof options.watch !== 'boolean') {
+    throw bad('watch', 'watch must be a boolean when given')
   }
   const reopen: unknown = options.reopen
   if (

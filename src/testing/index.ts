@@ -10,6 +10,7 @@
  * ```
  *
  * @packageDocumentation
+ * @module sync-kit/testing
  */
 export { TestClock } from './test-clock.js'
 export * from './transport-conformance.js'

@@ -7,6 +7,7 @@
  * ```
  *
  * @packageDocumentation
+ * @module sync-kit/types
  */
 export type { Clock, Filter, FilterKey, IdGenerator, SignalOptions, Timers } from './common.js'
 export type { Conflict, ConflictDecision, ConflictResolver, ResolvedConflict } from './conflict.js'

@@ -49,7 +49,12 @@ export interface StoreBatchOptions extends SignalOptions {
    * A checkpoint to set in the same atomic step as the batch, so progress never runs ahead of
    * (or behind) the events it covers.
    */
-  readonly checkpoint?: { readonly key: CheckpointKey; readonly value: Checkpoint }
+  readonly checkpoint?: {
+    /** Which checkpoint: the remote and the direction. */
+    readonly key: CheckpointKey
+    /** Its new value. */
+    readonly value: Checkpoint
+  }
 }
 
 /**
@@ -73,7 +78,12 @@ export interface StoreWatchOptions {
    * jitter: the same spelling as every backoff of sync-kit).
    * @defaultValue the store's (`{ initialMs: 100, maxMs: 10_000 }` for the PostgreSQL store)
    */
-  readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number }
+  readonly backoff?: {
+    /** The first reconnect's window, in ms. */
+    readonly initialMs?: number
+    /** The largest window, in ms. */
+    readonly maxMs?: number
+  }
   /**
    * The timers for the poll and the reconnect waits (a `TestClock` in tests).
    * @defaultValue the global `setTimeout`/`clearTimeout`
@@ -234,13 +244,19 @@ export interface EventStore {
    */
   setState?(key: string, value: JsonValue | undefined, options?: SignalOptions): Promise<void>
   /**
-   * Optional capability of stores that several processes share (the instances of a server on
-   * one database): calls `listener` when any of them appends, so a server can wake its live
-   * feeds for events it did not store itself (the server core calls `notify()` from it). A
-   * wake-up, not a feed: read from your cursor, the store is the truth. Wake-ups may be late,
-   * repeated or spurious, never lost for good: a store whose notifications can be missed (a
-   * dropped connection) calls `listener` once it listens again and polls every
-   * `pollIntervalMs` whatever happens.
+   * Optional capability: calls `listener` when the log grew, so that readers learn of appends
+   * they did not make — an app's views (`watchChanges`), a server's live feeds for events other
+   * instances stored (the server core calls `notify()` from it). A wake-up, not a feed: read
+   * from your cursor, the store is the truth. Wake-ups may be late, repeated or spurious, never
+   * lost for good: a store whose notifications can be missed (a dropped connection) calls
+   * `listener` once it listens again and polls every `pollIntervalMs` whatever happens.
+   *
+   * Every built-in store has it. What each hears: the memory store, every append (nothing else
+   * writes to it); the SQLite store, appends through the same store object (other processes on
+   * the file only with `pollIntervalMs`); the IndexedDB store, its own appends and those other
+   * tabs post on its `BroadcastChannel`; the PostgreSQL store, every instance's (`NOTIFY`).
+   * Stores that learn of an append in-process call `listener` synchronously once it completed,
+   * before the append's promise resolves.
    * @param listener - called with the newest version as a string when the store knows it,
    * without an argument otherwise (a poll, a reconnect). What it throws is ignored.
    * @param options - the fallback poll, the reconnect backoff, the timers.

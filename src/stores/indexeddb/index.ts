@@ -2,7 +2,8 @@
  * The IndexedDB event store for browsers (and workers): a durable `EventStore` in one IndexedDB
  * database per replica — events, sync checkpoints, small state values and the replica id — on the
  * browser's own IndexedDB API, with no dependencies. In Node, pass an implementation such as
- * `fake-indexeddb`.
+ * `fake-indexeddb`. For apps open in several tabs: `runInOneTab` (one tab syncs, on Web Locks)
+ * and the `sharedReplica()` feature (every tab's `SyncManager` records safely).
  *
  * @example
  * ```ts
@@ -16,11 +17,14 @@
  * ```
  *
  * @packageDocumentation
+ * @module sync-kit/indexeddb
  */
 export { openIndexedDbStore } from './indexeddb-store.js'
 export { DEFAULT_INDEXEDDB_BLOCKED_TIMEOUT_MS } from './indexeddb-options.js'
 export { INDEXEDDB_SCHEMA_VERSION } from './indexeddb-schema.js'
 export { indexedDbChannelName } from './indexeddb-broadcast.js'
+export { runInOneTab, sharedReplica } from './tabs.js'
+export type { OneTabCleanup, RunInOneTabOptions, SharedReplicaOptions, WebLocks } from './tabs.js'
 export type {
   IndexedDbDurability,
   IndexedDbFactory,

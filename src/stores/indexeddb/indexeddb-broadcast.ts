@@ -24,6 +24,7 @@ interface ChannelLike {
   postMessage(message: unknown): void
   close(): void
   unref?(): void
+  onmessage: ((message: { readonly data: unknown }) => void) | null
 }
 
 type ChannelConstructor = new (name: string) => ChannelLike
@@ -52,17 +53,42 @@ export class WriteNotifier {
    * @param message - what was stored.
    */
   post(message: IndexedDbStoredMessage): void {
-    if (this.#Channel === undefined) return
     try {
-      if (this.#channel === undefined) {
-        this.#channel = new this.#Channel(this.#channelName)
-        // Node: an open channel must not keep the process alive.
-        this.#channel.unref?.()
-      }
-      this.#channel.postMessage(message)
+      this.#open()?.postMessage(message)
     } catch {
       // Notifications are a courtesy to other tabs; the write itself has committed.
     }
+  }
+
+  /**
+   * Hears the notifications other stores of the database post (other tabs, windows, workers,
+   * or another store object in this one; a channel never hears its own posts).
+   * @param onStored - called with the `latest` version of each notification.
+   */
+  listen(onStored: (latest: string) => void): void {
+    let channel: ChannelLike | undefined
+    try {
+      channel = this.#open()
+    } catch {
+      // No channel (an opaque origin): this tab's own appends still wake; other tabs' do not.
+    }
+    if (channel === undefined) return
+    channel.onmessage = ({ data }) => {
+      const message = data as Partial<IndexedDbStoredMessage> | null
+      if (message?.type === 'stored' && typeof message.latest === 'string') {
+        onStored(message.latest)
+      }
+    }
+  }
+
+  #open(): ChannelLike | undefined {
+    if (this.#Channel === undefined) return undefined
+    if (this.#channel === undefined) {
+      this.#channel = new this.#Channel(this.#channelName)
+      // Node: an open channel must not keep the process alive.
+      this.#channel.unref?.()
+    }
+    return this.#channel
   }
 
   /** Closes the channel. */

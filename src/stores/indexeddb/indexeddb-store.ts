@@ -3,6 +3,8 @@ import {
   checkCheckpointKey,
   checkCheckpointValue,
 } from '../../core/checkpoint.js'
+import { wakeWatchers, watchWithPoll } from '../../core/append-watchers.js'
+import type { Watchers } from '../../core/append-watchers.js'
 import { validateEvent } from '../../core/event-validation.js'
 import { groupFilters, includeTombstones, validateLimit } from '../../core/filters.js'
 import { checkStateKey, checkStateValue } from '../../core/state.js'
@@ -18,6 +20,7 @@ import type {
   SignalOptions,
   StoreBatchOptions,
   StoreResult,
+  StoreWatchOptions,
   Version,
 } from '../../types/index.js'
 import { SequenceVersion } from '../../versions/sequence-version.js'
@@ -105,6 +108,9 @@ class IndexedDbEventStore implements IndexedDbStore {
   readonly #db: IDBDatabase
   readonly #settings: IndexedDbSettings
   readonly #notifier: WriteNotifier
+  readonly #watchers: Watchers = new Set()
+  /** Whether the notifier listens to other tabs' notifications (from the first `watch` on). */
+  #listening = false
   /** Set once closed: by `close()` (`undefined` reason) or by the browser or another tab. */
   #closed: { readonly reason: string | undefined } | undefined
 
@@ -260,12 +266,23 @@ class IndexedDbEventStore implements IndexedDbStore {
     }
   }
 
+  watch(listener: (latest?: string) => void, options?: StoreWatchOptions): () => Promise<void> {
+    this.#enter('watch', undefined)
+    const stop = watchWithPoll(this.#watchers, listener, options, this.#settings.component)
+    if (!this.#listening) {
+      this.#listening = true
+      this.#notifier.listen((latest) => wakeWatchers(this.#watchers, latest))
+    }
+    return stop
+  }
+
   async close(): Promise<void> {
     if (this.#closed !== undefined) return
     this.#closed = { reason: undefined }
     // Transactions under way still commit; the connection closes once they have.
     this.#db.close()
     this.#notifier.close()
+    this.#watchers.clear()
   }
 
   /** Another tab or the browser closed the database under the store. */
@@ -274,6 +291,7 @@ class IndexedDbEventStore implements IndexedDbStore {
     this.#closed = { reason }
     this.#db.close()
     this.#notifier.close()
+    this.#watchers.clear()
     try {
       this.#settings.onClosed?.(this.#closedError('the store'))
     } catch {
@@ -362,7 +380,7 @@ class IndexedDbEventStore implements IndexedDbStore {
     return results
   }
 
-  /** Tells other tabs what a committed write stored (nothing for duplicates alone). */
+  /** Tells this tab's watchers and other tabs what a committed write stored (nothing for duplicates alone). */
   #notify(events: readonly Event[], results: readonly StoreResult[]): void {
     const aggregateIds = new Set<string>()
     let count = 0
@@ -374,6 +392,7 @@ class IndexedDbEventStore implements IndexedDbStore {
       aggregateIds.add((events[i] as Event).aggregateId)
     })
     if (latest === undefined) return
+    wakeWatchers(this.#watchers, latest.toString())
     this.#notifier.post({
       type: 'stored',
       name: this.name,

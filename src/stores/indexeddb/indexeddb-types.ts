@@ -7,6 +7,7 @@ import type {
   SignalOptions,
   StoreBatchOptions,
   StoreResult,
+  StoreWatchOptions,
   Timers,
 } from '../../types/index.js'
 
@@ -251,4 +252,19 @@ export interface IndexedDbStore extends EventStore {
    * @throws SyncKitError `invalid-argument`, `unavailable`, `closed`, `aborted`.
    */
   renewEpoch(candidate: string, options?: SignalOptions): Promise<string>
+  /**
+   * Calls `listener` when the log grew (see `EventStore.watch`): after each write through this
+   * store object that stored new events, once its transaction committed, and when another store
+   * of the same database — another tab, window or worker of the site — posts its
+   * {@link IndexedDbStoredMessage} (with `broadcast: false` there, or where `BroadcastChannel` is
+   * missing, those are not heard; pass `pollIntervalMs` to be called that often as well). The
+   * listener gets the newest version as a string. `watchChanges` (from `sync-kit`) reads the
+   * changes themselves.
+   * @param listener - the wake-up; what it throws is ignored.
+   * @param options - `pollIntervalMs` (default: no poll) and `timers`; `backoff` is not used.
+   * @returns stops watching (resolves at once); `close()` stops every watcher.
+   * @throws SyncKitError `invalid-argument` (a listener that is not a function, a bad
+   * `pollIntervalMs` or `timers`), `closed`.
+   */
+  watch(listener: (latest?: string) => void, options?: StoreWatchOptions): () => Promise<void>
 }

@@ -1,14 +1,15 @@
 // A store for tests that forwards the required EventStore members (and storeBatch) to a memory
 // store, so that a test can add, replace or leave out optional capabilities around it.
 import type { EventStore } from '../../types/index.js'
-import type { MemoryStore } from './memory-store.js'
 
 /**
  * The required members of `inner` (and its `storeBatch`), as plain functions.
- * @param inner - the memory store that holds the events.
+ * @param inner - the store that holds the events (a memory store, or any with `storeBatch`).
  * @returns a store without optional capabilities but `storeBatch`; spread it and add yours.
  */
-export function delegatingStore(inner: MemoryStore): EventStore {
+export function delegatingStore(
+  inner: EventStore & Required<Pick<EventStore, 'storeBatch'>>,
+): EventStore {
   return {
     store: (e, o) => inner.store(e, o),
     storeBatch: (events, o) => inner.storeBatch(events, o),

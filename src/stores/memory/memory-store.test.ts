@@ -52,6 +52,10 @@ function withoutBatch(inner: EventStore): EventStore {
     setCheckpoint: (key, value, options) => inner.setCheckpoint(key, value, options),
     getState: (key, options) => inner.getState?.(key, options) ?? Promise.resolve(undefined),
     setState: (key, value, options) => inner.setState?.(key, value, options) ?? Promise.resolve(),
+    watch: (listener, options) => {
+      if (inner.watch === undefined) throw new Error('the wrapped store has no watch')
+      return inner.watch(listener, options)
+    },
     close: () => inner.close(),
   }
 }
@@ -476,6 +480,8 @@ describe('eventStoreConformance registration', () => {
       name: 'tracked',
       storeBatch: true,
       state: false,
+      // Given, so that no store is created to detect it (the count below is of the cases' stores).
+      watch: true,
       createStore: () => {
         const inner = createMemoryStore()
         const tracked = { closed: false }

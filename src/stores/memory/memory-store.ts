@@ -3,11 +3,14 @@ import {
   checkCheckpointKey,
   checkCheckpointValue,
 } from '../../core/checkpoint.js'
+import { addWatcher, wakeWatchers } from '../../core/append-watchers.js'
+import type { Watchers } from '../../core/append-watchers.js'
 import { SERVER_EPOCH_CHECKPOINT_KEY, checkEpoch } from '../../core/epoch.js'
 import { eventsEqual, validateEvent } from '../../core/event-validation.js'
 import { checkStateKey, checkStateValue } from '../../core/state.js'
 import type { ValidateEventOptions } from '../../core/event-validation.js'
 import { compileFilterGroups, groupFilters, validateLimit } from '../../core/filters.js'
+import { describe } from '../../core/json-value.js'
 import type { FilterGroups } from '../../core/filters.js'
 import { throwIfAborted } from '../../errors/abort.js'
 import { SyncKitError } from '../../errors/sync-kit-error.js'
@@ -22,6 +25,7 @@ import type {
   SignalOptions,
   StoreBatchOptions,
   StoreResult,
+  StoreWatchOptions,
   Version,
 } from '../../types/index.js'
 import { SequenceVersion } from '../../versions/sequence-version.js'
@@ -81,6 +85,17 @@ export interface MemoryStore extends EventStore {
    * @throws SyncKitError `invalid-argument`, `closed`, `aborted`.
    */
   renewEpoch(candidate: string, options?: SignalOptions): Promise<string>
+  /**
+   * Calls `listener` after every append through this store that stored new events (see
+   * `EventStore.watch`), synchronously, once the append is complete, with the newest version.
+   * Nothing but this object writes to a memory store, so no wake-up is ever missed and it never
+   * polls: the watch options are not used. `watchChanges` reads the changes themselves.
+   * @param listener - the wake-up; what it throws is ignored.
+   * @param options - not used (the contract's poll and backoff serve stores others write to).
+   * @returns stops watching (resolves at once); `close()` stops every watcher.
+   * @throws SyncKitError `invalid-argument` (a listener that is not a function), `closed`.
+   */
+  watch(listener: (latest?: string) => void, options?: StoreWatchOptions): () => Promise<void>
   /** Number of events stored (0 after `close()`). */
   readonly size: number
 }
@@ -118,7 +133,7 @@ export function createMemoryStore(options?: MemoryStoreOptions): MemoryStore {
   if (name !== undefined && typeof name !== 'string') {
     throw new SyncKitError(
       'invalid-argument',
-      `[sync-kit] [memory] name must be a string, got ${typeof name}`,
+      `[sync-kit] [memory] name must be a string, got ${describe(name)}`,
       { argument: 'name' },
     )
   }
@@ -137,6 +152,7 @@ class InMemoryEventStore implements MemoryStore {
   #checkpoints = new Map<string, Checkpoint>()
   /** `setState` key → frozen copy of the value. */
   #state = new Map<string, JsonValue>()
+  readonly #watchers: Watchers = new Set()
   #closed = false
 
   constructor(component: string) {
@@ -149,10 +165,7 @@ class InMemoryEventStore implements MemoryStore {
 
   async store(event: Event, options?: SignalOptions): Promise<StoreResult> {
     this.#enter(options, 'store')
-    const copy = validateEvent(event, this.#component, FREEZE)
-    const existing = this.#byId.get(copy.id)
-    if (existing !== undefined) return this.#duplicate(existing, copy)
-    return { version: this.#append(copy), duplicate: false }
+    return this.#put([validateEvent(event, this.#component, FREEZE)])[0] as StoreResult
   }
 
   async storeBatch(events: readonly Event[], options?: StoreBatchOptions): Promise<StoreResult[]> {
@@ -160,7 +173,7 @@ class InMemoryEventStore implements MemoryStore {
     if (!Array.isArray(events)) {
       throw new SyncKitError(
         'invalid-argument',
-        `[sync-kit] [${this.#component}] storeBatch takes an array of events, got ${events === null ? 'null' : typeof events}`,
+        `[sync-kit] [${this.#component}] storeBatch takes an array of events, got ${describe(events)}`,
         { argument: 'events' },
       )
     }
@@ -168,6 +181,14 @@ class InMemoryEventStore implements MemoryStore {
     const checkpoint = checkBatchCheckpoint(options?.checkpoint, this.#component)
     const copies: Event[] = []
     for (const event of events) copies.push(validateEvent(event, this.#component, FREEZE))
+    return this.#put(copies, checkpoint)
+  }
+
+  /**
+   * Appends validated copies (all or, on an id conflict, none), then writes the checkpoint and
+   * wakes the watchers: the body of `store` and `storeBatch`.
+   */
+  #put(copies: Event[], checkpoint?: ReturnType<typeof checkBatchCheckpoint>): StoreResult[] {
     const results: StoreResult[] = []
     const start = this.#log.length
     try {
@@ -188,6 +209,7 @@ class InMemoryEventStore implements MemoryStore {
     if (checkpoint !== undefined) {
       this.#checkpoints.set(checkpointMapKey(checkpoint.key), Object.freeze(checkpoint.value))
     }
+    if (this.#log.length > start) wakeWatchers(this.#watchers, String(this.#log.length))
     return results
   }
 
@@ -214,7 +236,7 @@ class InMemoryEventStore implements MemoryStore {
     if (typeof aggregateId !== 'string' || aggregateId === '') {
       throw new SyncKitError(
         'invalid-argument',
-        `[sync-kit] [${this.#component}] loadByAggregate needs a non-empty aggregate id, got ${typeof aggregateId === 'string' ? 'an empty string' : typeof aggregateId}`,
+        `[sync-kit] [${this.#component}] loadByAggregate needs a non-empty aggregate id, got ${describe(aggregateId)}`,
         { argument: 'aggregateId' },
       )
     }
@@ -295,9 +317,15 @@ class InMemoryEventStore implements MemoryStore {
     return epoch
   }
 
+  watch(listener: (latest?: string) => void): () => Promise<void> {
+    this.#enter(undefined, 'watch')
+    return addWatcher(this.#watchers, listener, this.#component)
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    this.#watchers.clear()
     // Let the memory go: nothing can be read after close anyway.
     this.#log = []
     this.#byId = new Map()
@@ -362,7 +390,7 @@ class InMemoryEventStore implements MemoryStore {
     if (!eventsEqual(stored, event)) {
       throw new SyncKitError(
         'event-id-conflict',
-        `[sync-kit] [${this.#component}] event "${event.id.slice(0, 64)}" already exists with different content (stored at version ${position + 1}); events are immutable, record a new event with a new id`,
+        `[sync-kit] [${this.#component}] event "${event.id.slice(0, 64)}" already exists with different content (version ${position + 1}); events are immutable: use a new id`,
         { eventId: event.id },
       )
     }

@@ -17,6 +17,7 @@
  * ```
  *
  * @packageDocumentation
+ * @module sync-kit/postgres
  */
 export { createPostgresStore } from './postgres-store.js'
 export { POSTGRES_SCHEMA_VERSION } from './postgres-migrations.js'

@@ -14,6 +14,7 @@
  * ```
  *
  * @packageDocumentation
+ * @module sync-kit/sqlite
  */
 export { DEFAULT_SQLITE_BUSY_TIMEOUT_MS, DEFAULT_SQLITE_SYNCHRONOUS } from './sqlite-options.js'
 export { createSqliteStore, openSqliteStore } from './sqlite-store.js'

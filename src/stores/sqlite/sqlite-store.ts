@@ -18,11 +18,14 @@ import type {
   SignalOptions,
   StoreBatchOptions,
   StoreResult,
+  StoreWatchOptions,
   Version,
 } from '../../types/index.js'
 import { SequenceVersion } from '../../versions/sequence-version.js'
 import { checkStateKey, checkStateValue } from '../../core/state.js'
 import { checkEpoch } from '../../core/epoch.js'
+import { wakeWatchers, watchWithPoll } from '../../core/append-watchers.js'
+import type { Watchers } from '../../core/append-watchers.js'
 import { SQLITE_PREFIX, toSyncKitError } from './sqlite-errors.js'
 import { migrateSqliteSchema } from './sqlite-migrations.js'
 import {
@@ -169,6 +172,7 @@ class SqliteEventStore implements SqliteStore {
     this.#selectById.get(id) as EventRow | undefined
   /** SQL → prepared load statement, least recently used first. */
   readonly #loadStatements = new Map<string, SqliteStatement>()
+  readonly #watchers: Watchers = new Set()
   #closed = false
 
   constructor(database: SqliteDatabase, settings: CommonSettings, ownsDatabase: boolean) {
@@ -250,7 +254,7 @@ class SqliteEventStore implements SqliteStore {
       // with no transaction, no write and no sequence number drawn.
       const planned = planBatch(valid, this.#lookup)
       if (planned.fresh.length === 0 && checkpoint === undefined) return planned.results
-      return this.#transactions.run(() => {
+      const results = this.#transactions.run(() => {
         // Again under the write lock: another connection may have stored some of them meanwhile.
         const plan = planBatch(valid, this.#lookup)
         for (const index of plan.fresh) {
@@ -266,6 +270,11 @@ class SqliteEventStore implements SqliteStore {
         if (checkpoint !== undefined) this.#writeCheckpoint(checkpoint.key, checkpoint.value)
         return plan.results
       })
+      // Committed (or inside the caller's own transaction on this connection, whose reads see it).
+      let latest: StoreResult | undefined
+      for (const result of results) if (!result.duplicate) latest = result
+      if (latest !== undefined) wakeWatchers(this.#watchers, latest.version.toString())
+      return results
     } catch (error) {
       throw toSyncKitError(error, what)
     }
@@ -405,6 +414,11 @@ class SqliteEventStore implements SqliteStore {
     return epoch
   }
 
+  watch(listener: (latest?: string) => void, options?: StoreWatchOptions): () => Promise<void> {
+    this.#guard('watch', undefined)
+    return watchWithPoll(this.#watchers, listener, options, COMPONENT)
+  }
+
   /**
    * Marks the store closed and, only when the store opened the connection itself (a `path` given
    * to `openSqliteStore`), closes the connection. Idempotent.
@@ -412,6 +426,7 @@ class SqliteEventStore implements SqliteStore {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    this.#watchers.clear()
     this.#loadStatements.clear()
     if (this.#ownsDatabase && this.database.open) {
       try {

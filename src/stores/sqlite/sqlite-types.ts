@@ -6,6 +6,7 @@ import type {
   SignalOptions,
   StoreBatchOptions,
   StoreResult,
+  StoreWatchOptions,
 } from '../../types/index.js'
 import type { SequenceVersion } from '../../versions/sequence-version.js'
 
@@ -252,6 +253,19 @@ export interface SqliteStore extends EventStore {
    * @throws SyncKitError `version-parse`.
    */
   parseVersion(value: string): SequenceVersion
+  /**
+   * Calls `listener` after every append through this store object that stored new events (see
+   * `EventStore.watch`), synchronously once it committed, with the newest version. Appends by
+   * other connections or processes on the same file are not heard: pass `pollIntervalMs` to
+   * have `listener` called that often without an argument as well (`watchChanges` then finds
+   * their events on its next read). `backoff` is not used (there is nothing to reconnect).
+   * @param listener - the wake-up; what it throws is ignored.
+   * @param options - `pollIntervalMs` (default: no poll) and `timers`.
+   * @returns stops watching (resolves at once); `close()` stops every watcher.
+   * @throws SyncKitError `invalid-argument` (a listener that is not a function, a bad
+   * `pollIntervalMs` or `timers`), `closed`.
+   */
+  watch(listener: (latest?: string) => void, options?: StoreWatchOptions): () => Promise<void>
   /** The connection the store uses (yours, or the one it opened). */
   readonly database: SqliteDatabase
   /**

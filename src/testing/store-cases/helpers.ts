@@ -29,6 +29,8 @@ export interface CaseDefinition {
   readonly batch?: true
   /** Needs the optional `getState`/`setState`. */
   readonly state?: true
+  /** Needs the optional `watch`. */
+  readonly watch?: true
   /** Needs the suite's `reopen` hook (a durable store). */
   readonly reopen?: true
   readonly run: (context: CaseContext) => Promise<void>

@@ -63,6 +63,11 @@ export class BodyBudget {
     this.#timers = timers
   }
 
+  /** The most bytes held at once. */
+  get limit(): number {
+    return this.#limit
+  }
+
   /** Bytes held now, by every request. */
   get used(): number {
     return this.#used

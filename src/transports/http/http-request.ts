@@ -1,5 +1,10 @@
 import * as v from 'valibot'
-import { callHeaders, checkClientUrl, ensureOpen as checkOpen } from '../../core/client-calls.js'
+import {
+  callHeaders,
+  checkClientUrl,
+  crossOriginHint,
+  ensureOpen as checkOpen,
+} from '../../core/client-calls.js'
 import { delay, throwIfAborted, untilAborted } from '../../errors/abort.js'
 import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
 import type { Clock, Filter, Timers } from '../../types/index.js'
@@ -241,7 +246,10 @@ export function createRequestLayer(config: RequestLayerConfig): RequestLayer {
     return new RetryableFailure(
       new SyncKitError(
         'unavailable',
-        `${CLIENT} ${spec.what}: could not reach ${base} (${error instanceof Error ? error.message : String(error)}); check the network and the url`,
+        `${CLIENT} ${spec.what}: could not reach ${base} (${error instanceof Error ? error.message : String(error)}); check the network and the url${
+          // A browser reports a request refused by CORS as a TypeError ("Failed to fetch").
+          error instanceof TypeError ? crossOriginHint(base) : ''
+        }`,
         {},
         { cause: error },
       ),

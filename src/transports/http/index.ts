@@ -17,9 +17,13 @@
  * ```
  *
  * @packageDocumentation
+ * @module sync-kit/http
  */
 export {
+  CORS_ALLOWED_HEADERS,
+  CORS_EXPOSED_HEADERS,
   DEFAULT_BODY_BUDGET_WAIT_MS,
+  DEFAULT_CORS_MAX_AGE_SECONDS,
   DEFAULT_HEARTBEAT_MS,
   DEFAULT_MAX_BATCH_EVENTS,
   DEFAULT_MAX_BUFFERED_BODY_BYTES,
@@ -33,7 +37,8 @@ export {
   DEFAULT_SERVER_MAX_DRIFT_MS,
   createSyncHandler,
 } from './sync-handler.js'
-export type { SyncHandler, SyncHandlerOptions } from './sync-handler.js'
+export type { CorsOptions, SyncHandler, SyncHandlerOptions } from './sync-handler.js'
+export type { AllowedOrigins } from '../../server/origins.js'
 export {
   DEFAULT_GZIP_THRESHOLD_BYTES,
   DEFAULT_STREAM_IDLE_TIMEOUT_MS,

@@ -16,6 +16,7 @@
  * ```
  *
  * @packageDocumentation
+ * @module sync-kit/http/node
  */
 import { createServer } from 'node:http'
 import type { IncomingMessage, Server } from 'node:http'
@@ -113,7 +114,10 @@ export interface UpgradeHandler {
  */
 export interface ServeOptions extends NodeListenerOptions {
   /** The Web-standard handler to serve, e.g. from `createSyncHandler`. */
-  readonly handler: FetchHandler & { close?: () => Promise<void> }
+  readonly handler: FetchHandler & {
+    /** Called first by the server's `close()`: ends the handler's live streams (`SyncHandler.close`). */
+    close?: () => Promise<void>
+  }
   /**
    * TCP port; `0` picks a free one (read it from the result's `url`).
    * @defaultValue 0

@@ -167,7 +167,7 @@ export class SseSubscription extends ResumingSubscription {
           for (const message of current) {
             if (message.event === 'hello') {
               const hello = parseJson(message.data, helloSchema, 'hello')
-              const refused = this.accept(hello.epoch, hello.cursor)
+              const refused = this.accept(hello.epoch, hello.cursor, hello.latestVersion)
               if (refused !== undefined) return refused
               saidHello = true
             } else if (message.event === 'event') {

@@ -17,7 +17,12 @@ export class MethodNotAllowed extends Error {
     readonly allowed: readonly string[],
   ) {
     super(
-      `${COMPONENT} method ${method.slice(0, 20)} is not allowed here; use ${allowed.join(' or ')}`,
+      `${COMPONENT} method ${method.slice(0, 20)} is not allowed here; use ${allowed.join(' or ')}${
+        // A browser's CORS preflight, on a handler without the `cors` option.
+        method === 'OPTIONS'
+          ? " (an OPTIONS request is a browser's CORS preflight: allow the page's origin with the cors option, or sync-kit serve --cors <origin>)"
+          : ''
+      }`,
     )
   }
 }

@@ -5,6 +5,7 @@ import type {
   StoreWatchOptions,
   Timers,
 } from '../../types/index.js'
+import type { AllowedOrigins } from '../../server/index.js'
 import type { SyncLogger } from './logger.js'
 
 export {
@@ -102,6 +103,93 @@ export const DEFAULT_MAX_BUFFERED_BODY_BYTES: number = 32 * 1024 * 1024
 export const DEFAULT_BODY_BUDGET_WAIT_MS = 2000
 
 /**
+ * Default {@link CorsOptions.maxAgeSeconds}: 7200 s (2 hours), the longest Chromium keeps a
+ * preflight (Firefox keeps up to 24 hours).
+ * @example
+ * ```ts
+ * import { createSyncHandler, DEFAULT_CORS_MAX_AGE_SECONDS } from 'sync-kit/http'
+ * import { createMemoryStore } from 'sync-kit'
+ *
+ * const handler = createSyncHandler({
+ *   store: createMemoryStore(),
+ *   cors: { origins: ['https://app.example.com'], maxAgeSeconds: DEFAULT_CORS_MAX_AGE_SECONDS / 2 },
+ * })
+ * ```
+ */
+export const DEFAULT_CORS_MAX_AGE_SECONDS = 7200
+
+/**
+ * Request headers a browser page may send to the server: what the HTTP client sends (its
+ * `authorization` from the `headers` option, `content-type` and `content-encoding` of a push,
+ * `last-event-id` of a stream). {@link CorsOptions.allowHeaders} adds more.
+ * @example
+ * ```ts
+ * import { CORS_ALLOWED_HEADERS } from 'sync-kit/http'
+ *
+ * console.log(CORS_ALLOWED_HEADERS.join(', '))
+ * ```
+ */
+export const CORS_ALLOWED_HEADERS: readonly string[] = [
+  'authorization',
+  'content-type',
+  'content-encoding',
+  'last-event-id',
+]
+
+/**
+ * Response headers a browser page may read beyond the CORS-safelisted ones: `retry-after`, which
+ * the HTTP client waits for on 503 and 429. {@link CorsOptions.exposeHeaders} adds more.
+ * @example
+ * ```ts
+ * import { CORS_EXPOSED_HEADERS } from 'sync-kit/http'
+ *
+ * console.log(CORS_EXPOSED_HEADERS.join(', '))
+ * ```
+ */
+export const CORS_EXPOSED_HEADERS: readonly string[] = ['retry-after']
+
+/**
+ * Which browser pages on other origins may call the server (Cross-Origin Resource Sharing), for
+ * {@link SyncHandlerOptions.cors}. Without credentials: clients authenticate with a header
+ * (`Authorization: Bearer …`), never cookies, so `Access-Control-Allow-Credentials` is not sent.
+ * @example
+ * ```ts
+ * import type { CorsOptions } from 'sync-kit/http'
+ *
+ * const cors: CorsOptions = {
+ *   origins: ['https://app.example.com', 'http://localhost:5173'],
+ *   allowHeaders: ['x-client-version'],
+ * }
+ * ```
+ */
+export interface CorsOptions {
+  /**
+   * The origins allowed, exactly as browsers send them in `Origin`: `scheme://host[:port]`, no
+   * path, no trailing slash (`https://app.example.com`, `http://localhost:5173`); or `'*'` for
+   * every origin (then `Access-Control-Allow-Origin: *`). A request from another origin gets no
+   * CORS headers (the browser hides the response from the page) and its preflight a 403; a
+   * WebSocket upgrade from another origin is refused with 403 as well.
+   */
+  readonly origins: AllowedOrigins
+  /**
+   * Request headers allowed besides {@link CORS_ALLOWED_HEADERS}, e.g. a custom header the
+   * client's `headers` option sends. A preflight asking for any other header is refused (403).
+   * @defaultValue none
+   */
+  readonly allowHeaders?: readonly string[]
+  /**
+   * Response headers a page may read besides {@link CORS_EXPOSED_HEADERS}.
+   * @defaultValue none
+   */
+  readonly exposeHeaders?: readonly string[]
+  /**
+   * How long a browser may reuse a preflight's answer, in seconds (`Access-Control-Max-Age`).
+   * @defaultValue 7200 ({@link DEFAULT_CORS_MAX_AGE_SECONDS})
+   */
+  readonly maxAgeSeconds?: number
+}
+
+/**
  * Options of {@link createSyncHandler}.
  * @example
  * ```ts
@@ -146,6 +234,14 @@ export interface SyncHandlerOptions<TPrincipal = unknown> {
    * @defaultValue false (an event without a tenant is stored with the principal's)
    */
   readonly requireTenant?: boolean
+  /**
+   * Lets browser pages on other origins call the server: answers CORS preflights (`OPTIONS`) and
+   * adds the CORS headers to every response of an allowed origin — live streams and error bodies
+   * included, so the page can read them. See {@link CorsOptions}.
+   * @defaultValue no CORS: only pages of the server's own origin (and non-browser clients);
+   * `OPTIONS` is answered 405
+   */
+  readonly cors?: CorsOptions
   /**
    * Path prefix the routes live under, e.g. `/sync` → `/sync/v1/events`. Starts with `/`, no
    * trailing `/`.

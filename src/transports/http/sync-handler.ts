@@ -3,6 +3,7 @@ import { integerOption } from '../../core/options.js'
 import { resolveTimers } from '../../core/timers.js'
 import { SyncKitError } from '../../errors/sync-kit-error.js'
 import {
+  NO_ORIGINS,
   createAccessPolicy,
   createAuthenticator,
   createSyncServer,
@@ -10,6 +11,7 @@ import {
 } from '../../server/index.js'
 import type { SyncEndpoint } from '../../server/index.js'
 import { BodyBudget } from './body-budget.js'
+import { createCors } from './cors.js'
 import { StoreHealth } from './store-health.js'
 import { PROTOCOL_PREFIX, ROUTES } from './protocol.js'
 import { createLogWriter } from './sync-handler-context.js'
@@ -88,6 +90,7 @@ export interface SyncHandler {
  * that mounts anywhere a `fetch`-style handler does (Node via `sync-kit/http/node`, Bun, Deno,
  * workers, Hono, …). Routes under `<basePath>/v1`: `POST /events` (push), `GET /events` (pull),
  * `GET /version`, `GET /stream` (Server-Sent Events) and `GET /health`; see `docs/protocol.md`.
+ * With the `cors` option, also the CORS preflights (`OPTIONS`) of browser pages on other origins.
  *
  * A thin adapter over the server core (`src/server/`), which does what a remote does (epoch,
  * admitting and storing pushes, pages within a count and a byte budget, tenants, live feeds); the
@@ -98,7 +101,8 @@ export interface SyncHandler {
  *
  * @param options - the store, auth, tenants, limits; see {@link SyncHandlerOptions}.
  * @returns the handler.
- * @throws SyncKitError `invalid-argument` for a bad option (e.g. a non-positive limit).
+ * @throws SyncKitError `invalid-argument` for a bad option (e.g. a non-positive limit, or a
+ * `cors` origin that is not `scheme://host[:port]`).
  * @example
  * ```ts
  * import { createSyncHandler } from 'sync-kit/http'
@@ -140,6 +144,7 @@ export function createSyncHandler<TPrincipal = unknown>(
       { argument: 'epoch' },
     )
   }
+  const cors = options.cors === undefined ? undefined : createCors(options.cors)
   const generateEpoch = options.generateEpoch ?? ((): string => crypto.randomUUID())
   const access = createAccessPolicy({
     maxBatchEvents: options.maxBatchEvents,
@@ -208,8 +213,10 @@ export function createSyncHandler<TPrincipal = unknown>(
     server,
     access,
     authenticate,
+    origins: cors?.policy ?? NO_ORIGINS,
     liveSlots: context.streamSlots,
     bodyBudget: context.budget,
+    maxBodyBytes: context.maxBodyBytes,
     heartbeatMs: context.heartbeatMs,
     get closing() {
       return closing
@@ -238,6 +245,7 @@ export function createSyncHandler<TPrincipal = unknown>(
     if (allowed === undefined) {
       throw protocolError(`no route for ${pathname.slice(0, 200)}; see docs/protocol.md`, 404)
     }
+    if (method === 'OPTIONS' && cors !== undefined) return cors.preflight(request, allowed)
     if (!allowed.includes(method)) {
       throw new MethodNotAllowed(method, allowed)
     }
@@ -274,7 +282,7 @@ export function createSyncHandler<TPrincipal = unknown>(
           : body.error.message
     }
     context.writeLog(request, started, { ...log, status: response.status })
-    return response
+    return cors === undefined ? response : cors.decorate(request, response)
   }
 
   return Object.assign(handle, {

@@ -1,4 +1,5 @@
 import { compileFilters } from '../../core/filters.js'
+import { describe } from '../../core/json-value.js'
 import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
 import type { Filter } from '../../types/index.js'
 import type { LoopbackConnection, LoopbackOp } from './loopback-transport.js'
@@ -20,7 +21,7 @@ export function checkClientId(clientId: unknown): asserts clientId is string {
   if (typeof clientId !== 'string' || clientId === '' || clientId.length > MAX_CLIENT_ID_LENGTH) {
     throw badArgument(
       'clientId',
-      `client id must be a string of 1-${MAX_CLIENT_ID_LENGTH} characters, got ${JSON.stringify(String(clientId)).slice(0, 80)}`,
+      `client id must be a string of 1-${MAX_CLIENT_ID_LENGTH} characters, got ${describe(clientId)}`,
     )
   }
 }
@@ -31,7 +32,7 @@ export function checkOpen(connection: LoopbackConnection, op: LoopbackOp): void 
     throw new SyncKitError(
       'transport-closed',
       `[sync-kit] [loopback] ${op} on a closed transport (client "${connection.clientId}"); ` +
-        'connect again with hub.connect()',
+        'get a new one from hub.connect()',
       {},
     )
   }

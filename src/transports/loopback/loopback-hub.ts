@@ -1,5 +1,6 @@
 import { isEventStore } from '../../core/store-shape.js'
 import { validateLimit } from '../../core/filters.js'
+import { checkEpoch } from '../../core/epoch.js'
 import { signalOptions, throwIfAborted } from '../../errors/abort.js'
 import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
 import type { SyncKitErrorCode } from '../../errors/sync-kit-error.js'
@@ -114,7 +115,7 @@ export class Hub implements LoopbackHub, ConnectionHost, HubDeliveryHost, CallHo
     if (store !== undefined && typeof store !== 'function' && !isEventStore(store)) {
       throw badOption(
         'store',
-        'store must be an EventStore or a function returning one, e.g. () => createMemoryStore()',
+        'store must be an EventStore or a factory, e.g. () => createMemoryStore()',
       )
     }
     this.#storeOption = store
@@ -128,13 +129,8 @@ export class Hub implements LoopbackHub, ConnectionHost, HubDeliveryHost, CallHo
     validateLimit(pageLimit, 'loopback')
     this.#pageLimit = pageLimit
 
-    if (
-      options.epoch !== undefined &&
-      (typeof options.epoch !== 'string' || options.epoch === '')
-    ) {
-      throw badOption('epoch', 'epoch must be a non-empty string')
-    }
-    this.#currentEpoch = options.epoch ?? this.#drawEpoch()
+    this.#currentEpoch =
+      options.epoch === undefined ? this.#drawEpoch() : checkEpoch(options.epoch, 'loopback')
     this.#server = this.#openServer()
   }
 
@@ -177,8 +173,7 @@ export class Hub implements LoopbackHub, ConnectionHost, HubDeliveryHost, CallHo
     if (!this.#ownsStore) {
       throw badOption(
         'store',
-        'reset() needs to create a fresh store, but the hub was given a store instance; ' +
-          'pass a factory instead, e.g. store: () => createMemoryStore()',
+        'reset() needs a store factory, e.g. store: () => createMemoryStore(), not a store',
       )
     }
     const old = this.#server
@@ -188,7 +183,7 @@ export class Hub implements LoopbackHub, ConnectionHost, HubDeliveryHost, CallHo
     const error = new SyncKitError(
       'unavailable',
       `[sync-kit] [loopback] the hub was reset (new epoch "${this.#currentEpoch}"); ` +
-        'subscribe again and discard checkpoints taken against the old epoch',
+        'subscribe again, dropping checkpoints of the old epoch',
       {},
     )
     for (const delivery of [...this.live]) delivery.end(error)
@@ -436,8 +431,8 @@ export class Hub implements LoopbackHub, ConnectionHost, HubDeliveryHost, CallHo
       if (this.#generation !== generation) {
         return new SyncKitError(
           'unavailable',
-          `[sync-kit] [loopback] ${op} failed: the hub was reset during the call (new epoch ` +
-            `"${this.#currentEpoch}"); retry, and discard checkpoints of the old epoch`,
+          `[sync-kit] [loopback] ${op} failed: the hub was reset (new epoch ` +
+            `"${this.#currentEpoch}"); retry, dropping checkpoints of the old epoch`,
           {},
           { cause: error },
         )

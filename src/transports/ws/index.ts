@@ -10,11 +10,17 @@
  * import { SyncManager, createMemoryStore, liveMode } from 'sync-kit'
  *
  * const transport = createWebSocketTransport({ url: 'wss://sync.example.com' })
- * const manager = new SyncManager({ store: createMemoryStore(), transport, features: [liveMode()] })
+ * const manager = new SyncManager({
+ *   store: createMemoryStore(),
+ *   transport,
+ *   nodeId: 'laptop',
+ *   features: [liveMode()],
+ * })
  * manager.start()
  * ```
  *
  * @packageDocumentation
+ * @module sync-kit/ws
  */
 export { DEFAULT_WS_TIMEOUT_MS, createWebSocketTransport } from './ws-transport.js'
 export type {

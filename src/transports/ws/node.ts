@@ -17,6 +17,7 @@
  * ```
  *
  * @packageDocumentation
+ * @module sync-kit/ws/node
  */
 export {
   DEFAULT_HELLO_TIMEOUT_MS,

@@ -29,6 +29,9 @@ describeInChromium('WebSocket transport in Chromium', () => {
       'syncKitStartServer',
       async (options: { maxMessageBytes?: number; token?: string }) => {
         const { token } = options
+        // The page is served from another port (origin): the server must allow it, as a real
+        // deployment would with --cors, or it refuses the upgrade (403).
+        const cors = { origins: [new URL(session().url).origin] }
         const server = await startWsServer({
           ws:
             options.maxMessageBytes === undefined
@@ -36,8 +39,9 @@ describeInChromium('WebSocket transport in Chromium', () => {
               : { maxMessageBytes: options.maxMessageBytes },
           handler:
             token === undefined
-              ? {}
+              ? { cors }
               : {
+                  cors,
                   authorize: async (request) => {
                     if (request.headers.get('authorization') !== `Bearer ${token}`) {
                       throw new SyncKitError('unauthorized', 'bad token', {})

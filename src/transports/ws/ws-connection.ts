@@ -1,3 +1,4 @@
+import { crossOriginHint } from '../../core/client-calls.js'
 import { errorFromWire } from '../../core/wire-error.js'
 import type { WireDetails } from '../../core/wire-error.js'
 import { SyncKitError } from '../../errors/sync-kit-error.js'
@@ -204,7 +205,14 @@ export class WsConnection {
     try {
       this.#socket.close(code)
     } catch {
-      // Not open yet or already closed.
+      // The standard WebSocket (browsers, Node >= 22) refuses codes other than 1000 and
+      // 3000-4999 (1008 of a server that sent garbage): close without one rather than leave the
+      // socket open; a socket not open yet or already closed throws again, harmlessly.
+      try {
+        this.#socket.close()
+      } catch {
+        // Already closed.
+      }
     }
   }
 
@@ -322,7 +330,10 @@ export class WsConnection {
     }
     return new SyncKitError(
       'unavailable',
-      `${CLIENT} the connection to ${this.#config.url} closed (${code})${why}; reconnecting`,
+      `${CLIENT} the connection to ${this.#config.url} closed (${code})${why}; reconnecting${
+        // Refused before the welcome, in a browser: perhaps the server's Origin check (403).
+        this.#welcome === undefined && code === 1006 ? crossOriginHint(this.#config.url) : ''
+      }`,
       {},
     )
   }

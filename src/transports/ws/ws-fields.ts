@@ -59,7 +59,19 @@ export function filtersOf(value: unknown): readonly Filter[] {
   })
 }
 
-/** The upgrade request with the hello's headers (they win: browsers cannot set upgrade headers). */
+/**
+ * Headers a hello may not set: the Fetch standard's forbidden request headers, which a browser
+ * sets itself and a page cannot (`Origin`, `Cookie`, `Host`, `Sec-*`, `Proxy-*`, …). A hello is
+ * written by the page's script, so taking them from it would let any page forge what its browser
+ * attests — an `Origin` check against cross-site sockets, or another user's session cookie.
+ */
+const BROWSER_HEADERS =
+  /^(accept-charset|accept-encoding|access-control-request-headers|access-control-request-method|connection|content-length|cookie|cookie2|date|dnt|expect|host|keep-alive|origin|referer|set-cookie|te|trailer|transfer-encoding|upgrade|via|sec-.*|proxy-.*)$/i
+
+/**
+ * The upgrade request with the hello's headers (they win: browsers cannot set upgrade headers),
+ * except the headers only a browser sets, which a hello may not name.
+ */
 export function withHeaders(request: Request, headers: unknown): Request {
   if (headers === undefined) return request
   if (!isObject(headers)) throw invalid('headers', 'must be an object of strings')
@@ -72,6 +84,12 @@ export function withHeaders(request: Request, headers: unknown): Request {
       throw invalid(
         'headers',
         `header "${name.slice(0, 40)}" must be a string of at most ${MAX_HELLO_HEADER_LENGTH} characters`,
+      )
+    }
+    if (BROWSER_HEADERS.test(name)) {
+      throw invalid(
+        'headers',
+        `"${name.slice(0, 40)}" cannot be set in the hello: the server takes it from the upgrade request, where the browser sets it`,
       )
     }
     try {

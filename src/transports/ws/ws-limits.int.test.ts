@@ -2,41 +2,18 @@
 // split and synced, a single event over it is refused by id, a client that stops reading is cut
 // (1013) and resumes from its cursor, hostile frames give errors and store nothing, and the same
 // auth, tenants and drift refusals as HTTP.
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
-import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
+import type { SyncKitError } from '../../errors/sync-kit-error.js'
+import { isSyncKitError } from '../../errors/sync-kit-error.js'
 import { createMemoryStore } from '../../stores/memory/index.js'
 import { SyncManager } from '../../sync/sync-manager.js'
 import type { EventWithVersion } from '../../types/index.js'
-import { startWsServer, wsClient } from '../../../test/ws.fixture.js'
 import type { WsTestServer } from '../../../test/ws.fixture.js'
 import { WS_CLOSE, WS_SUBPROTOCOL } from './protocol.js'
-import type { WebSocketTransport } from './ws-transport.js'
+import { bearerTenants, fakeWelcome, teardowns, waitFor } from './ws-raw.fixture.js'
 
-const running: (() => Promise<void>)[] = []
-afterEach(async () => {
-  for (const stop of running.splice(0).reverse()) await stop().catch(() => undefined)
-})
-
-async function server(options: Parameters<typeof startWsServer>[0] = {}): Promise<WsTestServer> {
-  const started = await startWsServer(options)
-  running.push(() => started.close())
-  return started
-}
-
-function client(url: string, options: Parameters<typeof wsClient>[1] = {}): WebSocketTransport {
-  const transport = wsClient(url, options)
-  running.push(() => transport.close())
-  return transport
-}
-
-async function waitFor(check: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
+const { running, server, client, rawSocket } = teardowns()
 
 const stored = async (srv: WsTestServer): Promise<number> => (await srv.store.load(null)).length
 
@@ -46,23 +23,6 @@ const event = (id: string, size = 0) => ({
   aggregateId: `a-${id}`,
   data: { text: 'x'.repeat(size) },
 })
-
-/** A raw socket after its welcome, recording every message it receives. */
-async function rawSocket(url: string, headers: Record<string, string> = {}) {
-  const socket = new WebSocket(`${url}/v1/ws`, [WS_SUBPROTOCOL])
-  const messages: Record<string, unknown>[] = []
-  let closed: { code: number; reason: string } | undefined
-  socket.on('message', (data: Buffer) => messages.push(JSON.parse(data.toString()) as never))
-  socket.on('close', (code: number, reason: Buffer) => {
-    closed = { code, reason: reason.toString() }
-  })
-  socket.on('error', () => undefined)
-  await new Promise((resolve) => socket.once('open', resolve))
-  socket.send(JSON.stringify({ type: 'hello', protocol: 1, headers }))
-  await waitFor(() => messages.length > 0 || closed !== undefined, 'the welcome')
-  running.push(async () => socket.terminate())
-  return { socket, messages, closed: () => closed }
-}
 
 describe('ws: message size', () => {
   it('Given a server whose frame limit is far below a replica batch, When the replica syncs, Then it splits its pushes to fit and the whole batch arrives', async () => {
@@ -252,12 +212,7 @@ describe('ws: the same auth, tenants and refusals as HTTP', () => {
   it('Given authorize and tenantOf, When clients connect with headers in the hello, Then a bad token is refused (unauthorized) and a tenant sees only its own events', async () => {
     const srv = await server({
       handler: {
-        authorize: async (request) => {
-          const token = request.headers.get('authorization') ?? ''
-          if (!token.startsWith('Bearer ')) throw new SyncKitError('unauthorized', 'bad token', {})
-          return token.slice(7)
-        },
-        tenantOf: (principal) => principal as string,
+        ...bearerTenants(),
       },
     })
     const stranger = client(srv.url, { retry: { retries: 0 } })
@@ -351,24 +306,7 @@ describe('ws: heartbeats and idle timeout', () => {
       connections++
       socket.on('message', () => {
         if (connections > 1) return
-        socket.send(
-          JSON.stringify({
-            type: 'welcome',
-            protocol: 1,
-            epoch: 'e',
-            latestVersion: '0',
-            heartbeatMs: 20,
-            idleTimeoutMs: 80,
-            limits: {
-              maxMessageBytes: 1000,
-              maxBatchEvents: 10,
-              maxEventBytes: 1000,
-              maxPageLimit: 10,
-              maxPageBytes: 1000,
-              maxSubscriptions: 1,
-            },
-          }),
-        )
+        socket.send(fakeWelcome(20, 80))
       })
     })
     const port = (silent.address() as { port: number }).port

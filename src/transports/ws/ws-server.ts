@@ -6,6 +6,7 @@ import { integerOption } from '../../core/options.js'
 import { resolveTimers } from '../../core/timers.js'
 import { toWireError } from '../../core/wire-error.js'
 import { SyncKitError } from '../../errors/sync-kit-error.js'
+import { isSameHost } from '../../server/index.js'
 import type { SyncEndpoint } from '../../server/index.js'
 import type { Timers } from '../../types/index.js'
 import { WS_CLOSE, WS_PATH, WS_SUBPROTOCOL } from './protocol.js'
@@ -14,8 +15,9 @@ import { SERVER, Session } from './ws-session.js'
 import type { SessionSettings } from './ws-session.js'
 
 /**
- * Default {@link WebSocketServerOptions.maxMessageBytes}: 4 MiB, the HTTP handler's default
- * `maxBodyBytes`, so one push costs the server the same over both wires.
+ * The HTTP handler's default `maxBodyBytes`, 4 MiB: the default
+ * {@link WebSocketServerOptions.maxMessageBytes} is the handler's `maxBodyBytes`, this unless it
+ * sets another, so one push costs the server the same over both wires.
  * @example
  * ```ts
  * import { DEFAULT_MAX_MESSAGE_BYTES, createWebSocketServer } from 'sync-kit/ws/node'
@@ -78,7 +80,10 @@ export interface WebSocketServerOptions {
    * `authorize` and `tenantOf`, limits, live-subscription slots (`maxStreams`, shared with SSE),
    * body budget, heartbeat, health and logger.
    */
-  readonly handler: { readonly endpoint: SyncEndpoint }
+  readonly handler: {
+    /** The remote the handler serves (`SyncHandler.endpoint`). */
+    readonly endpoint: SyncEndpoint
+  }
   /**
    * The handler's `basePath`: the endpoint is `<basePath>/v1/ws`.
    * @defaultValue `''`
@@ -86,8 +91,10 @@ export interface WebSocketServerOptions {
   readonly basePath?: string
   /**
    * Largest message accepted, in bytes; announced in `welcome`, so the client splits its pushes to
-   * fit. A larger message closes the socket with 1009.
-   * @defaultValue 4 MiB ({@link DEFAULT_MAX_MESSAGE_BYTES})
+   * fit. A larger message closes the socket with 1009. At most the handler's
+   * `maxBufferedBodyBytes` (a push holds its bytes of that budget while it is handled).
+   * @defaultValue the handler's `maxBodyBytes` (4 MiB, {@link DEFAULT_MAX_MESSAGE_BYTES}, unless
+   * it sets another), so a push over the HTTP limit is refused over WebSocket too
    */
   readonly maxMessageBytes?: number
   /**
@@ -110,7 +117,8 @@ export interface WebSocketServerOptions {
   readonly maxInFlight?: number
   /**
    * A socket that sends nothing (not even a `pong`) for this long is closed (4000). The server
-   * pings after the handler's `heartbeatMs` of silence, so a live client always answers in time.
+   * pings after the handler's `heartbeatMs` of silence, so a live client always answers in time;
+   * at least twice `heartbeatMs`.
    * @defaultValue three times the handler's `heartbeatMs`
    */
   readonly idleTimeoutMs?: number
@@ -139,8 +147,8 @@ export interface WebSocketServerOptions {
 export interface WebSocketSyncServer {
   /**
    * Takes one upgrade request: `<basePath>/v1/ws` with the `sync-kit.v1` subprotocol becomes a
-   * session; anything else is refused (404, 400, or 503 while shutting down) and its socket
-   * closed.
+   * session; anything else is refused (404, 400, 403 for a browser page of an origin the
+   * handler's `cors` option does not allow, or 503 while shutting down) and its socket closed.
    * @param request - the upgrade request.
    * @param socket - its socket.
    * @param head - the first bytes after the headers.
@@ -163,7 +171,8 @@ export interface WebSocketSyncServer {
  * @param options - the handler, base path, message and buffer limits; see
  * {@link WebSocketServerOptions}.
  * @returns the server, for `serve({ upgrade })`.
- * @throws SyncKitError `invalid-argument` for a bad option.
+ * @throws SyncKitError `invalid-argument` for a bad option, an `idleTimeoutMs` below twice the
+ * handler's `heartbeatMs`, or a `maxMessageBytes` over the handler's `maxBufferedBodyBytes`.
  * @example
  * ```ts
  * import { createSyncHandler } from 'sync-kit/http'
@@ -183,10 +192,17 @@ export function createWebSocketServer(options: WebSocketServerOptions): WebSocke
   const { access } = endpoint
   const maxMessageBytes = integerOption(
     options.maxMessageBytes,
-    DEFAULT_MAX_MESSAGE_BYTES,
+    endpoint.maxBodyBytes,
     'maxMessageBytes',
     name,
   )
+  if (maxMessageBytes > endpoint.bodyBudget.limit) {
+    throw new SyncKitError(
+      'invalid-argument',
+      `${SERVER} option maxMessageBytes (${maxMessageBytes}) is over the handler's maxBufferedBodyBytes (${endpoint.bodyBudget.limit}): a push that large could never be admitted; raise the budget or lower the limit`,
+      { argument: 'maxMessageBytes' },
+    )
+  }
   const limits: WsLimits = {
     maxMessageBytes,
     maxBatchEvents: access.maxBatchEvents,
@@ -222,6 +238,15 @@ export function createWebSocketServer(options: WebSocketServerOptions): WebSocke
       'helloTimeoutMs',
       name,
     ),
+  }
+  if (settings.idleTimeoutMs < 2 * endpoint.heartbeatMs) {
+    // The server pings after heartbeatMs of silence: a shorter idle timeout would close a live,
+    // answering client before its ping (and the client, taking the same timeout, would too).
+    throw new SyncKitError(
+      'invalid-argument',
+      `${SERVER} option idleTimeoutMs (${settings.idleTimeoutMs}) must be at least twice the handler's heartbeatMs (${endpoint.heartbeatMs}), or idle clients are closed before they are pinged`,
+      { argument: 'idleTimeoutMs' },
+    )
   }
   const timers = resolveTimers(options.timers, undefined, name)
   const wss = new WebSocketServer({
@@ -291,6 +316,24 @@ export function createWebSocketServer(options: WebSocketServerOptions): WebSocke
         refuseUpgrade(socket, 503, 'unavailable', 'the server is shutting down; retry')
         return
       }
+      // Browsers send Origin on a WebSocket upgrade and CORS does not apply to WebSockets: a page
+      // of another origin may connect only when the handler's cors option allows it, as for HTTP.
+      // Clients that are not browsers send no Origin.
+      const origin = request.headers.origin
+      if (
+        origin !== undefined &&
+        !isSameHost(origin, request.headers.host) &&
+        !endpoint.origins.allows(origin)
+      ) {
+        const shown = origin.slice(0, 200)
+        refuseUpgrade(
+          socket,
+          403,
+          'forbidden',
+          `origin ${JSON.stringify(shown)} may not open a WebSocket here; allow it with the HTTP handler's cors option (createSyncHandler({ cors: { origins: [${JSON.stringify(shown)}] } })) or sync-kit serve --cors ${shown}`,
+        )
+        return
+      }
       const offered = String(request.headers['sec-websocket-protocol'] ?? '')
         .split(',')
         .map((p) => p.trim())
@@ -357,13 +400,19 @@ function rawText(data: RawData): string {
 /** Answers a refused upgrade with an HTTP error (the one body of every wire) and closes it. */
 function refuseUpgrade(socket: Duplex, status: number, code: string, message: string): void {
   const error = new SyncKitError(
-    code === 'unavailable' ? 'unavailable' : 'protocol',
+    code === 'unavailable' ? 'unavailable' : code === 'forbidden' ? 'forbidden' : 'protocol',
     `${SERVER} ${message}`,
     {},
   )
   const body = JSON.stringify(toWireError(error, SERVER))
   const reason =
-    status === 404 ? 'Not Found' : status === 503 ? 'Service Unavailable' : 'Bad Request'
+    status === 404
+      ? 'Not Found'
+      : status === 503
+        ? 'Service Unavailable'
+        : status === 403
+          ? 'Forbidden'
+          : 'Bad Request'
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${status === 503 ? 'Retry-After: 1\r\n' : ''}\r\n${body}`,
   )

@@ -68,6 +68,12 @@ export class Session {
   readonly #inFlight = new Set<RequestId>()
   readonly #leases = new Set<ByteLease>()
   #paused = false
+  /**
+   * Frames that arrived while paused: `ws` still emits the frames of data it already read after
+   * `pause()` (a whole TCP chunk, hundreds of small requests), so they wait here, in order, until a
+   * request finishes, instead of passing `maxInFlight`.
+   */
+  readonly #backlog: [data: string, binary: boolean][] = []
   /** When the socket last received or sent a message, by the endpoint's clock. */
   lastReceived: number
   lastSent: number
@@ -104,23 +110,25 @@ export class Session {
   receive(data: string, binary: boolean): void {
     this.lastReceived = this.#settings.endpoint.now()
     if (this.#state === 'closed') return
-    if (binary) {
-      this.#refuse(
-        undefined,
-        protocolError('binary frames are not part of the protocol; send JSON text'),
-      )
+    if (this.#paused) {
+      this.#backlog.push([data, binary])
       return
+    }
+    this.#handle(data, binary)
+  }
+
+  #handle(data: string, binary: boolean): void {
+    if (binary) {
+      return this.#unreadable('binary frames are not part of the protocol; send JSON text')
     }
     let message: unknown
     try {
       message = JSON.parse(data) as unknown
     } catch {
-      this.#refuse(undefined, protocolError('the frame is not JSON'))
-      return
+      return this.#unreadable('the frame is not JSON')
     }
     if (!isObject(message) || typeof message.type !== 'string') {
-      this.#refuse(undefined, protocolError('a message is a JSON object with a string "type"'))
-      return
+      return this.#unreadable('a message is a JSON object with a string "type"')
     }
     const { type } = message
     if (type === 'ping') return this.#send('{"type":"pong"}')
@@ -144,7 +152,16 @@ export class Session {
       this.#refuse(id, invalid('id', `${JSON.stringify(id)} is already in use on this socket`))
       return
     }
-    this.#run(id, type, message, data.length)
+    this.#run(id, type, message, Buffer.byteLength(data))
+  }
+
+  /**
+   * Refuses a frame that is not a message: the socket stays open once welcomed; before the
+   * welcome it is closed (1008), as for any frame but the hello.
+   */
+  #unreadable(problem: string): void {
+    this.#refuse(undefined, protocolError(problem))
+    if (this.#state !== 'open') this.close(WS_CLOSE.refused, 'hello first')
   }
 
   /**
@@ -156,6 +173,7 @@ export class Session {
   close(code: number, reason: string): void {
     if (this.#state === 'closed') return
     this.#state = 'closed'
+    this.#backlog.length = 0
     this.#subs.endAll()
     for (const lease of this.#leases) lease.release()
     this.#leases.clear()
@@ -264,10 +282,14 @@ export class Session {
 
   #done(id: RequestId): void {
     this.#inFlight.delete(id)
-    if (this.#paused && this.#inFlight.size < this.#settings.maxInFlight) {
-      this.#paused = false
-      if (this.#state !== 'closed') this.#socket.resume()
+    if (!this.#paused || this.#inFlight.size >= this.#settings.maxInFlight) return
+    this.#paused = false
+    // The frames that arrived while paused first, until the bound is reached again.
+    let next: [string, boolean] | undefined
+    while (!this.#paused && this.#state !== 'closed' && (next = this.#backlog.shift())) {
+      this.#handle(...next)
     }
+    if (!this.#paused && this.#state !== 'closed') this.#socket.resume()
   }
 
   /** One request onto the server core; resolves to the reply's text. */
@@ -373,9 +395,11 @@ export class Session {
   /** Sends a frame, or closes the socket with 1013 when its send buffer is over the bound. */
   #send(text: string): void {
     if (this.#state === 'closed') return
+    // In bytes of UTF-8, as the socket counts its buffer (a text of multi-byte characters takes
+    // up to three times its length).
     if (
-      this.#socket.bufferedAmount + text.length > this.#settings.maxBufferedBytes &&
-      this.#socket.bufferedAmount > 0
+      this.#socket.bufferedAmount > 0 &&
+      this.#socket.bufferedAmount + Buffer.byteLength(text) > this.#settings.maxBufferedBytes
     ) {
       this.close(
         WS_CLOSE.slowConsumer,

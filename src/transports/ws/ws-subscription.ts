@@ -3,6 +3,7 @@ import type {
   ConnectionOutcome,
   ResumingSubscriptionConfig,
 } from '../../core/resuming-subscription.js'
+import { untilAborted } from '../../errors/abort.js'
 import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
 import type { EventWithVersion, Filter } from '../../types/index.js'
 import { isObject } from './protocol.js'
@@ -78,8 +79,14 @@ export class WsSubscription extends ResumingSubscription {
         message.filters = config.filters
       let accepted: unknown
       try {
-        accepted = await connection.request(id, JSON.stringify(message), config.timeoutMs)
+        // Stopping (unsubscribe, the signal, the transport's close) does not wait for the answer.
+        accepted = await untilAborted(
+          connection.request(id, JSON.stringify(message), config.timeoutMs),
+          this.stop.signal,
+          `${CLIENT} subscribe`,
+        )
       } catch (error) {
+        connection.forget(id)
         return classify(error, this.stop.signal)
       }
       if (
