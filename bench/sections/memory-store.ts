@@ -14,6 +14,7 @@ import { createMemoryStore, type Event, type MemoryStore, type Version } from '.
 import { type BenchContext, count, skipped } from '../context.js'
 import { type Group, type GroupResult, measureGroup } from '../harness.js'
 import {
+  type EmmettEvent,
   type EmmettEventStore,
   type EmmettModule,
   type LoadedPeer,
@@ -175,16 +176,18 @@ function appendGroups(events: readonly TxnEvent[], peers: Peers, cap: number): G
       const { emmett, logux } = peers
       if (isLoaded(emmett)) {
         let es: EmmettEventStore = emmett.module.getInMemoryEventStore()
-        const input = slice.map(emmettEvent)
+        let input: EmmettEvent[] = []
         contenders.push({
           name: emmett.name,
           kind: 'peer',
           note: 'appendToStream(doc, [event]) per event',
           before: () => {
             es = emmett.module.getInMemoryEventStore()
+            input = slice.map(emmettEvent)
           },
           after: () => {
             es = emmett.module.getInMemoryEventStore()
+            input = []
           },
           run: async () => {
             let length = 0n
@@ -253,16 +256,20 @@ function appendGroups(events: readonly TxnEvent[], peers: Peers, cap: number): G
     if (withEmmett) {
       if (isLoaded(emmett)) {
         let es: EmmettEventStore = emmett.module.getInMemoryEventStore()
-        const input = myBatches.map((batch) => batch.map(emmettEvent))
+        // Converted before each sample and dropped after it, like every contender's state: no
+        // group keeps more live objects than another between samples.
+        let input: EmmettEvent[][] = []
         contenders.push({
           name: emmett.name,
           kind: 'peer',
           note: 'appendToStream(doc, batch)',
           before: () => {
             es = emmett.module.getInMemoryEventStore()
+            input = myBatches.map((batch) => batch.map(emmettEvent))
           },
           after: () => {
             es = emmett.module.getInMemoryEventStore()
+            input = []
           },
           run: async () => {
             let length = 0n

@@ -347,7 +347,7 @@ describe('SyncManager under faults and races', () => {
     }
   })
 
-  it('Given record input that is not an object, or metadata that is a string or an array, When recording, Then invalid-event and nothing is stored', async () => {
+  it('Given record input that is not an object, or metadata that is a string, an array, null or a number, When recording, Then invalid-event and nothing is stored', async () => {
     const hub = createLoopbackHub()
     const a = replica(hub, 'a')
     const inputs: unknown[] = [
@@ -356,12 +356,18 @@ describe('SyncManager under faults and races', () => {
       'TodoAdded',
       { type: 'T', aggregateId: 'x', data: 1, metadata: 'tenant-1' },
       { type: 'T', aggregateId: 'x', data: 1, metadata: ['tenant-1'] },
+      { type: 'T', aggregateId: 'x', data: 1, metadata: null },
+      { type: 'T', aggregateId: 'x', data: 1, metadata: 5 },
     ]
     for (const input of inputs) {
       const error = await a.manager
         .record(input as Parameters<SyncManager['record']>[0])
         .catch((e: unknown) => e)
       expect(isSyncKitError(error, 'invalid-event')).toBe(true)
+      // Bad metadata is named, never spread into numbered keys.
+      if (typeof input === 'object' && input !== null) {
+        expect((error as SyncKitError<'invalid-event'>).details.field).toBe('metadata')
+      }
     }
     expect(await a.store.load(null)).toEqual([])
   })

@@ -158,7 +158,13 @@ export class SyncManager {
             type: input.type,
             aggregateId: input.aggregateId,
             data: input.data,
-            metadata: { ...input.metadata, hlc, origin: nodeId, causal },
+            // Anything but a plain object stays as given, for validateEvent to refuse: spread,
+            // a string or an array would become numbered keys.
+            metadata: isRecord(input.metadata)
+              ? { ...input.metadata, hlc, origin: nodeId, causal }
+              : input.metadata === undefined
+                ? { hlc, origin: nodeId, causal }
+                : input.metadata,
           },
           'sync-manager',
           { freeze: true },
@@ -349,27 +355,18 @@ export class SyncManager {
   }
 }
 
-/**
- * Checks what `spread` and property reads in `record` would otherwise turn into garbage: a
- * string or array as `metadata` would become numbered keys, a missing input a raw TypeError.
- */
+/** A plain object's shape: not null, not an array. */
+function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** Checks the input itself: property reads in `record` would turn a missing one into a raw TypeError. */
 function checkRecordInput(input: unknown): void {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+  if (!isRecord(input)) {
     throw new SyncKitError(
       'invalid-event',
       `[sync-kit] [sync-manager] record takes { type, aggregateId, data, metadata?, id? }, got ${describe(input)}`,
       {},
-    )
-  }
-  const metadata = (input as { metadata?: unknown }).metadata
-  if (
-    metadata !== undefined &&
-    (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
-  ) {
-    throw new SyncKitError(
-      'invalid-event',
-      `[sync-kit] [sync-manager] record metadata must be a plain object of JSON values, got ${describe(metadata)}`,
-      { field: 'metadata' },
     )
   }
 }

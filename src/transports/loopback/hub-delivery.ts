@@ -19,8 +19,6 @@ export interface HubDeliveryHost {
 export class HubDelivery implements Subscription {
   /** The subscriber's connection: closing it ends the delivery. */
   readonly connection: LoopbackConnection
-  /** The subscribing client. */
-  readonly clientId: string
   /** The client's handler. */
   readonly handler: EventHandler
   readonly #host: HubDeliveryHost
@@ -48,7 +46,6 @@ export class HubDelivery implements Subscription {
   ) {
     this.#host = host
     this.connection = connection
-    this.clientId = connection.clientId
     this.handler = handler
     this.#onError = onError
     this.#signal = signal

@@ -18,6 +18,8 @@ export interface DeliveryHost extends HubDeliveryHost, DeliveryHooks {
  * ones. The delivery hooks drop, duplicate, withhold and reorder batches.
  */
 export class LiveDelivery extends HubDelivery {
+  /** The subscribing client. */
+  readonly clientId: string
   readonly #host: DeliveryHost
   #queue: InFlight[] = []
   #running = false
@@ -37,6 +39,7 @@ export class LiveDelivery extends HubDelivery {
     signal: AbortSignal | undefined,
   ) {
     super(host, connection, handler, onError, signal)
+    this.clientId = connection.clientId
     this.#host = host
   }
 
@@ -65,7 +68,9 @@ export class LiveDelivery extends HubDelivery {
   }
 
   override end(error?: unknown): void {
-    this.#queue = []
+    // The base constructor ends a delivery whose signal is aborted already, before this class's
+    // fields exist.
+    if (#queue in this) this.#queue = []
     super.end(error)
   }
 
