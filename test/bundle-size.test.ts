@@ -18,12 +18,11 @@
 // Measured as an app's bundler does it:
 // `sync-kit` installed (a link to this package), its built `dist/`, esbuild minifying browser
 // ESM, gzip -9. `npm test` builds before vitest runs.
-import { build } from 'esbuild'
-import { existsSync, writeFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
-import { linkedProject, root } from './package.fixture.js'
+import { bundleApp, root } from './package.fixture.js'
 
 /** Most bytes (min+gzip) the app set may take (see the header). */
 const APP_SET_MAX_GZIP_BYTES = 17_954
@@ -38,25 +37,9 @@ globalThis.x = [SyncManager, createMemoryStore, createLoopbackHub, lastWriteWins
  * @param source - the app's only file.
  * @returns the minified bundle and its size with gzip -9.
  */
-async function bundleApp(source: string): Promise<{ code: string; gzip: number }> {
-  const project = linkedProject('sync-kit-size-')
-  try {
-    writeFileSync(join(project.dir, 'app.js'), source)
-    const result = await build({
-      entryPoints: ['app.js'],
-      absWorkingDir: project.dir,
-      bundle: true,
-      minify: true,
-      write: false,
-      format: 'esm',
-      platform: 'browser',
-      logLevel: 'silent',
-    })
-    const bytes = result.outputFiles[0]?.contents ?? new Uint8Array()
-    return { code: new TextDecoder().decode(bytes), gzip: gzipSync(bytes, { level: 9 }).length }
-  } finally {
-    project.remove()
-  }
+async function bundleSized(source: string): Promise<{ code: string; gzip: number }> {
+  const bytes = await bundleApp(source)
+  return { code: new TextDecoder().decode(bytes), gzip: gzipSync(bytes, { level: 9 }).length }
 }
 
 describe('bundle size of an app', () => {
@@ -66,7 +49,7 @@ describe('bundle size of an app', () => {
       'dist/index.js is missing: run npm run build (npm test builds first)',
     ).toBe(true)
 
-    const { code, gzip } = await bundleApp(APP_SET)
+    const { code, gzip } = await bundleSized(APP_SET)
 
     expect(code).toContain('SyncKitError')
     expect(
@@ -81,7 +64,7 @@ describe('bundle size of an app', () => {
       'dist/index.js is missing: run npm run build (npm test builds first)',
     ).toBe(true)
 
-    const { code } = await bundleApp(
+    const { code } = await bundleSized(
       "import { createLoopbackHub } from 'sync-kit'\nglobalThis.x = createLoopbackHub\n",
     )
 

@@ -5,11 +5,10 @@
 // from the built package the way an app's bundler does it, the bundle is run, and the feature
 // does its job there; and the bundle of the same app without the feature is smaller by at least
 // a few hundred bytes (the feature's code is behind its import, not in every app).
-import { build } from 'esbuild'
-import { existsSync, writeFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { linkedProject, root } from './package.fixture.js'
+import { bundleApp, root } from './package.fixture.js'
 
 /** What every app of this test imports and does: a manager on a memory store and a hub. */
 const BASE_IMPORTS = ['SyncManager', 'createMemoryStore', 'createLoopbackHub', 'lastWriteWins']
@@ -125,23 +124,7 @@ globalThis.run = async () => {
  * @returns the bundle's code.
  */
 async function bundle(source: string): Promise<string> {
-  const project = linkedProject('sync-kit-features-')
-  try {
-    writeFileSync(join(project.dir, 'app.js'), source)
-    const result = await build({
-      entryPoints: ['app.js'],
-      absWorkingDir: project.dir,
-      bundle: true,
-      minify: true,
-      write: false,
-      format: 'esm',
-      platform: 'browser',
-      logLevel: 'silent',
-    })
-    return new TextDecoder().decode(result.outputFiles[0]?.contents ?? new Uint8Array())
-  } finally {
-    project.remove()
-  }
+  return new TextDecoder().decode(await bundleApp(source))
 }
 
 /**

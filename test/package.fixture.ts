@@ -1,5 +1,14 @@
+import { build } from 'esbuild'
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 
@@ -105,5 +114,31 @@ export function packedProject(prefix: string, links: readonly string[] = []): Pa
   } catch (error) {
     rmSync(dir, { recursive: true, force: true })
     throw error
+  }
+}
+
+/**
+ * Bundles an app of `sync-kit` like an app's bundler does: its only file in a project with this
+ * package installed, esbuild with minification for browser ESM.
+ * @param source - the app's only file.
+ * @returns the minified bundle.
+ */
+export async function bundleApp(source: string): Promise<Uint8Array> {
+  const project = linkedProject('sync-kit-app-')
+  try {
+    writeFileSync(join(project.dir, 'app.js'), source)
+    const result = await build({
+      entryPoints: ['app.js'],
+      absWorkingDir: project.dir,
+      bundle: true,
+      minify: true,
+      write: false,
+      format: 'esm',
+      platform: 'browser',
+      logLevel: 'silent',
+    })
+    return result.outputFiles[0]?.contents ?? new Uint8Array()
+  } finally {
+    project.remove()
   }
 }
