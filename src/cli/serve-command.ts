@@ -38,7 +38,7 @@ import type { RunningServer } from '../transports/http/node.js'
 import type { WebSocketServerOptions, WebSocketSyncServer } from '../transports/ws/node.js'
 import { readAuthTokens } from './auth-tokens.js'
 import type { AuthTokens } from './auth-tokens.js'
-import type { ServeCommandOptions } from './cli-args.js'
+import { type ServeCommandOptions, isPostgresUrl } from './cli-args.js'
 import { errorFields } from './json-log.js'
 import type { CliLog } from './json-log.js'
 import { openServeStore } from './open-store.js'
@@ -181,6 +181,9 @@ export async function runServe(
         basePath: options.basePath,
         heartbeatMs: options.heartbeatMs,
         logger: log.request,
+        // One server on a SQLite file writes (nearly) everything: streams take its pushes as
+        // they are. Several servers share a PostgreSQL database: streams read it.
+        soleWriter: !isPostgresUrl(db),
         ...(options.cors === undefined ? {} : { cors: { origins: options.cors } }),
         // Tokens name their tenant; events must name it too (the SyncManager keeps its own copy
         // of each event, which must equal the stored one), see docs/protocol.md "Tenants".

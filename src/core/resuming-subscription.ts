@@ -180,7 +180,13 @@ export abstract class ResumingSubscription implements Subscription {
     if (this.stop.signal.aborted) return false
     this.#delivering = true
     try {
-      await this.#base.handler(batch)
+      // Every batch follows the cursor, in the epoch the connection was accepted in: a
+      // reconnect resumes strictly after the last delivered event.
+      const after = this.cursorVersion
+      const epoch = this.#epoch
+      await (after === undefined || epoch === undefined
+        ? this.#base.handler(batch)
+        : this.#base.handler(batch, { epoch, after }))
     } catch (error) {
       throw new HandlerFailure(error, this.#base.client)
     } finally {

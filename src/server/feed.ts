@@ -19,6 +19,11 @@ export interface FeedBatch {
   readonly json?: readonly string[]
   /** False while the feed replays what was stored before it first caught up; true afterwards. */
   readonly live: boolean
+  /**
+   * The feed's cursor before this batch: the batch holds every matching event strictly after it,
+   * up to its own last (the feed leaves no gap); `null` before the feed began.
+   */
+  readonly after: Version | null
 }
 
 /** Options of {@link Feed.next}. */
@@ -71,6 +76,12 @@ export class Feed {
   readonly #host: FeedHost
   readonly #scope: FeedScope
   #cursor: Version | null = null
+  /**
+   * How far the feed has covered the log (sole writer only): every matching event up to it was
+   * returned or is queued. A pushed batch is queued only when it follows a version at or before
+   * it; else the feed reads the store.
+   */
+  #tail: Version | null = null
   /** Batches handed over by pushes (sole writer only), not yet returned. */
   #queue: (readonly EventWithVersion[])[] = []
   /** The store may hold events after the cursor that this feed did not read. */
@@ -106,6 +117,7 @@ export class Feed {
    */
   begin(cursor: Version, replay: boolean): void {
     this.#cursor = cursor
+    this.#tail = cursor
     this.#begun = true
     // A push or notify() between registering and now already marked the feed stale: the head the
     // server read may predate that write, so keep it (re-reading after the head is harmless).
@@ -118,13 +130,25 @@ export class Feed {
   /**
    * Offers freshly stored events (in version order). Called by the server after every push.
    * @param fresh - the new events of one push.
+   * @param after - the log's version right before them, when the server knows nobody else wrote
+   * in between (a sole writer): the batch is then queued as it is if the feed has covered the log
+   * up to there; otherwise (or without it) the feed reads the store.
    */
-  offer(fresh: readonly EventWithVersion[]): void {
+  offer(fresh: readonly EventWithVersion[], after?: Version): void {
     if (this.#ended) return
+    const last = fresh.at(-1)
+    if (last === undefined) return
     const batch = fresh.filter((item) => this.#scope.matches(item.event))
-    if (batch.length === 0) return
-    if (this.#host.soleWriter) this.#queue.push(batch)
-    else this.#stale = true
+    const tail = this.#tail
+    // (No tail before the feed began: it reads the store then.)
+    if (after !== undefined && tail !== null && after.compare(tail) <= 0) {
+      if (last.version.compare(tail) > 0) this.#tail = last.version
+      if (batch.length === 0) return
+      this.#queue.push(batch)
+    } else {
+      if (batch.length === 0 && !this.#host.soleWriter) return
+      this.#stale = true
+    }
     this.#wake()
   }
 
@@ -164,15 +188,20 @@ export class Feed {
           if (batch !== undefined) return batch
           continue
         }
-        const queued = this.#begun ? this.#queue.shift() : undefined
-        if (queued !== undefined) {
-          this.#cursor = queued.at(-1)?.version ?? this.#cursor
-          return { events: queued, live: true }
+        const shifted = this.#begun ? this.#queue.shift() : undefined
+        if (shifted !== undefined) {
+          // A store read that raced the push may have returned some of it already.
+          const after = this.#cursor
+          const queued =
+            after === null ? shifted : shifted.filter((item) => item.version.compare(after) > 0)
+          if (queued.length === 0) continue
+          this.#cursor = (queued.at(-1) as EventWithVersion).version
+          return { events: queued, live: true, after }
         }
         if (timedOut) {
           // Writes by others that no notify() announced are found on the next call.
           if (!this.#host.soleWriter) this.#stale = true
-          return { events: [], live: this.#live }
+          return { events: [], live: this.#live, after: this.#cursor }
         }
         if (timer === undefined && waitMs < Infinity) {
           timer = this.#host.timers.setTimeout(() => {
@@ -203,9 +232,10 @@ export class Feed {
     const live = this.#live
     this.#stale = false
     const { filters, limit, maxBytes } = this.#scope
+    const after = this.#cursor
     let page
     try {
-      page = await readPage(this.#host.store, this.#cursor, { limit, maxBytes, filters, signal })
+      page = await readPage(this.#host.store, after, { limit, maxBytes, filters, signal })
     } catch (error) {
       this.#stale = true
       throw error
@@ -213,12 +243,16 @@ export class Feed {
     if (this.#ended) return undefined
     if (page.hasMore) this.#stale = true
     this.#cursor = page.events.at(-1)?.version ?? this.#cursor
+    const cursor = this.#cursor
+    if (cursor !== null && (this.#tail === null || cursor.compare(this.#tail) > 0)) {
+      this.#tail = cursor
+    }
     this.#trim()
     if (!this.#stale) this.#live = true
     if (page.events.length === 0) return undefined
     return page.json === undefined
-      ? { events: page.events, live }
-      : { events: page.events, json: page.json, live }
+      ? { events: page.events, live, after }
+      : { events: page.events, json: page.json, live, after }
   }
 
   /** Drops queued events at or before the cursor (the store read already handed them out). */

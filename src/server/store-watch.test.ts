@@ -77,25 +77,31 @@ function serverOn(
 }
 
 describe('server core: a store shared by several processes (watch)', () => {
-  it('Given a store that watches for other writers, When another process appends, Then a live feed delivers it without notify()', async () => {
-    const shared = sharedStore()
-    const server = serverOn(shared)
-    // Given a live subscription (no watching before the first feed)
-    expect(shared.watching).toBe(0)
-    const batches: FeedBatch[] = []
-    const sub = await server.subscribe((batch) => {
-      batches.push(batch)
-    })
-    expect(shared.watching).toBe(1)
-    // When another instance writes and the store's watcher wakes
-    await shared.write(event('elsewhere'))
-    shared.fire('1')
-    await server.idle()
-    // Then the feed read it from the store
-    expect(batches.flatMap((b) => b.events.map((e) => e.event.id))).toEqual(['elsewhere'])
-    await sub.unsubscribe()
-    await server.close()
-  })
+  it.each([
+    ['shares its store', {}],
+    ['is the sole writer but not alone after all', { soleWriter: true }],
+  ] as const)(
+    'Given a server that %s and a store that watches for other writers, When another process appends, Then a live feed delivers it without notify()',
+    async (_, options) => {
+      const shared = sharedStore()
+      const server = serverOn(shared, options)
+      // Given a live subscription (no watching before the first feed)
+      expect(shared.watching).toBe(0)
+      const batches: FeedBatch[] = []
+      const sub = await server.subscribe((batch) => {
+        batches.push(batch)
+      })
+      expect(shared.watching).toBe(1)
+      // When another instance writes and the store's watcher wakes
+      await shared.write(event('elsewhere'))
+      shared.fire('1')
+      await server.idle()
+      // Then the feed read it from the store
+      expect(batches.flatMap((b) => b.events.map((e) => e.event.id))).toEqual(['elsewhere'])
+      await sub.unsubscribe()
+      await server.close()
+    },
+  )
 
   it('Given watch options, When the first feeds open, Then the store is watched once with them, and close() stops it', async () => {
     const shared = sharedStore()
@@ -112,8 +118,8 @@ describe('server core: a store shared by several processes (watch)', () => {
     expect(shared.watching).toBe(0)
   })
 
-  it('Given a sole writer or watch: false, When feeds open, Then the store is not watched', async () => {
-    for (const options of [{ soleWriter: true }, { watch: false }] as const) {
+  it('Given watch: false, When feeds open, Then the store is not watched (a sole writer too)', async () => {
+    for (const options of [{ soleWriter: true, watch: false }, { watch: false }] as const) {
       const shared = sharedStore()
       const server = serverOn(shared, options)
       const feed = await server.openFeed()

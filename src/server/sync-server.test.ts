@@ -442,6 +442,49 @@ describe('server core: live feeds', () => {
     })
   }
 
+  it('Property (a sole writer written to by others too): each event arrives once, in order, and every batch follows the one before it (after)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ size: fc.integer({ min: 1, max: 3 }), foreign: fc.boolean() }), {
+          minLength: 1,
+          maxLength: 10,
+        }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.boolean(),
+        async (writes, limit, filtered) => {
+          const server = serverOn({ soleWriter: true })
+          const live = collector()
+          const filters = filtered ? [{ key: 'type', value: 'A' }] : []
+          await server.subscribe(live.handler, { since: SequenceVersion.ZERO, limit, filters })
+          let n = 0
+          const make = (size: number) =>
+            Array.from({ length: size }, () => {
+              n++
+              return event(`e${n}`, { type: n % 3 === 0 ? 'B' : 'A' })
+            })
+          for (const { size, foreign } of writes) {
+            // Another process on the same store: nobody announces its writes.
+            if (foreign) for (const e of make(size)) await server.store.store(e)
+            else await push(server, make(size))
+          }
+          // A last push: the sole writer notices what others wrote before it.
+          await push(server, make(1))
+          await server.idle()
+          const all = await server.store.load(null)
+          const matching = all.filter((item) => !filtered || item.event.type === 'A')
+          expect(ids(live.events())).toEqual(ids(matching))
+          let previous: string = SequenceVersion.ZERO.toString()
+          for (const batch of live.batches) {
+            expect(batch.after?.toString()).toBe(previous)
+            previous = (batch.events.at(-1) as EventWithVersion).version.toString()
+          }
+          await server.close()
+        },
+      ),
+      { numRuns: 150 },
+    )
+  })
+
   it('Given a subscription with since, When it replays then goes live, Then replayed batches are marked so and live ones follow', async () => {
     const server = serverOn({ soleWriter: true })
     await push(server, [event('e1'), event('e2'), event('e3')])
@@ -522,7 +565,11 @@ describe('server core: live feeds', () => {
     // watch: false — a write nobody announced (the memory store's own watch would announce it).
     const server = serverOn({ clock, watch: false })
     const feed = await server.openFeed({ since: SequenceVersion.ZERO })
-    expect(await feed.next({ waitMs: 0 })).toEqual({ events: [], live: true })
+    expect(await feed.next({ waitMs: 0 })).toEqual({
+      events: [],
+      live: true,
+      after: SequenceVersion.ZERO,
+    })
     const waiting = feed.next({ waitMs: 1_000 })
     await server.store.store(event('outside'))
     await clock.advance(1_000)

@@ -45,18 +45,20 @@ export interface SyncServerOptions {
    */
   readonly access?: AccessPolicy
   /**
-   * True when every write to the store goes through this server (the loopback hub's own log):
-   * caught-up feeds take freshly stored events as they are instead of re-reading the store, and
-   * only events pushed through the server are delivered live. Leave it false when others write to
-   * the store (several servers on one database): feeds then re-read the store after their cursor
-   * on every wake-up, the store being the truth.
+   * True when (nearly) every write to the store goes through this server — the loopback hub's
+   * own log, one `sync-kit serve` on a SQLite file: pushes are stored one after the other, and a
+   * caught-up feed takes a push's events as they are instead of re-reading the store. Safe when
+   * others write too: after each push the server checks that its events directly follow the head
+   * it left (one indexed read), and feeds re-read the store when they do not; the store's `watch`
+   * still announces what others store in between. False (several busy servers on one database):
+   * pushes run concurrently and every feed re-reads the store after its cursor on every wake-up.
    * @defaultValue false
    */
   readonly soleWriter?: boolean
   /**
    * Live delivery of what other processes store, when the store offers the `watch` capability
    * (`EventStore.watch`: a store shared by several server instances, such as the PostgreSQL
-   * store) and `soleWriter` is false: the server watches the store from its first feed on and
+   * store): the server watches the store from its first feed on and
    * calls {@link SyncServer.notify} at every wake-up. `false` turns it off (feeds then find such
    * events only when they re-read for another reason); an object is passed to `watch` (its
    * fallback poll, reconnect backoff, timers).
@@ -277,6 +279,8 @@ class Server implements SyncServer, FeedHost {
   readonly #watch: StoreWatchOptions | undefined
   /** Stops watching the store, once watching. */
   #unwatch: (() => Promise<void>) | undefined
+  /** A sole writer's head after its last push: where its next push's events must follow. */
+  #head: Version | undefined
   /** True during the synchronous part of this server's own `storeBatch` call (`#storeAll`). */
   #writing = false
   #closed = false
@@ -289,7 +293,7 @@ class Server implements SyncServer, FeedHost {
     this.timers = resolveTimers(options.timers, options.clock, component)
     this.#access = options.access
     const watch = options.watch ?? true
-    this.#watch = this.soleWriter || watch === false ? undefined : watch === true ? {} : watch
+    this.#watch = watch === false ? undefined : watch === true ? {} : watch
     const epoch = options.epoch
     if (typeof epoch === 'function') this.#loadEpoch = epoch
     else if (typeof epoch === 'string' && epoch !== '')
@@ -512,15 +516,25 @@ class Server implements SyncServer, FeedHost {
     const opts = signalOptions(signal)
     const { events } = push
     const fresh: EventWithVersion[] = []
+    // A sole writer hands its batches to the feeds as they are: only where they directly follow
+    // the head its last push left (nobody else wrote in between), or a feed would skip events.
+    const before = this.#head
     if (events.length > 0) {
       const results = await this.#storeAll(events, opts)
       results.forEach((result, index) => {
         const event = events[index]
         if (!result.duplicate && event !== undefined) fresh.push({ event, version: result.version })
       })
-      if (fresh.length > 0) for (const feed of [...this.#feeds]) feed.offer(fresh)
+    }
+    const first = fresh[0]
+    if (first !== undefined) {
+      const next = before && (await this.store.load(before, { limit: 1, ...opts }))[0]
+      const after = next && next.event.id === first.event.id ? before : undefined
+      // Without `after`, feeds read the store.
+      for (const feed of [...this.#feeds]) feed.offer(fresh, after)
     }
     const latestVersion = await this.store.latestVersion(opts)
+    if (this.soleWriter) this.#head = latestVersion
     return { stored: fresh.length, duplicates: events.length - fresh.length, epoch, latestVersion }
   }
 }

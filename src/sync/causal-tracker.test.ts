@@ -46,10 +46,30 @@ describe('CausalTracker', () => {
     const c1 = await stored(store, 'c1', 'c', { a: 1, b: 1, c: 1 })
     const d1 = await stored(store, 'd1', 'd', { d: 1 })
 
-    expect(tracker.observe(a1)).toEqual([])
-    expect(tracker.observe(b1).map((h) => h.ewv.event.id)).toEqual(['a1'])
-    expect(tracker.observe(c1)).toEqual([])
-    expect(tracker.observe(d1).map((h) => h.ewv.event.id)).toEqual(['c1'])
+    expect(tracker.observe(a1)).toBeUndefined()
+    expect(tracker.observe(b1)?.ewv.event.id).toBe('a1')
+    expect(tracker.observe(c1)).toBeUndefined()
+    expect(tracker.observe(d1)?.ewv.event.id).toBe('c1')
+  })
+
+  it('Given several concurrent heads, when an event concurrent with all of them is observed, then its one conflict is the newest head by HLC and id, and the event joins the frontier', async () => {
+    const { ctx, store } = partsContext()
+    const tracker = new CausalTracker(ctx)
+    await tracker.init(undefined)
+    // Same wall time and counter: the stamps order by writer, so c1 is the newest of the three.
+    for (const node of ['b', 'c', 'a'])
+      tracker.observe(await stored(store, `${node}1`, node, { [node]: 1 }))
+
+    const d1 = await stored(store, 'd1', 'd', { d: 1 })
+    expect(tracker.observe(d1)?.ewv.event.id).toBe('c1')
+    // e1 saw a1 (superseded, no conflict with it) but none of b1, c1, d1: its conflict is d1.
+    const e1 = await stored(store, 'e1', 'e', { a: 1, e: 1 })
+    expect(tracker.observe(e1)?.ewv.event.id).toBe('d1')
+    // f1 saw everything: it supersedes the whole frontier.
+    const f1 = await stored(store, 'f1', 'f', { a: 1, b: 1, c: 1, d: 1, e: 1, f: 1 })
+    expect(tracker.observe(f1)).toBeUndefined()
+    const g1 = await stored(store, 'g1', 'g', { g: 1 })
+    expect(tracker.observe(g1)?.ewv.event.id).toBe('f1')
   })
 
   it('Given events stored but not observed, then isUnobserved tells them apart, own events aside', async () => {

@@ -14,8 +14,9 @@
  *
  * @module
  */
-import { type CausalContext, causalContextOf } from '../causality/causal-context.js'
+import { type CausalContext, readCausalContext } from '../causality/causal-context.js'
 import { relate } from '../causality/event-relation.js'
+import { compareEvents } from '../projections/event-order.js'
 import { signalOptions } from '../errors/abort.js'
 import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
 import type { Event, EventWithVersion, Version } from '../types/index.js'
@@ -143,32 +144,41 @@ export class CausalTracker {
   /**
    * Takes a newly stored event into account: merges its context into the seen clock and updates
    * its aggregate's heads.
+   *
+   * The event meets the aggregate's causal frontier once: every head is related to it (one dot
+   * comparison each), and of the heads it is concurrent with only the newest by `compareEvents`
+   * (HLC, then id: the one the aggregate's state shows where they overlap) is its conflict. So
+   * the conflict work per stored event is bounded — one decision, whatever the number of
+   * concurrent writers — where a conflict per concurrent head would grow with writers ×
+   * events (docs/causality.md, "The conflict rule").
    * @param stored - the event and its local version.
-   * @returns the heads the event is concurrent with (its conflicts).
+   * @returns the newest head the event is concurrent with (its conflict), if any.
    */
-  observe(stored: EventWithVersion): Head[] {
-    const ctx = causalContextOf(stored.event)
-    if (ctx === undefined) return []
+  observe(stored: EventWithVersion): Head | undefined {
+    const ctx = readCausalContext(stored.event)
+    if (ctx === undefined) return undefined
     for (const [node, count] of ctx.clock) this.#raise(node, count)
     const aggregateId = stored.event.aggregateId
     const heads = this.#heads.get(aggregateId)
     if (heads === undefined) {
       this.#heads.set(aggregateId, [{ ctx, ewv: stored }])
-      return []
+      return undefined
     }
     const next: Head[] = []
-    const concurrent: Head[] = []
+    let newest: Head | undefined
     let superseded = false
     for (const head of heads) {
       const relation = relate(head.ctx, ctx)
       if (relation === 'before') continue
       next.push(head)
-      if (relation === 'concurrent') concurrent.push(head)
-      else superseded = true
+      if (relation !== 'concurrent') superseded = true
+      else if (newest === undefined || compareEvents(head.ewv.event, newest.ewv.event) > 0) {
+        newest = head
+      }
     }
     if (!superseded) next.push({ ctx, ewv: stored })
     this.#heads.set(aggregateId, next)
-    return concurrent
+    return newest
   }
 
   /**
@@ -210,7 +220,7 @@ export class CausalTracker {
    */
   isUnobserved(event: Event): boolean {
     if (event.metadata?.origin === this.#ctx.nodeId) return false
-    const ctx = causalContextOf(event)
+    const ctx = readCausalContext(event)
     return ctx !== undefined && (this.#seen.get(ctx.origin) ?? 0) < ctx.seq
   }
 

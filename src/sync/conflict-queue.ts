@@ -97,14 +97,16 @@ export class ConflictQueue {
     let conflicts = 0
     let resolved = 0
     try {
+      // By index, and the decided ones dropped once at the end: shifting one at a time costs a
+      // copy of the whole queue per conflict (quadratic in a burst of conflicts).
       for (;;) {
-        const next = this.#pending[0]
+        const next = this.#pending[conflicts]
         if (next === undefined) break
         if (await this.#resolve(next[0], next[1], signal)) resolved++
         conflicts++
-        this.#pending.shift()
       }
     } finally {
+      this.#pending.splice(0, conflicts)
       // Without the signal: the decisions made before an abort must be kept too.
       if (conflicts > 0) await this.#save(undefined)
     }

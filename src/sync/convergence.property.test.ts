@@ -951,6 +951,20 @@ describe('regressions found by the convergence property', () => {
         ],
       }),
     ],
+    [
+      // seed 20240405 (live batches stored as they come): a crowd written straight into the log
+      'a crowd written straight into the log, a live replica cut off and restarted (seed 20240405)',
+      scenario({
+        live: [true, false, false, false, false],
+        issue9: true,
+        actions: [
+          { kind: 'crowd', writers: 4, aggregate: 0 },
+          { kind: 'edit', r: 0, aggregate: 1, data: { tags: { remove: ['c'] } } },
+          { kind: 'partition', cut: [0] },
+          { kind: 'restart', r: 0, stepBackMs: 0 },
+        ],
+      }),
+    ],
   ])('converges after %s', async (_name, fixed) => {
     const outcome = await runScenario(fixed)
     expect(outcome.problems).toEqual([])

@@ -12,9 +12,12 @@
  *
  * @module
  */
-import type { Subscription } from '../types/index.js'
+import type { EventWithVersion, LiveBatchInfo, Subscription } from '../types/index.js'
+import { withEpoch } from './epoch-tracker.js'
 import { type SyncFeature, defineFeature } from './feature.js'
+import { ingest } from './pull-pass.js'
 import type { Scheduler } from './scheduler.js'
+import type { PullCounts, SyncContext, SyncParts } from './sync-options.js'
 
 /**
  * Live mode: after `start()`, the manager also subscribes to the remote (through the transport's
@@ -99,9 +102,29 @@ export class LiveMode {
         }
         try {
           sub = await subscribe(
-            () => {
+            (events, info) => {
               this.#streamFailures = 0
-              if (scheduler.running) void scheduler.sync().catch(onError)
+              if (!scheduler.running) return
+              const { exclusive } = scheduler
+              if (info === undefined || exclusive === undefined || ctx.attach !== undefined) {
+                void scheduler.sync().catch(onError)
+                return
+              }
+              // Awaited: the transport holds the next batch back meanwhile (backpressure).
+              const started = ctx.clock.now()
+              return exclusive((parts) => storeLiveBatch(ctx, parts, events, info)).then(
+                (counts) => {
+                  if (counts !== undefined) {
+                    // Reported as the sync a notification used to start would be.
+                    const durationMs = Math.max(0, ctx.clock.now() - started)
+                    ctx.events.emit('sync', { pushed: 0, ...counts, durationMs })
+                  } else if (scheduler.running) void scheduler.sync().catch(onError)
+                },
+                (error: unknown) => {
+                  onError(error)
+                  if (scheduler.running) void scheduler.sync().catch(onError)
+                },
+              )
             },
             {
               ...(ctx.filters ? { filters: ctx.filters } : {}),
@@ -135,4 +158,46 @@ export class LiveMode {
       this.#subscribing = false
     }
   }
+}
+
+/**
+ * Stores a live batch as a pull page that came by itself, when it continues the pull checkpoint:
+ * same epoch, and the batch follows a version at or before the checkpoint (so no event between
+ * the two is missing). The events at or before the checkpoint are dropped; the rest are stored,
+ * checkpointed and taken into account exactly as the pull pass does (`ingest`). Anything else —
+ * no checkpoint yet, another epoch, a gap (a dropped or reordered batch, a stream that started
+ * past the checkpoint) — is left to a pull.
+ * @param ctx - the store, transport and checkpoint keys.
+ * @param parts - the causal state, conflict queue and holds record the page updates.
+ * @param events - the batch.
+ * @param info - its epoch and the version it follows.
+ * @returns the counts, or `undefined` when a pull must fetch the batch instead.
+ */
+async function storeLiveBatch(
+  ctx: SyncContext,
+  parts: SyncParts,
+  events: readonly EventWithVersion[],
+  info: LiveBatchInfo,
+): Promise<PullCounts | undefined> {
+  if (ctx.direction === 'push') return undefined
+  await parts.causal.init(undefined)
+  const cp = await ctx.store.getCheckpoint(ctx.pullKey)
+  if (cp === undefined || cp.epoch !== info.epoch) return undefined
+  const checkpoint = ctx.transport.parseVersion(cp.version)
+  if (info.after.compare(checkpoint) > 0) return undefined
+  const fresh = events.filter((item) => item.version.compare(checkpoint) > 0)
+  const totals: PullCounts = { pulled: 0, conflicts: 0, resolved: 0 }
+  if (fresh.length === 0) return totals
+  const at = (i: number) => withEpoch((fresh[i] as EventWithVersion).version.toString(), info.epoch)
+  // Stopped at an event the store refused (no refusal list): the next pull fetches the rest.
+  const partial = await ingest(
+    ctx,
+    parts,
+    totals,
+    fresh.map((item) => item.event),
+    undefined,
+    at,
+    info.epoch,
+  )
+  return partial ? undefined : totals
 }

@@ -3,26 +3,17 @@
  * log and a new epoch), a live manager with a one-hour interval gets new events through a new
  * subscription, and re-sends what the new log lacks — without waiting for its interval.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createMemoryStore } from '../stores/memory/index.js'
 import { createLoopbackHub } from '../transports/loopback/index.js'
 import { SyncKitError } from '../errors/sync-kit-error.js'
 import type { EventStore, Transport } from '../types/index.js'
 import { liveMode } from './live-mode.js'
 import { SyncManager } from './sync-manager.js'
+import { closedAfterEach, eventually } from './sync-parts.fixture.js'
 
-const managers: SyncManager[] = []
-afterEach(async () => {
-  for (const m of managers.splice(0)) await m.close()
-})
-
-async function until(check: () => Promise<boolean>, ms = 3_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
+const managers = closedAfterEach()
+const until = eventually
 
 const ids = async (store: EventStore): Promise<string[]> =>
   (await store.load(null)).map((e) => e.event.id).sort()

@@ -180,7 +180,7 @@ async function regressed(
  * what it did to `totals`.
  * @returns true when the page was stored only up to an event the store refused (no refusal list).
  */
-async function ingest(
+export async function ingest(
   ctx: SyncContext,
   parts: SyncParts,
   totals: PullCounts,
@@ -213,7 +213,8 @@ async function ingest(
     }
     causal.receiveStamp(event)
     const stored: EventWithVersion = { event, version: result.version }
-    for (const head of causal.observe(stored)) found.push([head, stored])
+    const head = causal.observe(stored)
+    if (head !== undefined) found.push([head, stored])
   }
   await causal.persist(signal)
   if (at) await parts.holds.add(held, epoch, signal)

@@ -13,7 +13,10 @@
  */
 import { backoffDelay } from '../core/backoff.js'
 import type { LiveMode } from './live-mode.js'
-import type { SyncContext } from './sync-options.js'
+import type { SyncContext, SyncParts } from './sync-options.js'
+
+/** Runs work as one of the manager's syncs (after the one in flight), with the manager's parts. */
+export type Exclusive = <T>(run: (parts: SyncParts) => Promise<T>) => Promise<T>
 
 /** Runs `sync` on a timer (and, in live mode, on the remote's live notifications). */
 export class Scheduler {
@@ -25,6 +28,8 @@ export class Scheduler {
   readonly lost: () => void
   /** The live subscription, with the `liveMode()` feature. */
   readonly live: LiveMode | undefined
+  /** Runs work between the manager's syncs (`undefined`: the manager offers none). */
+  readonly exclusive: Exclusive | undefined
   #running = false
   #failures = 0
   #timer: unknown
@@ -34,11 +39,18 @@ export class Scheduler {
    * failures are emitted there as `error`.
    * @param sync - one sync (the manager's coalescing `sync()`).
    * @param lost - called when the live stream failed (the remote may have been restored).
+   * @param exclusive - runs work between the manager's syncs (live batches are stored with it).
    */
-  constructor(ctx: SyncContext, sync: () => Promise<unknown>, lost: () => void = () => undefined) {
+  constructor(
+    ctx: SyncContext,
+    sync: () => Promise<unknown>,
+    lost: () => void = () => undefined,
+    exclusive?: Exclusive,
+  ) {
     this.ctx = ctx
     this.sync = sync
     this.lost = lost
+    this.exclusive = exclusive
     this.live = ctx.makeLive?.(this)
   }
 

@@ -114,6 +114,7 @@ export class SyncManager {
       ctx,
       () => this.sync(),
       () => (epochs.probe = true),
+      (run) => this.#exclusive(run),
     )
   }
 
@@ -197,9 +198,8 @@ export class SyncManager {
       return Promise.reject(error)
     }
     if (options.only !== undefined || options.pushUntil !== undefined) {
-      const previous = this.#inflight?.catch(() => undefined) ?? Promise.resolve(undefined)
       return untilAborted(
-        this.#track(previous.then(() => this.#run(options))),
+        this.#exclusive(() => this.#run(options)),
         options.signal,
         SYNC,
       )
@@ -281,6 +281,18 @@ export class SyncManager {
   /** True while background sync runs (between `start()` and `stop()`). */
   get isRunning(): boolean {
     return this.#scheduler.running
+  }
+
+  /**
+   * Runs work as a sync of its own: after the one in flight; calls made meanwhile follow it.
+   * @returns what `run` returns, once it did.
+   */
+  #exclusive<T>(run: (parts: SyncParts) => Promise<T>): Promise<T> {
+    const work = (this.#inflight?.catch(() => undefined) ?? Promise.resolve()).then(() =>
+      run(this.#parts),
+    )
+    this.#track(work as Promise<never>).catch(() => undefined)
+    return work
   }
 
   /** Makes `run` the in-flight sync until it settles. */

@@ -24,6 +24,7 @@ export type {
 } from './store.js'
 export type {
   EventHandler,
+  LiveBatchInfo,
   PullOptions,
   PullResult,
   PushOptions,

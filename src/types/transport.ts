@@ -3,10 +3,31 @@ import type { Event, EventWithVersion } from './event.js'
 import type { Version } from './version.js'
 
 /**
+ * Where a live batch sits in the remote's log, told by a transport that knows (the built-in
+ * transports do; a custom transport may leave it out). With it, a `SyncManager` in live mode
+ * stores the batch as it comes instead of pulling the same events again.
+ */
+export interface LiveBatchInfo {
+  /** The remote's epoch (see {@link PullResult.epoch}) the batch's versions belong to. */
+  readonly epoch: string
+  /**
+   * The version the batch follows: the batch holds every event strictly after it (that matches
+   * the subscription's filters), up to its own last, in order, none left out. A transport that
+   * cannot promise that (e.g. after a reconnect that may have skipped events) must not say it.
+   */
+  readonly after: Version
+}
+
+/**
  * Handles a batch of events delivered by a live subscription. The transport awaits the returned
  * promise before it delivers the next batch (backpressure).
+ * @param events - the batch, oldest first, each with its remote version.
+ * @param info - the batch's epoch and the version it follows, when the transport knows them.
  */
-export type EventHandler = (events: readonly EventWithVersion[]) => void | Promise<void>
+export type EventHandler = (
+  events: readonly EventWithVersion[],
+  info?: LiveBatchInfo,
+) => void | Promise<void>
 
 /** The outcome of a push. */
 export interface PushResult {

@@ -56,17 +56,21 @@ export function readClock(text: unknown): ClockMap | undefined {
   const clock = new ClockMap(text)
   if (text === '') return clock
   if (!CLOCK_TEXT.test(text)) return undefined
-  const parts = text.split(',')
-  if (parts.length > MAX_VECTOR_CLOCK_ENTRIES) return undefined
+  // Entry by entry with indexOf (no split, no per-entry string but the node id): this runs for
+  // every event received.
   let previous = ''
-  for (const part of parts) {
-    const colon = part.indexOf(':')
-    const node = part.slice(0, colon)
-    const count = Number(part.slice(colon + 1))
+  for (let i = 0; i < text.length;) {
+    const colon = text.indexOf(':', i)
+    const comma = text.indexOf(',', colon)
+    const end = comma < 0 ? text.length : comma
+    const node = text.slice(i, colon)
+    const count = Number(text.slice(colon + 1, end))
     // Byte order: node ids are ASCII.
     if (node <= previous || count > Number.MAX_SAFE_INTEGER) return undefined
+    if (clock.size === MAX_VECTOR_CLOCK_ENTRIES) return undefined
     clock.set(node, count)
     previous = node
+    i = end + 1
   }
   return clock
 }

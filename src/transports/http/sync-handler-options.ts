@@ -335,6 +335,17 @@ export interface SyncHandlerOptions<TPrincipal = unknown> {
    */
   readonly watch?: boolean | StoreWatchOptions
   /**
+   * This handler's server writes (nearly) all of the store's events — one server on a SQLite
+   * file, as `sync-kit serve` runs: pushes are stored one after the other and a live stream
+   * takes a push's events as they are, instead of every stream re-reading the store after each
+   * push. Safe when someone else writes too (the server checks after each push that its events
+   * follow the head it left, and streams re-read the store when not); leave it off for several
+   * busy servers on one database (PostgreSQL), whose pushes then run concurrently. See
+   * `SyncServerOptions.soleWriter` in `sync-kit/server`.
+   * @defaultValue false
+   */
+  readonly soleWriter?: boolean
+  /**
    * A fixed epoch. Without it, the epoch is the store's: loaded or created once through
    * `store.loadOrCreateEpoch` (atomic: servers starting together on one database agree), or, for
    * a store without it, kept in the checkpoint `{ remote: 'sync-kit:server', direction: 'pull' }`.

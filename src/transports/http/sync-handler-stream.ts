@@ -188,11 +188,18 @@ function sseId(version: Version): string {
   return id
 }
 
+/**
+ * The wire JSON of events a push handed to every stream as they are (the same objects): written
+ * once, not once per stream.
+ */
+const handedOver = new WeakMap<object, string>()
+
 /** SSE frames for a batch, with the JSON the core measured when it has it. */
 function encodeEvents(batch: FeedBatch): string {
   let out = ''
   batch.events.forEach((item, index) => {
-    const data = batch.json?.[index] ?? wireJson(item)
+    let data = batch.json?.[index] ?? handedOver.get(item)
+    if (data === undefined) handedOver.set(item, (data = wireJson(item)))
     out += `id: ${sseId(item.version)}\nevent: event\ndata: ${data}\n\n`
   })
   return out

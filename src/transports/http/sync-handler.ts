@@ -159,6 +159,7 @@ export function createSyncHandler<TPrincipal = unknown>(
   })
   const server = createSyncServer({
     store,
+    ...(options.soleWriter === undefined ? {} : { soleWriter: options.soleWriter }),
     access,
     component: name,
     epoch: options.epoch ?? (() => loadOrCreateEpoch(store, generateEpoch, name)),

@@ -1,5 +1,5 @@
 import type { FeedBatch } from '../../server/index.js'
-import type { EventHandler, Subscription } from '../../types/index.js'
+import type { EventHandler, EventWithVersion, Subscription, Version } from '../../types/index.js'
 import type { LoopbackConnection } from './loopback-transport.js'
 
 /** What a delivery needs from its hub. */
@@ -26,6 +26,8 @@ export class HubDelivery implements Subscription {
   readonly #signal: AbortSignal | undefined
   #feed: Subscription | undefined
   #ended = false
+  /** The epoch of the hub's log the feed reads, once the hub read it. */
+  epoch: string | undefined
   readonly #onAbort = (): void => {
     this.end()
   }
@@ -74,7 +76,22 @@ export class HubDelivery implements Subscription {
    * @returns when the client's handler is done with it.
    */
   offer(batch: FeedBatch): void | Promise<void> {
-    if (!this.#ended) return this.handler(batch.events)
+    if (!this.#ended) return this.deliverBatch(batch.events, batch.after)
+  }
+
+  /**
+   * Hands events to the client's handler, with where they sit in the log once the hub's epoch is
+   * known (see `LiveBatchInfo`).
+   * @param events - the batch.
+   * @param after - the feed's cursor before it.
+   * @returns the handler's result.
+   */
+  protected deliverBatch(
+    events: readonly EventWithVersion[],
+    after: Version | null,
+  ): void | Promise<void> {
+    const { epoch } = this
+    return this.handler(events, epoch && after ? { epoch, after } : undefined)
   }
 
   /**

@@ -11,7 +11,7 @@
  * @module
  */
 import type { SyncKitErrorCode } from '../../errors/sync-kit-error.js'
-import type { EventWithVersion } from '../../types/index.js'
+import type { EventWithVersion, Version } from '../../types/index.js'
 import type { LoopbackConnection, LoopbackOp } from './loopback-transport.js'
 
 /** Run after a call's work stored its events: throws to lose the acknowledgement. */
@@ -39,6 +39,8 @@ export interface InFlight {
   readonly events: readonly EventWithVersion[]
   /** Replayed batches are never dropped, duplicated or reordered. */
   readonly live: boolean
+  /** The feed's cursor before the batch (see `FeedBatch.after`). */
+  readonly after: Version | null
 }
 
 /** Hooks around every live delivery of a test hub (`LiveDelivery`). */

@@ -50,7 +50,8 @@ export class LiveDelivery extends HubDelivery {
   override offer(batch: FeedBatch): void {
     if (this.ended) return
     const copies = batch.live ? this.#host.copies(this.clientId) : 1
-    for (let i = 0; i < copies; i++) this.#queue.push({ events: batch.events, live: batch.live })
+    for (let i = 0; i < copies; i++)
+      this.#queue.push({ events: batch.events, live: batch.live, after: batch.after })
     this.#kick()
   }
 
@@ -88,7 +89,9 @@ export class LiveDelivery extends HubDelivery {
         const next = queue.length > 1 ? this.#host.pick(this.clientId, queue) : 0
         const batch = queue.splice(next, 1)[0]
         if (batch === undefined) break
-        await this.handler(batch.events)
+        // Honest even when a fault drops or reorders batches: `after` is where the feed was,
+        // so the receiver sees the gap.
+        await this.deliverBatch(batch.events, batch.after)
       }
     } catch (error) {
       this.end(error)

@@ -287,6 +287,7 @@ export class Hub implements LoopbackHub, ConnectionHost, HubDeliveryHost, CallHo
       return async () => {
         const delivery = this.deliver(connection, handler, onError, options.signal)
         try {
+          delivery.epoch = await this.#server.epoch()
           // The core registers the feed before its replay reads the store: no live batch can
           // slip between; the delivery takes each batch synchronously and queues it.
           const feed = await this.#server.subscribe((batch) => delivery.offer(batch), {

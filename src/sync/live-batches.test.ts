@@ -1,0 +1,143 @@
+/**
+ * Live mode stores the batches a live subscription delivers as they come (issue 10): a batch that
+ * continues the pull checkpoint (same epoch, no gap) is stored, checkpointed and checked for
+ * conflicts without a pull of the same events; anything else (no position, another epoch, a gap)
+ * is left to a pull, so nothing is lost.
+ */
+import { describe, expect, it } from 'vitest'
+import { createMemoryStore } from '../stores/memory/index.js'
+import { createLoopbackHub } from '../transports/loopback/index.js'
+import type { EventHandler, EventStore, Transport } from '../types/index.js'
+import { liveMode } from './live-mode.js'
+import { SyncManager } from './sync-manager.js'
+import { closedAfterEach, eventually } from './sync-parts.fixture.js'
+
+const PULL = { remote: 'default', direction: 'pull' } as const
+const managers = closedAfterEach()
+const until = eventually
+
+const ids = async (store: EventStore): Promise<string[]> =>
+  (await store.load(null)).map((e) => e.event.id)
+
+/** A transport over `inner` that counts pulled events and may rewrite each live batch. */
+function counting(
+  inner: Transport,
+  rewrite: (handler: EventHandler) => EventHandler = (h) => h,
+): Transport & { pulledEvents: number } {
+  const t = {
+    pulledEvents: 0,
+    push: (events, o) => inner.push(events, o),
+    pull: async (since, o) => {
+      const page = await inner.pull(since, o)
+      t.pulledEvents += page.events.length
+      return page
+    },
+    latestVersion: (o) => inner.latestVersion(o),
+    parseVersion: (v) => inner.parseVersion(v),
+    subscribe: (handler, o) =>
+      (inner.subscribe as NonNullable<Transport['subscribe']>)(rewrite(handler), o),
+    close: () => inner.close(),
+  } satisfies Transport & { pulledEvents: number }
+  return t
+}
+
+function liveReplica(transport: Transport, nodeId: string) {
+  const store = createMemoryStore()
+  const manager = new SyncManager({
+    store,
+    transport,
+    nodeId,
+    intervalMs: 3_600_000,
+    features: [liveMode()],
+  })
+  managers.push(manager)
+  return { store, manager }
+}
+
+async function writer(hub: ReturnType<typeof createLoopbackHub>) {
+  const manager = new SyncManager({
+    store: createMemoryStore(),
+    transport: hub.connect('w'),
+    nodeId: 'w',
+  })
+  managers.push(manager)
+  return async (n: number, from: number) => {
+    for (let i = from; i < from + n; i++) {
+      await manager.record({ id: `w${i}`, type: 'T', aggregateId: `x${i % 3}`, data: { i } })
+    }
+    await manager.sync()
+  }
+}
+
+describe('SyncManager live mode: live batches are stored as they come', () => {
+  it('Given a live replica synced once, When another replica pushes 30 events in 10 syncs, Then it holds all 30 in log order, its checkpoint follows, and it pulled none of them', async () => {
+    // Given a live replica whose first sync set its pull checkpoint
+    const hub = createLoopbackHub()
+    const transport = counting(hub.connect('r'))
+    const { store, manager } = liveReplica(transport, 'r')
+    const syncs: number[] = []
+    manager.on('sync', (result) => syncs.push(result.pulled))
+    const write = await writer(hub)
+    await write(1, 0)
+    manager.start()
+    await until(async () => (await ids(store)).length === 1)
+    await until(async () => (await store.getCheckpoint(PULL)) !== undefined)
+    const pulledBefore = transport.pulledEvents
+
+    // When another replica pushes 30 events in 10 syncs
+    for (let round = 0; round < 10; round++) await write(3, 1 + round * 3)
+
+    // Then the live replica holds them all, in the hub's order, and pulled none of them
+    const hubIds = await ids(hub.store)
+    await until(async () => (await ids(store)).length === 31)
+    expect(await ids(store)).toEqual(hubIds)
+    expect(transport.pulledEvents).toBe(pulledBefore)
+    const head = await hub.store.latestVersion()
+    await until(async () => (await store.getCheckpoint(PULL))?.version === head.toString())
+    // Each stored batch is reported as a sync, as a pull would be.
+    expect(syncs.reduce((a, b) => a + b, 0)).toBe(31)
+  })
+
+  it('Given a stream whose batches claim to follow a later version than the checkpoint (a gap), When batches arrive, Then the manager pulls instead and holds every event once', async () => {
+    // Given a live replica whose transport drops every other live batch before the handler
+    const hub = createLoopbackHub()
+    let n = 0
+    const transport = counting(hub.connect('r'), (handler) => (events, info) => {
+      if (n++ % 2 === 1) return undefined
+      return handler(events, info)
+    })
+    const { store, manager } = liveReplica(transport, 'r')
+    const write = await writer(hub)
+    await write(1, 0)
+    manager.start()
+    await until(async () => (await store.getCheckpoint(PULL)) !== undefined)
+
+    // When 8 batches are pushed, half of them never reaching the manager
+    for (let round = 0; round < 8; round++) await write(2, 1 + round * 2)
+    // (the last batch reaches it: a dropped last batch is left to the interval)
+    await write(1, 100)
+
+    // Then every event is there once, in the hub's order: the gaps were pulled
+    const hubIds = await ids(hub.store)
+    await until(async () => (await ids(store)).length === hubIds.length)
+    expect(await ids(store)).toEqual(hubIds)
+    expect(transport.pulledEvents).toBeGreaterThan(1)
+  })
+
+  it('Given a stream that reports no position (a custom transport), When batches arrive, Then each batch makes the manager pull, as before', async () => {
+    const hub = createLoopbackHub()
+    const transport = counting(hub.connect('r'), (handler) => (events) => handler(events))
+    const { store, manager } = liveReplica(transport, 'r')
+    const write = await writer(hub)
+    await write(1, 0)
+    manager.start()
+    await until(async () => (await ids(store)).length === 1)
+    const pulledBefore = transport.pulledEvents
+
+    await write(5, 1)
+
+    await until(async () => (await ids(store)).length === 6)
+    expect(await ids(store)).toEqual(await ids(hub.store))
+    expect(transport.pulledEvents).toBeGreaterThanOrEqual(pulledBefore + 5)
+  })
+})
