@@ -59,17 +59,6 @@ function parsed(event: Event): Parsed {
 }
 
 /**
- * {@link causalContextOf} without the cache: for a reader that keeps what it parsed itself (the
- * `SyncManager`'s causal tracker parses each received event once and keeps the contexts of the
- * aggregate heads), so that the cache does not hold an entry for every event that passes by.
- * @param event - any event.
- * @returns the context, or `undefined` when absent or malformed.
- */
-export function readCausalContext(event: Event): CausalContext | undefined {
-  return (cache.get(event) ?? parse(event))?.context
-}
-
-/**
  * Reads an event's causal context from `metadata.origin` and `metadata.causal` (set by the
  * `SyncManager` when it records an event).
  * @param event - any event.

@@ -43,14 +43,30 @@ export function hlcOf(event: Event): string | undefined {
  * ```
  */
 export function compareEvents(a: Event, b: Event): -1 | 0 | 1 {
-  const x = hlcOf(a)
-  const y = hlcOf(b)
+  return compareStamps(hlcOf(a), a.id, hlcOf(b), b.id)
+}
+
+/**
+ * {@link compareEvents} on stamps already read ({@link hlcOf}) — for a caller that compares one
+ * event many times (the `SyncManager` picking the newest of an aggregate's heads).
+ * @param x - the first event's stamp, or `undefined`.
+ * @param xId - its id.
+ * @param y - the second event's stamp, or `undefined`.
+ * @param yId - its id.
+ * @returns as {@link compareEvents}.
+ */
+export function compareStamps(
+  x: string | undefined,
+  xId: string,
+  y: string | undefined,
+  yId: string,
+): -1 | 0 | 1 {
   if (x !== y) {
     if (x === undefined) return -1
     if (y === undefined) return 1
     return x < y ? -1 : 1
   }
-  return compareCodePoints(a.id, b.id)
+  return compareCodePoints(xId, yId)
 }
 
 /**

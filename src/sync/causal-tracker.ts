@@ -14,9 +14,9 @@
  *
  * @module
  */
-import { type CausalContext, readCausalContext } from '../causality/causal-context.js'
+import { type CausalContext, causalContextOf } from '../causality/causal-context.js'
 import { relate } from '../causality/event-relation.js'
-import { compareEvents } from '../projections/event-order.js'
+import { compareStamps, hlcOf } from '../projections/event-order.js'
 import { signalOptions } from '../errors/abort.js'
 import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
 import type { Event, EventWithVersion, Version } from '../types/index.js'
@@ -53,10 +53,12 @@ export interface CausalTrackerOptions {
   readonly maxContextEntries?: number
 }
 
-/** One of an aggregate's latest events, with its parsed causal context. */
+/** One of an aggregate's latest events, with its parsed causal context and HLC stamp. */
 export interface Head {
   readonly ctx: CausalContext
   readonly ewv: EventWithVersion
+  /** `hlcOf(ewv.event)`, read once. */
+  readonly hlc: string | undefined
 }
 
 /** The stamps of a new local event, as `metadata.hlc` and `metadata.causal` strings. */
@@ -155,28 +157,32 @@ export class CausalTracker {
    * @returns the newest head the event is concurrent with (its conflict), if any.
    */
   observe(stored: EventWithVersion): Head | undefined {
-    const ctx = readCausalContext(stored.event)
+    const ctx = causalContextOf(stored.event)
     if (ctx === undefined) return undefined
     for (const [node, count] of ctx.clock) this.#raise(node, count)
     const aggregateId = stored.event.aggregateId
     const heads = this.#heads.get(aggregateId)
+    const head: Head = { ctx, ewv: stored, hlc: hlcOf(stored.event) }
     if (heads === undefined) {
-      this.#heads.set(aggregateId, [{ ctx, ewv: stored }])
+      this.#heads.set(aggregateId, [head])
       return undefined
     }
     const next: Head[] = []
     let newest: Head | undefined
     let superseded = false
-    for (const head of heads) {
-      const relation = relate(head.ctx, ctx)
+    for (const other of heads) {
+      const relation = relate(other.ctx, ctx)
       if (relation === 'before') continue
-      next.push(head)
+      next.push(other)
       if (relation !== 'concurrent') superseded = true
-      else if (newest === undefined || compareEvents(head.ewv.event, newest.ewv.event) > 0) {
-        newest = head
+      else if (
+        newest === undefined ||
+        compareStamps(other.hlc, other.ewv.event.id, newest.hlc, newest.ewv.event.id) > 0
+      ) {
+        newest = other
       }
     }
-    if (!superseded) next.push({ ctx, ewv: stored })
+    if (!superseded) next.push(head)
     this.#heads.set(aggregateId, next)
     return newest
   }
@@ -220,7 +226,7 @@ export class CausalTracker {
    */
   isUnobserved(event: Event): boolean {
     if (event.metadata?.origin === this.#ctx.nodeId) return false
-    const ctx = readCausalContext(event)
+    const ctx = causalContextOf(event)
     return ctx !== undefined && (this.#seen.get(ctx.origin) ?? 0) < ctx.seq
   }
 

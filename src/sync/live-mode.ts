@@ -198,6 +198,7 @@ async function storeLiveBatch(
     undefined,
     at,
     info.epoch,
+    true,
   )
   return partial ? undefined : totals
 }

@@ -177,7 +177,7 @@ async function regressed(
 /**
  * Stores pulled events, advances the pull checkpoint with them and records what the remote holds
  * (for a page: `at(i)` is the checkpoint after its event `i`), runs conflict detection, and adds
- * what it did to `totals`.
+ * what it did to `totals`. A `live` batch leaves saving the holds record to the next page.
  * @returns true when the page was stored only up to an event the store refused (no refusal list).
  */
 export async function ingest(
@@ -188,6 +188,7 @@ export async function ingest(
   signal: AbortSignal | undefined,
   at?: (index: number) => Checkpoint,
   epoch?: string,
+  live = false,
 ): Promise<boolean> {
   const { causal, conflicts: queue } = parts
   const results = await storePage(ctx, parts, events, at, signal)
@@ -217,7 +218,7 @@ export async function ingest(
     if (head !== undefined) found.push([head, stored])
   }
   await causal.persist(signal)
-  if (at) await parts.holds.add(held, epoch, signal)
+  if (at) await parts.holds.add(held, epoch, signal, !live)
   for (const [head, stored] of found) queue.add(head.ewv, stored)
   const { conflicts, resolved } = await queue.decide(signal)
   totals.conflicts += conflicts

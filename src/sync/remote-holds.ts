@@ -36,6 +36,12 @@ export class RemoteHolds {
   #epoch: string | null = null
   /** Origin → `[lo, hi, lo, hi, …]`: disjoint, sorted, never adjacent. */
   #dots: Map<string, number[]> | undefined
+  /**
+   * The ids of the events added since this manager started (same epoch): the push pass meets
+   * every pulled event once, and an id is cheaper to look up than the event's dot is to read
+   * (its whole causal context). Ids are unique in the store, so the same id is the same event.
+   */
+  #ids = new Set<string>()
 
   /** @param ctx - the store and the remote's name. */
   constructor(ctx: SyncContext) {
@@ -65,8 +71,10 @@ export class RemoteHolds {
    * @returns true when the event's dot was pulled from the remote in that epoch.
    */
   has(event: Event, epoch: string | undefined): boolean {
+    if ((epoch ?? null) !== this.#epoch) return false
+    if (this.#ids.has(event.id)) return true
     const dot = causalContextOf(event)
-    if (dot === undefined || (epoch ?? null) !== this.#epoch) return false
+    if (dot === undefined) return false
     const ranges = this.#dots?.get(dot.origin) ?? []
     for (let i = 0; i < ranges.length && (ranges[i] as number) <= dot.seq; i += 2) {
       if (dot.seq <= (ranges[i + 1] as number)) return true
@@ -79,23 +87,31 @@ export class RemoteHolds {
    * @param events - the pulled events the store holds now.
    * @param epoch - the epoch of the page; another than the record's starts a new record.
    * @param signal - cancels.
+   * @param save - false to keep the record in memory until the next add that saves (live
+   * batches: a save per batch would cost more than the batch; a crash meanwhile costs only
+   * duplicates, sent again and deduplicated by the remote).
    */
   add(
     events: readonly Event[],
     epoch: string | undefined,
     signal: AbortSignal | undefined,
+    save = true,
   ): Promise<void> {
-    if ((epoch ?? null) !== this.#epoch) this.#dots = undefined
+    if ((epoch ?? null) !== this.#epoch) {
+      this.#dots = undefined
+      this.#ids = new Set()
+    }
     this.#epoch = epoch ?? null
     const dots = (this.#dots ??= new Map())
     for (const event of events) {
       const dot = causalContextOf(event)
       if (dot === undefined) continue
+      this.#ids.add(event.id)
       let ranges = dots.get(dot.origin)
       if (ranges === undefined) dots.set(dot.origin, (ranges = []))
       addDot(ranges, dot.seq)
     }
-    return this.#save(signal)
+    return save ? this.#save(signal) : Promise.resolve()
   }
 
   /**
@@ -104,6 +120,7 @@ export class RemoteHolds {
    */
   reset(signal: AbortSignal | undefined): Promise<void> {
     this.#dots = new Map()
+    this.#ids = new Set()
     return this.#save(signal)
   }
 

@@ -56,21 +56,22 @@ export function readClock(text: unknown): ClockMap | undefined {
   const clock = new ClockMap(text)
   if (text === '') return clock
   if (!CLOCK_TEXT.test(text)) return undefined
-  // Entry by entry with indexOf (no split, no per-entry string but the node id): this runs for
-  // every event received.
+  // Entry by entry (no split, no string per entry but the node id): this runs for every event
+  // received.
   let previous = ''
-  for (let i = 0; i < text.length;) {
+  for (let i = 0; i < text.length; i++) {
     const colon = text.indexOf(':', i)
-    const comma = text.indexOf(',', colon)
-    const end = comma < 0 ? text.length : comma
     const node = text.slice(i, colon)
-    const count = Number(text.slice(colon + 1, end))
+    // The digits (the pattern checked them), read in place up to the comma or the end.
+    let count = 0
+    for (i = colon + 1; i < text.length && text.charCodeAt(i) !== 44; i++) {
+      count = count * 10 + text.charCodeAt(i) - 48
+    }
     // Byte order: node ids are ASCII.
     if (node <= previous || count > Number.MAX_SAFE_INTEGER) return undefined
     if (clock.size === MAX_VECTOR_CLOCK_ENTRIES) return undefined
     clock.set(node, count)
     previous = node
-    i = end + 1
   }
   return clock
 }
