@@ -526,10 +526,14 @@ class Server implements SyncServer, FeedHost {
         if (!result.duplicate && event !== undefined) fresh.push({ event, version: result.version })
       })
     }
-    const first = fresh[0]
-    if (first !== undefined) {
-      const next = before && (await this.store.load(before, { limit: 1, ...opts }))[0]
-      const after = next && next.event.id === first.event.id ? before : undefined
+    if (fresh.length > 0) {
+      // One `storeBatch` keeps its events consecutive: the first must follow the head. Stored
+      // one at a time, another process may write between two of them: all must follow it.
+      const count = this.store.storeBatch === undefined ? fresh.length : 1
+      const next = before ? await this.store.load(before, { limit: count, ...opts }) : []
+      const follows =
+        next.length === count && next.every((item, i) => item.event.id === fresh[i]?.event.id)
+      const after = follows ? before : undefined
       // Without `after`, feeds read the store.
       for (const feed of [...this.#feeds]) feed.offer(fresh, after)
     }
