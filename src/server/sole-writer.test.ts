@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { delegatingStore } from '../stores/memory/delegating-store.fixture.js'
 import { createMemoryStore } from '../stores/memory/index.js'
 import type { Event, EventStore, EventWithVersion } from '../types/index.js'
+import { TestClock } from '../testing/test-clock.js'
 import { SequenceVersion } from '../versions/sequence-version.js'
 import type { FeedBatch } from './index.js'
 import { createSyncServer } from './index.js'
@@ -42,6 +43,28 @@ describe('server core: a sole writer on a store without storeBatch', () => {
       expect(batch.after?.toString()).toBe(previous)
       previous = (batch.events.at(-1) as EventWithVersion).version.toString()
     }
+    await server.close()
+  })
+})
+
+describe('server core: a sole writer whose store others write to unannounced', () => {
+  it('Given a sole writer (sync-kit serve on SQLite) and another process on its store, When an idle feed waits out its heartbeat, Then the next call finds the write nobody announced', async () => {
+    const clock = new TestClock()
+    // watch: false — the SQLite store hears only its own process's appends.
+    const server = createSyncServer({
+      store: createMemoryStore(),
+      epoch: 'e-1',
+      soleWriter: true,
+      watch: false,
+      clock,
+    })
+    const feed = await server.openFeed({ since: SequenceVersion.ZERO })
+    expect((await feed.next({ waitMs: 0 }))?.events).toEqual([])
+    const waiting = feed.next({ waitMs: 1_000 })
+    await server.store.store(event('outside'))
+    await clock.advance(1_000)
+    expect((await waiting)?.events).toEqual([])
+    expect(ids((await feed.next({ waitMs: 0 }))?.events ?? [])).toEqual(['outside'])
     await server.close()
   })
 })
