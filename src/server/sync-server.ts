@@ -50,8 +50,9 @@ export interface SyncServerOptions {
    * caught-up feed takes a push's events as they are instead of re-reading the store. Safe when
    * others write too: after each push the server checks that its events directly follow the head
    * it left (one indexed read), and feeds re-read the store when they do not; the store's `watch`
-   * still announces what others store in between, and an idle feed re-reads the store whenever its `waitMs` (a heartbeat) passes. False (several busy servers on one database):
-   * pushes run concurrently and every feed re-reads the store after its cursor on every wake-up.
+   * still announces what others store in between, and an idle feed re-reads the store whenever
+   * its `waitMs` (a heartbeat) passes. False (several busy servers on one database): pushes run
+   * concurrently and every feed re-reads the store after its cursor on every wake-up.
    * @defaultValue false
    */
   readonly soleWriter?: boolean
