@@ -529,12 +529,11 @@ class Server implements SyncServer, FeedHost {
     }
     if (fresh.length > 0) {
       // One `storeBatch` keeps its events consecutive: the first must follow the head. Stored
-      // one at a time, another process may write between two of them: all must follow it.
-      const count = this.store.storeBatch === undefined ? fresh.length : 1
-      const next = before ? await this.store.load(before, { limit: count, ...opts }) : []
-      const follows =
-        next.length === count && next.every((item, i) => item.event.id === fresh[i]?.event.id)
-      const after = follows ? before : undefined
+      // one at a time, another process may write between two of them: the push's n events must
+      // be the n after the head, i.e. its last must be the n-th (all came after the head).
+      const n = this.store.storeBatch ? 1 : fresh.length
+      const next = before && (await this.store.load(before, { limit: n, ...opts }))
+      const after = next && next[n - 1]?.event.id === fresh[n - 1]?.event.id ? before : undefined
       // Without `after`, feeds read the store.
       for (const feed of [...this.#feeds]) feed.offer(fresh, after)
     }
