@@ -4,7 +4,7 @@
  * conflicts without a pull of the same events; anything else (no position, another epoch, a gap)
  * is left to a pull, so nothing is lost.
  */
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { createMemoryStore } from '../stores/memory/index.js'
 import { createLoopbackHub } from '../transports/loopback/index.js'
 import { SyncKitError } from '../errors/sync-kit-error.js'
@@ -14,7 +14,7 @@ import { SyncManager } from './sync-manager.js'
 import { closedAfterEach, eventually } from './sync-parts.fixture.js'
 
 const PULL = { remote: 'default', direction: 'pull' } as const
-const managers = closedAfterEach()
+const managers = closedAfterEach(afterEach)
 const until = eventually
 
 const ids = async (store: EventStore): Promise<string[]> =>
