@@ -199,8 +199,10 @@ export class Feed {
           return { events: queued, live: true, after }
         }
         if (timedOut) {
-          // Writes by others that no notify() announced are found on the next call.
-          if (!this.#host.soleWriter) this.#stale = true
+          // Writes by others that no notify() announced are found on the next call — a sole
+          // writer's too: another process on its SQLite file is heard by no watch, and its own
+          // next push may be long in coming.
+          this.#stale = true
           return { events: [], live: this.#live, after: this.#cursor }
         }
         if (timer === undefined && waitMs < Infinity) {

@@ -50,8 +50,9 @@ export interface SyncServerOptions {
    * caught-up feed takes a push's events as they are instead of re-reading the store. Safe when
    * others write too: after each push the server checks that its events directly follow the head
    * it left (one indexed read), and feeds re-read the store when they do not; the store's `watch`
-   * still announces what others store in between. False (several busy servers on one database):
-   * pushes run concurrently and every feed re-reads the store after its cursor on every wake-up.
+   * still announces what others store in between, and an idle feed re-reads the store whenever
+   * its `waitMs` (a heartbeat) passes. False (several busy servers on one database): pushes run
+   * concurrently and every feed re-reads the store after its cursor on every wake-up.
    * @defaultValue false
    */
   readonly soleWriter?: boolean
@@ -526,10 +527,13 @@ class Server implements SyncServer, FeedHost {
         if (!result.duplicate && event !== undefined) fresh.push({ event, version: result.version })
       })
     }
-    const first = fresh[0]
-    if (first !== undefined) {
-      const next = before && (await this.store.load(before, { limit: 1, ...opts }))[0]
-      const after = next && next.event.id === first.event.id ? before : undefined
+    if (fresh.length > 0) {
+      // One `storeBatch` keeps its events consecutive: the first must follow the head. Stored
+      // one at a time, another process may write between two of them: the push's n events must
+      // be the n after the head, i.e. its last must be the n-th (all came after the head).
+      const n = this.store.storeBatch ? 1 : fresh.length
+      const next = before && (await this.store.load(before, { limit: n, ...opts }))
+      const after = next && next[n - 1]?.event.id === fresh[n - 1]?.event.id ? before : undefined
       // Without `after`, feeds read the store.
       for (const feed of [...this.#feeds]) feed.offer(fresh, after)
     }

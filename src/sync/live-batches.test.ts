@@ -4,16 +4,17 @@
  * conflicts without a pull of the same events; anything else (no position, another epoch, a gap)
  * is left to a pull, so nothing is lost.
  */
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { createMemoryStore } from '../stores/memory/index.js'
 import { createLoopbackHub } from '../transports/loopback/index.js'
+import { SyncKitError } from '../errors/sync-kit-error.js'
 import type { EventHandler, EventStore, Transport } from '../types/index.js'
 import { liveMode } from './live-mode.js'
 import { SyncManager } from './sync-manager.js'
 import { closedAfterEach, eventually } from './sync-parts.fixture.js'
 
 const PULL = { remote: 'default', direction: 'pull' } as const
-const managers = closedAfterEach()
+const managers = closedAfterEach(afterEach)
 const until = eventually
 
 const ids = async (store: EventStore): Promise<string[]> =>
@@ -139,5 +140,57 @@ describe('SyncManager live mode: live batches are stored as they come', () => {
     await until(async () => (await ids(store)).length === 6)
     expect(await ids(store)).toEqual(await ids(hub.store))
     expect(transport.pulledEvents).toBeGreaterThanOrEqual(pulledBefore + 5)
+  })
+})
+
+describe('SyncManager live mode: a live batch after a failed sync', () => {
+  it('Given a live replica whose sync failed while its server was restored from a backup (same epoch, lower head), When a stream delivers what others write after the restore, Then the replica finds the regression and holds those events', async () => {
+    // Given a replica that pulled e1..e5 from the server (epoch E)
+    const event = (id: string) => ({ id, type: 'T', aggregateId: 'a', data: { id } })
+    const before = createLoopbackHub({ epoch: 'E' })
+    await before.connect('w').push(['e1', 'e2', 'e3', 'e4', 'e5'].map(event))
+    let current: Transport | undefined = before.connect('r')
+    let handler: EventHandler | undefined
+    const via = (): Transport => {
+      if (current === undefined) throw new SyncKitError('unavailable', 'the server is down', {})
+      return current
+    }
+    const transport: Transport = {
+      push: (events, o) => via().push(events, o),
+      pull: (since, o) => via().pull(since, o),
+      latestVersion: (o) => via().latestVersion(o),
+      parseVersion: (v) => before.connect('p').parseVersion(v),
+      subscribe: (h) => {
+        handler = h
+        return Promise.resolve({ unsubscribe: () => Promise.resolve() })
+      },
+      close: () => Promise.resolve(),
+    }
+    const { store, manager } = liveReplica(transport, 'r')
+    manager.start()
+    await until(async () => (await ids(store)).length === 5 && handler !== undefined)
+    await until(async () => (await store.getCheckpoint(PULL)) !== undefined)
+
+    // While the server is down, a sync fails; it comes back from a backup holding e1..e3 only
+    current = undefined
+    await expect(manager.sync()).rejects.toThrow('down')
+    const backup = createMemoryStore()
+    for (const item of (await before.store.load(null)).slice(0, 3)) await backup.store(item.event)
+    const restored = createLoopbackHub({ epoch: 'E', store: backup })
+    current = restored.connect('r')
+
+    // When others write n4, n5, n6 (versions 4..6) and a stream opened at the restored head
+    // delivers each
+    for (const id of ['n4', 'n5', 'n6']) {
+      const after = await restored.store.latestVersion()
+      await restored.connect('w').push([event(id)])
+      const log = await restored.store.load(after)
+      await handler?.(log, { epoch: 'E', after })
+    }
+    await manager.sync()
+
+    // Then the replica holds what the restored server holds (and its own copies of e4, e5)
+    await until(async () => (await ids(store)).includes('n5'))
+    expect(await ids(store)).toEqual(expect.arrayContaining(['n4', 'n5', 'n6']))
   })
 })

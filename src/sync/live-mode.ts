@@ -166,7 +166,7 @@ export class LiveMode {
  * the two is missing). The events at or before the checkpoint are dropped; the rest are stored,
  * checkpointed and taken into account exactly as the pull pass does (`ingest`). Anything else —
  * no checkpoint yet, another epoch, a gap (a dropped or reordered batch, a stream that started
- * past the checkpoint) — is left to a pull.
+ * past the checkpoint), a head check pending after a failure — is left to a pull.
  * @param ctx - the store, transport and checkpoint keys.
  * @param parts - the causal state, conflict queue and holds record the page updates.
  * @param events - the batch.
@@ -179,7 +179,10 @@ async function storeLiveBatch(
   events: readonly EventWithVersion[],
   info: LiveBatchInfo,
 ): Promise<PullCounts | undefined> {
-  if (ctx.direction === 'push') return undefined
+  // A sync failed or a stream was lost since the last look at the remote's head (`probe`): it
+  // may have been restored from a backup, and a batch that follows the checkpoint would move it
+  // past the events written since. The sync compares the head first.
+  if (ctx.direction === 'push' || parts.epochs.probe) return undefined
   await parts.causal.init(undefined)
   const cp = await ctx.store.getCheckpoint(ctx.pullKey)
   if (cp === undefined || cp.epoch !== info.epoch) return undefined

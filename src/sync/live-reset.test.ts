@@ -3,7 +3,7 @@
  * log and a new epoch), a live manager with a one-hour interval gets new events through a new
  * subscription, and re-sends what the new log lacks — without waiting for its interval.
  */
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { createMemoryStore } from '../stores/memory/index.js'
 import { createLoopbackHub } from '../transports/loopback/index.js'
 import { SyncKitError } from '../errors/sync-kit-error.js'
@@ -12,7 +12,7 @@ import { liveMode } from './live-mode.js'
 import { SyncManager } from './sync-manager.js'
 import { closedAfterEach, eventually } from './sync-parts.fixture.js'
 
-const managers = closedAfterEach()
+const managers = closedAfterEach(afterEach)
 const until = eventually
 
 const ids = async (store: EventStore): Promise<string[]> =>

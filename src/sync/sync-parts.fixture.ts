@@ -1,5 +1,4 @@
 // Shared fixtures for the unit tests of the SyncManager's parts (not shipped: no entry imports it).
-import { afterEach } from 'vitest'
 import { ev } from '../resolvers/resolvers.fixture.js'
 import { createMemoryStore } from '../stores/memory/index.js'
 import type { Event, EventStore, EventWithVersion, Transport } from '../types/index.js'
@@ -45,9 +44,11 @@ export async function stored(
 
 /**
  * Registers managers to close after each test (call at the top level of a test file).
+ * @param afterEach - vitest's `afterEach` (passed in: the core's files, fixtures too, import no
+ * test runner).
  * @returns the list to push the test's managers to.
  */
-export function closedAfterEach(): SyncManager[] {
+export function closedAfterEach(afterEach: (fn: () => Promise<void>) => void): SyncManager[] {
   const managers: SyncManager[] = []
   afterEach(async () => {
     for (const m of managers.splice(0)) await m.close()
