@@ -59,6 +59,17 @@ function parsed(event: Event): Parsed {
 }
 
 /**
+ * {@link causalContextOf} without adding to the cache: for a reader that passes once over events
+ * that live long (a store's own copies, e.g. the `SyncManager`'s start-up scan), where a cache
+ * entry would keep a parsed clock beside every stored event for as long as the store holds it.
+ * @param event - any event.
+ * @returns the context, or `undefined` when absent or malformed.
+ */
+export function readCausalContext(event: Event): CausalContext | undefined {
+  return parse(event)?.context
+}
+
+/**
  * Reads an event's causal context from `metadata.origin` and `metadata.causal` (set by the
  * `SyncManager` when it records an event).
  * @param event - any event.

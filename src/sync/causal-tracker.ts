@@ -14,7 +14,11 @@
  *
  * @module
  */
-import { type CausalContext, causalContextOf } from '../causality/causal-context.js'
+import {
+  type CausalContext,
+  causalContextOf,
+  readCausalContext,
+} from '../causality/causal-context.js'
 import { relate } from '../causality/event-relation.js'
 import { compareStamps, hlcOf } from '../projections/event-order.js'
 import { signalOptions } from '../errors/abort.js'
@@ -154,10 +158,12 @@ export class CausalTracker {
    * concurrent writers — where a conflict per concurrent head would grow with writers ×
    * events (docs/causality.md, "The conflict rule").
    * @param stored - the event and its local version.
+   * @param fromStore - true for a store's own copy (the start-up scan, catching up): its parsed
+   * context is not cached (the cache would keep one beside every stored event).
    * @returns the newest head the event is concurrent with (its conflict), if any.
    */
-  observe(stored: EventWithVersion): Head | undefined {
-    const ctx = causalContextOf(stored.event)
+  observe(stored: EventWithVersion, fromStore = false): Head | undefined {
+    const ctx = (fromStore ? readCausalContext : causalContextOf)(stored.event)
     if (ctx === undefined) return undefined
     for (const [node, count] of ctx.clock) this.#raise(node, count)
     const aggregateId = stored.event.aggregateId
@@ -272,7 +278,7 @@ export class CausalTracker {
     for (;;) {
       const page = await store.load(since, { limit: INIT_PAGE, ...signalOptions(signal) })
       for (const stored of page) {
-        this.observe(stored)
+        this.observe(stored, true)
         const stamp = stored.event.metadata?.hlc
         if (!isHlcStamp(stamp)) continue
         // The node id follows the 12 + 4 hex digits and their two dashes.

@@ -118,7 +118,7 @@ function catchingUp(
         ...signalOptions(signal),
       })
       for (const stored of page) {
-        causal.observe(stored)
+        causal.observe(stored, true)
         causal.receiveStamp(stored.event)
       }
       causal.cursor = page[page.length - 1]?.version ?? causal.cursor
