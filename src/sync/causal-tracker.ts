@@ -165,7 +165,7 @@ export class CausalTracker {
   observe(stored: EventWithVersion, fromStore = false): Head | undefined {
     const ctx = (fromStore ? readCausalContext : causalContextOf)(stored.event)
     if (ctx === undefined) return undefined
-    for (const [node, count] of ctx.clock) this.#raise(node, count)
+    ctx.clock.forEach((count, node) => this.#raise(node, count))
     const aggregateId = stored.event.aggregateId
     const heads = this.#heads.get(aggregateId)
     const head: Head = { ctx, ewv: stored, hlc: hlcOf(stored.event) }
@@ -173,13 +173,14 @@ export class CausalTracker {
       this.#heads.set(aggregateId, [head])
       return undefined
     }
-    const next: Head[] = []
+    // Compacted in place: the heads it supersedes drop out.
+    let kept = 0
     let newest: Head | undefined
     let superseded = false
     for (const other of heads) {
       const relation = relate(other.ctx, ctx)
       if (relation === 'before') continue
-      next.push(other)
+      heads[kept++] = other
       if (relation !== 'concurrent') superseded = true
       else if (
         newest === undefined ||
@@ -188,8 +189,8 @@ export class CausalTracker {
         newest = other
       }
     }
-    if (!superseded) next.push(head)
-    this.#heads.set(aggregateId, next)
+    heads.length = kept
+    if (!superseded) heads.push(head)
     return newest
   }
 
