@@ -109,6 +109,7 @@ export const TRANSPORT_CASES: readonly string[] = Object.freeze([
   'close makes every call reject with transport-closed',
   'subscribe delivers events pushed by a peer',
   'subscribe with since replays exactly the events after it, then live ones',
+  'subscribe batches that tell their position (LiveBatchInfo) follow one another, in the epoch of pulls',
   'unsubscribe stops delivery',
   'aborting the subscribe signal stops delivery',
 ])

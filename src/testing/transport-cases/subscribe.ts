@@ -1,4 +1,4 @@
-import type { Subscription, Transport } from '../../types/index.js'
+import type { EventWithVersion, LiveBatchInfo, Subscription, Transport } from '../../types/index.js'
 import { assert, assertEqual, fail } from '../conformance-api.js'
 import {
   GRACE_MS,
@@ -62,6 +62,35 @@ export const LIVE_CASES: CaseTable = {
     assertIncreasing(live.received, 'delivered versions')
     await subscription.unsubscribe()
   },
+
+  'subscribe batches that tell their position (LiveBatchInfo) follow one another, in the epoch of pulls':
+    async ({ transport, pusher, timeoutMs }) => {
+      await pusher.push(makeEvents(2))
+      const since = (await pullAll(transport)).at(-1)?.version
+      assert(since !== undefined, 'two events were pulled')
+      const batches: { events: EventWithVersion[]; info: LiveBatchInfo | undefined }[] = []
+      const subscription = await needSubscribe(transport)(
+        (events, info) => void batches.push({ events: [...events], info }),
+        { since },
+      )
+      for (const id of ['p1', 'p2', 'p3']) await pusher.push([makeEvent(id), makeEvent(`${id}b`)])
+      const count = (): number => batches.reduce((n, b) => n + b.events.length, 0)
+      await waitFor(() => count() >= 6, 'the six live events', timeoutMs)
+      await subscription.unsubscribe()
+      const { epoch } = await transport.pull(null, { limit: 1 })
+      // Optional: a transport may say nothing; what it says must hold.
+      let previous = since
+      for (const { events, info } of batches) {
+        if (info !== undefined) {
+          assertEqual(info.epoch, epoch, 'the batch epoch is the epoch pulls report')
+          assert(
+            sameVersion(info.after, previous),
+            `the batch follows ${previous.toString()}, where the one before it ended (it said ${info.after.toString()})`,
+          )
+        }
+        previous = (events.at(-1) as EventWithVersion).version
+      }
+    },
 
   'unsubscribe stops delivery': async ({ transport, pusher, timeoutMs }) => {
     const subscribe = needSubscribe(transport)
