@@ -2,6 +2,7 @@ import { canonicalJson, eventsEqual } from '../core/event-validation.js'
 import { SyncKitError } from '../errors/sync-kit-error.js'
 import type { Event, EventWithVersion, JsonValue } from '../types/index.js'
 import { compareEvents, hlcOf } from './event-order.js'
+import { withFoldCache } from '../causality/causal-context.js'
 import { eventRelation } from '../causality/event-relation.js'
 import { readCounterDelta, readSetOperation } from './field-operations.js'
 import type { FieldRule } from './field-rule.js'
@@ -105,7 +106,8 @@ export function materializeAggregate(
     }
     addUnique(unique, event, 'materialize')
   }
-  return fold(aggregateId, [...unique.values()], config)
+  // The events are usually a store's own: their parsed stamps are not kept beside them.
+  return withFoldCache(() => fold(aggregateId, [...unique.values()], config))
 }
 
 /** Checked options. */
