@@ -137,9 +137,9 @@ async function handle(message: ToWorker): Promise<void> {
     }
     case 'verify': {
       const results = []
-      // One client at a time, each let go once checked: materialising a log parses (and caches,
-      // per event) every event's causal context, so dozens of checked stores kept alive would
-      // hold a parsed vector clock per event each — gigabytes at 100 clients.
+      // One client at a time, each let go once checked: the check's transient memory is one
+      // client's log and digest. (Before folds got their own cache, materialising kept a parsed
+      // vector clock beside every stored event: the 100-client check ran out of heap.)
       for (let client = clients.shift(); client !== undefined; client = clients.shift()) {
         const digest = digestLog(await client.events())
         results.push({ nodeId: client.nodeId, difference: compareDigests(digest, message.server) })
