@@ -4,7 +4,7 @@
  * writer's dot, {@link causalContextOf}) and the projections' and resolvers' whole-clock comparison
  * ({@link causalClockOf}). Readers that pass once over events a store keeps (the manager's
  * start-up scan and push pass, `materializeAggregate`) do not leave a parsed clock beside each of
- * them: {@link readCausalContext} parses without caching, {@link withFoldCache} caches for one fold.
+ * them: they run in {@link withFoldCache}, whose cache is dropped when they return.
  *
  * A context longer than `MAX_VECTOR_CLOCK_ENTRIES` does not parse and counts as missing: the
  * `SyncManager` writes bounded contexts (rule 4 of docs/causality.md), so only a foreign or forged
@@ -64,10 +64,10 @@ function parsed(event: Event): Parsed {
 }
 
 /**
- * Runs a fold over events that live long (a store's own copies, e.g. `materializeAggregate` over
- * a loaded log) with a cache of its own, dropped when `run` returns: the fold still parses each
- * event's stamps once, but keeps no parsed clock beside each stored event afterwards (~6 KB per
- * event with 100-writer contexts).
+ * Runs a pass over events that live long (a store's own copies: `materializeAggregate` over a
+ * loaded log, the manager's start-up scan, catch-up and push pass) with a cache of its own,
+ * dropped when `run` returns: the pass still parses each event's stamps once, but keeps no parsed
+ * clock beside each stored event afterwards (~6 KB per event with 100-writer contexts).
  * @param run - the fold; synchronous.
  * @returns what `run` returns.
  */
@@ -79,17 +79,6 @@ export function withFoldCache<T>(run: () => T): T {
   } finally {
     current = outer
   }
-}
-
-/**
- * {@link causalContextOf} without adding to the cache: for a reader that passes once over events
- * that live long (a store's own copies, e.g. the `SyncManager`'s start-up scan), where a cache
- * entry would keep a parsed clock beside every stored event for as long as the store holds it.
- * @param event - any event.
- * @returns the context, or `undefined` when absent or malformed.
- */
-export function readCausalContext(event: Event): CausalContext | undefined {
-  return parse(event)?.context
 }
 
 /**

@@ -69,8 +69,9 @@ export interface FeedScope {
  * stores. The store stays the truth: a feed reads it after its cursor whenever it may hold more
  * (at the start with a cursor, after a full page, after `notify()`, after a wake-up by a push,
  * after a timed-out wait), and only an empty read with no wake-up meanwhile counts as caught up.
- * With a sole writer, a caught-up feed takes pushed batches as they are instead (no store read);
- * batches queued while it was reading are trimmed to what lies after its cursor.
+ * With a sole writer, a caught-up feed takes pushed batches as they are instead (no store read),
+ * when they follow what it has covered (its tail); a queued batch is trimmed to what lies after
+ * its cursor when it is handed out.
  */
 export class Feed {
   readonly #host: FeedHost
@@ -123,7 +124,6 @@ export class Feed {
     // server read may predate that write, so keep it (re-reading after the head is harmless).
     this.#stale ||= replay
     this.#live = !replay
-    this.#trim()
     this.#wake()
   }
 
@@ -190,7 +190,7 @@ export class Feed {
         }
         const shifted = this.#begun ? this.#queue.shift() : undefined
         if (shifted !== undefined) {
-          // A store read that raced the push may have returned some of it already.
+          // A store read since the push was queued may have returned some of it already.
           const after = this.#cursor
           const queued =
             after === null ? shifted : shifted.filter((item) => item.version.compare(after) > 0)
@@ -249,24 +249,11 @@ export class Feed {
     if (cursor !== null && (this.#tail === null || cursor.compare(this.#tail) > 0)) {
       this.#tail = cursor
     }
-    this.#trim()
     if (!this.#stale) this.#live = true
     if (page.events.length === 0) return undefined
     return page.json === undefined
       ? { events: page.events, live, after }
       : { events: page.events, json: page.json, live, after }
-  }
-
-  /** Drops queued events at or before the cursor (the store read already handed them out). */
-  #trim(): void {
-    const cursor = this.#cursor
-    if (cursor === null || this.#queue.length === 0) return
-    const after: (readonly EventWithVersion[])[] = []
-    for (const batch of this.#queue) {
-      const rest = batch.filter((item) => item.version.compare(cursor) > 0)
-      if (rest.length > 0) after.push(rest)
-    }
-    this.#queue = after
   }
 
   #sleep(signal: AbortSignal | undefined): Promise<void> {

@@ -14,11 +14,7 @@
  *
  * @module
  */
-import {
-  type CausalContext,
-  causalContextOf,
-  readCausalContext,
-} from '../causality/causal-context.js'
+import { type CausalContext, causalContextOf, withFoldCache } from '../causality/causal-context.js'
 import { relate } from '../causality/event-relation.js'
 import { compareStamps, hlcOf } from '../projections/event-order.js'
 import { signalOptions } from '../errors/abort.js'
@@ -158,12 +154,10 @@ export class CausalTracker {
    * concurrent writers — where a conflict per concurrent head would grow with writers ×
    * events (docs/causality.md, "The conflict rule").
    * @param stored - the event and its local version.
-   * @param fromStore - true for a store's own copy (the start-up scan, catching up): its parsed
-   * context is not cached (the cache would keep one beside every stored event).
    * @returns the newest head the event is concurrent with (its conflict), if any.
    */
-  observe(stored: EventWithVersion, fromStore = false): Head | undefined {
-    const ctx = (fromStore ? readCausalContext : causalContextOf)(stored.event)
+  observe(stored: EventWithVersion): Head | undefined {
+    const ctx = causalContextOf(stored.event)
     if (ctx === undefined) return undefined
     ctx.clock.forEach((count, node) => this.#raise(node, count))
     const aggregateId = stored.event.aggregateId
@@ -278,21 +272,24 @@ export class CausalTracker {
     let since: Version | null = null
     for (;;) {
       const page = await store.load(since, { limit: INIT_PAGE, ...signalOptions(signal) })
-      for (const stored of page) {
-        this.observe(stored, true)
-        const stamp = stored.event.metadata?.hlc
-        if (!isHlcStamp(stamp)) continue
-        // The node id follows the 12 + 4 hex digits and their two dashes.
-        if (stamp.slice(18) === nodeId) {
-          if (stamp > last) last = stamp
-        } else {
-          try {
-            receiver.receive(stamp)
-          } catch {
-            // Beyond the drift bound: quarantined, as when it was first received.
+      // The store's own copies: their parsed contexts are not kept beside them (heads keep theirs).
+      withFoldCache(() => {
+        for (const stored of page) {
+          this.observe(stored)
+          const stamp = stored.event.metadata?.hlc
+          if (!isHlcStamp(stamp)) continue
+          // The node id follows the 12 + 4 hex digits and their two dashes.
+          if (stamp.slice(18) === nodeId) {
+            if (stamp > last) last = stamp
+          } else {
+            try {
+              receiver.receive(stamp)
+            } catch {
+              // Beyond the drift bound: quarantined, as when it was first received.
+            }
           }
         }
-      }
+      })
       if (page.length < INIT_PAGE) break
       since = (page[page.length - 1] as EventWithVersion).version
     }

@@ -13,9 +13,8 @@
  * @module
  */
 import type { EventWithVersion, LiveBatchInfo, Subscription } from '../types/index.js'
-import { withEpoch } from './epoch-tracker.js'
 import { type SyncFeature, defineFeature } from './feature.js'
-import { ingest } from './pull-pass.js'
+import { ingest, remotePage } from './pull-pass.js'
 import type { Scheduler } from './scheduler.js'
 import type { PullCounts, SyncContext, SyncParts } from './sync-options.js'
 
@@ -79,6 +78,34 @@ export class LiveMode {
     this.#scheduler.schedule(this.#scheduler.delay(++this.#streamFailures))
   }
 
+  /**
+   * A delivered batch: stored as it comes when it continues the pull checkpoint (awaited, so the
+   * transport holds the next batch back meanwhile), else left to a sync's pull.
+   */
+  async #deliver(events: readonly EventWithVersion[], info?: LiveBatchInfo): Promise<void> {
+    const scheduler = this.#scheduler
+    const { ctx, exclusive } = scheduler
+    this.#streamFailures = 0
+    if (!scheduler.running) return
+    if (info !== undefined && exclusive !== undefined && ctx.attach === undefined) {
+      const started = ctx.clock.now()
+      let counts: PullCounts | undefined
+      try {
+        counts = await exclusive((parts) => storeLiveBatch(ctx, parts, events, info))
+      } catch (error) {
+        ctx.events.emit('error', error)
+      }
+      if (counts !== undefined) {
+        // Reported as the sync a notification used to start would be.
+        const durationMs = Math.max(0, ctx.clock.now() - started)
+        ctx.events.emit('sync', { pushed: 0, ...counts, durationMs })
+        return
+      }
+    }
+    if (scheduler.running)
+      void scheduler.sync().catch((error: unknown) => ctx.events.emit('error', error))
+  }
+
   async #subscribe(): Promise<void> {
     const scheduler = this.#scheduler
     const { ctx } = scheduler
@@ -101,37 +128,11 @@ export class LiveMode {
           if (sub !== undefined && this.#subscription === sub) this.#replace(sub)
         }
         try {
-          sub = await subscribe(
-            (events, info) => {
-              this.#streamFailures = 0
-              if (!scheduler.running) return
-              const { exclusive } = scheduler
-              if (info === undefined || exclusive === undefined || ctx.attach !== undefined) {
-                void scheduler.sync().catch(onError)
-                return
-              }
-              // Awaited: the transport holds the next batch back meanwhile (backpressure).
-              const started = ctx.clock.now()
-              return exclusive((parts) => storeLiveBatch(ctx, parts, events, info)).then(
-                (counts) => {
-                  if (counts !== undefined) {
-                    // Reported as the sync a notification used to start would be.
-                    const durationMs = Math.max(0, ctx.clock.now() - started)
-                    ctx.events.emit('sync', { pushed: 0, ...counts, durationMs })
-                  } else if (scheduler.running) void scheduler.sync().catch(onError)
-                },
-                (error: unknown) => {
-                  onError(error)
-                  if (scheduler.running) void scheduler.sync().catch(onError)
-                },
-              )
-            },
-            {
-              ...(ctx.filters ? { filters: ctx.filters } : {}),
-              onError: onStreamError,
-              signal: stopping.signal,
-            },
-          )
+          sub = await subscribe((events, info) => this.#deliver(events, info), {
+            ...(ctx.filters ? { filters: ctx.filters } : {}),
+            onError: onStreamError,
+            signal: stopping.signal,
+          })
           if (!scheduler.running || stopping.signal.aborted || failed) {
             await sub.unsubscribe()
             if (failed) return this.#replace()
@@ -191,7 +192,6 @@ async function storeLiveBatch(
   const fresh = events.filter((item) => item.version.compare(checkpoint) > 0)
   const totals: PullCounts = { pulled: 0, conflicts: 0, resolved: 0 }
   if (fresh.length === 0) return totals
-  const at = (i: number) => withEpoch((fresh[i] as EventWithVersion).version.toString(), info.epoch)
   // Stopped at an event the store refused (no refusal list): the next pull fetches the rest.
   const partial = await ingest(
     ctx,
@@ -199,9 +199,7 @@ async function storeLiveBatch(
     totals,
     fresh.map((item) => item.event),
     undefined,
-    at,
-    info.epoch,
-    true,
+    remotePage(fresh, info.epoch, true),
   )
   return partial ? undefined : totals
 }

@@ -121,10 +121,8 @@ export async function pullAll(
       )
     }
     const events = page.events.map((e) => e.event)
-    const at = (i: number): Checkpoint =>
-      withEpoch((page.events[i] as EventWithVersion).version.toString(), page.epoch)
     // Without the refusal list, a refused event ends the pull before it (fetched again next time).
-    if (await ingest(ctx, parts, totals, events, signal, at, page.epoch)) break
+    if (await ingest(ctx, parts, totals, events, signal, remotePage(page.events, page.epoch))) break
     since = last.version
     if (!page.hasMore) break
   }
@@ -174,10 +172,38 @@ async function regressed(
   ctx.events.emit('epoch-changed', { previous: epoch, current: epoch })
 }
 
+/** Where ingested events came from in the remote's log: a pulled page or a live batch. */
+export interface RemotePage {
+  /** The pull checkpoint after the page's event `i`. */
+  readonly at: (index: number) => Checkpoint
+  /** The remote's epoch of the page. */
+  readonly epoch: string | undefined
+  /** A live batch: saving the holds record is left to the next pulled page. */
+  readonly live: boolean
+}
+
 /**
- * Stores pulled events, advances the pull checkpoint with them and records what the remote holds
- * (for a page: `at(i)` is the checkpoint after its event `i`), runs conflict detection, and adds
- * what it did to `totals`. A `live` batch leaves saving the holds record to the next page.
+ * Describes events of the remote's log.
+ * @param items - the events with their remote versions.
+ * @param epoch - the remote's epoch they belong to.
+ * @param live - true for a live batch.
+ * @returns the page, whose checkpoints are tagged with `epoch`.
+ */
+export function remotePage(
+  items: readonly EventWithVersion[],
+  epoch: string | undefined,
+  live = false,
+): RemotePage {
+  return {
+    at: (i) => withEpoch((items[i] as EventWithVersion).version.toString(), epoch),
+    epoch,
+    live,
+  }
+}
+
+/**
+ * Stores pulled events, and for a page of the remote's log advances the pull checkpoint with them
+ * and records what the remote holds; runs conflict detection, and adds what it did to `totals`.
  * @returns true when the page was stored only up to an event the store refused (no refusal list).
  */
 export async function ingest(
@@ -186,11 +212,10 @@ export async function ingest(
   totals: PullCounts,
   events: readonly Event[],
   signal: AbortSignal | undefined,
-  at?: (index: number) => Checkpoint,
-  epoch?: string,
-  live = false,
+  page?: RemotePage,
 ): Promise<boolean> {
   const { causal, conflicts: queue } = parts
+  const at = page?.at
   const results = await storePage(ctx, parts, events, at, signal)
   const held: Event[] = []
   // Take the whole page into account before resolving anything: it is stored and checkpointed
@@ -218,7 +243,7 @@ export async function ingest(
     if (head !== undefined) found.push([head, stored])
   }
   await causal.persist(signal)
-  if (at) await parts.holds.add(held, epoch, signal, !live)
+  if (page) await parts.holds.add(held, page.epoch, signal, !page.live)
   for (const [head, stored] of found) queue.add(head.ewv, stored)
   const { conflicts, resolved } = await queue.decide(signal)
   totals.conflicts += conflicts

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { withFoldCache } from '../causality/causal-context.js'
 import { signalOptions, throwIfAborted } from '../errors/abort.js'
 import { type SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
 import type {
@@ -65,7 +66,10 @@ export async function pushAll(
     // never holds an effect before its cause. Without a checkpoint, the epoch we last pulled in
     // (the holds record's, whose skips this push relies on).
     const ifEpoch = checkpointEpoch ?? epochs.remote ?? holds.epoch
-    const send = page.filter((e) => !holds.has(e.event, ifEpoch)).map((e) => e.event)
+    // The store's own copies: their parsed contexts are not kept beside them.
+    const send = withFoldCache(() => page.filter((e) => !holds.has(e.event, ifEpoch))).map(
+      (e) => e.event,
+    )
     let result: PushResult & { sent: number }
     try {
       result = await pushPage(ctx, parts, send, ifEpoch === undefined ? opts : { ...opts, ifEpoch })

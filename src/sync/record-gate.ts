@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { withFoldCache } from '../causality/causal-context.js'
 import { signalOptions } from '../errors/abort.js'
 import { watchChanges } from '../projections/watch-changes.js'
 import type { EventStore } from '../types/index.js'
@@ -117,10 +118,13 @@ function catchingUp(
         limit: CATCH_UP_PAGE,
         ...signalOptions(signal),
       })
-      for (const stored of page) {
-        causal.observe(stored, true)
-        causal.receiveStamp(stored.event)
-      }
+      // The store's own copies: their parsed contexts are not kept beside them.
+      withFoldCache(() => {
+        for (const stored of page) {
+          causal.observe(stored)
+          causal.receiveStamp(stored.event)
+        }
+      })
       causal.cursor = page[page.length - 1]?.version ?? causal.cursor
       if (page.length < CATCH_UP_PAGE) return
     }

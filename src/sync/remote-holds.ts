@@ -23,7 +23,7 @@
  *
  * @module
  */
-import { causalContextOf, readCausalContext } from '../causality/causal-context.js'
+import { causalContextOf } from '../causality/causal-context.js'
 import type { Event, JsonValue } from '../types/index.js'
 import { loadState, saveState } from './manager-state.js'
 import type { SyncContext } from './sync-options.js'
@@ -73,8 +73,7 @@ export class RemoteHolds {
   has(event: Event, epoch: string | undefined): boolean {
     if ((epoch ?? null) !== this.#epoch) return false
     if (this.#ids.has(event.id)) return true
-    // A store's own copy, read once per push: not cached beside the stored event.
-    const dot = readCausalContext(event)
+    const dot = causalContextOf(event)
     if (dot === undefined) return false
     const ranges = this.#dots?.get(dot.origin) ?? []
     for (let i = 0; i < ranges.length && (ranges[i] as number) <= dot.seq; i += 2) {
