@@ -1,7 +1,8 @@
 /**
- * Live mode, the `liveMode()` feature: after `start()`, a subscription to the remote that syncs as
- * soon as it reports new events, re-subscribing with the scheduler's backoff when subscribing
- * fails. Without it, a started manager syncs on its interval only.
+ * Live mode, the `liveMode()` feature: after `start()`, a subscription to the remote whose batches
+ * are stored as they come when they continue the pull checkpoint (else a sync pulls them),
+ * re-subscribing with the scheduler's backoff when subscribing fails. Without it, a started
+ * manager syncs on its interval only.
  *
  * A live subscription that reports a failure (`onError`) may have ended for good — a stream
  * refused, or resumed into a new epoch of the remote — so it is replaced rather than left to the
@@ -20,8 +21,9 @@ import type { PullCounts, SyncContext, SyncParts } from './sync-options.js'
 
 /**
  * Live mode: after `start()`, the manager also subscribes to the remote (through the transport's
- * `subscribe`) and syncs as soon as it reports new events; a failed stream is replaced after a
- * good sync. Transports without `subscribe` sync on the interval only.
+ * `subscribe`) and stores what it delivers as it comes (batches that tell their position and
+ * continue the pull checkpoint; any other batch starts a sync); a failed stream is replaced after
+ * a good sync. Transports without `subscribe` sync on the interval only.
  * @returns the feature, for the manager's `features` option.
  * @example
  * ```ts
