@@ -25,19 +25,19 @@ function idConflict(id: string): SyncKitError<'event-id-conflict'> {
 }
 
 /**
- * Decides, by one indexed lookup per id, which events of a batch are new: the results of the
+ * Decides, from the stored rows of the batch's ids, which events of a batch are new: the results of the
  * duplicates (stored ones, and repeats of an id within the batch) are filled in, the new ones
  * are listed for insertion. The store runs it before taking the write lock (a batch of
  * duplicates then writes nothing) and again under it.
  * @param events - the validated batch, in order.
- * @param lookup - the stored row of an id, if any.
+ * @param stored - the stored rows of the batch's ids (read in one statement), by id.
  * @returns the plan.
  * @throws SyncKitError `event-id-conflict` when an id is stored, or repeated in the batch, with
  * other content.
  */
 export function planBatch(
   events: readonly Event[],
-  lookup: (id: string) => EventRow | undefined,
+  stored: ReadonlyMap<string, EventRow>,
 ): BatchPlan {
   const results: StoreResult[] = new Array<StoreResult>(events.length)
   const fresh: number[] = []
@@ -53,7 +53,7 @@ export function planBatch(
       return
     }
     firstIndex.set(event.id, index)
-    const row = lookup(event.id)
+    const row = stored.get(event.id)
     if (row === undefined) {
       fresh.push(index)
       return

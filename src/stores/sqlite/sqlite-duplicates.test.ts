@@ -129,6 +129,37 @@ describe('sqlite store: duplicates cost nothing', () => {
       ['3', false],
     ])
   })
+
+  // The ids of a batch are looked up in one statement, as a JSON array (`json_each`): ids that
+  // JSON escapes must come back as the very strings stored.
+  it('Given events whose ids JSON escapes (NUL, quotes, backslash, non-ASCII, emoji, spaces), When the batch is stored again, Then each is a duplicate with its version and no number is drawn', async () => {
+    const { store, observer } = await fileStore()
+    const ids = ['a\u0000b', 'a\u0000', '"q"', '\\x', 'é', 'e\u0301', '😀', '  ', '[1]', 'plain']
+    const first = await store.storeBatch(ids.map(event))
+
+    const again = await store.storeBatch([...ids].reverse().map(event))
+
+    expect(again.map((r) => r.duplicate)).toEqual(ids.map(() => true))
+    expect(again.map((r) => r.version.toString())).toEqual(
+      first.map((r) => r.version.toString()).reverse(),
+    )
+    expect(sequence(observer)).toBe(ids.length)
+  })
+
+  it('Given a stored event, When a batch of new events carries its id with other content, Then the batch is refused with event-id-conflict and none of it is stored', async () => {
+    const { store, observer } = await fileStore()
+    await store.storeBatch([event('e1')])
+
+    const refused = store.storeBatch([
+      event('n1'),
+      { ...event('e1'), data: { n: 'changed' } },
+      event('n2'),
+    ])
+
+    await expect(refused).rejects.toMatchObject({ code: 'event-id-conflict' })
+    expect(sequence(observer)).toBe(1)
+    expect((await store.load(null)).map((e) => e.event.id)).toEqual(['e1'])
+  })
 })
 
 describe('a server on a database it may only read', () => {

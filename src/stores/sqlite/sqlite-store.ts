@@ -5,7 +5,7 @@ import {
   checkCheckpointKey,
   checkCheckpointValue,
 } from '../../core/checkpoint.js'
-import { validateEvent } from '../../core/event-validation.js'
+import { isSealedEvent, validateEvent } from '../../core/event-validation.js'
 import { groupFilters, includeTombstones, validateLimit } from '../../core/filters.js'
 import type {
   Checkpoint,
@@ -158,6 +158,7 @@ class SqliteEventStore implements SqliteStore {
   readonly #transactions: SqliteTransactions
   readonly #insertEvent: SqliteStatement
   readonly #selectById: SqliteStatement
+  readonly #selectByIds: SqliteStatement
   readonly #selectLatest: SqliteStatement
   readonly #selectCheckpoint: SqliteStatement
   readonly #upsertCheckpoint: SqliteStatement
@@ -167,9 +168,6 @@ class SqliteEventStore implements SqliteStore {
   readonly #selectState: SqliteStatement
   readonly #upsertState: SqliteStatement
   readonly #deleteState: SqliteStatement
-  /** The stored event of an id, if any (for {@link planBatch}). */
-  readonly #lookup = (id: string): EventRow | undefined =>
-    this.#selectById.get(id) as EventRow | undefined
   /** SQL → prepared load statement, least recently used first. */
   readonly #loadStatements = new Map<string, SqliteStatement>()
   readonly #watchers: Watchers = new Set()
@@ -194,6 +192,11 @@ class SqliteEventStore implements SqliteStore {
           'VALUES (?, ?, ?, ?, ?, ?, ?)',
       )
       this.#selectById = this.#prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?`)
+      // A batch's ids in one statement (a JSON array bound as one parameter): one call into
+      // SQLite per batch, not one per event.
+      this.#selectByIds = this.#prepare(
+        `SELECT ${EVENT_COLUMNS} FROM events WHERE id IN (SELECT value FROM json_each(?))`,
+      )
       this.#selectLatest = this.#prepare('SELECT max(seq) AS seq FROM events')
       this.#selectCheckpoint = this.#prepare(
         'SELECT version, epoch FROM checkpoints WHERE remote = ? AND direction = ?',
@@ -244,19 +247,22 @@ class SqliteEventStore implements SqliteStore {
         { argument: 'events' },
       )
     }
-    // Validate everything before the transaction: a bad event changes nothing.
-    const valid = events.map((event) => validateEvent(event, COMPONENT))
+    // Validate everything before the transaction: a bad event changes nothing. A frozen copy
+    // validateEvent made is valid and cannot have changed; the store only reads it.
+    const valid = events.map((event) =>
+      isSealedEvent(event) ? event : validateEvent(event, COMPONENT),
+    )
     const checkpoint = checkBatchCheckpoint(options?.checkpoint, COMPONENT)
     if (valid.length === 0 && checkpoint === undefined) return []
     const createdAt = this.#now()
     try {
       // Looked up first, without the write lock: a batch of duplicates answers from this read,
       // with no transaction, no write and no sequence number drawn.
-      const planned = planBatch(valid, this.#lookup)
+      const planned = planBatch(valid, this.#stored(valid))
       if (planned.fresh.length === 0 && checkpoint === undefined) return planned.results
       const results = this.#transactions.run(() => {
         // Again under the write lock: another connection may have stored some of them meanwhile.
-        const plan = planBatch(valid, this.#lookup)
+        const plan = planBatch(valid, this.#stored(valid))
         for (const index of plan.fresh) {
           plan.results[index] = this.#insert(valid[index] as Event, createdAt)
         }
@@ -474,6 +480,19 @@ class SqliteEventStore implements SqliteStore {
     }
     this.#loadStatements.set(sql, statement)
     return statement
+  }
+
+  /** The stored rows of a batch's ids, by id (for {@link planBatch}). */
+  #stored(events: readonly Event[]): ReadonlyMap<string, EventRow> {
+    const stored = new Map<string, EventRow>()
+    if (events.length === 1) {
+      const row = this.#selectById.get((events[0] as Event).id) as EventRow | undefined
+      if (row !== undefined) stored.set(row.id, row)
+      return stored
+    }
+    const rows = this.#selectByIds.all(JSON.stringify(events.map((event) => event.id)))
+    for (const row of rows as EventRow[]) stored.set(row.id, row)
+    return stored
   }
 
   #insert(event: Event, createdAt: number): StoreResult {
