@@ -1,4 +1,4 @@
-import { validateEvent } from '../core/event-validation.js'
+import { type ValidateEventOptions, validateEvent } from '../core/event-validation.js'
 import { integerOption } from '../core/options.js'
 import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
 import type { Clock, Event, Filter } from '../types/index.js'
@@ -200,6 +200,24 @@ export interface AccessPolicyOptions {
 const utf8 = new TextEncoder()
 
 /**
+ * Frozen copies: the store takes them without validating them again (`isSealedEvent`), and a sole
+ * writer hands these very events to every feed.
+ */
+const FROZEN: ValidateEventOptions = { freeze: true }
+
+/**
+ * The UTF-8 size of an event's JSON when it is over `limit` bytes, else `undefined`. A UTF-16 code
+ * unit takes 1 to 3 bytes of UTF-8, so only JSON longer than a third of the limit is encoded:
+ * nearly every event is far smaller, and is stringified but not encoded.
+ */
+function jsonBytesOver(event: Event, limit: number): number | undefined {
+  const json = JSON.stringify(event)
+  if (json.length * 3 <= limit) return undefined
+  const size = utf8.encode(json).byteLength
+  return size > limit ? size : undefined
+}
+
+/**
  * The access policy of a server that many principals reach (the HTTP handler, next WebSocket).
  * @param options - limits and the tenant rule.
  * @returns the policy, for `SyncServerOptions.access`.
@@ -232,7 +250,11 @@ export function createAccessPolicy(options: AccessPolicyOptions = {}): AccessPol
         )
       }
       const events = items.map((item: unknown, index) => {
-        const event = validateEvent(parse === undefined ? item : parse(item, index), component)
+        const event = validateEvent(
+          parse === undefined ? item : parse(item, index),
+          component,
+          FROZEN,
+        )
         return stampTenant(event, index, tenant, requireTenant, component)
       })
       if (maxDriftMs !== Infinity) {
@@ -240,8 +262,8 @@ export function createAccessPolicy(options: AccessPolicyOptions = {}): AccessPol
         for (const event of events) checkDrift(event, now, maxDriftMs, component)
       }
       for (const event of events) {
-        const size = utf8.encode(JSON.stringify(event)).byteLength
-        if (size > maxEventBytes) {
+        const size = jsonBytesOver(event, maxEventBytes)
+        if (size !== undefined) {
           throw new SyncKitError(
             'payload-too-large',
             `[sync-kit] [${component}] event "${event.id.slice(0, 100)}" is ${size} bytes of JSON, over this server's limit of ${maxEventBytes} bytes per event; nothing from this push was stored — store large blobs elsewhere and reference them`,
