@@ -88,28 +88,28 @@ export async function readJsonBody(request: Request, limits: BodyLimits): Promis
 
   let wireOverLimit = false
   let wireBytes = 0
-  const counted = body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        if (!(chunk instanceof Uint8Array)) {
-          controller.error(badRequest('the request body is not a byte stream'))
-          return
-        }
-        wireBytes += chunk.byteLength
-        if (wireBytes > limits.maxBodyBytes) {
-          wireOverLimit = true
-          controller.error(tooLarge(limits.maxBodyBytes, 'request body'))
-          return
-        }
-        controller.enqueue(chunk)
-      },
-    }),
-  )
-  const source = gzip
-    ? counted.pipeThrough(
-        new DecompressionStream('gzip') as TransformStream<Uint8Array, Uint8Array>,
-      )
-    : counted
+  // Without gzip the wire bytes are the bytes `collect` counts: no counting stream in between.
+  const source = !gzip
+    ? body
+    : body
+        .pipeThrough(
+          new TransformStream<Uint8Array, Uint8Array>({
+            transform(chunk, controller) {
+              if (!(chunk instanceof Uint8Array)) {
+                controller.error(badRequest('the request body is not a byte stream'))
+                return
+              }
+              wireBytes += chunk.byteLength
+              if (wireBytes > limits.maxBodyBytes) {
+                wireOverLimit = true
+                controller.error(tooLarge(limits.maxBodyBytes, 'request body'))
+                return
+              }
+              controller.enqueue(chunk)
+            },
+          }),
+        )
+        .pipeThrough(new DecompressionStream('gzip') as TransformStream<Uint8Array, Uint8Array>)
   const limit = gzip ? limits.maxDecompressedBytes : limits.maxBodyBytes
   let bytes: Uint8Array
   try {
@@ -155,6 +155,10 @@ async function collect(
   for (;;) {
     const { done, value } = await reader.read()
     if (done) break
+    if (!(value instanceof Uint8Array)) {
+      reader.cancel().catch(() => undefined)
+      throw badRequest('the request body is not a byte stream')
+    }
     total += value.byteLength
     if (total > limit) {
       // Stop inflating/reading right away: the rest is never pulled from the client.
