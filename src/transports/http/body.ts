@@ -14,6 +14,14 @@ export interface BodyLimits {
   readonly take?: ((bytes: number) => Promise<void> | undefined) | undefined
 }
 
+/** A request body read by {@link readJsonBody}. */
+export interface JsonBody {
+  /** The parsed JSON value. */
+  readonly value: unknown
+  /** UTF-8 bytes of the JSON text, after gzip decompression. */
+  readonly bytes: number
+}
+
 const COMPONENT = '[sync-kit] [http-server]'
 
 function tooLarge(limitBytes: number, what: string): SyncKitError<'payload-too-large'> {
@@ -70,13 +78,13 @@ export function checkBodyHeaders(headers: Headers): { readonly gzip: boolean } {
  * after `maxDecompressedBytes`, not after inflating it all.
  * @param request - the request.
  * @param limits - the byte limits.
- * @returns the parsed JSON value.
+ * @returns the parsed JSON value, and the size of the (decompressed) text it was parsed from.
  * @throws SyncKitError `payload-too-large` over a limit; `protocol` (400/415) for a missing,
  * non-JSON, non-UTF-8 or corrupt-gzip body (408 when the server's adapter cut a body that stopped
  * arriving); `unavailable` when the body budget (`limits.take`) refused it; `aborted` when the
  * client went away.
  */
-export async function readJsonBody(request: Request, limits: BodyLimits): Promise<unknown> {
+export async function readJsonBody(request: Request, limits: BodyLimits): Promise<JsonBody> {
   const { gzip } = checkBodyHeaders(request.headers)
   const declared = request.headers.get('content-length')
   if (declared !== null) {
@@ -136,7 +144,7 @@ export async function readJsonBody(request: Request, limits: BodyLimits): Promis
     throw badRequest('the request body is not valid UTF-8', 400, error)
   }
   try {
-    return JSON.parse(text) as unknown
+    return { value: JSON.parse(text) as unknown, bytes: bytes.byteLength }
   } catch (error) {
     const reason = error instanceof Error ? `: ${error.message.slice(0, 200)}` : ''
     throw badRequest(`the request body is not valid JSON${reason}`, 400, error)

@@ -36,7 +36,7 @@ export async function push(
       maxDecompressedBytes,
       take: lease.take,
     })
-    return await store(body, context, ctx)
+    return await store(body.value, body.bytes, context, ctx)
   } finally {
     request.signal.removeEventListener('abort', release)
     lease.release()
@@ -45,6 +45,7 @@ export async function push(
 
 async function store(
   body: unknown,
+  bodyBytes: number,
   context: HandlerContext,
   ctx: RequestContext,
 ): Promise<Response> {
@@ -63,6 +64,7 @@ async function store(
     tenant: ctx.tenant,
     parse: parseWireEvent,
     bodyLimitBytes: maxBodyBytes,
+    sourceBytes: bodyBytes,
   })
   let result: Awaited<ReturnType<typeof server.push>>
   try {
