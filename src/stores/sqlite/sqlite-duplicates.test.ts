@@ -130,6 +130,58 @@ describe('sqlite store: duplicates cost nothing', () => {
     ])
   })
 
+  // The batch is planned before the write lock and planned again under it only when another
+  // connection committed in between (PRAGMA data_version changed): here one does, at BEGIN.
+  it('Given another connection stores one id of a batch just before the write lock is taken, When the batch is stored, Then that id is a duplicate of its row and only the new one takes a number', async () => {
+    const path = join(dir, `store-${++files}.db`)
+    const other = await openSqliteStore({ path })
+    const raw = new Database(path)
+    let raced = false
+    const database = new Proxy(raw, {
+      get(target, key) {
+        if (key !== 'prepare') {
+          const value: unknown = Reflect.get(target, key, target)
+          return typeof value === 'function' ? value.bind(target) : value
+        }
+        return (source: string) => {
+          const statement = target.prepare(source)
+          if (source !== 'BEGIN IMMEDIATE') return statement
+          return new Proxy(statement, {
+            get(s, name) {
+              if (name !== 'run') {
+                const value: unknown = Reflect.get(s, name, s)
+                return typeof value === 'function' ? value.bind(s) : value
+              }
+              return () => {
+                if (!raced) {
+                  raced = true
+                  // Synchronous, like every better-sqlite3 call: committed before BEGIN runs.
+                  void other.storeBatch([event('n1')])
+                }
+                return s.run()
+              }
+            },
+          })
+        }
+      },
+    })
+    const store = createSqliteStore({ database })
+    opened.push(async () => {
+      await store.close()
+      raw.close()
+      await other.close()
+    })
+
+    const results = await store.storeBatch([event('n1'), event('n2')])
+
+    expect(raced).toBe(true)
+    expect(results.map((r) => [r.version.toString(), r.duplicate])).toEqual([
+      ['1', true],
+      ['2', false],
+    ])
+    expect((await store.load(null)).map((e) => e.event.id)).toEqual(['n1', 'n2'])
+  })
+
   // The ids of a batch are looked up in one statement, as a JSON array (`json_each`): ids that
   // JSON escapes must come back as the very strings stored.
   it('Given events whose ids JSON escapes (NUL, quotes, backslash, non-ASCII, emoji, spaces), When the batch is stored again, Then each is a duplicate with its version and no number is drawn', async () => {

@@ -159,6 +159,7 @@ class SqliteEventStore implements SqliteStore {
   readonly #insertEvent: SqliteStatement
   readonly #selectById: SqliteStatement
   readonly #selectByIds: SqliteStatement
+  readonly #dataVersion: SqliteStatement
   readonly #selectLatest: SqliteStatement
   readonly #selectCheckpoint: SqliteStatement
   readonly #upsertCheckpoint: SqliteStatement
@@ -197,6 +198,8 @@ class SqliteEventStore implements SqliteStore {
       this.#selectByIds = this.#prepare(
         `SELECT ${EVENT_COLUMNS} FROM events WHERE id IN (SELECT value FROM json_each(?))`,
       )
+      // Changes when another connection commits: tells whether a read is still current.
+      this.#dataVersion = this.#prepare('PRAGMA data_version')
       this.#selectLatest = this.#prepare('SELECT max(seq) AS seq FROM events')
       this.#selectCheckpoint = this.#prepare(
         'SELECT version, epoch FROM checkpoints WHERE remote = ? AND direction = ?',
@@ -258,11 +261,14 @@ class SqliteEventStore implements SqliteStore {
     try {
       // Looked up first, without the write lock: a batch of duplicates answers from this read,
       // with no transaction, no write and no sequence number drawn.
+      const seen = this.#readDataVersion()
       const planned = planBatch(valid, this.#stored(valid))
       if (planned.fresh.length === 0 && checkpoint === undefined) return planned.results
       const results = this.#transactions.run(() => {
-        // Again under the write lock: another connection may have stored some of them meanwhile.
-        const plan = planBatch(valid, this.#stored(valid))
+        // Again under the write lock if another connection committed since: it may have stored
+        // some of them meanwhile.
+        const plan =
+          this.#readDataVersion() === seen ? planned : planBatch(valid, this.#stored(valid))
         for (const index of plan.fresh) {
           plan.results[index] = this.#insert(valid[index] as Event, createdAt)
         }
@@ -480,6 +486,11 @@ class SqliteEventStore implements SqliteStore {
     }
     this.#loadStatements.set(sql, statement)
     return statement
+  }
+
+  /** `PRAGMA data_version`: the same value as long as no other connection committed. */
+  #readDataVersion(): unknown {
+    return (this.#dataVersion.get() as { data_version: unknown }).data_version
   }
 
   /** The stored rows of a batch's ids, by id (for {@link planBatch}). */
