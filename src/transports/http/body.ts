@@ -1,4 +1,5 @@
 import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
+import { concatBytes } from './bytes.js'
 
 /** Limits applied while a request body streams in. */
 export interface BodyLimits {
@@ -185,12 +186,5 @@ async function collect(
     }
     chunks.push(value)
   }
-  if (chunks.length === 1 && chunks[0] !== undefined) return chunks[0]
-  const out = new Uint8Array(total)
-  let offset = 0
-  for (const chunk of chunks) {
-    out.set(chunk, offset)
-    offset += chunk.byteLength
-  }
-  return out
+  return concatBytes(chunks, total)
 }

@@ -1,6 +1,7 @@
 import { pushInParts as splitPush } from '../../core/push-split.js'
 import type { SplitPushResult } from '../../core/push-split.js'
 import type { Event } from '../../types/index.js'
+import { concatBytes } from './bytes.js'
 import type { RequestLayer } from './http-request.js'
 import { ROUTES } from './protocol.js'
 import type { RetryBudget } from './retry.js'
@@ -70,7 +71,7 @@ async function gzip(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuf
   writer.write(bytes).catch(() => undefined)
   writer.close().catch(() => undefined)
   const reader = stream.readable.getReader()
-  const parts: Uint8Array[] = []
+  const parts: Uint8Array<ArrayBuffer>[] = []
   let total = 0
   for (;;) {
     const { done, value } = await reader.read()
@@ -78,11 +79,5 @@ async function gzip(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuf
     parts.push(value)
     total += value.byteLength
   }
-  const out = new Uint8Array(total)
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.byteLength
-  }
-  return out
+  return concatBytes(parts, total)
 }
