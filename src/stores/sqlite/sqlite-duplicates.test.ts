@@ -130,6 +130,32 @@ describe('sqlite store: duplicates cost nothing', () => {
     ])
   })
 
+  // New events are inserted 100 rows per statement (the rest one by one), and their versions are
+  // worked out from the statement's last row: each must be the version its own row got.
+  it('Given a batch of 250 new events with stored ids and in-batch repeats scattered through it, When it is stored, Then every result is the version its own row holds, and loads come back in batch order', async () => {
+    const { store, observer } = await fileStore()
+    await store.storeBatch([event('old-1'), event('old-2')])
+    const batch: Event[] = []
+    for (let i = 0; i < 250; i++) {
+      batch.push(event(`n${i}`))
+      if (i % 37 === 0) batch.push(event('old-1'))
+      if (i % 53 === 0) batch.push(event(`n${i}`))
+    }
+
+    const results = await store.storeBatch(batch)
+
+    const stored = await store.load(null)
+    const versionOf = new Map(stored.map((e) => [e.event.id, e.version.toString()]))
+    expect(results.map((r) => r.version.toString())).toEqual(batch.map((e) => versionOf.get(e.id)))
+    expect(results.filter((r) => !r.duplicate)).toHaveLength(250)
+    expect(stored.map((e) => e.event.id)).toEqual([
+      'old-1',
+      'old-2',
+      ...Array.from({ length: 250 }, (_, i) => `n${i}`),
+    ])
+    expect(sequence(observer)).toBe(252)
+  })
+
   // The batch is planned before the write lock and planned again under it only when another
   // connection committed in between (PRAGMA data_version changed): here one does, at BEGIN.
   it('Given another connection stores one id of a batch just before the write lock is taken, When the batch is stored, Then that id is a duplicate of its row and only the new one takes a number', async () => {

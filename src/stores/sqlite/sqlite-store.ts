@@ -36,7 +36,7 @@ import {
   loadBetterSqlite3,
 } from './sqlite-options.js'
 import type { CommonSettings } from './sqlite-options.js'
-import { planBatch } from './sqlite-append.js'
+import { type InsertStatements, insertFresh, planBatch, prepareInserts } from './sqlite-append.js'
 import { buildLoadQuery } from './sqlite-queries.js'
 import { EVENT_COLUMNS, rowToEvent } from './sqlite-rows.js'
 import type { EventRow } from './sqlite-rows.js'
@@ -156,7 +156,7 @@ class SqliteEventStore implements SqliteStore {
   readonly #ownsDatabase: boolean
   readonly #clock: Clock
   readonly #transactions: SqliteTransactions
-  readonly #insertEvent: SqliteStatement
+  readonly #insert: InsertStatements
   readonly #selectById: SqliteStatement
   readonly #selectByIds: SqliteStatement
   readonly #dataVersion: SqliteStatement
@@ -188,10 +188,7 @@ class SqliteEventStore implements SqliteStore {
       }
       migrateSqliteSchema(database)
       this.#transactions = new SqliteTransactions(database)
-      this.#insertEvent = this.#prepare(
-        'INSERT INTO events (id, type, aggregate_id, tenant, data, metadata, created_at) ' +
-          'VALUES (?, ?, ?, ?, ?, ?, ?)',
-      )
+      this.#insert = prepareInserts((sql) => this.#prepare(sql))
       this.#selectById = this.#prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?`)
       // A batch's ids in one statement (a JSON array bound as one parameter): one call into
       // SQLite per batch, not one per event.
@@ -269,9 +266,7 @@ class SqliteEventStore implements SqliteStore {
         // some of them meanwhile.
         const plan =
           this.#readDataVersion() === seen ? planned : planBatch(valid, this.#stored(valid))
-        for (const index of plan.fresh) {
-          plan.results[index] = this.#insert(valid[index] as Event, createdAt)
-        }
+        insertFresh(this.#insert, valid, plan, createdAt)
         // In-batch repeats of a new id take the version its first occurrence got.
         for (const [index, first] of plan.repeats) {
           plan.results[index] = {
@@ -504,21 +499,6 @@ class SqliteEventStore implements SqliteStore {
     const rows = this.#selectByIds.all(JSON.stringify(events.map((event) => event.id)))
     for (const row of rows as EventRow[]) stored.set(row.id, row)
     return stored
-  }
-
-  #insert(event: Event, createdAt: number): StoreResult {
-    const metadata = event.metadata
-    const tenant = typeof metadata?.tenant === 'string' ? metadata.tenant : null
-    const inserted = this.#insertEvent.run(
-      event.id,
-      event.type,
-      event.aggregateId,
-      tenant,
-      JSON.stringify(event.data),
-      metadata === undefined ? null : JSON.stringify(metadata),
-      createdAt,
-    )
-    return { version: new SequenceVersion(BigInt(inserted.lastInsertRowid)), duplicate: false }
   }
 
   #writeCheckpoint(key: CheckpointKey, value: Checkpoint): void {
