@@ -1,6 +1,8 @@
 import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
 import type { Event } from '../types/index.js'
-import { validateEvent } from './event-validation.js'
+import { type ValidateEventOptions, validateEvent } from './event-validation.js'
+
+const FROZEN: ValidateEventOptions = { freeze: true }
 
 /**
  * The argument checks every client transport makes before a call leaves the process, one copy
@@ -13,7 +15,7 @@ import { validateEvent } from './event-validation.js'
  * @param ifEpoch - the caller's `ifEpoch`.
  * @param client - the client's message tag, e.g. `[sync-kit] [http-client]`.
  * @param component - the component `validateEvent` names.
- * @returns validated, frozen copies of the events.
+ * @returns validated, frozen copies of the events (an event `validateEvent` froze is kept as it is).
  * @throws SyncKitError `invalid-argument` for a non-array or an empty `ifEpoch`, `invalid-event`.
  */
 export function checkPushCall(
@@ -36,7 +38,9 @@ export function checkPushCall(
       },
     )
   }
-  return events.map((event) => validateEvent(event, component))
+  // Frozen: an event validateEvent already froze (a SyncManager's, a memory store's) is sent as it
+  // is, not checked and copied again.
+  return events.map((event) => validateEvent(event, component, FROZEN))
 }
 
 /**

@@ -201,6 +201,23 @@ export function eventsEqual(a: Event, b: Event): boolean {
   return jsonEqual(ma, mb)
 }
 
+/**
+ * Tells whether a value is a deep-frozen copy that {@link validateEvent} made (with `freeze`):
+ * valid, normalised and unchangeable, so a store or transport that only reads it can take it as
+ * it is instead of validating and copying it again.
+ * @param value - any value.
+ * @returns true for such a copy (false for every other value, however valid).
+ * @example
+ * ```ts
+ * import { isSealedEvent, validateEvent } from '../core/event-validation.js'
+ *
+ * const checked = isSealedEvent(event) ? event : validateEvent(event, 'sqlite')
+ * ```
+ */
+export function isSealedEvent(value: unknown): value is Event {
+  return Sealed.has(value)
+}
+
 /** Returns the object it is given: what lets {@link Sealed} stamp an object it did not create. */
 // eslint-disable-next-line @typescript-eslint/no-extraneous-class -- the constructor is the point
 class Stamp {

@@ -129,6 +129,115 @@ describe('sqlite store: duplicates cost nothing', () => {
       ['3', false],
     ])
   })
+
+  // New events are inserted 100 rows per statement (the rest one by one), and their versions are
+  // worked out from the statement's last row: each must be the version its own row got.
+  it('Given a batch of 250 new events with stored ids and in-batch repeats scattered through it, When it is stored, Then every result is the version its own row holds, and loads come back in batch order', async () => {
+    const { store, observer } = await fileStore()
+    await store.storeBatch([event('old-1'), event('old-2')])
+    const batch: Event[] = []
+    for (let i = 0; i < 250; i++) {
+      batch.push(event(`n${i}`))
+      if (i % 37 === 0) batch.push(event('old-1'))
+      if (i % 53 === 0) batch.push(event(`n${i}`))
+    }
+
+    const results = await store.storeBatch(batch)
+
+    const stored = await store.load(null)
+    const versionOf = new Map(stored.map((e) => [e.event.id, e.version.toString()]))
+    expect(results.map((r) => r.version.toString())).toEqual(batch.map((e) => versionOf.get(e.id)))
+    expect(results.filter((r) => !r.duplicate)).toHaveLength(250)
+    expect(stored.map((e) => e.event.id)).toEqual([
+      'old-1',
+      'old-2',
+      ...Array.from({ length: 250 }, (_, i) => `n${i}`),
+    ])
+    expect(sequence(observer)).toBe(252)
+  })
+
+  // The batch is planned before the write lock and planned again under it only when another
+  // connection committed in between (PRAGMA data_version changed): here one does, at BEGIN.
+  it('Given another connection stores one id of a batch just before the write lock is taken, When the batch is stored, Then that id is a duplicate of its row and only the new one takes a number', async () => {
+    const path = join(dir, `store-${++files}.db`)
+    const other = await openSqliteStore({ path })
+    const raw = new Database(path)
+    let raced = false
+    const database = new Proxy(raw, {
+      get(target, key) {
+        if (key !== 'prepare') {
+          const value: unknown = Reflect.get(target, key, target)
+          return typeof value === 'function' ? value.bind(target) : value
+        }
+        return (source: string) => {
+          const statement = target.prepare(source)
+          if (source !== 'BEGIN IMMEDIATE') return statement
+          return new Proxy(statement, {
+            get(s, name) {
+              if (name !== 'run') {
+                const value: unknown = Reflect.get(s, name, s)
+                return typeof value === 'function' ? value.bind(s) : value
+              }
+              return () => {
+                if (!raced) {
+                  raced = true
+                  // Synchronous, like every better-sqlite3 call: committed before BEGIN runs.
+                  void other.storeBatch([event('n1')])
+                }
+                return s.run()
+              }
+            },
+          })
+        }
+      },
+    })
+    const store = createSqliteStore({ database })
+    opened.push(async () => {
+      await store.close()
+      raw.close()
+      await other.close()
+    })
+
+    const results = await store.storeBatch([event('n1'), event('n2')])
+
+    expect(raced).toBe(true)
+    expect(results.map((r) => [r.version.toString(), r.duplicate])).toEqual([
+      ['1', true],
+      ['2', false],
+    ])
+    expect((await store.load(null)).map((e) => e.event.id)).toEqual(['n1', 'n2'])
+  })
+
+  // The ids of a batch are looked up in one statement, as a JSON array (`json_each`): ids that
+  // JSON escapes must come back as the very strings stored.
+  it('Given events whose ids JSON escapes (NUL, quotes, backslash, non-ASCII, emoji, spaces), When the batch is stored again, Then each is a duplicate with its version and no number is drawn', async () => {
+    const { store, observer } = await fileStore()
+    const ids = ['a\u0000b', 'a\u0000', '"q"', '\\x', 'é', 'e\u0301', '😀', '  ', '[1]', 'plain']
+    const first = await store.storeBatch(ids.map(event))
+
+    const again = await store.storeBatch([...ids].reverse().map(event))
+
+    expect(again.map((r) => r.duplicate)).toEqual(ids.map(() => true))
+    expect(again.map((r) => r.version.toString())).toEqual(
+      first.map((r) => r.version.toString()).reverse(),
+    )
+    expect(sequence(observer)).toBe(ids.length)
+  })
+
+  it('Given a stored event, When a batch of new events carries its id with other content, Then the batch is refused with event-id-conflict and none of it is stored', async () => {
+    const { store, observer } = await fileStore()
+    await store.storeBatch([event('e1')])
+
+    const refused = store.storeBatch([
+      event('n1'),
+      { ...event('e1'), data: { n: 'changed' } },
+      event('n2'),
+    ])
+
+    await expect(refused).rejects.toMatchObject({ code: 'event-id-conflict' })
+    expect(sequence(observer)).toBe(1)
+    expect((await store.load(null)).map((e) => e.event.id)).toEqual(['e1'])
+  })
 })
 
 describe('a server on a database it may only read', () => {

@@ -5,7 +5,7 @@ import {
   checkCheckpointKey,
   checkCheckpointValue,
 } from '../../core/checkpoint.js'
-import { validateEvent } from '../../core/event-validation.js'
+import { isSealedEvent, validateEvent } from '../../core/event-validation.js'
 import { groupFilters, includeTombstones, validateLimit } from '../../core/filters.js'
 import type {
   Checkpoint,
@@ -36,7 +36,7 @@ import {
   loadBetterSqlite3,
 } from './sqlite-options.js'
 import type { CommonSettings } from './sqlite-options.js'
-import { planBatch } from './sqlite-append.js'
+import { type InsertStatements, insertFresh, planBatch, prepareInserts } from './sqlite-append.js'
 import { buildLoadQuery } from './sqlite-queries.js'
 import { EVENT_COLUMNS, rowToEvent } from './sqlite-rows.js'
 import type { EventRow } from './sqlite-rows.js'
@@ -156,8 +156,10 @@ class SqliteEventStore implements SqliteStore {
   readonly #ownsDatabase: boolean
   readonly #clock: Clock
   readonly #transactions: SqliteTransactions
-  readonly #insertEvent: SqliteStatement
+  readonly #insert: InsertStatements
   readonly #selectById: SqliteStatement
+  readonly #selectByIds: SqliteStatement
+  readonly #dataVersion: SqliteStatement
   readonly #selectLatest: SqliteStatement
   readonly #selectCheckpoint: SqliteStatement
   readonly #upsertCheckpoint: SqliteStatement
@@ -167,9 +169,6 @@ class SqliteEventStore implements SqliteStore {
   readonly #selectState: SqliteStatement
   readonly #upsertState: SqliteStatement
   readonly #deleteState: SqliteStatement
-  /** The stored event of an id, if any (for {@link planBatch}). */
-  readonly #lookup = (id: string): EventRow | undefined =>
-    this.#selectById.get(id) as EventRow | undefined
   /** SQL → prepared load statement, least recently used first. */
   readonly #loadStatements = new Map<string, SqliteStatement>()
   readonly #watchers: Watchers = new Set()
@@ -189,11 +188,15 @@ class SqliteEventStore implements SqliteStore {
       }
       migrateSqliteSchema(database)
       this.#transactions = new SqliteTransactions(database)
-      this.#insertEvent = this.#prepare(
-        'INSERT INTO events (id, type, aggregate_id, tenant, data, metadata, created_at) ' +
-          'VALUES (?, ?, ?, ?, ?, ?, ?)',
-      )
+      this.#insert = prepareInserts((sql) => this.#prepare(sql))
       this.#selectById = this.#prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?`)
+      // A batch's ids in one statement (a JSON array bound as one parameter): one call into
+      // SQLite per batch, not one per event.
+      this.#selectByIds = this.#prepare(
+        `SELECT ${EVENT_COLUMNS} FROM events WHERE id IN (SELECT value FROM json_each(?))`,
+      )
+      // Changes when another connection commits: tells whether a read is still current.
+      this.#dataVersion = this.#prepare('PRAGMA data_version')
       this.#selectLatest = this.#prepare('SELECT max(seq) AS seq FROM events')
       this.#selectCheckpoint = this.#prepare(
         'SELECT version, epoch FROM checkpoints WHERE remote = ? AND direction = ?',
@@ -244,22 +247,26 @@ class SqliteEventStore implements SqliteStore {
         { argument: 'events' },
       )
     }
-    // Validate everything before the transaction: a bad event changes nothing.
-    const valid = events.map((event) => validateEvent(event, COMPONENT))
+    // Validate everything before the transaction: a bad event changes nothing. A frozen copy
+    // validateEvent made is valid and cannot have changed; the store only reads it.
+    const valid = events.map((event) =>
+      isSealedEvent(event) ? event : validateEvent(event, COMPONENT),
+    )
     const checkpoint = checkBatchCheckpoint(options?.checkpoint, COMPONENT)
     if (valid.length === 0 && checkpoint === undefined) return []
     const createdAt = this.#now()
     try {
       // Looked up first, without the write lock: a batch of duplicates answers from this read,
       // with no transaction, no write and no sequence number drawn.
-      const planned = planBatch(valid, this.#lookup)
+      const seen = this.#readDataVersion()
+      const planned = planBatch(valid, this.#stored(valid))
       if (planned.fresh.length === 0 && checkpoint === undefined) return planned.results
       const results = this.#transactions.run(() => {
-        // Again under the write lock: another connection may have stored some of them meanwhile.
-        const plan = planBatch(valid, this.#lookup)
-        for (const index of plan.fresh) {
-          plan.results[index] = this.#insert(valid[index] as Event, createdAt)
-        }
+        // Again under the write lock if another connection committed since: it may have stored
+        // some of them meanwhile.
+        const plan =
+          this.#readDataVersion() === seen ? planned : planBatch(valid, this.#stored(valid))
+        insertFresh(this.#insert, valid, plan, createdAt)
         // In-batch repeats of a new id take the version its first occurrence got.
         for (const [index, first] of plan.repeats) {
           plan.results[index] = {
@@ -476,19 +483,22 @@ class SqliteEventStore implements SqliteStore {
     return statement
   }
 
-  #insert(event: Event, createdAt: number): StoreResult {
-    const metadata = event.metadata
-    const tenant = typeof metadata?.tenant === 'string' ? metadata.tenant : null
-    const inserted = this.#insertEvent.run(
-      event.id,
-      event.type,
-      event.aggregateId,
-      tenant,
-      JSON.stringify(event.data),
-      metadata === undefined ? null : JSON.stringify(metadata),
-      createdAt,
-    )
-    return { version: new SequenceVersion(BigInt(inserted.lastInsertRowid)), duplicate: false }
+  /** `PRAGMA data_version`: the same value as long as no other connection committed. */
+  #readDataVersion(): unknown {
+    return (this.#dataVersion.get() as { data_version: unknown }).data_version
+  }
+
+  /** The stored rows of a batch's ids, by id (for {@link planBatch}). */
+  #stored(events: readonly Event[]): ReadonlyMap<string, EventRow> {
+    const stored = new Map<string, EventRow>()
+    if (events.length === 1) {
+      const row = this.#selectById.get((events[0] as Event).id) as EventRow | undefined
+      if (row !== undefined) stored.set(row.id, row)
+      return stored
+    }
+    const rows = this.#selectByIds.all(JSON.stringify(events.map((event) => event.id)))
+    for (const row of rows as EventRow[]) stored.set(row.id, row)
+    return stored
   }
 
   #writeCheckpoint(key: CheckpointKey, value: Checkpoint): void {

@@ -1,4 +1,5 @@
 import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
+import { concatBytes } from './bytes.js'
 
 /** Limits applied while a request body streams in. */
 export interface BodyLimits {
@@ -12,6 +13,14 @@ export interface BodyLimits {
    * @defaultValue none
    */
   readonly take?: ((bytes: number) => Promise<void> | undefined) | undefined
+}
+
+/** A request body read by {@link readJsonBody}. */
+export interface JsonBody {
+  /** The parsed JSON value. */
+  readonly value: unknown
+  /** UTF-8 bytes of the JSON text, after gzip decompression. */
+  readonly bytes: number
 }
 
 const COMPONENT = '[sync-kit] [http-server]'
@@ -70,13 +79,13 @@ export function checkBodyHeaders(headers: Headers): { readonly gzip: boolean } {
  * after `maxDecompressedBytes`, not after inflating it all.
  * @param request - the request.
  * @param limits - the byte limits.
- * @returns the parsed JSON value.
+ * @returns the parsed JSON value, and the size of the (decompressed) text it was parsed from.
  * @throws SyncKitError `payload-too-large` over a limit; `protocol` (400/415) for a missing,
  * non-JSON, non-UTF-8 or corrupt-gzip body (408 when the server's adapter cut a body that stopped
  * arriving); `unavailable` when the body budget (`limits.take`) refused it; `aborted` when the
  * client went away.
  */
-export async function readJsonBody(request: Request, limits: BodyLimits): Promise<unknown> {
+export async function readJsonBody(request: Request, limits: BodyLimits): Promise<JsonBody> {
   const { gzip } = checkBodyHeaders(request.headers)
   const declared = request.headers.get('content-length')
   if (declared !== null) {
@@ -88,28 +97,28 @@ export async function readJsonBody(request: Request, limits: BodyLimits): Promis
 
   let wireOverLimit = false
   let wireBytes = 0
-  const counted = body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        if (!(chunk instanceof Uint8Array)) {
-          controller.error(badRequest('the request body is not a byte stream'))
-          return
-        }
-        wireBytes += chunk.byteLength
-        if (wireBytes > limits.maxBodyBytes) {
-          wireOverLimit = true
-          controller.error(tooLarge(limits.maxBodyBytes, 'request body'))
-          return
-        }
-        controller.enqueue(chunk)
-      },
-    }),
-  )
-  const source = gzip
-    ? counted.pipeThrough(
-        new DecompressionStream('gzip') as TransformStream<Uint8Array, Uint8Array>,
-      )
-    : counted
+  // Without gzip the wire bytes are the bytes `collect` counts: no counting stream in between.
+  const source = !gzip
+    ? body
+    : body
+        .pipeThrough(
+          new TransformStream<Uint8Array, Uint8Array>({
+            transform(chunk, controller) {
+              if (!(chunk instanceof Uint8Array)) {
+                controller.error(badRequest('the request body is not a byte stream'))
+                return
+              }
+              wireBytes += chunk.byteLength
+              if (wireBytes > limits.maxBodyBytes) {
+                wireOverLimit = true
+                controller.error(tooLarge(limits.maxBodyBytes, 'request body'))
+                return
+              }
+              controller.enqueue(chunk)
+            },
+          }),
+        )
+        .pipeThrough(new DecompressionStream('gzip') as TransformStream<Uint8Array, Uint8Array>)
   const limit = gzip ? limits.maxDecompressedBytes : limits.maxBodyBytes
   let bytes: Uint8Array
   try {
@@ -136,7 +145,7 @@ export async function readJsonBody(request: Request, limits: BodyLimits): Promis
     throw badRequest('the request body is not valid UTF-8', 400, error)
   }
   try {
-    return JSON.parse(text) as unknown
+    return { value: JSON.parse(text) as unknown, bytes: bytes.byteLength }
   } catch (error) {
     const reason = error instanceof Error ? `: ${error.message.slice(0, 200)}` : ''
     throw badRequest(`the request body is not valid JSON${reason}`, 400, error)
@@ -155,6 +164,10 @@ async function collect(
   for (;;) {
     const { done, value } = await reader.read()
     if (done) break
+    if (!(value instanceof Uint8Array)) {
+      reader.cancel().catch(() => undefined)
+      throw badRequest('the request body is not a byte stream')
+    }
     total += value.byteLength
     if (total > limit) {
       // Stop inflating/reading right away: the rest is never pulled from the client.
@@ -173,12 +186,5 @@ async function collect(
     }
     chunks.push(value)
   }
-  if (chunks.length === 1 && chunks[0] !== undefined) return chunks[0]
-  const out = new Uint8Array(total)
-  let offset = 0
-  for (const chunk of chunks) {
-    out.set(chunk, offset)
-    offset += chunk.byteLength
-  }
-  return out
+  return concatBytes(chunks, total)
 }
