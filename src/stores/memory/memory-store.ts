@@ -107,14 +107,14 @@ const NO_EVENTS: readonly number[] = []
  * Creates an in-memory event store: fast, dependency-free, for tests, demos, browsers and as the
  * log behind the loopback hub. Nothing survives the process.
  *
- * How it works: the log is an array of events, and an event's version is its position plus one,
- * so finding where to start after `since` is O(1). Events are validated, deep-copied and frozen
- * once on the way in, so they can be handed out as they are and nobody can change them to
- * corrupt the store. Versions and `{ event, version }` records are made when asked for: the
- * store keeps one object tree per event and nothing else, which keeps appends cheap for the
- * garbage collector. Loads of one or more aggregates walk those aggregates' lists of positions
- * (binary search for the start); other filters are checked event by event from `since` on, which
- * stops at `limit` (an index per type and tenant would make every append pay for them).
+ * How it works: the log is an array of `{ event, version }` records, and an event's version is
+ * its position plus one, so finding where to start after `since` is O(1). Events are validated,
+ * deep-copied and frozen once on the way in, and each gets one frozen record with its version
+ * (the very version its append reported), so records are handed out as they are and nobody can
+ * change them to corrupt the store: a load without filters is a slice of the log. Loads of one or
+ * more aggregates walk those aggregates' lists of positions (binary search for the start); other
+ * filters are checked event by event from `since` on, which stops at `limit` (an index per type
+ * and tenant would make every append pay for them).
  *
  * @param options - see {@link MemoryStoreOptions}.
  * @returns the store.
@@ -142,8 +142,8 @@ export function createMemoryStore(options?: MemoryStoreOptions): MemoryStore {
 
 class InMemoryEventStore implements MemoryStore {
   readonly #component: string
-  /** Position i holds the (deep-frozen) event with version i + 1. */
-  #log: Event[] = []
+  /** Position i holds the frozen record of the (deep-frozen) event with version i + 1. */
+  #log: EventWithVersion[] = []
   /** Event id → position. */
   #byId = new Map<string, number>()
   /** Aggregate id → ascending positions. */
@@ -246,8 +246,7 @@ class InMemoryEventStore implements MemoryStore {
 
   async latestVersion(options?: SignalOptions): Promise<Version> {
     this.#enter(options, 'latestVersion')
-    const length = this.#log.length
-    return length === 0 ? SequenceVersion.ZERO : new SequenceVersion(length)
+    return this.#log.at(-1)?.version ?? SequenceVersion.ZERO
   }
 
   /** Pure parsing: works after `close()` too. */
@@ -362,46 +361,47 @@ class InMemoryEventStore implements MemoryStore {
     const log = this.#log
     // Past 2^53 − 1 the cursor is beyond any log this store can hold.
     const start = SequenceVersion.from(since).toSafeNumber() ?? log.length
+    // The records are frozen: without filters a page is a slice of the log.
+    if (positions === undefined && groups === undefined) return log.slice(start, start + limit)
     const out: EventWithVersion[] = []
     const end = positions === undefined ? log.length : positions.length
     for (let i = positions === undefined ? start : lowerBound(positions, start); i < end; i++) {
       if (out.length >= limit) break
-      const position = positions === undefined ? i : (positions[i] as number)
-      const event = log[position] as Event
-      // A fresh record: the shared frozen event with a version object of its own.
-      if (match(event)) out.push({ event, version: new SequenceVersion(position + 1) })
+      const record = log[positions === undefined ? i : (positions[i] as number)] as EventWithVersion
+      if (match(record.event)) out.push(record)
     }
     return out
   }
 
-  #append(event: Event): SequenceVersion {
+  #append(event: Event): Version {
     const position = this.#log.length
-    this.#log.push(event)
+    const version = new SequenceVersion(position + 1)
+    this.#log.push(Object.freeze({ event, version }))
     this.#byId.set(event.id, position)
     const positions = this.#byAggregate.get(event.aggregateId)
     if (positions === undefined) this.#byAggregate.set(event.aggregateId, [position])
     else positions.push(position)
-    return new SequenceVersion(position + 1)
+    return version
   }
 
   #duplicate(position: number, event: Event): StoreResult {
     // The id index holds positions of the log only: #append and #truncate keep both in step.
-    const stored = this.#log[position] as Event
-    if (!eventsEqual(stored, event)) {
+    const stored = this.#log[position] as EventWithVersion
+    if (!eventsEqual(stored.event, event)) {
       throw new SyncKitError(
         'event-id-conflict',
         `[sync-kit] [${this.#component}] event "${event.id.slice(0, 64)}" already exists with different content (version ${position + 1}); events are immutable: use a new id`,
         { eventId: event.id },
       )
     }
-    return { version: new SequenceVersion(position + 1), duplicate: true }
+    return { version: stored.version, duplicate: true }
   }
 
   /** Removes every event at `length` and after, with their index entries (newest first). */
   #truncate(length: number): void {
     const log = this.#log
     for (let position = log.length - 1; position >= length; position--) {
-      const event = log[position] as Event
+      const { event } = log[position] as EventWithVersion
       this.#byId.delete(event.id)
       const positions = this.#byAggregate.get(event.aggregateId) as number[]
       positions.pop()
