@@ -317,9 +317,11 @@ function copyJson(value: unknown, depth: number, freeze: boolean): JsonValue {
     } else {
       const source = value as Readonly<Record<string, unknown>>
       out = {}
-      for (key of Object.keys(source)) {
+      // for…in, not Object.keys: no array of keys made per object. Inherited keys (only from a
+      // polluted Object.prototype: the object is plain) are not the object's content.
+      for (key in source) {
         const item = source[key]
-        if (item === undefined) continue
+        if (item === undefined || !Object.hasOwn(source, key)) continue
         if (!isWellFormed(key)) throw new Problem(`is a key with ${SURROGATE}`)
         const copy = copyJson(item, depth + 1, freeze)
         // A plain assignment to "__proto__" would set the prototype instead of the property.

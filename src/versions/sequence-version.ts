@@ -22,7 +22,7 @@ const DIGITS = /^(0|[1-9][0-9]{0,39})$/
  */
 export class SequenceVersion implements Version {
   /** The zero version, before every event. */
-  static readonly ZERO: SequenceVersion = /* @__PURE__ */ new SequenceVersion(0n)
+  static readonly ZERO: SequenceVersion = /* @__PURE__ */ new SequenceVersion(0)
 
   /**
    * The position: a `number` while it is a safe integer (the common case: plain number
@@ -76,7 +76,7 @@ export class SequenceVersion implements Version {
       throw parseError(value, 'a sequence version (a non-negative decimal integer such as "42")')
     }
     if (value === '0') return SequenceVersion.ZERO
-    return new SequenceVersion(value.length <= 15 ? Number(value) : BigInt(value))
+    return new SequenceVersion(value.length < 16 ? +value : BigInt(value))
   }
 
   /**
@@ -96,10 +96,8 @@ export class SequenceVersion implements Version {
 
   /** The following position. */
   next(): SequenceVersion {
-    const n = this.#n
-    return new SequenceVersion(
-      typeof n === 'number' && n < Number.MAX_SAFE_INTEGER ? n + 1 : BigInt(n) + 1n,
-    )
+    // The constructor keeps it a number while it is safe.
+    return new SequenceVersion(BigInt(this.#n) + 1n)
   }
 
   /**

@@ -145,13 +145,13 @@ class InMemoryEventStore implements MemoryStore {
   /** Position i holds the frozen record of the (deep-frozen) event with version i + 1. */
   #log: EventWithVersion[] = []
   /** Event id → position. */
-  #byId = new Map<string, number>()
+  readonly #byId = new Map<string, number>()
   /** Aggregate id → ascending positions. */
-  #byAggregate = new Map<string, number[]>()
+  readonly #byAggregate = new Map<string, number[]>()
   /** `direction` + NUL + `remote` → frozen checkpoint. */
-  #checkpoints = new Map<string, Checkpoint>()
+  readonly #checkpoints = new Map<string, Checkpoint>()
   /** `setState` key → frozen copy of the value. */
-  #state = new Map<string, JsonValue>()
+  readonly #state = new Map<string, JsonValue>()
   readonly #watchers: Watchers = new Set()
   #closed = false
 
@@ -165,7 +165,11 @@ class InMemoryEventStore implements MemoryStore {
 
   async store(event: Event, options?: SignalOptions): Promise<StoreResult> {
     this.#enter(options, 'store')
-    return this.#put([validateEvent(event, this.#component, FREEZE)])[0] as StoreResult
+    // One event: an id conflict throws before anything is appended, so nothing to undo.
+    const start = this.#log.length
+    const result = this.#add(validateEvent(event, this.#component, FREEZE))
+    this.#wake(start)
+    return result
   }
 
   async storeBatch(events: readonly Event[], options?: StoreBatchOptions): Promise<StoreResult[]> {
@@ -179,28 +183,23 @@ class InMemoryEventStore implements MemoryStore {
     }
     // Validate everything before changing anything: a bad event or checkpoint stores nothing.
     const checkpoint = checkBatchCheckpoint(options?.checkpoint, this.#component)
-    const copies: Event[] = []
-    for (const event of events) copies.push(validateEvent(event, this.#component, FREEZE))
-    return this.#put(copies, checkpoint)
+    // Array.from reads holes as `undefined`, which is not an event.
+    return this.#put(
+      Array.from(events, (event) => validateEvent(event, this.#component, FREEZE)),
+      checkpoint,
+    )
   }
 
   /**
    * Appends validated copies (all or, on an id conflict, none), then writes the checkpoint and
-   * wakes the watchers: the body of `store` and `storeBatch`.
+   * wakes the watchers: the body of `storeBatch`.
    */
   #put(copies: Event[], checkpoint?: ReturnType<typeof checkBatchCheckpoint>): StoreResult[] {
-    const results: StoreResult[] = []
     const start = this.#log.length
+    let results: StoreResult[]
     try {
-      for (const copy of copies) {
-        const existing = this.#byId.get(copy.id)
-        // An earlier event of this batch is already appended, so in-batch duplicates land here.
-        results.push(
-          existing === undefined
-            ? { version: this.#append(copy), duplicate: false }
-            : this.#duplicate(existing, copy),
-        )
-      }
+      // An earlier event of this batch is already appended, so in-batch duplicates are found.
+      results = copies.map((copy) => this.#add(copy))
     } catch (error) {
       // Only an id conflict can get here; undo this batch's appends so it stores nothing.
       this.#truncate(start)
@@ -209,8 +208,14 @@ class InMemoryEventStore implements MemoryStore {
     if (checkpoint !== undefined) {
       this.#checkpoints.set(checkpointMapKey(checkpoint.key), Object.freeze(checkpoint.value))
     }
-    if (this.#log.length > start) wakeWatchers(this.#watchers, String(this.#log.length))
+    this.#wake(start)
     return results
+  }
+
+  /** Wakes the watchers when the log grew past `start` (no text is made while nobody watches). */
+  #wake(start: number): void {
+    const length = this.#log.length
+    if (length > start && this.#watchers.size > 0) wakeWatchers(this.#watchers, String(length))
   }
 
   async load(since: Version | null, options?: LoadOptions): Promise<EventWithVersion[]> {
@@ -324,13 +329,17 @@ class InMemoryEventStore implements MemoryStore {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    this.#watchers.clear()
     // Let the memory go: nothing can be read after close anyway.
     this.#log = []
-    this.#byId = new Map()
-    this.#byAggregate = new Map()
-    this.#checkpoints = new Map()
-    this.#state = new Map()
+    for (const map of [
+      this.#watchers,
+      this.#byId,
+      this.#byAggregate,
+      this.#checkpoints,
+      this.#state,
+    ]) {
+      map.clear()
+    }
   }
 
   /** Every async call starts here: closed first, then the caller's signal. */
@@ -356,13 +365,13 @@ class InMemoryEventStore implements MemoryStore {
     groups: FilterGroups | undefined,
   ): EventWithVersion[] {
     const limit = validateLimit(options?.limit, this.#component) ?? Infinity
-    // A `type` filter matches deletes too (the delete rule of `Filter`).
-    const match = compileFilterGroups(groups)
     const log = this.#log
     // Past 2^53 − 1 the cursor is beyond any log this store can hold.
     const start = SequenceVersion.from(since).toSafeNumber() ?? log.length
     // The records are frozen: without filters a page is a slice of the log.
     if (positions === undefined && groups === undefined) return log.slice(start, start + limit)
+    // A `type` filter matches deletes too (the delete rule of `Filter`).
+    const match = compileFilterGroups(groups)
     const out: EventWithVersion[] = []
     const end = positions === undefined ? log.length : positions.length
     for (let i = positions === undefined ? start : lowerBound(positions, start); i < end; i++) {
@@ -373,7 +382,10 @@ class InMemoryEventStore implements MemoryStore {
     return out
   }
 
-  #append(event: Event): Version {
+  /** Appends a validated copy, or reports the duplicate of a stored event. */
+  #add(event: Event): StoreResult {
+    const existing = this.#byId.get(event.id)
+    if (existing !== undefined) return this.#duplicate(existing, event)
     const position = this.#log.length
     const version = new SequenceVersion(position + 1)
     this.#log.push(Object.freeze({ event, version }))
@@ -381,7 +393,7 @@ class InMemoryEventStore implements MemoryStore {
     const positions = this.#byAggregate.get(event.aggregateId)
     if (positions === undefined) this.#byAggregate.set(event.aggregateId, [position])
     else positions.push(position)
-    return version
+    return { version, duplicate: false }
   }
 
   #duplicate(position: number, event: Event): StoreResult {
