@@ -75,7 +75,6 @@ export class SequenceVersion implements Version {
     if (typeof value !== 'string' || !DIGITS.test(value)) {
       throw parseError(value, 'a sequence version (a non-negative decimal integer such as "42")')
     }
-    if (value === '0') return SequenceVersion.ZERO
     return new SequenceVersion(value.length < 16 ? +value : BigInt(value))
   }
 

@@ -102,6 +102,8 @@ export interface MemoryStore extends EventStore {
 
 const FREEZE: ValidateEventOptions = { freeze: true }
 const NO_EVENTS: readonly number[] = []
+/** The map key of the server epoch's checkpoint. */
+const EPOCH_KEY = /* @__PURE__ */ checkpointMapKey(SERVER_EPOCH_CHECKPOINT_KEY)
 
 /**
  * Creates an in-memory event store: fast, dependency-free, for tests, demos, browsers and as the
@@ -165,11 +167,7 @@ class InMemoryEventStore implements MemoryStore {
 
   async store(event: Event, options?: SignalOptions): Promise<StoreResult> {
     this.#enter(options, 'store')
-    // One event: an id conflict throws before anything is appended, so nothing to undo.
-    const start = this.#log.length
-    const result = this.#add(validateEvent(event, this.#component, FREEZE))
-    this.#wake(start)
-    return result
+    return this.#put([validateEvent(event, this.#component, FREEZE)])[0] as StoreResult
   }
 
   async storeBatch(events: readonly Event[], options?: StoreBatchOptions): Promise<StoreResult[]> {
@@ -208,14 +206,10 @@ class InMemoryEventStore implements MemoryStore {
     if (checkpoint !== undefined) {
       this.#checkpoints.set(checkpointMapKey(checkpoint.key), Object.freeze(checkpoint.value))
     }
-    this.#wake(start)
-    return results
-  }
-
-  /** Wakes the watchers when the log grew past `start` (no text is made while nobody watches). */
-  #wake(start: number): void {
+    // No wake-up text is made while nobody watches.
     const length = this.#log.length
     if (length > start && this.#watchers.size > 0) wakeWatchers(this.#watchers, String(length))
+    return results
   }
 
   async load(since: Version | null, options?: LoadOptions): Promise<EventWithVersion[]> {
@@ -305,8 +299,7 @@ class InMemoryEventStore implements MemoryStore {
     this.#enter(options, 'loadOrCreateEpoch')
     const epoch = checkEpoch(candidate, this.#component)
     // Synchronous from here on: nothing can interleave between the read and the write.
-    const key = checkpointMapKey(SERVER_EPOCH_CHECKPOINT_KEY)
-    const kept = this.#checkpoints.get(key)?.epoch
+    const kept = this.#checkpoints.get(EPOCH_KEY)?.epoch
     if (kept !== undefined && kept !== '') return kept
     return this.renewEpoch(epoch, options)
   }
@@ -314,10 +307,7 @@ class InMemoryEventStore implements MemoryStore {
   async renewEpoch(candidate: string, options?: SignalOptions): Promise<string> {
     this.#enter(options, 'renewEpoch')
     const epoch = checkEpoch(candidate, this.#component)
-    this.#checkpoints.set(
-      checkpointMapKey(SERVER_EPOCH_CHECKPOINT_KEY),
-      Object.freeze({ version: '0', epoch }),
-    )
+    this.#checkpoints.set(EPOCH_KEY, Object.freeze({ version: '0', epoch }))
     return epoch
   }
 
@@ -374,8 +364,8 @@ class InMemoryEventStore implements MemoryStore {
     const match = compileFilterGroups(groups)
     const out: EventWithVersion[] = []
     const end = positions === undefined ? log.length : positions.length
-    for (let i = positions === undefined ? start : lowerBound(positions, start); i < end; i++) {
-      if (out.length >= limit) break
+    let i = positions === undefined ? start : lowerBound(positions, start)
+    for (; i < end && out.length < limit; i++) {
       const record = log[positions === undefined ? i : (positions[i] as number)] as EventWithVersion
       if (match(record.event)) out.push(record)
     }
