@@ -49,8 +49,7 @@ function parse(event: Event): Parsed {
   if (clock === undefined) return null
   const origin = event.metadata?.origin
   const seq = (typeof origin === 'string' && clock.get(origin)) || 0
-  let plausible = seq > 0
-  for (const count of clock.values()) if (count > MAX_CAUSAL_COUNT) plausible = false
+  const plausible = seq > 0 && clock.max <= MAX_CAUSAL_COUNT
   return { clock, context: plausible ? { origin: origin as string, seq, clock } : undefined }
 }
 

@@ -47,10 +47,29 @@ export function causalRelation(a: Event, b: Event): EventRelation {
  * @returns the relation of x to y.
  */
 export function relate(x: CausalContext, y: CausalContext): Exclude<EventRelation, 'unknown'> {
-  if (x.origin === y.origin && x.seq === y.seq) return 'equal'
-  const before = (y.clock.get(x.origin) ?? 0) >= x.seq
-  if (before === (x.clock.get(y.origin) ?? 0) >= y.seq) return 'concurrent'
-  return before ? 'before' : 'after'
+  return dotRelation(
+    x.origin === y.origin && x.seq === y.seq,
+    (y.clock.get(x.origin) ?? 0) >= x.seq,
+    (x.clock.get(y.origin) ?? 0) >= y.seq,
+  )
+}
+
+/**
+ * The relation of two events x and y from the three facts their dots give — the one rule
+ * {@link relate} and the manager's causal tracker (which reads contexts by slot) share.
+ * @param sameDot - they have the same writer and counter.
+ * @param xSeenByY - y's context counts x's dot (y's writer had seen x).
+ * @param ySeenByX - x's context counts y's dot.
+ * @returns `equal`, `concurrent` (neither or, for forged stamps, both seen), `before` or `after`.
+ */
+export function dotRelation(
+  sameDot: boolean,
+  xSeenByY: boolean,
+  ySeenByX: boolean,
+): Exclude<EventRelation, 'unknown'> {
+  if (sameDot) return 'equal'
+  if (xSeenByY === ySeenByX) return 'concurrent'
+  return xSeenByY ? 'before' : 'after'
 }
 
 /**

@@ -10,6 +10,15 @@ import type {
 import { nextRetryWait, retryWait } from './retry.js'
 import type { ResolvedRetryOptions, RetryBudget } from './retry.js'
 
+/**
+ * Most events a subscription reads ahead of its handler (while the handler works on a batch)
+ * before it stops reading: 2,000. What was read meanwhile goes to the handler as one batch, so a
+ * handler slower than the stream gets fewer, larger batches (at 100 live clients, one network
+ * chunk per batch — ~50 events — could not keep up) and the server's stream is still held back
+ * when the handler falls far behind.
+ */
+export const MAX_READ_AHEAD_EVENTS = 2_000
+
 /** How one connection of a {@link ResumingSubscription} ended. */
 export type ConnectionOutcome =
   | { readonly kind: 'healthy-end' }
@@ -44,9 +53,11 @@ export interface ResumingSubscriptionConfig {
 
 /**
  * The one live-subscription loop of the client transports (the HTTP client's SSE stream, the
- * WebSocket client's subscription): connect, deliver batches to the handler one at a time, keep
- * the cursor of the last batch it finished, and after a drop reconnect with full-jitter backoff
- * and resume strictly after that cursor, so nothing is lost or repeated. One retry layer: bounded
+ * WebSocket client's subscription): connect, deliver batches to the handler one at a time —
+ * reading on meanwhile, up to {@link MAX_READ_AHEAD_EVENTS}, and handing what was read over as the
+ * next batch — keep the cursor of the last batch it finished, and after a drop (once the handler
+ * has what was read) reconnect with full-jitter backoff and resume strictly after that cursor,
+ * so nothing is lost or repeated. One retry layer: bounded
  * by `retry.retries` until the first connection was accepted (then `subscribe()` rejects), and
  * unbounded afterwards (each failure to `onError`), the backoff reset by every accepted
  * connection; a non-transient failure (a changed epoch, a handler that throws) ends it.
@@ -70,6 +81,12 @@ export abstract class ResumingSubscription implements Subscription {
   readonly #base: ResumingSubscriptionConfig
   #epoch: string | undefined
   #delivering = false
+  /** Events read while the handler works, handed over next as one batch. */
+  #ahead: EventWithVersion[] = []
+  /** The hand-over running now (until {@link ResumingSubscription.#ahead} is empty). */
+  #pump: Promise<void> | undefined
+  /** The last event read (handed over, or waiting in {@link ResumingSubscription.#ahead}). */
+  #read: Version | undefined
   #isStarted = false
   #loop: Promise<void> = Promise.resolve()
   #resolveStarted!: () => void
@@ -171,33 +188,62 @@ export abstract class ResumingSubscription implements Subscription {
   }
 
   /**
-   * Hands a batch to the handler, then moves the cursor to its end.
-   * @param batch - the events, strictly after the cursor.
+   * Where reading is: the last event read, handed over or not (the cursor, when none is waiting).
+   * A wire drops events at or before it (a replay never delivers twice).
+   */
+  protected get readPosition(): Version | undefined {
+    return this.#read ?? this.cursorVersion
+  }
+
+  /**
+   * Queues a batch for the handler and returns once reading may go on: at once while fewer than
+   * {@link MAX_READ_AHEAD_EVENTS} events wait, else when the handler has taken them. The handler
+   * gets one batch at a time, each following the cursor (the end of the batch before), which
+   * moves when the handler finished it. A handler that throws ends the subscription (`onError`).
+   * @param batch - the events, strictly after {@link ResumingSubscription.readPosition}.
    * @returns false when the subscription stopped meanwhile.
-   * @throws HandlerFailure when the handler threw (the subscription ends).
    */
   protected async deliver(batch: readonly EventWithVersion[]): Promise<boolean> {
     if (this.stop.signal.aborted) return false
-    this.#delivering = true
-    try {
-      // Every batch follows the cursor, in the epoch the connection was accepted in: a
-      // reconnect resumes strictly after the last delivered event.
-      const after = this.cursorVersion
-      const epoch = this.#epoch
-      await (after === undefined || epoch === undefined
-        ? this.#base.handler(batch)
-        : this.#base.handler(batch, { epoch, after }))
-    } catch (error) {
-      throw new HandlerFailure(error, this.#base.client)
-    } finally {
-      this.#delivering = false
-    }
+    for (const item of batch) this.#ahead.push(item)
     const last = batch.at(-1)
-    if (last !== undefined) {
-      this.cursor = last.version.toString()
-      this.cursorVersion = last.version
-    }
+    if (last !== undefined) this.#read = last.version
+    this.#pump ??= this.#handOver()
+    if (this.#ahead.length >= MAX_READ_AHEAD_EVENTS) await this.#pump
     return !this.stop.signal.aborted
+  }
+
+  /** Hands what was read to the handler, batch after batch, until nothing waits. */
+  async #handOver(): Promise<void> {
+    try {
+      while (this.#ahead.length > 0 && !this.stop.signal.aborted) {
+        const batch = this.#ahead
+        this.#ahead = []
+        // Every batch follows the cursor, in the epoch the connection was accepted in: a
+        // reconnect resumes strictly after the last delivered event.
+        const after = this.cursorVersion
+        const epoch = this.#epoch
+        this.#delivering = true
+        try {
+          await (after === undefined || epoch === undefined
+            ? this.#base.handler(batch)
+            : this.#base.handler(batch, { epoch, after }))
+        } finally {
+          this.#delivering = false
+        }
+        const last = batch.at(-1) as EventWithVersion
+        this.cursor = last.version.toString()
+        this.cursorVersion = last.version
+      }
+    } catch (error) {
+      // The handler threw: the subscription ends, reporting the handler's error.
+      this.#fail(error)
+      this.stop.abort()
+    } finally {
+      this.#ahead = []
+      this.#read = undefined
+      this.#pump = undefined
+    }
   }
 
   #fail(error: unknown): void {
@@ -242,9 +288,11 @@ export abstract class ResumingSubscription implements Subscription {
       } catch (error) {
         outcome = { kind: 'fatal', error }
       }
+      // What was read goes to the handler before anything else: the cursor then covers it.
+      await this.#pump
       if (this.stop.signal.aborted) continue
       if (outcome.kind === 'fatal') {
-        this.#fail(outcome.error instanceof HandlerFailure ? outcome.error.cause : outcome.error)
+        this.#fail(outcome.error)
         this.stop.abort()
         continue
       }
@@ -272,12 +320,5 @@ export abstract class ResumingSubscription implements Subscription {
         // Stopped while waiting; the loop head handles it.
       }
     }
-  }
-}
-
-/** The handler threw: the subscription ends, reporting the handler's error. */
-class HandlerFailure extends Error {
-  constructor(cause: unknown, client: string) {
-    super(`${client} subscribe: the handler threw; the subscription ended`, { cause })
   }
 }

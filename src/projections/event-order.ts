@@ -1,4 +1,4 @@
-import { eventRelation } from '../causality/event-relation.js'
+import { type EventRelation, eventRelation } from '../causality/event-relation.js'
 import type { Event } from '../types/index.js'
 import { isHlcStamp } from '../versions/hlc-stamp.js'
 import { compareCodePoints } from './json-order.js'
@@ -83,9 +83,13 @@ export function compareStamps(
  *
  * @param a - one event.
  * @param b - another event.
+ * @param relation - `eventRelation(a, b)`, when the caller has it already.
  * @returns `-1` when `b` wins over `a`, `1` when `a` wins, `0` for the same id.
  */
-export function compareCausally(a: Event, b: Event): -1 | 0 | 1 {
-  const relation = eventRelation(a, b)
+export function compareCausally(
+  a: Event,
+  b: Event,
+  relation: EventRelation = eventRelation(a, b),
+): -1 | 0 | 1 {
   return relation === 'before' ? -1 : relation === 'after' ? 1 : compareEvents(a, b)
 }

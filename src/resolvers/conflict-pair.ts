@@ -64,8 +64,10 @@ export function orderConflict(conflict: Conflict, component: string): ConflictPa
       { argument: 'conflict' },
     )
   }
-  const [earlier, later] = compareCausally(local, remote) < 0 ? [local, remote] : [remote, local]
-  const causal = eventRelation(earlier, later) === 'before'
+  const relation = eventRelation(local, remote)
+  const [earlier, later] =
+    compareCausally(local, remote, relation) < 0 ? [local, remote] : [remote, local]
+  const causal = relation === 'before' || relation === 'after'
   return { aggregateId: local.aggregateId, earlier, later, causal }
 }
 

@@ -14,14 +14,15 @@
  *
  * @module
  */
-import { type CausalContext, causalContextOf, withFoldCache } from '../causality/causal-context.js'
-import { relate } from '../causality/event-relation.js'
+import { causalContextOf, withFoldCache } from '../causality/causal-context.js'
+import { dotRelation } from '../causality/event-relation.js'
 import { compareStamps, hlcOf } from '../projections/event-order.js'
 import { signalOptions } from '../errors/abort.js'
 import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
 import type { Event, EventWithVersion, Version } from '../types/index.js'
 import { StampClock, isHlcStamp } from '../versions/hlc-stamp.js'
 import { writeClock } from '../versions/clock-map.js'
+import { NodeSlots, SlotCounts } from './node-slots.js'
 import type { SyncContext } from './sync-options.js'
 
 /** Events per page of the start-up scan of the local store. */
@@ -53,9 +54,14 @@ export interface CausalTrackerOptions {
   readonly maxContextEntries?: number
 }
 
-/** One of an aggregate's latest events, with its parsed causal context and HLC stamp. */
+/** One of an aggregate's latest events, with its causal context by slot and its HLC stamp. */
 export interface Head {
-  readonly ctx: CausalContext
+  /** The slot of its writer (`metadata.origin`). */
+  readonly slot: number
+  /** Its dot's counter: `causal[origin]`. */
+  readonly seq: number
+  /** Its causal context, by slot. */
+  readonly counts: SlotCounts
   readonly ewv: EventWithVersion
   /** `hlcOf(ewv.event)`, read once. */
   readonly hlc: string | undefined
@@ -72,11 +78,15 @@ export class CausalTracker {
   readonly #ctx: SyncContext
   readonly #bound: number
   #hlc: StampClock | undefined
+  /** The node ids met, as slots. */
+  readonly #nodes = new NodeSlots()
   /**
-   * What this replica has seen: node id → count, unbounded (a plain map, not a `VectorClock`,
-   * whose entry bound would stop the replica), in the order the counts last grew.
+   * What this replica has seen: slot → count, unbounded (not a `VectorClock`, whose entry bound
+   * would stop the replica), in the order the counts last grew.
    */
-  readonly #seen = new Map<string, number>()
+  readonly #seen = new Map<number, number>()
+  /** Scratch for reading one context: slot, count, slot, count, … */
+  readonly #pairs: number[] = []
   readonly #heads = new Map<string, Head[]>()
   /**
    * Where a manager whose store others write to too (`sharedReplica()`) catches up from: set by
@@ -123,23 +133,33 @@ export class CausalTracker {
    */
   stamp<TEvent>(build: (stamps: LocalStamps) => TEvent, aggregateId?: string): TEvent {
     const hlc = this.#requireHlc().now()
-    const { nodeId } = this.#ctx
-    const seq = (this.#seen.get(nodeId) ?? 0) + 1
-    const context = new Map([[nodeId, seq]])
-    const keep = (node: string): void => {
-      if (context.size < this.#bound && !context.has(node)) {
-        context.set(node, this.#seen.get(node) as number)
+    const seen = this.#seen
+    const me = this.#nodes.slotOf(this.#ctx.nodeId)
+    const seq = (seen.get(me) ?? 0) + 1
+    const context = new Map([[me, seq]])
+    const keep = (slot: number): void => {
+      if (context.size < this.#bound && !context.has(slot)) {
+        context.set(slot, seen.get(slot) as number)
       }
     }
-    const heads = this.#heads.get(aggregateId as string) ?? []
-    const recent = [...this.#seen.keys()].reverse()
-    heads.forEach((head) => keep(head.ctx.origin))
-    // The writers the heads had seen, so that the edit still follows what they followed (e.g. a
-    // delete a head re-created the aggregate after), then anyone, most recent first.
-    recent.filter((node) => heads.some((head) => head.ctx.clock.has(node))).forEach(keep)
-    recent.forEach(keep)
-    const event = build({ hlc, causal: writeClock(context) })
-    this.#raise(nodeId, seq)
+    const recent = [...seen.keys()].reverse()
+    if (seen.size < this.#bound) {
+      // The whole seen clock fits (the common case): nothing to choose.
+      recent.forEach(keep)
+    } else {
+      const heads = this.#heads.get(aggregateId as string) ?? []
+      heads.forEach((head) => keep(head.slot))
+      // The writers the heads had seen, so that the edit still follows what they followed (e.g.
+      // a delete a head re-created the aggregate after), then anyone, most recent first.
+      recent.filter((slot) => heads.some((head) => head.counts.get(slot) > 0)).forEach(keep)
+      recent.forEach(keep)
+    }
+    const names = this.#nodes.names
+    const event = build({
+      hlc,
+      causal: writeClock([...context].map(([slot, count]) => [names[slot] as string, count])),
+    })
+    this.#raise(me, seq)
     return event
   }
 
@@ -159,10 +179,17 @@ export class CausalTracker {
   observe(stored: EventWithVersion): Head | undefined {
     const ctx = causalContextOf(stored.event)
     if (ctx === undefined) return undefined
-    ctx.clock.forEach((count, node) => this.#raise(node, count))
+    const pairs = this.#pairs
+    const nodes = this.#nodes
+    nodes.read(ctx.clock.text, pairs)
+    for (let i = 0; i < pairs.length; i += 2)
+      this.#raise(pairs[i] as number, pairs[i + 1] as number)
+    const counts = new SlotCounts(pairs, nodes.size)
+    const slot = nodes.peek(ctx.origin) as number
+    const { seq } = ctx
     const aggregateId = stored.event.aggregateId
     const heads = this.#heads.get(aggregateId)
-    const head: Head = { ctx, ewv: stored, hlc: hlcOf(stored.event) }
+    const head: Head = { slot, seq, counts, ewv: stored, hlc: hlcOf(stored.event) }
     if (heads === undefined) {
       this.#heads.set(aggregateId, [head])
       return undefined
@@ -172,7 +199,11 @@ export class CausalTracker {
     let newest: Head | undefined
     let superseded = false
     for (const other of heads) {
-      const relation = relate(other.ctx, ctx)
+      const relation = dotRelation(
+        other.slot === slot && other.seq === seq,
+        counts.get(other.slot) >= other.seq,
+        other.counts.get(slot) >= seq,
+      )
       if (relation === 'before') continue
       heads[kept++] = other
       if (relation !== 'concurrent') superseded = true
@@ -228,7 +259,9 @@ export class CausalTracker {
   isUnobserved(event: Event): boolean {
     if (event.metadata?.origin === this.#ctx.nodeId) return false
     const ctx = causalContextOf(event)
-    return ctx !== undefined && (this.#seen.get(ctx.origin) ?? 0) < ctx.seq
+    if (ctx === undefined) return false
+    const slot = this.#nodes.peek(ctx.origin)
+    return (this.#seen.get(slot as number) ?? 0) < ctx.seq
   }
 
   /**
@@ -298,11 +331,11 @@ export class CausalTracker {
     this.#hlc = new StampClock({ ...options, last })
   }
 
-  /** Raises a seen count, moving the node to the most recent end. */
-  #raise(node: string, count: number): void {
-    if (count <= (this.#seen.get(node) as number)) return // false for an unknown node
-    this.#seen.delete(node)
-    this.#seen.set(node, count)
+  /** Raises a seen count, moving the slot to the most recent end. */
+  #raise(slot: number, count: number): void {
+    if (count <= (this.#seen.get(slot) as number)) return // false for an unknown slot
+    this.#seen.delete(slot)
+    this.#seen.set(slot, count)
   }
 
   #requireHlc(): StampClock {

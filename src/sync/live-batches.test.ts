@@ -143,6 +143,63 @@ describe('SyncManager live mode: live batches are stored as they come', () => {
   })
 })
 
+describe('SyncManager live mode: records are pushed as they are made', () => {
+  it('Given two started live replicas, When one records 40 events without calling sync(), Then the other holds them all through its stream, the writer used few pushes, and nothing was pulled twice', async () => {
+    const hub = createLoopbackHub()
+    let pushes = 0
+    const inner = hub.connect('a')
+    const writerTransport: Transport = {
+      ...counting(inner),
+      push: (events, o) => {
+        pushes++
+        return inner.push(events, o)
+      },
+    }
+    const a = liveReplica(writerTransport, 'a')
+    const readerTransport = counting(hub.connect('b'))
+    const b = liveReplica(readerTransport, 'b')
+    // The first events set both pull checkpoints (a live batch needs one to follow).
+    await hub.connect('w').push([{ id: 'w0', type: 'T', aggregateId: 'x', data: null }])
+    a.manager.start()
+    b.manager.start()
+    await until(async () => (await b.store.getCheckpoint(PULL)) !== undefined)
+    await until(async () => (await a.store.getCheckpoint(PULL)) !== undefined)
+    const pushesBefore = pushes
+    const pulledBefore = readerTransport.pulledEvents
+
+    for (let i = 0; i < 40; i++) {
+      await a.manager.record({ id: `a${i}`, type: 'T', aggregateId: `x${i % 4}`, data: { i } })
+    }
+
+    await until(async () => (await ids(hub.store)).length === 41)
+    await until(async () => (await ids(b.store)).length === 41)
+    expect(await ids(b.store)).toEqual(await ids(hub.store))
+    // Records made while a push ran shared the next one: far fewer pushes than records.
+    expect(pushes - pushesBefore).toBeLessThan(40)
+    expect(pushes - pushesBefore).toBeGreaterThan(0)
+    expect(readerTransport.pulledEvents).toBe(pulledBefore)
+  })
+
+  it('Given a live replica that is not started, or syncs pull-only, When it records, Then nothing is pushed by itself', async () => {
+    const hub = createLoopbackHub()
+    const idle = liveReplica(hub.connect('a'), 'a')
+    await idle.manager.record({ id: 'a0', type: 'T', aggregateId: 'x', data: null })
+    const pullOnly = new SyncManager({
+      store: createMemoryStore(),
+      transport: hub.connect('p'),
+      nodeId: 'p',
+      intervalMs: 3_600_000,
+      direction: 'pull',
+      features: [liveMode()],
+    })
+    managers.push(pullOnly)
+    pullOnly.start()
+    await pullOnly.record({ id: 'p0', type: 'T', aggregateId: 'x', data: null })
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(await ids(hub.store)).toEqual([])
+  })
+})
+
 describe('SyncManager live mode: a live batch after a failed sync', () => {
   it('Given a live replica whose sync failed while its server was restored from a backup (same epoch, lower head), When a stream delivers what others write after the restore, Then the replica finds the regression and holds those events', async () => {
     // Given a replica that pulled e1..e5 from the server (epoch E)

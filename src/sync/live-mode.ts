@@ -1,8 +1,9 @@
 /**
  * Live mode, the `liveMode()` feature: after `start()`, a subscription to the remote whose batches
  * are stored as they come when they continue the pull checkpoint (else a sync pulls them),
- * re-subscribing with the scheduler's backoff when subscribing fails. Without it, a started
- * manager syncs on its interval only.
+ * re-subscribing with the scheduler's backoff when subscribing fails, and each `record()` pushed
+ * soon by a push run that the records made while one waits share. Without it, a started manager
+ * syncs on its interval only.
  *
  * A live subscription that reports a failure (`onError`) may have ended for good — a stream
  * refused, or resumed into a new epoch of the remote — so it is replaced rather than left to the
@@ -23,7 +24,9 @@ import type { PullCounts, SyncContext, SyncParts } from './sync-options.js'
  * Live mode: after `start()`, the manager also subscribes to the remote (through the transport's
  * `subscribe`) and stores what it delivers as it comes (batches that tell their position and
  * continue the pull checkpoint; any other batch starts a sync); a failed stream is replaced after
- * a good sync. Transports without `subscribe` sync on the interval only.
+ * a good sync. Each `record()` is pushed soon, without a `sync()` call: one push run
+ * (`sync({ only: 'push' })`) is shared by the records made while it waits. Transports without
+ * `subscribe` sync on the interval only (records are still pushed as they are made).
  * @returns the feature, for the manager's `features` option.
  * @example
  * ```ts
@@ -52,6 +55,18 @@ export class LiveMode {
   /** @param scheduler - the scheduler it belongs to. */
   constructor(scheduler: Scheduler) {
     this.#scheduler = scheduler
+  }
+
+  /**
+   * A local event was recorded: while running, pushes it soon — one shared push run for all the
+   * records made while one waits (`sync({ only: 'push' })`), so a live replica's edits reach the
+   * remote (and, through its stream, the other replicas) without the app calling `sync()`.
+   */
+  recorded(): void {
+    const scheduler = this.#scheduler
+    const { ctx } = scheduler
+    if (!scheduler.running || ctx.direction === 'pull') return
+    scheduler.sync('push').catch((error: unknown) => ctx.events.emit('error', error))
   }
 
   /** Subscribes, unless a subscription is there or on its way (after `start()`, a good sync). */

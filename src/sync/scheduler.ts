@@ -22,8 +22,8 @@ export type Exclusive = <T>(run: (parts: SyncParts) => Promise<T>) => Promise<T>
 export class Scheduler {
   /** The context: interval, backoff, random source, timers; failures are emitted there. */
   readonly ctx: SyncContext
-  /** One sync (the manager's coalescing `sync()`). */
-  readonly sync: () => Promise<unknown>
+  /** One sync (the manager's coalescing `sync()`), or one push or pull (`sync({ only })`). */
+  readonly sync: (only?: 'push' | 'pull') => Promise<unknown>
   /** Called when the live stream failed (the remote may have been restored). */
   readonly lost: () => void
   /** The live subscription, with the `liveMode()` feature. */
@@ -37,13 +37,14 @@ export class Scheduler {
   /**
    * @param ctx - the interval, backoff, random source, timers, and the `liveMode()` slot;
    * failures are emitted there as `error`.
-   * @param sync - one sync (the manager's coalescing `sync()`).
+   * @param sync - one sync (the manager's coalescing `sync()`), or with `only` its shared
+   * `sync({ only })`.
    * @param lost - called when the live stream failed (the remote may have been restored).
    * @param exclusive - runs work between the manager's syncs (live batches are stored with it).
    */
   constructor(
     ctx: SyncContext,
-    sync: () => Promise<unknown>,
+    sync: (only?: 'push' | 'pull') => Promise<unknown>,
     lost: () => void = () => undefined,
     exclusive?: Exclusive,
   ) {

@@ -88,6 +88,8 @@ export class SyncManager {
   readonly #scheduler: Scheduler
   #inflight: Promise<SyncResult> | undefined
   #followUp: Promise<SyncResult> | undefined
+  /** Runs narrowed by `only` (no `pushUntil`) that wait for their turn, to share with callers. */
+  readonly #waiting = new Map<'push' | 'pull', Promise<SyncResult>>()
   #closed = false
 
   /**
@@ -112,7 +114,7 @@ export class SyncManager {
     ctx.attach?.(this, this.#parts)
     this.#scheduler = new Scheduler(
       ctx,
-      () => this.sync(),
+      (only) => this.sync(only && { only }),
       () => (epochs.probe = true),
       (run) => this.#exclusive(run),
     )
@@ -175,6 +177,7 @@ export class SyncManager {
     const result = await store.store(event, signalOptions(options.signal))
     const stored = { event, version: result.version }
     if (!result.duplicate) this.#parts.causal.observe(stored)
+    this.#scheduler.live?.recorded()
     return stored
   }
 
@@ -183,7 +186,11 @@ export class SyncManager {
    * resolving conflicts on the way.
    *
    * Calls made while a sync runs coalesce into one follow-up run; a call with `only` or
-   * `pushUntil` runs on its own after the current one.
+   * `pushUntil` runs on its own after the current one — except that calls with the same `only`
+   * and neither `pushUntil` nor `signal` share a run that has not started yet, so that pushing
+   * after every `record()` (`sync({ only: 'push' })`, as `liveMode()` does) queues no push per
+   * event. A follow-up run is not cancelled by one caller's signal: that caller's promise rejects
+   * at once, the run goes on for the others.
    * @param options - cancellation (an aborted sync keeps the checkpoints of the batches it
    * finished), and optional narrowing of this call.
    * @returns counts and duration.
@@ -197,7 +204,19 @@ export class SyncManager {
     } catch (error) {
       return Promise.reject(error)
     }
-    if (options.only !== undefined || options.pushUntil !== undefined) {
+    const { only } = options
+    if (only !== undefined && options.pushUntil === undefined && options.signal === undefined) {
+      let shared = this.#waiting.get(only)
+      if (shared === undefined) {
+        shared = this.#exclusive(() => {
+          this.#waiting.delete(only)
+          return this.#run({ only })
+        })
+        this.#waiting.set(only, shared)
+      }
+      return shared
+    }
+    if (only !== undefined || options.pushUntil !== undefined) {
       return untilAborted(
         this.#exclusive(() => this.#run(options)),
         options.signal,
@@ -205,13 +224,13 @@ export class SyncManager {
       )
     }
     if (this.#inflight === undefined) return this.#track(this.#run(options))
-    // One follow-up run covers every call made while a sync is in flight.
-    this.#followUp ??= this.#inflight
-      .catch(() => undefined)
-      .then(() => {
-        this.#followUp = undefined
-        return this.sync()
-      })
+    // One follow-up run covers every call made while a sync is in flight. It takes its turn
+    // after the work queued now (FIFO, as all exclusive work): re-checking for work in flight
+    // when its turn came would let a steady stream of live batches and pushes starve it.
+    this.#followUp ??= this.#exclusive(() => {
+      this.#followUp = undefined
+      return this.#run({})
+    })
     return untilAborted(this.#followUp, options.signal, SYNC)
   }
 

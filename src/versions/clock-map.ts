@@ -22,58 +22,196 @@ export type CausalRelation = 'before' | 'after' | 'equal' | 'concurrent'
 /** `node:count` pairs joined by `,`: node ids of `A-Z a-z 0-9 . _ ~ -`, counts without zeros. */
 const CLOCK_TEXT = /^[\w.~-]{1,64}:[1-9]\d{0,15}(,[\w.~-]{1,64}:[1-9]\d{0,15})*$/
 
-/**
- * A vector clock read from its text: node id → count (absent ids count 0), in the text's order,
- * and printing as that text.
- */
-export class ClockMap extends Map<string, number> {
-  /** The text it was read from. */
-  readonly text: string
+/** One node id. */
+const NODE_ID = /^[\w.~-]{1,64}$/
 
-  /**
-   * Made by {@link readClock}.
-   * @param text - the text form.
-   */
-  constructor(text: string) {
-    super()
-    this.text = text
+/** Compares `text[a, aEnd)` with `text[b, bEnd)` in byte order (node ids are ASCII), unsliced. */
+function compareSpans(text: string, a: number, aEnd: number, b: number, bEnd: number): number {
+  for (; a < aEnd && b < bEnd; a++, b++) {
+    const d = text.charCodeAt(a) - text.charCodeAt(b)
+    if (d !== 0) return d
   }
-
-  /** The text form, e.g. `a:3,b:1`. */
-  override toString(): string {
-    return this.text
-  }
+  return aEnd - a - (bEnd - b)
 }
 
 /**
- * Reads the text form of a vector clock.
+ * What {@link scanClock} hands over for each entry: the node id as `text[start, end)` (not sliced:
+ * the caller slices or matches it) and its count.
+ */
+export type ClockEntryVisitor = (start: number, end: number, count: number) => void
+
+/**
+ * Walks the text form of a vector clock once, checking it: node ids of 1–64 characters
+ * `A-Z a-z 0-9 . _ ~ -`, strictly increasing in byte order, each followed by `:` and a count
+ * without leading zeros from 1 to 2^53 − 1, entries joined by `,`, at most
+ * {@link MAX_VECTOR_CLOCK_ENTRIES} of them (`""` is the empty clock). Node ids are not sliced out:
+ * `visit` gets their span, to slice or to match in place.
+ *
+ * `visit` may already have seen the entries before an order or count fault further on: a caller
+ * that acts on the entries (rather than collecting them) reads a clock {@link readClock} accepted.
+ * @param text - the text form.
+ * @param visit - called for each entry, in the text's order.
+ * @param checked - the text was accepted before: only walk it (no pattern, order or count test).
+ * @returns the number of entries, or -1 when the text is not a vector clock.
+ */
+export function scanClock(text: string, visit?: ClockEntryVisitor, checked?: boolean): number {
+  if (text === '') return 0
+  if (!checked && !CLOCK_TEXT.test(text)) return -1
+  let entries = 0
+  let previous = 0
+  let previousEnd = 0
+  for (let i = 0; i < text.length; i++) {
+    const colon = text.indexOf(':', i)
+    // The digits (the pattern checked them), read in place up to the comma or the end.
+    let count = 0
+    let j = colon + 1
+    for (let c: number; j < text.length && (c = text.charCodeAt(j)) !== 44; j++) {
+      count = count * 10 + (c - 48)
+    }
+    if (
+      !checked &&
+      ((entries > 0 && compareSpans(text, i, colon, previous, previousEnd) <= 0) ||
+        count > Number.MAX_SAFE_INTEGER ||
+        entries === MAX_VECTOR_CLOCK_ENTRIES)
+    ) {
+      return -1
+    }
+    entries++
+    visit?.(i, colon, count)
+    previous = i
+    previousEnd = colon
+    i = j
+  }
+  return entries
+}
+
+/**
+ * A vector clock read from its text: node id → count (absent ids count 0), in the text's order,
+ * and printing as that text. Read-only: one parsed clock is shared by every reader of an event
+ * (`src/causality/causal-context.ts`).
+ *
+ * It keeps only the checked text until it is iterated: `get` and `has` search the text (most
+ * clocks are asked for one or two counts: a writer's dot, a relation of two events), and the
+ * first iteration builds the map of entries, which later lookups use.
+ */
+export class ClockMap implements ReadonlyMap<string, number> {
+  /** The text it was read from. */
+  readonly text: string
+  /** Number of entries (nodes with a count). */
+  readonly size: number
+  /** The largest count, 0 for the empty clock. */
+  readonly max: number
+  #map: Map<string, number> | undefined
+
+  /**
+   * Made by {@link readClock}, from a text {@link scanClock} accepted.
+   * @param text - the text form.
+   * @param size - its number of entries.
+   * @param max - its largest count.
+   */
+  constructor(text: string, size: number, max: number) {
+    this.text = text
+    this.size = size
+    this.max = max
+  }
+
+  /**
+   * The count of one node.
+   * @param node - a node id.
+   * @returns its count, `undefined` when the clock has none.
+   */
+  get(node: string): number | undefined {
+    return this.#map === undefined ? countIn(this.text, node) : this.#map.get(node)
+  }
+
+  /**
+   * @param node - a node id.
+   * @returns true when the clock has a count for it.
+   */
+  has(node: string): boolean {
+    return this.get(node) !== undefined
+  }
+
+  /**
+   * Calls `callback` for each entry, in the text's order.
+   * @param callback - gets the count, the node id and this clock.
+   * @param thisArg - `this` for the callback.
+   */
+  forEach(
+    callback: (count: number, node: string, clock: ReadonlyMap<string, number>) => void,
+    thisArg?: unknown,
+  ): void {
+    for (const [node, count] of this.#entries()) callback.call(thisArg, count, node, this)
+  }
+
+  /** @returns the `[node, count]` entries, in the text's order. */
+  entries(): MapIterator<[string, number]> {
+    return this.#entries().entries()
+  }
+
+  /** @returns the node ids, in the text's order. */
+  keys(): MapIterator<string> {
+    return this.#entries().keys()
+  }
+
+  /** @returns the counts, in the text's order. */
+  values(): MapIterator<number> {
+    return this.#entries().values()
+  }
+
+  /** @returns the `[node, count]` entries, in the text's order. */
+  [Symbol.iterator](): MapIterator<[string, number]> {
+    return this.entries()
+  }
+
+  /** The text form, e.g. `a:3,b:1`. */
+  toString(): string {
+    return this.text
+  }
+
+  #entries(): Map<string, number> {
+    if (this.#map === undefined) {
+      const map = new Map<string, number>()
+      const text = this.text
+      scanClock(text, (start, end, count) => map.set(text.slice(start, end), count), true)
+      this.#map = map
+    }
+    return this.#map
+  }
+}
+
+/** The count of `node` in a checked clock text, found without parsing the other entries. */
+function countIn(text: string, node: string): number | undefined {
+  // Only a node id can be in a clock (and only one is found unambiguously at an entry's start).
+  if (!NODE_ID.test(node)) return undefined
+  const n = node.length
+  for (let at = text.indexOf(node); at !== -1; at = text.indexOf(node, at + 1)) {
+    if ((at === 0 || text.charCodeAt(at - 1) === 44) && text.charCodeAt(at + n) === 58) {
+      let count = 0
+      for (let i = at + n + 1; i < text.length; i++) {
+        const c = text.charCodeAt(i)
+        if (c === 44) break
+        count = count * 10 + (c - 48)
+      }
+      return count
+    }
+  }
+  return undefined
+}
+
+/**
+ * Reads the text form of a vector clock (checked by {@link scanClock}).
  * @param text - e.g. `a:3,b:1`, or `""` for the empty clock.
  * @returns the clock, or `undefined` for anything but sorted, unique `node:count` pairs with
  * positive safe-integer counts, at most {@link MAX_VECTOR_CLOCK_ENTRIES} of them.
  */
 export function readClock(text: unknown): ClockMap | undefined {
   if (typeof text !== 'string') return undefined
-  const clock = new ClockMap(text)
-  if (text === '') return clock
-  if (!CLOCK_TEXT.test(text)) return undefined
-  // Entry by entry (no split, no string per entry but the node id): this runs for every event
-  // received.
-  let previous = ''
-  for (let i = 0; i < text.length; i++) {
-    const colon = text.indexOf(':', i)
-    const node = text.slice(i, colon)
-    // The digits (the pattern checked them), read in place up to the comma or the end.
-    let count = 0
-    for (i = colon + 1; i < text.length && text.charCodeAt(i) !== 44; i++) {
-      count = count * 10 + text.charCodeAt(i) - 48
-    }
-    // Byte order: node ids are ASCII.
-    if (node <= previous || count > Number.MAX_SAFE_INTEGER) return undefined
-    if (clock.size === MAX_VECTOR_CLOCK_ENTRIES) return undefined
-    clock.set(node, count)
-    previous = node
-  }
-  return clock
+  let max = 0
+  const size = scanClock(text, (_start, _end, count) => {
+    if (count > max) max = count
+  })
+  return size < 0 ? undefined : new ClockMap(text, size, max)
 }
 
 /**

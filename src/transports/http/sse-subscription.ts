@@ -179,7 +179,7 @@ export class SseSubscription extends ResumingSubscription {
                 )
               }
               const version = this.config.toVersion(item.version)
-              const after = batchVersion ?? this.cursorVersion
+              const after = batchVersion ?? this.readPosition
               // Strictly after the cursor only: a replay by a proxy never delivers twice.
               if (after !== undefined && version.compare(after) <= 0) continue
               batch.push({ event: item.event as Event, version })

@@ -123,7 +123,7 @@ export class WsSubscription extends ResumingSubscription {
   /** The batch's events strictly after the cursor (a replay never delivers twice). */
   #batch(items: readonly unknown[]): EventWithVersion[] {
     const batch: EventWithVersion[] = []
-    let after = this.cursorVersion
+    let after = this.readPosition
     for (const raw of items) {
       const item = toEventWithVersion(raw, this.#config.toVersion, 'subscribe')
       if (after !== undefined && item.version.compare(after) <= 0) continue

@@ -1,0 +1,91 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { readClock, writeClock } from '../versions/clock-map.js'
+import { NodeSlots, SlotCounts } from './node-slots.js'
+
+const node = fc.stringMatching(/^[A-Za-z0-9._~-]{1,5}$/)
+/** A context as a writer writes it: sorted unique node ids with positive counts. */
+const context = fc
+  .uniqueArray(fc.tuple(node, fc.integer({ min: 1, max: 2 ** 48 })), {
+    selector: ([n]) => n,
+    maxLength: 40,
+  })
+  .map((entries) => writeClock(entries))
+
+describe('NodeSlots', () => {
+  it('Given contexts over growing, overlapping sets of node ids, then each is read into the slots of exactly its entries, and slots stay stable', () => {
+    fc.assert(
+      fc.property(fc.array(context, { minLength: 1, maxLength: 30 }), (texts) => {
+        const slots = new NodeSlots()
+        const pairs: number[] = []
+        const first = new Map<string, number>()
+        for (const text of texts) {
+          slots.read(text, pairs)
+          const read = [] as [string, number][]
+          for (let i = 0; i < pairs.length; i += 2) {
+            const name = slots.names[pairs[i] as number] as string
+            read.push([name, pairs[i + 1] as number])
+            // A node keeps the slot it was first given.
+            if (!first.has(name)) first.set(name, pairs[i] as number)
+            expect(pairs[i]).toBe(first.get(name))
+            expect(slots.peek(name)).toBe(pairs[i])
+          }
+          expect(read).toEqual([...(readClock(text) as ReadonlyMap<string, number>)])
+        }
+        expect(slots.size).toBe(first.size)
+        // slotOf agrees, and gives a new node a slot that the next read finds.
+        const fresh = 'zzzzzz'
+        const slot = slots.slotOf(fresh)
+        slots.read(`${fresh}:3`, pairs)
+        expect(pairs).toEqual([slot, 3])
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it('Given a context naming few of many known nodes, then it is still read exactly', () => {
+    const slots = new NodeSlots()
+    const pairs: number[] = []
+    const many = Array.from({ length: 1000 }, (_, i) => `n${String(i).padStart(5, '0')}`)
+    slots.read(writeClock(many.map((n) => [n, 1])), pairs)
+    const few: [string, number][] = [
+      ['a', 1],
+      ['n00000', 2],
+      ['n00500', 3],
+      ['n00500x', 9],
+      ['n00999', 4],
+      ['zz', 5],
+    ]
+    slots.read(writeClock(few), pairs)
+    const read: [string, number][] = []
+    for (let i = 0; i < pairs.length; i += 2)
+      read.push([slots.names[pairs[i] as number] as string, pairs[i + 1] as number])
+    expect(read).toEqual(few)
+    expect(slots.size).toBe(1003)
+    // Read again, the hints of the first read do not mislead the second.
+    slots.read(writeClock(many.map((n) => [n, 2])), pairs)
+    expect(pairs.length).toBe(2000)
+    expect(slots.size).toBe(1003)
+  })
+})
+
+describe('SlotCounts', () => {
+  it('Given pairs, dense or sparse, then get answers each slot’s count and 0 for others', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.nat({ max: 3000 }), { maxLength: 60 }),
+        fc.integer({ min: 1, max: 4000 }),
+        (slots, extra) => {
+          const known = Math.max(0, ...slots) + 1 + extra
+          const pairs = slots.flatMap((slot, i) => [slot, i + 1])
+          const counts = new SlotCounts(pairs, known)
+          const expected = new Map(slots.map((slot, i) => [slot, i + 1]))
+          for (let slot = 0; slot < known + 5; slot++) {
+            expect(counts.get(slot)).toBe(expected.get(slot) ?? 0)
+          }
+        },
+      ),
+      { numRuns: 100 },
+    )
+  })
+})
