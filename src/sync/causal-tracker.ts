@@ -81,10 +81,15 @@ export class CausalTracker {
   /** The node ids met, as slots. */
   readonly #nodes = new NodeSlots()
   /**
-   * What this replica has seen: slot → count, unbounded (not a `VectorClock`, whose entry bound
-   * would stop the replica), in the order the counts last grew.
+   * What this replica has seen: count by slot (0: none), unbounded (not a `VectorClock`, whose
+   * entry bound would stop the replica).
    */
-  readonly #seen = new Map<number, number>()
+  readonly #seen: number[] = []
+  /** When each slot's count last grew (a tick of `#tick`): the recency bounded contexts keep. */
+  readonly #grown: number[] = []
+  #tick = 0
+  /** Slots with a count. */
+  #known = 0
   /** Scratch for reading one context: slot, count, slot, count, … */
   readonly #pairs: number[] = []
   readonly #heads = new Map<string, Head[]>()
@@ -135,15 +140,16 @@ export class CausalTracker {
     const hlc = this.#requireHlc().now()
     const seen = this.#seen
     const me = this.#nodes.slotOf(this.#ctx.nodeId)
-    const seq = (seen.get(me) ?? 0) + 1
+    const seq = (seen[me] ?? 0) + 1
     const context = new Map([[me, seq]])
     const keep = (slot: number): void => {
-      if (context.size < this.#bound && !context.has(slot)) {
-        context.set(slot, seen.get(slot) as number)
+      if (context.size < this.#bound && !context.has(slot) && (seen[slot] ?? 0) > 0) {
+        context.set(slot, seen[slot] as number)
       }
     }
-    const recent = [...seen.keys()].reverse()
-    if (seen.size < this.#bound) {
+    // Most recently grown first.
+    const recent = [...seen.keys()].sort((a, b) => (this.#grown[b] ?? 0) - (this.#grown[a] ?? 0))
+    if (this.#known < this.#bound) {
       // The whole seen clock fits (the common case): nothing to choose.
       recent.forEach(keep)
     } else {
@@ -261,7 +267,7 @@ export class CausalTracker {
     const ctx = causalContextOf(event)
     if (ctx === undefined) return false
     const slot = this.#nodes.peek(ctx.origin)
-    return (this.#seen.get(slot as number) ?? 0) < ctx.seq
+    return (this.#seen[slot as number] ?? 0) < ctx.seq
   }
 
   /**
@@ -331,11 +337,19 @@ export class CausalTracker {
     this.#hlc = new StampClock({ ...options, last })
   }
 
-  /** Raises a seen count, moving the slot to the most recent end. */
+  /** Raises a seen count, making the slot the most recently grown. */
   #raise(slot: number, count: number): void {
-    if (count <= (this.#seen.get(slot) as number)) return // false for an unknown slot
-    this.#seen.delete(slot)
-    this.#seen.set(slot, count)
+    const seen = this.#seen
+    const was = seen[slot] ?? 0
+    if (count <= was) return
+    if (was === 0) this.#known++
+    // Filled up to the slot, so the arrays stay packed.
+    while (seen.length <= slot) {
+      seen.push(0)
+      this.#grown.push(0)
+    }
+    seen[slot] = count
+    this.#grown[slot] = ++this.#tick
   }
 
   #requireHlc(): StampClock {

@@ -25,8 +25,9 @@ export class SlotCounts {
   constructor(pairs: readonly number[], known: number) {
     const dense = known <= 2 * pairs.length + 64
     // A plain array (on the heap, cheap to make), not a typed one (a buffer of its own).
-    const counts: number[] | Map<number, number> = dense ? [] : new Map()
-    if (dense) for (let slot = 0; slot < known; slot++) (counts as number[]).push(0)
+    const counts: number[] | Map<number, number> = dense
+      ? new Array<number>(known).fill(0)
+      : new Map()
     for (let i = 0; i < pairs.length; i += 2) {
       const slot = pairs[i] as number
       const count = pairs[i + 1] as number
