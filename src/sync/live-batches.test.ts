@@ -125,6 +125,30 @@ describe('SyncManager live mode: live batches are stored as they come', () => {
     expect(transport.pulledEvents).toBeGreaterThan(1)
   })
 
+  it('Given a replica that has pulled nothing and a stream that opened after events were written, When its first batch comes, Then it is not stored as the log’s start: the replica pulls and holds every event once, in order', async () => {
+    const hub = createLoopbackHub()
+    const write = await writer(hub)
+    await write(3, 0)
+    const transport = counting(hub.connect('r'))
+    // Its first sync fails, so nothing is pulled before the stream delivers.
+    let failPulls = 1
+    const flaky: Transport = {
+      ...transport,
+      pull: (since, o) =>
+        failPulls-- > 0
+          ? Promise.reject(new SyncKitError('unavailable', 'down', {}))
+          : transport.pull(since, o),
+      subscribe: transport.subscribe,
+    }
+    const { store, manager } = liveReplica(flaky, 'r')
+    manager.on('error', () => undefined)
+    manager.start()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    await write(2, 3)
+    await until(async () => (await ids(store)).length === 5)
+    expect(await ids(store)).toEqual(await ids(hub.store))
+  })
+
   it('Given a stream that reports no position (a custom transport), When batches arrive, Then each batch makes the manager pull, as before', async () => {
     const hub = createLoopbackHub()
     const transport = counting(hub.connect('r'), (handler) => (events) => handler(events))

@@ -179,11 +179,38 @@ export class LiveMode {
 }
 
 /**
+ * Tells whether a live batch starts the remote's log (the part the manager's filters match): the
+ * first event a pull from the beginning returns is the batch's first, in the batch's epoch. So a
+ * replica that has pulled nothing yet — its first pull found an empty server — stores the batches
+ * of a stream opened on the empty log as they come, instead of pulling what the stream delivers
+ * (at 100 live clients starting on an empty server, each chased the writers by pull).
+ * @returns false also when the pull fails (a sync then pulls the batch).
+ */
+async function startsLog(
+  ctx: SyncContext,
+  events: readonly EventWithVersion[],
+  info: LiveBatchInfo,
+): Promise<boolean> {
+  const first = events[0]
+  if (first === undefined) return false
+  try {
+    const page = await ctx.transport.pull(null, {
+      limit: 1,
+      ...(ctx.filters ? { filters: ctx.filters } : {}),
+    })
+    return page.epoch === info.epoch && page.events[0]?.version.compare(first.version) === 0
+  } catch {
+    return false
+  }
+}
+
+/**
  * Stores a live batch as a pull page that came by itself, when it continues the pull checkpoint:
  * same epoch, and the batch follows a version at or before the checkpoint (so no event between
  * the two is missing). The events at or before the checkpoint are dropped; the rest are stored,
- * checkpointed and taken into account exactly as the pull pass does (`ingest`). Anything else —
- * no checkpoint yet, another epoch, a gap (a dropped or reordered batch, a stream that started
+ * checkpointed and taken into account exactly as the pull pass does (`ingest`). Without a
+ * checkpoint, a batch that starts the remote's log ({@link startsLog}) is stored whole. Anything
+ * else — no checkpoint yet and a batch that does not start the log, another epoch, a gap (a dropped or reordered batch, a stream that started
  * past the checkpoint), a head check pending after a failure — is left to a pull.
  * @param ctx - the store, transport and checkpoint keys.
  * @param parts - the causal state, conflict queue and holds record the page updates.
@@ -203,10 +230,16 @@ async function storeLiveBatch(
   if (ctx.direction === 'push' || parts.epochs.probe) return undefined
   await parts.causal.init(undefined)
   const cp = await ctx.store.getCheckpoint(ctx.pullKey)
-  if (cp === undefined || cp.epoch !== info.epoch) return undefined
-  const checkpoint = ctx.transport.parseVersion(cp.version)
-  if (info.after.compare(checkpoint) > 0) return undefined
-  const fresh = events.filter((item) => item.version.compare(checkpoint) > 0)
+  let fresh = events
+  if (cp === undefined) {
+    // Nothing pulled yet (the log was empty): the batch is stored when it starts the log.
+    if (!(await startsLog(ctx, events, info))) return undefined
+  } else {
+    if (cp.epoch !== info.epoch) return undefined
+    const checkpoint = ctx.transport.parseVersion(cp.version)
+    if (info.after.compare(checkpoint) > 0) return undefined
+    fresh = events.filter((item) => item.version.compare(checkpoint) > 0)
+  }
   const totals: PullCounts = { pulled: 0, conflicts: 0, resolved: 0 }
   if (fresh.length === 0) return totals
   // Stopped at an event the store refused (no refusal list): the next pull fetches the rest.
