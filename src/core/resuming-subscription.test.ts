@@ -107,3 +107,26 @@ describe('ResumingSubscription: reading ahead of a slow handler', () => {
     expect(errors.map((e) => (e as Error).message)).toEqual(['handler broke'])
   })
 })
+
+describe('ResumingSubscription: a handler failing after unsubscribe', () => {
+  it('Given a handler that unsubscribes and then throws (its work was cut short by the stop), Then nothing is reported to onError and no later batch is handed over', async () => {
+    const errors: unknown[] = []
+    let calls = 0
+    let wire: FakeWire | undefined
+    wire = new FakeWire(
+      10,
+      async () => {
+        calls++
+        await new Promise((resolve) => setTimeout(resolve, 1))
+        await wire?.unsubscribe()
+        throw new Error('cut short by the stop')
+      },
+      (error) => errors.push(error),
+    )
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    await wire.unsubscribe()
+    wire = undefined
+    expect(calls).toBe(1)
+    expect(errors).toEqual([])
+  })
+})

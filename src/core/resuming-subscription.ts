@@ -236,8 +236,9 @@ export abstract class ResumingSubscription implements Subscription {
         this.cursorVersion = last.version
       }
     } catch (error) {
-      // The handler threw: the subscription ends, reporting the handler's error.
-      this.#fail(error)
+      // The handler threw: the subscription ends, reporting the handler's error — unless it was
+      // stopped meanwhile (a handler cut short by unsubscribe, the signal or close is no failure).
+      if (!this.stop.signal.aborted) this.#fail(error)
       this.stop.abort()
     } finally {
       this.#ahead = []
