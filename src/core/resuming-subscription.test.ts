@@ -130,3 +130,27 @@ describe('ResumingSubscription: a handler failing after unsubscribe', () => {
     expect(errors).toEqual([])
   })
 })
+
+/** A wire that hands over an empty batch (nothing new in a message), then `total` events. */
+class EmptyFirstWire extends FakeWire {
+  protected override async connection(): Promise<ConnectionOutcome> {
+    const refused = this.accept('E', '0')
+    if (refused !== undefined) return refused
+    if (!(await this.deliver([]))) return { kind: 'healthy-end' }
+    return super.connection()
+  }
+}
+
+describe('ResumingSubscription: an empty batch', () => {
+  it('Given a wire that hands over an empty batch first, When events follow, Then the handler still gets them all', async () => {
+    const got: number[] = []
+    const wire = new EmptyFirstWire(5, (events) => {
+      for (const e of events) got.push(Number(e.version.toString()))
+    })
+    for (let i = 0; i < 100 && got.length < 5; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 2))
+    }
+    await wire.unsubscribe()
+    expect(got).toEqual([1, 2, 3, 4, 5])
+  })
+})
