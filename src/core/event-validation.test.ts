@@ -100,6 +100,30 @@ describe('validateEvent', () => {
     expect(validateEvent(foreign, 'memory', { freeze: true })).not.toBe(foreign)
   })
 
+  it('Given a copy it made without freeze and a caller then froze, When validating it with freeze, Then it is copied (its inside may still change)', () => {
+    const unfrozen = validateEvent({ ...base, data: { a: [1] } }, 'test')
+    Object.freeze(unfrozen)
+    const copy = validateEvent(unfrozen, 'memory', { freeze: true })
+    expect(copy).not.toBe(unfrozen)
+    ;(unfrozen.data as { a: number[] }).a.push(2)
+    expect(copy.data).toEqual({ a: [1] })
+  })
+
+  it('makes copies that are plain objects with only the event fields, frozen or not', () => {
+    for (const freeze of [false, true]) {
+      const copy = validateEvent({ ...base, metadata: { tenant: 't' } }, 'test', { freeze })
+      expect(Object.getPrototypeOf(copy)).toBe(Object.prototype)
+      expect(Object.keys(copy)).toEqual(['id', 'type', 'aggregateId', 'data', 'metadata'])
+      expect(Reflect.ownKeys(validateEvent(base, 'test', { freeze }))).toEqual([
+        'id',
+        'type',
+        'aggregateId',
+        'data',
+      ])
+      expect(JSON.parse(JSON.stringify(copy))).toEqual(copy)
+    }
+  })
+
   it.each([
     ['null', null],
     ['a string', 'e1'],

@@ -118,18 +118,14 @@ export function validateEvent(
     }
     let root = 'data'
     try {
-      const copy: Record<string, unknown> = {
-        id,
-        type: e['type'],
-        aggregateId: e['aggregateId'],
-        data: copyJson(data, 0, freeze),
-      }
+      const copied = copyJson(data, 0, freeze)
+      let meta: EventMetadata | undefined
       if (metadata !== undefined) {
         root = 'metadata'
         if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
           throw new Problem(`must be a plain object of JSON values, got ${describe(metadata)}`)
         }
-        const meta = copyJson(metadata, 0, freeze) as EventMetadata
+        meta = copyJson(metadata, 0, freeze) as EventMetadata
         for (const key of RESERVED_METADATA_KEYS) {
           const value = meta[key]
           if (value !== undefined && typeof value !== 'string') {
@@ -140,10 +136,16 @@ export function validateEvent(
             throw problem
           }
         }
-        copy['metadata'] = meta
       }
-      if (freeze) Object.freeze(new Sealed(copy))
-      return copy as unknown as Event
+      const copy = new EventCopy(
+        id as string,
+        e['type'] as string,
+        e['aggregateId'] as string,
+        copied,
+        freeze,
+      )
+      if (meta !== undefined) copy.metadata = meta
+      return freeze ? Object.freeze(copy) : copy
     } catch (error) {
       if (!(error instanceof Problem)) throw error
       const { path, objects } = error
@@ -218,24 +220,71 @@ export function isSealedEvent(value: unknown): value is Event {
   return Sealed.has(value)
 }
 
-/** Returns the object it is given: what lets {@link Sealed} stamp an object it did not create. */
-// eslint-disable-next-line @typescript-eslint/no-extraneous-class -- the constructor is the point
-class Stamp {
-  constructor(object: object) {
-    // A constructor that returns an object makes it `this` for the subclass's fields.
-    return object
-  }
+/** The fields of an event copy, as {@link EventCopy} makes it. */
+interface EventCopy {
+  id: string
+  type: string
+  aggregateId: string
+  data: JsonValue
+  metadata?: EventMetadata
 }
 
 /**
- * The mark of the deep-frozen copies {@link validateEvent} made — valid, and unchangeable:
- * `new Sealed(copy)` installs a private field on the copy before it is frozen. Nothing outside
- * this class can read, copy or forge it (it is invisible to `Object.keys`, spreads, JSON and
- * proxies), and it costs a property slot, where a `WeakSet` of copies cost an entry per event and
- * slower collections (a quarter of a memory-store append).
+ * Makes an event copy, marked (see {@link Sealed}) as frozen or not: a plain object (its
+ * prototype is `Object.prototype`), made by a constructor function rather than a literal. V8 sizes
+ * a literal for its own properties only, so the mark then cost an out-of-object property array
+ * (40 B per stored event); a constructor's objects get room for what every copy holds. Every copy
+ * is marked, frozen or not, so all take the same shape whichever kind a process makes first.
+ */
+const EventCopy = function (
+  this: EventCopy,
+  id: string,
+  type: string,
+  aggregateId: string,
+  data: JsonValue,
+  frozen: boolean,
+) {
+  this.id = id
+  this.type = type
+  this.aggregateId = aggregateId
+  this.data = data
+  new Sealed(this, frozen)
+} as unknown as new (
+  id: string,
+  type: string,
+  aggregateId: string,
+  data: JsonValue,
+  frozen: boolean,
+) => EventCopy
+EventCopy.prototype = Object.prototype
+
+/**
+ * Returns the object it is given: what lets {@link Sealed} stamp an object it did not create (a
+ * constructor that returns an object makes it `this` for the subclass's fields).
+ */
+const Stamp = function (object: object) {
+  return object
+} as unknown as new (object: object) => object
+
+/**
+ * The mark of the copies {@link validateEvent} made, saying whether it froze them (then they are
+ * valid and unchangeable). Nothing outside this class can read, copy or forge it (a private field:
+ * invisible to `Object.keys`, spreads, JSON and proxies), and it costs a property slot, where a
+ * `WeakSet` of copies cost an entry per event and slower collections (a quarter of a memory-store
+ * append).
  */
 class Sealed extends Stamp {
-  readonly #sealed = true
+  readonly #frozen: boolean
+
+  /**
+   * Marks a copy.
+   * @param copy - a copy being made.
+   * @param frozen - whether it will be deep-frozen.
+   */
+  constructor(copy: object, frozen: boolean) {
+    super(copy)
+    this.#frozen = frozen
+  }
 
   /**
    * Tells whether a value is a copy {@link validateEvent} made and froze.
@@ -243,7 +292,9 @@ class Sealed extends Stamp {
    * @returns true for such a copy.
    */
   static has(value: unknown): boolean {
-    return typeof value === 'object' && value !== null && #sealed in value
+    return (
+      typeof value === 'object' && value !== null && #frozen in value && (value as Sealed).#frozen
+    )
   }
 }
 
@@ -267,14 +318,16 @@ class Problem {
   }
 }
 
-const hasIsWellFormed =
-  typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === 'function'
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+/**
+ * A lone surrogate, where `isWellFormed` is missing: in a `u` regex a pair is one astral code
+ * point, so only an unpaired half is in the surrogate category `Cs` (and `\p{…}` reaches older
+ * engines than the lookbehind this once used).
+ */
+const LONE_SURROGATE = /\p{Cs}/u
 
 function isWellFormed(s: string): boolean {
-  return hasIsWellFormed
-    ? (s as unknown as { isWellFormed(): boolean }).isWellFormed()
-    : !LONE_SURROGATE.test(s)
+  const string = s as unknown as { isWellFormed?: () => boolean }
+  return string.isWellFormed ? string.isWellFormed() : !LONE_SURROGATE.test(s)
 }
 
 /** `is <what>, which is not JSON; <advice>`. */

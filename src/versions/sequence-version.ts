@@ -22,12 +22,15 @@ const DIGITS = /^(0|[1-9][0-9]{0,39})$/
  */
 export class SequenceVersion implements Version {
   /** The zero version, before every event. */
-  static readonly ZERO: SequenceVersion = /* @__PURE__ */ new SequenceVersion(0n)
+  static readonly ZERO: SequenceVersion = /* @__PURE__ */ new SequenceVersion(0)
 
-  /** The position while it is a safe integer (the common case: plain number arithmetic). */
-  private readonly small: number | undefined
-  /** The position as a bigint; made on demand for small positions. */
-  private big: bigint | undefined
+  /**
+   * The position: a `number` while it is a safe integer (the common case: plain number
+   * arithmetic), a `bigint` past 2^53 − 1. One private field set once, never changed: a version
+   * can be shared by every reader (the memory store hands out the same one on every load), and
+   * nobody holding it can alter what the others see.
+   */
+  readonly #n: number | bigint
 
   /**
    * Creates a version.
@@ -45,14 +48,12 @@ export class SequenceVersion implements Version {
         { argument: 'value' },
       )
     }
-    if (number || value <= MAX_SAFE) this.small = Number(value)
-    else this.big = value
+    this.#n = number || value > MAX_SAFE ? value : Number(value)
   }
 
   /** The position, ≥ 0, exact at any size. */
   get value(): bigint {
-    this.big ??= BigInt(this.small as number)
-    return this.big
+    return BigInt(this.#n)
   }
 
   /**
@@ -60,7 +61,8 @@ export class SequenceVersion implements Version {
    * @returns the position, or `undefined` past the safe-integer range.
    */
   toSafeNumber(): number | undefined {
-    return this.small
+    const n = this.#n
+    return typeof n === 'number' ? n : undefined
   }
 
   /**
@@ -73,8 +75,7 @@ export class SequenceVersion implements Version {
     if (typeof value !== 'string' || !DIGITS.test(value)) {
       throw parseError(value, 'a sequence version (a non-negative decimal integer such as "42")')
     }
-    if (value === '0') return SequenceVersion.ZERO
-    return new SequenceVersion(value.length <= 15 ? Number(value) : BigInt(value))
+    return new SequenceVersion(value.length < 16 ? +value : BigInt(value))
   }
 
   /**
@@ -94,9 +95,8 @@ export class SequenceVersion implements Version {
 
   /** The following position. */
   next(): SequenceVersion {
-    return this.small !== undefined && this.small < Number.MAX_SAFE_INTEGER
-      ? new SequenceVersion(this.small + 1)
-      : new SequenceVersion(this.value + 1n)
+    // The constructor keeps it a number while it is safe.
+    return new SequenceVersion(BigInt(this.#n) + 1n)
   }
 
   /**
@@ -105,15 +105,15 @@ export class SequenceVersion implements Version {
    */
   compare(other: Version): -1 | 0 | 1 {
     const o = SequenceVersion.from(other)
-    // Numbers while both are small; `<` and `>` also compare a number with a bigint exactly.
-    const a = this.small ?? this.value
-    const b = o.small ?? o.value
+    // `<` and `>` also compare a number with a bigint exactly.
+    const a = this.#n
+    const b = o.#n
     return a < b ? -1 : a > b ? 1 : 0
   }
 
   /** The decimal string form. */
   toString(): string {
-    return String(this.small ?? this.value)
+    return String(this.#n)
   }
 
   /** Same as `toString`, so versions serialise into JSON as strings (never lossy numbers). */
@@ -123,6 +123,6 @@ export class SequenceVersion implements Version {
 
   /** True for position 0. */
   isZero(): boolean {
-    return this.small === 0
+    return this.#n === 0
   }
 }

@@ -102,19 +102,21 @@ export interface MemoryStore extends EventStore {
 
 const FREEZE: ValidateEventOptions = { freeze: true }
 const NO_EVENTS: readonly number[] = []
+/** The map key of the server epoch's checkpoint. */
+const EPOCH_KEY = /* @__PURE__ */ checkpointMapKey(SERVER_EPOCH_CHECKPOINT_KEY)
 
 /**
  * Creates an in-memory event store: fast, dependency-free, for tests, demos, browsers and as the
  * log behind the loopback hub. Nothing survives the process.
  *
- * How it works: the log is an array of events, and an event's version is its position plus one,
- * so finding where to start after `since` is O(1). Events are validated, deep-copied and frozen
- * once on the way in, so they can be handed out as they are and nobody can change them to
- * corrupt the store. Versions and `{ event, version }` records are made when asked for: the
- * store keeps one object tree per event and nothing else, which keeps appends cheap for the
- * garbage collector. Loads of one or more aggregates walk those aggregates' lists of positions
- * (binary search for the start); other filters are checked event by event from `since` on, which
- * stops at `limit` (an index per type and tenant would make every append pay for them).
+ * How it works: the log is an array of `{ event, version }` records, and an event's version is
+ * its position plus one, so finding where to start after `since` is O(1). Events are validated,
+ * deep-copied and frozen once on the way in, and each gets one frozen record with its version
+ * (the very version its append reported), so records are handed out as they are and nobody can
+ * change them to corrupt the store: a load without filters is a slice of the log. Loads of one or
+ * more aggregates walk those aggregates' lists of positions (binary search for the start); other
+ * filters are checked event by event from `since` on, which stops at `limit` (an index per type
+ * and tenant would make every append pay for them).
  *
  * @param options - see {@link MemoryStoreOptions}.
  * @returns the store.
@@ -142,16 +144,16 @@ export function createMemoryStore(options?: MemoryStoreOptions): MemoryStore {
 
 class InMemoryEventStore implements MemoryStore {
   readonly #component: string
-  /** Position i holds the (deep-frozen) event with version i + 1. */
-  #log: Event[] = []
+  /** Position i holds the frozen record of the (deep-frozen) event with version i + 1. */
+  #log: EventWithVersion[] = []
   /** Event id → position. */
-  #byId = new Map<string, number>()
+  readonly #byId = new Map<string, number>()
   /** Aggregate id → ascending positions. */
-  #byAggregate = new Map<string, number[]>()
+  readonly #byAggregate = new Map<string, number[]>()
   /** `direction` + NUL + `remote` → frozen checkpoint. */
-  #checkpoints = new Map<string, Checkpoint>()
+  readonly #checkpoints = new Map<string, Checkpoint>()
   /** `setState` key → frozen copy of the value. */
-  #state = new Map<string, JsonValue>()
+  readonly #state = new Map<string, JsonValue>()
   readonly #watchers: Watchers = new Set()
   #closed = false
 
@@ -179,28 +181,23 @@ class InMemoryEventStore implements MemoryStore {
     }
     // Validate everything before changing anything: a bad event or checkpoint stores nothing.
     const checkpoint = checkBatchCheckpoint(options?.checkpoint, this.#component)
-    const copies: Event[] = []
-    for (const event of events) copies.push(validateEvent(event, this.#component, FREEZE))
-    return this.#put(copies, checkpoint)
+    // Array.from reads holes as `undefined`, which is not an event.
+    return this.#put(
+      Array.from(events, (event) => validateEvent(event, this.#component, FREEZE)),
+      checkpoint,
+    )
   }
 
   /**
    * Appends validated copies (all or, on an id conflict, none), then writes the checkpoint and
-   * wakes the watchers: the body of `store` and `storeBatch`.
+   * wakes the watchers: the body of `storeBatch`.
    */
   #put(copies: Event[], checkpoint?: ReturnType<typeof checkBatchCheckpoint>): StoreResult[] {
-    const results: StoreResult[] = []
     const start = this.#log.length
+    let results: StoreResult[]
     try {
-      for (const copy of copies) {
-        const existing = this.#byId.get(copy.id)
-        // An earlier event of this batch is already appended, so in-batch duplicates land here.
-        results.push(
-          existing === undefined
-            ? { version: this.#append(copy), duplicate: false }
-            : this.#duplicate(existing, copy),
-        )
-      }
+      // An earlier event of this batch is already appended, so in-batch duplicates are found.
+      results = copies.map((copy) => this.#add(copy))
     } catch (error) {
       // Only an id conflict can get here; undo this batch's appends so it stores nothing.
       this.#truncate(start)
@@ -209,7 +206,9 @@ class InMemoryEventStore implements MemoryStore {
     if (checkpoint !== undefined) {
       this.#checkpoints.set(checkpointMapKey(checkpoint.key), Object.freeze(checkpoint.value))
     }
-    if (this.#log.length > start) wakeWatchers(this.#watchers, String(this.#log.length))
+    // No wake-up text is made while nobody watches.
+    const length = this.#log.length
+    if (length > start && this.#watchers.size > 0) wakeWatchers(this.#watchers, String(length))
     return results
   }
 
@@ -246,8 +245,7 @@ class InMemoryEventStore implements MemoryStore {
 
   async latestVersion(options?: SignalOptions): Promise<Version> {
     this.#enter(options, 'latestVersion')
-    const length = this.#log.length
-    return length === 0 ? SequenceVersion.ZERO : new SequenceVersion(length)
+    return this.#log.at(-1)?.version ?? SequenceVersion.ZERO
   }
 
   /** Pure parsing: works after `close()` too. */
@@ -301,8 +299,7 @@ class InMemoryEventStore implements MemoryStore {
     this.#enter(options, 'loadOrCreateEpoch')
     const epoch = checkEpoch(candidate, this.#component)
     // Synchronous from here on: nothing can interleave between the read and the write.
-    const key = checkpointMapKey(SERVER_EPOCH_CHECKPOINT_KEY)
-    const kept = this.#checkpoints.get(key)?.epoch
+    const kept = this.#checkpoints.get(EPOCH_KEY)?.epoch
     if (kept !== undefined && kept !== '') return kept
     return this.renewEpoch(epoch, options)
   }
@@ -310,10 +307,7 @@ class InMemoryEventStore implements MemoryStore {
   async renewEpoch(candidate: string, options?: SignalOptions): Promise<string> {
     this.#enter(options, 'renewEpoch')
     const epoch = checkEpoch(candidate, this.#component)
-    this.#checkpoints.set(
-      checkpointMapKey(SERVER_EPOCH_CHECKPOINT_KEY),
-      Object.freeze({ version: '0', epoch }),
-    )
+    this.#checkpoints.set(EPOCH_KEY, Object.freeze({ version: '0', epoch }))
     return epoch
   }
 
@@ -325,13 +319,17 @@ class InMemoryEventStore implements MemoryStore {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    this.#watchers.clear()
     // Let the memory go: nothing can be read after close anyway.
     this.#log = []
-    this.#byId = new Map()
-    this.#byAggregate = new Map()
-    this.#checkpoints = new Map()
-    this.#state = new Map()
+    for (const map of [
+      this.#watchers,
+      this.#byId,
+      this.#byAggregate,
+      this.#checkpoints,
+      this.#state,
+    ]) {
+      map.clear()
+    }
   }
 
   /** Every async call starts here: closed first, then the caller's signal. */
@@ -357,51 +355,56 @@ class InMemoryEventStore implements MemoryStore {
     groups: FilterGroups | undefined,
   ): EventWithVersion[] {
     const limit = validateLimit(options?.limit, this.#component) ?? Infinity
-    // A `type` filter matches deletes too (the delete rule of `Filter`).
-    const match = compileFilterGroups(groups)
     const log = this.#log
     // Past 2^53 − 1 the cursor is beyond any log this store can hold.
     const start = SequenceVersion.from(since).toSafeNumber() ?? log.length
+    // The records are frozen: without filters a page is a slice of the log.
+    if (positions === undefined && groups === undefined) return log.slice(start, start + limit)
+    // A `type` filter matches deletes too (the delete rule of `Filter`). Without filters the
+    // records are not read, only their slots: no cache miss per record of an aggregate.
+    const match = groups && compileFilterGroups(groups)
     const out: EventWithVersion[] = []
     const end = positions === undefined ? log.length : positions.length
-    for (let i = positions === undefined ? start : lowerBound(positions, start); i < end; i++) {
-      if (out.length >= limit) break
-      const position = positions === undefined ? i : (positions[i] as number)
-      const event = log[position] as Event
-      // A fresh record: the shared frozen event with a version object of its own.
-      if (match(event)) out.push({ event, version: new SequenceVersion(position + 1) })
+    let i = positions === undefined ? start : lowerBound(positions, start)
+    for (; i < end && out.length < limit; i++) {
+      const record = log[positions === undefined ? i : (positions[i] as number)] as EventWithVersion
+      if (!match || match(record.event)) out.push(record)
     }
     return out
   }
 
-  #append(event: Event): SequenceVersion {
+  /** Appends a validated copy, or reports the duplicate of a stored event. */
+  #add(event: Event): StoreResult {
+    const existing = this.#byId.get(event.id)
+    if (existing !== undefined) return this.#duplicate(existing, event)
     const position = this.#log.length
-    this.#log.push(event)
+    const version = new SequenceVersion(position + 1)
+    this.#log.push(Object.freeze({ event, version }))
     this.#byId.set(event.id, position)
     const positions = this.#byAggregate.get(event.aggregateId)
     if (positions === undefined) this.#byAggregate.set(event.aggregateId, [position])
     else positions.push(position)
-    return new SequenceVersion(position + 1)
+    return { version, duplicate: false }
   }
 
   #duplicate(position: number, event: Event): StoreResult {
     // The id index holds positions of the log only: #append and #truncate keep both in step.
-    const stored = this.#log[position] as Event
-    if (!eventsEqual(stored, event)) {
+    const stored = this.#log[position] as EventWithVersion
+    if (!eventsEqual(stored.event, event)) {
       throw new SyncKitError(
         'event-id-conflict',
         `[sync-kit] [${this.#component}] event "${event.id.slice(0, 64)}" already exists with different content (version ${position + 1}); events are immutable: use a new id`,
         { eventId: event.id },
       )
     }
-    return { version: new SequenceVersion(position + 1), duplicate: true }
+    return { version: stored.version, duplicate: true }
   }
 
   /** Removes every event at `length` and after, with their index entries (newest first). */
   #truncate(length: number): void {
     const log = this.#log
     for (let position = log.length - 1; position >= length; position--) {
-      const event = log[position] as Event
+      const { event } = log[position] as EventWithVersion
       this.#byId.delete(event.id)
       const positions = this.#byAggregate.get(event.aggregateId) as number[]
       positions.pop()

@@ -162,7 +162,12 @@ describe('loopback hub: pushes, pulls and copies', () => {
     const stored = await hub.store.load(null)
     expect(stored[0]?.event.data).toEqual({ list: [1] })
     expect(fromA?.version).toBeInstanceOf(SequenceVersion)
-    expect(fromA?.version).not.toBe(stored[0]?.version)
+    // The version is the log's own too: its position is private, so no puller can change it.
+    expect(fromA?.version).toBe(stored[0]?.version)
+    expect(() => {
+      ;(fromA?.version as unknown as { value: bigint }).value = 7n
+    }).toThrow(TypeError)
+    expect(fromB?.version.toString()).toBe('1')
   })
 
   it('Given two subscribers, When one mutates its delivered event, Then the other sees the original', async () => {
