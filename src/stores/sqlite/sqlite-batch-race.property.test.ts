@@ -3,7 +3,6 @@
 // statement with versions worked out from each statement's last row. Here random batches —
 // repeats inside, ids JSON escapes, sizes across the 100-row chunks — meet a second connection
 // that commits some of the same ids right before the write lock is taken.
-import Database from 'better-sqlite3'
 import fc from 'fast-check'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -11,6 +10,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Event } from '../../types/index.js'
 import { createSqliteStore, openSqliteStore } from './index.js'
+import { racingDatabase } from './sqlite-race.fixture.js'
 
 function event(id: string): Event {
   return { id, type: 'Created', aggregateId: 'a1', data: { n: id } }
@@ -32,39 +32,6 @@ const id = fc.oneof(
   { weight: 6, arbitrary: fc.nat({ max: 300 }).map((n) => `n${n}`) },
 )
 
-/**
- * A database whose `BEGIN IMMEDIATE` lets `race` run first (another connection's commit), until
- * `race` says it ran.
- */
-function racing(path: string, race: () => boolean): Database.Database {
-  const raw = new Database(path)
-  let raced = false
-  return new Proxy(raw, {
-    get(target, key) {
-      if (key !== 'prepare') {
-        const value: unknown = Reflect.get(target, key, target)
-        return typeof value === 'function' ? value.bind(target) : value
-      }
-      return (source: string) => {
-        const statement = target.prepare(source)
-        if (source !== 'BEGIN IMMEDIATE') return statement
-        return new Proxy(statement, {
-          get(s, name) {
-            if (name !== 'run') {
-              const value: unknown = Reflect.get(s, name, s)
-              return typeof value === 'function' ? value.bind(s) : value
-            }
-            return () => {
-              if (!raced) raced = race()
-              return s.run()
-            }
-          },
-        })
-      }
-    },
-  })
-}
-
 describe('sqlite store: batches against a racing connection', () => {
   it('Given stored ids, a batch with repeats and escaped ids across the 100-row chunks, and another connection committing some of its ids just before the write lock, Then every result is its own row’s version, duplicates are exactly the ids stored before, and rows follow first occurrences', async () => {
     await fc.assert(
@@ -77,7 +44,7 @@ describe('sqlite store: batches against a racing connection', () => {
           const other = await openSqliteStore({ path })
           let armed = false
           let racerRan = false
-          const database = racing(path, () => {
+          const database = racingDatabase(path, () => {
             if (!armed) return false
             racerRan = true
             // Synchronous, like every better-sqlite3 call: committed before BEGIN runs.
