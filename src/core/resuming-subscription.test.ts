@@ -107,3 +107,50 @@ describe('ResumingSubscription: reading ahead of a slow handler', () => {
     expect(errors.map((e) => (e as Error).message)).toEqual(['handler broke'])
   })
 })
+
+describe('ResumingSubscription: a handler failing after unsubscribe', () => {
+  it('Given a handler that unsubscribes and then throws (its work was cut short by the stop), Then nothing is reported to onError and no later batch is handed over', async () => {
+    const errors: unknown[] = []
+    let calls = 0
+    let wire: FakeWire | undefined
+    wire = new FakeWire(
+      10,
+      async () => {
+        calls++
+        await new Promise((resolve) => setTimeout(resolve, 1))
+        await wire?.unsubscribe()
+        throw new Error('cut short by the stop')
+      },
+      (error) => errors.push(error),
+    )
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    await wire.unsubscribe()
+    wire = undefined
+    expect(calls).toBe(1)
+    expect(errors).toEqual([])
+  })
+})
+
+/** A wire that hands over an empty batch (nothing new in a message), then `total` events. */
+class EmptyFirstWire extends FakeWire {
+  protected override async connection(): Promise<ConnectionOutcome> {
+    const refused = this.accept('E', '0')
+    if (refused !== undefined) return refused
+    if (!(await this.deliver([]))) return { kind: 'healthy-end' }
+    return super.connection()
+  }
+}
+
+describe('ResumingSubscription: an empty batch', () => {
+  it('Given a wire that hands over an empty batch first, When events follow, Then the handler still gets them all', async () => {
+    const got: number[] = []
+    const wire = new EmptyFirstWire(5, (events) => {
+      for (const e of events) got.push(Number(e.version.toString()))
+    })
+    for (let i = 0; i < 100 && got.length < 5; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 2))
+    }
+    await wire.unsubscribe()
+    expect(got).toEqual([1, 2, 3, 4, 5])
+  })
+})

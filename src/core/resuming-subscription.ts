@@ -208,7 +208,9 @@ export abstract class ResumingSubscription implements Subscription {
     for (const item of batch) this.#ahead.push(item)
     const last = batch.at(-1)
     if (last !== undefined) this.#read = last.version
-    this.#pump ??= this.#handOver()
+    // Only with something to hand over: a hand-over with nothing to do ends at once, before
+    // `#pump` is set, which would then hold its settled promise and start no later one.
+    if (this.#ahead.length > 0) this.#pump ??= this.#handOver()
     if (this.#ahead.length >= MAX_READ_AHEAD_EVENTS) await this.#pump
     return !this.stop.signal.aborted
   }
@@ -236,8 +238,9 @@ export abstract class ResumingSubscription implements Subscription {
         this.cursorVersion = last.version
       }
     } catch (error) {
-      // The handler threw: the subscription ends, reporting the handler's error.
-      this.#fail(error)
+      // The handler threw: the subscription ends, reporting the handler's error — unless it was
+      // stopped meanwhile (a handler cut short by unsubscribe, the signal or close is no failure).
+      if (!this.stop.signal.aborted) this.#fail(error)
       this.stop.abort()
     } finally {
       this.#ahead = []

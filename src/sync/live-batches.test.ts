@@ -275,3 +275,45 @@ describe('SyncManager live mode: a live batch after a failed sync', () => {
     expect(await ids(store)).toEqual(expect.arrayContaining(['n4', 'n5', 'n6']))
   })
 })
+
+describe('SyncManager live mode: pushes of records that fail', () => {
+  it('Given a live replica whose pushes fail, When many records share one waiting push run, Then its failure is reported once, not once per record', async () => {
+    const hub = createLoopbackHub()
+    const inner = hub.connect('a')
+    let release: () => void = () => undefined
+    const held = new Promise<void>((resolve) => (release = resolve))
+    let pushes = 0
+    const transport: Transport = {
+      ...inner,
+      push: async () => {
+        pushes++
+        await held
+        throw new SyncKitError('unavailable', 'push refused', {})
+      },
+      pull: (since, o) => inner.pull(since, o),
+      latestVersion: (o) => inner.latestVersion(o),
+      parseVersion: (v) => inner.parseVersion(v),
+      subscribe: (h, o) => (inner.subscribe as NonNullable<Transport['subscribe']>)(h, o),
+      close: () => inner.close(),
+    }
+    const { manager } = liveReplica(transport, 'a')
+    const errors: unknown[] = []
+    manager.on('error', (error) => errors.push(error))
+    manager.start()
+    await until(async () => (await manager.sync()).pushed === 0)
+    // One push run in flight (held), then 20 records sharing the one that waits behind it.
+    await manager.record({ id: 'first', type: 'T', aggregateId: 'x', data: null })
+    await until(() => Promise.resolve(pushes === 1))
+    for (let i = 0; i < 20; i++) {
+      await manager.record({ id: `a${i}`, type: 'T', aggregateId: 'x', data: { i } })
+    }
+    release()
+    await until(() => Promise.resolve(pushes >= 2))
+    await manager.stop()
+    const refused = errors.filter((e) => (e as Error).message.includes('push refused'))
+    // Each failed push run (one transport push each: the first record's, the one the 20 records
+    // shared, and any the scheduler's backoff ran) is reported once.
+    expect(refused.length).toBeGreaterThanOrEqual(2)
+    expect(refused.length).toBeLessThanOrEqual(pushes)
+  })
+})

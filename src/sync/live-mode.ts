@@ -51,6 +51,8 @@ export class LiveMode {
   #stopSubscribing: AbortController | undefined
   /** Live streams that failed in a row (a delivered batch resets it). */
   #streamFailures = 0
+  /** The push run the last `record()` joined (its failure is reported once, by the first). */
+  #pushing: Promise<unknown> | undefined
 
   /** @param scheduler - the scheduler it belongs to. */
   constructor(scheduler: Scheduler) {
@@ -66,7 +68,11 @@ export class LiveMode {
     const scheduler = this.#scheduler
     const { ctx } = scheduler
     if (!scheduler.running || ctx.direction === 'pull') return
-    scheduler.sync('push').catch((error: unknown) => ctx.events.emit('error', error))
+    const run = scheduler.sync('push')
+    // Records made while one push run waits share it: its failure is reported once.
+    if (run === this.#pushing) return
+    this.#pushing = run
+    run.catch((error: unknown) => ctx.events.emit('error', error))
   }
 
   /** Subscribes, unless a subscription is there or on its way (after `start()`, a good sync). */

@@ -120,3 +120,50 @@ describe('SyncManager: calls of sync({ only }) share a waiting run', () => {
     expect((await full).pulled).toBe(0)
   })
 })
+
+describe('SyncManager: shared runs meet close(), failures and live records', () => {
+  it('Given shared push and pull runs waiting behind a push in flight, When close() is called, Then it resolves only after they ran, each caller gets its run, and later calls reject with closed', async () => {
+    const { transport, gate } = gatedTransport()
+    const manager = new SyncManager({ store: createMemoryStore(), transport, nodeId: 'a' })
+    await manager.record(input(0))
+    const first = manager.sync({ only: 'push' })
+    await new Promise((resolve) => setTimeout(resolve, 0))
+    await manager.record(input(1))
+    const pushes = [manager.sync({ only: 'push' }), manager.sync({ only: 'push' })]
+    const pulls = [manager.sync({ only: 'pull' }), manager.sync({ only: 'pull' })]
+    let closed = false
+    const closing = manager.close().then(() => (closed = true))
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    expect(closed).toBe(false)
+    gate.open.resolve()
+    await closing
+    const [a, b] = await Promise.all(pushes)
+    expect(a).toBe(b)
+    expect(a?.pushed).toBe(1)
+    const [c, d] = await Promise.all(pulls)
+    expect(c).toBe(d)
+    expect((await first).pushed).toBe(1)
+    await expect(manager.sync({ only: 'push' })).rejects.toSatisfy((e) =>
+      isSyncKitError(e, 'closed'),
+    )
+  })
+
+  it('Given a shared push run that fails, Then every caller sharing it gets the rejection, and the next call gets a run of its own that succeeds', async () => {
+    const { transport, gate } = gatedTransport()
+    let fail = true
+    const failing: Transport = {
+      ...transport,
+      push: (events, options) =>
+        fail ? Promise.reject(new Error('push refused')) : transport.push(events, options),
+    }
+    const manager = new SyncManager({ store: createMemoryStore(), transport: failing, nodeId: 'a' })
+    gate.open.resolve()
+    await manager.record(input(0))
+    const calls = [manager.sync({ only: 'push' }), manager.sync({ only: 'push' })]
+    const settled = await Promise.allSettled(calls)
+    expect(settled.map((s) => s.status)).toEqual(['rejected', 'rejected'])
+    fail = false
+    expect((await manager.sync({ only: 'push' })).pushed).toBe(1)
+    await manager.close()
+  })
+})

@@ -163,3 +163,44 @@ describe('clock text (readClock, scanClock)', () => {
     expect(seen).toEqual([...clock.entries()])
   })
 })
+
+describe('ClockMap lookups (get and has from the text, then from the map)', () => {
+  /** Ids that are substrings, prefixes and suffixes of the clock's ids, and ids no clock holds. */
+  function probes(text: string): string[] {
+    const ids = text === '' ? [] : text.split(',').map((entry) => entry.split(':')[0] as string)
+    const near = ids.flatMap((id) => [id.slice(1), id.slice(0, -1), `${id}a`, `a${id}`, `${id}:`])
+    const hostile = ['', 'a:1,b', 'x'.repeat(65), 'é', 'a\u0000', '1', ':', ',', '__proto__']
+    return [...ids, ...near, ...hostile]
+  }
+
+  it('Given any clock and ids near and far from its own, then get and has answer as the parsed map, before and after iteration', () => {
+    fc.assert(
+      fc.property(validText, (text) => {
+        const clock = readClock(text) as ClockMap
+        const expected = reference(text) as Map<string, number>
+        const ask = (): unknown[] => probes(text).map((id) => [clock.get(id), clock.has(id)])
+        const want = probes(text).map((id) => [expected.get(id), expected.has(id)])
+        expect(ask()).toEqual(want)
+        expect([...clock]).toEqual([...expected])
+        expect(ask()).toEqual(want)
+      }),
+      { numRuns: 1000 },
+    )
+  })
+
+  it('Given a clock of 1024 entries with counts near 2^53, then the first, last and middle entries are found from the text', () => {
+    const ids = Array.from(
+      { length: MAX_VECTOR_CLOCK_ENTRIES },
+      (_, i) => `n${String(i).padStart(4, '0')}`,
+    )
+    const text = ids.map((id, i) => `${id}:${Number.MAX_SAFE_INTEGER - i}`).join(',')
+    const clock = readClock(text) as ClockMap
+    expect(clock.size).toBe(MAX_VECTOR_CLOCK_ENTRIES)
+    expect(clock.max).toBe(Number.MAX_SAFE_INTEGER)
+    expect(clock.get('n0000')).toBe(Number.MAX_SAFE_INTEGER)
+    expect(clock.get('n1023')).toBe(Number.MAX_SAFE_INTEGER - 1023)
+    expect(clock.get('n0512')).toBe(Number.MAX_SAFE_INTEGER - 512)
+    expect(clock.get('n1024')).toBeUndefined()
+    expect(clock.get('n000')).toBeUndefined()
+  })
+})

@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Event } from '../../types/index.js'
 import { createSyncHandler } from '../../transports/http/index.js'
 import { createSqliteStore, openSqliteStore } from './index.js'
+import { racingDatabase } from './sqlite-race.fixture.js'
 import type { SqliteStore } from './index.js'
 
 function event(id: string): Event {
@@ -161,40 +162,17 @@ describe('sqlite store: duplicates cost nothing', () => {
   it('Given another connection stores one id of a batch just before the write lock is taken, When the batch is stored, Then that id is a duplicate of its row and only the new one takes a number', async () => {
     const path = join(dir, `store-${++files}.db`)
     const other = await openSqliteStore({ path })
-    const raw = new Database(path)
     let raced = false
-    const database = new Proxy(raw, {
-      get(target, key) {
-        if (key !== 'prepare') {
-          const value: unknown = Reflect.get(target, key, target)
-          return typeof value === 'function' ? value.bind(target) : value
-        }
-        return (source: string) => {
-          const statement = target.prepare(source)
-          if (source !== 'BEGIN IMMEDIATE') return statement
-          return new Proxy(statement, {
-            get(s, name) {
-              if (name !== 'run') {
-                const value: unknown = Reflect.get(s, name, s)
-                return typeof value === 'function' ? value.bind(s) : value
-              }
-              return () => {
-                if (!raced) {
-                  raced = true
-                  // Synchronous, like every better-sqlite3 call: committed before BEGIN runs.
-                  void other.storeBatch([event('n1')])
-                }
-                return s.run()
-              }
-            },
-          })
-        }
-      },
+    const database = racingDatabase(path, () => {
+      raced = true
+      // Synchronous, like every better-sqlite3 call: committed before BEGIN runs.
+      void other.storeBatch([event('n1')])
+      return true
     })
     const store = createSqliteStore({ database })
     opened.push(async () => {
       await store.close()
-      raw.close()
+      database.close()
       await other.close()
     })
 

@@ -1,0 +1,187 @@
+/**
+ * The SSE client reads ahead of a slow handler (what arrives while it works goes over as the next
+ * batch): through scripted streams — a proxy replaying what was delivered, drops, a restarted
+ * server — each event reaches the handler once, in order, each batch following the last.
+ */
+import { describe, expect, it } from 'vitest'
+import { isSyncKitError } from '../../errors/sync-kit-error.js'
+import type { EventWithVersion, LiveBatchInfo } from '../../types/index.js'
+import { createHttpTransport } from './http-transport.js'
+import { BASE, makeEvent } from './test-helpers.fixture.js'
+
+type Fetch = typeof fetch
+
+const encoder = new TextEncoder()
+const hello = (epoch: string, latestVersion: string, cursor = latestVersion): string =>
+  `event: hello\ndata: ${JSON.stringify({ epoch, latestVersion, cursor })}\n\n`
+const events = (from: number, to: number): string => {
+  let text = ''
+  for (let n = from; n <= to; n++) {
+    text += `event: event\nid: ${n}\ndata: ${JSON.stringify({ event: makeEvent(`e${n}`), version: String(n) })}\n\n`
+  }
+  return text
+}
+
+/**
+ * A fetch whose n-th stream sends `scripts[n]` chunk by chunk (a macrotask apart), then ends the
+ * stream (`'end'`) or holds it open; records each request's Last-Event-ID.
+ */
+function scripted(scripts: readonly (readonly string[])[]): {
+  fetch: Fetch
+  asked: (string | null)[]
+} {
+  const asked: (string | null)[] = []
+  const fetchImpl: Fetch = (_input, init) => {
+    const headers = new Headers(init?.headers)
+    asked.push(headers.get('last-event-id'))
+    const script = scripts[Math.min(asked.length - 1, scripts.length - 1)] as readonly string[]
+    const signal = init?.signal ?? undefined
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        for (const chunk of script) {
+          await new Promise((resolve) => setTimeout(resolve, 1))
+          if (signal?.aborted) return
+          if (chunk === 'end') {
+            controller.close()
+            return
+          }
+          controller.enqueue(encoder.encode(chunk))
+        }
+      },
+    })
+    return Promise.resolve(new Response(body, { headers: { 'content-type': 'text/event-stream' } }))
+  }
+  return { fetch: fetchImpl, asked }
+}
+
+function client(fetchImpl: Fetch) {
+  return createHttpTransport({
+    url: BASE,
+    fetch: fetchImpl,
+    random: () => 0,
+    retry: { retries: 3, initialMs: 1, maxMs: 4 },
+  })
+}
+
+async function waitFor(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (check()) return
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
+/** A slow handler recording what it got. */
+function slowHandler(ms: number) {
+  const got: number[] = []
+  const batches: { first: number; size: number; after: string | undefined }[] = []
+  const handler = async (batch: readonly EventWithVersion[], info?: LiveBatchInfo) => {
+    batches.push({
+      first: Number(batch[0]?.version.toString()),
+      size: batch.length,
+      after: info?.after.toString(),
+    })
+    for (const e of batch) got.push(Number(e.version.toString()))
+    await new Promise((resolve) => setTimeout(resolve, ms))
+  }
+  return { got, batches, handler }
+}
+
+/** Each batch follows the one before it: its `after` is the previous batch's last version. */
+function expectChained(
+  batches: readonly { first: number; size: number; after: string | undefined }[],
+  start: number,
+): void {
+  let previous = start
+  for (const batch of batches) {
+    expect(batch.after).toBe(String(previous))
+    expect(batch.first).toBe(previous + 1)
+    previous += batch.size
+  }
+}
+
+const range = (from: number, to: number): number[] =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i)
+
+describe('createHttpTransport: subscribe reads ahead of a slow handler', () => {
+  it('Given a slow handler and a proxy that repeats events mid-stream, When events it already read but did not hand over come again, Then each is delivered once, in order, in chained batches', async () => {
+    const { fetch: f } = scripted([
+      [hello('E', '0'), events(1, 10), events(11, 20), events(5, 25), events(18, 30)],
+    ])
+    const { got, batches, handler } = slowHandler(15)
+    const sub = await client(f).subscribe(handler)
+    await waitFor(() => got.length >= 30, '30 events')
+    await new Promise((resolve) => setTimeout(resolve, 40))
+    await sub.unsubscribe()
+    expect(got).toEqual(range(1, 30))
+    expectChained(batches, 0)
+    // The handler was slower than the stream: some batch carried more than one chunk.
+    expect(batches.length).toBeLessThan(got.length)
+  })
+
+  it('Given a slow handler, When the stream drops with events read ahead and a proxy replays from the start on reconnect, Then what was read is handed over before reconnecting from its end, and nothing is repeated', async () => {
+    const { fetch: f, asked } = scripted([
+      [hello('E', '0'), events(1, 15), events(16, 40), 'end'],
+      [hello('E', '40'), events(1, 40), events(41, 60)],
+    ])
+    const { got, batches, handler } = slowHandler(10)
+    const errors: unknown[] = []
+    const sub = await client(f).subscribe(handler, { onError: (e) => errors.push(e) })
+    await waitFor(() => got.length >= 60, '60 events')
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    await sub.unsubscribe()
+    expect(got).toEqual(range(1, 60))
+    expectChained(batches, 0)
+    // The reconnect resumed after the last event read (all of it handed over first).
+    expect(asked.slice(0, 2)).toEqual([null, '40'])
+    expect(errors).toEqual([])
+  })
+
+  it('Given events read ahead, When the server comes back with another epoch, Then what was read is handed over first and the subscription ends with a protocol error', async () => {
+    const { fetch: f, asked } = scripted([
+      [hello('E', '0'), events(1, 8), events(9, 20), 'end'],
+      [hello('F', '3'), events(1, 3)],
+    ])
+    const { got, handler } = slowHandler(10)
+    const errors: unknown[] = []
+    const sub = await client(f).subscribe(handler, { onError: (e) => errors.push(e) })
+    await waitFor(() => errors.length > 0, 'the epoch error')
+    expect(got).toEqual(range(1, 20))
+    expect(isSyncKitError(errors[0], 'protocol')).toBe(true)
+    expect(asked.slice(0, 2)).toEqual([null, '20'])
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    expect(asked).toHaveLength(2)
+    await sub.unsubscribe()
+  })
+
+  it('Given events read ahead, When the server restarts with the same epoch but a log that ends before them, Then what was read is handed over and the subscription ends with a protocol error', async () => {
+    const { fetch: f } = scripted([
+      [hello('E', '0'), events(1, 5), events(6, 12), 'end'],
+      [hello('E', '7', '7')],
+    ])
+    const { got, handler } = slowHandler(10)
+    const errors: unknown[] = []
+    const sub = await client(f).subscribe(handler, { onError: (e) => errors.push(e) })
+    await waitFor(() => errors.length > 0, 'the regression error')
+    expect(got).toEqual(range(1, 12))
+    expect(isSyncKitError(errors[0], 'protocol')).toBe(true)
+    expect(String((errors[0] as Error).message)).toContain('regressed')
+    await sub.unsubscribe()
+  })
+
+  it('Given a slow handler with events read ahead, When unsubscribed from inside the handler, Then no later batch is handed over', async () => {
+    const { fetch: f } = scripted([[hello('E', '0'), events(1, 3), events(4, 9), events(10, 20)]])
+    const got: number[] = []
+    const own: { unsubscribe?: () => Promise<void> } = {}
+    const sub = await client(f).subscribe(async (batch) => {
+      for (const e of batch) got.push(Number(e.version.toString()))
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      await own.unsubscribe?.()
+    })
+    own.unsubscribe = () => sub.unsubscribe()
+    await waitFor(() => got.length > 0, 'a first batch')
+    await new Promise((resolve) => setTimeout(resolve, 60))
+    expect(got).toEqual(range(1, 3))
+    await sub.unsubscribe()
+  })
+})
