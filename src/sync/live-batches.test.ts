@@ -138,7 +138,6 @@ describe('SyncManager live mode: live batches are stored as they come', () => {
         failPulls-- > 0
           ? Promise.reject(new SyncKitError('unavailable', 'down', {}))
           : transport.pull(since, o),
-      subscribe: transport.subscribe,
     }
     const { store, manager } = liveReplica(flaky, 'r')
     manager.on('error', () => undefined)
