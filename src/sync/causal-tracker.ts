@@ -147,12 +147,12 @@ export class CausalTracker {
         context.set(slot, seen[slot] as number)
       }
     }
-    // Most recently grown first.
-    const recent = [...seen.keys()].sort((a, b) => (this.#grown[b] ?? 0) - (this.#grown[a] ?? 0))
     if (this.#known < this.#bound) {
       // The whole seen clock fits (the common case): nothing to choose.
-      recent.forEach(keep)
+      seen.forEach((_, slot) => keep(slot))
     } else {
+      // Most recently grown first.
+      const recent = [...seen.keys()].sort((a, b) => (this.#grown[b] ?? 0) - (this.#grown[a] ?? 0))
       const heads = this.#heads.get(aggregateId as string) ?? []
       heads.forEach((head) => keep(head.slot))
       // The writers the heads had seen, so that the edit still follows what they followed (e.g.

@@ -12,7 +12,12 @@ import { CLIENT, parseErrorBody } from './http-request.js'
 import { errorFromResponse, isTransientStatus } from './protocol.js'
 import type { WireErrorBody } from './protocol.js'
 import { parseRetryAfter } from './retry.js'
-import { errorBodySchema, eventWithVersionSchema, helloSchema } from './schemas.js'
+import {
+  errorBodySchema,
+  eventWithVersionSchema,
+  helloSchema,
+  isPlainEventWithVersion,
+} from './schemas.js'
 
 /** Largest single stream message the client buffers: 32 MiB. */
 const MAX_SSE_MESSAGE_CHARS = 32 * 1024 * 1024
@@ -172,7 +177,12 @@ export class SseSubscription extends ResumingSubscription {
               saidHello = true
             } else if (message.event === 'event') {
               if (!saidHello) throw protocolProblem('an event arrived before the hello message')
-              const item = parseJson(message.data, eventWithVersionSchema, 'event')
+              const item = parseJson(
+                message.data,
+                eventWithVersionSchema,
+                'event',
+                isPlainEventWithVersion,
+              )
               if (message.id !== item.version) {
                 throw protocolProblem(
                   `message id "${String(message.id).slice(0, 64)}" differs from the event's version`,
@@ -222,6 +232,7 @@ function parseJson<TOutput>(
   data: string,
   schema: v.GenericSchema<unknown, TOutput>,
   what: string,
+  plain?: (value: unknown) => value is TOutput,
 ): TOutput {
   let parsed: unknown
   try {
@@ -234,6 +245,8 @@ function parseJson<TOutput>(
       { cause: error },
     )
   }
+  // What the schema surely takes as it is needs no copy of it.
+  if (plain?.(parsed)) return parsed
   const result = v.safeParse(schema, parsed)
   if (!result.success) throw protocolProblem(`the ${what} message has an unexpected shape`)
   return result.output
