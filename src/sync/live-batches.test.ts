@@ -11,7 +11,7 @@ import { SyncKitError } from '../errors/sync-kit-error.js'
 import type { EventHandler, EventStore, Transport } from '../types/index.js'
 import { liveMode } from './live-mode.js'
 import { SyncManager } from './sync-manager.js'
-import { closedAfterEach, eventually } from './sync-parts.fixture.js'
+import { closedAfterEach, counting, eventually } from './sync-parts.fixture.js'
 
 const PULL = { remote: 'default', direction: 'pull' } as const
 const managers = closedAfterEach(afterEach)
@@ -19,28 +19,6 @@ const until = eventually
 
 const ids = async (store: EventStore): Promise<string[]> =>
   (await store.load(null)).map((e) => e.event.id)
-
-/** A transport over `inner` that counts pulled events and may rewrite each live batch. */
-function counting(
-  inner: Transport,
-  rewrite: (handler: EventHandler) => EventHandler = (h) => h,
-): Transport & { pulledEvents: number } {
-  const t = {
-    pulledEvents: 0,
-    push: (events, o) => inner.push(events, o),
-    pull: async (since, o) => {
-      const page = await inner.pull(since, o)
-      t.pulledEvents += page.events.length
-      return page
-    },
-    latestVersion: (o) => inner.latestVersion(o),
-    parseVersion: (v) => inner.parseVersion(v),
-    subscribe: (handler, o) =>
-      (inner.subscribe as NonNullable<Transport['subscribe']>)(rewrite(handler), o),
-    close: () => inner.close(),
-  } satisfies Transport & { pulledEvents: number }
-  return t
-}
 
 function liveReplica(transport: Transport, nodeId: string) {
   const store = createMemoryStore()

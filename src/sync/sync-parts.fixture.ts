@@ -1,7 +1,13 @@
 // Shared fixtures for the unit tests of the SyncManager's parts (not shipped: no entry imports it).
 import { ev } from '../resolvers/resolvers.fixture.js'
 import { createMemoryStore } from '../stores/memory/index.js'
-import type { Event, EventStore, EventWithVersion, Transport } from '../types/index.js'
+import type {
+  Event,
+  EventHandler,
+  EventStore,
+  EventWithVersion,
+  Transport,
+} from '../types/index.js'
 import type { SyncManager } from './sync-manager.js'
 import { type SyncContext, type SyncManagerOptions, resolveSyncOptions } from './sync-options.js'
 
@@ -67,4 +73,32 @@ export async function eventually(check: () => Promise<boolean>, ms = 3_000): Pro
     if (Date.now() > deadline) throw new Error(`not within ${ms} ms`)
     await new Promise((r) => setTimeout(r, 5))
   }
+}
+
+/**
+ * A transport over `inner` that counts the events its pulls return, and may rewrite the handler of
+ * each live subscription (to drop or change batches).
+ * @param inner - the transport wrapped.
+ * @param rewrite - maps the manager's handler to the one the inner transport gets.
+ * @returns the transport, with `pulledEvents`.
+ */
+export function counting(
+  inner: Transport,
+  rewrite: (handler: EventHandler) => EventHandler = (h) => h,
+): Transport & { pulledEvents: number } {
+  const t = {
+    pulledEvents: 0,
+    push: (events, o) => inner.push(events, o),
+    pull: async (since, o) => {
+      const page = await inner.pull(since, o)
+      t.pulledEvents += page.events.length
+      return page
+    },
+    latestVersion: (o) => inner.latestVersion(o),
+    parseVersion: (v) => inner.parseVersion(v),
+    subscribe: (handler, o) =>
+      (inner.subscribe as NonNullable<Transport['subscribe']>)(rewrite(handler), o),
+    close: () => inner.close(),
+  } satisfies Transport & { pulledEvents: number }
+  return t
 }
