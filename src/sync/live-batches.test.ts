@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createMemoryStore } from '../stores/memory/index.js'
 import { createLoopbackHub } from '../transports/loopback/index.js'
+import { TestClock } from '../testing/test-clock.js'
 import { SyncKitError } from '../errors/sync-kit-error.js'
 import type { EventHandler, EventStore, Transport } from '../types/index.js'
 import { liveMode } from './live-mode.js'
@@ -198,6 +199,55 @@ describe('SyncManager live mode: records are pushed as they are made', () => {
     await pullOnly.record({ id: 'p0', type: 'T', aggregateId: 'x', data: null })
     await new Promise((resolve) => setTimeout(resolve, 50))
     expect(await ids(hub.store)).toEqual([])
+  })
+})
+
+describe('SyncManager live mode: the interval while the stream stores batches', () => {
+  it('Given a live replica whose stream stored batches since the last interval, When the interval comes, Then its sync pushes and does not pull; and after an interval without batches it pulls again', async () => {
+    // Given a started live replica whose interval is driven by the test's timers
+    const INTERVAL = 60_000
+    const timers = new TestClock(0)
+    const hub = createLoopbackHub()
+    const transport = counting(hub.connect('r'))
+    const store = createMemoryStore()
+    const manager = new SyncManager({
+      store,
+      transport,
+      nodeId: 'r',
+      intervalMs: INTERVAL,
+      timers,
+      features: [liveMode()],
+    })
+    managers.push(manager)
+    const write = await writer(hub)
+    await write(1, 0)
+    manager.start()
+    await timers.advance(0)
+    await until(async () => (await store.getCheckpoint(PULL)) !== undefined)
+    // The start's sync and the subscription's are done when the interval's timer waits.
+    await until(async () => timers.pendingTimers === 1)
+    // The replica records (live mode pushes it; the stream brings it back), another writes 3
+    await manager.record({ id: 'r1', type: 'T', aggregateId: 'x0', data: { r: 1 } })
+    await until(async () => (await ids(hub.store)).includes('r1'))
+    await write(3, 1)
+    await until(async () => (await ids(store)).length === 5)
+    const pullsBefore = transport.pullCalls
+
+    // When the interval comes after the stream stored those batches
+    let synced = 0
+    manager.on('sync', () => synced++)
+    await timers.advance(INTERVAL)
+    await until(async () => synced > 0 && timers.pendingTimers === 1)
+
+    // Then that sync pulled nothing
+    expect(transport.pullCalls).toBe(pullsBefore)
+
+    // And after an interval in which the stream stored nothing, the interval's sync pulls
+    synced = 0
+    await timers.advance(INTERVAL)
+    await until(async () => synced > 0 && timers.pendingTimers === 1)
+    expect(transport.pullCalls).toBeGreaterThan(pullsBefore)
+    expect(await ids(store)).toEqual(await ids(hub.store))
   })
 })
 

@@ -10,7 +10,8 @@
  * transport to reconnect: it is ended, a sync runs soon (which notices an epoch change and pulls
  * what the stream missed), and a new subscription follows that good sync. While streams keep
  * failing, the sync waits the scheduler's backoff (reset by a delivered batch). `stop()` aborts a
- * `subscribe` still in flight through its signal.
+ * `subscribe` still in flight through its signal. While the stream stores batches, the interval's
+ * sync only pushes ({@link LiveMode.covered}).
  *
  * @module
  */
@@ -53,6 +54,8 @@ export class LiveMode {
   #streamFailures = 0
   /** The push run the last `record()` joined (its failure is reported once, by the first). */
   #pushing: Promise<unknown> | undefined
+  /** A batch was stored as it came since the last {@link LiveMode.covered} call. */
+  #stored = false
 
   /** @param scheduler - the scheduler it belongs to. */
   constructor(scheduler: Scheduler) {
@@ -73,6 +76,20 @@ export class LiveMode {
     if (run === this.#pushing) return
     this.#pushing = run
     run.catch((error: unknown) => ctx.events.emit('error', error))
+  }
+
+  /**
+   * Tells the interval's sync whether the stream pulled for it: a live subscription is open and
+   * stored a batch since the last call. Then that sync pushes only — its pull would fetch events
+   * the stream is delivering, and a replica that fell behind fetched each one twice (at 100 live
+   * clients, 445 k of 2.9 M deliveries). A stream that stored nothing in an interval (a quiet
+   * remote, or a stream that died without a word) gets the interval's pull, as without live mode.
+   * @returns true when the interval's sync may skip its pull.
+   */
+  covered(): boolean {
+    const stored = this.#stored
+    this.#stored = false
+    return stored && this.#subscription !== undefined
   }
 
   /** Subscribes, unless a subscription is there or on its way (after `start()`, a good sync). */
@@ -119,6 +136,7 @@ export class LiveMode {
         ctx.events.emit('error', error)
       }
       if (counts !== undefined) {
+        this.#stored = true
         // Reported as the sync a notification used to start would be.
         const durationMs = Math.max(0, ctx.clock.now() - started)
         ctx.events.emit('sync', { pushed: 0, ...counts, durationMs })

@@ -1,5 +1,6 @@
 /**
- * Background sync after `start()`: one sync now, then one every `intervalMs`; after a failure,
+ * Background sync after `start()`: one sync now, then one every `intervalMs` (push only while a
+ * live stream stores what the pull would fetch); after a failure,
  * retries with exponential backoff and full jitter (`core/backoff`). Errors are emitted as
  * `error`, never thrown. With the `liveMode()` feature, also the live subscription (`live-mode`),
  * which this scheduler starts, resumes after a good sync and stops.
@@ -105,7 +106,8 @@ export class Scheduler {
   async #tick(): Promise<void> {
     if (!this.#running) return
     try {
-      await this.sync()
+      // In live mode, a stream that stored batches since the last tick pulled for this one.
+      await this.sync(this.live?.covered() === true ? 'push' : undefined)
       this.#failures = 0
       this.schedule(this.ctx.intervalMs)
       // After a failed stream was replaced, a good sync subscribes again.

@@ -80,16 +80,18 @@ export async function eventually(check: () => Promise<boolean>, ms = 3_000): Pro
  * each live subscription (to drop or change batches).
  * @param inner - the transport wrapped.
  * @param rewrite - maps the manager's handler to the one the inner transport gets.
- * @returns the transport, with `pulledEvents`.
+ * @returns the transport, with `pulledEvents` and `pullCalls`.
  */
 export function counting(
   inner: Transport,
   rewrite: (handler: EventHandler) => EventHandler = (h) => h,
-): Transport & { pulledEvents: number } {
+): Transport & { pulledEvents: number; pullCalls: number } {
   const t = {
     pulledEvents: 0,
+    pullCalls: 0,
     push: (events, o) => inner.push(events, o),
     pull: async (since, o) => {
+      t.pullCalls++
       const page = await inner.pull(since, o)
       t.pulledEvents += page.events.length
       return page
@@ -99,6 +101,6 @@ export function counting(
     subscribe: (handler, o) =>
       (inner.subscribe as NonNullable<Transport['subscribe']>)(rewrite(handler), o),
     close: () => inner.close(),
-  } satisfies Transport & { pulledEvents: number }
+  } satisfies Transport & { pulledEvents: number; pullCalls: number }
   return t
 }
