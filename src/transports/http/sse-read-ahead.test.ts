@@ -281,4 +281,31 @@ describe('createHttpTransport: subscribe reads ahead of a slow handler', () => {
     expect(isSyncKitError(errors[0], 'timeout')).toBe(true)
     await sub.unsubscribe()
   })
+
+  it('Given a handler running a batch with events read ahead, When unsubscribed from elsewhere, Then no later batch is handed over, and unsubscribe resolves without waiting for that handler (a transport cannot tell this call from one the handler makes on itself, which must not wait for itself)', async () => {
+    // Given a handler held on its first batch while the stream brings more
+    const { fetch: f } = scripted([[hello('E', '0'), events(1, 3), events(4, 9), events(10, 20)]])
+    const got: number[] = []
+    let release: () => void = () => undefined
+    const held = new Promise<void>((resolve) => (release = resolve))
+    let running = false
+    const sub = await client(f).subscribe(async (batch) => {
+      running = true
+      for (const e of batch) got.push(Number(e.version.toString()))
+      await held
+      running = false
+    })
+    await waitFor(() => got.length > 0, 'a first batch')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+
+    // When the app unsubscribes while the handler runs
+    await sub.unsubscribe()
+
+    // Then unsubscribe resolved with the handler still running, and nothing follows its batch
+    expect(running).toBe(true)
+    release()
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    expect(running).toBe(false)
+    expect(got).toEqual(range(1, 3))
+  })
 })
