@@ -124,10 +124,16 @@ export abstract class ResumingSubscription implements Subscription {
     })
   }
 
-  /** Stops delivery and the reconnect loop; resolves when the loop has ended. */
+  /**
+   * Stops delivery and the reconnect loop: no handler call starts afterwards.
+   * @returns when the loop has ended — or at once while a handler call runs (see
+   * `Subscription.unsubscribe`): the loop waits for that call, and a handler awaiting its own
+   * unsubscribe would then wait for itself.
+   */
   async unsubscribe(): Promise<void> {
     this.stop.abort()
-    // From inside the handler the loop is waiting for us: no batch follows once stop is set.
+    // While a handler call runs, the loop waits for it, and JavaScript cannot tell whether that
+    // handler is the caller: no batch follows once stop is set, and waiting could deadlock.
     if (!this.#delivering) await this.#loop
   }
 

@@ -245,7 +245,9 @@ export class SyncManager {
   }
 
   /**
-   * Stops background sync and the live subscription, and waits for an in-flight sync to settle.
+   * Stops background sync and the live subscription, and waits for an in-flight sync to settle —
+   * a live batch being stored included: once it resolves, no sync or live batch writes to the
+   * store (a batch a transport still hands over is ignored).
    */
   async stop(): Promise<void> {
     await this.#scheduler.stop()
@@ -257,7 +259,8 @@ export class SyncManager {
   }
 
   /**
-   * Stops the manager for good. The store and transport stay open: they belong to the caller.
+   * Stops the manager for good, as {@link SyncManager.stop} (so the store may be closed once it
+   * resolved). The store and transport stay open: they belong to the caller.
    */
   async close(): Promise<void> {
     await this.stop()

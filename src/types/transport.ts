@@ -20,7 +20,8 @@ export interface LiveBatchInfo {
 
 /**
  * Handles a batch of events delivered by a live subscription. The transport awaits the returned
- * promise before it delivers the next batch (backpressure).
+ * promise before it delivers the next batch (backpressure), and starts none after
+ * {@link Subscription.unsubscribe} was called.
  * @param events - the batch, oldest first, each with its remote version.
  * @param info - the batch's epoch and the version it follows, when the transport knows them.
  */
@@ -84,7 +85,20 @@ export interface SubscribeOptions extends SignalOptions {
 
 /** A live subscription; stop it with `unsubscribe` or the `signal` given to `subscribe`. */
 export interface Subscription {
-  /** Stops delivery. Idempotent; resolves once no more batches will be delivered. */
+  /**
+   * Stops delivery. Idempotent, and safe to call (and await) from inside the handler.
+   *
+   * Guarantees, for the built-in transports:
+   * - No handler call starts after `unsubscribe()` was called (events read but not yet handed
+   *   over are dropped; a later `subscribe` with `since` gets them again).
+   * - Called while no handler call runs, it resolves once the connection is closed.
+   * - Called while a handler call runs, it resolves without waiting for that call to settle. A
+   *   transport cannot tell a call from elsewhere from one the handler makes on itself, and the
+   *   latter, awaited, would wait for itself forever. Code that must know the handler's work is
+   *   done (before closing the store it writes to) awaits that work itself: a `SyncManager` does —
+   *   its `stop()` and `close()` resolve after a live batch in flight was stored.
+   * @returns when delivery stopped, as above.
+   */
   unsubscribe(): Promise<void>
 }
 

@@ -4,7 +4,9 @@
  * server — each event reaches the handler once, in order, each batch following the last.
  */
 import { describe, expect, it } from 'vitest'
+import { MAX_READ_AHEAD_EVENTS } from '../../core/resuming-subscription.js'
 import { isSyncKitError } from '../../errors/sync-kit-error.js'
+import { TestClock } from '../../testing/test-clock.js'
 import type { EventWithVersion, LiveBatchInfo } from '../../types/index.js'
 import { createHttpTransport } from './http-transport.js'
 import { BASE, makeEvent } from './test-helpers.fixture.js'
@@ -100,6 +102,47 @@ function expectChained(
   }
 }
 
+/** Lets I/O and timer callbacks of the real event loop run (no clock time passes). */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
+async function turnsUntil(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 2_000; i++) {
+    if (check()) return
+    await turn()
+  }
+  throw new Error(`never happened: ${what}`)
+}
+
+/**
+ * A fetch whose streams send `hello` and then one chunk of `chunkSize` events per read of the
+ * client (a pull source without buffering: nothing is read that the client did not ask for), up
+ * to `chunks` chunks, then stay open and silent. Counts the chunks read and the connections.
+ */
+function pulledStream(chunks: number, chunkSize: number) {
+  const seen = { connections: 0, read: 0 }
+  const fetchImpl: Fetch = () => {
+    seen.connections++
+    let sent = 0
+    const body = new ReadableStream<Uint8Array>(
+      {
+        start(controller) {
+          controller.enqueue(encoder.encode(hello('E', '0')))
+        },
+        pull(controller) {
+          if (sent === chunks) return new Promise<void>(() => undefined) // open, silent
+          const from = sent * chunkSize + 1
+          sent++
+          seen.read++
+          controller.enqueue(encoder.encode(events(from, from + chunkSize - 1)))
+        },
+      },
+      { highWaterMark: 0 },
+    )
+    return Promise.resolve(new Response(body, { headers: { 'content-type': 'text/event-stream' } }))
+  }
+  return { fetch: fetchImpl, seen }
+}
+
 const range = (from: number, to: number): number[] =>
   Array.from({ length: to - from + 1 }, (_, i) => from + i)
 
@@ -183,5 +226,86 @@ describe('createHttpTransport: subscribe reads ahead of a slow handler', () => {
     await new Promise((resolve) => setTimeout(resolve, 60))
     expect(got).toEqual(range(1, 3))
     await sub.unsubscribe()
+  })
+
+  it('Given a handler so slow that the read-ahead is full and reading stopped, When more than streamIdleTimeoutMs pass, Then the client neither reconnects nor reports the server silent, and once reading resumed a silent stream times out again', async () => {
+    // Given a stream that sends 100 events per read, a TestClock for the client's timers, and a
+    // handler held on its first batch
+    const chunk = 100
+    const chunks = MAX_READ_AHEAD_EVENTS / chunk + 2
+    const { fetch: f, seen } = pulledStream(chunks, chunk)
+    const clock = new TestClock()
+    const idleMs = 1_000
+    const transport = createHttpTransport({
+      url: BASE,
+      fetch: f,
+      clock,
+      streamIdleTimeoutMs: idleMs,
+      random: () => 0,
+      retry: { retries: 3, initialMs: 1, maxMs: 4 },
+    })
+    let release: () => void = () => undefined
+    const held = new Promise<void>((resolve) => (release = resolve))
+    const got: number[] = []
+    const errors: unknown[] = []
+    const sub = await transport.subscribe(
+      async (batch) => {
+        for (const e of batch) got.push(Number(e.version.toString()))
+        await held
+      },
+      { onError: (e) => errors.push(e) },
+    )
+    // The first chunk went to the handler; the next ones fill the read-ahead, then reading stops.
+    const full = MAX_READ_AHEAD_EVENTS / chunk + 1
+    await turnsUntil(() => seen.read >= full, 'the read-ahead to fill')
+    for (let i = 0; i < 20; i++) await turn()
+    expect(seen.read).toBe(full)
+
+    // When the handler keeps it held back for three idle timeouts
+    await clock.advance(3 * idleMs)
+    for (let i = 0; i < 20; i++) await turn()
+    release()
+    await turnsUntil(
+      () => got.length === chunks * chunk || errors.length > 0,
+      'every event (or an error)',
+    )
+
+    // Then the connection stayed, and nothing was reported
+    expect(seen.connections).toBe(1)
+    expect(errors).toEqual([])
+    expect(got).toEqual(range(1, chunks * chunk))
+
+    // And reading on, a stream silent for the idle timeout is still taken for dead
+    await clock.advance(idleMs + 1)
+    await turnsUntil(() => errors.length > 0, 'the idle timeout')
+    expect(isSyncKitError(errors[0], 'timeout')).toBe(true)
+    await sub.unsubscribe()
+  })
+
+  it('Given a handler running a batch with events read ahead, When unsubscribed from elsewhere, Then no later batch is handed over, and unsubscribe resolves without waiting for that handler (a transport cannot tell this call from one the handler makes on itself, which must not wait for itself)', async () => {
+    // Given a handler held on its first batch while the stream brings more
+    const { fetch: f } = scripted([[hello('E', '0'), events(1, 3), events(4, 9), events(10, 20)]])
+    const got: number[] = []
+    let release: () => void = () => undefined
+    const held = new Promise<void>((resolve) => (release = resolve))
+    let running = false
+    const sub = await client(f).subscribe(async (batch) => {
+      running = true
+      for (const e of batch) got.push(Number(e.version.toString()))
+      await held
+      running = false
+    })
+    await waitFor(() => got.length > 0, 'a first batch')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+
+    // When the app unsubscribes while the handler runs
+    await sub.unsubscribe()
+
+    // Then unsubscribe resolved with the handler still running, and nothing follows its batch
+    expect(running).toBe(true)
+    release()
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    expect(running).toBe(false)
+    expect(got).toEqual(range(1, 3))
   })
 })

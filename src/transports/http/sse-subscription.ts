@@ -74,6 +74,13 @@ export class SseSubscription extends ResumingSubscription {
       }, ms)
     }
     arm(this.config.timeoutMs)
+    // The idle clock runs only while reading: a handler that holds reading back (the read-ahead
+    // is full) is no silent server, and timing out then would reconnect, report the stream lost
+    // and send a slow app into a reconnect storm. Re-armed when reading goes on.
+    const deliver = (batch: readonly EventWithVersion[]): Promise<boolean> => {
+      timers.clearTimeout(idleTimer)
+      return this.deliver(batch)
+    }
     let saidHello = false
     const transientNetwork = (error: unknown): ConnectionOutcome => {
       if (isSyncKitError(error) && !error.transient) return { kind: 'fatal', error }
@@ -198,7 +205,7 @@ export class SseSubscription extends ResumingSubscription {
               const body = parseJson(message.data, errorBodySchema, 'error')
               const error = errorFromWireCode(body)
               // Deliver what came before the error, then reconnect or stop.
-              if (batch.length > 0 && !(await this.deliver(batch))) {
+              if (batch.length > 0 && !(await deliver(batch))) {
                 return { kind: 'healthy-end' }
               }
               return error.transient
@@ -207,7 +214,7 @@ export class SseSubscription extends ResumingSubscription {
             }
             // Other event names are ignored: newer servers may add some.
           }
-          if (batch.length > 0 && !(await this.deliver(batch))) {
+          if (batch.length > 0 && !(await deliver(batch))) {
             return { kind: 'healthy-end' }
           }
           if (saidHello) arm(this.config.streamIdleTimeoutMs)
