@@ -83,7 +83,9 @@ export class LiveMode {
    * stored a batch since the last call. Then that sync pushes only — its pull would fetch events
    * the stream is delivering, and a replica that fell behind fetched each one twice (at 100 live
    * clients, 445 k of 2.9 M deliveries). A stream that stored nothing in an interval (a quiet
-   * remote, or a stream that died without a word) gets the interval's pull, as without live mode.
+   * remote, or a stream that died without a word) gets the interval's pull, as without live mode;
+   * so does a replica whose refusal list holds pulled events its store refused (the pull pass
+   * retries them).
    * @returns true when the interval's sync may skip its pull.
    */
   covered(): boolean {
@@ -130,13 +132,20 @@ export class LiveMode {
     if (info !== undefined && exclusive !== undefined && ctx.attach === undefined) {
       const started = ctx.clock.now()
       let counts: PullCounts | undefined
+      let refusedWait = false
       try {
-        counts = await exclusive((parts) => storeLiveBatch(ctx, parts, events, info))
+        counts = await exclusive(async (parts) => {
+          const stored = await storeLiveBatch(ctx, parts, events, info)
+          // Pulled events the local store refused are retried by a pull pass only (first thing
+          // it does): while any is listed, the interval's sync keeps pulling.
+          refusedWait = (await parts.refusals.list()).some((r) => r.by === 'local')
+          return stored
+        })
       } catch (error) {
         ctx.events.emit('error', error)
       }
       if (counts !== undefined) {
-        this.#stored = true
+        this.#stored = !refusedWait
         // Reported as the sync a notification used to start would be.
         const durationMs = Math.max(0, ctx.clock.now() - started)
         ctx.events.emit('sync', { pushed: 0, ...counts, durationMs })
