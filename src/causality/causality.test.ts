@@ -3,7 +3,13 @@ import type { Event } from '../types/index.js'
 import { readClock } from '../versions/clock-map.js'
 import type * as ClockModule from '../versions/clock-map.js'
 import { VectorClock } from '../versions/vector-clock.js'
-import { MAX_CAUSAL_COUNT, causalClockOf, causalContextOf } from './causal-context.js'
+import {
+  MAX_CAUSAL_COUNT,
+  RECENT_CONTEXTS,
+  causalClockOf,
+  causalContextOf,
+  causalContextVisiting,
+} from './causal-context.js'
 import { causalRelation, eventRelation } from './event-relation.js'
 
 function event(id: string, metadata: Record<string, string>): Event {
@@ -34,6 +40,56 @@ describe('causality', () => {
     expect(parse).toHaveBeenCalledTimes(1)
     expect(ctx).toMatchObject({ origin: 'a', seq: 2 })
     expect(clock).toBe(ctx?.clock)
+  })
+
+  it('Given more events read since than the shared cache keeps, then an event is parsed again, with the same result', () => {
+    const parse = vi.mocked(readClock)
+    const first = event('first', { origin: 'a', causal: 'a:1' })
+    const before = causalContextOf(first)
+    for (let i = 1; i < RECENT_CONTEXTS; i++)
+      causalContextOf(event(`e${i}`, { origin: 'a', causal: 'a:1' }))
+    parse.mockClear()
+
+    // Still among the most recent RECENT_CONTEXTS: a hit.
+    expect(causalContextOf(first)).toBe(before)
+    expect(parse).toHaveBeenCalledTimes(0)
+    causalContextOf(event('one-more', { origin: 'a', causal: 'a:1' }))
+    // Evicted by the one more: parsed again, to an equal context.
+    const again = causalContextOf(first)
+    expect(parse).toHaveBeenCalledTimes(2)
+    expect(again).not.toBe(before)
+    expect(again).toEqual({ origin: 'a', seq: 1, clock: expect.objectContaining({ text: 'a:1' }) })
+  })
+
+  it('Given a context read with a visitor, then the visitor sees every entry during the one parse, and none once cached', () => {
+    const parse = vi.mocked(readClock)
+    parse.mockClear()
+    const e = event('v1', { origin: 'b', causal: 'a:4,b:2,c:9' })
+    const seen: [string, number][] = []
+    const visit = (start: number, end: number, count: number): void => {
+      seen.push(['a:4,b:2,c:9'.slice(start, end), count])
+    }
+
+    expect(causalContextVisiting(e, visit)).toMatchObject({ origin: 'b', seq: 2 })
+    expect(seen).toEqual([
+      ['a', 4],
+      ['b', 2],
+      ['c', 9],
+    ])
+    seen.length = 0
+    expect(causalContextVisiting(e, visit)).toBe(causalContextOf(e))
+    expect(seen).toEqual([])
+    expect(parse).toHaveBeenCalledTimes(1)
+  })
+
+  it('Given a writer whose id is a prefix of another entry, then its dot is its own entry', () => {
+    const e = event('p1', { origin: 'a', causal: 'a:3,ab:7,b.a:5' })
+    const f = event('p2', { origin: 'ab', causal: 'a:3,ab:7' })
+    const g = event('p3', { origin: 'x', causal: 'a:3,ab:7' })
+
+    expect(causalContextOf(e)?.seq).toBe(3)
+    expect(causalContextOf(f)?.seq).toBe(7)
+    expect(causalContextOf(g)).toBeUndefined()
   })
 
   it('Given a merge event without a writer, then eventRelation still compares clocks while causalRelation is unknown', () => {

@@ -14,7 +14,11 @@
  *
  * @module
  */
-import { causalContextOf, withFoldCache } from '../causality/causal-context.js'
+import {
+  causalContextOf,
+  causalContextVisiting,
+  withFoldCache,
+} from '../causality/causal-context.js'
 import { dotRelation } from '../causality/event-relation.js'
 import { compareStamps, hlcOf } from '../projections/event-order.js'
 import { signalOptions } from '../errors/abort.js'
@@ -183,11 +187,17 @@ export class CausalTracker {
    * @returns the newest head the event is concurrent with (its conflict), if any.
    */
   observe(stored: EventWithVersion): Head | undefined {
-    const ctx = causalContextOf(stored.event)
-    if (ctx === undefined) return undefined
     const pairs = this.#pairs
     const nodes = this.#nodes
-    nodes.read(ctx.clock.text, pairs)
+    const text = stored.event.metadata?.causal
+    // Read into slots while the context is parsed (one walk), or after, when it was parsed before.
+    const ctx = causalContextVisiting(
+      stored.event,
+      nodes.reader(typeof text === 'string' ? text : '', pairs),
+    )
+    if (ctx === undefined) return undefined
+    // A context has at least its writer's entry: none read means it was parsed before.
+    if (pairs.length === 0) nodes.read(ctx.clock.text, pairs)
     for (let i = 0; i < pairs.length; i += 2)
       this.#raise(pairs[i] as number, pairs[i + 1] as number)
     const counts = new SlotCounts(pairs, nodes.size)

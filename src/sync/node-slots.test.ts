@@ -13,14 +13,16 @@ const context = fc
   .map((entries) => writeClock(entries))
 
 describe('NodeSlots', () => {
-  it('Given contexts over growing, overlapping sets of node ids, then each is read into the slots of exactly its entries, and slots stay stable', () => {
+  it('Given contexts over growing, overlapping sets of node ids, read from the checked text or while parsed, then each is read into the slots of exactly its entries, and slots stay stable', () => {
     fc.assert(
       fc.property(fc.array(context, { minLength: 1, maxLength: 30 }), (texts) => {
         const slots = new NodeSlots()
         const pairs: number[] = []
         const first = new Map<string, number>()
-        for (const text of texts) {
-          slots.read(text, pairs)
+        texts.forEach((text, k) => {
+          // Read from the checked text, or while the text is parsed (`reader`): the same.
+          if (k % 2 === 0) slots.read(text, pairs)
+          else expect(readClock(text, slots.reader(text, pairs))).toBeDefined()
           const read = [] as [string, number][]
           for (let i = 0; i < pairs.length; i += 2) {
             const name = slots.names[pairs[i] as number] as string
@@ -31,7 +33,7 @@ describe('NodeSlots', () => {
             expect(slots.peek(name)).toBe(pairs[i])
           }
           expect(read).toEqual([...(readClock(text) as ReadonlyMap<string, number>)])
-        }
+        })
         expect(slots.size).toBe(first.size)
         // slotOf agrees, and gives a new node a slot that the next read finds.
         const fresh = 'zzzzzz'

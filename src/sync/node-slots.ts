@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { scanClock } from '../versions/clock-map.js'
+import { type ClockEntryVisitor, scanClock } from '../versions/clock-map.js'
 
 /**
  * The counts of one causal context by slot: an array indexed by slot while the context covers a
@@ -81,29 +81,38 @@ export class NodeSlots {
   }
 
   /**
+   * Makes the reader of one causal context text into slot counts, giving slots to node ids met
+   * for the first time: it takes the text's entries in order, from `scanClock` or from a parse
+   * that walks the text.
+   * @param text - the clock text.
+   * @param pairs - emptied, then filled by the reader with slot, count, slot, count, … in the
+   * text's order.
+   * @returns the reader.
+   */
+  reader(text: string, pairs: number[]): ClockEntryVisitor {
+    pairs.length = 0
+    const names = this.names
+    const next = this.#next
+    let previous = -1
+    return (start, end, count) => {
+      let slot = next[previous + 1]
+      const name = slot === undefined ? undefined : names[slot]
+      if (name === undefined || name.length !== end - start || !text.startsWith(name, start)) {
+        slot = this.slotOf(text.slice(start, end))
+        next[previous + 1] = slot
+      }
+      pairs.push(slot as number, count)
+      previous = slot as number
+    }
+  }
+
+  /**
    * Reads a causal context text into slot counts, giving slots to node ids met for the first time.
    * @param text - a clock text `readClock` accepted.
    * @param pairs - emptied, then filled with slot, count, slot, count, … in the text's order.
    */
   read(text: string, pairs: number[]): void {
-    pairs.length = 0
-    const names = this.names
-    const next = this.#next
-    let previous = -1
-    scanClock(
-      text,
-      (start, end, count) => {
-        let slot = next[previous + 1]
-        const name = slot === undefined ? undefined : names[slot]
-        if (name === undefined || name.length !== end - start || !text.startsWith(name, start)) {
-          slot = this.slotOf(text.slice(start, end))
-          next[previous + 1] = slot
-        }
-        pairs.push(slot as number, count)
-        previous = slot as number
-      },
-      true,
-    )
+    scanClock(text, this.reader(text, pairs), true)
   }
 
   /** @returns how many slots there are. */

@@ -202,14 +202,17 @@ function countIn(text: string, node: string): number | undefined {
 /**
  * Reads the text form of a vector clock (checked by {@link scanClock}).
  * @param text - e.g. `a:3,b:1`, or `""` for the empty clock.
+ * @param visit - also gets each entry during the same walk (as {@link scanClock}'s `visit`: it
+ * may have seen some entries of a text that turns out not to be a clock).
  * @returns the clock, or `undefined` for anything but sorted, unique `node:count` pairs with
  * positive safe-integer counts, at most {@link MAX_VECTOR_CLOCK_ENTRIES} of them.
  */
-export function readClock(text: unknown): ClockMap | undefined {
+export function readClock(text: unknown, visit?: ClockEntryVisitor): ClockMap | undefined {
   if (typeof text !== 'string') return undefined
   let max = 0
-  const size = scanClock(text, (_start, _end, count) => {
+  const size = scanClock(text, (start, end, count) => {
     if (count > max) max = count
+    visit?.(start, end, count)
   })
   return size < 0 ? undefined : new ClockMap(text, size, max)
 }
