@@ -164,6 +164,8 @@ describe('parseCliArgs', () => {
       String(32 * 1024 * 1024),
       '--max-drift',
       '0',
+      '--ws-send-buffer',
+      String(16 * 1024 * 1024),
     ])
     expect(command).toMatchObject({
       kind: 'serve',
@@ -175,15 +177,23 @@ describe('parseCliArgs', () => {
         bodyIdleTimeoutMs: 0,
         maxBufferedBodyBytes: 32 * 1024 * 1024,
         maxDriftMs: 0,
+        wsMaxBufferedBytes: 16 * 1024 * 1024,
       },
     })
     const bare = parseCliArgs(['serve'])
     if (bare.kind !== 'serve') throw new Error('expected serve')
     expect(Object.keys(bare.options)).not.toContain('maxConnections')
+    expect(Object.keys(bare.options)).not.toContain('wsMaxBufferedBytes')
     for (const flag of ['--max-connections', '--max-streams', '--headers-timeout']) {
       expect(SERVE_USAGE).toContain(flag)
     }
-    for (const flag of ['--request-timeout', '--body-timeout', '--body-budget', '--max-drift']) {
+    for (const flag of [
+      '--request-timeout',
+      '--body-timeout',
+      '--body-budget',
+      '--max-drift',
+      '--ws-send-buffer',
+    ]) {
       expect(SERVE_USAGE).toContain(flag)
     }
   })
@@ -196,6 +206,7 @@ describe('parseCliArgs', () => {
     ['body-timeout', '1.5'],
     ['body-budget', '1024'],
     ['max-drift', 'five'],
+    ['ws-send-buffer', '65536'],
   ])('rejects the limit --%s=%j with a usage error naming it', (flag, value) => {
     expect(rejectedArgument(['serve', `--${flag}=${value}`])).toBe(flag)
   })

@@ -20,6 +20,7 @@ import {
   DEFAULT_BODY_BUDGET_WAIT_MS,
   DEFAULT_MAX_BUFFERED_BODY_BYTES,
   DEFAULT_MAX_DECOMPRESSED_BYTES,
+  DEFAULT_MAX_PAGE_BYTES,
   DEFAULT_MAX_STREAMS,
   DEFAULT_SERVER_MAX_DRIFT_MS,
 } from '../transports/http/index.js'
@@ -46,8 +47,15 @@ export const MAX_CLI_DURATION_MS = 3_600_000
 export const MAX_CLI_COUNT = 1_000_000
 /** Largest `--max-drift`: one year. */
 export const MAX_CLI_DRIFT_MS: number = 365 * 24 * 3_600_000
-/** Largest `--body-budget`: 1 TiB. */
+/** Largest `--body-budget` and `--ws-send-buffer`: 1 TiB. */
 export const MAX_CLI_BODY_BUDGET_BYTES: number = 2 ** 40
+
+/**
+ * Default `--ws-send-buffer`: 8 MiB, the `DEFAULT_MAX_BUFFERED_BYTES` of `sync-kit/ws/node` —
+ * not imported, since the CLI starts without the optional peer `ws` (cli-args.test.ts keeps the
+ * two equal).
+ */
+export const DEFAULT_CLI_WS_SEND_BUFFER_BYTES: number = 8 * 1024 * 1024
 
 /** Default `--pg-pool-size`: 10 connections per instance (one of them listens for appends). */
 export const DEFAULT_PG_POOL_SIZE = 10
@@ -130,6 +138,10 @@ Limits (each refusal is logged; see docs/server.md):
                                                                   (default: ${DEFAULT_MAX_BUFFERED_BODY_BYTES})
   --max-drift MS            refuse (422 clock-drift) events stamped further ahead of this
                             server's clock; 0: no bound           (default: ${DEFAULT_SERVER_MAX_DRIFT_MS})
+  --ws-send-buffer BYTES    bytes queued to one WebSocket client that reads too slowly; a message
+                            past it closes the socket with 1013 and the client resumes from
+                            its cursor (at least ${DEFAULT_MAX_PAGE_BYTES}, one page)
+                                                                  (default: ${DEFAULT_CLI_WS_SEND_BUFFER_BYTES})
   --no-websocket            do not accept WebSocket clients (sync-kit/ws) on <base>/v1/ws of the
                             same port; they are accepted by default
 
@@ -207,6 +219,10 @@ export interface ServeCommandOptions {
   readonly maxBufferedBodyBytes?: number
   /** `--max-drift`, ms; 0 turns it off. @defaultValue `createSyncHandler`'s `maxDriftMs` */
   readonly maxDriftMs?: number
+  /**
+   * `--ws-send-buffer`, bytes. @defaultValue `createWebSocketServer`'s `maxBufferedBytes`
+   */
+  readonly wsMaxBufferedBytes?: number
   /**
    * `--no-websocket` sets it to false: no WebSocket clients on `<base>/v1/ws`.
    * @defaultValue true (absent)
@@ -299,6 +315,7 @@ function parseServe(argv: readonly string[]): CliCommand {
     'body-timeout': { type: 'string' },
     'body-budget': { type: 'string' },
     'max-drift': { type: 'string' },
+    'ws-send-buffer': { type: 'string' },
     'no-websocket': { type: 'boolean' },
     cors: { type: 'string', multiple: true },
     'auth-tokens': { type: 'string' },
@@ -366,6 +383,13 @@ function parseServe(argv: readonly string[]): CliCommand {
         MAX_CLI_BODY_BUDGET_BYTES,
       ),
       ...limit(values, 'max-drift', 'maxDriftMs', 0, MAX_CLI_DRIFT_MS),
+      ...limit(
+        values,
+        'ws-send-buffer',
+        'wsMaxBufferedBytes',
+        DEFAULT_MAX_PAGE_BYTES,
+        MAX_CLI_BODY_BUDGET_BYTES,
+      ),
       ...(values['no-websocket'] === true ? { websocket: false } : {}),
       ...(cors === undefined ? {} : { cors }),
       ...(authTokens === undefined ? {} : { authTokens }),

@@ -204,7 +204,7 @@ export async function runServe(
       const upgrade =
         options.websocket === false
           ? undefined
-          : await webSocketUpgrade(handler, options.basePath, deps, log)
+          : await webSocketUpgrade(handler, options, deps, log)
       server = await serve({
         handler,
         port: options.port,
@@ -338,7 +338,7 @@ interface WebSocketServerModule {
  * the optional peer `ws`. Without `ws` installed the server still starts, for HTTP + SSE
  * clients, and says so in a `websocket off` warning that names the fix.
  * @param handler - the HTTP handler whose server core the sockets share.
- * @param basePath - the `--base-path`.
+ * @param options - the `--base-path` and `--ws-send-buffer`.
  * @param deps - `importWebSocketServer` (tests).
  * @param log - the CLI log.
  * @returns the upgrade listener, or `undefined` without `ws`.
@@ -346,7 +346,7 @@ interface WebSocketServerModule {
  */
 async function webSocketUpgrade(
   handler: SyncHandler,
-  basePath: string,
+  options: Pick<ServeCommandOptions, 'basePath' | 'wsMaxBufferedBytes'>,
   deps: ServeDependencies,
   log: CliLog,
 ): Promise<WebSocketSyncServer | undefined> {
@@ -364,5 +364,9 @@ async function webSocketUpgrade(
     })
     return undefined
   }
-  return module.createWebSocketServer({ handler, basePath })
+  return module.createWebSocketServer({
+    handler,
+    basePath: options.basePath,
+    ...defined({ maxBufferedBytes: options.wsMaxBufferedBytes }),
+  })
 }

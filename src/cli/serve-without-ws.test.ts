@@ -1,11 +1,15 @@
 // `sync-kit serve` where the optional peer `ws` is not installed (an app that installed sync-kit
 // and better-sqlite3 only): the server starts for HTTP + SSE clients and says in one warning how
-// to serve WebSocket clients too, instead of failing to load at all.
+// to serve WebSocket clients too, instead of failing to load at all. And what serve hands the
+// WebSocket server when it loads: the --ws-send-buffer bound.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 
+import { DEFAULT_MAX_BUFFERED_BYTES, createWebSocketServer } from '../transports/ws/node.js'
+import type { WebSocketServerOptions } from '../transports/ws/node.js'
+import { DEFAULT_CLI_WS_SEND_BUFFER_BYTES } from './cli-args.js'
 import { runCli } from './run-cli.js'
 
 const dirs: string[] = []
@@ -79,5 +83,38 @@ describe('sync-kit serve without the optional peer ws', () => {
     const server = await start(() => Promise.reject(new Error('broken build')))
     expect(await server.running).toBe(1)
     expect(server.err.join('\n')).toContain('broken build')
+  })
+})
+
+describe('sync-kit serve --ws-send-buffer', () => {
+  /** The real WebSocket server module, recording the options serve creates it with. */
+  function recording() {
+    const created: WebSocketServerOptions[] = []
+    const load = () =>
+      Promise.resolve({
+        createWebSocketServer: (options: WebSocketServerOptions) => {
+          created.push(options)
+          return createWebSocketServer(options)
+        },
+      }) as Promise<never>
+    return { created, load }
+  }
+
+  it('Given --ws-send-buffer, When serve starts, Then the WebSocket server gets it as maxBufferedBytes; without it, the library default applies (the one the help names)', async () => {
+    const given = recording()
+    const server = await start(given.load, ['--ws-send-buffer', String(16 * 1024 * 1024)])
+    await server.url
+    expect(given.created.map((o) => o.maxBufferedBytes)).toEqual([16 * 1024 * 1024])
+    server.stop()
+    expect(await server.running).toBe(0)
+
+    const bare = recording()
+    const plain = await start(bare.load)
+    await plain.url
+    expect(bare.created).toHaveLength(1)
+    expect(Object.keys(bare.created[0] ?? {})).not.toContain('maxBufferedBytes')
+    expect(DEFAULT_CLI_WS_SEND_BUFFER_BYTES).toBe(DEFAULT_MAX_BUFFERED_BYTES)
+    plain.stop()
+    expect(await plain.running).toBe(0)
   })
 })

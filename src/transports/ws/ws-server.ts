@@ -27,6 +27,19 @@ import type { SessionSettings } from './ws-session.js'
  */
 export const DEFAULT_MAX_MESSAGE_BYTES: number = 4 * 1024 * 1024
 /**
+ * Default {@link WebSocketServerOptions.maxBufferedBytes}: 8 MiB queued to one socket (or twice
+ * the handler's `maxPageBytes`, when that is larger). A reader that keeps up holds one batch or
+ * page at a time; this leaves room for two of the default 4 MiB pages plus the small messages
+ * between them.
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_BUFFERED_BYTES, createWebSocketServer } from 'sync-kit/ws/node'
+ *
+ * const ws = createWebSocketServer({ handler, maxBufferedBytes: DEFAULT_MAX_BUFFERED_BYTES / 2 })
+ * ```
+ */
+export const DEFAULT_MAX_BUFFERED_BYTES: number = 8 * 1024 * 1024
+/**
  * Default {@link WebSocketServerOptions.maxSubscriptions}: 16 subscriptions per socket (a
  * `SyncManager` holds one).
  * @example
@@ -98,10 +111,14 @@ export interface WebSocketServerOptions {
    */
   readonly maxMessageBytes?: number
   /**
-   * Most bytes queued to one socket (its `bufferedAmount`): a message that would pass it closes
-   * the socket with 1013 instead, so a client that reads too slowly cannot grow the server's
-   * memory; it reconnects and resumes from its cursor.
-   * @defaultValue 8 MiB, or twice the handler's `maxPageBytes` when that is larger
+   * Most bytes queued to one socket (its `bufferedAmount`, bytes of UTF-8): a message that would
+   * pass it closes the socket with 1013 instead, so a client that reads too slowly cannot grow the
+   * server's memory; it reconnects and resumes from its cursor. At least the handler's
+   * `maxPageBytes` (one page or live batch must fit). A live subscriber costs one batch at most
+   * here anyway (the next goes after its `ack`); the bound is for replies to requests and for
+   * clients that acknowledge what they did not read.
+   * @defaultValue 8 MiB ({@link DEFAULT_MAX_BUFFERED_BYTES}), or twice the handler's
+   * `maxPageBytes` when that is larger
    */
   readonly maxBufferedBytes?: number
   /**
@@ -172,7 +189,8 @@ export interface WebSocketSyncServer {
  * {@link WebSocketServerOptions}.
  * @returns the server, for `serve({ upgrade })`.
  * @throws SyncKitError `invalid-argument` for a bad option, an `idleTimeoutMs` below twice the
- * handler's `heartbeatMs`, or a `maxMessageBytes` over the handler's `maxBufferedBodyBytes`.
+ * handler's `heartbeatMs`, a `maxMessageBytes` over the handler's `maxBufferedBodyBytes`, or a
+ * `maxBufferedBytes` below its `maxPageBytes`.
  * @example
  * ```ts
  * import { createSyncHandler } from 'sync-kit/http'
@@ -221,7 +239,7 @@ export function createWebSocketServer(options: WebSocketServerOptions): WebSocke
     limits,
     maxBufferedBytes: integerOption(
       options.maxBufferedBytes,
-      Math.max(8 * 1024 * 1024, 2 * access.maxPageBytes),
+      Math.max(DEFAULT_MAX_BUFFERED_BYTES, 2 * access.maxPageBytes),
       'maxBufferedBytes',
       name,
     ),
@@ -238,6 +256,15 @@ export function createWebSocketServer(options: WebSocketServerOptions): WebSocke
       'helloTimeoutMs',
       name,
     ),
+  }
+  if (settings.maxBufferedBytes < access.maxPageBytes) {
+    // A page or live batch goes out whole: a bound below one would cut every reader that has a
+    // byte still queued when the next one is due.
+    throw new SyncKitError(
+      'invalid-argument',
+      `${SERVER} option maxBufferedBytes (${settings.maxBufferedBytes}) is below the handler's maxPageBytes (${access.maxPageBytes}): one page must fit; raise it or lower maxPageBytes`,
+      { argument: 'maxBufferedBytes' },
+    )
   }
   if (settings.idleTimeoutMs < 2 * endpoint.heartbeatMs) {
     // The server pings after heartbeatMs of silence: a shorter idle timeout would close a live,

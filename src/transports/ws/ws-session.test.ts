@@ -1,9 +1,12 @@
 // A session on a fake socket: the send-buffer bound in bytes of UTF-8, as the socket counts its
-// bufferedAmount, not in characters of the message's text.
+// bufferedAmount, not in characters of the message's text; and the server's check of that bound.
 import { describe, expect, it } from 'vitest'
+import { isSyncKitError } from '../../errors/sync-kit-error.js'
+import type { SyncKitError } from '../../errors/sync-kit-error.js'
 import { createMemoryStore } from '../../stores/memory/index.js'
 import { createSyncHandler } from '../http/sync-handler.js'
 import { WS_CLOSE } from './protocol.js'
+import { createWebSocketServer } from './ws-server.js'
 import { Session } from './ws-session.js'
 import type { SessionSocket } from './ws-session.js'
 
@@ -59,5 +62,23 @@ describe('ws session: the send-buffer bound', () => {
     await until(() => closes.length === 1)
     expect(closes).toEqual([WS_CLOSE.slowConsumer])
     expect(sent).toHaveLength(1)
+  })
+})
+
+describe('ws server: the send-buffer option', () => {
+  it('Given a maxBufferedBytes below the handler’s maxPageBytes, When the server is created, Then it is refused naming the option: one page must fit', () => {
+    const handler = createSyncHandler({ store: createMemoryStore(), maxPageBytes: 1 << 20 })
+    let thrown: unknown
+    try {
+      createWebSocketServer({ handler, maxBufferedBytes: (1 << 20) - 1 })
+    } catch (error) {
+      thrown = error
+    }
+    expect(isSyncKitError(thrown, 'invalid-argument')).toBe(true)
+    expect((thrown as SyncKitError<'invalid-argument'>).details).toEqual({
+      argument: 'maxBufferedBytes',
+    })
+    expect(String((thrown as Error).message)).toContain('maxPageBytes (1048576)')
+    expect(() => createWebSocketServer({ handler, maxBufferedBytes: 1 << 20 })).not.toThrow()
   })
 })

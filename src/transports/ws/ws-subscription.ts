@@ -65,8 +65,27 @@ export class WsSubscription extends ResumingSubscription {
       queue.push(item)
       wake?.()
     }
+    // The server sends a subscription's next batch only after the `ack` of the one before, so at
+    // most one is unacknowledged; a server that sends more is refused rather than queued here
+    // without bound (a browser's WebSocket cannot stop reading).
+    let unacked = 0
+    let overrun = false
     connection.route(id, {
-      events: (items) => push({ kind: 'events', items }),
+      events: (items) => {
+        if (overrun) return
+        if (unacked > 0) {
+          overrun = true
+          push({
+            kind: 'error',
+            error: protocolProblem(
+              'the server sent a batch before the ack of the one before; it does not follow the protocol',
+            ),
+          })
+          return
+        }
+        unacked++
+        push({ kind: 'events', items })
+      },
       error: (error) => push({ kind: 'error', error }),
       closed: (error) => push({ kind: 'closed', error }),
     })
@@ -92,14 +111,17 @@ export class WsSubscription extends ResumingSubscription {
       if (
         !isObject(accepted) ||
         typeof accepted.epoch !== 'string' ||
-        typeof accepted.cursor !== 'string'
+        typeof accepted.cursor !== 'string' ||
+        (accepted.latestVersion !== undefined && typeof accepted.latestVersion !== 'string')
       ) {
         return {
           kind: 'fatal',
           error: protocolProblem('the subscribe answer has an unexpected shape'),
         }
       }
-      const refused = this.accept(accepted.epoch, accepted.cursor)
+      // The head, as the SSE hello's: a log that ends before the cursor (a server restored from a
+      // backup, same epoch) is detected here instead of waiting past the events written since.
+      const refused = this.accept(accepted.epoch, accepted.cursor, accepted.latestVersion)
       if (refused !== undefined) return refused
       for (;;) {
         if (this.stop.signal.aborted) return { kind: 'healthy-end' }
@@ -112,6 +134,7 @@ export class WsSubscription extends ResumingSubscription {
         if (item.kind !== 'events') return classify(item.error, this.stop.signal)
         const batch = this.#batch(item.items)
         if (batch.length > 0 && !(await this.deliver(batch))) return { kind: 'healthy-end' }
+        unacked--
         connection.send({ type: 'ack', sub: id })
       }
     } finally {
