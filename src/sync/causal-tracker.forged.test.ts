@@ -91,8 +91,8 @@ describe('CausalTracker: forged contexts', () => {
     const outer = forged('b', 'a:1,b:1', 'x')
     const inner = forged('c', 'c:4', 'y')
     withFoldCache(() => {
-      causalContextOf(outer)
-      withFoldCache(() => causalContextOf(inner))
+      causalContextOf(outer.event)
+      withFoldCache(() => causalContextOf(inner.event))
       // Inside the fold, the tracker's reading of an event the fold parsed still sees each entry.
       t.observe(outer)
     })
@@ -104,7 +104,7 @@ describe('CausalTracker: forged contexts', () => {
     const t = await tracker()
     const item = forged('b', 'a:1,b:5')
     t.observe(item)
-    for (let i = 0; i <= RECENT_CONTEXTS; i++) causalContextOf(forged('z', 'z:1'))
+    for (let i = 0; i <= RECENT_CONTEXTS; i++) causalContextOf(forged('z', 'z:1').event)
     expect(causalContextOf(item.event)).toMatchObject({ origin: 'b', seq: 5 })
     // And observing it again (parsed anew, slots read during that parse) changes nothing.
     expect(t.observe(item)).toBeUndefined()

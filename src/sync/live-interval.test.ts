@@ -28,8 +28,6 @@ function refusingStore(): EventStore & { refusing: boolean } {
   const inner = createMemoryStore()
   const store: EventStore & { refusing: boolean } = {
     ...delegatingStore(inner),
-    getState: (k, o) => inner.getState(k, o),
-    setState: (k, v, o) => inner.setState(k, v, o),
     refusing: true,
     store: (event, o) => {
       if (store.refusing && event.id === 'bad') {
