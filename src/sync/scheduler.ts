@@ -107,7 +107,7 @@ export class Scheduler {
     if (!this.#running) return
     try {
       // In live mode, a stream that stored batches since the last tick pulled for this one.
-      await this.sync(this.live?.covered() === true ? 'push' : undefined)
+      await this.sync(this.live?.covered() ? 'push' : undefined)
       this.#failures = 0
       this.schedule(this.ctx.intervalMs)
       // After a failed stream was replaced, a good sync subscribes again.
