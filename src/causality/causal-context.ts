@@ -2,13 +2,13 @@
  * Reading an event's causal stamps (`metadata.origin`, `metadata.causal`), parsed once per event
  * object into one cache that every reader shares: the `SyncManager`'s conflict detection (the
  * writer's dot, {@link causalContextOf}) and the projections' and resolvers' whole-clock comparison
- * ({@link causalClockOf}). The shared cache keeps the events read most recently
- * ({@link RECENT_CONTEXTS} of them): the readers of one event follow each other closely (a pulled
- * page is stored, observed and recorded as held), and an event a replica keeps does not keep its
- * parsed clock beside it. Readers that pass over many events a store keeps (the manager's
- * start-up scan and push pass, `materializeAggregate`) run in {@link withFoldCache}, a cache of
- * their own dropped when they return, so a long pass neither parses an event twice nor evicts the
- * recent ones.
+ * ({@link causalClockOf}). The cache is the event object itself: its parsed stamps go into a
+ * private field (frozen events too), so they live exactly as long as the event and cost no map
+ * entry (a `WeakMap` of millions of events slowed every garbage collection; a bounded map of the
+ * recent ones parsed the aggregates' heads again at every conflict). Readers that pass over many
+ * events a store keeps (the manager's start-up scan and push pass, `materializeAggregate`) run in
+ * {@link withFoldCache}, a cache of their own dropped when they return, so the store's records do
+ * not keep a parsed clock beside them.
  *
  * A context longer than `MAX_VECTOR_CLOCK_ENTRIES` does not parse and counts as missing: the
  * `SyncManager` writes bounded contexts (rule 4 of docs/causality.md), so only a foreign or forged
@@ -17,6 +17,7 @@
  * @module
  */
 import type { Event } from '../types/index.js'
+import { Stamp } from '../core/stamp.js'
 import { type ClockEntryVisitor, type ClockMap, readClock } from '../versions/clock-map.js'
 
 export type { ClockMap }
@@ -47,14 +48,36 @@ export const MAX_CAUSAL_COUNT: number = 2 ** 48
 type Parsed = { readonly clock: ClockMap; readonly context: CausalContext | undefined } | null
 
 /**
- * How many events' parsed stamps the shared cache keeps: 8,192, the most recently parsed (a live
- * batch holds at most 2,000 events). Held strongly, so at most this many events (and their
- * context texts, ~1 KB each with 100 writers) stay alive through the cache alone.
+ * The shared cache: each event object carries its parsed stamps in a private field, added when
+ * they are first read (see `Stamp`: frozen events too, and no map entry per event to slow the
+ * garbage collector). They live as long as the event object does.
  */
-export const RECENT_CONTEXTS = 8_192
+class ParsedStamps extends Stamp {
+  readonly #parsed: Parsed
 
-/** The shared cache: the recent events, oldest first (a `Map` iterates in insertion order). */
-const recent = new Map<Event, Parsed>()
+  /**
+   * Stamps an event with its parsed stamps.
+   * @param event - the event object (never stamped before).
+   * @param parsed - what its stamps parse to.
+   */
+  constructor(event: Event, parsed: Parsed) {
+    super(event)
+    this.#parsed = parsed
+  }
+
+  /**
+   * @param event - any event object.
+   * @returns its parsed stamps, `undefined` when never read.
+   */
+  static get(event: Event): Parsed | undefined {
+    return #parsed in event ? (event as unknown as ParsedStamps).#parsed : undefined
+  }
+}
+
+const shared = {
+  get: (event: Event): Parsed | undefined => ParsedStamps.get(event),
+  set: (event: Event, parsed: Parsed): unknown => new ParsedStamps(event, parsed),
+}
 
 function parse(event: Event, visit: ClockEntryVisitor | undefined): Parsed {
   const text = event.metadata?.causal
@@ -76,17 +99,15 @@ function parse(event: Event, visit: ClockEntryVisitor | undefined): Parsed {
   return { clock, context: plausible ? { origin: origin as string, seq, clock } : undefined }
 }
 
-/** Where parsed stamps go: the shared cache, or the cache of the fold running now. */
-let current = recent
+/** Where parsed stamps go: the event objects, or the cache of the fold running now. */
+let current: { get(event: Event): Parsed | undefined; set(event: Event, parsed: Parsed): unknown } =
+  shared
 
 function parsed(event: Event, visit?: ClockEntryVisitor): Parsed {
+  // Not an object (a caller's bad input): parsed, never cached.
+  if (typeof event !== 'object' || event === null) return parse(event, visit)
   let hit = current.get(event)
-  if (hit === undefined) {
-    if (current === recent && recent.size >= RECENT_CONTEXTS) {
-      recent.delete(recent.keys().next().value as Event)
-    }
-    current.set(event, (hit = parse(event, visit)))
-  }
+  if (hit === undefined) current.set(event, (hit = parse(event, visit)))
   return hit
 }
 
@@ -94,7 +115,7 @@ function parsed(event: Event, visit?: ClockEntryVisitor): Parsed {
  * Runs a pass over events that live long (a store's own copies: `materializeAggregate` over a
  * loaded log, the manager's start-up scan, catch-up and push pass) with a cache of its own,
  * dropped when `run` returns: the pass still parses each event's stamps once, keeps no parsed
- * clock beside each stored event afterwards, and does not evict the shared cache's recent events.
+ * clock beside each stored event afterwards, and does not stamp the events it reads.
  * @param run - the fold; synchronous.
  * @returns what `run` returns.
  */

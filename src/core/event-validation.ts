@@ -1,3 +1,4 @@
+import { Stamp } from './stamp.js'
 import { SyncKitError } from '../errors/sync-kit-error.js'
 import type { Event, EventMetadata, JsonValue } from '../types/index.js'
 import {
@@ -257,14 +258,6 @@ const EventCopy = function (
   frozen: boolean,
 ) => EventCopy
 EventCopy.prototype = Object.prototype
-
-/**
- * Returns the object it is given: what lets {@link Sealed} stamp an object it did not create (a
- * constructor that returns an object makes it `this` for the subclass's fields).
- */
-const Stamp = function (object: object) {
-  return object
-} as unknown as new (object: object) => object
 
 /**
  * The mark of the copies {@link validateEvent} made, saying whether it froze them (then they are
