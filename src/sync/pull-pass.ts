@@ -242,11 +242,8 @@ export async function ingest(
     const head = causal.observe(stored)
     if (head !== undefined) found.push([head, stored])
   }
-  // Recorded before the first await, while the contexts the loop read are the shared cache's
-  // most recent (other managers of the process parse theirs meanwhile), and saved after the HLC.
-  if (page) void parts.holds.add(held, page.epoch, signal, false)
   await causal.persist(signal)
-  if (page && !page.live) await parts.holds.save(signal)
+  if (page) await parts.holds.add(held, page.epoch, signal, !page.live)
   for (const [head, stored] of found) queue.add(head.ewv, stored)
   const { conflicts, resolved } = await queue.decide(signal)
   totals.conflicts += conflicts

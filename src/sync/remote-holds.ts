@@ -87,10 +87,9 @@ export class RemoteHolds {
    * @param events - the pulled events the store holds now.
    * @param epoch - the epoch of the page; another than the record's starts a new record.
    * @param signal - cancels.
-   * @param save - false to keep the record in memory until the next save (a later
-   * {@link RemoteHolds.save}, or an add that saves; live batches: a save per batch would cost
-   * more than the batch; a crash meanwhile costs only duplicates, sent again and deduplicated by
-   * the remote).
+   * @param save - false to keep the record in memory until the next add that saves (live
+   * batches: a save per batch would cost more than the batch; a crash meanwhile costs only
+   * duplicates, sent again and deduplicated by the remote).
    */
   add(
     events: readonly Event[],
@@ -112,7 +111,7 @@ export class RemoteHolds {
       if (ranges === undefined) dots.set(dot.origin, (ranges = []))
       addDot(ranges, dot.seq)
     }
-    return save ? this.save(signal) : Promise.resolve()
+    return save ? this.#save(signal) : Promise.resolve()
   }
 
   /**
@@ -122,14 +121,10 @@ export class RemoteHolds {
   reset(signal: AbortSignal | undefined): Promise<void> {
     this.#dots = new Map()
     this.#ids = new Set()
-    return this.save(signal)
+    return this.#save(signal)
   }
 
-  /**
-   * Saves the record (with `setState`; in memory only when the store has none).
-   * @param signal - cancels.
-   */
-  save(signal: AbortSignal | undefined): Promise<void> {
+  #save(signal: AbortSignal | undefined): Promise<void> {
     const saved: Saved = [this.#epoch, [...(this.#dots ?? [])]]
     return saveState(this.#ctx, 'holds', saved as JsonValue, signal)
   }
