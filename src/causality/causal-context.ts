@@ -7,8 +7,9 @@
  * entry (a `WeakMap` of millions of events slowed every garbage collection; a bounded map of the
  * recent ones parsed the aggregates' heads again at every conflict). Readers that pass over many
  * events a store keeps (the manager's start-up scan and push pass, `materializeAggregate`) run in
- * {@link withFoldCache}, a cache of their own dropped when they return, so the store's records do
- * not keep a parsed clock beside them.
+ * {@link withFoldCache}, a cache of their own dropped when they return, so those passes stamp
+ * nothing. The events a manager records or pulls are read outside a fold, and the memory store
+ * keeps those very (sealed) objects: its records carry their parsed stamps (~100 B each).
  *
  * A context longer than `MAX_VECTOR_CLOCK_ENTRIES` does not parse and counts as missing: the
  * `SyncManager` writes bounded contexts (rule 4 of docs/causality.md), so only a foreign or forged
@@ -70,13 +71,27 @@ class ParsedStamps extends Stamp {
    * @returns its parsed stamps, `undefined` when never read.
    */
   static get(event: Event): Parsed | undefined {
-    return #parsed in event ? (event as unknown as ParsedStamps).#parsed : undefined
+    return #parsed in event ? (event as unknown as ParsedStamps).#parsed : unstampable.get(event)
   }
 }
 
+/**
+ * The parsed stamps of the events that cannot take a private field: non-extensible ones on engines
+ * that apply the TC39 proposal "Disallow Adding New Private Fields to Non-extensible Objects"
+ * (stage 3; adding the field then throws a `TypeError`), and an event whose `metadata` getter read
+ * its own stamps while they were parsed (stamped already).
+ */
+const unstampable = new WeakMap<Event, Parsed>()
+
 const shared = {
-  get: (event: Event): Parsed | undefined => ParsedStamps.get(event),
-  set: (event: Event, parsed: Parsed): unknown => new ParsedStamps(event, parsed),
+  get: ParsedStamps.get,
+  set(event: Event, parsed: Parsed): void {
+    try {
+      new ParsedStamps(event, parsed)
+    } catch {
+      unstampable.set(event, parsed)
+    }
+  },
 }
 
 function parse(event: Event, visit: ClockEntryVisitor | undefined): Parsed {
@@ -104,8 +119,8 @@ let current: { get(event: Event): Parsed | undefined; set(event: Event, parsed: 
   shared
 
 function parsed(event: Event, visit?: ClockEntryVisitor): Parsed {
-  // Not an object (a caller's bad input): parsed, never cached.
-  if (typeof event !== 'object' || event === null) return parse(event, visit)
+  // Not an object (a caller's bad input: `null`, a string): no stamps.
+  if (typeof event !== 'object' || event === null) return null
   let hit = current.get(event)
   if (hit === undefined) current.set(event, (hit = parse(event, visit)))
   return hit
