@@ -24,6 +24,8 @@
  * - `resolver-failed` — a conflict resolver threw.
  * - `incompatible-database` — a database the store cannot use: written by a newer schema version,
  *   or holding tables with the store's names that it did not create; nothing was changed.
+ * - `missing-dependency` — an optional peer dependency the call needs is not installed (or too
+ *   old); `details.dependency` names the package to install.
  * - `internal` — a bug or an unexpected failure; `cause` has the original error.
  */
 export interface SyncKitErrorDetails {
@@ -132,6 +134,11 @@ export interface SyncKitErrorDetails {
     readonly supportedVersion: number
     /** The table that is missing, or that sync-kit did not create. */
     readonly table?: string
+  }
+  /** An optional peer dependency the call needs is not installed, or is too old. */
+  'missing-dependency': {
+    /** The npm package to install, e.g. `better-sqlite3`. */
+    readonly dependency: string
   }
   /** A bug or an unexpected failure; `cause` has the original error. */
   internal: Record<string, never>

@@ -18,7 +18,7 @@ describe('sqlite store: the better-sqlite3 driver', () => {
     expect(driver.loads).toBe(0)
   })
 
-  it('Given better-sqlite3 is not installed, When a store is opened by path, Then it rejects with internal saying what to install', async () => {
+  it('Given better-sqlite3 is not installed, When a store is opened by path, Then it rejects with missing-dependency naming the package and saying what to install', async () => {
     const { openSqliteStore } = await import('./index.js')
 
     const error: unknown = await openSqliteStore({ path: ':memory:' }).then(
@@ -27,7 +27,8 @@ describe('sqlite store: the better-sqlite3 driver', () => {
     )
 
     expect(driver.loads).toBe(1)
-    expect(isSyncKitError(error, 'internal')).toBe(true)
+    expect(isSyncKitError(error, 'missing-dependency')).toBe(true)
+    expect((error as { details?: unknown }).details).toEqual({ dependency: 'better-sqlite3' })
     expect((error as Error).message).toMatch(
       /^\[sync-kit\] \[sqlite\] could not load better-sqlite3.*npm install better-sqlite3/,
     )

@@ -31,7 +31,8 @@ export type DatabaseConstructor = new (path: string) => SqliteDatabase
 /**
  * Loads `better-sqlite3` (an optional peer dependency) on first use.
  * @returns its `Database` constructor.
- * @throws SyncKitError `internal` when it is not installed.
+ * @throws SyncKitError `missing-dependency` (`details.dependency`: `better-sqlite3`) when it is
+ * not installed, or exports no `Database` constructor.
  */
 export async function loadBetterSqlite3(): Promise<DatabaseConstructor> {
   let loaded: unknown
@@ -39,9 +40,9 @@ export async function loadBetterSqlite3(): Promise<DatabaseConstructor> {
     loaded = await import('better-sqlite3')
   } catch (error) {
     throw new SyncKitError(
-      'internal',
+      'missing-dependency',
       `${SQLITE_PREFIX} could not load better-sqlite3, which openSqliteStore({ path }) needs; install it (\`npm install better-sqlite3\`) or pass a database you opened to createSqliteStore`,
-      {},
+      { dependency: 'better-sqlite3' },
       { cause: error },
     )
   }
@@ -49,9 +50,9 @@ export async function loadBetterSqlite3(): Promise<DatabaseConstructor> {
   const ctor = typeof loaded === 'function' ? loaded : (loaded as { default?: unknown }).default
   if (typeof ctor !== 'function') {
     throw new SyncKitError(
-      'internal',
+      'missing-dependency',
       `${SQLITE_PREFIX} better-sqlite3 did not export a Database constructor; install better-sqlite3 12 or later`,
-      {},
+      { dependency: 'better-sqlite3' },
     )
   }
   return ctor as DatabaseConstructor

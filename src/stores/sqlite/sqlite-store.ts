@@ -104,8 +104,9 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
  *
  * @param options - a `path` or a `database`, and durability settings.
  * @returns the store, once the schema is ready.
- * @throws SyncKitError as {@link createSqliteStore}; `internal` when `better-sqlite3` is not
- * installed or the file cannot be opened.
+ * @throws SyncKitError as {@link createSqliteStore}; `missing-dependency` when `better-sqlite3` is
+ * not installed; `unavailable` or `internal` when the file cannot be opened (as the store's other
+ * storage failures: `unavailable` for a full disk, a read-only or missing directory, …).
  * @example
  * ```ts
  * import { openSqliteStore } from 'sync-kit/sqlite'
