@@ -10,6 +10,8 @@ import { chromium } from 'playwright-core'
 import type { Browser, Page } from 'playwright-core'
 import { describe, it } from 'vitest'
 
+import { SCRIPT_OPTIONS } from '../examples/web/build.js'
+
 /**
  * Where Debian's `chromium` package puts the browser. `SYNC_KIT_CHROMIUM` overrides it (e.g. a
  * path that does not exist, to see the skip).
@@ -83,15 +85,7 @@ export async function openChromiumPage(
   readyGlobal: string,
   timeoutMs = 30_000,
 ): Promise<ChromiumPage> {
-  const bundled = await build({
-    entryPoints: [entry],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
-  })
+  const bundled = await build({ ...SCRIPT_OPTIONS, entryPoints: [entry] })
   const script = bundled.outputFiles[0]?.text ?? ''
   const html =
     '<!doctype html><meta charset="utf-8"><title>sync-kit</title><script type="module" src="/page.js"></script>'

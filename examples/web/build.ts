@@ -58,7 +58,12 @@ export interface WebAppBuild {
   readonly version: string
 }
 
-const SCRIPT_OPTIONS = {
+/**
+ * The esbuild options of a browser script: one ESM bundle, for the browser (no Node built-ins),
+ * ES2022, kept in memory. The tests' Chromium pages (`test/chromium.fixture.ts`) bundle with them
+ * too.
+ */
+export const SCRIPT_OPTIONS = {
   bundle: true,
   format: 'esm',
   platform: 'browser',
