@@ -1,8 +1,45 @@
 import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
-import type { Event } from '../types/index.js'
+import type { Event, Timers, Version } from '../types/index.js'
+import type { RetryOptions } from './retry.js'
 import { type ValidateEventOptions, validateEvent } from './event-validation.js'
 
 const FROZEN: ValidateEventOptions = { freeze: true }
+
+/**
+ * The options every client transport (HTTP, WebSocket) takes alike; each adds its own (the URL, the
+ * headers, the time limit, what it connects with).
+ */
+export interface RemoteClientOptions {
+  /**
+   * Retries of transient failures — network errors and dropped connections, timeouts,
+   * `unavailable`; over HTTP also 408, 425, 429 and 5xx, honouring `Retry-After` — per call (a
+   * split push is one call), with full-jitter backoff. Refusals are never retried. See
+   * {@link RetryOptions}.
+   * @defaultValue `{ retries: 4, initialMs: 250, maxMs: 10_000, maxRetryAfterMs: 60_000 }`
+   */
+  readonly retry?: RetryOptions
+  /**
+   * Page size of a pull that names no `limit` (the server may clamp it).
+   * @defaultValue 500
+   */
+  readonly pageLimit?: number
+  /**
+   * Parses the server's version strings (its store's cursors).
+   * @defaultValue `SequenceVersion.parse` (the memory, SQLite and PostgreSQL stores)
+   */
+  readonly parseVersion?: (value: string) => Version
+  /**
+   * Uniform random numbers in [0, 1) for backoff jitter (inject for deterministic tests).
+   * @defaultValue `Math.random`
+   */
+  readonly random?: () => number
+  /**
+   * Timers for time limits, backoff waits and idle timeouts (e.g. a `TestClock`).
+   * @defaultValue `globalThis.setTimeout`/`clearTimeout` (the HTTP client: its `clock`'s timers
+   * when it has them)
+   */
+  readonly timers?: Timers
+}
 
 /**
  * The argument checks every client transport makes before a call leaves the process, one copy

@@ -1,5 +1,6 @@
 import { integerOption } from '../../core/options.js'
 import { checkHandler, checkPushCall, remoteVersion } from '../../core/client-calls.js'
+import type { RemoteClientOptions } from '../../core/client-calls.js'
 import { validateLimit } from '../../core/filters.js'
 import { TIMER_RENAMES, refuseRenamedOptions } from '../../core/options.js'
 import { resolveTimers } from '../../core/timers.js'
@@ -17,7 +18,6 @@ import type {
   SignalOptions,
   SubscribeOptions,
   Subscription,
-  Timers,
   Transport,
   Version,
 } from '../../types/index.js'
@@ -27,7 +27,6 @@ import type { HttpHeaders } from './http-request.js'
 import { ROUTES } from './protocol.js'
 import { pushInParts } from './push-split.js'
 import { resolveRetry } from './retry.js'
-import type { RetryOptions } from './retry.js'
 import { pullResponseSchema, versionResponseSchema } from './schemas.js'
 import { SseSubscription } from './sse-subscription.js'
 
@@ -88,7 +87,7 @@ export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 45_000
  * const transport = createHttpTransport(options)
  * ```
  */
-export interface HttpTransportOptions {
+export interface HttpTransportOptions extends RemoteClientOptions {
   /**
    * The server's base URL including its `basePath`, e.g. `https://api.example.com/sync` (the
    * client appends `/v1/events`, …).
@@ -112,23 +111,11 @@ export interface HttpTransportOptions {
    */
   readonly timeoutMs?: number
   /**
-   * Retries of transient failures: network errors, timeouts, 408, 425, 429 and 5xx (honouring
-   * `Retry-After`). Other 4xx are never retried. `retries` counts per call (a split push is one
-   * call). See {@link RetryOptions}.
-   * @defaultValue `{ retries: 4, initialMs: 250, maxMs: 10_000, maxRetryAfterMs: 60_000 }`
-   */
-  readonly retry?: RetryOptions
-  /**
    * Push bodies larger than this many bytes are sent gzip-compressed (`CompressionStream`, when
    * the runtime has it). `Infinity` disables compression.
    * @defaultValue 32 KiB ({@link DEFAULT_GZIP_THRESHOLD_BYTES})
    */
   readonly gzipThresholdBytes?: number
-  /**
-   * Page size of a pull that names no `limit` (the server may clamp it).
-   * @defaultValue 500
-   */
-  readonly pageLimit?: number
   /**
    * A live stream that delivers nothing, not even a heartbeat, for this long is considered dead
    * and reconnected. Keep it above the server's `heartbeatMs`.
@@ -136,27 +123,11 @@ export interface HttpTransportOptions {
    */
   readonly streamIdleTimeoutMs?: number
   /**
-   * Parses the server's version strings (its store's cursors).
-   * @defaultValue `SequenceVersion.parse` (the memory and SQLite stores)
-   */
-  readonly parseVersion?: (value: string) => Version
-  /**
-   * Uniform random numbers in [0, 1) for backoff jitter (inject for deterministic tests).
-   * @defaultValue `Math.random`
-   */
-  readonly random?: () => number
-  /**
    * Time source, for `Retry-After` dates. A clock that also has `setTimeout`/`clearTimeout` (a
    * `TestClock`) drives the timers too, unless `timers` is given.
    * @defaultValue `Date`
    */
   readonly clock?: Clock
-  /**
-   * Timers for attempt timeouts, backoff waits and the stream's idle timeout (e.g. a
-   * `TestClock`).
-   * @defaultValue the clock's timers when it has them, else `globalThis.setTimeout`/`clearTimeout`
-   */
-  readonly timers?: Timers
 }
 
 /**

@@ -48,6 +48,7 @@ export {
 export type { HttpHeaders, HttpTransport, HttpTransportOptions } from './http-transport.js'
 export { DEFAULT_RETRY } from './retry.js'
 export type { RetryOptions } from './retry.js'
+export type { RemoteClientOptions } from '../../core/client-calls.js'
 export { createJsonLineLogger } from './logger.js'
 export type { SyncLogEntry, SyncLogger } from './logger.js'
 export { PROTOCOL_PREFIX, SERVER_EPOCH_CHECKPOINT_REMOTE } from './protocol.js'

@@ -32,3 +32,4 @@ export type {
 export { WS_CLOSE, WS_PATH, WS_PROTOCOL_VERSION, WS_SUBPROTOCOL } from './protocol.js'
 export type { RequestId, WsLimits } from './protocol.js'
 export type { RetryOptions } from '../../core/retry.js'
+export type { RemoteClientOptions } from '../../core/client-calls.js'

@@ -6,11 +6,12 @@ import {
   ensureOpen as checkOpen,
   remoteVersion,
 } from '../../core/client-calls.js'
+import type { RemoteClientOptions } from '../../core/client-calls.js'
 import { validateLimit } from '../../core/filters.js'
 import { integerOption } from '../../core/options.js'
 import { pushInParts } from '../../core/push-split.js'
 import { nextRetryWait, resolveRetry } from '../../core/retry.js'
-import type { RetryBudget, RetryOptions } from '../../core/retry.js'
+import type { RetryBudget } from '../../core/retry.js'
 import { resolveTimers } from '../../core/timers.js'
 import { delay, throwIfAborted, untilAborted } from '../../errors/abort.js'
 import { SyncKitError, isSyncKitError } from '../../errors/sync-kit-error.js'
@@ -25,7 +26,6 @@ import type {
   SignalOptions,
   SubscribeOptions,
   Subscription,
-  Timers,
   Transport,
   Version,
 } from '../../types/index.js'
@@ -70,7 +70,7 @@ export type WsHeaders = Readonly<Record<string, string>>
  * const transport = createWebSocketTransport(options)
  * ```
  */
-export interface WebSocketTransportOptions {
+export interface WebSocketTransportOptions extends RemoteClientOptions {
   /**
    * The server's base URL including its `basePath`: `ws:` or `wss:` (or `http:`/`https:`, turned
    * into `ws:`/`wss:`), e.g. `wss://api.example.com/sync`; the client appends `/v1/ws`.
@@ -94,26 +94,6 @@ export interface WebSocketTransportOptions {
    * @defaultValue 30 000 ({@link DEFAULT_WS_TIMEOUT_MS})
    */
   readonly timeoutMs?: number
-  /**
-   * Retries of transient failures (a dropped or refused connection, a timeout, the server's
-   * `unavailable`), as the HTTP client's `retry`: per call, full-jitter backoff.
-   * @defaultValue `{ retries: 4, initialMs: 250, maxMs: 10_000, maxRetryAfterMs: 60_000 }`
-   */
-  readonly retry?: RetryOptions
-  /**
-   * Page size of a pull that names no `limit` (the server may clamp it).
-   * @defaultValue 500
-   */
-  readonly pageLimit?: number
-  /**
-   * Parses the server's version strings (its store's cursors).
-   * @defaultValue `SequenceVersion.parse` (the memory, SQLite and PostgreSQL stores)
-   */
-  readonly parseVersion?: (value: string) => Version
-  /** Uniform random numbers in [0, 1) for backoff jitter. @defaultValue `Math.random` */
-  readonly random?: () => number
-  /** Timers for timeouts and backoff (e.g. a `TestClock`). @defaultValue the globals */
-  readonly timers?: Timers
 }
 
 /**
