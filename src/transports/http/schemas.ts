@@ -121,11 +121,40 @@ export const eventWithVersionSchema: Schema<WireEventWithVersion> = v.object({
 const EVENT_KEYS = new Set(['id', 'type', 'aggregateId', 'data', 'metadata'])
 
 /**
- * Tells whether a parsed `{ event, version }` is one {@link eventWithVersionSchema} takes as it is
- * (its output would be an equal copy): only those keys, string identifiers, `data` present,
- * `metadata` absent or an object, a version of 1 to 1,024 characters. Checked by hand for every
- * message of a live stream, where the schema's copy of each event cost time and garbage; false
- * says nothing (the schema then decides, and names the problem).
+ * Tells whether a parsed event is one an event schema takes as it is (its output would be an equal
+ * copy): an object with only the `Event` keys, identifiers that `isIdentifier` accepts, `data`
+ * present, `metadata` absent or an object. Checked by hand where every event of a push or a stream
+ * passes (the schema's copy of each event cost time and garbage); false says nothing (the schema
+ * then decides, and names the problem).
+ * @param value - a parsed event.
+ * @param isIdentifier - what the schema takes as `id`, `type` and `aggregateId`.
+ * @returns true when the value may be used as it is.
+ */
+export function isPlainWireEvent(
+  value: unknown,
+  isIdentifier: (value: unknown) => boolean,
+): value is WireEvent {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
+  const e = value as Readonly<Record<string, unknown>>
+  for (const key in e) if (!EVENT_KEYS.has(key)) return false
+  const { metadata } = e
+  return (
+    isIdentifier(e['id']) &&
+    isIdentifier(e['type']) &&
+    isIdentifier(e['aggregateId']) &&
+    e['data'] !== undefined &&
+    (metadata === undefined ||
+      (typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata)))
+  )
+}
+
+const isString = (value: unknown): boolean => typeof value === 'string'
+
+/**
+ * Tells whether a parsed `{ event, version }` is one {@link eventWithVersionSchema} takes as it is:
+ * only those keys, a plain event ({@link isPlainWireEvent}, any string as an identifier), a
+ * version of 1 to 1,024 characters. Checked by hand for every message of a live stream; false
+ * says nothing (the schema then decides).
  * @param value - a parsed message.
  * @returns true when the value may be used as it is.
  */
@@ -137,18 +166,7 @@ export function isPlainEventWithVersion(value: unknown): value is WireEventWithV
   if (keys !== Object.keys(item).length || keys !== 2) return false
   const { event, version } = item
   if (typeof version !== 'string' || version.length < 1 || version.length > 1024) return false
-  if (typeof event !== 'object' || event === null || Array.isArray(event)) return false
-  const e = event as Readonly<Record<string, unknown>>
-  for (const key in e) if (!EVENT_KEYS.has(key)) return false
-  const { metadata } = e
-  return (
-    typeof e['id'] === 'string' &&
-    typeof e['type'] === 'string' &&
-    typeof e['aggregateId'] === 'string' &&
-    'data' in e &&
-    (metadata === undefined ||
-      (typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata)))
-  )
+  return isPlainWireEvent(event, isString)
 }
 
 /** `GET /v1/events` response body. */

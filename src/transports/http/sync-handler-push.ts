@@ -7,6 +7,7 @@ import { readJsonBody } from './body.js'
 import {
   MAX_IDENTIFIER_LENGTH,
   exceedsDepth,
+  isPlainWireEvent,
   pushRequestSchema,
   wireEventSchema,
 } from './schemas.js'
@@ -96,7 +97,7 @@ async function store(
 export function parseWireEvent(item: unknown, index: number): unknown {
   // What the schema surely accepts, checked by hand (a fifth of admitting a push went to valibot
   // on the happy path); anything else goes through the schema, which names the problem.
-  if (isPlainWireEvent(item)) return item
+  if (isPlainWireEvent(item, isIdentifier)) return item
   const shaped = v.safeParse(wireEventSchema, item)
   if (shaped.success) return shaped.output
   const issue = shaped.issues[0]
@@ -112,28 +113,7 @@ export function parseWireEvent(item: unknown, index: number): unknown {
   )
 }
 
-const WIRE_KEYS = new Set(['id', 'type', 'aggregateId', 'data', 'metadata'])
-
+/** What {@link wireEventSchema} takes as `id`, `type` and `aggregateId`. */
 function isIdentifier(value: unknown): boolean {
   return typeof value === 'string' && value.length >= 1 && value.length <= MAX_IDENTIFIER_LENGTH
-}
-
-/**
- * True for an item {@link wireEventSchema} accepts as it is: an object with only the `Event` keys,
- * identifiers of 1 to {@link MAX_IDENTIFIER_LENGTH} characters, `data` present, `metadata` absent
- * or an object. False says nothing: the schema then decides.
- */
-function isPlainWireEvent(item: unknown): boolean {
-  if (typeof item !== 'object' || item === null || Array.isArray(item)) return false
-  const e = item as Readonly<Record<string, unknown>>
-  for (const key in e) if (!WIRE_KEYS.has(key)) return false
-  const { metadata } = e
-  return (
-    isIdentifier(e['id']) &&
-    isIdentifier(e['type']) &&
-    isIdentifier(e['aggregateId']) &&
-    e['data'] !== undefined &&
-    (metadata === undefined ||
-      (typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata)))
-  )
 }
