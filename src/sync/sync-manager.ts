@@ -87,9 +87,11 @@ export class SyncManager {
   readonly #parts: SyncParts
   readonly #scheduler: Scheduler
   #inflight: Promise<SyncResult> | undefined
-  #followUp: Promise<SyncResult> | undefined
-  /** Runs narrowed by `only` (no `pushUntil`) that wait for their turn, to share with callers. */
-  readonly #waiting = new Map<'push' | 'pull', Promise<SyncResult>>()
+  /**
+   * Runs that wait for their turn, shared by the calls made meanwhile: the follow-up of full
+   * syncs (`all`), and runs narrowed by `only` (no `pushUntil`, no signal).
+   */
+  readonly #waiting = new Map<'push' | 'pull' | 'all', Promise<SyncResult>>()
   #closed = false
 
   /**
@@ -206,15 +208,7 @@ export class SyncManager {
     }
     const { only } = options
     if (only !== undefined && options.pushUntil === undefined && options.signal === undefined) {
-      let shared = this.#waiting.get(only)
-      if (shared === undefined) {
-        shared = this.#exclusive(() => {
-          this.#waiting.delete(only)
-          return this.#run({ only })
-        })
-        this.#waiting.set(only, shared)
-      }
-      return shared
+      return this.#shared(only)
     }
     if (only !== undefined || options.pushUntil !== undefined) {
       return untilAborted(
@@ -227,11 +221,24 @@ export class SyncManager {
     // One follow-up run covers every call made while a sync is in flight. It takes its turn
     // after the work queued now (FIFO, as all exclusive work): re-checking for work in flight
     // when its turn came would let a steady stream of live batches and pushes starve it.
-    this.#followUp ??= this.#exclusive(() => {
-      this.#followUp = undefined
-      return this.#run({})
-    })
-    return untilAborted(this.#followUp, options.signal, SYNC)
+    return untilAborted(this.#shared('all'), options.signal, SYNC)
+  }
+
+  /**
+   * The run of `key` that waits for its turn, queued now if none waits.
+   * @param key - `all` for a full sync, else the direction it is narrowed to.
+   * @returns the run's result.
+   */
+  #shared(key: 'push' | 'pull' | 'all'): Promise<SyncResult> {
+    let run = this.#waiting.get(key)
+    if (run === undefined) {
+      run = this.#exclusive(() => {
+        this.#waiting.delete(key)
+        return this.#run(key === 'all' ? {} : { only: key })
+      })
+      this.#waiting.set(key, run)
+    }
+    return run
   }
 
   /**
@@ -253,8 +260,8 @@ export class SyncManager {
     await this.#scheduler.stop()
     // The follow-up of coalesced calls starts only when the in-flight run ends: wait until neither
     // is left, or a sync would still run (and use the transport) after stop() resolved.
-    while (this.#inflight !== undefined || this.#followUp !== undefined) {
-      await Promise.allSettled([this.#inflight, this.#followUp])
+    while (this.#inflight !== undefined || this.#waiting.has('all')) {
+      await Promise.allSettled([this.#inflight, this.#waiting.get('all')])
     }
   }
 
