@@ -57,8 +57,8 @@ export interface ResumingSubscriptionConfig {
  * reading on meanwhile, up to {@link MAX_READ_AHEAD_EVENTS}, and handing what was read over as the
  * next batch — keep the cursor of the last batch it finished, and after a drop (once the handler
  * has what was read) reconnect with full-jitter backoff and resume strictly after that cursor,
- * so nothing is lost or repeated. One retry layer: bounded
- * by `retry.retries` until the first connection was accepted (then `subscribe()` rejects), and
+ * so nothing is lost or repeated. One retry layer: bounded by `retry.retries` until the first
+ * connection was accepted (then `subscribe()` rejects), and
  * unbounded afterwards (each failure to `onError`), the backoff reset by every accepted
  * connection; a non-transient failure (a changed epoch, a handler that throws) ends it.
  *

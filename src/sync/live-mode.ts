@@ -243,8 +243,9 @@ async function startsLog(
  * the two is missing). The events at or before the checkpoint are dropped; the rest are stored,
  * checkpointed and taken into account exactly as the pull pass does (`ingest`). Without a
  * checkpoint, a batch that starts the remote's log ({@link startsLog}) is stored whole. Anything
- * else — no checkpoint yet and a batch that does not start the log, another epoch, a gap (a dropped or reordered batch, a stream that started
- * past the checkpoint), a head check pending after a failure — is left to a pull.
+ * else — no checkpoint yet and a batch that does not start the log, another epoch, a gap (a
+ * dropped or reordered batch, a stream that started past the checkpoint), a head check pending
+ * after a failure — is left to a pull.
  * @param ctx - the store, transport and checkpoint keys.
  * @param parts - the causal state, conflict queue and holds record the page updates.
  * @param events - the batch.
