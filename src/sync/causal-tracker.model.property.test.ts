@@ -81,7 +81,10 @@ class ModelTracker {
         context.set(node, this.seen.get(node) as number)
       }
     }
-    const heads = this.heads.get(aggregateId) ?? []
+    // Newest by stamp first.
+    const heads = [...(this.heads.get(aggregateId) ?? [])].sort((a, b) =>
+      compareStamps(hlcOf(b.event), b.event.id, hlcOf(a.event), a.event.id),
+    )
     const recent = [...this.seen.keys()].reverse()
     heads.forEach((head) => keep(head.origin))
     recent.filter((node) => heads.some((head) => head.clock.has(node))).forEach(keep)

@@ -77,6 +77,10 @@ export interface LocalStamps {
   readonly causal: string
 }
 
+/** `compareStamps` of two heads: HLC, then id. */
+const compareHeads = (x: Head, y: Head): number =>
+  compareStamps(x.hlc, x.ewv.event.id, y.hlc, y.ewv.event.id)
+
 /** The HLC, the seen vector clock and the aggregate heads of one manager. */
 export class CausalTracker {
   readonly #ctx: SyncContext
@@ -96,6 +100,7 @@ export class CausalTracker {
   #known = 0
   /** Scratch for reading one context: slot, count, slot, count, … */
   readonly #pairs: number[] = []
+  /** Each aggregate's heads, in `compareStamps` order (HLC, then id; oldest first). */
   readonly #heads = new Map<string, Head[]>()
   /**
    * Where a manager whose store others write to too (`sharedReplica()`) catches up from: set by
@@ -131,7 +136,7 @@ export class CausalTracker {
    * Stamps a new local event: the next HLC stamp and a causal context with this replica's next
    * dot. The context is the whole seen clock while that, with this replica's own entry, has at
    * most `maxContextEntries` entries; past it, this replica's own entry, then those of the
-   * writers of `aggregateId`'s heads, of the writers those heads had seen, and of the writers
+   * writers of `aggregateId`'s heads (newest first), of the writers those heads had seen, and of the writers
    * whose counts grew most recently, up to the bound (rule 4 of docs/causality.md). Entries are
    * dropped, never lowered or raised, so a context never claims more than the writer had seen.
    * The dot counts as used only when `build` returns.
@@ -158,7 +163,8 @@ export class CausalTracker {
       // Most recently grown first.
       const recent = [...seen.keys()].sort((a, b) => (this.#grown[b] ?? 0) - (this.#grown[a] ?? 0))
       const heads = this.#heads.get(aggregateId as string) ?? []
-      heads.forEach((head) => keep(head.slot))
+      // Newest first.
+      for (let i = heads.length; i-- > 0;) keep((heads[i] as Head).slot)
       // The writers the heads had seen, so that the edit still follows what they followed (e.g.
       // a delete a head re-created the aggregate after), then anyone, most recent first.
       recent.filter((slot) => heads.some((head) => head.counts.get(slot) > 0)).forEach(keep)
@@ -178,7 +184,9 @@ export class CausalTracker {
    * its aggregate's heads.
    *
    * The event meets the aggregate's causal frontier once: every head is related to it (one dot
-   * comparison each), and of the heads it is concurrent with only the newest by `compareEvents`
+   * comparison each; one array read while the seen clock does not count the event's dot, which
+   * is then unseen by every head — the common case of a pulled event), and of the heads it is
+   * concurrent with only the newest by `compareEvents`
    * (HLC, then id: the one the aggregate's state shows where they overlap) is its conflict. So
    * the conflict work per stored event is bounded — one decision, whatever the number of
    * concurrent writers — where a conflict per concurrent head would grow with writers ×
@@ -198,11 +206,14 @@ export class CausalTracker {
     if (ctx === undefined) return undefined
     // A context has at least its writer's entry: none read means it was parsed before.
     if (pairs.length === 0) nodes.read(ctx.clock.text, pairs)
+    const slot = nodes.peek(ctx.origin) as number
+    const { seq } = ctx
+    // Every observed context was merged into the seen clock: while it does not count this dot, no
+    // head (each observed) had seen the event, nor is it one of them.
+    const unseen = (this.#seen[slot] ?? 0) < seq
     for (let i = 0; i < pairs.length; i += 2)
       this.#raise(pairs[i] as number, pairs[i + 1] as number)
     const counts = new SlotCounts(pairs, nodes.size)
-    const slot = nodes.peek(ctx.origin) as number
-    const { seq } = ctx
     const aggregateId = stored.event.aggregateId
     const heads = this.#heads.get(aggregateId)
     const head: Head = { slot, seq, counts, ewv: stored, hlc: hlcOf(stored.event) }
@@ -210,28 +221,29 @@ export class CausalTracker {
       this.#heads.set(aggregateId, [head])
       return undefined
     }
-    // Compacted in place: the heads it supersedes drop out.
+    // Compacted in place, in their order (by `compareStamps`, oldest first): the heads it
+    // supersedes drop out, so the last concurrent one kept is the newest.
     let kept = 0
     let newest: Head | undefined
     let superseded = false
     for (const other of heads) {
       const relation = dotRelation(
-        other.slot === slot && other.seq === seq,
+        !unseen && other.slot === slot && other.seq === seq,
         counts.get(other.slot) >= other.seq,
-        other.counts.get(slot) >= seq,
+        !unseen && other.counts.get(slot) >= seq,
       )
       if (relation === 'before') continue
       heads[kept++] = other
-      if (relation !== 'concurrent') superseded = true
-      else if (
-        newest === undefined ||
-        compareStamps(other.hlc, other.ewv.event.id, newest.hlc, newest.ewv.event.id) > 0
-      ) {
-        newest = other
-      }
+      if (relation === 'concurrent') newest = other
+      else superseded = true
     }
     heads.length = kept
-    if (!superseded) heads.push(head)
+    if (superseded) return newest
+    // Where `compareStamps` puts it: mostly at the end, as events mostly arrive in stamp order.
+    let at = kept
+    heads.push(head)
+    while (at > 0 && compareHeads(heads[at - 1] as Head, head) > 0) heads[at] = heads[--at] as Head
+    heads[at] = head
     return newest
   }
 
