@@ -172,13 +172,26 @@ export async function writeAppendStatement(
   const text =
     `WITH lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(${LOCK_CLASS.append}, ${names.lockKey})), ` +
     insertClauses(names, count, checkpoint, values, false) +
-    ' SELECT i.seq::text AS seq, i.id FROM inserted i, notified'
+    ' SELECT r.last::text AS seq FROM reserved r, notified'
   const result = await db.query(text, values)
+  return appendResults(plan, numbered(fresh, (result.rows[0] as { seq: string }).seq))
+}
+
+/**
+ * The versions of a batch the insert numbered: the `count` sequence numbers up to `last`, in order
+ * (reserved under the append lock, so no other append drew any of them).
+ * @param events - the inserted events, in order.
+ * @param last - the last number, as text.
+ * @returns each event's version by id.
+ */
+function numbered(events: readonly EncodedEvent[], last: string): Map<string, SequenceVersion> {
+  const end = BigInt(last)
+  const count = BigInt(events.length)
   const inserted = new Map<string, SequenceVersion>()
-  for (const row of result.rows as { seq: string; id: string }[]) {
-    inserted.set(row.id, new SequenceVersion(BigInt(row.seq)))
-  }
-  return appendResults(plan, inserted)
+  events.forEach((e, i) =>
+    inserted.set(e.event.id, new SequenceVersion(end - count + 1n + BigInt(i))),
+  )
+  return inserted
 }
 
 /**
@@ -249,14 +262,7 @@ export async function foldedAppend(
   const result = await db.query(text, values)
   const rows = result.rows as (EventRow & { kind: 'i' | 's' })[]
   const first = rows[0]
-  if (first?.kind === 'i') {
-    const last = BigInt(first.seq)
-    const inserted = new Map<string, SequenceVersion>()
-    events.forEach((e, i) => {
-      inserted.set(e.event.id, new SequenceVersion(last - BigInt(count - 1 - i)))
-    })
-    return { inserted }
-  }
+  if (first?.kind === 'i') return { inserted: numbered(events, first.seq) }
   const stored = new Map<string, StoredEvent>()
   for (const row of rows) {
     const { event, version } = rowToEvent(row)
@@ -305,7 +311,7 @@ function insertClauses(
     `reserved AS MATERIALIZED (SELECT setval(${sequence}, nextval(${sequence}) + ${count - 1}) AS last FROM lock), ` +
     `inserted AS (INSERT INTO ${names.events} (seq, id, type, aggregate_id, tenant, data, metadata, created_at) ` +
     `SELECT r.last - ${count} + u.ord, u.id, u.type, u.aggregate_id, u.tenant, u.data, u.metadata, ${timePerRow ? 'u.created_at' : '$7::timestamptz'} ` +
-    `FROM reserved r, ${unnest} RETURNING seq, id)`
+    `FROM reserved r, ${unnest})`
   if (checkpoint !== undefined) {
     values.push(checkpoint.key.remote, checkpoint.key.direction, checkpoint.value.version)
     values.push(checkpoint.value.epoch ?? null)
@@ -316,7 +322,9 @@ function insertClauses(
   }
   return (
     text +
-    `, notified AS (SELECT pg_notify('${names.channel}', m::text) FROM (SELECT max(seq) AS m FROM inserted) newest WHERE m IS NOT NULL)`
+    // `reserved` has its row only when the insert runs, which then stores all `count` events
+    // (or fails the statement): its last number is the newest version.
+    `, notified AS (SELECT pg_notify('${names.channel}', r.last::text) FROM reserved r)`
   )
 }
 
