@@ -25,8 +25,8 @@ import { signalOptions } from '../errors/abort.js'
 import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
 import type { Event, EventWithVersion, Version } from '../types/index.js'
 import { StampClock, isHlcStamp } from '../versions/hlc-stamp.js'
-import { writeClock } from '../versions/clock-map.js'
-import { NodeSlots, SlotCounts } from './node-slots.js'
+import { type ClockMap, writeClock } from '../versions/clock-map.js'
+import { NodeSlots } from './node-slots.js'
 import type { SyncContext } from './sync-options.js'
 
 /** Events per page of the start-up scan of the local store. */
@@ -58,14 +58,14 @@ export interface CausalTrackerOptions {
   readonly maxContextEntries?: number
 }
 
-/** One of an aggregate's latest events, with its causal context by slot and its HLC stamp. */
+/** One of an aggregate's latest events, with its causal context and its HLC stamp. */
 export interface Head {
   /** The slot of its writer (`metadata.origin`). */
   readonly slot: number
   /** Its dot's counter: `causal[origin]`. */
   readonly seq: number
-  /** Its causal context, by slot. */
-  readonly counts: SlotCounts
+  /** Its causal context (the parsed clock the event keeps). */
+  readonly clock: ClockMap
   readonly ewv: EventWithVersion
   /** `hlcOf(ewv.event)`, read once. */
   readonly hlc: string | undefined
@@ -100,6 +100,11 @@ export class CausalTracker {
   #known = 0
   /** Scratch for reading one context: slot, count, slot, count, … */
   readonly #pairs: number[] = []
+  /**
+   * Scratch: the counts of the context being observed, by slot (0 elsewhere, reset after), so
+   * relating it to each head is one array read with no array made per event.
+   */
+  readonly #counts: number[] = []
   /** Each aggregate's heads, in `compareStamps` order (HLC, then id; oldest first). */
   readonly #heads = new Map<string, Head[]>()
   /**
@@ -167,7 +172,10 @@ export class CausalTracker {
       for (let i = heads.length; i-- > 0;) keep((heads[i] as Head).slot)
       // The writers the heads had seen, so that the edit still follows what they followed (e.g.
       // a delete a head re-created the aggregate after), then anyone, most recent first.
-      recent.filter((slot) => heads.some((head) => head.counts.get(slot) > 0)).forEach(keep)
+      const named = new Set<number | undefined>()
+      for (const head of heads)
+        for (const node of head.clock.keys()) named.add(this.#nodes.peek(node))
+      recent.filter((slot) => named.has(slot)).forEach(keep)
       recent.forEach(keep)
     }
     const names = this.#nodes.names
@@ -213,14 +221,16 @@ export class CausalTracker {
     const unseen = (this.#seen[slot] ?? 0) < seq
     for (let i = 0; i < pairs.length; i += 2)
       this.#raise(pairs[i] as number, pairs[i + 1] as number)
-    const counts = new SlotCounts(pairs, nodes.size)
     const aggregateId = stored.event.aggregateId
     const heads = this.#heads.get(aggregateId)
-    const head: Head = { slot, seq, counts, ewv: stored, hlc: hlcOf(stored.event) }
+    const head: Head = { slot, seq, clock: ctx.clock, ewv: stored, hlc: hlcOf(stored.event) }
     if (heads === undefined) {
       this.#heads.set(aggregateId, [head])
       return undefined
     }
+    const counts = this.#counts
+    while (counts.length < nodes.size) counts.push(0)
+    for (let i = 0; i < pairs.length; i += 2) counts[pairs[i] as number] = pairs[i + 1] as number
     // Compacted in place, in their order (by `compareStamps`, oldest first): the heads it
     // supersedes drop out, so the last concurrent one kept is the newest.
     let kept = 0
@@ -229,8 +239,8 @@ export class CausalTracker {
     for (const other of heads) {
       const relation = dotRelation(
         !unseen && other.slot === slot && other.seq === seq,
-        counts.get(other.slot) >= other.seq,
-        !unseen && other.counts.get(slot) >= seq,
+        (counts[other.slot] as number) >= other.seq,
+        !unseen && (other.clock.get(ctx.origin) ?? 0) >= seq,
       )
       if (relation === 'before') continue
       heads[kept++] = other
@@ -238,6 +248,7 @@ export class CausalTracker {
       else superseded = true
     }
     heads.length = kept
+    for (let i = 0; i < pairs.length; i += 2) counts[pairs[i] as number] = 0
     if (superseded) return newest
     // Where `compareStamps` puts it: mostly at the end, as events mostly arrive in stamp order.
     let at = kept

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { readClock, writeClock } from '../versions/clock-map.js'
-import { NodeSlots, SlotCounts } from './node-slots.js'
+import { NodeSlots } from './node-slots.js'
 
 const node = fc.stringMatching(/^[A-Za-z0-9._~-]{1,5}$/)
 /** A context as a writer writes it: sorted unique node ids with positive counts. */
@@ -68,26 +68,5 @@ describe('NodeSlots', () => {
     slots.read(writeClock(many.map((n) => [n, 2])), pairs)
     expect(pairs.length).toBe(2000)
     expect(slots.size).toBe(1003)
-  })
-})
-
-describe('SlotCounts', () => {
-  it('Given pairs, dense or sparse, then get answers each slot’s count and 0 for others', () => {
-    fc.assert(
-      fc.property(
-        fc.uniqueArray(fc.nat({ max: 3000 }), { maxLength: 60 }),
-        fc.integer({ min: 1, max: 4000 }),
-        (slots, extra) => {
-          const known = Math.max(0, ...slots) + 1 + extra
-          const pairs = slots.flatMap((slot, i) => [slot, i + 1])
-          const counts = new SlotCounts(pairs, known)
-          const expected = new Map(slots.map((slot, i) => [slot, i + 1]))
-          for (let slot = 0; slot < known + 5; slot++) {
-            expect(counts.get(slot)).toBe(expected.get(slot) ?? 0)
-          }
-        },
-      ),
-      { numRuns: 100 },
-    )
   })
 })

@@ -2,50 +2,14 @@
  * Node ids as small integers (slots), for the one reader that meets every entry of every causal
  * context a replica receives: the `SyncManager`'s causal tracker. With slots, its seen clock is an
  * array, a received context is read into slot counts mostly without a string per entry, and
- * relating an event to an aggregate's heads is two array reads per head instead of two map
- * lookups on a parsed clock.
+ * relating an event to an aggregate's heads is an array read per head instead of a map lookup
+ * on a parsed clock.
  *
  * A replica's slots grow with the writers it has seen, as its seen clock always did.
  *
  * @module
  */
 import { type ClockEntryVisitor, scanClock } from '../versions/clock-map.js'
-
-/**
- * The counts of one causal context by slot: an array indexed by slot while the context covers a
- * good part of the known nodes, else a map (a context naming few of very many known writers).
- */
-export class SlotCounts {
-  readonly #counts: number[] | Map<number, number>
-
-  /**
-   * @param pairs - slot, count, slot, count, … (each slot once).
-   * @param known - the number of slots there are.
-   */
-  constructor(pairs: readonly number[], known: number) {
-    const dense = known <= 2 * pairs.length + 64
-    // A plain array (on the heap, cheap to make), not a typed one (a buffer of its own).
-    const counts: number[] | Map<number, number> = dense
-      ? new Array<number>(known).fill(0)
-      : new Map()
-    for (let i = 0; i < pairs.length; i += 2) {
-      const slot = pairs[i] as number
-      const count = pairs[i + 1] as number
-      if (dense) (counts as number[])[slot] = count
-      else (counts as Map<number, number>).set(slot, count)
-    }
-    this.#counts = counts
-  }
-
-  /**
-   * @param slot - a slot.
-   * @returns the context's count for it, 0 when it has none.
-   */
-  get(slot: number): number {
-    const counts = this.#counts
-    return (counts instanceof Map ? counts.get(slot) : counts[slot]) ?? 0
-  }
-}
 
 /** The node ids one tracker has met, each with a slot (0, 1, 2, … in the order first met). */
 export class NodeSlots {
