@@ -19,11 +19,9 @@ export const MAX_VECTOR_CLOCK_ENTRIES = 1024
 /** How two vector clocks relate causally. */
 export type CausalRelation = 'before' | 'after' | 'equal' | 'concurrent'
 
-/** `node:count` pairs joined by `,`: node ids of `A-Z a-z 0-9 . _ ~ -`, counts without zeros. */
-const CLOCK_TEXT = /^[\w.~-]{1,64}:[1-9]\d{0,15}(,[\w.~-]{1,64}:[1-9]\d{0,15})*$/
-
-/** One node id. */
-const NODE_ID = /^[\w.~-]{1,64}$/
+/** A node id: 1–64 characters of `A-Z a-z 0-9 . _ ~ -` (clocks' and HLC stamps' alike). */
+// eslint-disable-next-line @typescript-eslint/no-inferrable-types -- isolatedDeclarations asks for it
+export const NODE_ID: RegExp = /^[\w.~-]{1,64}$/
 
 /** Compares `text[a, aEnd)` with `text[b, bEnd)` in byte order (node ids are ASCII), unsliced. */
 function compareSpans(text: string, a: number, aEnd: number, b: number, bEnd: number): number {
@@ -47,43 +45,64 @@ export type ClockEntryVisitor = (start: number, end: number, count: number) => v
  * {@link MAX_VECTOR_CLOCK_ENTRIES} of them (`""` is the empty clock). Node ids are not sliced out:
  * `visit` gets their span, to slice or to match in place.
  *
- * `visit` may already have seen the entries before an order or count fault further on: a caller
- * that acts on the entries (rather than collecting them) reads a clock {@link readClock} accepted.
+ * `visit` may already have seen the entries before a fault further on (a character, the order, a
+ * count): a caller that acts on the entries (rather than collecting them) reads a clock
+ * {@link readClock} accepted.
  * @param text - the text form.
  * @param visit - called for each entry, in the text's order.
- * @param checked - the text was accepted before: only walk it (no pattern, order or count test).
+ * @param checked - the text was accepted before: only walk it (no character, order or count test).
  * @returns the number of entries, or -1 when the text is not a vector clock.
  */
 export function scanClock(text: string, visit?: ClockEntryVisitor, checked?: boolean): number {
-  if (text === '') return 0
-  if (!checked && !CLOCK_TEXT.test(text)) return -1
+  const n = text.length
+  if (n === 0) return 0
   let entries = 0
   let previous = 0
   let previousEnd = 0
-  for (let i = 0; i < text.length; i++) {
-    const colon = text.indexOf(':', i)
-    // The digits (the pattern checked them), read in place up to the comma or the end.
-    let count = 0
-    let j = colon + 1
-    for (let c: number; j < text.length && (c = text.charCodeAt(j)) !== 44; j++) {
-      count = count * 10 + (c - 48)
-    }
+  for (let i = 0; ; i++) {
+    // The node id, up to its colon.
+    const start = i
+    let c = 0
+    while (i < n && isIdChar((c = text.charCodeAt(i)))) i++
+    const end = i
     if (
       !checked &&
-      ((entries > 0 && compareSpans(text, i, colon, previous, previousEnd) <= 0) ||
-        count > Number.MAX_SAFE_INTEGER ||
+      (c !== 58 ||
+        end === start ||
+        end - start > 64 ||
+        (entries > 0 && compareSpans(text, start, end, previous, previousEnd) <= 0) ||
         entries === MAX_VECTOR_CLOCK_ENTRIES)
     ) {
       return -1
     }
+    // The count, up to the comma or the end: 1–16 digits without a leading zero.
+    const digits = ++i
+    let count = 0
+    while (i < n && (c = text.charCodeAt(i)) >= 48 && c <= 57) {
+      count = count * 10 + (c - 48)
+      i++
+    }
+    if (
+      !checked &&
+      (i === digits ||
+        i - digits > 16 ||
+        text.charCodeAt(digits) === 48 ||
+        count > Number.MAX_SAFE_INTEGER ||
+        (i < n && c !== 44))
+    ) {
+      return -1
+    }
     entries++
-    visit?.(i, colon, count)
-    previous = i
-    previousEnd = colon
-    i = j
+    visit?.(start, end, count)
+    if (i >= n) return entries
+    previous = start
+    previousEnd = end
   }
-  return entries
 }
+
+/** Tells whether a character code is one of a node id's: `- .`, `0-9`, `A-Z a-z` (`| 32` lowers), `_ ~`. */
+const isIdChar = (c: number): boolean =>
+  (c >= 45 && c <= 57 && c !== 47) || ((c | 32) >= 97 && (c | 32) <= 122) || c === 95 || c === 126
 
 /**
  * A vector clock read from its text: node id → count (absent ids count 0), in the text's order,

@@ -12,6 +12,7 @@
 import { SYSTEM_CLOCK } from '../core/timers.js'
 import { SyncKitError } from '../errors/sync-kit-error.js'
 import type { Clock } from '../types/index.js'
+import { NODE_ID } from './clock-map.js'
 
 /** Largest wall time an HLC stamp holds: 2^48 − 1 ms (about the year 10889). */
 export const HLC_MAX_WALL_MS: number = 2 ** 48 - 1
@@ -20,8 +21,6 @@ export const HLC_MAX_COUNTER: number = 2 ** 16 - 1
 /** Default maximum forward drift accepted for a remote stamp: 60 000 ms (one minute). */
 export const DEFAULT_MAX_DRIFT_MS = 60_000
 
-/** A node id: 1–64 characters of `A-Z a-z 0-9 . _ ~ -`. */
-const NODE_ID = /^[\w.~-]{1,64}$/
 /** The text of a stamp: 12 hex digits of wall ms, 4 of counter, the node id (as groups). */
 // eslint-disable-next-line @typescript-eslint/no-inferrable-types -- isolatedDeclarations asks for it
 export const HLC_STAMP: RegExp = /^([0-9a-f]{12})-([0-9a-f]{4})-([\w.~-]{1,64})$/
