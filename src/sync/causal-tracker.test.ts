@@ -1,11 +1,13 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { isSyncKitError } from '../errors/sync-kit-error.js'
-import type { EventStore } from '../types/index.js'
+import type { Event, EventStore } from '../types/index.js'
 import { ev } from '../resolvers/resolvers.fixture.js'
 import { TestClock } from '../testing/test-clock.js'
 import { Hlc } from '../versions/hlc.js'
 import { SequenceVersion } from '../versions/sequence-version.js'
 import { causalRelation } from '../causality/event-relation.js'
+import { causalClockOf } from '../causality/causal-context.js'
+import { ClockMap } from '../versions/clock-map.js'
 import { CausalTracker, MERGED_STAMP_KEY } from './causal-tracker.js'
 import { partsContext, stored } from './sync-parts.fixture.js'
 
@@ -155,6 +157,36 @@ describe('CausalTracker', () => {
 
     expect(tracker.stamp((s) => s.causal, 'doc')).toBe('a:1,h:1,r:1')
     expect(tracker.stamp((s) => s.causal)).toBe('a:2,q:1,r:1')
+  })
+
+  it('Given more seen writers than the bound and heads the store keeps as they were observed, when stamping for their aggregate, then their parsed clocks are only read, never expanded into maps the stored events would keep', async () => {
+    const { ctx, store } = partsContext({ maxContextEntries: 2 } as never)
+    const tracker = new CausalTracker(ctx)
+    await tracker.init(undefined)
+    const heads: Event[] = []
+    for (const node of ['p', 'q', 'r']) {
+      const e = ev(`${node}1`, null, { node, causal: { [node]: 1, z: 1 }, wall: 1 })
+      tracker.observe({ event: e, version: (await store.store(e)).version })
+      heads.push(e)
+    }
+    // A head's clock is its event's shared parsed stamps, which live as long as the event object
+    // (the memory store keeps the events a manager records and pulls): a clock expanded into a map
+    // of its entries (~60 B an entry, ~30 KB at the default bound) would stay with the stored
+    // event after the head it was is gone.
+    const expanded = (['keys', 'entries', 'values', 'forEach'] as const).map((name) =>
+      vi.spyOn(ClockMap.prototype, name),
+    )
+    try {
+      expect(tracker.stamp((s) => s.causal, 'doc')).toBe('a:1,r:1')
+      for (const spy of expanded) {
+        const onHeads = spy.mock.contexts.filter((clock) =>
+          heads.some((e) => causalClockOf(e) === clock),
+        )
+        expect(onHeads).toEqual([])
+      }
+    } finally {
+      for (const spy of expanded) spy.mockRestore()
+    }
   })
 
   it('Given the worked example of rule 4 in docs/causality.md, then the kiosk writes a:5,b:2,kiosk:1: its own entry, the head’s writer and what the head had seen', async () => {

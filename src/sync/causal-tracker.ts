@@ -77,10 +77,6 @@ export interface LocalStamps {
   readonly causal: string
 }
 
-/** `compareStamps` of two heads: HLC, then id. */
-const compareHeads = (x: Head, y: Head): number =>
-  compareStamps(x.hlc, x.ewv.event.id, y.hlc, y.ewv.event.id)
-
 /** The HLC, the seen vector clock and the aggregate heads of one manager. */
 export class CausalTracker {
   readonly #ctx: SyncContext
@@ -98,7 +94,7 @@ export class CausalTracker {
   #tick = 0
   /** Slots with a count. */
   #known = 0
-  /** Scratch for reading one context: slot, count, slot, count, … */
+  /** Scratch for reading one context (the observed one, or a head's): slot, count, slot, count, … */
   readonly #pairs: number[] = []
   /**
    * Scratch: the counts of the context being observed, by slot (0 elsewhere, reset after), so
@@ -168,14 +164,21 @@ export class CausalTracker {
       // Most recently grown first.
       const recent = [...seen.keys()].sort((a, b) => (this.#grown[b] ?? 0) - (this.#grown[a] ?? 0))
       const heads = this.#heads.get(aggregateId as string) ?? []
-      // Newest first.
-      for (let i = heads.length; i-- > 0;) keep((heads[i] as Head).slot)
-      // The writers the heads had seen, so that the edit still follows what they followed (e.g.
-      // a delete a head re-created the aggregate after), then anyone, most recent first.
-      const named = new Set<number | undefined>()
-      for (const head of heads)
-        for (const node of head.clock.keys()) named.add(this.#nodes.peek(node))
-      recent.filter((slot) => named.has(slot)).forEach(keep)
+      const pairs = this.#pairs
+      // The writers the heads had seen (by slot), read from their clocks' texts: iterating a
+      // clock would build a map of its entries for the event's parsed stamps to hold on to (the
+      // memory store keeps those events).
+      const named: boolean[] = []
+      // The heads' writers, newest first.
+      for (let i = heads.length; i-- > 0;) {
+        const head = heads[i] as Head
+        keep(head.slot)
+        this.#nodes.read(head.clock.text, pairs)
+        for (let j = 0; j < pairs.length; j += 2) named[pairs[j] as number] = true
+      }
+      // Then the writers the heads had seen, so that the edit still follows what they followed
+      // (e.g. a delete a head re-created the aggregate after), then anyone, most recent first.
+      recent.filter((slot) => named[slot]).forEach(keep)
       recent.forEach(keep)
     }
     const names = this.#nodes.names
@@ -253,7 +256,10 @@ export class CausalTracker {
     // Where `compareStamps` puts it: mostly at the end, as events mostly arrive in stamp order.
     let at = kept
     heads.push(head)
-    while (at > 0 && compareHeads(heads[at - 1] as Head, head) > 0) heads[at] = heads[--at] as Head
+    for (let x: Head; at > 0; heads[at--] = x) {
+      x = heads[at - 1] as Head
+      if (compareStamps(x.hlc, x.ewv.event.id, head.hlc, head.ewv.event.id) <= 0) break
+    }
     heads[at] = head
     return newest
   }
