@@ -137,10 +137,10 @@ export class CausalTracker {
    * Stamps a new local event: the next HLC stamp and a causal context with this replica's next
    * dot. The context is the whole seen clock while that, with this replica's own entry, has at
    * most `maxContextEntries` entries; past it, this replica's own entry, then those of the
-   * writers of `aggregateId`'s heads (newest first), of the writers those heads had seen, and of the writers
-   * whose counts grew most recently, up to the bound (rule 4 of docs/causality.md). Entries are
-   * dropped, never lowered or raised, so a context never claims more than the writer had seen.
-   * The dot counts as used only when `build` returns.
+   * writers of `aggregateId`'s heads (newest first), of the writers those heads had seen, and of
+   * the writers whose counts grew most recently, up to the bound (rule 4 of docs/causality.md).
+   * Entries are dropped, never lowered or raised, so a context never claims more than the writer
+   * had seen. The dot counts as used only when `build` returns.
    * @param build - makes (and checks) the event from the stamps; may throw.
    * @param aggregateId - the aggregate the event changes, whose heads' writers the context keeps.
    * @returns what `build` returned.
@@ -197,8 +197,8 @@ export class CausalTracker {
    * The event meets the aggregate's causal frontier once: every head is related to it (one dot
    * comparison each; one array read while the seen clock does not count the event's dot, which
    * is then unseen by every head — the common case of a pulled event), and of the heads it is
-   * concurrent with only the newest by `compareEvents`
-   * (HLC, then id: the one the aggregate's state shows where they overlap) is its conflict. So
+   * concurrent with only the newest by `compareEvents` (HLC, then id: the one the aggregate's
+   * state shows where they overlap; the heads are kept in that order) is its conflict. So
    * the conflict work per stored event is bounded — one decision, whatever the number of
    * concurrent writers — where a conflict per concurrent head would grow with writers ×
    * events (docs/causality.md, "The conflict rule").

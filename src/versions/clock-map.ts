@@ -100,7 +100,10 @@ export function scanClock(text: string, visit?: ClockEntryVisitor, checked?: boo
   }
 }
 
-/** Tells whether a character code is one of a node id's: `- .`, `0-9`, `A-Z a-z` (`| 32` lowers), `_ ~`. */
+/**
+ * Tells whether a character code is one of a node id's: `- .`, `0-9`, `A-Z a-z` (`| 32` turns an
+ * upper-case letter into its lower case), `_ ~`.
+ */
 const isIdChar = (c: number): boolean =>
   (c >= 45 && c <= 57 && c !== 47) || ((c | 32) >= 97 && (c | 32) <= 122) || c === 95 || c === 126
 
