@@ -64,26 +64,23 @@ describe('causal-context: the stamp on the event object', () => {
 
   it('Given a proxy whose every trap throws, When read, Then the handler’s own error comes out, not a TypeError of the stamp', () => {
     const boom = new Error('trap')
-    const hostile = new Proxy({} as Event, {
-      get: () => {
-        throw boom
-      },
-      has: () => {
-        throw boom
-      },
-      getPrototypeOf: () => {
-        throw boom
-      },
-      isExtensible: () => {
-        throw boom
-      },
-      defineProperty: () => {
-        throw boom
-      },
-      getOwnPropertyDescriptor: () => {
-        throw boom
-      },
-    })
+    const traps = [
+      'get',
+      'has',
+      'getPrototypeOf',
+      'isExtensible',
+      'defineProperty',
+      'getOwnPropertyDescriptor',
+    ]
+    const throwing = Object.fromEntries(
+      traps.map((trap) => [
+        trap,
+        () => {
+          throw boom
+        },
+      ]),
+    ) as ProxyHandler<Event>
+    const hostile = new Proxy({} as Event, throwing)
     expect(() => causalContextOf(hostile)).toThrow(boom)
   })
 
