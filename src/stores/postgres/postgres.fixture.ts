@@ -1,8 +1,17 @@
 // Test helpers for the PostgreSQL store: where the test server is, a database of its own per
-// test file, pools that are ended afterwards, and a pool that can hold a transaction's COMMIT.
+// test file, pools that are ended afterwards, a pool that can hold a transaction's COMMIT, and the
+// hooks and helpers the behaviour tests (postgres-*.int.test.ts) share.
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import type { PostgresPool, PostgresPoolClient } from './postgres-types.js'
+import { afterAll, afterEach, beforeAll } from 'vitest'
+import type { Event, EventWithVersion, StoreResult } from '../../types/index.js'
+import { createPostgresStore } from './postgres-store.js'
+import type {
+  PostgresPool,
+  PostgresPoolClient,
+  PostgresStore,
+  PostgresStoreOptions,
+} from './postgres-types.js'
 
 /** The environment variable that names the test server: a `postgres://` URL. */
 export const PG_URL_VARIABLE = 'SYNC_KIT_TEST_PG'
@@ -175,5 +184,255 @@ export function testPool(pool: pg.Pool): TestPool {
     statements,
     holdNext,
     holdNextCommit: () => holdNext((text) => text === 'COMMIT'),
+  }
+}
+
+/**
+ * An event of aggregate `agg-1` whose data names its id.
+ * @param id - its id.
+ * @param extra - fields to set or override.
+ * @returns the event.
+ */
+export function ev(id: string, extra: Partial<Event> = {}): Event {
+  return { id, type: 'Noted', aggregateId: 'agg-1', data: { id }, ...extra }
+}
+
+/**
+ * The ids of records, in their order.
+ * @param records - loaded records.
+ * @returns their event ids.
+ */
+export function ids(records: readonly EventWithVersion[]): string[] {
+  return records.map((r) => r.event.id)
+}
+
+/**
+ * Resolves after `ms` milliseconds.
+ * @param ms - how long to wait, in milliseconds.
+ * @returns a promise that resolves then.
+ */
+export const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * The error a promise rejects with.
+ * @param promise - a promise expected to reject.
+ * @returns the rejection reason.
+ * @throws Error when the promise resolves.
+ */
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise
+  } catch (error) {
+    return error
+  }
+  throw new Error('expected a rejection')
+}
+
+/** The checkpoint whose row a test locks to hold an append open inside PostgreSQL. */
+export const HOLD = { key: { remote: 'hold', direction: 'push' }, value: { version: '1' } } as const
+
+/** An append whose statement is held in flight by {@link PostgresBehaviour.queueBehind}. */
+export interface QueuedBehind {
+  /** The recording pool the store uses; its statements start at the held append. */
+  readonly recorded: TestPool
+  /** The store, on {@link QueuedBehind.recorded}. */
+  readonly store: PostgresStore
+  /** The held append of event `first`. */
+  readonly first: Promise<StoreResult>
+  /** The hold on its statement: release it to let the append run. */
+  readonly hold: Hold
+  /** How many append statements (the ones taking the append lock) the store sent. */
+  appendStatements(): number
+}
+
+/** The database, pools and helpers of the behaviour tests, from {@link usePostgresBehaviour}. */
+export interface PostgresBehaviour {
+  /** The file's database (usable inside tests and hooks, once `beforeAll` made it). */
+  readonly db: TestDatabase
+  /** A pool on it for the tests' own statements (likewise). */
+  readonly admin: pg.Pool
+  /**
+   * A new pool on the database, ended after the test.
+   * @param config - further pool settings.
+   */
+  newPool(config?: pg.PoolConfig): pg.Pool
+  /**
+   * Creates a store, closed after the test.
+   * @param pool - its pool.
+   * @param schema - its schema.
+   * @param options - further options.
+   */
+  open(
+    pool: PostgresPool,
+    schema: string,
+    options?: Partial<PostgresStoreOptions>,
+  ): Promise<PostgresStore>
+  /**
+   * Counts rows.
+   * @param sql - what follows `FROM`, e.g. `"s1".sync_kit_events WHERE …`.
+   */
+  count(sql: string): Promise<number>
+  /**
+   * The event sequence of a schema as `last_value`, with `+` once it was called.
+   * @param schema - the store's schema.
+   */
+  sequenceState(schema: string): Promise<string>
+  /**
+   * Holds an append open on the server: locks the row of the {@link HOLD} checkpoint, so an
+   * append writing that checkpoint takes the append lock and its sequence numbers, then waits
+   * for the row before it can commit.
+   * @param schema - the store's schema.
+   */
+  lockHoldRow(schema: string): Promise<{ release: () => Promise<void> }>
+  /**
+   * Waits until a statement of the pool named `application` waits for a lock.
+   * @param application - the pool's `application_name`.
+   * @throws Error when none did within about 5 s.
+   */
+  blockedOnLock(application: string): Promise<void>
+  /**
+   * Holds an append's statement (its write) in flight, so that the next appends of the store
+   * wait for their turn, before anything of them is sent.
+   * @param schema - the store's schema.
+   */
+  queueBehind(schema: string): Promise<QueuedBehind>
+}
+
+/**
+ * A value a `beforeAll` hook makes, usable by name before it exists: each property read goes to
+ * the value made, so a test file can destructure it in its `describe` body.
+ */
+function madeLater<T extends object>(what: string): { value: T; set(value: T): void } {
+  let current: T | undefined
+  const value = new Proxy({} as T, {
+    get(_, key) {
+      if (current === undefined) throw new Error(`${what} is used before beforeAll made it`)
+      const member: unknown = Reflect.get(current, key, current)
+      return typeof member === 'function'
+        ? (member as (...args: unknown[]) => unknown).bind(current)
+        : member
+    },
+  })
+  return {
+    value,
+    set: (made) => {
+      current = made
+    },
+  }
+}
+
+/**
+ * Registers the hooks of a behaviour test file (call it inside the file's top `describe`): a
+ * database of the file's own, made before its tests and dropped after them, and the stores and
+ * pools of each test closed and ended after it, so the file never holds more than a few
+ * connections.
+ * @param label - names the file's database, e.g. `migrations`.
+ * @returns the database, an admin pool and the helpers over them.
+ * @throws Error (from `beforeAll`) when {@link PG_URL_VARIABLE} is unset.
+ */
+export function usePostgresBehaviour(label: string): PostgresBehaviour {
+  let db!: TestDatabase
+  let admin!: pg.Pool
+  const dbLater = madeLater<TestDatabase>('the test database')
+  const adminLater = madeLater<pg.Pool>('the admin pool')
+  const stores: PostgresStore[] = []
+
+  beforeAll(async () => {
+    const url = postgresUrl()
+    if (url === undefined) throw new Error(PG_SKIP_MESSAGE)
+    db = await createTestDatabase(url, label)
+    admin = db.pool()
+    dbLater.set(db)
+    adminLater.set(admin)
+  })
+  // Pools of one test are ended after it, so the file never holds more than a few connections.
+  const pools: pg.Pool[] = []
+  const newPool = (config?: pg.PoolConfig): pg.Pool => {
+    const pool = db.pool(config)
+    pools.push(pool)
+    return pool
+  }
+  afterEach(async () => {
+    await Promise.allSettled(stores.splice(0).map((s) => s.close()))
+    await Promise.allSettled(pools.splice(0).map((p) => p.end()))
+  })
+  afterAll(async () => {
+    await db.drop()
+  })
+
+  async function open(
+    pool: PostgresPool,
+    schema: string,
+    options: Partial<PostgresStoreOptions> = {},
+  ): Promise<PostgresStore> {
+    const store = await createPostgresStore({ pool, schema, ...options })
+    stores.push(store)
+    return store
+  }
+
+  async function count(sql: string): Promise<number> {
+    const result = await admin.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${sql}`)
+    return Number(result.rows[0]?.n)
+  }
+
+  async function sequenceState(schema: string): Promise<string> {
+    const result = await admin.query<{ v: string }>(
+      `SELECT last_value::text || (CASE WHEN is_called THEN '+' ELSE '' END) AS v FROM "${schema}"."sync_kit_event_sequence"`,
+    )
+    return result.rows[0]?.v as string
+  }
+
+  async function lockHoldRow(schema: string): Promise<{ release: () => Promise<void> }> {
+    await admin.query(
+      `INSERT INTO "${schema}".sync_kit_checkpoints (remote, direction, version) VALUES ('hold', 'push', '0') ON CONFLICT DO NOTHING`,
+    )
+    const client = await admin.connect()
+    await client.query('BEGIN')
+    await client.query(
+      `SELECT 1 FROM "${schema}".sync_kit_checkpoints WHERE remote = 'hold' FOR UPDATE`,
+    )
+    return {
+      release: async () => {
+        await client.query('ROLLBACK')
+        client.release()
+      },
+    }
+  }
+
+  async function blockedOnLock(application: string): Promise<void> {
+    for (let i = 0; i < 500; i++) {
+      const result = await admin.query(
+        "SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
+        [application],
+      )
+      if (result.rows.length > 0) return
+      await sleep(10)
+    }
+    throw new Error(`no statement of ${application} waited for a lock`)
+  }
+
+  async function queueBehind(schema: string): Promise<QueuedBehind> {
+    const recorded = testPool(newPool())
+    const store = await open(recorded.pool, schema)
+    recorded.statements.length = 0
+    const hold = recorded.holdNext((text) => text.includes('pg_advisory_xact_lock'))
+    const first = store.store(ev('first'))
+    await hold.reached
+    const appendStatements = (): number =>
+      recorded.statements.filter((t) => t.includes('pg_advisory_xact_lock')).length
+    return { recorded, store, first, hold, appendStatements }
+  }
+
+  return {
+    db: dbLater.value,
+    admin: adminLater.value,
+    newPool,
+    open,
+    count,
+    sequenceState,
+    lockHoldRow,
+    blockedOnLock,
+    queueBehind,
   }
 }
