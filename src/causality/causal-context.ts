@@ -19,7 +19,7 @@
  */
 import type { Event } from '../types/index.js'
 import { Stamp } from '../core/stamp.js'
-import { type ClockEntryVisitor, type ClockMap, readClock } from '../versions/clock-map.js'
+import { type ClockMap, type ClockSpans, readClock } from '../versions/clock-map.js'
 
 export type { ClockMap }
 
@@ -94,22 +94,26 @@ const shared = {
   },
 }
 
-function parse(event: Event, visit: ClockEntryVisitor | undefined): Parsed {
+/** Scratch of {@link parse} when its caller keeps no spans (parsing is synchronous). */
+const scratch: ClockSpans = []
+
+function parse(event: Event, spans: ClockSpans): Parsed {
   const text = event.metadata?.causal
   const origin = event.metadata?.origin
-  let seq = 0
-  // One walk: the writer's count is found among the entries as they are read.
-  const clock = readClock(text, (start, end, count) => {
-    if (
-      typeof origin === 'string' &&
-      end - start === origin.length &&
-      (text as string).startsWith(origin, start)
-    ) {
-      seq = count
-    }
-    visit?.(start, end, count)
-  })
+  const clock = readClock(text, spans)
   if (clock === undefined) return null
+  // The writer's count, found among the entries the walk read.
+  let seq = 0
+  if (typeof origin === 'string') {
+    const n = origin.length
+    for (let i = 0; i < 3 * clock.size; i += 3) {
+      const start = spans[i] as number
+      if ((spans[i + 1] as number) - start === n && (text as string).startsWith(origin, start)) {
+        seq = spans[i + 2] as number
+        break
+      }
+    }
+  }
   const plausible = seq > 0 && clock.max <= MAX_CAUSAL_COUNT
   return { clock, context: plausible ? { origin: origin as string, seq, clock } : undefined }
 }
@@ -118,11 +122,11 @@ function parse(event: Event, visit: ClockEntryVisitor | undefined): Parsed {
 let current: { get(event: Event): Parsed | undefined; set(event: Event, parsed: Parsed): unknown } =
   shared
 
-function parsed(event: Event, visit?: ClockEntryVisitor): Parsed {
+function parsed(event: Event, spans: ClockSpans = scratch): Parsed {
   // Not an object (a caller's bad input: `null`, a string): no stamps.
   if (typeof event !== 'object' || event === null) return null
   let hit = current.get(event)
-  if (hit === undefined) current.set(event, (hit = parse(event, visit)))
+  if (hit === undefined) current.set(event, (hit = parse(event, spans)))
   return hit
 }
 
@@ -157,18 +161,17 @@ export function causalContextOf(event: Event): CausalContext | undefined {
 
 /**
  * {@link causalContextOf} for the reader that needs every entry of the clock (the manager's
- * causal tracker): when the stamps are parsed now, `visit` gets each entry during that one walk;
- * when they were parsed before, it gets none (the caller walks the checked text itself). It may
- * see some entries of a text that turns out malformed (then the result is `undefined`).
+ * causal tracker): when the stamps are parsed now, `spans` gets each entry's span and count
+ * during that one walk (as many as the context's `clock.size`); when they were parsed before,
+ * `spans[0]` is -1 (the caller walks the checked text itself). It may hold some entries of a text
+ * that turns out malformed (then the result is `undefined`).
  * @param event - any event.
- * @param visit - gets each entry (its node id's span in the text, and its count).
+ * @param spans - given each entry's `start, end, count` in the text (see `scanClock`).
  * @returns as {@link causalContextOf}.
  */
-export function causalContextVisiting(
-  event: Event,
-  visit: ClockEntryVisitor,
-): CausalContext | undefined {
-  return parsed(event, visit)?.context
+export function causalContextSpans(event: Event, spans: ClockSpans): CausalContext | undefined {
+  spans[0] = -1
+  return parsed(event, spans)?.context
 }
 
 /**

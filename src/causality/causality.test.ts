@@ -7,7 +7,7 @@ import {
   MAX_CAUSAL_COUNT,
   causalClockOf,
   causalContextOf,
-  causalContextVisiting,
+  causalContextSpans,
 } from './causal-context.js'
 import { causalRelation, eventRelation } from './event-relation.js'
 
@@ -61,24 +61,30 @@ describe('causality', () => {
     expect(parse).toHaveBeenCalledTimes(1)
   })
 
-  it('Given a context read with a visitor, then the visitor sees every entry during the one parse, and none once cached', () => {
+  it('Given a context read with spans, then the spans hold every entry from the one parse, and none once cached', () => {
     const parse = vi.mocked(readClock)
     parse.mockClear()
-    const e = event('v1', { origin: 'b', causal: 'a:4,b:2,c:9' })
-    const seen: [string, number][] = []
-    const visit = (start: number, end: number, count: number): void => {
-      seen.push(['a:4,b:2,c:9'.slice(start, end), count])
+    const text = 'a:4,b:2,c:9'
+    const e = event('v1', { origin: 'b', causal: text })
+    const spans = [7, 7, 7, 7, 7, 7, 7, 7, 7, 7]
+    const read = (n: number): [string, number][] => {
+      const out: [string, number][] = []
+      for (let i = 0; i < 3 * n; i += 3) {
+        out.push([text.slice(spans[i], spans[i + 1]), spans[i + 2] as number])
+      }
+      return out
     }
 
-    expect(causalContextVisiting(e, visit)).toMatchObject({ origin: 'b', seq: 2 })
-    expect(seen).toEqual([
+    const ctx = causalContextSpans(e, spans)
+    expect(ctx).toMatchObject({ origin: 'b', seq: 2 })
+    expect(read(ctx?.clock.size ?? 0)).toEqual([
       ['a', 4],
       ['b', 2],
       ['c', 9],
     ])
-    seen.length = 0
-    expect(causalContextVisiting(e, visit)).toBe(causalContextOf(e))
-    expect(seen).toEqual([])
+    // Parsed before: the spans say so (-1 first), not what they held.
+    expect(causalContextSpans(e, spans)).toBe(causalContextOf(e))
+    expect(spans[0]).toBe(-1)
     expect(parse).toHaveBeenCalledTimes(1)
   })
 

@@ -1,5 +1,5 @@
 /**
- * The tracker reads a context's slots during its one parse (`causalContextVisiting`), so it may
+ * The tracker reads a context's slots from its one parse (`causalContextSpans`), so it may
  * see entries of a text that turns out malformed half-way. These cases guard that such a context
  * — and any other forged one — leaves the seen clock and the heads as if it had never come, that
  * the slots read are the same whether this tracker parsed the event or another reader (another

@@ -14,18 +14,14 @@
  *
  * @module
  */
-import {
-  causalContextOf,
-  causalContextVisiting,
-  withFoldCache,
-} from '../causality/causal-context.js'
+import { causalContextOf, causalContextSpans, withFoldCache } from '../causality/causal-context.js'
 import { dotRelation } from '../causality/event-relation.js'
 import { compareStamps, hlcOf } from '../projections/event-order.js'
 import { signalOptions } from '../errors/abort.js'
 import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
 import type { Event, EventWithVersion, Version } from '../types/index.js'
 import { StampClock, isHlcStamp } from '../versions/hlc-stamp.js'
-import { type ClockMap, writeClock } from '../versions/clock-map.js'
+import { type ClockMap, type ClockSpans, writeClock } from '../versions/clock-map.js'
 import { NodeSlots } from './node-slots.js'
 import type { SyncContext } from './sync-options.js'
 
@@ -96,6 +92,8 @@ export class CausalTracker {
   #known = 0
   /** Scratch for reading one context (the observed one, or a head's): slot, count, slot, count, … */
   readonly #pairs: number[] = []
+  /** Scratch: the entries of the context being read, as `scanClock` gives them. */
+  readonly #spans: ClockSpans = []
   /**
    * Scratch: the counts of the context being observed, by slot (0 elsewhere, reset after), so
    * relating it to each head is one array read with no array made per event.
@@ -173,8 +171,8 @@ export class CausalTracker {
       for (let i = heads.length; i-- > 0;) {
         const head = heads[i] as Head
         keep(head.slot)
-        this.#nodes.read(head.clock.text, pairs)
-        for (let j = 0; j < pairs.length; j += 2) named[pairs[j] as number] = true
+        const n = this.#nodes.read(head.clock.text, pairs, this.#spans)
+        for (let j = 0; j < 2 * n; j += 2) named[pairs[j] as number] = true
       }
       // Then the writers the heads had seen, so that the edit still follows what they followed
       // (e.g. a delete a head re-created the aggregate after), then anyone, most recent first.
@@ -207,23 +205,22 @@ export class CausalTracker {
    */
   observe(stored: EventWithVersion): Head | undefined {
     const pairs = this.#pairs
+    const spans = this.#spans
     const nodes = this.#nodes
-    const text = stored.event.metadata?.causal
-    // Read into slots while the context is parsed (one walk), or after, when it was parsed before.
-    const ctx = causalContextVisiting(
-      stored.event,
-      nodes.reader(typeof text === 'string' ? text : '', pairs),
-    )
+    // Its entries are read while the context is parsed (one walk), or after, when it was parsed
+    // before.
+    const ctx = causalContextSpans(stored.event, spans)
     if (ctx === undefined) return undefined
-    // A context has at least its writer's entry: none read means it was parsed before.
-    if (pairs.length === 0) nodes.read(ctx.clock.text, pairs)
+    const { text, size } = ctx.clock
+    if (spans[0] === -1) nodes.read(text, pairs, spans)
+    else nodes.pairsOf(text, spans, size, pairs)
+    const end = 2 * size
     const slot = nodes.peek(ctx.origin) as number
     const { seq } = ctx
     // Every observed context was merged into the seen clock: while it does not count this dot, no
     // head (each observed) had seen the event, nor is it one of them.
     const unseen = (this.#seen[slot] ?? 0) < seq
-    for (let i = 0; i < pairs.length; i += 2)
-      this.#raise(pairs[i] as number, pairs[i + 1] as number)
+    for (let i = 0; i < end; i += 2) this.#raise(pairs[i] as number, pairs[i + 1] as number)
     const aggregateId = stored.event.aggregateId
     const heads = this.#heads.get(aggregateId)
     const head: Head = { slot, seq, clock: ctx.clock, ewv: stored, hlc: hlcOf(stored.event) }
@@ -233,7 +230,7 @@ export class CausalTracker {
     }
     const counts = this.#counts
     while (counts.length < nodes.size) counts.push(0)
-    for (let i = 0; i < pairs.length; i += 2) counts[pairs[i] as number] = pairs[i + 1] as number
+    for (let i = 0; i < end; i += 2) counts[pairs[i] as number] = pairs[i + 1] as number
     // Compacted in place, in their order (by `compareStamps`, oldest first): the heads it
     // supersedes drop out, so the last concurrent one kept is the newest.
     let kept = 0
@@ -251,7 +248,7 @@ export class CausalTracker {
       else superseded = true
     }
     heads.length = kept
-    for (let i = 0; i < pairs.length; i += 2) counts[pairs[i] as number] = 0
+    for (let i = 0; i < end; i += 2) counts[pairs[i] as number] = 0
     if (superseded) return newest
     // Where `compareStamps` puts it: mostly at the end, as events mostly arrive in stamp order.
     let at = kept

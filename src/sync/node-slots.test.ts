@@ -18,13 +18,18 @@ describe('NodeSlots', () => {
       fc.property(fc.array(context, { minLength: 1, maxLength: 30 }), (texts) => {
         const slots = new NodeSlots()
         const pairs: number[] = []
+        const spans: number[] = []
         const first = new Map<string, number>()
         texts.forEach((text, k) => {
-          // Read from the checked text, or while the text is parsed (`reader`): the same.
-          if (k % 2 === 0) slots.read(text, pairs)
-          else expect(readClock(text, slots.reader(text, pairs))).toBeDefined()
+          // Read from the checked text, or from the spans of its parse (`pairsOf`): the same.
+          let n: number
+          if (k % 2 === 0) n = slots.read(text, pairs, spans)
+          else {
+            n = readClock(text, spans)?.size ?? -1
+            slots.pairsOf(text, spans, n, pairs)
+          }
           const read = [] as [string, number][]
-          for (let i = 0; i < pairs.length; i += 2) {
+          for (let i = 0; i < 2 * n; i += 2) {
             const name = slots.names[pairs[i] as number] as string
             read.push([name, pairs[i + 1] as number])
             // A node keeps the slot it was first given.
@@ -38,8 +43,8 @@ describe('NodeSlots', () => {
         // slotOf agrees, and gives a new node a slot that the next read finds.
         const fresh = 'zzzzzz'
         const slot = slots.slotOf(fresh)
-        slots.read(`${fresh}:3`, pairs)
-        expect(pairs).toEqual([slot, 3])
+        expect(slots.read(`${fresh}:3`, pairs, spans)).toBe(1)
+        expect(pairs.slice(0, 2)).toEqual([slot, 3])
       }),
       { numRuns: 300 },
     )
@@ -48,8 +53,9 @@ describe('NodeSlots', () => {
   it('Given a context naming few of many known nodes, then it is still read exactly', () => {
     const slots = new NodeSlots()
     const pairs: number[] = []
+    const spans: number[] = []
     const many = Array.from({ length: 1000 }, (_, i) => `n${String(i).padStart(5, '0')}`)
-    slots.read(writeClock(many.map((n) => [n, 1])), pairs)
+    slots.read(writeClock(many.map((n) => [n, 1])), pairs, spans)
     const few: [string, number][] = [
       ['a', 1],
       ['n00000', 2],
@@ -58,15 +64,17 @@ describe('NodeSlots', () => {
       ['n00999', 4],
       ['zz', 5],
     ]
-    slots.read(writeClock(few), pairs)
+    // Fewer than the last read: only the pairs it returns count.
+    const n = slots.read(writeClock(few), pairs, spans)
+    expect(n).toBe(few.length)
     const read: [string, number][] = []
-    for (let i = 0; i < pairs.length; i += 2)
+    for (let i = 0; i < 2 * n; i += 2)
       read.push([slots.names[pairs[i] as number] as string, pairs[i + 1] as number])
     expect(read).toEqual(few)
     expect(slots.size).toBe(1003)
     // Read again, the hints of the first read do not mislead the second.
-    slots.read(writeClock(many.map((n) => [n, 2])), pairs)
-    expect(pairs.length).toBe(2000)
+    expect(slots.read(writeClock(many.map((n) => [n, 2])), pairs, spans)).toBe(1000)
+    for (let i = 0; i < 2000; i += 2) expect(slots.names[pairs[i] as number]).toBe(many[i / 2])
     expect(slots.size).toBe(1003)
   })
 })

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { type ClockEntryVisitor, scanClock } from '../versions/clock-map.js'
+import { type ClockSpans, scanClock } from '../versions/clock-map.js'
 
 /** The node ids one tracker has met, each with a slot (0, 1, 2, … in the order first met). */
 export class NodeSlots {
@@ -45,27 +45,28 @@ export class NodeSlots {
   }
 
   /**
-   * Makes the reader of one causal context text into slot counts, giving slots to node ids met
-   * for the first time: it takes the text's entries in order, from `scanClock` or from a parse
-   * that walks the text.
+   * Turns the entries of one causal context text into slot counts, giving slots to node ids met
+   * for the first time.
    * @param text - the clock text.
-   * @param pairs - emptied, then filled by the reader with slot, count, slot, count, … in the
-   * text's order.
-   * @returns the reader.
+   * @param spans - its entries, as `scanClock` gives them.
+   * @param n - their number.
+   * @param pairs - gets slot, count, slot, count, … in the text's order, from index 0.
    */
-  reader(text: string, pairs: number[]): ClockEntryVisitor {
-    pairs.length = 0
+  pairsOf(text: string, spans: ClockSpans, n: number, pairs: number[]): void {
     const names = this.names
     const next = this.#next
     let previous = -1
-    return (start, end, count) => {
+    for (let k = 0; k < n; k++) {
+      const start = spans[3 * k] as number
+      const end = spans[3 * k + 1] as number
       let slot = next[previous + 1]
       const name = slot === undefined ? undefined : names[slot]
       if (name === undefined || name.length !== end - start || !text.startsWith(name, start)) {
         slot = this.slotOf(text.slice(start, end))
         next[previous + 1] = slot
       }
-      pairs.push(slot as number, count)
+      pairs[2 * k] = slot as number
+      pairs[2 * k + 1] = spans[3 * k + 2] as number
       previous = slot as number
     }
   }
@@ -73,10 +74,14 @@ export class NodeSlots {
   /**
    * Reads a causal context text into slot counts, giving slots to node ids met for the first time.
    * @param text - a clock text `readClock` accepted.
-   * @param pairs - emptied, then filled with slot, count, slot, count, … in the text's order.
+   * @param pairs - gets slot, count, slot, count, … in the text's order, from index 0.
+   * @param spans - scratch for the walk.
+   * @returns the number of pairs written (the clock's entries).
    */
-  read(text: string, pairs: number[]): void {
-    scanClock(text, this.reader(text, pairs), true)
+  read(text: string, pairs: number[], spans: ClockSpans): number {
+    const n = scanClock(text, spans, true)
+    this.pairsOf(text, spans, n, pairs)
+    return n
   }
 
   /** @returns how many slots there are. */

@@ -33,27 +33,30 @@ function compareSpans(text: string, a: number, aEnd: number, b: number, bEnd: nu
 }
 
 /**
- * What {@link scanClock} hands over for each entry: the node id as `text[start, end)` (not sliced:
- * the caller slices or matches it) and its count.
+ * Where {@link scanClock} puts the entries it walked: for entry `i`, in the text's order,
+ * `spans[3i]` and `spans[3i + 1]` are the node id's span `text[start, end)` (not sliced: the
+ * caller slices or matches it) and `spans[3i + 2]` its count; the number of entries is what the
+ * walk returns (a clock's `size`), and what lies past them is left from earlier walks. The caller
+ * keeps one array and reuses it: walking a clock calls no function per entry and, once the array
+ * has grown, allocates nothing.
  */
-export type ClockEntryVisitor = (start: number, end: number, count: number) => void
+export type ClockSpans = number[]
 
 /**
  * Walks the text form of a vector clock once, checking it: node ids of 1–64 characters
  * `A-Z a-z 0-9 . _ ~ -`, strictly increasing in byte order, each followed by `:` and a count
  * without leading zeros from 1 to 2^53 − 1, entries joined by `,`, at most
  * {@link MAX_VECTOR_CLOCK_ENTRIES} of them (`""` is the empty clock). Node ids are not sliced out:
- * `visit` gets their span, to slice or to match in place.
+ * `spans` gets their span, to slice or to match in place.
  *
- * `visit` may already have seen the entries before a fault further on (a character, the order, a
- * count): a caller that acts on the entries (rather than collecting them) reads a clock
- * {@link readClock} accepted.
+ * When the result is -1, `spans` may hold the entries before the fault (a character, the order,
+ * a count).
  * @param text - the text form.
- * @param visit - called for each entry, in the text's order.
+ * @param spans - given each entry's `start, end, count`, in the text's order, from index 0.
  * @param checked - the text was accepted before: only walk it (no character, order or count test).
  * @returns the number of entries, or -1 when the text is not a vector clock.
  */
-export function scanClock(text: string, visit?: ClockEntryVisitor, checked?: boolean): number {
+export function scanClock(text: string, spans?: ClockSpans, checked?: boolean): number {
   const n = text.length
   if (n === 0) return 0
   let entries = 0
@@ -92,8 +95,13 @@ export function scanClock(text: string, visit?: ClockEntryVisitor, checked?: boo
     ) {
       return -1
     }
+    if (spans !== undefined) {
+      const k = 3 * entries
+      spans[k] = start
+      spans[k + 1] = end
+      spans[k + 2] = count
+    }
     entries++
-    visit?.(start, end, count)
     if (i >= n) return entries
     previous = start
     previousEnd = end
@@ -195,7 +203,10 @@ export class ClockMap implements ReadonlyMap<string, number> {
     if (this.#map === undefined) {
       const map = new Map<string, number>()
       const text = this.text
-      scanClock(text, (start, end, count) => map.set(text.slice(start, end), count), true)
+      const spans: ClockSpans = []
+      for (let i = 0; i < 3 * scanClock(text, spans, true); i += 3) {
+        map.set(text.slice(spans[i], spans[i + 1]), spans[i + 2] as number)
+      }
       this.#map = map
     }
     return this.#map
@@ -221,22 +232,24 @@ function countIn(text: string, node: string): number | undefined {
   return undefined
 }
 
+/** Scratch of {@link readClock} when its caller keeps no spans (the walk is synchronous). */
+const scratch: ClockSpans = []
+
 /**
  * Reads the text form of a vector clock (checked by {@link scanClock}).
  * @param text - e.g. `a:3,b:1`, or `""` for the empty clock.
- * @param visit - also gets each entry during the same walk (as {@link scanClock}'s `visit`: it
- * may have seen some entries of a text that turns out not to be a clock).
+ * @param spans - also gets each entry during the same walk (as {@link scanClock}'s `spans`: it
+ * may hold some entries of a text that turns out not to be a clock).
  * @returns the clock, or `undefined` for anything but sorted, unique `node:count` pairs with
  * positive safe-integer counts, at most {@link MAX_VECTOR_CLOCK_ENTRIES} of them.
  */
-export function readClock(text: unknown, visit?: ClockEntryVisitor): ClockMap | undefined {
+export function readClock(text: unknown, spans: ClockSpans = scratch): ClockMap | undefined {
   if (typeof text !== 'string') return undefined
+  const size = scanClock(text, spans)
+  if (size < 0) return undefined
   let max = 0
-  const size = scanClock(text, (start, end, count) => {
-    if (count > max) max = count
-    visit?.(start, end, count)
-  })
-  return size < 0 ? undefined : new ClockMap(text, size, max)
+  for (let i = 2; i < 3 * size; i += 3) if ((spans[i] as number) > max) max = spans[i] as number
+  return new ClockMap(text, size, max)
 }
 
 /**
