@@ -44,7 +44,10 @@ export interface LoadOptions {
   readonly drainTimeoutS: number
   /** Also write the JSON report to this file. */
   readonly json?: string
-  /** Run the workers under the V8 CPU profiler, writing their `.cpuprofile` files here. */
+  /**
+   * Run the workers and the servers under the V8 CPU profiler, writing their `.cpuprofile` files
+   * here (the report summarises the workers'; a server's file carries its pid, `server.pids`).
+   */
   readonly profile?: string
 }
 
@@ -73,7 +76,7 @@ Flags:
   --pg-url URL           the PostgreSQL server --store postgres creates its database on (dropped
                          afterwards)                          (default: $SYNC_KIT_TEST_PG)
   --json FILE            also write the JSON report to FILE
-  --profile DIR          run the workers under the V8 CPU profiler (.cpuprofile files in DIR)
+  --profile DIR          run the workers and servers under the V8 CPU profiler (.cpuprofile files in DIR)
                          and report where the clients' time goes
   -h, --help             show this help
 

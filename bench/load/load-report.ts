@@ -66,6 +66,11 @@ export interface LoadReport {
   readonly latencyMs: {
     /** Each successful `transport.push` call, from call to resolve. */
     readonly pushRoundTrip: LatencySummary
+    /**
+     * The server's own time for each successful push (its request log's `ms`: from the handler
+     * receiving the request to the response): what of the round trip the server spends.
+     */
+    readonly serverPushHandling: LatencySummary
     /** Each successful `transport.pull` call. */
     readonly pullRoundTrip: LatencySummary
     /** Each event, from `record()` to the end of the first successful push that carried it. */
@@ -196,6 +201,7 @@ export function formatSummary(report: LoadReport): string {
     `  load average ${report.machine.loadAverageBefore.join(' ')} before, ${report.machine.loadAverageAfter.join(' ')} after (${report.machine.cpus} cores)`,
     `events: ${e.recorded.toLocaleString('en-US')} recorded (${e.recordedPerSecond}/s of ${e.targetPerSecond}/s), ${e.heldPerSecond}/s acknowledged within the window`,
     lat('push round trip', l.pushRoundTrip),
+    lat('  of it in the server', l.serverPushHandling),
     lat('record → ack', l.recordToAck),
     lat('live delivery', l.liveDelivery),
     lat('pull round trip', l.pullRoundTrip),

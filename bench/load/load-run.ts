@@ -55,6 +55,7 @@ export async function runLoad(
     instances: options.serverInstances,
     progress,
     pgUrl: options.pgUrl,
+    profileDir: options.profile,
   })
   progress(
     `[load] ${servers.description}: ${servers.urls.join(', ')} (pid ${servers.pids.join(', ')})`,
@@ -289,6 +290,7 @@ async function drive(
     },
     latencyMs: {
       pushRoundTrip: merged('pushRoundTrip'),
+      serverPushHandling: servers.pushHandling.summary(),
       pullRoundTrip: merged('pullRoundTrip'),
       recordToAck: merged('recordToAck'),
       liveDelivery: merged('liveDelivery'),

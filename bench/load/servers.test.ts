@@ -1,28 +1,44 @@
 import { describe, expect, it } from 'vitest'
 
+import { Histogram } from './histogram.js'
 import { countLogRecord, emptyWireCounters, launcherFor } from './servers.js'
 
 describe('load test servers', () => {
-  it('counts pushes, pulls, streams and refusals from the request records of sync-kit serve', () => {
+  it('counts pushes, pulls, streams and refusals from the request records of sync-kit serve, and the server time of each successful push', () => {
     const wire = emptyWireCounters()
+    const pushHandling = new Histogram()
     const request = { level: 'info', msg: 'request', status: 200 }
-    countLogRecord(wire, {
-      ...request,
-      method: 'POST',
-      path: '/v1/events',
-      events: 5,
-      stored: 2,
-      duplicates: 3,
-    })
-    countLogRecord(wire, {
-      ...request,
-      method: 'POST',
-      path: '/sync/v1/events',
-      events: 1,
-      stored: 1,
-      duplicates: 0,
-    })
-    countLogRecord(wire, { ...request, method: 'GET', path: '/v1/events', events: 7 })
+    countLogRecord(
+      wire,
+      {
+        ...request,
+        method: 'POST',
+        path: '/v1/events',
+        ms: 12,
+        events: 5,
+        stored: 2,
+        duplicates: 3,
+      },
+      pushHandling,
+    )
+    countLogRecord(
+      wire,
+      {
+        ...request,
+        method: 'POST',
+        path: '/sync/v1/events',
+        ms: 400,
+        events: 1,
+        stored: 1,
+        duplicates: 0,
+      },
+      pushHandling,
+    )
+    countLogRecord(
+      wire,
+      { ...request, method: 'GET', path: '/v1/events', ms: 9_000, events: 7 },
+      pushHandling,
+    )
     countLogRecord(wire, {
       ...request,
       method: 'GET',
@@ -31,13 +47,18 @@ describe('load test servers', () => {
       events: 0,
     })
     countLogRecord(wire, { ...request, method: 'GET', path: '/v1/stream', stream: 'closed' })
-    countLogRecord(wire, {
-      level: 'warn',
-      msg: 'request',
-      method: 'POST',
-      path: '/v1/events',
-      status: 413,
-    })
+    countLogRecord(
+      wire,
+      {
+        level: 'warn',
+        msg: 'request',
+        method: 'POST',
+        path: '/v1/events',
+        status: 413,
+        ms: 8_000,
+      },
+      pushHandling,
+    )
     countLogRecord(wire, { level: 'info', msg: 'listening', url: 'http://127.0.0.1:1' })
     countLogRecord(wire, { level: 'error', msg: 'request failed', message: 'boom' })
     expect(wire).toMatchObject({
@@ -52,6 +73,9 @@ describe('load test servers', () => {
       problems: 1,
     })
     expect(wire.messages).toHaveLength(2)
+    // Only the two successful pushes: not the pull, not the refused push.
+    expect(pushHandling.n).toBe(2)
+    expect(pushHandling.summary().max).toBe(400)
   })
 
   it('runs SQLite as one instance and says PostgreSQL is not there yet', () => {

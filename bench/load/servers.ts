@@ -18,6 +18,7 @@ import pg from 'pg'
 
 import { REPO_ROOT, startSyncServer } from '../../examples/http-mode.js'
 import type { ServerLogRecord, SyncServerProcess } from '../../examples/http-mode.js'
+import { Histogram } from './histogram.js'
 import type { LoadStoreKind } from './load-options.js'
 
 /** The built CLI the load test runs (not the source: an operator runs the build). */
@@ -59,6 +60,11 @@ export interface LaunchedServers {
   readonly wire: WireCounters
   /** The same counters per instance (same order as `urls`). */
   readonly wireByInstance: readonly WireCounters[]
+  /**
+   * The servers' own time for each successful push, ms: the request record's `ms` (from the
+   * handler receiving the request to its response, the store's write included), all instances.
+   */
+  readonly pushHandling: Histogram
   /** Notes for the report (e.g. that the CLI was built first). */
   readonly notes: readonly string[]
   /**
@@ -76,6 +82,21 @@ export interface LaunchOptions {
   readonly progress: (line: string) => void
   /** The PostgreSQL server (`postgres://…`) a PostgreSQL launcher creates its database on. */
   readonly pgUrl?: string | undefined
+  /**
+   * Run the servers under the V8 CPU profiler, writing their `.cpuprofile` files here (named
+   * with each server's pid) when they exit.
+   */
+  readonly profileDir?: string | undefined
+}
+
+/**
+ * The command that runs the built CLI, under the CPU profiler when asked.
+ * @param profileDir - where the profile goes, if any.
+ * @returns the command, before `serve`.
+ */
+function cliCommand(profileDir: string | undefined): string[] {
+  const profile = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]
+  return [process.execPath, ...profile, BUILT_CLI]
 }
 
 /** Starts the servers of a run. */
@@ -104,8 +125,13 @@ const KEPT_MESSAGES = 10
  * Counts one log record of `sync-kit serve` (a JSON line) into the counters.
  * @param wire - the counters.
  * @param record - the parsed record.
+ * @param pushHandling - gets the `ms` of each successful push's record.
  */
-export function countLogRecord(wire: WireCounters, record: ServerLogRecord): void {
+export function countLogRecord(
+  wire: WireCounters,
+  record: ServerLogRecord,
+  pushHandling?: Histogram,
+): void {
   const num = (key: string): number => {
     const value = record[key]
     return typeof value === 'number' ? value : 0
@@ -129,6 +155,7 @@ export function countLogRecord(wire: WireCounters, record: ServerLogRecord): voi
     wire.pushedEvents += num('events')
     wire.storedEvents += num('stored')
     wire.duplicateEvents += num('duplicates')
+    if (typeof record['ms'] === 'number') pushHandling?.record(record['ms'])
   } else if (path.endsWith('/v1/events')) {
     wire.pullRequests++
     wire.pulledEvents += num('events')
@@ -194,12 +221,13 @@ export const launchSqliteServer: ServerLauncher = async (options) => {
   const notes = ensureBuiltCli(options.progress)
   const dir = await mkdtemp(join(tmpdir(), 'sync-kit-load-'))
   const wire = emptyWireCounters()
+  const pushHandling = new Histogram()
   let server: SyncServerProcess
   try {
     server = await startSyncServer({
       db: join(dir, 'server.db'),
-      command: [process.execPath, BUILT_CLI],
-      onLog: (record) => countLogRecord(wire, record),
+      command: cliCommand(options.profileDir),
+      onLog: (record) => countLogRecord(wire, record, pushHandling),
     })
   } catch (error) {
     await rm(dir, { recursive: true, force: true })
@@ -211,6 +239,7 @@ export const launchSqliteServer: ServerLauncher = async (options) => {
     pids: [server.pid],
     wire,
     wireByInstance: [wire],
+    pushHandling,
     notes,
     stop: async () => {
       const exit = await server.stop('SIGTERM')
@@ -246,6 +275,7 @@ export const launchPostgresServers: ServerLauncher = async (options) => {
   await admin.query(`CREATE DATABASE "${name}"`)
   const wireByInstance = Array.from({ length: options.instances }, emptyWireCounters)
   const wire = emptyWireCounters()
+  const pushHandling = new Histogram()
   let servers: SyncServerProcess[]
   try {
     servers = await Promise.all(
@@ -255,10 +285,10 @@ export const launchPostgresServers: ServerLauncher = async (options) => {
         db.searchParams.set('application_name', `sync-kit-load-${i + 1}`)
         return startSyncServer({
           db: db.toString(),
-          command: [process.execPath, BUILT_CLI],
+          command: cliCommand(options.profileDir),
           onLog: (record) => {
             countLogRecord(own, record)
-            countLogRecord(wire, record)
+            countLogRecord(wire, record, pushHandling)
           },
         })
       }),
@@ -276,6 +306,7 @@ export const launchPostgresServers: ServerLauncher = async (options) => {
     pids: servers.map((s) => s.pid),
     wire,
     wireByInstance,
+    pushHandling,
     notes,
     stop: async () => {
       const exits = await Promise.all(servers.map((s) => s.stop('SIGTERM')))
