@@ -203,4 +203,30 @@ describe('ClockMap lookups (get and has from the text, then from the map)', () =
     expect(clock.get('n1024')).toBeUndefined()
     expect(clock.get('n000')).toBeUndefined()
   })
+
+  it('Given a clock of 1024 entries, When it is first iterated, Then its text is walked once (characters read: at most one per character and one per entry), not once per entry', () => {
+    const ids = Array.from(
+      { length: MAX_VECTOR_CLOCK_ENTRIES },
+      (_, i) => `n${String(i).padStart(4, '0')}`,
+    )
+    const text = ids.map((id, i) => `${id}:${i + 1}`).join(',')
+    const clock = readClock(text) as ClockMap
+    // Counted where the walk reads the text: every character read is a `charCodeAt` call.
+    const charCodeAt = String.prototype.charCodeAt
+    let reads = 0
+    String.prototype.charCodeAt = function (this: string, i: number): number {
+      reads++
+      return charCodeAt.call(this, i)
+    }
+    let first: [string, number][]
+    try {
+      first = [...clock]
+    } finally {
+      String.prototype.charCodeAt = charCodeAt
+    }
+    expect(reads).toBeLessThanOrEqual(text.length + clock.size)
+    expect(first).toEqual(ids.map((id, i) => [id, i + 1]))
+    // Later iterations and lookups use the map the first built.
+    expect(clock.get('n1023')).toBe(1024)
+  })
 })

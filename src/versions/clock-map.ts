@@ -204,7 +204,9 @@ export class ClockMap implements ReadonlyMap<string, number> {
       const map = new Map<string, number>()
       const text = this.text
       const spans: ClockSpans = []
-      for (let i = 0; i < 3 * scanClock(text, spans, true); i += 3) {
+      // One walk, then its entries (the bound read once: not a walk per entry).
+      const end = 3 * scanClock(text, spans, true)
+      for (let i = 0; i < end; i += 3) {
         map.set(text.slice(spans[i], spans[i + 1]), spans[i + 2] as number)
       }
       this.#map = map
