@@ -81,9 +81,9 @@ describe('clock text (readClock, scanClock)', () => {
         expect(entries(clock)).toEqual(entries(reference(text)))
         if (clock !== undefined) {
           expect(clock.size).toBe(reference(text)?.size)
-          expect(scanClock(text)).toBe(clock.size)
+          expect(scanClock(text, [])).toBe(clock.size)
         } else {
-          expect(scanClock(text)).toBe(-1)
+          expect(scanClock(text, [])).toBe(-1)
         }
       }),
       { numRuns: 3000 },

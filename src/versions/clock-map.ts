@@ -56,7 +56,7 @@ export type ClockSpans = number[]
  * @param checked - the text was accepted before: only walk it (no character, order or count test).
  * @returns the number of entries, or -1 when the text is not a vector clock.
  */
-export function scanClock(text: string, spans?: ClockSpans, checked?: boolean): number {
+export function scanClock(text: string, spans: ClockSpans, checked?: boolean): number {
   const n = text.length
   if (n === 0) return 0
   let entries = 0
@@ -95,12 +95,10 @@ export function scanClock(text: string, spans?: ClockSpans, checked?: boolean): 
     ) {
       return -1
     }
-    if (spans !== undefined) {
-      const k = 3 * entries
-      spans[k] = start
-      spans[k + 1] = end
-      spans[k + 2] = count
-    }
+    const k = 3 * entries
+    spans[k] = start
+    spans[k + 1] = end
+    spans[k + 2] = count
     entries++
     if (i >= n) return entries
     previous = start
@@ -204,9 +202,8 @@ export class ClockMap implements ReadonlyMap<string, number> {
       const map = new Map<string, number>()
       const text = this.text
       const spans: ClockSpans = []
-      // One walk, then its entries (the bound read once: not a walk per entry).
-      const end = 3 * scanClock(text, spans, true)
-      for (let i = 0; i < end; i += 3) {
+      // One walk (the bound is read once, not a walk per entry), then its entries.
+      for (let i = 0, end = 3 * scanClock(text, spans, true); i < end; i += 3) {
         map.set(text.slice(spans[i], spans[i + 1]), spans[i + 2] as number)
       }
       this.#map = map
