@@ -2,13 +2,14 @@
  * The parsed-stamps cache on the event objects (`ParsedStamps`, a private field added through
  * `Stamp`), attacked with the objects an app may hand in: frozen, sealed, non-extensible, null
  * prototypes, class instances, proxies, validated (sealed-marked) copies, non-objects, and an
- * event whose `metadata` reads it back while it is parsed.
+ * event whose `metadata` reads it back, or parses other events, while it is parsed.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { isSealedEvent, validateEvent } from '../core/event-validation.js'
 import { createMemoryStore } from '../stores/memory/memory-store.js'
 import type { Event } from '../types/index.js'
 import { readClock } from '../versions/clock-map.js'
+import { VectorClock } from '../versions/vector-clock.js'
 import type * as ClockModule from '../versions/clock-map.js'
 import { causalClockOf, causalContextOf, withFoldCache } from './causal-context.js'
 import { causalRelation, eventRelation } from './event-relation.js'
@@ -114,6 +115,29 @@ describe('causal-context: the stamp on the event object', () => {
     } as Event
     expect(causalContextOf(e)).toMatchObject({ origin: 'a', seq: 3 })
     expect(inner).toMatchObject({ origin: 'a', seq: 3 })
+  })
+
+  it('Given an event whose metadata getter parses other events and clocks on every read (the parse walks into one shared scratch), Then its dot and clock are its own', () => {
+    const own = { origin: 'w', causal: 'a:7,w:3' }
+    const e = {
+      id: 'g',
+      type: 'T',
+      aggregateId: 'x',
+      data: null,
+      get metadata() {
+        // Another writer's context whose second entry sits where w's does in the event's text.
+        causalContextOf(event('w', 'b:1,c:2,d:4,w:9,x:1'))
+        VectorClock.parse('b:1,c:2,d:4,w:9,x:1')
+        return own
+      },
+    } as Event
+    const ctx = causalContextOf(e)
+    expect(ctx).toMatchObject({ origin: 'w', seq: 3 })
+    expect(ctx?.clock.max).toBe(7)
+    expect([...(ctx?.clock ?? [])]).toEqual([
+      ['a', 7],
+      ['w', 3],
+    ])
   })
 
   it('Given a validated frozen copy (sealed mark), When its stamps are read, Then it stays sealed, equal to its source and kept as is by validateEvent and the memory store', async () => {
