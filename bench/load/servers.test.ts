@@ -78,6 +78,19 @@ describe('load test servers', () => {
     expect(pushHandling.summary().max).toBe(400)
   })
 
+  it('counts a successful push whose record has no numeric ms (or a 5xx one) as the wire does, adding no server time: the histogram n says how many pushes it covers', () => {
+    const wire = emptyWireCounters()
+    const pushHandling = new Histogram()
+    const push = { level: 'info', msg: 'request', method: 'POST', path: '/v1/events', status: 200 }
+    countLogRecord(wire, { ...push, events: 1, stored: 1 }, pushHandling)
+    countLogRecord(wire, { ...push, ms: '7', events: 1, stored: 1 }, pushHandling)
+    countLogRecord(wire, { ...push, ms: Number.NaN, events: 1, stored: 1 }, pushHandling)
+    countLogRecord(wire, { ...push, ms: 0, events: 2, stored: 2 }, pushHandling)
+    countLogRecord(wire, { ...push, level: 'error', status: 503, ms: 30_000 }, pushHandling)
+    expect(wire).toMatchObject({ pushRequests: 4, storedEvents: 5, refused: { '503': 1 } })
+    expect(pushHandling.summary()).toMatchObject({ n: 1, max: 0 })
+  })
+
   it('runs SQLite as one instance and says PostgreSQL is not there yet', () => {
     expect(typeof launcherFor('sqlite', 1)).toBe('function')
     expect(() => launcherFor('sqlite', 3)).toThrow(/one server instance/)
