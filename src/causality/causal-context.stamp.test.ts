@@ -24,6 +24,19 @@ function event(origin: string, causal: string): Event {
   return { id: `e${++n}`, type: 'T', aggregateId: 'x', data: null, metadata: { origin, causal } }
 }
 
+/** An event whose `metadata` is a getter running `get` on each read. */
+function gettingMetadata(get: () => Event['metadata']): Event {
+  return {
+    id: `e${++n}`,
+    type: 'T',
+    aggregateId: 'x',
+    data: null,
+    get metadata() {
+      return get()
+    },
+  }
+}
+
 const parses = (): number => vi.mocked(readClock).mock.calls.length
 
 describe('causal-context: the stamp on the event object', () => {
@@ -100,37 +113,25 @@ describe('causal-context: the stamp on the event object', () => {
   it('Given an event whose metadata getter reads the event’s own context while it is parsed, Then both reads agree and nothing throws', () => {
     let inner: unknown
     const metadata = { origin: 'a', causal: 'a:3' }
-    const e = {
-      id: 'r',
-      type: 'T',
-      aggregateId: 'x',
-      data: null,
-      get metadata() {
-        if (inner === undefined) {
-          inner = null
-          inner = causalContextOf(e)
-        }
-        return metadata
-      },
-    } as Event
+    const e = gettingMetadata(() => {
+      if (inner === undefined) {
+        inner = null
+        inner = causalContextOf(e)
+      }
+      return metadata
+    })
     expect(causalContextOf(e)).toMatchObject({ origin: 'a', seq: 3 })
     expect(inner).toMatchObject({ origin: 'a', seq: 3 })
   })
 
   it('Given an event whose metadata getter parses other events and clocks on every read (the parse walks into one shared scratch), Then its dot and clock are its own', () => {
     const own = { origin: 'w', causal: 'a:7,w:3' }
-    const e = {
-      id: 'g',
-      type: 'T',
-      aggregateId: 'x',
-      data: null,
-      get metadata() {
-        // Another writer's context whose second entry sits where w's does in the event's text.
-        causalContextOf(event('w', 'b:1,c:2,d:4,w:9,x:1'))
-        VectorClock.parse('b:1,c:2,d:4,w:9,x:1')
-        return own
-      },
-    } as Event
+    const e = gettingMetadata(() => {
+      // Another writer's context whose second entry sits where w's does in the event's text.
+      causalContextOf(event('w', 'b:1,c:2,d:4,w:9,x:1'))
+      VectorClock.parse('b:1,c:2,d:4,w:9,x:1')
+      return own
+    })
     const ctx = causalContextOf(e)
     expect(ctx).toMatchObject({ origin: 'w', seq: 3 })
     expect(ctx?.clock.max).toBe(7)
