@@ -25,7 +25,7 @@ function event(origin: string, causal: string): Event {
 }
 
 /** An event whose `metadata` is a getter running `get` on each read. */
-function gettingMetadata(get: () => Event['metadata']): Event {
+function gettingMetadata(get: () => NonNullable<Event['metadata']>): Event {
   return {
     id: `e${++n}`,
     type: 'T',
