@@ -184,6 +184,9 @@ export async function runServe(
         // One server on a SQLite file writes (nearly) everything: streams take its pushes as
         // they are. Several servers share a PostgreSQL database: streams read it.
         soleWriter: !isPostgresUrl(db),
+        // One transaction (one fsync) for the pushes read together: better-sqlite3 holds the
+        // event loop through each commit (docs/server.md, "Group commit").
+        groupCommit: !isPostgresUrl(db),
         ...(options.cors === undefined ? {} : { cors: { origins: options.cors } }),
         // Tokens name their tenant; events must name it too (the SyncManager keeps its own copy
         // of each event, which must equal the stored one), see docs/protocol.md "Tenants".

@@ -1,6 +1,6 @@
 import { compileFilters, validateLimit } from '../core/filters.js'
 import { resolveTimers } from '../core/timers.js'
-import { signalOptions } from '../errors/abort.js'
+import { signalOptions, throwIfAborted } from '../errors/abort.js'
 import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
 import type {
   Clock,
@@ -23,6 +23,7 @@ import type { AccessPolicy, CheckPushOptions } from './access.js'
 import { validateEvent } from '../core/event-validation.js'
 import type { ValidateEventOptions } from '../core/event-validation.js'
 import { WorkTracker } from './work.js'
+import { GROUP_MAX_EVENTS, PushTurns, type QueuedPush } from './push-turns.js'
 import { createMemoryStore } from '../stores/memory/index.js'
 
 /** Options of {@link createSyncServer}. */
@@ -56,6 +57,19 @@ export interface SyncServerOptions {
    * @defaultValue false
    */
   readonly soleWriter?: boolean
+  /**
+   * With a sole writer: whether a push waits for the I/O that already arrived to be read before
+   * its turn starts, so that the pushes of requests read in the same pass of the event loop
+   * (e.g. those that came while the last commit held it) are stored in one `storeBatch` — one
+   * transaction and one `fsync` on SQLite, where better-sqlite3 holds the event loop through every
+   * commit (group commit). Each push is still answered only after its commit, with its own
+   * counts. Off, a turn takes only the pushes already waiting (none arrive while a synchronous
+   * store commits), and a push's turn starts without a pass of the event loop, as a
+   * `TestClock`-driven test of the loopback hub expects. `sync-kit serve` turns it on for SQLite.
+   * Ignored without `soleWriter`.
+   * @defaultValue false
+   */
+  readonly groupCommit?: boolean
   /**
    * Live delivery of what other processes store, when the store offers the `watch` capability
    * (`EventStore.watch`: a store shared by several server instances, such as the PostgreSQL
@@ -184,9 +198,13 @@ export interface SyncServer {
   checkPush(events: readonly unknown[], options?: CheckPushOptions): CheckedPush
   /**
    * Stores a checked push: checks `ifEpoch`, stores idempotently, then hands the new events to
-   * every feed. With a sole writer, pushes run one at a time (the server's write lock), so that
-   * feeds are handed versions in order; otherwise they run concurrently (feeds re-read the store,
-   * which orders them), so that a store can merge them (the PostgreSQL store's group commit).
+   * every feed. With a sole writer, pushes take turns (the server's write lock), so that feeds
+   * are handed versions in order, and the pushes that wait for the same turn are stored together
+   * (see {@link SyncServerOptions.groupCommit}): one `storeBatch` for all of them, each answered
+   * after it, with its own counts. A group's store call that fails is retried
+   * one push at a time, so a bad push fails alone. Otherwise pushes run concurrently (feeds
+   * re-read the store, which orders them), so that a store can merge them (the PostgreSQL
+   * store's group commit).
    * @param push - from {@link SyncServer.checkPush}.
    * @param options - `ifEpoch`, cancellation.
    * @returns stored and duplicate counts, the epoch and the new head.
@@ -271,11 +289,10 @@ class Server implements SyncServer, FeedHost {
   #epoch: Promise<string> | undefined
   readonly #feeds = new Set<Feed>()
   readonly #work = new WorkTracker()
-  /**
-   * The pushes so far, settled in order: with a sole writer they run one after the other (so
-   * that feeds are offered versions in order), else concurrently; `close()` awaits them.
-   */
+  /** The concurrent pushes so far (without a sole writer), settled; `close()` awaits them. */
   #writes: Promise<unknown> = Promise.resolve()
+  /** A sole writer's pushes, one turn (one store call) at a time; `close()` awaits them. */
+  readonly #turns: PushTurns
   /** Options for the store's `watch` (several processes on one store), or none. */
   readonly #watch: StoreWatchOptions | undefined
   /** Stops watching the store, once watching. */
@@ -291,6 +308,12 @@ class Server implements SyncServer, FeedHost {
     this.#component = component
     this.store = options.store ?? createMemoryStore()
     this.soleWriter = options.soleWriter === true
+    this.#turns = new PushTurns((group) => this.#store(group), {
+      groupCommit: options.groupCommit === true,
+      // One `storeBatch` is atomic; stored one event at a time, a failed group would leave some
+      // events stored and the retry would count them as duplicates of their own push.
+      maxGroupEvents: () => (this.store.storeBatch === undefined ? 0 : GROUP_MAX_EVENTS),
+    })
     this.timers = resolveTimers(options.timers, options.clock, component)
     this.#access = options.access
     const watch = options.watch ?? true
@@ -341,11 +364,13 @@ class Server implements SyncServer, FeedHost {
   }
 
   push(push: CheckedPush, options: ServerPushOptions = {}): Promise<ServerPushResult> {
-    const run = this.soleWriter
-      ? this.#writes.then(() => this.#store(push, options))
-      : this.#store(push, options)
-    const settled = run.catch(() => undefined)
-    this.#writes = this.soleWriter ? settled : Promise.all([this.#writes, settled])
+    if (!this.soleWriter) {
+      const run = this.#store([{ push, options }]).then((results) => results[0] as ServerPushResult)
+      this.#writes = Promise.all([this.#writes, run.catch(() => undefined)])
+      this.track(run)
+      return run
+    }
+    const run = this.#turns.push({ push, options })
     this.track(run)
     return run
   }
@@ -443,7 +468,7 @@ class Server implements SyncServer, FeedHost {
     const unwatch = this.#unwatch
     this.#unwatch = undefined
     await unwatch?.().catch(() => undefined)
-    await this.#writes
+    await Promise.all([this.#writes, this.#turns.settled()])
   }
 
   track(work: Promise<unknown>): void {
@@ -496,35 +521,58 @@ class Server implements SyncServer, FeedHost {
     }
   }
 
-  async #store(push: CheckedPush, options: ServerPushOptions): Promise<ServerPushResult> {
+  /**
+   * Stores pushes in one store call (one commit) and hands their new events to the feeds at once.
+   * @param group - one push, or a sole writer's waiting pushes (then stored without a signal: one
+   * caller's cancellation must not undo the others' commit; an already aborted one is refused).
+   * @returns each push's result, in order.
+   * @throws when the epoch, the store or a push fails: the caller retries a group one by one.
+   */
+  async #store(group: readonly QueuedPush[]): Promise<ServerPushResult[]> {
     const component = this.#component
-    if (!(push instanceof CheckedPush)) {
-      throw new SyncKitError(
-        'invalid-argument',
-        `[sync-kit] [${component}] push takes the result of checkPush`,
-        { argument: 'push' },
-      )
+    for (const { push, options } of group) {
+      if (!(push instanceof CheckedPush)) {
+        throw new SyncKitError(
+          'invalid-argument',
+          `[sync-kit] [${component}] push takes the result of checkPush`,
+          { argument: 'push' },
+        )
+      }
+      throwIfAborted(options.signal, `[${component}] push`)
     }
     const epoch = await this.epoch()
-    const { ifEpoch, signal } = options
-    if (ifEpoch !== undefined && ifEpoch !== epoch) {
-      throw new SyncKitError(
-        'epoch-mismatch',
-        `[sync-kit] [${component}] the push expected epoch "${ifEpoch.slice(0, 100)}" but this server's log is "${epoch}" (it was replaced); nothing was stored: re-send from the start`,
-        { expected: ifEpoch.slice(0, 1024), actual: epoch },
-      )
+    for (const { options } of group) {
+      const { ifEpoch } = options
+      if (ifEpoch !== undefined && ifEpoch !== epoch) {
+        throw new SyncKitError(
+          'epoch-mismatch',
+          `[sync-kit] [${component}] the push expected epoch "${ifEpoch.slice(0, 100)}" but this server's log is "${epoch}" (it was replaced); nothing was stored: re-send from the start`,
+          { expected: ifEpoch.slice(0, 1024), actual: epoch },
+        )
+      }
     }
-    const opts = signalOptions(signal)
-    const { events } = push
+    const opts = group.length === 1 ? signalOptions((group[0] as QueuedPush).options.signal) : {}
+    const events =
+      group.length === 1
+        ? (group[0] as QueuedPush).push.events
+        : group.flatMap((item) => item.push.events)
     const fresh: EventWithVersion[] = []
+    /** Each push's count of events stored for the first time. */
+    const storedBy = group.map(() => 0)
     // A sole writer hands its batches to the feeds as they are: only where they directly follow
     // the head its last push left (nobody else wrote in between), or a feed would skip events.
     const before = this.#head
     if (events.length > 0) {
       const results = await this.#storeAll(events, opts)
+      let owner = 0
+      let ownerEnd = (group[0] as QueuedPush).push.events.length
       results.forEach((result, index) => {
+        while (index >= ownerEnd) ownerEnd += (group[++owner] as QueuedPush).push.events.length
         const event = events[index]
-        if (!result.duplicate && event !== undefined) fresh.push({ event, version: result.version })
+        if (!result.duplicate && event !== undefined) {
+          fresh.push({ event, version: result.version })
+          storedBy[owner] = (storedBy[owner] as number) + 1
+        }
       })
     }
     if (fresh.length > 0) {
@@ -539,6 +587,11 @@ class Server implements SyncServer, FeedHost {
     }
     const latestVersion = await this.store.latestVersion(opts)
     if (this.soleWriter) this.#head = latestVersion
-    return { stored: fresh.length, duplicates: events.length - fresh.length, epoch, latestVersion }
+    return group.map(({ push }, k) => ({
+      stored: storedBy[k] as number,
+      duplicates: push.events.length - (storedBy[k] as number),
+      epoch,
+      latestVersion,
+    }))
   }
 }

@@ -346,6 +346,14 @@ export interface SyncHandlerOptions<TPrincipal = unknown> {
    */
   readonly soleWriter?: boolean
   /**
+   * With `soleWriter`: the pushes of requests read in the same pass of the event loop are stored
+   * in one `storeBatch` (one SQLite transaction and `fsync` for all, each request answered after
+   * it). See `SyncServerOptions.groupCommit` in `sync-kit/server`; `sync-kit serve` turns it on
+   * for SQLite.
+   * @defaultValue false
+   */
+  readonly groupCommit?: boolean
+  /**
    * A fixed epoch. Without it, the epoch is the store's: loaded or created once through
    * `store.loadOrCreateEpoch` (atomic: servers starting together on one database agree), or, for
    * a store without it, kept in the checkpoint `{ remote: 'sync-kit:server', direction: 'pull' }`.

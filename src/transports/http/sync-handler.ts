@@ -160,6 +160,7 @@ export function createSyncHandler<TPrincipal = unknown>(
   const server = createSyncServer({
     store,
     ...(options.soleWriter === undefined ? {} : { soleWriter: options.soleWriter }),
+    ...(options.groupCommit === undefined ? {} : { groupCommit: options.groupCommit }),
     access,
     component: name,
     epoch: options.epoch ?? (() => loadOrCreateEpoch(store, generateEpoch, name)),

@@ -1,0 +1,155 @@
+/**
+ * A sole writer's group commit (issue 10): the pushes that wait for the same turn are stored in
+ * one `storeBatch`, each answered with its own counts, feeds handed every event once, in order;
+ * a push that fails the group fails alone.
+ */
+import { describe, expect, it } from 'vitest'
+import { isSyncKitError } from '../errors/sync-kit-error.js'
+import { delegatingStore } from '../stores/memory/delegating-store.fixture.js'
+import { createMemoryStore } from '../stores/memory/index.js'
+import { openSqliteStore } from '../stores/sqlite/index.js'
+import type { Event, EventStore, EventWithVersion } from '../types/index.js'
+import { SequenceVersion } from '../versions/sequence-version.js'
+import type { FeedBatch, SyncServer } from './index.js'
+import { createSyncServer } from './index.js'
+
+const event = (id: string, data: Record<string, number> = { n: 1 }): Event => ({
+  id,
+  type: 'T',
+  aggregateId: 'a',
+  data,
+})
+const ids = (items: readonly EventWithVersion[]): string[] => items.map((i) => i.event.id)
+
+/** A store that counts its `storeBatch` calls and the events in each. */
+function countingStore(inner: EventStore & Required<Pick<EventStore, 'storeBatch'>>) {
+  const calls: number[] = []
+  const store: EventStore = {
+    ...delegatingStore(inner),
+    storeBatch: (events, options) => {
+      calls.push(events.length)
+      return inner.storeBatch(events, options)
+    },
+  }
+  return { store, calls }
+}
+
+/** Every batch a subscribed feed hands over, from the start. */
+async function recordFeed(server: SyncServer): Promise<FeedBatch[]> {
+  const batches: FeedBatch[] = []
+  await server.subscribe(
+    (batch) => {
+      batches.push(batch)
+    },
+    { since: SequenceVersion.ZERO },
+  )
+  return batches
+}
+
+describe('server core: group commit of a sole writer', () => {
+  it('Given group commit, When 20 pushes come in one pass (one repeating another’s id), Then one storeBatch stores them all, each push gets its own counts and the new head, and a feed gets every event once, in order', async () => {
+    const inner = createMemoryStore()
+    const { store, calls } = countingStore(inner)
+    const server = createSyncServer({ store, epoch: 'e-1', soleWriter: true, groupCommit: true })
+    const batches = await recordFeed(server)
+    const pushes = Array.from({ length: 20 }, (_, i) =>
+      server.push(server.checkPush(i === 19 ? [event('p3'), event('p19')] : [event(`p${i}`)])),
+    )
+    const results = await Promise.all(pushes)
+    expect(calls).toEqual([21])
+    results.slice(0, 19).forEach((r) => expect(r).toMatchObject({ stored: 1, duplicates: 0 }))
+    // p3 was stored by the fourth push of the same commit: a duplicate for the last one.
+    expect(results[19]).toMatchObject({ stored: 1, duplicates: 1 })
+    const head = (await inner.latestVersion()).toString()
+    for (const r of results) expect(r.latestVersion.toString()).toBe(head)
+    await server.idle()
+    const delivered = batches.flatMap((b) => b.events)
+    expect(ids(delivered)).toEqual(ids(await inner.load(null)))
+    expect(new Set(ids(delivered)).size).toBe(20)
+    await server.close()
+  })
+
+  it('Given group commit, When one push of a group conflicts with a stored event and another expects an old epoch, Then those two fail alone with their own codes and the others are stored and delivered', async () => {
+    const inner = createMemoryStore()
+    await inner.store(event('taken', { n: 1 }))
+    const { store, calls } = countingStore(inner)
+    const server = createSyncServer({ store, epoch: 'e-1', soleWriter: true, groupCommit: true })
+    const batches = await recordFeed(server)
+    const settled = await Promise.allSettled([
+      server.push(server.checkPush([event('g1')])),
+      server.push(server.checkPush([event('taken', { n: 2 })])),
+      server.push(server.checkPush([event('g2')]), { ifEpoch: 'e-0' }),
+      server.push(server.checkPush([event('g3'), event('g4')])),
+    ])
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled'])
+    const reason = (k: number): unknown => (settled[k] as PromiseRejectedResult).reason
+    expect(isSyncKitError(reason(1), 'event-id-conflict')).toBe(true)
+    expect(isSyncKitError(reason(2), 'epoch-mismatch')).toBe(true)
+    // The group fails on the old epoch before any store call; then the pushes one by one (the
+    // one of the old epoch again never reaches the store).
+    expect(calls).toEqual([1, 1, 2])
+    expect(ids(await inner.load(null))).toEqual(['taken', 'g1', 'g3', 'g4'])
+    await server.idle()
+    expect(ids(batches.flatMap((b) => b.events))).toEqual(['taken', 'g1', 'g3', 'g4'])
+    await server.close()
+  })
+
+  it('Given group commit, When pushes wait together past 10,000 events, Then they are stored in more than one call, none split, and an aborted one is refused without a store call', async () => {
+    const inner = createMemoryStore()
+    const { store, calls } = countingStore(inner)
+    const server = createSyncServer({ store, epoch: 'e-1', soleWriter: true, groupCommit: true })
+    const big = (k: number): Event[] => Array.from({ length: 4_000 }, (_, i) => event(`b${k}.${i}`))
+    const aborted = new AbortController()
+    aborted.abort()
+    const settled = await Promise.allSettled([
+      server.push(server.checkPush(big(0))),
+      server.push(server.checkPush(big(1))),
+      server.push(server.checkPush([event('x')]), { signal: aborted.signal }),
+      server.push(server.checkPush(big(2))),
+    ])
+    expect(settled.map((s) => s.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+    ])
+    expect(isSyncKitError((settled[2] as PromiseRejectedResult).reason, 'aborted')).toBe(true)
+    // The first group (8,001 events) fails on the aborted push before any store call, then one
+    // call per push; the last push went in a group of its own (8,001 + 4,000 > 10,000).
+    expect(calls).toEqual([4_000, 4_000, 4_000])
+    expect((await inner.load(null)).length).toBe(12_000)
+    await server.close()
+  })
+
+  it('Given group commit over a SQLite database, When 30 pushes come together, Then one storeBatch (one transaction) stores them, once each, and close() waits for them', async () => {
+    const sqlite = await openSqliteStore({ path: ':memory:' })
+    const { store, calls } = countingStore(sqlite)
+    const server = createSyncServer({ store, epoch: 'e-1', soleWriter: true, groupCommit: true })
+    const pushes = Array.from({ length: 30 }, (_, i) =>
+      server.push(server.checkPush([event(`s${i}`)])),
+    )
+    await server.close()
+    expect(calls).toEqual([30])
+    expect((await Promise.all(pushes)).every((r) => r.stored === 1)).toBe(true)
+    expect(ids(await sqlite.load(null))).toEqual(Array.from({ length: 30 }, (_, i) => `s${i}`))
+    await sqlite.close()
+  })
+
+  it('Given a sole writer without group commit, When pushes are made in one synchronous run, Then those waiting when the turn starts still share it, and a push is stored with no pass of the event loop', async () => {
+    const inner = createMemoryStore()
+    const { store, calls } = countingStore(inner)
+    const server = createSyncServer({ store, epoch: 'e-1', soleWriter: true })
+    await Promise.all(
+      Array.from({ length: 5 }, (_, i) => server.push(server.checkPush([event(`q${i}`)]))),
+    )
+    expect(calls).toEqual([5])
+    // Stored and answered within microtasks: a timer set before it has not fired yet.
+    let fired = false
+    setTimeout(() => (fired = true), 0)
+    await server.push(server.checkPush([event('q5')]))
+    expect(fired).toBe(false)
+    expect(calls).toEqual([5, 1])
+    expect(ids(await inner.load(null))).toEqual(['q0', 'q1', 'q2', 'q3', 'q4', 'q5'])
+    await server.close()
+  })
+})
