@@ -11,7 +11,7 @@ import { openSqliteStore } from '../stores/sqlite/index.js'
 import type { Event, EventStore, EventWithVersion } from '../types/index.js'
 import { SequenceVersion } from '../versions/sequence-version.js'
 import type { FeedBatch, SyncServer } from './index.js'
-import { createSyncServer } from './index.js'
+import { createSyncServer, groupCommit } from './index.js'
 
 const event = (id: string, data: Record<string, number> = { n: 1 }): Event => ({
   id,
@@ -50,7 +50,12 @@ describe('server core: group commit of a sole writer', () => {
   it('Given group commit, When 20 pushes come in one pass (one repeating another’s id), Then one storeBatch stores them all, each push gets its own counts and the new head, and a feed gets every event once, in order', async () => {
     const inner = createMemoryStore()
     const { store, calls } = countingStore(inner)
-    const server = createSyncServer({ store, epoch: 'e-1', soleWriter: true, groupCommit: true })
+    const server = createSyncServer({
+      store,
+      epoch: 'e-1',
+      soleWriter: true,
+      groupCommit: groupCommit(),
+    })
     const batches = await recordFeed(server)
     const pushes = Array.from({ length: 20 }, (_, i) =>
       server.push(server.checkPush(i === 19 ? [event('p3'), event('p19')] : [event(`p${i}`)])),
@@ -73,7 +78,12 @@ describe('server core: group commit of a sole writer', () => {
     const inner = createMemoryStore()
     await inner.store(event('taken', { n: 1 }))
     const { store, calls } = countingStore(inner)
-    const server = createSyncServer({ store, epoch: 'e-1', soleWriter: true, groupCommit: true })
+    const server = createSyncServer({
+      store,
+      epoch: 'e-1',
+      soleWriter: true,
+      groupCommit: groupCommit(),
+    })
     const batches = await recordFeed(server)
     const settled = await Promise.allSettled([
       server.push(server.checkPush([event('g1')])),
@@ -94,37 +104,38 @@ describe('server core: group commit of a sole writer', () => {
     await server.close()
   })
 
-  it('Given group commit, When pushes wait together past 10,000 events, Then they are stored in more than one call, none split, and an aborted one is refused without a store call', async () => {
+  it('Given group commit, When pushes wait together past 10,000 events, Then they are stored in more than one call, none split', async () => {
     const inner = createMemoryStore()
     const { store, calls } = countingStore(inner)
-    const server = createSyncServer({ store, epoch: 'e-1', soleWriter: true, groupCommit: true })
+    const server = createSyncServer({
+      store,
+      epoch: 'e-1',
+      soleWriter: true,
+      groupCommit: groupCommit(),
+    })
     const big = (k: number): Event[] => Array.from({ length: 4_000 }, (_, i) => event(`b${k}.${i}`))
-    const aborted = new AbortController()
-    aborted.abort()
-    const settled = await Promise.allSettled([
+    const results = await Promise.all([
       server.push(server.checkPush(big(0))),
       server.push(server.checkPush(big(1))),
-      server.push(server.checkPush([event('x')]), { signal: aborted.signal }),
+      server.push(server.checkPush([event('x')])),
       server.push(server.checkPush(big(2))),
     ])
-    expect(settled.map((s) => s.status)).toEqual([
-      'fulfilled',
-      'fulfilled',
-      'rejected',
-      'fulfilled',
-    ])
-    expect(isSyncKitError((settled[2] as PromiseRejectedResult).reason, 'aborted')).toBe(true)
-    // The first group (8,001 events) fails on the aborted push before any store call, then one
-    // call per push; the last push went in a group of its own (8,001 + 4,000 > 10,000).
-    expect(calls).toEqual([4_000, 4_000, 4_000])
-    expect((await inner.load(null)).length).toBe(12_000)
+    // 8,001 events, then the last push alone: 8,001 + 4,000 would pass 10,000.
+    expect(calls).toEqual([8_001, 4_000])
+    expect(results.map((r) => r.stored)).toEqual([4_000, 4_000, 1, 4_000])
+    expect((await inner.load(null)).length).toBe(12_001)
     await server.close()
   })
 
   it('Given group commit over a SQLite database, When 30 pushes come together, Then one storeBatch (one transaction) stores them, once each, and close() waits for them', async () => {
     const sqlite = await openSqliteStore({ path: ':memory:' })
     const { store, calls } = countingStore(sqlite)
-    const server = createSyncServer({ store, epoch: 'e-1', soleWriter: true, groupCommit: true })
+    const server = createSyncServer({
+      store,
+      epoch: 'e-1',
+      soleWriter: true,
+      groupCommit: groupCommit(),
+    })
     const pushes = Array.from({ length: 30 }, (_, i) =>
       server.push(server.checkPush([event(`s${i}`)])),
     )
@@ -135,21 +146,19 @@ describe('server core: group commit of a sole writer', () => {
     await sqlite.close()
   })
 
-  it('Given a sole writer without group commit, When pushes are made in one synchronous run, Then those waiting when the turn starts still share it, and a push is stored with no pass of the event loop', async () => {
+  it('Given a sole writer without group commit, When pushes are made in one synchronous run, Then each is stored in a call of its own, in order, with no pass of the event loop', async () => {
     const inner = createMemoryStore()
     const { store, calls } = countingStore(inner)
     const server = createSyncServer({ store, epoch: 'e-1', soleWriter: true })
+    // Stored and answered within microtasks: a timer set before them has not fired yet.
+    let fired = false
+    setTimeout(() => (fired = true), 0)
     await Promise.all(
       Array.from({ length: 5 }, (_, i) => server.push(server.checkPush([event(`q${i}`)]))),
     )
-    expect(calls).toEqual([5])
-    // Stored and answered within microtasks: a timer set before it has not fired yet.
-    let fired = false
-    setTimeout(() => (fired = true), 0)
-    await server.push(server.checkPush([event('q5')]))
     expect(fired).toBe(false)
-    expect(calls).toEqual([5, 1])
-    expect(ids(await inner.load(null))).toEqual(['q0', 'q1', 'q2', 'q3', 'q4', 'q5'])
+    expect(calls).toEqual([1, 1, 1, 1, 1])
+    expect(ids(await inner.load(null))).toEqual(['q0', 'q1', 'q2', 'q3', 'q4'])
     await server.close()
   })
 })

@@ -14,6 +14,8 @@
  * @module
  */
 export { createSyncServer } from './sync-server.js'
+export { GROUP_MAX_EVENTS, groupCommit } from './push-turns.js'
+export type { PushTurns, PushTurnsFactory, QueuedPush, StoreGroup } from './push-turns.js'
 export type {
   FeedOptions,
   ServerHead,

@@ -1,6 +1,8 @@
 /**
- * A sole writer's write turns and group commit: its pushes are stored one store call at a time
- * (so that feeds are handed versions in order), and the pushes that wait for the same turn go in
+ * A sole writer's group commit, reached through its import (`groupCommit()` in
+ * `sync-kit/server`, which the HTTP handler's `groupCommit: true` and `sync-kit serve` on SQLite
+ * use): the pushes are still stored one store call at a time (so that feeds are handed versions
+ * in order), but the pushes whose requests were read in the same pass of the event loop go in
  * one call — one `storeBatch`, one transaction and one `fsync` on SQLite — each answered after
  * it with its own result. A group whose call fails is retried one push at a time, so a bad push
  * fails alone. The technique is the group commit of databases (e.g. PostgreSQL's `commit_delay`):
@@ -29,46 +31,58 @@ interface WaitingPush extends QueuedPush {
 // eslint-disable-next-line @typescript-eslint/no-inferrable-types -- isolatedDeclarations asks for it
 export const GROUP_MAX_EVENTS: number = 10_000
 
-/** How {@link PushTurns} groups. */
-export interface PushTurnOptions {
+/**
+ * Stores a group of pushes in one store call and hands their events to the feeds; returns each
+ * push's result, in order; throws when any of it fails.
+ */
+export type StoreGroup = (group: readonly QueuedPush[]) => Promise<ServerPushResult[]>
+
+/** A sole writer's turns: one store call at a time. */
+export interface PushTurns {
   /**
-   * Whether a turn starts only after the I/O that already arrived was read (`setImmediate`
-   * where there is one, else a zero timeout), so that the pushes of requests read in the same
-   * pass of the event loop join it. Off, a turn takes the pushes waiting when it starts, with no
-   * pass of the event loop.
+   * Queues a push for a turn.
+   * @param item - the push and its options.
+   * @returns its result, once the call that stored it returned.
    */
-  readonly groupCommit: boolean
-  /** Most events per store call, read at each turn (0: one push per call). */
-  readonly maxGroupEvents: () => number
+  push(item: QueuedPush): Promise<ServerPushResult>
+  /** @returns when every push queued so far has been answered. */
+  settled(): Promise<void>
+}
+
+/**
+ * Makes a server's turns: `SyncServerOptions.groupCommit` takes one.
+ * @param store - stores a group (see {@link StoreGroup}).
+ * @param atomic - whether one store call is atomic (the store has `storeBatch`): only then are
+ * pushes grouped (stored one event at a time, a failed group would leave some events stored and
+ * the retry would count them as duplicates of their own push).
+ * @returns the turns.
+ */
+export type PushTurnsFactory = (store: StoreGroup, atomic: boolean) => PushTurns
+
+/**
+ * Group commit for a sole writer (`createSyncServer({ soleWriter: true, groupCommit:
+ * groupCommit() })`): each turn starts after the I/O that already arrived was read
+ * (`setImmediate` where there is one, else a zero timeout), and stores every push waiting for
+ * it, up to {@link GROUP_MAX_EVENTS} events per store call, in one call.
+ * @returns the factory of the server's turns.
+ */
+export function groupCommit(): PushTurnsFactory {
+  return (store, atomic) => new GroupTurns(store, atomic ? GROUP_MAX_EVENTS : 0)
 }
 
 /** One turn after another; each stores the pushes waiting for it. */
-export class PushTurns {
-  readonly #store: (group: readonly QueuedPush[]) => Promise<ServerPushResult[]>
-  readonly #options: PushTurnOptions
+class GroupTurns implements PushTurns {
+  readonly #store: StoreGroup
+  readonly #max: number
   #waiting: WaitingPush[] = []
   /** The turns so far, settled. */
   #turns: Promise<void> = Promise.resolve()
 
-  /**
-   * @param store - stores a group in one store call and hands its events to the feeds; returns
-   * each push's result, in order; throws when any of it fails (the group is then retried one
-   * push at a time).
-   * @param options - group commit and the group bound.
-   */
-  constructor(
-    store: (group: readonly QueuedPush[]) => Promise<ServerPushResult[]>,
-    options: PushTurnOptions,
-  ) {
+  constructor(store: StoreGroup, max: number) {
     this.#store = store
-    this.#options = options
+    this.#max = max
   }
 
-  /**
-   * Queues a push for the next turn, booking it when none is booked.
-   * @param item - the push and its options.
-   * @returns its result, once the call that stored it returned.
-   */
   push(item: QueuedPush): Promise<ServerPushResult> {
     const run = new Promise<ServerPushResult>((resolve, reject) =>
       this.#waiting.push({ ...item, resolve, reject }),
@@ -76,14 +90,13 @@ export class PushTurns {
     if (this.#waiting.length === 1) {
       // The first to wait books the next turn; those that come before it starts join it.
       this.#turns = this.#turns
-        .then(this.#options.groupCommit ? afterPendingIo : undefined)
+        .then(afterPendingIo)
         .then(() => this.#take())
         .catch(() => undefined)
     }
     return run
   }
 
-  /** @returns when every push queued so far has been answered. */
   settled(): Promise<void> {
     return this.#turns
   }
@@ -92,7 +105,7 @@ export class PushTurns {
   async #take(): Promise<void> {
     const waiting = this.#waiting
     this.#waiting = []
-    const max = this.#options.maxGroupEvents()
+    const max = this.#max
     for (let i = 0; i < waiting.length;) {
       let events = 0
       let end = i

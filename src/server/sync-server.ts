@@ -1,6 +1,6 @@
 import { compileFilters, validateLimit } from '../core/filters.js'
 import { resolveTimers } from '../core/timers.js'
-import { signalOptions, throwIfAborted } from '../errors/abort.js'
+import { signalOptions } from '../errors/abort.js'
 import { SyncKitError, isSyncKitError } from '../errors/sync-kit-error.js'
 import type {
   Clock,
@@ -23,7 +23,7 @@ import type { AccessPolicy, CheckPushOptions } from './access.js'
 import { validateEvent } from '../core/event-validation.js'
 import type { ValidateEventOptions } from '../core/event-validation.js'
 import { WorkTracker } from './work.js'
-import { GROUP_MAX_EVENTS, PushTurns, type QueuedPush } from './push-turns.js'
+import type { PushTurns, PushTurnsFactory, QueuedPush } from './push-turns.js'
 import { createMemoryStore } from '../stores/memory/index.js'
 
 /** Options of {@link createSyncServer}. */
@@ -58,18 +58,17 @@ export interface SyncServerOptions {
    */
   readonly soleWriter?: boolean
   /**
-   * With a sole writer: whether a push waits for the I/O that already arrived to be read before
-   * its turn starts, so that the pushes of requests read in the same pass of the event loop
-   * (e.g. those that came while the last commit held it) are stored in one `storeBatch` — one
-   * transaction and one `fsync` on SQLite, where better-sqlite3 holds the event loop through every
-   * commit (group commit). Each push is still answered only after its commit, with its own
-   * counts. Off, a turn takes only the pushes already waiting (none arrive while a synchronous
-   * store commits), and a push's turn starts without a pass of the event loop, as a
-   * `TestClock`-driven test of the loopback hub expects. `sync-kit serve` turns it on for SQLite.
-   * Ignored without `soleWriter`.
-   * @defaultValue false
+   * With a sole writer: group commit, from `groupCommit()` (an import, so that apps that do not
+   * use it do not ship it). The pushes of requests read in the same pass of the event loop (e.g.
+   * those that came while the last commit held it) are stored in one `storeBatch` — one
+   * transaction and one `fsync` on SQLite, where better-sqlite3 holds the event loop through
+   * every commit. Each push is still answered only after its commit, with its own counts; a push
+   * that fails the group is retried alone. The HTTP handler's `groupCommit: true` passes it;
+   * `sync-kit serve` turns it on for SQLite. Ignored without `soleWriter`.
+   * @defaultValue none: one store call per push, each turn starting with no pass of the event
+   * loop (as a `TestClock`-driven test of the loopback hub expects)
    */
-  readonly groupCommit?: boolean
+  readonly groupCommit?: PushTurnsFactory | undefined
   /**
    * Live delivery of what other processes store, when the store offers the `watch` capability
    * (`EventStore.watch`: a store shared by several server instances, such as the PostgreSQL
@@ -279,6 +278,19 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
 
 const FROZEN: ValidateEventOptions = { freeze: true }
 
+/** A sole writer's turns without group commit: one push per store call, in order. */
+const oneAtATime: PushTurnsFactory = (store) => {
+  let turns: Promise<unknown> = Promise.resolve()
+  return {
+    push(item) {
+      const run = turns.then(() => store([item])).then((results) => results[0] as ServerPushResult)
+      turns = run.catch(() => undefined)
+      return run
+    },
+    settled: () => turns.then(() => undefined),
+  }
+}
+
 class Server implements SyncServer, FeedHost {
   readonly store: EventStore
   readonly soleWriter: boolean
@@ -308,12 +320,10 @@ class Server implements SyncServer, FeedHost {
     this.#component = component
     this.store = options.store ?? createMemoryStore()
     this.soleWriter = options.soleWriter === true
-    this.#turns = new PushTurns((group) => this.#store(group), {
-      groupCommit: options.groupCommit === true,
-      // One `storeBatch` is atomic; stored one event at a time, a failed group would leave some
-      // events stored and the retry would count them as duplicates of their own push.
-      maxGroupEvents: () => (this.store.storeBatch === undefined ? 0 : GROUP_MAX_EVENTS),
-    })
+    this.#turns = (options.groupCommit ?? oneAtATime)(
+      (group) => this.#store(group),
+      this.store.storeBatch !== undefined,
+    )
     this.timers = resolveTimers(options.timers, options.clock, component)
     this.#access = options.access
     const watch = options.watch ?? true
@@ -530,6 +540,8 @@ class Server implements SyncServer, FeedHost {
    */
   async #store(group: readonly QueuedPush[]): Promise<ServerPushResult[]> {
     const component = this.#component
+    const epoch = await this.epoch()
+    const events: Event[] = []
     for (const { push, options } of group) {
       if (!(push instanceof CheckedPush)) {
         throw new SyncKitError(
@@ -538,10 +550,6 @@ class Server implements SyncServer, FeedHost {
           { argument: 'push' },
         )
       }
-      throwIfAborted(options.signal, `[${component}] push`)
-    }
-    const epoch = await this.epoch()
-    for (const { options } of group) {
       const { ifEpoch } = options
       if (ifEpoch !== undefined && ifEpoch !== epoch) {
         throw new SyncKitError(
@@ -550,31 +558,19 @@ class Server implements SyncServer, FeedHost {
           { expected: ifEpoch.slice(0, 1024), actual: epoch },
         )
       }
+      for (const event of push.events) events.push(event)
     }
+    // One push keeps its signal; a group has none: one caller's cancellation must not undo the
+    // others' commit.
     const opts = group.length === 1 ? signalOptions((group[0] as QueuedPush).options.signal) : {}
-    const events =
-      group.length === 1
-        ? (group[0] as QueuedPush).push.events
-        : group.flatMap((item) => item.push.events)
     const fresh: EventWithVersion[] = []
-    /** Each push's count of events stored for the first time. */
-    const storedBy = group.map(() => 0)
     // A sole writer hands its batches to the feeds as they are: only where they directly follow
     // the head its last push left (nobody else wrote in between), or a feed would skip events.
     const before = this.#head
-    if (events.length > 0) {
-      const results = await this.#storeAll(events, opts)
-      let owner = 0
-      let ownerEnd = (group[0] as QueuedPush).push.events.length
-      results.forEach((result, index) => {
-        while (index >= ownerEnd) ownerEnd += (group[++owner] as QueuedPush).push.events.length
-        const event = events[index]
-        if (!result.duplicate && event !== undefined) {
-          fresh.push({ event, version: result.version })
-          storedBy[owner] = (storedBy[owner] as number) + 1
-        }
-      })
-    }
+    const results = events.length > 0 ? await this.#storeAll(events, opts) : []
+    results.forEach((result, index) => {
+      if (!result.duplicate) fresh.push({ event: events[index] as Event, version: result.version })
+    })
     if (fresh.length > 0) {
       // One `storeBatch` keeps its events consecutive: the first must follow the head. Stored
       // one at a time, another process may write between two of them: the push's n events must
@@ -587,11 +583,11 @@ class Server implements SyncServer, FeedHost {
     }
     const latestVersion = await this.store.latestVersion(opts)
     if (this.soleWriter) this.#head = latestVersion
-    return group.map(({ push }, k) => ({
-      stored: storedBy[k] as number,
-      duplicates: push.events.length - (storedBy[k] as number),
-      epoch,
-      latestVersion,
-    }))
+    let at = 0
+    return group.map(({ push }) => {
+      const own = results.slice(at, (at += push.events.length))
+      const stored = own.filter((result) => !result.duplicate).length
+      return { stored, duplicates: own.length - stored, epoch, latestVersion }
+    })
   }
 }

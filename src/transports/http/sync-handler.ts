@@ -10,6 +10,7 @@ import {
   loadOrCreateEpoch,
 } from '../../server/index.js'
 import type { SyncEndpoint } from '../../server/index.js'
+import { groupCommit } from '../../server/push-turns.js'
 import { BodyBudget } from './body-budget.js'
 import { createCors } from './cors.js'
 import { StoreHealth } from './store-health.js'
@@ -160,7 +161,7 @@ export function createSyncHandler<TPrincipal = unknown>(
   const server = createSyncServer({
     store,
     ...(options.soleWriter === undefined ? {} : { soleWriter: options.soleWriter }),
-    ...(options.groupCommit === undefined ? {} : { groupCommit: options.groupCommit }),
+    ...(options.groupCommit === true ? { groupCommit: groupCommit() } : {}),
     access,
     component: name,
     epoch: options.epoch ?? (() => loadOrCreateEpoch(store, generateEpoch, name)),
