@@ -162,3 +162,67 @@ describe('server core: group commit of a sole writer', () => {
     await server.close()
   })
 })
+
+/** A sole writer with group commit over `store`. */
+const grouped = (store: EventStore): SyncServer =>
+  createSyncServer({ store, epoch: 'e-1', soleWriter: true, groupCommit: groupCommit() })
+
+/** How each push settled: its counts, or its error code. */
+async function outcomes(pushes: readonly Promise<unknown>[]): Promise<unknown[]> {
+  return (await Promise.allSettled(pushes)).map((s) => {
+    if (s.status === 'rejected') return (s.reason as { code?: unknown }).code
+    const { stored, duplicates } = s.value as { stored: number; duplicates: number }
+    return { stored, duplicates }
+  })
+}
+
+describe('server core: group commit under attack', () => {
+  it('Given group commit, When a push is not the result of checkPush, Then it alone is refused with invalid-argument and the pushes of its turn are stored', async () => {
+    const inner = createMemoryStore()
+    const server = grouped(inner)
+    const settled = await outcomes([
+      server.push(server.checkPush([event('v1')])),
+      server.push(undefined as never),
+      server.push({} as never),
+      server.push({ events: [event('forged')] } as never),
+      server.push(server.checkPush([event('v2')])),
+    ])
+    expect(settled).toEqual([
+      { stored: 1, duplicates: 0 },
+      'invalid-argument',
+      'invalid-argument',
+      'invalid-argument',
+      { stored: 1, duplicates: 0 },
+    ])
+    expect(ids(await inner.load(null))).toEqual(['v1', 'v2'])
+    await server.close()
+  })
+
+  it('Given group commit, When a push is aborted while it waits for its turn, Then it is refused with aborted and stores nothing, as without group commit, and the others of its turn are stored in one call', async () => {
+    for (const withGroups of [false, true]) {
+      const inner = createMemoryStore()
+      const { store, calls } = countingStore(inner)
+      const server = withGroups
+        ? grouped(store)
+        : createSyncServer({ store, epoch: 'e-1', soleWriter: true })
+      const controller = new AbortController()
+      const pushes = [
+        server.push(server.checkPush([event('a1')])),
+        server.push(server.checkPush([event('a2')]), { signal: controller.signal }),
+        server.push(server.checkPush([event('a3')])),
+        server.push(server.checkPush([event('a4')])),
+      ]
+      controller.abort()
+      expect(await outcomes(pushes), `group commit: ${withGroups}`).toEqual([
+        { stored: 1, duplicates: 0 },
+        'aborted',
+        { stored: 1, duplicates: 0 },
+        { stored: 1, duplicates: 0 },
+      ])
+      expect(ids(await inner.load(null))).toEqual(['a1', 'a3', 'a4'])
+      // The aborted push went alone, refused by its signal; a1 before it and a3, a4 after it.
+      if (withGroups) expect(calls).toEqual([1, 1, 2])
+      await server.close()
+    }
+  })
+})

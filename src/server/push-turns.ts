@@ -112,6 +112,8 @@ class GroupTurns implements PushTurns {
       do events += (waiting[end++] as WaitingPush).push.events.length
       while (
         end < waiting.length &&
+        !alone(waiting[end - 1] as WaitingPush) &&
+        !alone(waiting[end] as WaitingPush) &&
         events + (waiting[end] as WaitingPush).push.events.length <= max
       )
       const group = waiting.slice(i, end)
@@ -135,6 +137,14 @@ class GroupTurns implements PushTurns {
       }
     }
   }
+}
+
+/**
+ * Whether a push goes in a store call of its own: one aborted before its turn keeps its signal
+ * there, which refuses it as it would without group commit (a group's call has no signal).
+ */
+function alone(item: WaitingPush): boolean {
+  return item.options.signal?.aborted === true
 }
 
 /**

@@ -374,6 +374,16 @@ class Server implements SyncServer, FeedHost {
   }
 
   push(push: CheckedPush, options: ServerPushOptions = {}): Promise<ServerPushResult> {
+    // Checked before it waits for a turn: a group commit reads every waiting push's events.
+    if (!(push instanceof CheckedPush)) {
+      return Promise.reject(
+        new SyncKitError(
+          'invalid-argument',
+          `[sync-kit] [${this.#component}] push takes the result of checkPush`,
+          { argument: 'push' },
+        ),
+      )
+    }
     if (!this.soleWriter) {
       const run = this.#store([{ push, options }]).then((results) => results[0] as ServerPushResult)
       this.#writes = Promise.all([this.#writes, run.catch(() => undefined)])
@@ -534,7 +544,8 @@ class Server implements SyncServer, FeedHost {
   /**
    * Stores pushes in one store call (one commit) and hands their new events to the feeds at once.
    * @param group - one push, or a sole writer's waiting pushes (then stored without a signal: one
-   * caller's cancellation must not undo the others' commit; an already aborted one is refused).
+   * caller's cancellation must not undo the others' commit; one aborted before its turn goes alone,
+   * where its signal refuses it).
    * @returns each push's result, in order.
    * @throws when the epoch, the store or a push fails: the caller retries a group one by one.
    */
@@ -543,13 +554,6 @@ class Server implements SyncServer, FeedHost {
     const epoch = await this.epoch()
     const events: Event[] = []
     for (const { push, options } of group) {
-      if (!(push instanceof CheckedPush)) {
-        throw new SyncKitError(
-          'invalid-argument',
-          `[sync-kit] [${component}] push takes the result of checkPush`,
-          { argument: 'push' },
-        )
-      }
       const { ifEpoch } = options
       if (ifEpoch !== undefined && ifEpoch !== epoch) {
         throw new SyncKitError(
