@@ -11,7 +11,7 @@ import { openSqliteStore } from '../stores/sqlite/index.js'
 import type { Event, EventStore, EventWithVersion } from '../types/index.js'
 import { SequenceVersion } from '../versions/sequence-version.js'
 import type { FeedBatch, SyncServer } from './index.js'
-import { createSyncServer, groupCommit } from './index.js'
+import { createAccessPolicy, createSyncServer, groupCommit } from './index.js'
 
 const event = (id: string, data: Record<string, number> = { n: 1 }): Event => ({
   id,
@@ -224,5 +224,34 @@ describe('server core: group commit under attack', () => {
       if (withGroups) expect(calls).toEqual([1, 1, 2])
       await server.close()
     }
+  })
+})
+
+describe('server core: what feeds get from a group commit', () => {
+  it('Given an access policy (feed batches of at most 1,000 events), When 7 pushes of 1,000 events are committed together, Then a feed gets one batch per push, as without group commit, never one of the whole commit', async () => {
+    const sizes: number[][] = []
+    for (const withGroups of [false, true]) {
+      const store = createMemoryStore()
+      const server = createSyncServer({
+        store,
+        epoch: 'e-1',
+        soleWriter: true,
+        access: createAccessPolicy(),
+        ...(withGroups ? { groupCommit: groupCommit() } : {}),
+      })
+      const batches: number[] = []
+      await server.subscribe((batch) => {
+        batches.push(batch.events.length)
+      })
+      await server.push(server.checkPush([event('warm')]))
+      const big = (c: number): Event[] =>
+        Array.from({ length: 1_000 }, (_, k) => event(`b${c}.${k}`))
+      await Promise.all(Array.from({ length: 7 }, (_, c) => server.push(server.checkPush(big(c)))))
+      await server.idle()
+      sizes.push(batches)
+      await server.close()
+    }
+    expect(sizes[0]).toEqual([1, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000])
+    expect(sizes[1]).toEqual(sizes[0])
   })
 })

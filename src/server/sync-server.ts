@@ -376,13 +376,8 @@ class Server implements SyncServer, FeedHost {
   push(push: CheckedPush, options: ServerPushOptions = {}): Promise<ServerPushResult> {
     // Checked before it waits for a turn: a group commit reads every waiting push's events.
     if (!(push instanceof CheckedPush)) {
-      return Promise.reject(
-        new SyncKitError(
-          'invalid-argument',
-          `[sync-kit] [${this.#component}] push takes the result of checkPush`,
-          { argument: 'push' },
-        ),
-      )
+      const message = `[sync-kit] [${this.#component}] push takes the result of checkPush`
+      return Promise.reject(new SyncKitError('invalid-argument', message, { argument: 'push' }))
     }
     if (!this.soleWriter) {
       const run = this.#store([{ push, options }]).then((results) => results[0] as ServerPushResult)
@@ -543,9 +538,8 @@ class Server implements SyncServer, FeedHost {
 
   /**
    * Stores pushes in one store call (one commit) and hands their new events to the feeds at once.
-   * @param group - one push, or a sole writer's waiting pushes (then stored without a signal: one
-   * caller's cancellation must not undo the others' commit; one aborted before its turn goes alone,
-   * where its signal refuses it).
+   * @param group - one push, or a sole writer's waiting pushes (then without a signal: one caller's
+   * cancellation must not undo the others' commit; one aborted before its turn goes alone).
    * @returns each push's result, in order.
    * @throws when the epoch, the store or a push fails: the caller retries a group one by one.
    */
@@ -567,31 +561,40 @@ class Server implements SyncServer, FeedHost {
     // One push keeps its signal; a group has none: one caller's cancellation must not undo the
     // others' commit.
     const opts = group.length === 1 ? signalOptions((group[0] as QueuedPush).options.signal) : {}
-    const fresh: EventWithVersion[] = []
     // A sole writer hands its batches to the feeds as they are: only where they directly follow
     // the head its last push left (nobody else wrote in between), or a feed would skip events.
     const before = this.#head
     const results = events.length > 0 ? await this.#storeAll(events, opts) : []
-    results.forEach((result, index) => {
-      if (!result.duplicate) fresh.push({ event: events[index] as Event, version: result.version })
+    // Each push's new events, offered to the feeds push by push as without group commit: a live
+    // batch stays within one push's limits, which a socket's send bound is sized for.
+    let at = 0
+    const parts = group.map(({ push }) => {
+      const part: EventWithVersion[] = []
+      for (const event of push.events) {
+        const result = results[at++] as StoreResult
+        if (!result.duplicate) part.push({ event, version: result.version })
+      }
+      return part
     })
+    const fresh = parts.flat()
     if (fresh.length > 0) {
       // One `storeBatch` keeps its events consecutive: the first must follow the head. Stored
       // one at a time, another process may write between two of them: the push's n events must
       // be the n after the head, i.e. its last must be the n-th (all came after the head).
       const n = this.store.storeBatch ? 1 : fresh.length
       const next = before && (await this.store.load(before, { limit: n, ...opts }))
-      const after = next && next[n - 1]?.event.id === fresh[n - 1]?.event.id ? before : undefined
       // Without `after`, feeds read the store.
-      for (const feed of [...this.#feeds]) feed.offer(fresh, after)
+      let after = next && next[n - 1]?.event.id === fresh[n - 1]?.event.id ? before : undefined
+      for (const part of parts) {
+        for (const feed of [...this.#feeds]) feed.offer(part, after)
+        after &&= part.at(-1)?.version ?? after
+      }
     }
     const latestVersion = await this.store.latestVersion(opts)
     if (this.soleWriter) this.#head = latestVersion
-    let at = 0
-    return group.map(({ push }) => {
-      const own = results.slice(at, (at += push.events.length))
-      const stored = own.filter((result) => !result.duplicate).length
-      return { stored, duplicates: own.length - stored, epoch, latestVersion }
+    return parts.map((part, k) => {
+      const duplicates = (group[k] as QueuedPush).push.events.length - part.length
+      return { stored: part.length, duplicates, epoch, latestVersion }
     })
   }
 }
