@@ -1,53 +1,24 @@
 // `sync-kit serve` and WebSocket clients (sync-kit/ws) on the same port, in process: the listening
 // record names the endpoint, a WebSocket push is read back over HTTP, a live subscriber is closed
 // with 1001 on SIGTERM without holding up the shutdown, and --no-websocket refuses upgrades.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { isSyncKitError } from '../errors/sync-kit-error.js'
 import { createWebSocketTransport } from '../transports/ws/ws-transport.js'
 import { WS_SUBPROTOCOL } from '../transports/ws/protocol.js'
-import { runCli } from './run-cli.js'
-import type { CliEnvironment } from './run-cli.js'
+import { serveInProcess } from './serve-in-process.fixture.js'
+import type { ServedInProcess } from './serve-in-process.fixture.js'
 
-const dirs: string[] = []
+const started: ServedInProcess[] = []
 afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+  for (const server of started.splice(0)) server.remove()
 })
 
-/** Runs `sync-kit serve` with `args` on a fresh SQLite file; its listening record and SIGTERM. */
-async function start(args: string[]) {
-  const dir = mkdtempSync(join(tmpdir(), 'sync-kit-ws-cli-'))
-  dirs.push(dir)
-  const records: Record<string, unknown>[] = []
-  const listeners = new Set<(signal: string) => void>()
-  const env: CliEnvironment = {
-    stdout: (line) => records.push(JSON.parse(line) as Record<string, unknown>),
-    stderr: () => undefined,
-    onSignal: (listener) => {
-      listeners.add(listener)
-      return () => listeners.delete(listener)
-    },
-    exit: () => undefined,
-    version: '9.9.9-test',
-  }
-  const running = runCli(['serve', '--db', join(dir, 'sync.db'), '--port', '0', ...args], env)
-  const deadline = Date.now() + 10_000
-  let listening: Record<string, unknown> | undefined
-  while ((listening = records.find((r) => r['msg'] === 'listening')) === undefined) {
-    if (Date.now() > deadline) throw new Error('serve did not listen')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-  return {
-    listening,
-    records,
-    stop: async (): Promise<number> => {
-      for (const listener of [...listeners]) listener('SIGTERM')
-      return running
-    },
-  }
+/** Runs `sync-kit serve` with `args` on a fresh SQLite file, removed after the test. */
+async function start(args: string[]): Promise<ServedInProcess> {
+  const server = await serveInProcess(args)
+  started.push(server)
+  return server
 }
 
 describe('sync-kit serve: WebSocket clients on the same port', () => {
