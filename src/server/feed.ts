@@ -130,9 +130,10 @@ export class Feed {
   /**
    * Offers freshly stored events (in version order). Called by the server after every push.
    * @param fresh - the new events of one push.
-   * @param after - the log's version right before them, when the server knows nobody else wrote
-   * in between (a sole writer): the batch is then queued as it is if the feed has covered the log
-   * up to there; otherwise (or without it) the feed reads the store.
+   * @param after - the log's version before them, when the server knows nobody else wrote in
+   * between (a sole writer; what lies between was offered just before, as the earlier pushes of
+   * one group commit): the batch is then queued as it is if the feed has covered the log up to
+   * there; otherwise (or without it) the feed reads the store.
    */
   offer(fresh: readonly EventWithVersion[], after?: Version): void {
     if (this.#ended) return

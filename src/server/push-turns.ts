@@ -45,8 +45,8 @@ export interface PushTurns {
    * @returns its result, once the call that stored it returned.
    */
   push(item: QueuedPush): Promise<ServerPushResult>
-  /** @returns when every push queued so far has been answered. */
-  settled(): Promise<void>
+  /** @returns when every push queued so far has been answered (with no value to use). */
+  settled(): Promise<unknown>
 }
 
 /**
@@ -58,6 +58,39 @@ export interface PushTurns {
  * @returns the turns.
  */
 export type PushTurnsFactory = (store: StoreGroup, atomic: boolean) => PushTurns
+
+/**
+ * A sole writer's turns without group commit (the default): one push per store call, in order,
+ * each turn starting with no pass of the event loop (as a `TestClock`-driven test of the loopback
+ * hub expects).
+ */
+export const oneAtATime: PushTurnsFactory = (store) => {
+  let turns: Promise<unknown> = Promise.resolve()
+  return {
+    push(item) {
+      const run = turns.then(() => store([item])).then((results) => results[0] as ServerPushResult)
+      turns = run.catch(() => undefined)
+      return run
+    },
+    settled: () => turns,
+  }
+}
+
+/**
+ * The pushes of a server that is not the sole writer: each stored at once, concurrently with the
+ * others (feeds re-read the store, which orders them), so that a store can merge them.
+ */
+export const allAtOnce: PushTurnsFactory = (store) => {
+  let all: Promise<unknown> = Promise.resolve()
+  return {
+    push(item) {
+      const run = store([item]).then((results) => results[0] as ServerPushResult)
+      all = Promise.all([all, run.catch(() => undefined)])
+      return run
+    },
+    settled: () => all,
+  }
+}
 
 /**
  * Group commit for a sole writer (`createSyncServer({ soleWriter: true, groupCommit:
@@ -109,12 +142,12 @@ class GroupTurns implements PushTurns {
     for (let i = 0; i < waiting.length;) {
       let events = 0
       let end = i
-      do events += (waiting[end++] as WaitingPush).push.events.length
+      do events += size(waiting[end++] as WaitingPush)
       while (
         end < waiting.length &&
         !alone(waiting[end - 1] as WaitingPush) &&
         !alone(waiting[end] as WaitingPush) &&
-        events + (waiting[end] as WaitingPush).push.events.length <= max
+        events + size(waiting[end] as WaitingPush) <= max
       )
       const group = waiting.slice(i, end)
       i = end
@@ -137,6 +170,15 @@ class GroupTurns implements PushTurns {
       }
     }
   }
+}
+
+/**
+ * A push's number of events; 0 for what is not the result of `checkPush` (a caller's mistake),
+ * which the store call refuses (`invalid-argument`), alone on the retry, instead of the turn
+ * failing here and leaving every push of it unanswered.
+ */
+function size(item: WaitingPush): number {
+  return (item.push as Partial<CheckedPush> | undefined)?.events?.length ?? 0
 }
 
 /**

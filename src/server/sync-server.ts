@@ -23,6 +23,7 @@ import type { AccessPolicy, CheckPushOptions } from './access.js'
 import { validateEvent } from '../core/event-validation.js'
 import type { ValidateEventOptions } from '../core/event-validation.js'
 import { WorkTracker } from './work.js'
+import { allAtOnce, oneAtATime } from './push-turns.js'
 import type { PushTurns, PushTurnsFactory, QueuedPush } from './push-turns.js'
 import { createMemoryStore } from '../stores/memory/index.js'
 
@@ -278,19 +279,6 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
 
 const FROZEN: ValidateEventOptions = { freeze: true }
 
-/** A sole writer's turns without group commit: one push per store call, in order. */
-const oneAtATime: PushTurnsFactory = (store) => {
-  let turns: Promise<unknown> = Promise.resolve()
-  return {
-    push(item) {
-      const run = turns.then(() => store([item])).then((results) => results[0] as ServerPushResult)
-      turns = run.catch(() => undefined)
-      return run
-    },
-    settled: () => turns.then(() => undefined),
-  }
-}
-
 class Server implements SyncServer, FeedHost {
   readonly store: EventStore
   readonly soleWriter: boolean
@@ -301,9 +289,10 @@ class Server implements SyncServer, FeedHost {
   #epoch: Promise<string> | undefined
   readonly #feeds = new Set<Feed>()
   readonly #work = new WorkTracker()
-  /** The concurrent pushes so far (without a sole writer), settled; `close()` awaits them. */
-  #writes: Promise<unknown> = Promise.resolve()
-  /** A sole writer's pushes, one turn (one store call) at a time; `close()` awaits them. */
+  /**
+   * The pushes: a sole writer's one turn (one store call) at a time, else all at once (a store
+   * can merge them: the PostgreSQL store's group commit); `close()` awaits them.
+   */
   readonly #turns: PushTurns
   /** Options for the store's `watch` (several processes on one store), or none. */
   readonly #watch: StoreWatchOptions | undefined
@@ -320,7 +309,7 @@ class Server implements SyncServer, FeedHost {
     this.#component = component
     this.store = options.store ?? createMemoryStore()
     this.soleWriter = options.soleWriter === true
-    this.#turns = (options.groupCommit ?? oneAtATime)(
+    this.#turns = (this.soleWriter ? (options.groupCommit ?? oneAtATime) : allAtOnce)(
       (group) => this.#store(group),
       this.store.storeBatch !== undefined,
     )
@@ -374,17 +363,6 @@ class Server implements SyncServer, FeedHost {
   }
 
   push(push: CheckedPush, options: ServerPushOptions = {}): Promise<ServerPushResult> {
-    // Checked before it waits for a turn: a group commit reads every waiting push's events.
-    if (!(push instanceof CheckedPush)) {
-      const message = `[sync-kit] [${this.#component}] push takes the result of checkPush`
-      return Promise.reject(new SyncKitError('invalid-argument', message, { argument: 'push' }))
-    }
-    if (!this.soleWriter) {
-      const run = this.#store([{ push, options }]).then((results) => results[0] as ServerPushResult)
-      this.#writes = Promise.all([this.#writes, run.catch(() => undefined)])
-      this.track(run)
-      return run
-    }
     const run = this.#turns.push({ push, options })
     this.track(run)
     return run
@@ -483,7 +461,7 @@ class Server implements SyncServer, FeedHost {
     const unwatch = this.#unwatch
     this.#unwatch = undefined
     await unwatch?.().catch(() => undefined)
-    await Promise.all([this.#writes, this.#turns.settled()])
+    await this.#turns.settled()
   }
 
   track(work: Promise<unknown>): void {
@@ -548,6 +526,13 @@ class Server implements SyncServer, FeedHost {
     const epoch = await this.epoch()
     const events: Event[] = []
     for (const { push, options } of group) {
+      if (!(push instanceof CheckedPush)) {
+        throw new SyncKitError(
+          'invalid-argument',
+          `[sync-kit] [${component}] push takes the result of checkPush`,
+          { argument: 'push' },
+        )
+      }
       const { ifEpoch } = options
       if (ifEpoch !== undefined && ifEpoch !== epoch) {
         throw new SyncKitError(
@@ -568,14 +553,12 @@ class Server implements SyncServer, FeedHost {
     // Each push's new events, offered to the feeds push by push as without group commit: a live
     // batch stays within one push's limits, which a socket's send bound is sized for.
     let at = 0
-    const parts = group.map(({ push }) => {
-      const part: EventWithVersion[] = []
-      for (const event of push.events) {
-        const result = results[at++] as StoreResult
-        if (!result.duplicate) part.push({ event, version: result.version })
-      }
-      return part
-    })
+    const parts = group.map(({ push }) =>
+      push.events.flatMap((event): EventWithVersion[] => {
+        const { duplicate, version } = results[at++] as StoreResult
+        return duplicate ? [] : [{ event, version }]
+      }),
+    )
     const fresh = parts.flat()
     if (fresh.length > 0) {
       // One `storeBatch` keeps its events consecutive: the first must follow the head. Stored
@@ -583,18 +566,18 @@ class Server implements SyncServer, FeedHost {
       // be the n after the head, i.e. its last must be the n-th (all came after the head).
       const n = this.store.storeBatch ? 1 : fresh.length
       const next = before && (await this.store.load(before, { limit: n, ...opts }))
-      // Without `after`, feeds read the store.
-      let after = next && next[n - 1]?.event.id === fresh[n - 1]?.event.id ? before : undefined
-      for (const part of parts) {
-        for (const feed of [...this.#feeds]) feed.offer(part, after)
-        after &&= part.at(-1)?.version ?? after
-      }
+      // Without `after`, feeds read the store. Each push's part follows it with nothing between
+      // but the parts offered just before it.
+      const after = next && next[n - 1]?.event.id === fresh[n - 1]?.event.id ? before : undefined
+      for (const part of parts) for (const feed of [...this.#feeds]) feed.offer(part, after)
     }
     const latestVersion = await this.store.latestVersion(opts)
     if (this.soleWriter) this.#head = latestVersion
-    return parts.map((part, k) => {
-      const duplicates = (group[k] as QueuedPush).push.events.length - part.length
-      return { stored: part.length, duplicates, epoch, latestVersion }
-    })
+    return parts.map((part, k) => ({
+      stored: part.length,
+      duplicates: (group[k] as QueuedPush).push.events.length - part.length,
+      epoch,
+      latestVersion,
+    }))
   }
 }
