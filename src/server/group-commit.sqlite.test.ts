@@ -10,50 +10,23 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { createSqliteStore, openSqliteStore } from '../stores/sqlite/index.js'
-import type { Event, EventWithVersion } from '../types/index.js'
-import { SequenceVersion } from '../versions/sequence-version.js'
-import type { FeedBatch, SyncServer } from './index.js'
-import { createSyncServer, groupCommit } from './index.js'
+import { event, grouped, ids, recordFeed } from './group-commit.fixture.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'sync-kit-group-commit-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
-
-const event = (id: string, pad = 0): Event => ({
-  id,
-  type: 'T',
-  aggregateId: 'a',
-  data: { pad: 'x'.repeat(pad) },
-})
-const ids = (items: readonly EventWithVersion[]): string[] => items.map((i) => i.event.id)
-
-async function recordFeed(server: SyncServer): Promise<FeedBatch[]> {
-  const batches: FeedBatch[] = []
-  await server.subscribe(
-    (batch) => {
-      batches.push(batch)
-    },
-    { since: SequenceVersion.ZERO },
-  )
-  return batches
-}
 
 describe('server core: group commit on SQLite', () => {
   it('Given a database at its page limit (a real SQLITE_FULL), When 20 pushes come in one pass, Then every one is refused unavailable and nothing is stored; once there is room the same pushes are stored, each with its counts, and a feed gets them once', async () => {
     const db = new Database(join(dir, 'full.db'))
     const store = createSqliteStore({ database: db })
-    const server = createSyncServer({
-      store,
-      epoch: 'e-1',
-      soleWriter: true,
-      groupCommit: groupCommit(),
-    })
+    const server = grouped(store)
     const batches = await recordFeed(server)
     await server.push(server.checkPush([event('first')]))
     const pages = db.pragma('page_count', { simple: true }) as number
     db.pragma(`max_page_count = ${pages}`)
     // 5 events of 5,000 bytes each: no push fits into the pages there are.
     const pushes = Array.from({ length: 20 }, (_, p) =>
-      Array.from({ length: 5 }, (_, k) => event(`p${p}.${k}`, 5_000)),
+      Array.from({ length: 5 }, (_, k) => event(`p${p}.${k}`, { pad: 'x'.repeat(5_000) })),
     )
     const refused = await Promise.allSettled(pushes.map((e) => server.push(server.checkPush(e))))
     expect(
@@ -76,12 +49,7 @@ describe('server core: group commit on SQLite', () => {
     const path = join(dir, 'shared.db')
     const mine = await openSqliteStore({ path })
     const other = await openSqliteStore({ path })
-    const server = createSyncServer({
-      store: mine,
-      epoch: 'e-1',
-      soleWriter: true,
-      groupCommit: groupCommit(),
-    })
+    const server = grouped(mine)
     const batches = await recordFeed(server)
     for (let r = 0; r < 8; r++) {
       const pushes = Array.from({ length: 10 }, (_, p) =>
@@ -108,12 +76,7 @@ describe('server core: group commit on SQLite', () => {
 
   it('Given group commit, When a lone push is made, Then it is stored and answered with no timer run (it waits only for the end of the current pass of the loop)', async () => {
     const store = await openSqliteStore({ path: ':memory:' })
-    const server = createSyncServer({
-      store,
-      epoch: 'e-1',
-      soleWriter: true,
-      groupCommit: groupCommit(),
-    })
+    const server = grouped(store)
     vi.useFakeTimers({ toFake: ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval'] })
     try {
       const result = await server.push(server.checkPush([event('alone')]))

@@ -5,46 +5,11 @@
  */
 import { describe, expect, it } from 'vitest'
 import { isSyncKitError } from '../errors/sync-kit-error.js'
-import { delegatingStore } from '../stores/memory/delegating-store.fixture.js'
 import { createMemoryStore } from '../stores/memory/index.js'
 import { openSqliteStore } from '../stores/sqlite/index.js'
-import type { Event, EventStore, EventWithVersion } from '../types/index.js'
-import { SequenceVersion } from '../versions/sequence-version.js'
-import type { FeedBatch, SyncServer } from './index.js'
+import type { Event } from '../types/index.js'
+import { countingStore, event, grouped, ids, outcomes, recordFeed } from './group-commit.fixture.js'
 import { createAccessPolicy, createSyncServer, groupCommit } from './index.js'
-
-const event = (id: string, data: Record<string, number> = { n: 1 }): Event => ({
-  id,
-  type: 'T',
-  aggregateId: 'a',
-  data,
-})
-const ids = (items: readonly EventWithVersion[]): string[] => items.map((i) => i.event.id)
-
-/** A store that counts its `storeBatch` calls and the events in each. */
-function countingStore(inner: EventStore & Required<Pick<EventStore, 'storeBatch'>>) {
-  const calls: number[] = []
-  const store: EventStore = {
-    ...delegatingStore(inner),
-    storeBatch: (events, options) => {
-      calls.push(events.length)
-      return inner.storeBatch(events, options)
-    },
-  }
-  return { store, calls }
-}
-
-/** Every batch a subscribed feed hands over, from the start. */
-async function recordFeed(server: SyncServer): Promise<FeedBatch[]> {
-  const batches: FeedBatch[] = []
-  await server.subscribe(
-    (batch) => {
-      batches.push(batch)
-    },
-    { since: SequenceVersion.ZERO },
-  )
-  return batches
-}
 
 describe('server core: group commit of a sole writer', () => {
   it('Given group commit, When 20 pushes come in one pass (one repeating another’s id), Then one storeBatch stores them all, each push gets its own counts and the new head, and a feed gets every event once, in order', async () => {
@@ -163,19 +128,6 @@ describe('server core: group commit of a sole writer', () => {
   })
 })
 
-/** A sole writer with group commit over `store`. */
-const grouped = (store: EventStore): SyncServer =>
-  createSyncServer({ store, epoch: 'e-1', soleWriter: true, groupCommit: groupCommit() })
-
-/** How each push settled: its counts, or its error code. */
-async function outcomes(pushes: readonly Promise<unknown>[]): Promise<unknown[]> {
-  return (await Promise.allSettled(pushes)).map((s) => {
-    if (s.status === 'rejected') return (s.reason as { code?: unknown }).code
-    const { stored, duplicates } = s.value as { stored: number; duplicates: number }
-    return { stored, duplicates }
-  })
-}
-
 describe('server core: group commit under attack', () => {
   it('Given group commit, When a push is not the result of checkPush, Then it alone is refused with invalid-argument and the pushes of its turn are stored', async () => {
     const inner = createMemoryStore()
@@ -247,89 +199,6 @@ describe('server core: group commit under attack', () => {
       await server.close()
     }
   })
-})
-
-/** mulberry32: a tiny seeded PRNG, so that a failing scenario can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-/** Pushes mixing new ids, repeats (of stored events and within the turn), conflicts, old epochs. */
-function scenario(seed: number): { events: Event[]; ifEpoch?: string }[] {
-  const random = prng(seed)
-  const known: Event[] = [event('pre1'), event('pre2')]
-  return Array.from({ length: 12 }, (_, p) => {
-    const events: Event[] = []
-    const size = 1 + Math.floor(random() * 4)
-    for (let k = 0; k < size; k++) {
-      const roll = random()
-      const old = known[Math.floor(random() * known.length)] as Event
-      if (roll < 0.5) {
-        const fresh = event(`n${p}.${k}`, { n: p })
-        known.push(fresh)
-        events.push(fresh)
-      } else if (roll < 0.8) events.push(old)
-      else if (roll < 0.9) events.push(event(old.id, { n: -1 }))
-      else events.push(events[0] ?? old)
-    }
-    return random() < 0.1 ? { events, ifEpoch: 'e-0' } : { events }
-  })
-}
-
-const storeKinds: Record<string, () => Promise<EventStore>> = {
-  memory: () => Promise.resolve(createMemoryStore()),
-  sqlite: () => openSqliteStore({ path: ':memory:' }),
-  'without storeBatch': () => {
-    const plain: EventStore = delegatingStore(createMemoryStore())
-    delete (plain as { storeBatch?: unknown }).storeBatch
-    return Promise.resolve(plain)
-  },
-}
-
-describe('server core: group commit answers as pushes one at a time do', () => {
-  it.each(Object.keys(storeKinds))(
-    'Given a %s store and 40 scenarios of 12 pushes in one pass, Then each push gets the counts or error it gets without group commit, the logs are equal and a feed gets the log once, in order',
-    async (kind) => {
-      const make = storeKinds[kind] as () => Promise<EventStore>
-      for (let seed = 1; seed <= 40; seed++) {
-        const runs = []
-        for (const groups of [false, true]) {
-          const store = await make()
-          await store.store(event('pre1'))
-          await store.store(event('pre2'))
-          const server = createSyncServer({
-            store,
-            epoch: 'e-1',
-            soleWriter: true,
-            ...(groups ? { groupCommit: groupCommit() } : {}),
-          })
-          const batches = await recordFeed(server)
-          const settled = await outcomes(
-            scenario(seed).map(({ events, ifEpoch }) =>
-              server.push(server.checkPush(events), ifEpoch === undefined ? {} : { ifEpoch }),
-            ),
-          )
-          // A last push, so that feeds hear of what a failing push stored one event at a time
-          // before its conflict (such a push offers the feeds nothing: they read at the next).
-          await server.push(server.checkPush([event('end')]))
-          await server.idle()
-          const log = ids(await store.load(null))
-          expect(ids(batches.flatMap((b) => b.events)), `seed ${seed}`).toEqual(log)
-          runs.push({ settled, log })
-          await server.close()
-          await store.close()
-        }
-        expect(runs[1], `seed ${seed}`).toEqual(runs[0])
-      }
-    },
-  )
 })
 
 describe('server core: what feeds get from a group commit', () => {
