@@ -15,12 +15,7 @@ describe('server core: group commit of a sole writer', () => {
   it('Given group commit, When 20 pushes come in one pass (one repeating another’s id), Then one storeBatch stores them all, each push gets its own counts and the new head, and a feed gets every event once, in order', async () => {
     const inner = createMemoryStore()
     const { store, calls } = countingStore(inner)
-    const server = createSyncServer({
-      store,
-      epoch: 'e-1',
-      soleWriter: true,
-      groupCommit: groupCommit(),
-    })
+    const server = grouped(store)
     const batches = await recordFeed(server)
     const pushes = Array.from({ length: 20 }, (_, i) =>
       server.push(server.checkPush(i === 19 ? [event('p3'), event('p19')] : [event(`p${i}`)])),
@@ -43,12 +38,7 @@ describe('server core: group commit of a sole writer', () => {
     const inner = createMemoryStore()
     await inner.store(event('taken', { n: 1 }))
     const { store, calls } = countingStore(inner)
-    const server = createSyncServer({
-      store,
-      epoch: 'e-1',
-      soleWriter: true,
-      groupCommit: groupCommit(),
-    })
+    const server = grouped(store)
     const batches = await recordFeed(server)
     const settled = await Promise.allSettled([
       server.push(server.checkPush([event('g1')])),
@@ -72,12 +62,7 @@ describe('server core: group commit of a sole writer', () => {
   it('Given group commit, When pushes wait together past 10,000 events, Then they are stored in more than one call, none split', async () => {
     const inner = createMemoryStore()
     const { store, calls } = countingStore(inner)
-    const server = createSyncServer({
-      store,
-      epoch: 'e-1',
-      soleWriter: true,
-      groupCommit: groupCommit(),
-    })
+    const server = grouped(store)
     const big = (k: number): Event[] => Array.from({ length: 4_000 }, (_, i) => event(`b${k}.${i}`))
     const results = await Promise.all([
       server.push(server.checkPush(big(0))),
@@ -95,12 +80,7 @@ describe('server core: group commit of a sole writer', () => {
   it('Given group commit over a SQLite database, When 30 pushes come together, Then one storeBatch (one transaction) stores them, once each, and close() waits for them', async () => {
     const sqlite = await openSqliteStore({ path: ':memory:' })
     const { store, calls } = countingStore(sqlite)
-    const server = createSyncServer({
-      store,
-      epoch: 'e-1',
-      soleWriter: true,
-      groupCommit: groupCommit(),
-    })
+    const server = grouped(store)
     const pushes = Array.from({ length: 30 }, (_, i) =>
       server.push(server.checkPush([event(`s${i}`)])),
     )

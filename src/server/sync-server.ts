@@ -553,12 +553,14 @@ class Server implements SyncServer, FeedHost {
     // Each push's new events, offered to the feeds push by push as without group commit: a live
     // batch stays within one push's limits, which a socket's send bound is sized for.
     let at = 0
-    const parts = group.map(({ push }) =>
-      push.events.flatMap((event): EventWithVersion[] => {
-        const { duplicate, version } = results[at++] as StoreResult
-        return duplicate ? [] : [{ event, version }]
-      }),
-    )
+    const parts = group.map(({ push }) => {
+      const part: EventWithVersion[] = []
+      for (const event of push.events) {
+        const result = results[at++] as StoreResult
+        if (!result.duplicate) part.push({ event, version: result.version })
+      }
+      return part
+    })
     const fresh = parts.flat()
     if (fresh.length > 0) {
       // One `storeBatch` keeps its events consecutive: the first must follow the head. Stored
