@@ -1,6 +1,6 @@
 /**
- * A sole writer's group commit, reached through its import (`groupCommit()` in
- * `sync-kit/server`, which the HTTP handler's `groupCommit: true` and `sync-kit serve` on SQLite
+ * A sole writer's group commit, reached through its import (`groupCommit()` of the server core,
+ * `src/server/`, internal to the package; the public way is the HTTP handler's option, which the HTTP handler's `groupCommit: true` and `sync-kit serve` on SQLite
  * use): the pushes are still stored one store call at a time (so that feeds are handed versions
  * in order), but the pushes whose requests were read in the same pass of the event loop go in
  * one call — one `storeBatch`, one transaction and one `fsync` on SQLite — each answered after

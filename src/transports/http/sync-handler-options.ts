@@ -341,14 +341,15 @@ export interface SyncHandlerOptions<TPrincipal = unknown> {
    * push. Safe when someone else writes too (the server checks after each push that its events
    * follow the head it left, and streams re-read the store when not); leave it off for several
    * busy servers on one database (PostgreSQL), whose pushes then run concurrently. See
-   * `SyncServerOptions.soleWriter` in `sync-kit/server`.
+   * `SyncServerOptions.soleWriter` of the server core (`src/server/`, internal).
    * @defaultValue false
    */
   readonly soleWriter?: boolean
   /**
    * With `soleWriter`: the pushes of requests read in the same pass of the event loop are stored
    * in one `storeBatch` (one SQLite transaction and `fsync` for all, each request answered after
-   * it). See `SyncServerOptions.groupCommit` in `sync-kit/server`; `sync-kit serve` turns it on
+   * it). See `SyncServerOptions.groupCommit` of the server core (`src/server/`, internal);
+   * without `soleWriter` it is ignored; `sync-kit serve` turns it on
    * for SQLite.
    * @defaultValue false
    */
